@@ -1,0 +1,67 @@
+export const meta = {
+  name: 'review',
+  description: 'Review a few files for bugs, have each finding checked by an independent adversarial agent, and summarise what held up.',
+  whenToUse: 'A small demonstration of the full fan-out / verify / synthesize shape.',
+  phases: [
+    { title: 'Find', detail: 'one agent per file looks for bugs' },
+    { title: 'Verify', detail: 'a fresh agent tries to refute each finding' },
+    { title: 'Summarize' },
+  ],
+};
+
+const files = args?.files ?? ['src/server.js', 'src/auth.js', 'src/db.js', 'src/routes/users.js', 'src/routes/orders.js'];
+
+const findingSchema = {
+  type: 'object',
+  properties: {
+    findings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          title: { type: 'string' },
+          severity: { type: 'string', enum: ['low', 'medium', 'high'] },
+          line: { type: 'integer', minimum: 1 },
+        },
+        required: ['title', 'severity', 'line'],
+      },
+    },
+  },
+  required: ['findings'],
+};
+
+const verdictSchema = {
+  type: 'object',
+  properties: { confirmed: { type: 'boolean' }, reason: { type: 'string' } },
+  required: ['confirmed', 'reason'],
+};
+
+phase('Find');
+const reviewed = await pipeline(
+  files,
+  (file) => agent(`Review ${file} for bugs. Report each with a title, a severity and the line.`, {
+    label: `find ${file}`,
+    phase: 'Find',
+    schema: findingSchema,
+  }),
+  (found, file) =>
+    parallel(
+      (found?.findings ?? []).map((finding) => () =>
+        agent(`Try to refute this finding in ${file}: ${JSON.stringify(finding)}. Confirm it only with evidence.`, {
+          label: `verify ${file}:${finding.line}`,
+          phase: 'Verify',
+          schema: verdictSchema,
+        }).then((verdict) => ({ file, ...finding, verdict })),
+      ),
+    ),
+);
+
+const confirmed = reviewed.flat().filter((f) => f?.verdict?.confirmed);
+log(`${confirmed.length} of ${reviewed.flat().length} findings survived verification`);
+
+phase('Summarize');
+const summary = await agent(`Summarize these confirmed findings for a maintainer:\n${JSON.stringify(confirmed)}`, {
+  label: 'summarize',
+});
+
+return { confirmed, summary };

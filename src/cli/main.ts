@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MAX_AGENTS, MAX_CONCURRENCY, type RunSummary, runWorkflow } from '../engine/run.js';
+import { savedWorkflows } from '../engine/saved-workflows.js';
+import { MODEL_HELP, resolveModel } from '../models/resolve.js';
+import { checkScript, formatDiagnostics, ScriptCheckError } from '../script/check.js';
+import { formatTokens, formatUsd, ProgressView } from './progress.js';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Stops a run early; the CLI binary wires it to Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+const BUILTIN_WORKFLOWS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows');
+
+const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
+
+usage:
+  dwf validate FILE            check a workflow script without running it
+  dwf run FILE [options]       run a workflow script
+
+run options:
+  --args JSON                  arguments for the script (its \`args\` global)
+  --model M                    ${MODEL_HELP} (default: sim)
+  --concurrency N              agents at once, 1-${MAX_CONCURRENCY} (default ${MAX_CONCURRENCY})
+  --max-agents N               agents per run, 1-${MAX_AGENTS} (default ${MAX_AGENTS})
+  --budget-tokens N            hard ceiling on billed tokens (input, cache and output)
+  --budget-usd X               hard ceiling in dollars (models with a known price)
+  --runs-dir DIR               where run directories go (default .dwf/runs)
+  --resume RUN_ID              replay that run's completed agents at no cost, run the rest live
+  --repo DIR                   the repository whose .claude/workflows/ workflow() can use (default .)
+  --json                       print one JSON object with the outcome instead of a summary
+
+exit status: 0 completed, 1 failed or stopped, 2 bad usage`;
+
+class UsageError extends Error {}
+
+function positive(name: string, raw: string | undefined, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new UsageError(
+      `--${name} must be a ${integer ? 'whole number' : 'number'} greater than 0, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function readScript(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}
+
+function validate(rest: string[], io: CliIo): number {
+  if (rest.length !== 1) throw new UsageError('validate takes one FILE');
+  const file = rest[0]!;
+  const checked = checkScript(readScript(resolve(io.cwd, file)));
+  if (!checked.ok) {
+    io.stdout.write(`${formatDiagnostics(file, checked.diagnostics)}\n`);
+    return 1;
+  }
+  const phases = checked.meta.phases?.map((p) => p.title) ?? [];
+  io.stdout.write(
+    `${file}: valid workflow "${checked.meta.name}"` +
+      (phases.length > 0 ? `, ${phases.length} phases: ${phases.join(', ')}` : ', no phases declared') +
+      '\n',
+  );
+  return 0;
+}
+
+async function run(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      args: { type: 'string' },
+      model: { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-agents': { type: 'string' },
+      'budget-tokens': { type: 'string' },
+      'budget-usd': { type: 'string' },
+      'runs-dir': { type: 'string' },
+      resume: { type: 'string' },
+      repo: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes one FILE');
+  const file = positionals[0]!;
+  let args: unknown;
+  if (values.args !== undefined) {
+    try {
+      args = JSON.parse(values.args);
+    } catch (error) {
+      throw new UsageError(`--args must be JSON: ${(error as Error).message}`);
+    }
+  }
+  const concurrency = positive('concurrency', values.concurrency, true);
+  const maxAgents = positive('max-agents', values['max-agents'], true);
+  if (concurrency !== undefined && concurrency > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency is at most ${MAX_CONCURRENCY}`);
+  }
+  if (maxAgents !== undefined && maxAgents > MAX_AGENTS)
+    throw new UsageError(`--max-agents is at most ${MAX_AGENTS}`);
+  const budgetTokens = positive('budget-tokens', values['budget-tokens'], true);
+  const budgetUsd = positive('budget-usd', values['budget-usd'], false);
+  const modelSpec = values.model ?? 'sim';
+  let provider: ReturnType<typeof resolveModel>;
+  try {
+    provider = resolveModel(
+      modelSpec.startsWith('fixture:') ? `fixture:${resolve(io.cwd, modelSpec.slice(8))}` : modelSpec,
+    );
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const source = readScript(resolve(io.cwd, file));
+  const runsDir = resolve(io.cwd, values['runs-dir'] ?? '.dwf/runs');
+  const progress = new ProgressView((text) => io.stderr.write(text), Boolean(io.stderr.isTTY));
+  if (provider.id === 'sim' || provider.id.startsWith('fixture:')) {
+    io.stderr.write(
+      provider.id === 'sim'
+        ? 'model: sim — simulated placeholder replies; no model was called and nothing is billed\n'
+        : `model: ${provider.id} — replies replayed from a fixture file; no model was called\n`,
+    );
+  }
+
+  let summary: RunSummary;
+  try {
+    summary = await runWorkflow({
+      source,
+      file,
+      args,
+      provider,
+      runsDir,
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(maxAgents !== undefined ? { maxAgents } : {}),
+      budgetTokens: budgetTokens ?? null,
+      budgetUsd: budgetUsd ?? null,
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+      workflows: savedWorkflows({
+        repoDir: resolve(io.cwd, values.repo ?? '.'),
+        builtinDir: BUILTIN_WORKFLOWS,
+      }),
+      onEvent: (event) => progress.on(event),
+    });
+  } catch (error) {
+    progress.close();
+    if (error instanceof ScriptCheckError) {
+      io.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof RangeError || /^no run "/.test((error as Error).message)) {
+      throw new UsageError((error as Error).message);
+    }
+    throw error;
+  }
+  progress.close();
+
+  if (values.json) {
+    io.stdout.write(
+      `${JSON.stringify({
+        runId: summary.runId,
+        status: summary.status,
+        result: summary.result,
+        ...(summary.error !== undefined ? { error: summary.error } : {}),
+        runDir: summary.runDir,
+        usage: summary.usage,
+      })}\n`,
+    );
+  } else {
+    const u = summary.usage;
+    const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+    io.stderr.write(
+      `${summary.status}: ${u.agents} agents · ${formatTokens(tokens)} tokens ` +
+        `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
+        `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
+        (summary.error ? `error: ${summary.error}\n` : '') +
+        `run directory: ${summary.runDir}\n` +
+        (summary.status !== 'completed' ? `resume with: dwf run ${file} --resume ${summary.runId}\n` : ''),
+    );
+    if (summary.status === 'completed') io.stdout.write(`${JSON.stringify(summary.result, null, 2)}\n`);
+  }
+  return summary.status === 'completed' ? 0 : 1;
+}
+
+/** The `dwf` command. Returns the exit status; never throws. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'validate':
+        return validate(rest, io);
+      case 'run':
+        return await run(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const usage =
+      error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.stderr.write(`dwf: ${(error as Error).message}\n`);
+    if (usage) {
+      io.stderr.write("run 'dwf help' for usage\n");
+      return 2;
+    }
+    return 1;
+  }
+}

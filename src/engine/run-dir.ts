@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A sortable, readable id: UTC time of start plus a random suffix. */
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * An append-only JSON-lines file. Each line is written with one write(2) as soon as it is known,
+ * so a killed process loses at most the line being written, never one already appended.
+ */
+export class JsonLines {
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+
+  append(value: unknown): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, `${JSON.stringify(value)}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Reads a JSON-lines file, skipping a torn last line left by a killed writer. */
+export function readJsonLines<T>(path: string): T[] {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const out: T[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch (error) {
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim() !== '')) {
+        throw new Error(`${path}:${i + 1}: not valid JSON (${(error as Error).message})`);
+      }
+    }
+  });
+  return out;
+}
+
+/** Writes JSON via a temporary file and a rename, so readers never see half a file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+export interface RunPaths {
+  dir: string;
+  script: string;
+  journal: string;
+  events: string;
+  result: string;
+  usage: string;
+}
+
+export function runPaths(runsDir: string, runId: string): RunPaths {
+  const dir = join(runsDir, runId);
+  return {
+    dir,
+    script: join(dir, 'script.js'),
+    journal: join(dir, 'journal.jsonl'),
+    events: join(dir, 'events.jsonl'),
+    result: join(dir, 'result.json'),
+    usage: join(dir, 'usage.json'),
+  };
+}
+
+export function createRunDir(runsDir: string, runId: string, script: string): RunPaths {
+  const paths = runPaths(runsDir, runId);
+  mkdirSync(paths.dir, { recursive: true });
+  writeFileSync(paths.script, script);
+  return paths;
+}

@@ -1,0 +1,477 @@
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
+import { schemaProblem } from '../agents/schema.js';
+import { costUsd, priceOf } from '../models/pricing.js';
+import { type JsonSchema, type ModelProvider, type Usage, ZERO_USAGE } from '../models/types.js';
+import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
+import { type HostBridge, runInSandbox, type SandboxLimits, type ScriptFailure } from '../script/sandbox.js';
+import { Budget, BudgetExhaustedError } from './budget.js';
+import type { AgentStatus, RunEvent, RunEventInput, RunStatus } from './events.js';
+import { agentKey, type JournalEntry, Replayer, readJournal } from './journal.js';
+import { createRunDir, JsonLines, newRunId, runPaths, writeJsonAtomic } from './run-dir.js';
+import { Scheduler } from './scheduler.js';
+import { UsageLedger, type UsageTotals } from './usage.js';
+
+export const MAX_CONCURRENCY = 16;
+export const MAX_AGENTS = 1000;
+
+export interface SavedWorkflow {
+  source: string;
+  file: string;
+}
+
+/** Finds a saved workflow by name for `workflow()`, or says where it looked. */
+export type WorkflowResolver = (nameOrRef: unknown) => SavedWorkflow;
+
+export interface RunOptions {
+  source: string;
+  /** How errors name the script, e.g. the path the user gave. */
+  file: string;
+  args?: unknown;
+  provider: ModelProvider;
+  runsDir: string;
+  concurrency?: number;
+  maxAgents?: number;
+  budgetTokens?: number | null;
+  budgetUsd?: number | null;
+  /** The id of an earlier run in `runsDir` whose journal this run replays. */
+  resume?: string;
+  limits?: Partial<SandboxLimits>;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  workflows?: WorkflowResolver;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  result: unknown;
+  error?: string;
+  runDir: string;
+  usage: UsageTotals;
+  resumedFrom?: string;
+}
+
+const AGENT_OPTION_KEYS = new Set(['label', 'phase', 'schema', 'model', 'effort', 'isolation', 'agentType']);
+
+interface AgentOptions {
+  label?: string;
+  phase?: string;
+  schema?: JsonSchema;
+  model?: string;
+  effort?: string;
+  isolation?: 'worktree';
+  agentType?: string;
+}
+
+function agentOptions(raw: unknown): AgentOptions {
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new TypeError('agent(prompt, opts): opts must be an object');
+  const opts = raw as Record<string, unknown>;
+  for (const key of Object.keys(opts)) {
+    if (!AGENT_OPTION_KEYS.has(key)) {
+      throw new TypeError(`agent(): unknown option "${key}" (known: ${[...AGENT_OPTION_KEYS].join(', ')})`);
+    }
+  }
+  for (const key of ['label', 'phase', 'model', 'effort', 'agentType'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'string') {
+      throw new TypeError(`agent(): opts.${key} must be a string`);
+    }
+  }
+  if (opts.isolation !== undefined && opts.isolation !== 'worktree') {
+    throw new TypeError(`agent(): opts.isolation must be 'worktree' when given`);
+  }
+  if (opts.schema !== undefined) {
+    const problem = schemaProblem(opts.schema);
+    if (problem) throw new TypeError(`agent(): ${problem}`);
+  }
+  return opts as AgentOptions;
+}
+
+function describeFailure(file: string, failure: ScriptFailure): string {
+  return failure.line !== undefined
+    ? `${file}:${failure.line}:${failure.column}: ${failure.message}`
+    : failure.message;
+}
+
+function checkLimit(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be a whole number from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Where a script's agents and logs land: each running script (the run's, or a nested workflow) has its own phase. */
+interface ScriptScope {
+  name: string;
+  meta: WorkflowMeta;
+  depth: number;
+  phase?: string;
+}
+
+/**
+ * Runs a workflow script to the end: checks it, executes it in the sandbox, schedules its agents
+ * under the caps and the budget, and records everything in the run directory.
+ */
+export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
+  const checked = checkScript(options.source);
+  if (!checked.ok) throw new ScriptCheckError(options.file, checked.diagnostics);
+
+  const concurrency = checkLimit('concurrency', options.concurrency ?? MAX_CONCURRENCY, MAX_CONCURRENCY);
+  const maxAgents = checkLimit('maxAgents', options.maxAgents ?? MAX_AGENTS, MAX_AGENTS);
+  const budget = new Budget(options.budgetTokens ?? null, options.budgetUsd ?? null);
+  for (const [name, value] of [
+    ['budgetTokens', budget.totalTokens],
+    ['budgetUsd', budget.totalUsd],
+  ] as const) {
+    if (value !== null && !(Number.isFinite(value) && value > 0))
+      throw new RangeError(`${name} must be a number > 0`);
+  }
+  if (budget.totalUsd !== null && !priceOf(options.provider.defaultModel)) {
+    throw new Error(
+      `a dollar budget needs prices, and model "${options.provider.defaultModel}" has none; use a token budget instead`,
+    );
+  }
+
+  let journalEntries: JournalEntry[] = [];
+  if (options.resume !== undefined) {
+    const previous = runPaths(options.runsDir, options.resume);
+    if (!existsSync(previous.dir))
+      throw new Error(`no run "${options.resume}" in ${options.runsDir} to resume`);
+    journalEntries = readJournal(previous.journal);
+  }
+
+  const runId = newRunId(new Date());
+  const paths = createRunDir(options.runsDir, runId, options.source);
+  const journal = new JsonLines(paths.journal);
+  const eventLog = new JsonLines(paths.events);
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const emit = (input: RunEventInput) => {
+    const event = { t: Math.round(performance.now() - started), ...input } as RunEvent;
+    eventLog.append(event);
+    options.onEvent?.(event);
+  };
+
+  const ledger = new UsageLedger();
+  const scheduler = new Scheduler(concurrency);
+  const replayer = new Replayer(journalEntries);
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(options.signal?.reason ?? new Error('the run was stopped'));
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  let nextIndex = 0;
+  let liveAgents = 0;
+  let otherCalls = 0;
+  let budgetAnnounced = false;
+  const inFlight = new Set<Promise<unknown>>();
+
+  let pumpScheduled = false;
+  const pumpReplays = () => {
+    if (pumpScheduled || replayer.pending === 0) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      if (replayer.deliverNext(liveAgents === 0 && otherCalls === 0)) pumpReplays();
+    });
+  };
+
+  const budgetCheck = () => {
+    const reason = budget.exhaustedReason();
+    if (reason && !budgetAnnounced) {
+      budgetAnnounced = true;
+      emit({ type: 'budget.exhausted', reason });
+    }
+    return reason;
+  };
+
+  const finishAgent = (
+    base: { index: number; label?: string; phase?: string; model: string },
+    outcome: Pick<AgentOutcome, 'status' | 'usage' | 'attempts'> & { error?: string },
+    usd: number | null,
+  ) => {
+    ledger.record({ ...base, status: outcome.status, usage: outcome.usage, usd });
+    emit({
+      type: 'agent.finished',
+      index: base.index,
+      ...(base.label !== undefined ? { label: base.label } : {}),
+      ...(base.phase !== undefined ? { phase: base.phase } : {}),
+      status: outcome.status as AgentStatus,
+      usage: outcome.usage,
+      usd,
+      attempts: outcome.attempts,
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    });
+  };
+
+  const runLiveAgent = async (
+    scope: ScriptScope,
+    index: number,
+    prompt: string,
+    opts: AgentOptions,
+    key: string,
+  ) => {
+    const phase = opts.phase ?? scope.phase;
+    const phaseModel = scope.meta.phases?.find((p) => p.title === phase)?.model;
+    const model = opts.model ?? phaseModel ?? options.provider.defaultModel;
+    const base = {
+      index,
+      ...(opts.label !== undefined ? { label: opts.label } : {}),
+      ...(phase !== undefined ? { phase } : {}),
+      model,
+    };
+    const refused = budgetCheck();
+    if (refused) throw new BudgetExhaustedError(`agent() refused: ${refused}`);
+    if (budget.totalUsd !== null && !priceOf(model)) {
+      throw new Error(`agent(): model "${model}" has no known price, so the dollar budget cannot cover it`);
+    }
+    emit({ type: 'agent.queued', ...base });
+    liveAgents++;
+    let release: (() => void) | undefined;
+    try {
+      try {
+        release = await scheduler.acquire(stop.signal);
+      } catch {
+        finishAgent(
+          base,
+          { status: 'stopped', usage: ZERO_USAGE, attempts: 0, error: 'the run was stopped' },
+          null,
+        );
+        return null;
+      }
+      const late = budgetCheck();
+      if (late) {
+        finishAgent(base, { status: 'stopped', usage: ZERO_USAGE, attempts: 0, error: late }, null);
+        throw new BudgetExhaustedError(`agent() refused: ${late}`);
+      }
+      emit({ type: 'agent.started', ...base });
+      let usd: number | null = priceOf(model) ? 0 : null;
+      const outcome = await runAgent(
+        {
+          prompt,
+          ...base,
+          ...(opts.effort ? { effort: opts.effort } : {}),
+          ...(opts.schema ? { schema: opts.schema } : {}),
+        },
+        {
+          provider: options.provider,
+          signal: stop.signal,
+          stopReason: budgetCheck,
+          onUsage: (usage: Usage, answeredBy: string) => {
+            const cost = costUsd(answeredBy, usage);
+            if (cost !== null) usd = (usd ?? 0) + cost;
+            budget.charge(usage, cost);
+            budgetCheck();
+          },
+        },
+      );
+      finishAgent(base, outcome, usd);
+      if (outcome.status === 'completed') {
+        journal.append({
+          ...base,
+          key,
+          result: outcome.result,
+          usage: outcome.usage,
+          usd,
+        } satisfies JournalEntry);
+        return outcome.result;
+      }
+      if (outcome.status === 'invalid') throw new Error(outcome.error);
+      return null;
+    } finally {
+      release?.();
+      liveAgents--;
+      pumpReplays();
+    }
+  };
+
+  const callAgent = (scope: ScriptScope, rawPrompt: unknown, rawOpts: unknown): Promise<unknown> => {
+    if (typeof rawPrompt !== 'string' || rawPrompt.trim() === '') {
+      throw new TypeError('agent(prompt, opts?) needs a non-empty prompt string');
+    }
+    const opts = agentOptions(rawOpts);
+    const index = nextIndex++;
+    if (index >= maxAgents) {
+      throw new Error(
+        `agent cap reached: this run may start at most ${maxAgents} agents and this is agent #${index + 1}; ` +
+          'raise maxAgents (up to 1000) or do the work in fewer agents',
+      );
+    }
+    const phase = opts.phase ?? scope.phase;
+    const key = agentKey({ prompt: rawPrompt, options: opts as Record<string, unknown>, phase });
+    const replay = replayer.match(index, key);
+    if (replay) {
+      return new Promise((resolve) => {
+        replayer.wait(index, (entry) => {
+          budget.charge(entry.usage, entry.usd);
+          ledger.recordReplayed(entry.usage, entry.usd);
+          journal.append(entry);
+          emit({
+            type: 'agent.finished',
+            index,
+            ...(entry.label !== undefined ? { label: entry.label } : {}),
+            ...(entry.phase !== undefined ? { phase: entry.phase } : {}),
+            status: 'completed',
+            usage: entry.usage,
+            usd: entry.usd,
+            replayed: true,
+          });
+          resolve(entry.result);
+        });
+        pumpReplays();
+      });
+    }
+    const running = runLiveAgent(scope, index, rawPrompt, opts, key);
+    inFlight.add(running);
+    running.then(
+      () => inFlight.delete(running),
+      () => inFlight.delete(running),
+    );
+    return running;
+  };
+
+  const runScript = async (
+    scope: ScriptScope,
+    body: string,
+    file: string,
+    args: unknown,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; failure: ScriptFailure }> => {
+    const host: HostBridge = {
+      call: (name, list) => {
+        if (name === 'agent') return callAgent(scope, list[0], list[1]);
+        if (name === 'workflow') return callWorkflow(scope, list[0], list[1]);
+        return Promise.reject(new Error(`unknown host call ${name}`));
+      },
+      sync: (name, list) => {
+        switch (name) {
+          case 'phase':
+            scope.phase = String(list[0]);
+            emit({ type: 'phase', phase: scope.phase });
+            return undefined;
+          case 'log':
+            emit({ type: 'log', message: String(list[0]), ...(scope.phase ? { phase: scope.phase } : {}) });
+            return undefined;
+          case 'itemFailed':
+            emit({
+              type: 'item.failed',
+              where: String(list[0]),
+              error: String(list[1]),
+              ...(scope.phase ? { phase: scope.phase } : {}),
+            });
+            return undefined;
+          case 'budgetSpent':
+            return budget.totalTokens === null && budget.totalUsd !== null
+              ? budget.spentUsd
+              : budget.spentTokens;
+          case 'budgetRemaining':
+            if (budget.totalTokens !== null) return budget.remainingTokens();
+            if (budget.totalUsd !== null) return Math.max(0, budget.totalUsd - budget.spentUsd);
+            return null;
+          default:
+            throw new Error(`unknown host call ${name}`);
+        }
+      },
+    };
+    otherCalls++;
+    let ready = false;
+    const markReady = () => {
+      if (!ready) otherCalls--;
+      ready = true;
+    };
+    try {
+      return await runInSandbox({
+        body,
+        file,
+        args,
+        budgetTotal: budget.totalTokens ?? budget.totalUsd,
+        host,
+        signal: stop.signal,
+        onStart: markReady,
+        ...(options.limits ? { limits: options.limits } : {}),
+      });
+    } finally {
+      markReady();
+    }
+  };
+
+  const callWorkflow = async (scope: ScriptScope, nameOrRef: unknown, args: unknown): Promise<unknown> => {
+    if (scope.depth >= 1)
+      throw new Error('workflow() is one level deep: a nested workflow cannot start another');
+    if (!options.workflows) throw new Error('workflow(): no saved workflows are available to this run');
+    const saved = options.workflows(nameOrRef);
+    const nested = checkScript(saved.source);
+    if (!nested.ok) throw new ScriptCheckError(saved.file, nested.diagnostics);
+    const name = nested.meta.name;
+    emit({ type: 'workflow.started', name, ...(scope.phase ? { phase: scope.phase } : {}) });
+    const outcome = await runScript(
+      { name, meta: nested.meta, depth: scope.depth + 1, ...(scope.phase ? { phase: scope.phase } : {}) },
+      nested.body,
+      saved.file,
+      args,
+    );
+    if (outcome.ok) {
+      emit({ type: 'workflow.finished', name, ok: true });
+      return outcome.value;
+    }
+    const error = describeFailure(saved.file, outcome.failure);
+    emit({ type: 'workflow.finished', name, ok: false, error });
+    throw new Error(`workflow "${name}" failed: ${error}`);
+  };
+
+  emit({
+    type: 'run.started',
+    runId,
+    name: checked.meta.name,
+    ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
+    concurrency,
+    maxAgents,
+  });
+
+  const outcome = await runScript(
+    { name: checked.meta.name, meta: checked.meta, depth: 0 },
+    checked.body,
+    options.file,
+    options.args,
+  );
+
+  // Agents the script started but never awaited are stopped; their usage still counts.
+  if (!stop.signal.aborted) stop.abort(new Error('the script finished'));
+  await Promise.allSettled([...inFlight]);
+  options.signal?.removeEventListener('abort', onOuterAbort);
+
+  let status: RunStatus = 'completed';
+  let error: string | undefined;
+  if (!outcome.ok) {
+    error = describeFailure(options.file, outcome.failure);
+    const budgetStop = /\bBudgetExhaustedError\b/.test(outcome.failure.message);
+    status = outcome.failure.kind === 'aborted' || budgetStop ? 'stopped' : 'failed';
+  }
+  const result = outcome.ok ? outcome.value : null;
+  emit({ type: 'run.finished', status, ...(error !== undefined ? { error } : {}) });
+  journal.close();
+  eventLog.close();
+
+  const usage = ledger.totals();
+  writeJsonAtomic(paths.usage, ledger.toJSON());
+  const summary: RunSummary = {
+    runId,
+    status,
+    result,
+    ...(error !== undefined ? { error } : {}),
+    runDir: paths.dir,
+    usage,
+    ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
+  };
+  writeJsonAtomic(paths.result, {
+    ...summary,
+    name: checked.meta.name,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    budget: { tokens: budget.totalTokens, usd: budget.totalUsd, spentTokens: budget.spentTokens },
+  });
+  return summary;
+}

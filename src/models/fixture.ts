@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  abortableSleep,
+  estimateTokens,
+  ModelError,
+  type ModelProvider,
+  type ModelReply,
+  type ModelRequest,
+  requestText,
+} from './types.js';
+
+const regex = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+
+const ruleSchema = z
+  .object({
+    match: z
+      .object({ label: regex.optional(), phase: z.string().optional(), prompt: regex.optional() })
+      .strict()
+      .default({}),
+    result: z.unknown().optional(),
+    text: z.string().optional(),
+    error: z.string().optional(),
+    usage: z
+      .object({ input: z.number().int().min(0), output: z.number().int().min(0) })
+      .strict()
+      .optional(),
+    latencyMs: z.number().min(0).optional(),
+  })
+  .strict()
+  .refine(
+    (r) => [r.result !== undefined, r.text !== undefined, r.error !== undefined].filter(Boolean).length === 1,
+    {
+      message: 'each rule needs exactly one of "result", "text" or "error"',
+    },
+  );
+
+const fileSchema = z.union([z.array(ruleSchema), z.object({ rules: z.array(ruleSchema) }).strict()]);
+
+export type FixtureRule = z.infer<typeof ruleSchema>;
+
+interface CompiledRule {
+  rule: FixtureRule;
+  label?: RegExp;
+  prompt?: RegExp;
+}
+
+export class FixtureFileError extends Error {
+  constructor(file: string, problems: string[]) {
+    super(`invalid fixture file ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'FixtureFileError';
+  }
+}
+
+export function loadFixtureRules(file: string): FixtureRule[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new FixtureFileError(file, [(error as Error).message]);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const where = issue.path.filter((p) => p !== 'rules');
+      const at = where.length > 0 ? `rule ${where.map(String).join('.')}` : 'file';
+      return `${at}: ${issue.message}`;
+    });
+    throw new FixtureFileError(file, problems);
+  }
+  return Array.isArray(parsed.data) ? parsed.data : parsed.data.rules;
+}
+
+/**
+ * Canned replies for testing workflow scripts offline: the first rule whose label, phase and
+ * prompt match answers. No match is an agent error, so a missing rule shows up as a `null`.
+ */
+export function createFixtureProvider(
+  file: string,
+  rules: FixtureRule[] = loadFixtureRules(file),
+): ModelProvider {
+  const compiled: CompiledRule[] = rules.map((rule) => ({
+    rule,
+    ...(rule.match.label !== undefined ? { label: new RegExp(rule.match.label) } : {}),
+    ...(rule.match.prompt !== undefined ? { prompt: new RegExp(rule.match.prompt) } : {}),
+  }));
+  return {
+    id: `fixture:${file}`,
+    defaultModel: 'fixture',
+    async complete(request: ModelRequest): Promise<ModelReply> {
+      const task = request.messages[0]?.content ?? '';
+      const { label = '', phase } = request.agent;
+      const found = compiled.find(
+        (c) =>
+          (c.label === undefined || c.label.test(label)) &&
+          (c.rule.match.phase === undefined || c.rule.match.phase === phase) &&
+          (c.prompt === undefined || c.prompt.test(task)),
+      );
+      if (!found) {
+        throw new ModelError(
+          `no fixture rule matches agent #${request.agent.index} (label "${label}", phase "${phase ?? ''}", ` +
+            `prompt "${task.slice(0, 80)}")`,
+        );
+      }
+      const { rule } = found;
+      await abortableSleep(rule.latencyMs ?? 0, request.signal);
+      if (rule.error !== undefined) throw new ModelError(rule.error);
+      const text = rule.text ?? JSON.stringify(rule.result);
+      const usage = {
+        inputTokens: rule.usage?.input ?? estimateTokens(requestText(request)),
+        outputTokens: rule.usage?.output ?? estimateTokens(text),
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+      };
+      return {
+        text,
+        ...(rule.result !== undefined ? { output: rule.result } : {}),
+        usage,
+        model: request.model,
+      };
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import {
+  abortableSleep,
+  estimateTokens,
+  type JsonSchema,
+  type ModelProvider,
+  type ModelReply,
+  type ModelRequest,
+  requestText,
+} from './types.js';
+
+export interface SimOptions {
+  /** Milliseconds each call takes. */
+  latencyMs: number;
+  seed: number;
+  /** How many items a generated array holds (within the schema's minItems/maxItems). */
+  items: number;
+}
+
+/** A deterministic pseudo-random stream, seeded per call so replies never depend on timing. */
+function streamFor(seed: number, key: string): () => number {
+  const digest = createHash('sha256').update(`${seed}\0${key}`).digest();
+  let state = digest.readUInt32LE(0) || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 0x1_0000_0000;
+  };
+}
+
+function pick<T>(list: readonly T[], next: () => number): T {
+  return list[Math.floor(next() * list.length)]!;
+}
+
+/** A value valid against common JSON Schema keywords; unusual keywords are left to validation. */
+export function placeholderFor(
+  schema: JsonSchema,
+  next: () => number,
+  items: number,
+  path = 'value',
+): unknown {
+  if ('const' in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return pick(schema.enum, next);
+  const variants = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  if (Array.isArray(variants) && variants.length > 0) return placeholderFor(variants[0]!, next, items, path);
+  const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
+  switch (type) {
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+      const out: Record<string, unknown> = {};
+      for (const [key, sub] of Object.entries(properties)) out[key] = placeholderFor(sub, next, items, key);
+      return out;
+    }
+    case 'array': {
+      const min = typeof schema.minItems === 'number' ? schema.minItems : 0;
+      const max = typeof schema.maxItems === 'number' ? schema.maxItems : Number.POSITIVE_INFINITY;
+      const count = Math.min(Math.max(items, min), max);
+      const itemSchema = (schema.items ?? {}) as JsonSchema;
+      return Array.from({ length: count }, (_, i) =>
+        placeholderFor(itemSchema, next, items, `${path}-${i + 1}`),
+      );
+    }
+    case 'integer':
+    case 'number': {
+      const min = typeof schema.minimum === 'number' ? schema.minimum : 0;
+      const max = typeof schema.maximum === 'number' ? schema.maximum : min + 10;
+      const value = min + next() * (max - min);
+      return type === 'integer' ? (Math.ceil(value) > max ? Math.floor(value) : Math.ceil(value)) : value;
+    }
+    case 'boolean':
+      return next() < 0.5;
+    case 'null':
+      return null;
+    case 'string': {
+      let text = `sim ${path} ${Math.floor(next() * 1e6)}`;
+      const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+      const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
+      if (text.length < min) text = text.padEnd(min, '.');
+      return text.slice(0, max);
+    }
+    default:
+      return `sim ${path}`;
+  }
+}
+
+export function parseSimOptions(query: string): SimOptions {
+  const params = new URLSearchParams(query);
+  const known = new Set(['latency', 'seed', 'items']);
+  for (const key of params.keys()) {
+    if (!known.has(key)) throw new Error(`unknown sim option "${key}" (known: latency, seed, items)`);
+  }
+  const number = (key: string, fallback: number): number => {
+    const raw = params.get(key);
+    if (raw === null) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`sim option ${key} must be a number >= 0, got "${raw}"`);
+    return value;
+  };
+  return { latencyMs: number('latency', 0), seed: number('seed', 0), items: Math.floor(number('items', 1)) };
+}
+
+/**
+ * The simulator: schema-valid placeholder answers derived from the schema, the seed and the
+ * request, with token counts estimated from sizes. For dry runs, benchmarks and demos.
+ */
+export function createSimProvider(options: SimOptions): ModelProvider {
+  return {
+    id: 'sim',
+    defaultModel: 'sim',
+    async complete(request: ModelRequest): Promise<ModelReply> {
+      await abortableSleep(options.latencyMs, request.signal);
+      const prompt = requestText(request);
+      const next = streamFor(options.seed, `${request.agent.label ?? ''}\0${prompt}`);
+      const model = request.model;
+      const usage = (text: string) => ({
+        inputTokens: estimateTokens(prompt),
+        outputTokens: estimateTokens(text),
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+      });
+      if (request.schema) {
+        const output = placeholderFor(request.schema, next, options.items);
+        const text = JSON.stringify(output);
+        return { text, output, usage: usage(text), model };
+      }
+      const text = `sim reply ${Math.floor(next() * 1e9).toString(36)} to: ${request.messages[0]?.content.slice(0, 60) ?? ''}`;
+      return { text, usage: usage(text), model };
+    },
+  };
+}

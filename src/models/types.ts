@@ -1,0 +1,108 @@
+/** Tokens one model call (or a whole agent, or a run) was billed for. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+});
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+  };
+}
+
+/** Every token the API bills, which is what a token budget counts. */
+export function billedTokens(u: Usage): number {
+  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/** Who is asking: lets fixtures match and providers attribute usage. */
+export interface AgentIdentity {
+  index: number;
+  label?: string;
+  phase?: string;
+  attempt: number;
+}
+
+export interface ModelRequest {
+  /** The model to use, as the script or the run named it (provider-specific). */
+  model: string;
+  system: string;
+  messages: ChatMessage[];
+  /** When set, the final answer must be a JSON object valid against this schema. */
+  schema?: JsonSchema;
+  effort?: string;
+  agent: AgentIdentity;
+  signal: AbortSignal;
+}
+
+export interface ModelReply {
+  text: string;
+  /** A structured answer, when the provider produced one directly. */
+  output?: unknown;
+  usage: Usage;
+  /** The model that answered, for accounting and pricing. */
+  model: string;
+}
+
+export interface ModelProvider {
+  /** How the run names this provider, e.g. `sim`, `fixture:demo.json`. */
+  readonly id: string;
+  /** The model agents get unless the script names another. */
+  readonly defaultModel: string;
+  complete(request: ModelRequest): Promise<ModelReply>;
+}
+
+/** A model call that failed for good: the agent resolves to `null` and the run goes on. */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly usage: Usage = ZERO_USAGE,
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+/** Roughly four characters per token: good enough for estimates and offline models. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+export function requestText(request: Pick<ModelRequest, 'system' | 'messages'>): string {
+  return request.system + request.messages.map((m) => m.content).join('\n');
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
