@@ -129,7 +129,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     if (value !== null && !(Number.isFinite(value) && value > 0))
       throw new RangeError(`${name} must be a number > 0`);
   }
-  if (budget.totalUsd !== null && !priceOf(options.provider.defaultModel)) {
+  if (budget.totalUsd !== null && !priceOf(options.provider.modelFor(options.provider.defaultModel))) {
     throw new Error(
       `a dollar budget needs prices, and model "${options.provider.defaultModel}" has none; use a token budget instead`,
     );
@@ -216,7 +216,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   ) => {
     const phase = opts.phase ?? scope.phase;
     const phaseModel = scope.meta.phases?.find((p) => p.title === phase)?.model;
-    const model = opts.model ?? phaseModel ?? options.provider.defaultModel;
+    const model = options.provider.modelFor(opts.model ?? phaseModel ?? options.provider.defaultModel);
     const base = {
       index,
       ...(opts.label !== undefined ? { label: opts.label } : {}),

@@ -97,6 +97,7 @@ export function createFixtureProvider(
   return {
     id: `fixture:${file}`,
     defaultModel: 'fixture',
+    modelFor: (requested) => requested,
     async complete(request: ModelRequest): Promise<ModelReply> {
       const task = request.messages[0]?.content ?? '';
       const { label = '', phase } = request.agent;

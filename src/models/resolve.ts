@@ -2,7 +2,7 @@ import { createFixtureProvider } from './fixture.js';
 import { createSimProvider, parseSimOptions } from './sim.js';
 import type { ModelProvider } from './types.js';
 
-export const MODEL_HELP = 'models: sim[?latency=MS&seed=N&items=N], fixture:FILE';
+export const MODEL_HELP = 'models: sim[?latency=MS&seed=N&items=N&as=MODEL], fixture:FILE';
 
 /** Turns a model name from the command line or config into a provider. */
 export function resolveModel(spec: string): ModelProvider {

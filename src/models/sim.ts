@@ -15,6 +15,8 @@ export interface SimOptions {
   seed: number;
   /** How many items a generated array holds (within the schema's minItems/maxItems). */
   items: number;
+  /** Price the simulated tokens as this model (e.g. for a dry-run estimate in dollars). */
+  as?: string;
 }
 
 /** A deterministic pseudo-random stream, seeded per call so replies never depend on timing. */
@@ -86,9 +88,9 @@ export function placeholderFor(
 
 export function parseSimOptions(query: string): SimOptions {
   const params = new URLSearchParams(query);
-  const known = new Set(['latency', 'seed', 'items']);
+  const known = new Set(['latency', 'seed', 'items', 'as']);
   for (const key of params.keys()) {
-    if (!known.has(key)) throw new Error(`unknown sim option "${key}" (known: latency, seed, items)`);
+    if (!known.has(key)) throw new Error(`unknown sim option "${key}" (known: latency, seed, items, as)`);
   }
   const number = (key: string, fallback: number): number => {
     const raw = params.get(key);
@@ -98,7 +100,13 @@ export function parseSimOptions(query: string): SimOptions {
       throw new Error(`sim option ${key} must be a number >= 0, got "${raw}"`);
     return value;
   };
-  return { latencyMs: number('latency', 0), seed: number('seed', 0), items: Math.floor(number('items', 1)) };
+  const as = params.get('as');
+  return {
+    latencyMs: number('latency', 0),
+    seed: number('seed', 0),
+    items: Math.floor(number('items', 1)),
+    ...(as ? { as } : {}),
+  };
 }
 
 /**
@@ -108,12 +116,14 @@ export function parseSimOptions(query: string): SimOptions {
 export function createSimProvider(options: SimOptions): ModelProvider {
   return {
     id: 'sim',
-    defaultModel: 'sim',
+    defaultModel: options.as ?? 'sim',
+    // Every agent is simulated by the same model, whatever the script asked for.
+    modelFor: () => options.as ?? 'sim',
     async complete(request: ModelRequest): Promise<ModelReply> {
       await abortableSleep(options.latencyMs, request.signal);
       const prompt = requestText(request);
       const next = streamFor(options.seed, `${request.agent.label ?? ''}\0${prompt}`);
-      const model = request.model;
+      const model = options.as ?? 'sim';
       const usage = (text: string) => ({
         inputTokens: estimateTokens(prompt),
         outputTokens: estimateTokens(text),

@@ -68,6 +68,8 @@ export interface ModelProvider {
   readonly id: string;
   /** The model agents get unless the script names another. */
   readonly defaultModel: string;
+  /** The model that will answer a request for `requested` (aliases resolved), for pricing up front. */
+  modelFor(requested: string): string;
   complete(request: ModelRequest): Promise<ModelReply>;
 }
 

@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { RunEvent } from '../src/engine/events.js';
+import { type RunOptions, runWorkflow } from '../src/engine/run.js';
+import { readJsonLines } from '../src/engine/run-dir.js';
+import { resolveModel } from '../src/models/resolve.js';
+
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory removed after the test. */
+export function tempDir(prefix = 'dwf-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+export const META = `export const meta = { name: 'test', description: 'a test workflow' };\n`;
+
+/** Runs a script body (meta added) for real: sandbox, engine and run directory in a temp dir. */
+export async function runScript(body: string, options: Partial<RunOptions> & { model?: string } = {}) {
+  const events: RunEvent[] = [];
+  const { model = 'sim', ...rest } = options;
+  const summary = await runWorkflow({
+    source: body.startsWith('export const meta') ? body : META + body,
+    file: 'plan.js',
+    provider: resolveModel(model),
+    runsDir: options.runsDir ?? tempDir(),
+    onEvent: (e) => events.push(e),
+    ...rest,
+  });
+  const logged = readJsonLines<RunEvent>(join(summary.runDir, 'events.jsonl'));
+  return { summary, events, logged };
+}
+
+export function readJson<T = unknown>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/** The most agents the event log ever shows running (started, not yet finished) at once. */
+export function peakRunning(events: RunEvent[]): number {
+  const running = new Set<number>();
+  let peak = 0;
+  for (const e of events) {
+    if (e.type === 'agent.started') running.add(e.index);
+    if (e.type === 'agent.finished') running.delete(e.index);
+    peak = Math.max(peak, running.size);
+  }
+  return peak;
+}
