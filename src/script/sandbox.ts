@@ -285,10 +285,12 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     }
     const installer = setup.value;
     owned.push(installer);
-    const argsJson = ctx.newString(JSON.stringify(options.args ?? null));
+    // `args` is undefined, not null, when the run was given none.
+    const argsJson = options.args === undefined ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
     const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
     const maxList = ctx.newNumber(MAX_LIST_ITEMS);
-    owned.push(argsJson, maxList);
+    owned.push(maxList);
+    if (options.args !== undefined) owned.push(argsJson);
     if (options.budgetTotal !== null) owned.push(total);
     const installed = ctx.callFunction(installer, ctx.undefined, callFn, syncFn, argsJson, total, maxList);
     if (installed.error) {

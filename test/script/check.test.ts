@@ -71,9 +71,9 @@ return x;`,
       '1:21: meta.name is required and must be a non-empty string',
       '1:21: meta.description is required and must be a non-empty string',
     ]);
-    expect(problems(`export const meta = { name: 'a', description: 'b', phases: [{ detail: 'x' }] };`)).toEqual([
-      '1:21: meta.phases[0] must be an object with a string title',
-    ]);
+    expect(
+      problems(`export const meta = { name: 'a', description: 'b', phases: [{ detail: 'x' }] };`),
+    ).toEqual(['1:21: meta.phases[0] must be an object with a string title']);
   });
 
   test('import, import() and require are refused with their positions', () => {

@@ -12,7 +12,14 @@ const quietHost: HostBridge = {
 function run(body: string, options: Partial<SandboxOptions> = {}) {
   const checked = checkScript(META + body);
   if (!checked.ok) throw new Error(JSON.stringify(checked.diagnostics));
-  return runInSandbox({ body: checked.body, file: 'plan.js', args: null, budgetTotal: null, host: quietHost, ...options });
+  return runInSandbox({
+    body: checked.body,
+    file: 'plan.js',
+    args: null,
+    budgetTotal: null,
+    host: quietHost,
+    ...options,
+  });
 }
 
 describe('the sandbox', () => {
@@ -52,7 +59,13 @@ return { n: all.length, last: all[199] };`,
   test('errors on the first line are not shifted by the wrapper', async () => {
     const checked = checkScript(`export const meta = { name: 'n', description: 'd' }; null.x;`);
     if (!checked.ok) throw new Error('invalid');
-    const outcome = await runInSandbox({ body: checked.body, file: 'plan.js', args: null, budgetTotal: null, host: quietHost });
+    const outcome = await runInSandbox({
+      body: checked.body,
+      file: 'plan.js',
+      args: null,
+      budgetTotal: null,
+      host: quietHost,
+    });
     expect(outcome.ok ? undefined : outcome.failure).toMatchObject({ line: 1, column: 58 });
   });
 
@@ -64,7 +77,8 @@ return { n: all.length, last: all[199] };`,
   ])('%s throws so that runs replay', async (_what, body) => {
     const outcome = await run(body);
     expect(outcome.ok).toBe(false);
-    if (!outcome.ok) expect(outcome.failure.message).toMatch(/not available in workflow scripts: runs must replay/);
+    if (!outcome.ok)
+      expect(outcome.failure.message).toMatch(/not available in workflow scripts: runs must replay/);
   });
 
   test('new Date(x) works and dates behave as dates', async () => {
@@ -76,7 +90,10 @@ return { n: all.length, last: all[199] };`,
 
   test('the constructor chain does not reach the host', async () => {
     const outcome = await run(`return agent.constructor.constructor('return process')();`);
-    expect(outcome).toMatchObject({ ok: false, failure: { kind: 'error', message: "ReferenceError: 'process' is not defined" } });
+    expect(outcome).toMatchObject({
+      ok: false,
+      failure: { kind: 'error', message: "ReferenceError: 'process' is not defined" },
+    });
   });
 
   test('no module loading, not even through eval or Function', async () => {
@@ -87,10 +104,15 @@ return { n: all.length, last: all[199] };`,
   });
 
   test('an endless loop is stopped by the CPU cap and cannot be caught', async () => {
-    const outcome = await run(`while (true) { try { while (true) {} } catch (e) {} }`, { limits: { cpuMs: 200 } });
+    const outcome = await run(`while (true) { try { while (true) {} } catch (e) {} }`, {
+      limits: { cpuMs: 200 },
+    });
     expect(outcome).toEqual({
       ok: false,
-      failure: { kind: 'cpu', message: 'the script used more than 200 ms of CPU time (is there an endless loop?)' },
+      failure: {
+        kind: 'cpu',
+        message: 'the script used more than 200 ms of CPU time (is there an endless loop?)',
+      },
     });
   });
 
@@ -136,7 +158,9 @@ return { n: all.length, last: all[199] };`,
 
   test('a return value that is not JSON is a clear error', async () => {
     const outcome = await run(`const a = {}; a.self = a; return a;`);
-    expect(outcome.ok ? '' : outcome.failure.message).toMatch(/returned a value that cannot be saved as JSON/);
+    expect(outcome.ok ? '' : outcome.failure.message).toMatch(
+      /returned a value that cannot be saved as JSON/,
+    );
   });
 
   test('host call rejections reach the script as catchable errors with their name', async () => {
@@ -148,13 +172,17 @@ return { n: all.length, last: all[199] };`,
       },
       sync: () => undefined,
     };
-    const outcome = await run(`try { await agent('x'); } catch (e) { return e.name + ': ' + e.message; }`, { host });
+    const outcome = await run(`try { await agent('x'); } catch (e) { return e.name + ': ' + e.message; }`, {
+      host,
+    });
     expect(outcome).toEqual({ ok: true, value: 'BudgetExhaustedError: no more tokens' });
   });
 
   test('the host stays healthy after hostile scripts', async () => {
     await run(`while (true) {}`, { limits: { cpuMs: 50 } });
-    await run(`const a = []; while (true) a.push('x'.repeat(1e5));`, { limits: { memoryBytes: 16 * 1024 * 1024 } });
+    await run(`const a = []; while (true) a.push('x'.repeat(1e5));`, {
+      limits: { memoryBytes: 16 * 1024 * 1024 },
+    });
     await run(`function f() { return f(); } f();`);
     expect(await run(`return 1 + 1;`)).toEqual({ ok: true, value: 2 });
   });
