@@ -45,9 +45,18 @@ const ruleSchema = z
     },
   );
 
-const fileSchema = z.union([z.array(ruleSchema), z.object({ rules: z.array(ruleSchema) }).strict()]);
+const fileSchema = z.union([
+  z.array(ruleSchema),
+  // `model` names the model whose replies the file stands for: agents are priced as that model.
+  z.object({ model: z.string().min(1).optional(), rules: z.array(ruleSchema) }).strict(),
+]);
 
 export type FixtureRule = z.infer<typeof ruleSchema>;
+
+export interface Fixture {
+  model?: string;
+  rules: FixtureRule[];
+}
 
 interface CompiledRule {
   rule: FixtureRule;
@@ -62,7 +71,7 @@ export class FixtureFileError extends Error {
   }
 }
 
-export function loadFixtureRules(file: string): FixtureRule[] {
+export function loadFixture(file: string): Fixture {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -78,25 +87,22 @@ export function loadFixtureRules(file: string): FixtureRule[] {
     });
     throw new FixtureFileError(file, problems);
   }
-  return Array.isArray(parsed.data) ? parsed.data : parsed.data.rules;
+  return Array.isArray(parsed.data) ? { rules: parsed.data } : parsed.data;
 }
 
 /**
  * Canned replies for testing workflow scripts offline: the first rule whose label, phase and
  * prompt match answers. No match is an agent error, so a missing rule shows up as a `null`.
  */
-export function createFixtureProvider(
-  file: string,
-  rules: FixtureRule[] = loadFixtureRules(file),
-): ModelProvider {
-  const compiled: CompiledRule[] = rules.map((rule) => ({
+export function createFixtureProvider(file: string, fixture: Fixture = loadFixture(file)): ModelProvider {
+  const compiled: CompiledRule[] = fixture.rules.map((rule) => ({
     rule,
     ...(rule.match.label !== undefined ? { label: new RegExp(rule.match.label) } : {}),
     ...(rule.match.prompt !== undefined ? { prompt: new RegExp(rule.match.prompt) } : {}),
   }));
   return {
     id: `fixture:${file}`,
-    defaultModel: 'fixture',
+    defaultModel: fixture.model ?? 'fixture',
     modelFor: (requested) => requested,
     async complete(request: ModelRequest): Promise<ModelReply> {
       const task = request.messages[0]?.content ?? '';

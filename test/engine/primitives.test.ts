@@ -8,7 +8,7 @@ import type { ModelProvider, ModelRequest } from '../../src/models/types.js';
 import { peakRunning, readJson, runScript, tempDir } from '../helpers.js';
 
 function fixture(rules: FixtureRule[]): ModelProvider {
-  return createFixtureProvider('inline.json', rules);
+  return createFixtureProvider('inline.json', { rules });
 }
 
 const rule = (match: FixtureRule['match'], answer: Omit<FixtureRule, 'match'>): FixtureRule => ({
