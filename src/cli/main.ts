@@ -52,12 +52,12 @@ function positive(name: string, raw: string | undefined, integer: boolean): numb
   return value;
 }
 
-function readScript(path: string): string {
+function readScript(io: CliIo, file: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(resolve(io.cwd, file), 'utf8');
   } catch (error) {
     throw new UsageError(
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
 }
@@ -65,7 +65,7 @@ function readScript(path: string): string {
 function validate(rest: string[], io: CliIo): number {
   if (rest.length !== 1) throw new UsageError('validate takes one FILE');
   const file = rest[0]!;
-  const checked = checkScript(readScript(resolve(io.cwd, file)));
+  const checked = checkScript(readScript(io, file));
   if (!checked.ok) {
     io.stdout.write(`${formatDiagnostics(file, checked.diagnostics)}\n`);
     return 1;
@@ -125,7 +125,7 @@ async function run(rest: string[], io: CliIo): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const source = readScript(resolve(io.cwd, file));
+  const source = readScript(io, file);
   const runsDir = resolve(io.cwd, values['runs-dir'] ?? '.dwf/runs');
   const progress = new ProgressView((text) => io.stderr.write(text), Boolean(io.stderr.isTTY));
   if (provider.id === 'sim' || provider.id.startsWith('fixture:')) {

@@ -56,6 +56,7 @@ return x;`,
     ['a variable', `name: n`, 'Identifier is not allowed'],
     ['a call', `name: String(1)`, 'CallExpression is not allowed'],
     ['a spread', `...{ name: 'x' }`, 'no spreads'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the script under test interpolates, not this test
     ['interpolation', 'name: `a${1}`', 'template literals may not interpolate'],
     ['a method', `name() { return 'x' }`, 'only `key: value` properties'],
     ['a computed key', `['name']: 'x'`, 'only `key: value` properties'],

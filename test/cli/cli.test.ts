@@ -1,0 +1,197 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { ProgressView } from '../../src/cli/progress.js';
+import { tempDir } from '../helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+async function dwf(argv: string[], cwd = root) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: {},
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+function scriptIn(dir: string, body: string, name = 'plan.js'): string {
+  writeFileSync(
+    join(dir, name),
+    `export const meta = { name: 'cli', description: 'd', phases: [{ title: 'One' }] };\n${body}`,
+  );
+  return name;
+}
+
+describe('dwf validate', () => {
+  test('a valid script: exit 0 and a one-line summary', async () => {
+    const out = await dwf(['validate', 'examples/workflows/review.js']);
+    expect(out).toEqual({
+      code: 0,
+      stdout: 'examples/workflows/review.js: valid workflow "review", 3 phases: Find, Verify, Summarize\n',
+      stderr: '',
+    });
+  });
+
+  test('an invalid script: exit 1 and FILE:LINE:COL lines', async () => {
+    const dir = tempDir();
+    scriptIn(dir, `const fs = require('fs');\nimport x from 'y';`);
+    const out = await dwf(['validate', 'plan.js'], dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe(
+      [
+        'plan.js:2:12: `require` is not allowed: workflow scripts have no modules; agents do all I/O',
+        'plan.js:3:1: `import` is not allowed: workflow scripts have no modules; agents do all I/O',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('a missing file is bad usage', async () => {
+    const out = await dwf(['validate', 'nope.js'], tempDir());
+    expect(out.code).toBe(2);
+    expect(out.stderr).toBe("dwf: cannot read nope.js: ENOENT\nrun 'dwf help' for usage\n");
+  });
+});
+
+describe('dwf run', () => {
+  test('a Claude Code workflow script runs unchanged against a fixture', async () => {
+    const out = await dwf([
+      'run',
+      'test/fixtures/scripts/claude-code-review.js',
+      '--model',
+      'fixture:test/fixtures/claude-code-review.replies.json',
+      '--runs-dir',
+      tempDir(),
+      '--json',
+    ]);
+    expect(out.code).toBe(0);
+    const outcome = JSON.parse(out.stdout);
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      result: {
+        confirmed: [
+          { file: 'src/a.js', description: 'off-by-one in loop', line: 10 },
+          { file: 'src/b.js', description: 'SQL built from user input', line: 5 },
+        ],
+      },
+      usage: { agents: 6, cacheReadTokens: 0, cacheWriteTokens: 0, usd: null },
+    });
+    expect(Object.keys(outcome).sort()).toEqual(['result', 'runDir', 'runId', 'status', 'usage']);
+    expect(Object.keys(outcome.usage).sort()).toEqual(
+      ['agents', 'cacheReadTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens', 'usd'].sort(),
+    );
+    expect(out.stderr).toContain('replies replayed from a fixture file; no model was called');
+    expect(out.stderr).toContain('2 confirmed bugs out of 3 files');
+    const events = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    for (const e of events) expect(typeof e.t).toBe('number');
+    expect(events.filter((e) => e.type === 'agent.started')).toHaveLength(6);
+  });
+
+  test('a failing script: exit 1, status failed, and the error names the line', async () => {
+    const dir = tempDir();
+    scriptIn(dir, `phase('One');\nawait agent('x');\nthrow new Error('no findings file');`);
+    const out = await dwf(['run', 'plan.js', '--json', '--runs-dir', 'runs'], dir);
+    expect(out.code).toBe(1);
+    const outcome = JSON.parse(out.stdout);
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: 'plan.js:4:16: Error: no findings file',
+      result: null,
+    });
+  });
+
+  test('without --json: progress and a summary on stderr, the result on stdout, and how to resume a failure', async () => {
+    const dir = tempDir();
+    scriptIn(dir, `phase('One');\nlog('working');\nawait agent('x');\nreturn { ok: true };`);
+    const out = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ ok: true });
+    expect(out.stderr).toMatch(
+      /^model: sim — simulated placeholder replies; no model was called and nothing is billed\nrun \S+: cli\n▸ One\n {2}working\ncompleted: 1 agents · \d+ tokens/,
+    );
+    scriptIn(dir, `await agent('x', { label: 'a' });\nnull.x;`);
+    const failed = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      /error: plan\.js:3:5: TypeError: .*\nrun directory: .*\nresume with: dwf run plan\.js --resume \S+\n$/,
+    );
+  });
+
+  test('an invalid script is reported with its positions and exit 1, before any run starts', async () => {
+    const dir = tempDir();
+    scriptIn(dir, `const n: number = 1;`);
+    const out = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('plan.js:2:8: TypeScript syntax is not supported');
+  });
+
+  test.each([
+    [['run'], 'dwf: run takes one FILE'],
+    [['run', 'x.js', '--colour'], "dwf: Unknown option '--colour'"],
+    [['run', 'x.js', '--args', '{bad'], 'dwf: --args must be JSON'],
+    [
+      ['run', 'x.js', '--concurrency', '0'],
+      'dwf: --concurrency must be a whole number greater than 0, got "0"',
+    ],
+    [['run', 'x.js', '--concurrency', '17'], 'dwf: --concurrency is at most 16'],
+    [['run', 'x.js', '--max-agents', '1001'], 'dwf: --max-agents is at most 1000'],
+    [
+      ['run', 'x.js', '--budget-usd', 'lots'],
+      'dwf: --budget-usd must be a number greater than 0, got "lots"',
+    ],
+    [['run', 'x.js', '--model', 'gpt-9'], 'dwf: unknown model "gpt-9"'],
+    [['frobnicate'], 'dwf: unknown command "frobnicate"'],
+  ])('bad usage %j exits 2 with a clear message', async (argv, message) => {
+    const dir = tempDir();
+    scriptIn(dir, 'return 1;', 'x.js');
+    const out = await dwf(argv, dir);
+    expect(out.code).toBe(2);
+    expect(out.stderr.startsWith(message)).toBe(true);
+    expect(out.stderr).toContain("run 'dwf help' for usage");
+  });
+
+  test('help prints the usage', async () => {
+    const out = await dwf(['help']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('dwf run FILE [options]');
+  });
+});
+
+describe('progress on a terminal', () => {
+  test('one status line with phase, running, done, failed, queued and tokens', () => {
+    let screen = '';
+    const view = new ProgressView((t) => (screen += t), true);
+    view.on({ t: 0, type: 'phase', phase: 'Verify' });
+    view.on({ t: 1, type: 'agent.queued', index: 0 });
+    view.on({ t: 1, type: 'agent.queued', index: 1 });
+    view.on({ t: 1, type: 'agent.queued', index: 2 });
+    view.on({ t: 2, type: 'agent.started', index: 0, model: 'sim' });
+    view.on({ t: 2, type: 'agent.started', index: 1, model: 'sim' });
+    const usage = { inputTokens: 1500, outputTokens: 500, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    view.on({ t: 1500, type: 'agent.finished', index: 0, status: 'completed', usage, usd: 0.01 });
+    view.on({
+      t: 1600,
+      type: 'agent.finished',
+      index: 1,
+      status: 'failed',
+      usage,
+      usd: 0.01,
+      label: 'v1',
+      error: 'API 500',
+    });
+    expect(view.status()).toBe(
+      'Verify · 0 running · 1 done · 1 failed · 1 queued · 4.0k tokens · $0.0200 · 1.6s',
+    );
+    view.close();
+    expect(screen).toContain('▸ Verify\n');
+    expect(screen).toContain('  ✗ agent #1 v1 failed: API 500\n');
+  });
+});
