@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
@@ -159,6 +160,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const scheduler = new Scheduler(concurrency);
   const replayer = new Replayer(journalEntries);
   const stop = new AbortController();
+  // Every queued or running agent listens for the stop: up to maxAgents listeners is expected.
+  setMaxListeners(maxAgents + 16, stop.signal);
   const onOuterAbort = () => stop.abort(options.signal?.reason ?? new Error('the run was stopped'));
   if (options.signal?.aborted) onOuterAbort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });

@@ -1,0 +1,73 @@
+// npm run bench: the engine's speed and memory targets, measured on the built code.
+// 1000 agents through `sim` at concurrency 16 and 20 ms latency, against the ideal
+// ceil(1000/16) x 20 ms; the runtime's own cost per agent call; peak RSS; and the time to
+// resume a completed 1000-agent journal.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runWorkflow } from '../dist/engine/run.js';
+import { resolveModel } from '../dist/models/resolve.js';
+
+const AGENTS = 1000;
+const CONCURRENCY = 16;
+const LATENCY_MS = 20;
+const TARGET_RATIO = 1.3;
+
+const SCRIPT = `export const meta = { name: 'bench', description: '${AGENTS} agents' };
+const out = await parallel(Array.from({ length: ${AGENTS} }, (_, i) => () => agent('task ' + i, { label: 'task ' + i })));
+return out.filter((x) => typeof x === 'string').length;`;
+
+const runsDir = mkdtempSync(join(tmpdir(), 'dwf-bench-'));
+
+async function timed(options) {
+  const started = performance.now();
+  const summary = await runWorkflow({
+    source: SCRIPT,
+    file: 'bench.js',
+    runsDir,
+    concurrency: CONCURRENCY,
+    ...options,
+  });
+  const ms = performance.now() - started;
+  if (summary.status !== 'completed' || summary.result !== AGENTS) {
+    throw new Error(`bench run did not complete: ${summary.status} ${summary.error ?? ''}`);
+  }
+  return { ms, summary };
+}
+
+try {
+  // Warm up module loading and the JIT so the figures measure the engine, not start-up.
+  await timed({ provider: resolveModel('sim') });
+
+  const overhead = await timed({ provider: resolveModel('sim') });
+  const live = await timed({ provider: resolveModel(`sim?latency=${LATENCY_MS}`) });
+  const ideal = Math.ceil(AGENTS / CONCURRENCY) * LATENCY_MS;
+  const ratio = live.ms / ideal;
+  const resumed = await timed({
+    provider: resolveModel(`sim?latency=${LATENCY_MS}`),
+    resume: live.summary.runId,
+  });
+  if (resumed.summary.usage.agents !== 0) throw new Error('the resume ran agents live');
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+
+  const rows = [
+    [
+      `wall time, ${AGENTS} agents at ${CONCURRENCY}-way, ${LATENCY_MS} ms latency`,
+      `${live.ms.toFixed(0)} ms`,
+    ],
+    [`ideal ceil(${AGENTS}/${CONCURRENCY}) x ${LATENCY_MS} ms`, `${ideal} ms`],
+    ['ratio (target <= 1.3)', ratio.toFixed(3)],
+    ['runtime overhead per agent call (0 ms latency)', `${((overhead.ms * 1000) / AGENTS).toFixed(0)} us`],
+    [`resume of a completed ${AGENTS}-agent journal`, `${resumed.ms.toFixed(0)} ms`],
+    ['peak RSS of this process', `${peakRssMb.toFixed(0)} MB`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  const ok = ratio <= TARGET_RATIO;
+  console.log(
+    ok ? `PASS: wall time within ${TARGET_RATIO}x of ideal` : `FAIL: wall time ${ratio.toFixed(2)}x of ideal`,
+  );
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  rmSync(runsDir, { recursive: true, force: true });
+}
