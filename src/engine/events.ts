@@ -34,11 +34,31 @@ export type RunEvent = Base &
         attempts?: number;
         error?: string;
       }
+    | {
+        type: 'agent.turn';
+        index: number;
+        turn: number;
+        model: string;
+        usage: Usage;
+        retries: number;
+        tools: string[];
+      }
+    | {
+        type: 'command';
+        index?: number;
+        command: string;
+        exitCode: number;
+        durationMs: number;
+        source: 'agent' | 'oracle';
+      }
+    | { type: 'oracle'; passed: boolean; exitCode: number; summary: string; durationMs: number }
+    | { type: 'changes.merged'; index: number; files: string[] }
+    | { type: 'changes.conflict'; index: number; error: string }
     | { type: 'item.failed'; where: string; error: string; phase?: string }
     | { type: 'workflow.started'; name: string; phase?: string }
     | { type: 'workflow.finished'; name: string; ok: boolean; error?: string }
     | { type: 'budget.exhausted'; reason: string }
-    | { type: 'run.finished'; status: RunStatus; error?: string }
+    | { type: 'run.finished'; status: RunStatus; error?: string; branch?: string }
   );
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

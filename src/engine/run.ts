@@ -1,10 +1,27 @@
 import { setMaxListeners } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
 import { schemaProblem } from '../agents/schema.js';
+import { Redactor, scrubbedEnv } from '../agents/secrets.js';
+import {
+  type CommandRecord,
+  type OracleConfig,
+  runOracle,
+  runTool,
+  toolDefinitions,
+} from '../agents/tools.js';
+import { Workspace } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
-import { type JsonSchema, type ModelProvider, type Usage, ZERO_USAGE } from '../models/types.js';
+import {
+  type JsonSchema,
+  type ModelProvider,
+  type ToolCall,
+  type Usage,
+  ZERO_USAGE,
+} from '../models/types.js';
+import { renderReport, type UsageReport } from '../report/report.js';
 import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
 import { type HostBridge, runInSandbox, type SandboxLimits, type ScriptFailure } from '../script/sandbox.js';
 import { Budget, BudgetExhaustedError } from './budget.js';
@@ -42,6 +59,22 @@ export interface RunOptions {
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
   workflows?: WorkflowResolver;
+  /** The repository agents work on; without it agents have no tools and `oracle()` is unavailable. */
+  workspace?: WorkspaceOptions;
+  /** Secret values to redact everywhere, besides the secret-looking variables of `env`. */
+  secrets?: string[];
+  /** The environment secrets are looked for in (default: this process's). Commands never see it. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface WorkspaceOptions {
+  repoDir: string;
+  /** The test command: `oracle()` and the agents' `run_tests` tool. */
+  oracle?: OracleConfig;
+  /** Command lines agents may run, word for word as a prefix (no shell). */
+  allowedCommands?: string[];
+  commandTimeoutMs?: number;
+  maxTurns?: number;
 }
 
 export interface RunSummary {
@@ -52,6 +85,9 @@ export interface RunSummary {
   runDir: string;
   usage: UsageTotals;
   resumedFrom?: string;
+  /** The branch holding the run's changes and report, when it changed anything. */
+  branch?: string;
+  reportPath: string;
 }
 
 const AGENT_OPTION_KEYS = new Set(['label', 'phase', 'schema', 'model', 'effort', 'isolation', 'agentType']);
@@ -150,11 +186,26 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const eventLog = new JsonLines(paths.events);
   const started = performance.now();
   const startedAt = new Date().toISOString();
+  const env = options.env ?? process.env;
+  const redactor = new Redactor(options.secrets ?? [], env);
+  const events: RunEvent[] = [];
   const emit = (input: RunEventInput) => {
-    const event = { t: Math.round(performance.now() - started), ...input } as RunEvent;
+    const raw = { t: Math.round(performance.now() - started), ...input } as RunEvent;
+    // Nothing reaches the event log, the progress view or the report with a secret in it.
+    const event = redactor.size > 0 ? (JSON.parse(redactor.redact(JSON.stringify(raw))) as RunEvent) : raw;
+    events.push(event);
     eventLog.append(event);
     options.onEvent?.(event);
   };
+
+  const home = join(paths.dir, 'home');
+  mkdirSync(home, { recursive: true });
+  const commandEnv = scrubbedEnv(env, home);
+  const workspace = options.workspace
+    ? new Workspace({ repoDir: options.workspace.repoDir, runDir: paths.dir, runId, env: commandEnv })
+    : undefined;
+  const onCommand = (index: number | undefined) => (record: CommandRecord) =>
+    emit({ type: 'command', ...(index !== undefined ? { index } : {}), ...record });
 
   const ledger = new UsageLedger();
   const scheduler = new Scheduler(concurrency);
@@ -252,6 +303,11 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       }
       emit({ type: 'agent.started', ...base });
       let usd: number | null = priceOf(model) ? 0 : null;
+      const isolated =
+        workspace && opts.isolation === 'worktree' ? await workspace.isolate(index) : undefined;
+      const tools = workspace
+        ? await agentTools(index, isolated?.root ?? (await workspace.root()))
+        : undefined;
       const outcome = await runAgent(
         {
           prompt,
@@ -269,8 +325,16 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
             budget.charge(usage, cost);
             budgetCheck();
           },
+          onTurn: (turn) => emit({ type: 'agent.turn', index, ...turn }),
+          ...(tools ? { tools } : {}),
+          ...(options.workspace?.maxTurns ? { maxTurns: options.workspace.maxTurns } : {}),
         },
       );
+      if (isolated) {
+        const merged = await isolated.finish();
+        if (merged.conflict) emit({ type: 'changes.conflict', index, error: merged.conflict });
+        else if (merged.changed.length > 0) emit({ type: 'changes.merged', index, files: merged.changed });
+      }
       finishAgent(base, outcome, usd);
       if (outcome.status === 'completed') {
         journal.append({
@@ -289,6 +353,38 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       liveAgents--;
       pumpReplays();
     }
+  };
+
+  const agentTools = async (index: number, root: string) => {
+    const config = options.workspace!;
+    const toolEnv = {
+      root,
+      agentIndex: index,
+      workspace: workspace!,
+      redactor,
+      env: commandEnv,
+      allowedCommands: config.allowedCommands ?? [],
+      ...(config.oracle ? { oracle: config.oracle } : {}),
+      commandTimeoutMs: config.commandTimeoutMs ?? 120_000,
+      signal: stop.signal,
+      onCommand: onCommand(index),
+    };
+    return { definitions: toolDefinitions(toolEnv), run: (call: ToolCall) => runTool(call, toolEnv) };
+  };
+
+  const callOracle = async (): Promise<unknown> => {
+    const oracle = options.workspace?.oracle;
+    if (!workspace || !oracle) {
+      throw new Error('oracle(): no test command is configured for this run (dwf run --oracle "npm test")');
+    }
+    const result = await runOracle(
+      oracle,
+      { env: commandEnv, redactor, signal: stop.signal, onCommand: onCommand(undefined) },
+      await workspace.root(),
+    );
+    const { output: _output, ...verdict } = result;
+    emit({ type: 'oracle', ...verdict });
+    return verdict;
   };
 
   const callAgent = (scope: ScriptScope, rawPrompt: unknown, rawOpts: unknown): Promise<unknown> => {
@@ -346,6 +442,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       call: (name, list) => {
         if (name === 'agent') return callAgent(scope, list[0], list[1]);
         if (name === 'workflow') return callWorkflow(scope, list[0], list[1]);
+        if (name === 'oracle') return callOracle();
         return Promise.reject(new Error(`unknown host call ${name}`));
       },
       sync: (name, list) => {
@@ -453,12 +550,59 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     status = outcome.failure.kind === 'aborted' || budgetStop ? 'stopped' : 'failed';
   }
   const result = outcome.ok ? outcome.value : null;
-  emit({ type: 'run.finished', status, ...(error !== undefined ? { error } : {}) });
+  const usage = ledger.totals();
+  const usageReport = ledger.toJSON() as UsageReport;
+  writeJsonAtomic(paths.usage, usageReport);
+
+  // The report and the changes end on one branch, whatever the outcome: work done is never lost.
+  const changes = await workspace?.summary();
+  const reportFor = (branch?: string) =>
+    renderReport({
+      runId,
+      name: checked.meta.name,
+      description: checked.meta.description,
+      args: options.args,
+      model: options.provider.id,
+      status,
+      ...(error !== undefined ? { error } : {}),
+      result,
+      events,
+      usage: usageReport,
+      durationMs: Math.round(performance.now() - started),
+      ...(changes
+        ? { changes: { ...changes, byAgent: workspace!.changes(), ...(branch ? { branch } : {}) } }
+        : {}),
+      replayed: options.provider.id.startsWith('fixture:') || journalEntries.length > 0,
+    });
+  let branch: string | undefined;
+  if (workspace && changes && changes.files.length > 0) {
+    const committed = await workspace.commit(
+      `${checked.meta.name}: changes from dynamic workflow run ${runId}`,
+      {
+        [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
+        [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
+      },
+    );
+    branch = committed?.branch;
+    writeJsonAtomic(join(paths.dir, 'changes.json'), {
+      ...committed,
+      files: changes.files,
+      byAgent: workspace.changes(),
+    });
+  } else {
+    await workspace?.commit('', {});
+  }
+  const reportPath = join(paths.dir, 'report.md');
+  writeFileSync(reportPath, redactor.redact(reportFor(branch)));
+  emit({
+    type: 'run.finished',
+    status,
+    ...(error !== undefined ? { error } : {}),
+    ...(branch ? { branch } : {}),
+  });
   journal.close();
   eventLog.close();
 
-  const usage = ledger.totals();
-  writeJsonAtomic(paths.usage, ledger.toJSON());
   const summary: RunSummary = {
     runId,
     status,
@@ -467,6 +611,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     runDir: paths.dir,
     usage,
     ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
+    ...(branch ? { branch } : {}),
+    reportPath,
   };
   writeJsonAtomic(paths.result, {
     ...summary,

@@ -7,7 +7,9 @@ import {
   type ModelProvider,
   type ModelReply,
   type ModelRequest,
+  messageText,
   requestText,
+  textReply,
 } from './types.js';
 
 const regex = z.string().refine(
@@ -36,6 +38,14 @@ const ruleSchema = z
       .strict()
       .optional(),
     latencyMs: z.number().min(0).optional(),
+    // Turns before the answer: in each, the agent asks for these tool calls, and the real tools run.
+    steps: z
+      .array(
+        z
+          .array(z.object({ tool: z.string().min(1), input: z.record(z.string(), z.unknown()) }).strict())
+          .min(1),
+      )
+      .optional(),
   })
   .strict()
   .refine(
@@ -104,8 +114,9 @@ export function createFixtureProvider(file: string, fixture: Fixture = loadFixtu
     id: `fixture:${file}`,
     defaultModel: fixture.model ?? 'fixture',
     modelFor: (requested) => requested,
+    structuredOutput: 'native',
     async complete(request: ModelRequest): Promise<ModelReply> {
-      const task = request.messages[0]?.content ?? '';
+      const task = request.messages[0] ? messageText(request.messages[0]) : '';
       const { label = '', phase } = request.agent;
       const found = compiled.find(
         (c) =>
@@ -121,20 +132,31 @@ export function createFixtureProvider(file: string, fixture: Fixture = loadFixtu
       }
       const { rule } = found;
       await abortableSleep(rule.latencyMs ?? 0, request.signal);
-      if (rule.error !== undefined) throw new ModelError(rule.error);
-      const text = rule.text ?? JSON.stringify(rule.result);
-      const usage = {
+      const usage = (text: string) => ({
         inputTokens: rule.usage?.input ?? estimateTokens(requestText(request)),
         outputTokens: rule.usage?.output ?? estimateTokens(text),
         cacheReadTokens: 0,
         cacheWriteTokens: 0,
-      };
-      return {
-        text,
-        ...(rule.result !== undefined ? { output: rule.result } : {}),
-        usage,
-        model: request.model,
-      };
+      });
+      const turn = request.messages.filter((m) => m.role === 'assistant').length;
+      const step = rule.steps?.[turn];
+      if (step) {
+        const toolCalls = step.map((call, i) => ({
+          id: `fixture_${request.agent.index}_${turn}_${i}`,
+          name: call.tool,
+          input: call.input,
+        }));
+        return {
+          text: '',
+          toolCalls,
+          content: toolCalls.map((c) => ({ type: 'tool_use' as const, ...c })),
+          usage: usage(JSON.stringify(step)),
+          model: request.model,
+        };
+      }
+      if (rule.error !== undefined) throw new ModelError(rule.error);
+      const text = rule.text ?? JSON.stringify(rule.result);
+      return textReply(text, usage(text), request.model, rule.result);
     },
   };
 }

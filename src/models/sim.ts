@@ -6,7 +6,9 @@ import {
   type ModelProvider,
   type ModelReply,
   type ModelRequest,
+  messageText,
   requestText,
+  textReply,
 } from './types.js';
 
 export interface SimOptions {
@@ -119,6 +121,7 @@ export function createSimProvider(options: SimOptions): ModelProvider {
     defaultModel: options.as ?? 'sim',
     // Every agent is simulated by the same model, whatever the script asked for.
     modelFor: () => options.as ?? 'sim',
+    structuredOutput: 'native',
     async complete(request: ModelRequest): Promise<ModelReply> {
       await abortableSleep(options.latencyMs, request.signal);
       const prompt = requestText(request);
@@ -133,10 +136,11 @@ export function createSimProvider(options: SimOptions): ModelProvider {
       if (request.schema) {
         const output = placeholderFor(request.schema, next, options.items);
         const text = JSON.stringify(output);
-        return { text, output, usage: usage(text), model };
+        return textReply(text, usage(text), model, output);
       }
-      const text = `sim reply ${Math.floor(next() * 1e9).toString(36)} to: ${request.messages[0]?.content.slice(0, 60) ?? ''}`;
-      return { text, usage: usage(text), model };
+      const task = request.messages[0] ? messageText(request.messages[0]) : '';
+      const text = `sim reply ${Math.floor(next() * 1e9).toString(36)} to: ${task.slice(0, 60)}`;
+      return textReply(text, usage(text), model);
     },
   };
 }

@@ -29,9 +29,34 @@ export function billedTokens(u: Usage): number {
 
 export type JsonSchema = Record<string, unknown>;
 
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean };
+
 export interface ChatMessage {
   role: 'user' | 'assistant';
-  content: string;
+  content: string | ContentBlock[];
+}
+
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  input_schema: JsonSchema;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+/** The text of a message, whatever its shape. */
+export function messageText(message: ChatMessage): string {
+  if (typeof message.content === 'string') return message.content;
+  return message.content
+    .map((b) => (b.type === 'text' ? b.text : b.type === 'tool_result' ? b.content : JSON.stringify(b.input)))
+    .join('\n');
 }
 
 /** Who is asking: lets fixtures match and providers attribute usage. */
@@ -47,6 +72,8 @@ export interface ModelRequest {
   model: string;
   system: string;
   messages: ChatMessage[];
+  /** Tools the model may call; their results come back in the next user message. */
+  tools?: ToolDefinition[];
   /** When set, the final answer must be a JSON object valid against this schema. */
   schema?: JsonSchema;
   effort?: string;
@@ -58,9 +85,15 @@ export interface ModelReply {
   text: string;
   /** A structured answer, when the provider produced one directly. */
   output?: unknown;
+  /** Tools the model asked to run before it answers. */
+  toolCalls: ToolCall[];
+  /** The reply as content blocks, to send back in the conversation. */
+  content: ContentBlock[];
   usage: Usage;
   /** The model that answered, for accounting and pricing. */
   model: string;
+  /** How many times the call was retried (rate limits, overload) before it succeeded. */
+  retries?: number;
 }
 
 export interface ModelProvider {
@@ -70,6 +103,11 @@ export interface ModelProvider {
   readonly defaultModel: string;
   /** The model that will answer a request for `requested` (aliases resolved), for pricing up front. */
   modelFor(requested: string): string;
+  /**
+   * How a schema-bound answer is asked for: `native` providers honour `schema` themselves;
+   * `submit-tool` ones get a strict `submit_result` tool from the agent loop instead.
+   */
+  readonly structuredOutput: 'native' | 'submit-tool';
   complete(request: ModelRequest): Promise<ModelReply>;
 }
 
@@ -89,8 +127,24 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-export function requestText(request: Pick<ModelRequest, 'system' | 'messages'>): string {
-  return request.system + request.messages.map((m) => m.content).join('\n');
+export function requestText(request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>): string {
+  return (
+    request.system +
+    (request.tools ? JSON.stringify(request.tools) : '') +
+    request.messages.map(messageText).join('\n')
+  );
+}
+
+/** A reply that is only text. */
+export function textReply(text: string, usage: Usage, model: string, output?: unknown): ModelReply {
+  return {
+    text,
+    ...(output !== undefined ? { output } : {}),
+    toolCalls: [],
+    content: [{ type: 'text', text }],
+    usage,
+    model,
+  };
 }
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

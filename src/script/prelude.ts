@@ -100,6 +100,10 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, MAX_LIST) 
     }),
   );
 
+  define('oracle', function oracle() {
+    return invoke('oracle', []);
+  });
+
   define('workflow', function workflow(nameOrRef, workflowArgs) {
     return invoke('workflow', [nameOrRef, workflowArgs === undefined ? null : workflowArgs]);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
-import type { ModelProvider } from '../../src/models/types.js';
+import { type ModelProvider, textReply } from '../../src/models/types.js';
 import { readJson, runScript } from '../helpers.js';
 
 describe('a token budget', () => {
@@ -42,13 +42,14 @@ describe('a token budget', () => {
       id: 'stubborn',
       defaultModel: 'stubborn',
       modelFor: (m) => m,
+      structuredOutput: 'native',
       async complete() {
         calls++;
-        return {
-          text: '{}',
-          usage: { inputTokens: 100, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
-          model: 'stubborn',
-        };
+        return textReply(
+          '{}',
+          { inputTokens: 100, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+          'stubborn',
+        );
       },
     };
     const { summary, logged } = await runScript(

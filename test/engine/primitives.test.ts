@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { savedWorkflows } from '../../src/engine/saved-workflows.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
-import type { ModelProvider, ModelRequest } from '../../src/models/types.js';
+import { type ModelProvider, type ModelRequest, textReply } from '../../src/models/types.js';
 import { peakRunning, readJson, runScript, tempDir } from '../helpers.js';
 
 function fixture(rules: FixtureRule[]): ModelProvider {
@@ -27,16 +27,17 @@ function scripted(replies: string[]): ModelProvider & { requests: ModelRequest[]
     id: 'scripted',
     defaultModel: 'scripted',
     modelFor: (m) => m,
+    structuredOutput: 'native',
     requests,
     async complete(request) {
       requests.push(structuredClone({ ...request, signal: undefined }) as unknown as ModelRequest);
       const text = replies[requests.length - 1];
       if (text === undefined) throw new Error('scripted model ran out of replies');
-      return {
+      return textReply(
         text,
-        usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 },
-        model: 'scripted',
-      };
+        { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        'scripted',
+      );
     },
   };
 }

@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import type { Redactor } from './secrets.js';
+
+export interface CommandResult {
+  exitCode: number;
+  /** Combined stdout and stderr, the tail kept when it is too long, secrets redacted. */
+  output: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface CommandOptions {
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  redactor: Redactor;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a program without a shell (argv[0] and its arguments) or, for the configured oracle only,
+ * through `sh -c`. Output is capped (the tail is kept: test runners summarise at the end).
+ */
+export function runProcess(
+  command: { argv: string[] } | { shell: string },
+  options: CommandOptions,
+): Promise<CommandResult> {
+  const started = performance.now();
+  const [file, args] =
+    'argv' in command ? [command.argv[0]!, command.argv.slice(1)] : ['/bin/sh', ['-c', command.shell]];
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let dropped = 0;
+    const keep = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size > options.maxOutputBytes && chunks.length > 1) {
+        const first = chunks.shift()!;
+        size -= first.length;
+        dropped += first.length;
+      }
+    };
+    let timedOut = false;
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const onAbort = () => killGroup();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const finish = (exitCode: number, extra = '') => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      let output = Buffer.concat(chunks).toString('utf8');
+      if (output.length > options.maxOutputBytes) output = output.slice(-options.maxOutputBytes);
+      if (dropped > 0) output = `[${dropped} bytes of earlier output dropped]\n${output}`;
+      if (timedOut) output += `\n[stopped after ${options.timeoutMs} ms]`;
+      resolve({
+        exitCode,
+        output: options.redactor.redact(output + extra),
+        timedOut,
+        durationMs: Math.round(performance.now() - started),
+      });
+    };
+    child.on('error', (error) => finish(127, `${error.message}\n`));
+    child.on('close', (code, signal) => finish(code ?? (signal ? 128 + 9 : 1)));
+  });
+}
+
+/** Splits a command line into words; shell syntax (pipes, redirects, substitutions) is refused. */
+export function splitCommand(line: string): string[] | undefined {
+  if (/[|&;<>()$`\\\n*?{}[\]!~]/.test(line.replace(/'[^']*'|"[^"$`\\]*"/g, ''))) return undefined;
+  const words: string[] = [];
+  const pattern = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (let m = pattern.exec(line); m; m = pattern.exec(line)) words.push(m[1] ?? m[2] ?? m[3]!);
+  return words.length > 0 ? words : undefined;
+}
+
+/** True when the words start with one of the allowed command lines, word for word. */
+export function isAllowed(words: string[], allowed: readonly string[]): boolean {
+  return allowed.some((entry) => {
+    const prefix = splitCommand(entry);
+    return prefix !== undefined && prefix.length <= words.length && prefix.every((w, i) => w === words[i]);
+  });
+}
+
+/** A one-line summary of a test run: counts where the runner prints them, else the last line. */
+export function summarizeTestOutput(output: string, exitCode: number): string {
+  const tail = output.split('\n').slice(-60).join('\n');
+  const tap = { pass: /^# pass (\d+)/m.exec(tail)?.[1], fail: /^# fail (\d+)/m.exec(tail)?.[1] };
+  if (tap.pass !== undefined && tap.fail !== undefined) return `${tap.pass} passed, ${tap.fail} failed`;
+  const jestLike = /Tests?:?\s+(?:(\d+) failed, )?(\d+) passed/.exec(tail);
+  if (jestLike) return `${jestLike[2]} passed, ${jestLike[1] ?? 0} failed`;
+  const pytest = /=+ (?:(\d+) failed, )?(\d+) passed/.exec(tail);
+  if (pytest) return `${pytest[2]} passed, ${pytest[1] ?? 0} failed`;
+  const last =
+    tail
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? '';
+  return `exit ${exitCode}${last ? `: ${last.trim().slice(0, 200)}` : ''}`;
+}

@@ -1,0 +1,221 @@
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type SimpleGit, simpleGit } from 'simple-git';
+
+const IDENTITY = ['user.name=Dynamic Workflows', 'user.email=dynamic-workflows@users.noreply.github.com'];
+
+/** Runs async work one piece at a time, in call order. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export interface WorkspaceOptions {
+  /** The repository the run works on: a git checkout with at least one commit, or a plain directory. */
+  repoDir: string;
+  runDir: string;
+  runId: string;
+  /** The environment git runs with (scrubbed: no tokens). */
+  env: Record<string, string>;
+}
+
+export interface Isolated {
+  root: string;
+  /** Merges the agent's changes back into the run's workspace and removes its worktree when it can. */
+  finish(): Promise<{ changed: string[]; conflict?: string }>;
+}
+
+export interface ChangeSummary {
+  files: string[];
+  diffStat: string;
+  /** The change as a unified diff, for quality checks. */
+  diff: string;
+}
+
+export interface Committed {
+  branch: string;
+  commit: string;
+  base: string;
+}
+
+/**
+ * Where a run's agents work. In a git repository the run gets its own worktree on a new branch
+ * `dwf/<run-id>`, so the user's checkout is never touched and the run ends as one branch; agents
+ * with `isolation: 'worktree'` get a worktree of their own whose changes are merged back when they
+ * finish. A directory that is not a git repository is worked on in place.
+ */
+export class Workspace {
+  private setup: Promise<{ root: string; git?: SimpleGit; base?: string }> | undefined;
+  private readonly gitLock = new Mutex();
+  private readonly fileLocks = new Map<string, Mutex>();
+  private readonly changedBy = new Map<string, Set<number>>();
+
+  constructor(private readonly options: WorkspaceOptions) {}
+
+  get branch(): string {
+    return `dwf/${this.options.runId}`;
+  }
+
+  private git(baseDir: string): SimpleGit {
+    return simpleGit({ baseDir, config: IDENTITY }).env(this.options.env);
+  }
+
+  /** The real path agents work under; created on first use, so runs that touch no files create nothing. */
+  async root(): Promise<string> {
+    this.setup ??= this.create();
+    return (await this.setup).root;
+  }
+
+  private async create(): Promise<{ root: string; git?: SimpleGit; base?: string }> {
+    const repo = realpathSync(this.options.repoDir);
+    const repoGit = this.git(repo);
+    let base: string | undefined;
+    try {
+      if ((await repoGit.revparse(['--show-toplevel'])).trim() === repo)
+        base = (await repoGit.revparse(['HEAD'])).trim();
+    } catch {
+      base = undefined;
+    }
+    if (!base) return { root: repo };
+    const path = join(this.options.runDir, 'workspace');
+    mkdirSync(dirname(path), { recursive: true });
+    await repoGit.raw(['worktree', 'add', '--quiet', '-b', this.branch, path, base]);
+    const root = realpathSync(path);
+    return { root, git: this.git(root), base };
+  }
+
+  /** Serialises writes to one file across agents. */
+  withFileLock<T>(absolutePath: string, fn: () => Promise<T>): Promise<T> {
+    let lock = this.fileLocks.get(absolutePath);
+    if (!lock) {
+      lock = new Mutex();
+      this.fileLocks.set(absolutePath, lock);
+    }
+    return lock.run(fn);
+  }
+
+  recordChange(agentIndex: number, relativePath: string): void {
+    if (!this.changedBy.has(relativePath)) this.changedBy.set(relativePath, new Set());
+    this.changedBy.get(relativePath)!.add(agentIndex);
+  }
+
+  /** Which agents changed which file. */
+  changes(): Record<string, number[]> {
+    return Object.fromEntries(
+      [...this.changedBy]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([file, agents]) => [file, [...agents].sort((x, y) => x - y)]),
+    );
+  }
+
+  /** A worktree of the agent's own, holding the workspace as it is now. */
+  async isolate(agentIndex: number): Promise<Isolated | undefined> {
+    const { root, git } = await (this.setup ??= this.create());
+    if (!git) return undefined;
+    const path = join(this.options.runDir, 'worktrees', `agent-${agentIndex}`);
+    const current = await this.gitLock.run(async () => {
+      await git.raw(['add', '-A']);
+      return git.raw(['diff', '--cached', '--binary', 'HEAD']);
+    });
+    await this.gitLock.run(() => git.raw(['worktree', 'add', '--quiet', '--detach', path, 'HEAD']));
+    const own = this.git(path);
+    if (current.trim() !== '') {
+      const patch = join(this.options.runDir, 'worktrees', `agent-${agentIndex}.start.patch`);
+      writeFileSync(patch, current);
+      await own.raw(['apply', '--binary', patch]);
+    }
+    await own.raw(['add', '-A']);
+    await own.raw([
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '--no-verify',
+      '-m',
+      'workspace when the agent started',
+    ]);
+    const ownRoot = realpathSync(path);
+    return {
+      root: ownRoot,
+      finish: async () => {
+        await own.raw(['add', '-A']);
+        const diff = await own.raw(['diff', '--cached', '--binary', 'HEAD']);
+        if (diff.trim() === '') {
+          await this.removeWorktree(git, path);
+          return { changed: [] };
+        }
+        const changed = (await own.raw(['diff', '--cached', '--name-only', 'HEAD']))
+          .split('\n')
+          .filter(Boolean);
+        const patch = join(this.options.runDir, 'worktrees', `agent-${agentIndex}.patch`);
+        writeFileSync(patch, diff);
+        try {
+          await this.gitLock.run(async () => {
+            await git.raw(['add', '-A']);
+            await git.raw(['apply', '--3way', '--binary', patch]);
+          });
+        } catch (error) {
+          return {
+            changed,
+            conflict: `could not merge the agent's changes (kept in ${path}): ${(error as Error).message.trim()}`,
+          };
+        }
+        for (const file of changed) this.recordChange(agentIndex, file);
+        await this.removeWorktree(git, path);
+        return { changed };
+      },
+    };
+  }
+
+  private async removeWorktree(git: SimpleGit, path: string): Promise<void> {
+    await this.gitLock.run(() => git.raw(['worktree', 'remove', '--force', path]));
+  }
+
+  /** What the agents changed against the base commit; undefined outside git or before anything ran. */
+  async summary(): Promise<ChangeSummary | undefined> {
+    if (!this.setup) return undefined;
+    const { git } = await this.setup;
+    if (!git) return undefined;
+    return this.gitLock.run(async () => {
+      await git.raw(['add', '-A']);
+      const files = (await git.raw(['diff', '--cached', '--name-only', 'HEAD'])).split('\n').filter(Boolean);
+      const diffStat = (await git.raw(['diff', '--cached', '--stat', 'HEAD'])).trimEnd();
+      const diff = await git.raw(['diff', '--cached', '-U0', 'HEAD']);
+      return { files, diffStat, diff };
+    });
+  }
+
+  /**
+   * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
+   * removes the run's worktree; the branch stays. Without changes, the branch is deleted.
+   */
+  async commit(message: string, extraFiles: Record<string, string>): Promise<Committed | undefined> {
+    if (!this.setup) return undefined;
+    const { root, git, base } = await this.setup;
+    if (!git || !base) return undefined;
+    const repoGit = this.git(realpathSync(this.options.repoDir));
+    return this.gitLock.run(async () => {
+      await git.raw(['add', '-A']);
+      const changed = (await git.raw(['diff', '--cached', '--name-only', 'HEAD'])).trim() !== '';
+      if (!changed) {
+        await repoGit.raw(['worktree', 'remove', '--force', root]);
+        await repoGit.raw(['branch', '-D', this.branch]);
+        return undefined;
+      }
+      for (const [path, content] of Object.entries(extraFiles)) {
+        const target = join(root, path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, content);
+      }
+      await git.raw(['add', '-A']);
+      await git.raw(['commit', '--quiet', '--no-verify', '-m', message]);
+      const commit = (await git.revparse(['HEAD'])).trim();
+      await repoGit.raw(['worktree', 'remove', '--force', root]);
+      return { branch: this.branch, commit, base };
+    });
+  }
+}

@@ -1,0 +1,258 @@
+import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { UsageTotals } from '../engine/usage.js';
+
+export interface UsageReport {
+  totals: UsageTotals;
+  byPhase: Record<string, UsageTotals>;
+  byModel: Record<string, UsageTotals>;
+  unpricedModels: string[];
+  replayedFromJournal: UsageTotals;
+  agents: Array<{
+    index: number;
+    label?: string;
+    phase?: string;
+    model: string;
+    status: string;
+    usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+    usd: number | null;
+  }>;
+}
+
+export interface Finding {
+  title: string;
+  file?: string;
+  line?: number;
+  severity?: string;
+  status?: string;
+  evidence?: string;
+}
+
+export interface ReportInput {
+  runId: string;
+  name: string;
+  description: string;
+  args: unknown;
+  model: string;
+  status: RunStatus;
+  error?: string;
+  result: unknown;
+  events: RunEvent[];
+  usage: UsageReport;
+  durationMs: number;
+  changes?: {
+    files: string[];
+    diffStat: string;
+    diff: string;
+    byAgent: Record<string, number[]>;
+    branch?: string;
+  };
+  replayed: boolean;
+}
+
+const STATUS_ORDER = ['fixed', 'confirmed', 'unverified', 'refuted'];
+
+function cell(value: unknown): string {
+  return String(value ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
+}
+
+function tokens(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function usd(value: number | null): string {
+  return value === null ? 'unknown' : `$${value.toFixed(4)}`;
+}
+
+/** Findings, when the script's result carries them as `findings: [...]`. */
+export function findingsOf(result: unknown): Finding[] {
+  const list = (result as { findings?: unknown } | null)?.findings;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (f): f is Finding => typeof f === 'object' && f !== null && typeof (f as Finding).title === 'string',
+  );
+}
+
+/** Where automated changes most often cut corners: each hit is a line for a human to look at. */
+const QUALITY_CHECKS: Array<[string, RegExp]> = [
+  ['type escape hatch `any`', /(:\s*any\b|\bas any\b|<any>)/],
+  ['`@ts-ignore` / `@ts-expect-error`', /@ts-(ignore|expect-error|nocheck)/],
+  ['lint rule disabled', /(eslint-disable|biome-ignore|noqa|#\s*type:\s*ignore|nolint)/],
+  ['`unsafe` code', /\bunsafe\b/],
+  [
+    'skipped or focused test',
+    /\b(it|test|describe)\.(skip|only)\b|\bx(it|describe)\(|@pytest\.mark\.skip|t\.Skip\(/,
+  ],
+  ['TODO / FIXME left behind', /\b(TODO|FIXME|XXX|HACK)\b/],
+];
+
+export function qualityCheck(diff: string): Array<{ check: string; file: string; line: string }> {
+  const hits: Array<{ check: string; file: string; line: string }> = [];
+  let file = '';
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('+++ ')) {
+      file = line.replace(/^\+\+\+ (b\/)?/, '');
+      continue;
+    }
+    if (!line.startsWith('+') || line.startsWith('+++')) continue;
+    for (const [check, pattern] of QUALITY_CHECKS) {
+      if (pattern.test(line)) hits.push({ check, file, line: line.slice(1).trim().slice(0, 120) });
+    }
+  }
+  return hits;
+}
+
+function usageTable(title: string, rows: Record<string, UsageTotals>): string[] {
+  const out = [
+    `| ${title} | agents | input | cache write | cache read | output | dollars |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [key, u] of Object.entries(rows)) {
+    out.push(
+      `| ${cell(key)} | ${u.agents} | ${tokens(u.inputTokens)} | ${tokens(u.cacheWriteTokens)} | ${tokens(u.cacheReadTokens)} | ${tokens(u.outputTokens)} | ${usd(u.usd)} |`,
+    );
+  }
+  return out;
+}
+
+/** The share of input tokens read from the prompt cache. */
+export function cacheHitRatio(u: UsageTotals): number | null {
+  const input = u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+  return input === 0 ? null : u.cacheReadTokens / input;
+}
+
+/** report.md: what was asked, what happened, what it found and changed, and what it cost. */
+export function renderReport(input: ReportInput): string {
+  const lines: string[] = [];
+  const t = input.usage.totals;
+  lines.push(`# ${input.name}: ${input.status}`, '', input.description, '');
+  lines.push(
+    `- run: \`${input.runId}\`, ${(input.durationMs / 1000).toFixed(1)} s, model \`${input.model}\``,
+  );
+  if (input.args !== undefined) lines.push(`- arguments: \`${cell(JSON.stringify(input.args))}\``);
+  if (input.changes?.branch) lines.push(`- branch: \`${input.changes.branch}\``);
+  if (input.error) lines.push(`- error: ${cell(input.error)}`);
+  if (input.replayed) {
+    lines.push(
+      '',
+      '> The model replies in this run were replayed from a fixture or journal: no model was called for them.',
+    );
+  }
+
+  const phases = input.events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase);
+  if (phases.length > 0) lines.push('', '## Phases', '', ...[...new Set(phases)].map((p) => `1. ${cell(p)}`));
+
+  const findings = findingsOf(input.result);
+  lines.push('', '## Findings', '');
+  if (findings.length === 0) {
+    lines.push('No findings were reported.');
+  } else {
+    const counts = STATUS_ORDER.map(
+      (s) => [s, findings.filter((f) => f.status === s).length] as const,
+    ).filter(([, n]) => n > 0);
+    lines.push(counts.map(([s, n]) => `${n} ${s}`).join(', '), '');
+    lines.push('| status | severity | finding | where | evidence |', '|---|---|---|---|---|');
+    const rank = (f: Finding) => {
+      const i = STATUS_ORDER.indexOf(f.status ?? '');
+      return i < 0 ? STATUS_ORDER.length : i;
+    };
+    for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
+      const where = f.file ? `\`${cell(f.file)}${f.line ? `:${f.line}` : ''}\`` : '';
+      lines.push(
+        `| ${cell(f.status ?? 'unverified')} | ${cell(f.severity)} | ${cell(f.title)} | ${where} | ${cell(f.evidence)} |`,
+      );
+    }
+  }
+
+  const oracles = input.events.filter((e): e is Extract<RunEvent, { type: 'oracle' }> => e.type === 'oracle');
+  lines.push('', '## Tests (the oracle)', '');
+  if (oracles.length === 0) {
+    lines.push('The script did not run the test suite.');
+  } else {
+    const before = oracles[0]!;
+    const after = oracles[oracles.length - 1]!;
+    const describe = (o: typeof before) =>
+      `${o.passed ? 'passing' : 'failing'} (exit ${o.exitCode}; ${cell(o.summary)})`;
+    lines.push(`- before: ${describe(before)}`);
+    if (oracles.length > 1) lines.push(`- after: ${describe(after)}`);
+  }
+
+  lines.push('', '## Changes', '');
+  if (!input.changes || input.changes.files.length === 0) {
+    lines.push('No files were changed.');
+  } else {
+    lines.push('```', input.changes.diffStat, '```', '');
+    const byAgent = Object.entries(input.changes.byAgent);
+    if (byAgent.length > 0) {
+      lines.push('| file | changed by agent |', '|---|---|');
+      const label = (i: number) => input.usage.agents.find((a) => a.index === i)?.label ?? '';
+      for (const [file, agents] of byAgent) {
+        lines.push(
+          `| \`${cell(file)}\` | ${agents.map((i) => `#${i}${label(i) ? ` ${cell(label(i))}` : ''}`).join(', ')} |`,
+        );
+      }
+      lines.push('');
+    }
+    const hits = qualityCheck(input.changes.diff);
+    lines.push('### Quality check', '');
+    if (hits.length === 0) {
+      lines.push(
+        'No added line uses `any`, `@ts-ignore`, a disabled lint rule, `unsafe`, a skipped test or a TODO.',
+      );
+    } else {
+      lines.push('Automated changes are rarely production-ready on day one; look at these lines first:', '');
+      for (const h of hits) lines.push(`- ${h.check}: \`${cell(h.file)}\`: \`${cell(h.line)}\``);
+    }
+  }
+
+  lines.push('', '## Token accounting', '');
+  const ratio = cacheHitRatio(t);
+  lines.push(
+    `${t.agents} agents ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${usd(t.usd)}` +
+      (ratio === null ? '.' : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`),
+  );
+  if (input.usage.replayedFromJournal.agents > 0) {
+    lines.push(
+      `${input.usage.replayedFromJournal.agents} agents were replayed from an earlier run's journal at no cost.`,
+    );
+  }
+  if (input.usage.unpricedModels.length > 0) {
+    lines.push(
+      `No price is known for ${input.usage.unpricedModels.map((m) => `\`${m}\``).join(', ')}: their cost is unknown, not zero.`,
+    );
+  }
+  lines.push(
+    '',
+    ...usageTable('phase', input.usage.byPhase),
+    '',
+    ...usageTable('model', input.usage.byModel),
+    '',
+  );
+  const top = [...input.usage.agents]
+    .sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || totalTokens(b.usage) - totalTokens(a.usage))
+    .slice(0, 10);
+  if (top.length > 0) {
+    lines.push(
+      'Top agents by cost:',
+      '',
+      '| agent | phase | status | tokens | dollars |',
+      '|---|---|---|---:|---:|',
+    );
+    for (const a of top) {
+      lines.push(
+        `| #${a.index} ${cell(a.label)} | ${cell(a.phase)} | ${a.status} | ${tokens(totalTokens(a.usage))} | ${usd(a.usd)} |`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function totalTokens(u: {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}): number {
+  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
