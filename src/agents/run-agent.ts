@@ -198,7 +198,7 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
 
 function appendToLastUser(messages: ChatMessage[], note: string): void {
   const last = messages[messages.length - 1];
-  if (!last || last.role !== 'user') return;
+  if (last?.role !== 'user') return;
   last.content =
     typeof last.content === 'string'
       ? `${last.content}\n\n${note}`

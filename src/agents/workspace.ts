@@ -115,7 +115,8 @@ export class Workspace {
 
   /** A worktree of the agent's own, holding the workspace as it is now. */
   async isolate(agentIndex: number): Promise<Isolated | undefined> {
-    const { root, git } = await (this.setup ??= this.create());
+    this.setup ??= this.create();
+    const { git } = await this.setup;
     if (!git) return undefined;
     const path = join(this.options.runDir, 'worktrees', `agent-${agentIndex}`);
     const current = await this.gitLock.run(async () => {
