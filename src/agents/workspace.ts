@@ -62,7 +62,9 @@ export class Workspace {
   }
 
   private git(baseDir: string): SimpleGit {
-    return simpleGit({ baseDir, config: IDENTITY }).env(this.options.env);
+    return simpleGit({ baseDir, config: IDENTITY, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(
+      this.options.env,
+    );
   }
 
   /** The real path agents work under; created on first use, so runs that touch no files create nothing. */

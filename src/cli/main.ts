@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_AGENTS, MAX_CONCURRENCY, type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import { MODEL_HELP, resolveModel } from '../models/resolve.js';
 import { checkScript, formatDiagnostics, ScriptCheckError } from '../script/check.js';
+import { prepareDemoRepository } from './demo.js';
 import { formatTokens, formatUsd, ProgressView } from './progress.js';
 
 export interface CliIo {
@@ -17,13 +18,16 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-const BUILTIN_WORKFLOWS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows');
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUILTIN_WORKFLOWS = join(PACKAGE_ROOT, 'workflows');
 
 const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
 usage:
   dwf validate FILE            check a workflow script without running it
   dwf run FILE [options]       run a workflow script
+  dwf demo [options]           audit the bundled example API: agents find, verify and fix
+                               its planted bugs, and its tests judge the fixes
 
 run options:
   --args JSON                  arguments for the script (its \`args\` global)
@@ -34,7 +38,11 @@ run options:
   --budget-usd X               hard ceiling in dollars (models with a known price)
   --runs-dir DIR               where run directories go (default .dwf/runs)
   --resume RUN_ID              replay that run's completed agents at no cost, run the rest live
-  --repo DIR                   the repository whose .claude/workflows/ workflow() can use (default .)
+  --repo DIR                   the repository agents work on, in a worktree on a new branch
+                               dwf/RUN_ID; its .claude/workflows/ are what workflow() can use (default .)
+  --oracle CMD                 the test command for oracle() and the agents' run_tests tool
+  --oracle-timeout SECONDS     how long the test command may run (default 600)
+  --allow-command CMD          a command line agents may run, as a prefix (repeatable)
   --json                       print one JSON object with the outcome instead of a summary
 
 exit status: 0 completed, 1 failed or stopped, 2 bad usage`;
@@ -79,7 +87,7 @@ function validate(rest: string[], io: CliIo): number {
   return 0;
 }
 
-async function run(rest: string[], io: CliIo): Promise<number> {
+async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?: RunSummary }> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -94,6 +102,9 @@ async function run(rest: string[], io: CliIo): Promise<number> {
       'runs-dir': { type: 'string' },
       resume: { type: 'string' },
       repo: { type: 'string' },
+      oracle: { type: 'string' },
+      'oracle-timeout': { type: 'string' },
+      'allow-command': { type: 'string', multiple: true },
       json: { type: 'boolean' },
     },
   });
@@ -126,6 +137,8 @@ async function run(rest: string[], io: CliIo): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const source = readScript(io, file);
+  const repoDir = resolve(io.cwd, values.repo ?? '.');
+  const oracleTimeout = positive('oracle-timeout', values['oracle-timeout'], false);
   const runsDir = resolve(io.cwd, values['runs-dir'] ?? '.dwf/runs');
   const progress = new ProgressView((text) => io.stderr.write(text), Boolean(io.stderr.isTTY));
   if (provider.id === 'sim' || provider.id.startsWith('fixture:')) {
@@ -150,17 +163,21 @@ async function run(rest: string[], io: CliIo): Promise<number> {
       budgetUsd: budgetUsd ?? null,
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
-      workflows: savedWorkflows({
-        repoDir: resolve(io.cwd, values.repo ?? '.'),
-        builtinDir: BUILTIN_WORKFLOWS,
-      }),
+      workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_WORKFLOWS }),
+      workspace: {
+        repoDir,
+        allowedCommands: values['allow-command'] ?? [],
+        ...(values.oracle
+          ? { oracle: { command: values.oracle, timeoutSeconds: oracleTimeout ?? 600 } }
+          : {}),
+      },
       onEvent: (event) => progress.on(event),
     });
   } catch (error) {
     progress.close();
     if (error instanceof ScriptCheckError) {
       io.stderr.write(`${error.message}\n`);
-      return 1;
+      return { code: 1 };
     }
     if (error instanceof RangeError || /^no run "/.test((error as Error).message)) {
       throw new UsageError((error as Error).message);
@@ -188,12 +205,48 @@ async function run(rest: string[], io: CliIo): Promise<number> {
         `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
         `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
         (summary.error ? `error: ${summary.error}\n` : '') +
+        (summary.branch ? `changes and report on branch ${summary.branch} of ${repoDir}\n` : '') +
+        `report: ${summary.reportPath}\n` +
         `run directory: ${summary.runDir}\n` +
         (summary.status !== 'completed' ? `resume with: dwf run ${file} --resume ${summary.runId}\n` : ''),
     );
     if (summary.status === 'completed') io.stdout.write(`${JSON.stringify(summary.result, null, 2)}\n`);
   }
-  return summary.status === 'completed' ? 0 : 1;
+  return { code: summary.status === 'completed' ? 0 : 1, summary };
+}
+
+async function demo(rest: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: { model: { type: 'string' }, 'runs-dir': { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const shown = (path: string) => relative(io.cwd, path) || '.';
+  const repo = await prepareDemoRepository(
+    join(PACKAGE_ROOT, 'examples', 'api'),
+    resolve(io.cwd, '.dwf', 'demo', 'example-api'),
+  );
+  io.stderr.write(
+    `demo repository: ${shown(repo)} — a fresh copy of examples/api, a small web API with planted bugs and security holes\n`,
+  );
+  const outcome = await run(
+    [
+      shown(join(PACKAGE_ROOT, 'examples', 'workflows', 'audit.js')),
+      '--repo',
+      shown(repo),
+      '--oracle',
+      'node --test',
+      '--model',
+      values.model ?? `fixture:${shown(join(PACKAGE_ROOT, 'examples', 'workflows', 'audit.replies.json'))}`,
+      ...(values['runs-dir'] ? ['--runs-dir', values['runs-dir']] : []),
+      ...(values.json ? ['--json'] : []),
+    ],
+    io,
+  );
+  if (outcome.summary?.branch && !values.json) {
+    io.stderr.write(`see the fixes: git -C ${shown(repo)} show --stat ${outcome.summary.branch}\n`);
+  }
+  return outcome.code;
 }
 
 /** The `dwf` command. Returns the exit status; never throws. */
@@ -204,7 +257,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'validate':
         return validate(rest, io);
       case 'run':
-        return await run(rest, io);
+        return (await run(rest, io)).code;
+      case 'demo':
+        return await demo(rest, io);
       case undefined:
       case 'help':
       case '--help':

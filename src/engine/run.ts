@@ -12,7 +12,7 @@ import {
   runTool,
   toolDefinitions,
 } from '../agents/tools.js';
-import { Workspace } from '../agents/workspace.js';
+import { type Isolated, Workspace } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
 import {
   type JsonSchema,
@@ -303,11 +303,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       }
       emit({ type: 'agent.started', ...base });
       let usd: number | null = priceOf(model) ? 0 : null;
-      const isolated =
-        workspace && opts.isolation === 'worktree' ? await workspace.isolate(index) : undefined;
-      const tools = workspace
-        ? await agentTools(index, isolated?.root ?? (await workspace.root()))
-        : undefined;
+      const tools = workspace ? agentTools(index, opts.isolation === 'worktree') : undefined;
       const outcome = await runAgent(
         {
           prompt,
@@ -330,6 +326,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
           ...(options.workspace?.maxTurns ? { maxTurns: options.workspace.maxTurns } : {}),
         },
       );
+      const isolated = await tools?.isolated();
       if (isolated) {
         const merged = await isolated.finish();
         if (merged.conflict) emit({ type: 'changes.conflict', index, error: merged.conflict });
@@ -355,10 +352,13 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     }
   };
 
-  const agentTools = async (index: number, root: string) => {
+  /**
+   * An agent's tools. Its working copy is set up at its first tool call, so agents that never
+   * touch the repository (and runs under `sim`) create no worktree.
+   */
+  const agentTools = (index: number, isolate: boolean) => {
     const config = options.workspace!;
-    const toolEnv = {
-      root,
+    const base = {
       agentIndex: index,
       workspace: workspace!,
       redactor,
@@ -369,7 +369,20 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       signal: stop.signal,
       onCommand: onCommand(index),
     };
-    return { definitions: toolDefinitions(toolEnv), run: (call: ToolCall) => runTool(call, toolEnv) };
+    let own: Promise<Isolated | undefined> | undefined;
+    let root: Promise<string> | undefined;
+    const workingCopy = () => {
+      root ??= (async () => {
+        if (isolate) own = workspace!.isolate(index);
+        return (await own)?.root ?? (await workspace!.root());
+      })();
+      return root;
+    };
+    return {
+      definitions: toolDefinitions(base),
+      run: async (call: ToolCall) => runTool(call, { ...base, root: await workingCopy() }),
+      isolated: async () => (own ? await own : undefined),
+    };
   };
 
   const callOracle = async (): Promise<unknown> => {

@@ -1,0 +1,131 @@
+export const meta = {
+  name: 'audit',
+  description:
+    'Audit the repository file by file for bugs and security holes, have an independent agent try to refute each finding, fix what holds up, and prove the fixes with the test suite.',
+  whenToUse: 'A codebase-wide bug hunt or security audit with a test suite to judge the fixes.',
+  phases: [
+    { title: 'Baseline', detail: 'run the tests before anything changes' },
+    { title: 'Find', detail: 'one agent per file reports findings with evidence' },
+    { title: 'Verify', detail: 'a fresh agent tries to refute each finding' },
+    { title: 'Fix', detail: 'one agent per confirmed finding, each in its own worktree' },
+    { title: 'Re-verify', detail: 'the test suite and a fresh agent judge each fix' },
+    { title: 'Report', detail: 'a synthesizer writes the summary' },
+  ],
+};
+
+const files = args?.files ?? ['src/store.js', 'src/files.js', 'src/orders.js', 'src/auth.js'];
+const maxRounds = args?.rounds ?? 2;
+
+const findingSchema = {
+  type: 'object',
+  properties: {
+    findings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          title: { type: 'string' },
+          line: { type: 'integer', minimum: 1 },
+          severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
+          description: { type: 'string' },
+        },
+        required: ['title', 'line', 'severity', 'description'],
+      },
+    },
+  },
+  required: ['findings'],
+};
+
+const verdictSchema = {
+  type: 'object',
+  properties: { confirmed: { type: 'boolean' }, evidence: { type: 'string' } },
+  required: ['confirmed', 'evidence'],
+};
+
+const fixSchema = {
+  type: 'object',
+  properties: { changed: { type: 'boolean' }, summary: { type: 'string' } },
+  required: ['changed', 'summary'],
+};
+
+const checkSchema = {
+  type: 'object',
+  properties: { fixed: { type: 'boolean' }, evidence: { type: 'string' } },
+  required: ['fixed', 'evidence'],
+};
+
+phase('Baseline');
+const before = await oracle();
+log(`tests before: ${before.summary}`);
+
+phase('Find');
+const found = await pipeline(files, (file) =>
+  agent(
+    `Audit ${file} for bugs and security holes. Read it with read_file (and what it uses, if you need to). ` +
+      'Report only real problems, each with the line and a description a maintainer can check.',
+    { label: `find ${file}`, phase: 'Find', schema: findingSchema },
+  ),
+);
+const candidates = found.flatMap((report, i) => (report?.findings ?? []).map((f) => ({ ...f, file: files[i] })));
+log(`${candidates.length} candidate findings in ${files.length} files`);
+
+phase('Verify');
+const verified = await parallel(
+  candidates.map((f) => () =>
+    agent(
+      `You are an adversarial reviewer. Another agent claims this about ${f.file}:${f.line}: ` +
+        `"${f.title}: ${f.description}". Try hard to refute it: read the code and its callers. ` +
+        'Confirm it only with concrete evidence from the code.',
+      { label: `verify ${f.file}:${f.line}`, phase: 'Verify', schema: verdictSchema },
+    ).then((verdict) => ({ ...f, verdict })),
+  ),
+);
+const confirmed = verified.filter((f) => f?.verdict?.confirmed);
+const refuted = verified.filter((f) => f?.verdict && !f.verdict.confirmed);
+log(`${confirmed.length} confirmed, ${refuted.length} refuted`);
+
+phase('Fix');
+const fixed = [];
+let pending = confirmed;
+let after = before;
+for (let round = 1; round <= maxRounds && pending.length > 0; round++) {
+  await parallel(
+    pending.map((f) => () =>
+      agent(
+        `Fix this confirmed problem in ${f.file}:${f.line}: "${f.title}: ${f.description}". ` +
+          'Make the smallest change that fixes it, with edit_file, then run_tests to check.',
+        { label: `fix ${f.file}:${f.line}`, phase: 'Fix', isolation: 'worktree', schema: fixSchema },
+      ),
+    ),
+  );
+
+  phase('Re-verify');
+  after = await oracle();
+  log(`round ${round}: tests ${after.summary}`);
+  const checks = await parallel(
+    pending.map((f) => () =>
+      agent(
+        `Check, reading the code as it is now, whether this problem in ${f.file} is fixed: "${f.title}". ` +
+          `The test suite ${after.passed ? 'passes' : `fails (${after.summary})`}.`,
+        { label: `recheck ${f.file}:${f.line}`, phase: 'Re-verify', schema: checkSchema },
+      ).then((check) => ({ ...f, check })),
+    ),
+  );
+  for (const f of checks.filter((c) => c?.check?.fixed)) fixed.push(f);
+  pending = checks.filter((c) => c && !c.check?.fixed);
+}
+
+phase('Report');
+const findings = [
+  ...fixed.map((f) => ({ ...f, status: 'fixed', evidence: f.check.evidence })),
+  ...pending.map((f) => ({ ...f, status: 'confirmed', evidence: f.verdict.evidence })),
+  ...refuted.map((f) => ({ ...f, status: 'refuted', evidence: f.verdict.evidence })),
+].map(({ title, file, line, severity, status, evidence }) => ({ title, file, line, severity, status, evidence }));
+
+const summary = await agent(
+  `Write a short summary for the maintainers of this audit. Tests before: ${before.summary}; after: ${after.summary}. ` +
+    `Findings: ${JSON.stringify(findings)}`,
+  { label: 'synthesize', phase: 'Report' },
+);
+
+return { findings, tests: { before: before.summary, after: after.summary }, summary };
