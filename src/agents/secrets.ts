@@ -5,7 +5,7 @@ const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SE
 const ALLOWED_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM', 'TMPDIR', 'NODE_VERSION'];
 
 export function scrubbedEnv(env: NodeJS.ProcessEnv, home: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
   for (const name of ALLOWED_ENV) {
     const value = env[name];
     if (value !== undefined) out[name] = value;

@@ -132,6 +132,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
   try {
     provider = resolveModel(
       modelSpec.startsWith('fixture:') ? `fixture:${resolve(io.cwd, modelSpec.slice(8))}` : modelSpec,
+      { env: io.env },
     );
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -164,6 +165,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_WORKFLOWS }),
+      env: io.env,
       workspace: {
         repoDir,
         allowedCommands: values['allow-command'] ?? [],

@@ -1,12 +1,54 @@
+import { createAnthropicProvider } from './anthropic.js';
 import { createFixtureProvider } from './fixture.js';
 import { createSimProvider, parseSimOptions } from './sim.js';
 import type { ModelProvider } from './types.js';
 
-export const MODEL_HELP = 'models: sim[?latency=MS&seed=N&items=N&as=MODEL], fixture:FILE';
+export const MODEL_HELP =
+  'models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool] (key from ANTHROPIC_API_KEY), ' +
+  'sim[?latency=MS&seed=N&items=N&as=MODEL], fixture:FILE';
+
+export interface ResolveOptions {
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+}
+
+function anthropic(spec: string, { env = process.env, fetch }: ResolveOptions): ModelProvider {
+  const [name = '', query = ''] = spec.slice('anthropic:'.length).split('?');
+  if (!name) throw new Error('anthropic: needs a model, e.g. anthropic:claude-sonnet-5-5');
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== 'auth' && key !== 'structured') {
+      throw new Error(`unknown anthropic option "${key}" (known: auth, structured)`);
+    }
+  }
+  const auth = params.get('auth') ?? undefined;
+  if (auth !== undefined && auth !== 'bearer' && auth !== 'x-api-key') {
+    throw new Error(`anthropic option auth must be bearer or x-api-key, got "${auth}"`);
+  }
+  const structured = params.get('structured') ?? undefined;
+  if (structured !== undefined && structured !== 'native' && structured !== 'submit-tool') {
+    throw new Error(`anthropic option structured must be native or submit-tool, got "${structured}"`);
+  }
+  const apiKey = env.ANTHROPIC_API_KEY;
+  if (!apiKey) {
+    throw new Error(
+      `${spec} needs an API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)`,
+    );
+  }
+  return createAnthropicProvider({
+    model: name,
+    apiKey,
+    ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
+    ...(auth ? { auth } : {}),
+    ...(structured ? { structured } : {}),
+    ...(fetch ? { fetch } : {}),
+  });
+}
 
 /** Turns a model name from the command line or config into a provider. */
-export function resolveModel(spec: string): ModelProvider {
+export function resolveModel(spec: string, options: ResolveOptions = {}): ModelProvider {
   if (spec === 'sim' || spec.startsWith('sim?')) return createSimProvider(parseSimOptions(spec.slice(4)));
+  if (spec.startsWith('anthropic:')) return anthropic(spec, options);
   if (spec.startsWith('fixture:')) {
     const file = spec.slice('fixture:'.length);
     if (!file) throw new Error('fixture: needs a file, e.g. fixture:replies.json');

@@ -1,0 +1,216 @@
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  abortableSleep,
+  type ChatMessage,
+  type ContentBlock,
+  type JsonSchema,
+  ModelError,
+  type ModelProvider,
+  type ModelReply,
+  type ModelRequest,
+  type ToolCall,
+} from './types.js';
+
+/** The short names Claude Code scripts use, e.g. `agent(p, { model: 'haiku' })`. */
+const ALIASES: Record<string, string> = {
+  opus: 'claude-opus-5-5',
+  sonnet: 'claude-sonnet-5-5',
+  haiku: 'claude-haiku-5-5',
+};
+
+const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+
+export interface AnthropicOptions {
+  model: string;
+  apiKey: string;
+  baseURL?: string;
+  /** How the key is sent: the SDK's `Authorization: Bearer`, or `x-api-key` (DeepSeek's endpoint wants that). */
+  auth?: 'bearer' | 'x-api-key';
+  /** `native` asks for `output_config.format`; `submit-tool` uses a strict tool, for models or endpoints without it. */
+  structured?: 'native' | 'submit-tool';
+  /** Retries of one call on 408/409/429/5xx/529 and lost connections. */
+  maxRetries?: number;
+  maxTokens?: number;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Waits between retries; tests may shorten it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+function toApiContent(content: ChatMessage['content']): Anthropic.ContentBlockParam[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return content.map((block): Anthropic.ContentBlockParam => {
+    switch (block.type) {
+      case 'text':
+        return { type: 'text', text: block.text };
+      case 'tool_use':
+        return {
+          type: 'tool_use',
+          id: block.id,
+          name: block.name,
+          input: block.input as Record<string, unknown>,
+        };
+      case 'tool_result':
+        return {
+          type: 'tool_result',
+          tool_use_id: block.tool_use_id,
+          content: block.content,
+          ...(block.is_error ? { is_error: true } : {}),
+        };
+    }
+  });
+}
+
+/** JSON Schema as the API takes it: no `$schema` key. */
+function apiSchema(schema: JsonSchema): JsonSchema {
+  const { $schema: _drop, ...rest } = schema;
+  return rest;
+}
+
+/**
+ * The request for one turn. Two cache breakpoints: the end of the system prompt (tools and
+ * system, shared by every agent of a fan-out) and the end of the conversation so far (each
+ * turn of a tool loop re-reads everything before it from the cache).
+ */
+export function buildParams(
+  request: ModelRequest,
+  model: string,
+  options: Pick<AnthropicOptions, 'structured' | 'maxTokens'>,
+): Anthropic.MessageCreateParamsNonStreaming {
+  const ephemeral = { type: 'ephemeral' } as const;
+  const messages: Anthropic.MessageParam[] = request.messages.map((m) => ({
+    role: m.role,
+    content: toApiContent(m.content),
+  }));
+  const last = messages[messages.length - 1];
+  if (last && Array.isArray(last.content) && last.content.length > 0) {
+    const blocks = last.content;
+    blocks[blocks.length - 1] = {
+      ...blocks[blocks.length - 1]!,
+      cache_control: ephemeral,
+    } as Anthropic.ContentBlockParam;
+  }
+  const tools = (request.tools ?? []).map(
+    (t): Anthropic.Tool => ({
+      name: t.name,
+      description: t.description,
+      input_schema: apiSchema(t.input_schema) as Anthropic.Tool.InputSchema,
+      ...(t.name === 'submit_result' ? { strict: true } : {}),
+    }),
+  );
+  const native = request.schema !== undefined && options.structured !== 'submit-tool';
+  const outputConfig: Anthropic.OutputConfig = {
+    ...(native ? { format: { type: 'json_schema', schema: apiSchema(request.schema!) } } : {}),
+    ...(request.effort ? { effort: request.effort as Anthropic.OutputConfig['effort'] } : {}),
+  };
+  return {
+    model,
+    max_tokens: options.maxTokens ?? 16_000,
+    system: [{ type: 'text', text: request.system, cache_control: ephemeral }],
+    messages,
+    ...(tools.length > 0 ? { tools, tool_choice: { type: 'auto' } } : {}),
+    ...(Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}),
+  };
+}
+
+function headerValue(headers: unknown, name: string): string | null {
+  if (headers && typeof (headers as Headers).get === 'function') return (headers as Headers).get(name);
+  return null;
+}
+
+/** How long the API asked us to wait, in ms: `retry-after-ms`, then `retry-after` (seconds or a date). */
+export function retryAfterMs(headers: unknown, now = Date.now()): number | undefined {
+  const ms = Number(headerValue(headers, 'retry-after-ms'));
+  if (headerValue(headers, 'retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
+  const after = headerValue(headers, 'retry-after');
+  if (after === null) return undefined;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function backoffMs(attempt: number): number {
+  const base = Math.min(500 * 2 ** attempt, 30_000);
+  return base / 2 + (base / 2) * Math.random();
+}
+
+/**
+ * Anthropic's Messages API through the official SDK. Retries are ours, not the SDK's, so that each
+ * one is counted and a storm of 429s and 529s is survived with the waits the API asks for.
+ */
+export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
+  const useHeaderKey = options.auth === 'x-api-key';
+  const client = new Anthropic({
+    apiKey: useHeaderKey ? null : options.apiKey,
+    authToken: null,
+    ...(useHeaderKey ? { defaultHeaders: { 'x-api-key': options.apiKey } } : {}),
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 10 * 60 * 1000,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const maxRetries = options.maxRetries ?? 12;
+  const sleep = options.sleep ?? abortableSleep;
+  const modelFor = (requested: string) => {
+    const bare = requested.startsWith('anthropic:') ? requested.slice('anthropic:'.length) : requested;
+    return ALIASES[bare] ?? bare;
+  };
+  return {
+    id: `anthropic:${options.model}`,
+    defaultModel: options.model,
+    modelFor,
+    structuredOutput: options.structured ?? 'native',
+    async complete(request: ModelRequest): Promise<ModelReply> {
+      const model = modelFor(request.model);
+      const params = buildParams(request, model, options);
+      for (let retries = 0; ; retries++) {
+        try {
+          const message = await client.messages.create(params, { signal: request.signal });
+          return toReply(message, model, retries);
+        } catch (error) {
+          if (request.signal.aborted) throw error;
+          const status = error instanceof Anthropic.APIError ? error.status : undefined;
+          const retryable =
+            error instanceof Anthropic.APIConnectionError || (status !== undefined && RETRYABLE.has(status));
+          if (!retryable || retries >= maxRetries) {
+            const what = status !== undefined ? `API error ${status}` : 'API request failed';
+            const suffix = retryable ? ` after ${retries} retries` : '';
+            throw new ModelError(`${what}${suffix}: ${(error as Error).message}`);
+          }
+          const headers = error instanceof Anthropic.APIError ? error.headers : undefined;
+          await sleep(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000), request.signal);
+        }
+      }
+    },
+  };
+}
+
+function toReply(message: Anthropic.Message, model: string, retries: number): ModelReply {
+  const content: ContentBlock[] = [];
+  const toolCalls: ToolCall[] = [];
+  const texts: string[] = [];
+  for (const block of message.content) {
+    if (block.type === 'text') {
+      texts.push(block.text);
+      content.push({ type: 'text', text: block.text });
+    } else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id, name: block.name, input: block.input });
+      content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
+    }
+  }
+  const u = message.usage;
+  return {
+    text: texts.join('\n'),
+    toolCalls,
+    content,
+    usage: {
+      inputTokens: u.input_tokens,
+      outputTokens: u.output_tokens,
+      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+      cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    },
+    model,
+    retries,
+  };
+}
