@@ -40,24 +40,21 @@ export interface AnthropicOptions {
 function toApiContent(content: ChatMessage['content']): Anthropic.ContentBlockParam[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
   return content.map((block): Anthropic.ContentBlockParam => {
-    switch (block.type) {
-      case 'text':
-        return { type: 'text', text: block.text };
-      case 'tool_use':
-        return {
-          type: 'tool_use',
-          id: block.id,
-          name: block.name,
-          input: block.input as Record<string, unknown>,
-        };
-      case 'tool_result':
-        return {
-          type: 'tool_result',
-          tool_use_id: block.tool_use_id,
-          content: block.content,
-          ...(block.is_error ? { is_error: true } : {}),
-        };
+    if (block.type === 'text') return { type: 'text', text: block.text };
+    if (block.type === 'tool_use') {
+      return {
+        type: 'tool_use',
+        id: block.id,
+        name: block.name,
+        input: block.input as Record<string, unknown>,
+      };
     }
+    return {
+      type: 'tool_result',
+      tool_use_id: block.tool_use_id,
+      content: block.content,
+      ...(block.is_error ? { is_error: true } : {}),
+    };
   });
 }
 

@@ -84,7 +84,7 @@ describe('sim', () => {
     expect(() => resolveModel('sim?latency=-1')).toThrow(
       'sim option latency must be a number >= 0, got "-1"',
     );
-    expect(() => resolveModel('gpt')).toThrow(/unknown model "gpt"; models: sim/);
+    expect(() => resolveModel('gpt')).toThrow(/unknown model "gpt"; models: anthropic:MODEL/);
   });
 });
 
