@@ -156,16 +156,20 @@ export class Workspace {
           .filter(Boolean);
         const patch = join(this.options.runDir, 'worktrees', `agent-${agentIndex}.patch`);
         writeFileSync(patch, diff);
-        try {
-          await this.gitLock.run(async () => {
-            await git.raw(['add', '-A']);
+        const conflict = await this.gitLock.run(async () => {
+          await git.raw(['add', '-A']);
+          const before = (await git.raw(['write-tree'])).trim();
+          try {
             await git.raw(['apply', '--3way', '--binary', patch]);
-          });
-        } catch (error) {
-          return {
-            changed,
-            conflict: `could not merge the agent's changes (kept in ${path}): ${(error as Error).message.trim()}`,
-          };
+            return undefined;
+          } catch (error) {
+            // A failed three-way apply leaves conflict markers: put the workspace back as it was.
+            await git.raw(['read-tree', '--reset', '-u', before]);
+            return (error as Error).message.trim();
+          }
+        });
+        if (conflict !== undefined) {
+          return { changed, conflict: `could not merge the agent's changes (kept in ${path}): ${conflict}` };
         }
         for (const file of changed) this.recordChange(agentIndex, file);
         await this.removeWorktree(git, path);
