@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type SimpleGit, simpleGit } from 'simple-git';
 
@@ -22,6 +22,8 @@ export interface WorkspaceOptions {
   runId: string;
   /** The environment git runs with (scrubbed: no tokens). */
   env: Record<string, string>;
+  /** The run this one resumes: its files are where this run starts. */
+  resumeFrom?: { runDir: string; runId: string };
 }
 
 export interface Isolated {
@@ -88,7 +90,44 @@ export class Workspace {
     mkdirSync(dirname(path), { recursive: true });
     await repoGit.raw(['worktree', 'add', '--quiet', '-b', this.branch, path, base]);
     const root = realpathSync(path);
-    return { root, git: this.git(root), base };
+    const git = this.git(root);
+    if (this.options.resumeFrom) await this.carryOver(repoGit, git, base, this.options.resumeFrom);
+    return { root, git, base };
+  }
+
+  /**
+   * A resumed run replays its agents' answers, not their edits: it starts from the files the
+   * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
+   */
+  private async carryOver(
+    repoGit: SimpleGit,
+    git: SimpleGit,
+    base: string,
+    from: { runDir: string; runId: string },
+  ) {
+    const oldPath = join(from.runDir, 'workspace');
+    const oldBranch = `dwf/${from.runId}`;
+    let patch = '';
+    if (existsSync(oldPath)) {
+      const old = this.git(oldPath);
+      await old.raw(['add', '-A']);
+      patch = await old.raw(['diff', '--cached', '--binary', 'HEAD']);
+      await repoGit.raw(['worktree', 'remove', '--force', oldPath]);
+    } else if ((await repoGit.raw(['branch', '--list', oldBranch])).trim() !== '') {
+      patch = await repoGit.raw([
+        'diff',
+        '--binary',
+        base,
+        oldBranch,
+        '--',
+        '.',
+        ':(exclude).dynamic-workflows',
+      ]);
+    }
+    if (patch.trim() === '') return;
+    const file = join(this.options.runDir, 'resumed.patch');
+    writeFileSync(file, patch);
+    await git.raw(['apply', '--binary', file]);
   }
 
   /** Serialises writes to one file across agents. */

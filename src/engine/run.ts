@@ -202,7 +202,15 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   mkdirSync(home, { recursive: true });
   const commandEnv = scrubbedEnv(env, home);
   const workspace = options.workspace
-    ? new Workspace({ repoDir: options.workspace.repoDir, runDir: paths.dir, runId, env: commandEnv })
+    ? new Workspace({
+        repoDir: options.workspace.repoDir,
+        runDir: paths.dir,
+        runId,
+        env: commandEnv,
+        ...(options.resume !== undefined
+          ? { resumeFrom: { runDir: runPaths(options.runsDir, options.resume).dir, runId: options.resume } }
+          : {}),
+      })
     : undefined;
   const onCommand = (index: number | undefined) => (record: CommandRecord) =>
     emit({ type: 'command', ...(index !== undefined ? { index } : {}), ...record });
@@ -519,6 +527,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     if (!nested.ok) throw new ScriptCheckError(saved.file, nested.diagnostics);
     const name = nested.meta.name;
     emit({ type: 'workflow.started', name, ...(scope.phase ? { phase: scope.phase } : {}) });
+    // A resumed run starts from the files the earlier one left, even if no agent of it touches a file.
+    if (workspace && options.resume !== undefined) await workspace.root();
     const outcome = await runScript(
       { name, meta: nested.meta, depth: scope.depth + 1, ...(scope.phase ? { phase: scope.phase } : {}) },
       nested.body,

@@ -185,3 +185,31 @@ describe('oracle()', () => {
     );
   });
 });
+
+describe('resuming a run with a workspace', () => {
+  test("starts from the earlier run's files: replayed agents' edits are kept, not redone", async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    const runsDir = tempDir();
+    const provider = createFixtureProvider('f.json', {
+      rules: [edit('first', 'a.txt', 'alpha', 'ALPHA'), edit('second', 'b.txt', 'beta', 'BETA')],
+    });
+    const one = await runScript(`return [await agent('a', { label: 'first' })];`, {
+      provider,
+      runsDir,
+      workspace: { repoDir: repo },
+    });
+    const two = await runScript(
+      `return [await agent('a', { label: 'first' }), await agent('b', { label: 'second' })];`,
+      {
+        provider,
+        runsDir,
+        resume: one.summary.runId,
+        workspace: { repoDir: repo },
+      },
+    );
+    expect(two.summary.result).toEqual(['edited a.txt', 'edited b.txt']);
+    expect(ofType(two.logged, 'agent.finished').map((e) => e.replayed ?? false)).toEqual([true, false]);
+    expect(git(repo, 'show', `${two.summary.branch}:a.txt`)).toBe('ALPHA');
+    expect(git(repo, 'show', `${two.summary.branch}:b.txt`)).toBe('BETA');
+  });
+});

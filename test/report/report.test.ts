@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'vitest';
+import { cacheHitRatio, findingsOf, qualityCheck } from '../../src/report/report.js';
+
+describe('the quality check', () => {
+  test('flags added lines that cut corners, and ignores removed ones', () => {
+    const diff = [
+      'diff --git a/src/a.ts b/src/a.ts',
+      '--- a/src/a.ts',
+      '+++ b/src/a.ts',
+      '@@ -1,2 +1,6 @@',
+      '-const old: any = 1;',
+      '+const data: any = load();',
+      '+// @ts-ignore',
+      '+/* eslint-disable no-console */',
+      "+it.skip('flaky', () => {});",
+      '+// TODO: handle errors',
+      '+const fine = 2;',
+      '+++ b/src/lib.rs',
+      '+unsafe { ptr.read() }',
+    ].join('\n');
+    expect(qualityCheck(diff)).toEqual([
+      { check: 'type escape hatch `any`', file: 'src/a.ts', line: 'const data: any = load();' },
+      { check: '`@ts-ignore` / `@ts-expect-error`', file: 'src/a.ts', line: '// @ts-ignore' },
+      { check: 'lint rule disabled', file: 'src/a.ts', line: '/* eslint-disable no-console */' },
+      { check: 'skipped or focused test', file: 'src/a.ts', line: "it.skip('flaky', () => {});" },
+      { check: 'TODO / FIXME left behind', file: 'src/a.ts', line: '// TODO: handle errors' },
+      { check: '`unsafe` code', file: 'src/lib.rs', line: 'unsafe { ptr.read() }' },
+    ]);
+  });
+
+  test('cache hit ratio is cache reads over all input tokens', () => {
+    const totals = {
+      agents: 1,
+      inputTokens: 100,
+      cacheWriteTokens: 100,
+      cacheReadTokens: 800,
+      outputTokens: 50,
+      usd: null,
+    };
+    expect(cacheHitRatio(totals)).toBe(0.8);
+    expect(cacheHitRatio({ ...totals, inputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 })).toBeNull();
+  });
+
+  test('findings are read from the result when it carries them', () => {
+    expect(findingsOf({ findings: [{ title: 'a' }, { nope: 1 }, 'x'] })).toEqual([{ title: 'a' }]);
+    expect(findingsOf('text')).toEqual([]);
+  });
+});
