@@ -20,8 +20,13 @@ export class JsonLines {
   }
 
   append(value: unknown): void {
+    this.appendLine(JSON.stringify(value));
+  }
+
+  /** Appends one line that is already JSON. */
+  appendLine(json: string): void {
     if (this.fd === undefined) return;
-    writeSync(this.fd, `${JSON.stringify(value)}\n`);
+    writeSync(this.fd, `${json}\n`);
   }
 
   close(): void {

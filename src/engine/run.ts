@@ -192,9 +192,11 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const emit = (input: RunEventInput) => {
     const raw = { t: Math.round(performance.now() - started), ...input } as RunEvent;
     // Nothing reaches the event log, the progress view or the report with a secret in it.
-    const event = redactor.size > 0 ? (JSON.parse(redactor.redact(JSON.stringify(raw))) as RunEvent) : raw;
+    const line = JSON.stringify(raw);
+    const clean = redactor.redact(line);
+    const event = clean === line ? raw : (JSON.parse(clean) as RunEvent);
     events.push(event);
-    eventLog.append(event);
+    eventLog.appendLine(clean);
     options.onEvent?.(event);
   };
 
