@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { PromptCacheEstimator } from './prompt-cache.js';
 import {
   abortableSleep,
   estimateTokens,
@@ -8,7 +9,6 @@ import {
   type ModelReply,
   type ModelRequest,
   messageText,
-  requestText,
   textReply,
 } from './types.js';
 
@@ -110,6 +110,7 @@ export function createFixtureProvider(file: string, fixture: Fixture = loadFixtu
     ...(rule.match.label !== undefined ? { label: new RegExp(rule.match.label) } : {}),
     ...(rule.match.prompt !== undefined ? { prompt: new RegExp(rule.match.prompt) } : {}),
   }));
+  const cache = new PromptCacheEstimator();
   return {
     id: `fixture:${file}`,
     defaultModel: fixture.model ?? 'fixture',
@@ -131,13 +132,19 @@ export function createFixtureProvider(file: string, fixture: Fixture = loadFixtu
         );
       }
       const { rule } = found;
+      const input = cache.estimate(request);
       await abortableSleep(rule.latencyMs ?? 0, request.signal);
-      const usage = (text: string) => ({
-        inputTokens: rule.usage?.input ?? estimateTokens(requestText(request)),
-        outputTokens: rule.usage?.output ?? estimateTokens(text),
-        cacheReadTokens: 0,
-        cacheWriteTokens: 0,
-      });
+      cache.commit(input.writes);
+      // Recorded usage is replayed as it is; otherwise it is estimated, prompt caching included.
+      const usage = (text: string) =>
+        rule.usage
+          ? {
+              inputTokens: rule.usage.input,
+              outputTokens: rule.usage.output,
+              cacheReadTokens: 0,
+              cacheWriteTokens: 0,
+            }
+          : { ...input.usage, outputTokens: estimateTokens(text) };
       const turn = request.messages.filter((m) => m.role === 'assistant').length;
       const step = rule.steps?.[turn];
       if (step) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PromptCacheEstimator } from './prompt-cache.js';
 import {
   abortableSleep,
   estimateTokens,
@@ -116,6 +117,7 @@ export function parseSimOptions(query: string): SimOptions {
  * request, with token counts estimated from sizes. For dry runs, benchmarks and demos.
  */
 export function createSimProvider(options: SimOptions): ModelProvider {
+  const cache = new PromptCacheEstimator();
   return {
     id: 'sim',
     defaultModel: options.as ?? 'sim',
@@ -123,16 +125,13 @@ export function createSimProvider(options: SimOptions): ModelProvider {
     modelFor: () => options.as ?? 'sim',
     structuredOutput: 'native',
     async complete(request: ModelRequest): Promise<ModelReply> {
+      const input = cache.estimate(request);
       await abortableSleep(options.latencyMs, request.signal);
+      cache.commit(input.writes);
       const prompt = requestText(request);
       const next = streamFor(options.seed, `${request.agent.label ?? ''}\0${prompt}`);
       const model = options.as ?? 'sim';
-      const usage = (text: string) => ({
-        inputTokens: estimateTokens(prompt),
-        outputTokens: estimateTokens(text),
-        cacheReadTokens: 0,
-        cacheWriteTokens: 0,
-      });
+      const usage = (text: string) => ({ ...input.usage, outputTokens: estimateTokens(text) });
       if (request.schema) {
         const output = placeholderFor(request.schema, next, options.items);
         const text = JSON.stringify(output);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { validateAnswer } from '../../src/agents/schema.js';
 import { costUsd } from '../../src/models/pricing.js';
+import { PromptCacheEstimator } from '../../src/models/prompt-cache.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import type { ModelRequest } from '../../src/models/types.js';
 import { tempDir } from '../helpers.js';
@@ -60,8 +61,14 @@ describe('sim', () => {
     const started = performance.now();
     const reply = await sim.complete(request());
     expect(performance.now() - started).toBeGreaterThanOrEqual(38);
-    expect(reply.usage.inputTokens).toBe(Math.ceil(('system text' + 'review src/app.js please').length / 4));
-    expect(reply.usage.outputTokens).toBe(Math.ceil(reply.text.length / 4));
+    // A prompt this short is below the cacheable minimum: all of it is plain input.
+    expect(reply.usage).toEqual({
+      inputTokens:
+        Math.ceil('system text'.length / 4) + Math.ceil('user:review src/app.js please'.length / 4),
+      outputTokens: Math.ceil(reply.text.length / 4),
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
   });
 
   test('stops waiting when the agent is stopped', async () => {
@@ -154,5 +161,60 @@ describe('prices', () => {
     expect(costUsd('anthropic:claude-sonnet-5-5', usage)).toBeCloseTo(2 + 10 + 0.2 + 2.5);
     expect(costUsd('claude-opus-5-5', usage)).toBeCloseTo(4 + 20 + 0.2 + 5);
     expect(costUsd('mystery-model', usage)).toBeNull();
+  });
+});
+
+describe('the prompt cache estimate of the offline models', () => {
+  const system = 'x'.repeat(4 * 2000);
+  const ask = (task: string, more: ModelRequest['messages'] = []) => ({
+    system,
+    messages: [{ role: 'user' as const, content: task }, ...more],
+  });
+
+  test('siblings sent together all write the shared prefix; later ones read it', () => {
+    const cache = new PromptCacheEstimator();
+    const a = cache.estimate(ask('task a'));
+    const b = cache.estimate(ask('task b'));
+    expect(a.usage).toEqual({
+      inputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 2000 + Math.ceil('user:task a'.length / 4),
+    });
+    expect(b.usage.cacheReadTokens).toBe(0);
+    cache.commit(a.writes);
+    const c = cache.estimate(ask('task c'));
+    expect(c.usage).toEqual({
+      inputTokens: 0,
+      cacheReadTokens: 2000,
+      cacheWriteTokens: Math.ceil('user:task c'.length / 4),
+    });
+  });
+
+  test("a tool loop's next turn reads the whole previous prompt", () => {
+    const cache = new PromptCacheEstimator();
+    const first = cache.estimate(ask('task'));
+    cache.commit(first.writes);
+    const second = cache.estimate(
+      ask('task', [
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 't1', name: 'read_file', input: { path: 'a.js' } }],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'y'.repeat(400) }] },
+      ]),
+    );
+    const previous = first.usage.cacheWriteTokens;
+    expect(second.usage.cacheReadTokens).toBe(previous);
+    expect(second.usage.inputTokens).toBe(0);
+    expect(second.usage.cacheWriteTokens).toBeGreaterThan(100);
+  });
+
+  test('nothing is cached below the minimum length', () => {
+    const cache = new PromptCacheEstimator();
+    const small = cache.estimate({ system: 'short', messages: [{ role: 'user', content: 'hi' }] });
+    cache.commit(small.writes);
+    expect(
+      cache.estimate({ system: 'short', messages: [{ role: 'user', content: 'hi' }] }).usage.cacheReadTokens,
+    ).toBe(0);
   });
 });
