@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MAX_AGENTS, MAX_CONCURRENCY, type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import { MODEL_HELP, resolveModel } from '../models/resolve.js';
+import { createPlan, type Plan } from '../plan/plan.js';
+import { PlanRequestError, parsePlanRequest } from '../plan/request.js';
+import { renderPlan } from '../report/plan.js';
 import { checkScript, formatDiagnostics, ScriptCheckError } from '../script/check.js';
 import { prepareDemoRepository } from './demo.js';
 import { formatTokens, formatUsd, ProgressView } from './progress.js';
@@ -25,7 +28,12 @@ const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
 usage:
   dwf validate FILE            check a workflow script without running it
-  dwf run FILE [options]       run a workflow script
+    dwf run FILE [options]       run a workflow script
+  dwf run KIND [options]       plan a built-in workflow (audit, bug-hunt, sweep, migrate TARGET,
+                               research QUESTION) for --repo, then run it
+  dwf plan KIND|TEXT [options] assess the repository, decide, write the script and estimate it;
+                               options: --repo --args --model --oracle --baseline --concurrency
+                               --max-agents --budget-tokens --budget-usd --json
   dwf demo [options]           audit the bundled example API: agents find, verify and fix
                                its planted bugs, and its tests judge the fixes
 
@@ -110,14 +118,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
   });
   if (positionals.length !== 1) throw new UsageError('run takes one FILE');
   const file = positionals[0]!;
-  let args: unknown;
-  if (values.args !== undefined) {
-    try {
-      args = JSON.parse(values.args);
-    } catch (error) {
-      throw new UsageError(`--args must be JSON: ${(error as Error).message}`);
-    }
-  }
+  let args = parseJsonArgs(values.args);
   const concurrency = positive('concurrency', values.concurrency, true);
   const maxAgents = positive('max-agents', values['max-agents'], true);
   if (concurrency !== undefined && concurrency > MAX_CONCURRENCY) {
@@ -128,18 +129,36 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
   const budgetTokens = positive('budget-tokens', values['budget-tokens'], true);
   const budgetUsd = positive('budget-usd', values['budget-usd'], false);
   const modelSpec = values.model ?? 'sim';
-  let provider: ReturnType<typeof resolveModel>;
-  try {
-    provider = resolveModel(
-      modelSpec.startsWith('fixture:') ? `fixture:${resolve(io.cwd, modelSpec.slice(8))}` : modelSpec,
-      { env: io.env },
-    );
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const source = readScript(io, file);
+  const provider = modelFrom(modelSpec, io);
   const repoDir = resolve(io.cwd, values.repo ?? '.');
   const oracleTimeout = positive('oracle-timeout', values['oracle-timeout'], false);
+  let source: string;
+  let oracleCommand = values.oracle;
+  if (!existsSync(resolve(io.cwd, file)) && builtinRequest(file)) {
+    // `dwf run audit`: plan it for this repository, then run exactly the planned script.
+    const plan = await createPlan({
+      repoDir,
+      request: file,
+      model: provider.modelFor(provider.defaultModel),
+      ...(args !== undefined ? { args: args as Record<string, unknown> } : {}),
+      ...(values.oracle ? { oracle: values.oracle } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(maxAgents !== undefined ? { maxAgents } : {}),
+      env: io.env,
+    });
+    if (!plan.script) {
+      io.stderr.write(renderPlan(plan));
+      return { code: 1 };
+    }
+    io.stderr.write(
+      `planned ${file}: verdict ${plan.verdict.decision}, script sha256:${plan.scriptSha256}\n`,
+    );
+    source = plan.script;
+    oracleCommand ??= plan.assessment.oracle?.command;
+    args = undefined;
+  } else {
+    source = readScript(io, file);
+  }
   const runsDir = resolve(io.cwd, values['runs-dir'] ?? '.dwf/runs');
   const progress = new ProgressView((text) => io.stderr.write(text), Boolean(io.stderr.isTTY));
   if (provider.id === 'sim' || provider.id.startsWith('fixture:')) {
@@ -169,8 +188,8 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       workspace: {
         repoDir,
         allowedCommands: values['allow-command'] ?? [],
-        ...(values.oracle
-          ? { oracle: { command: values.oracle, timeoutSeconds: oracleTimeout ?? 600 } }
+        ...(oracleCommand
+          ? { oracle: { command: oracleCommand, timeoutSeconds: oracleTimeout ?? 600 } }
           : {}),
       },
       onEvent: (event) => progress.on(event),
@@ -233,7 +252,7 @@ async function demo(rest: string[], io: CliIo): Promise<number> {
   );
   const outcome = await run(
     [
-      shown(join(PACKAGE_ROOT, 'examples', 'workflows', 'audit.js')),
+      'audit',
       '--repo',
       shown(repo),
       '--oracle',
@@ -251,6 +270,119 @@ async function demo(rest: string[], io: CliIo): Promise<number> {
   return outcome.code;
 }
 
+/** True when the text names a built-in workflow (`audit`, `migrate X`, ...), not a request in words. */
+function builtinRequest(text: string): boolean {
+  try {
+    return parsePlanRequest(text).kind !== 'custom';
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function parseJsonArgs(raw: string | undefined): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new UsageError(`--args must be JSON: ${(error as Error).message}`);
+  }
+}
+
+async function plan(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      repo: { type: 'string' },
+      args: { type: 'string' },
+      model: { type: 'string' },
+      oracle: { type: 'string' },
+      baseline: { type: 'boolean' },
+      concurrency: { type: 'string' },
+      'max-agents': { type: 'string' },
+      'budget-tokens': { type: 'string' },
+      'budget-usd': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length === 0) {
+    throw new UsageError(
+      'plan takes what to plan: audit, bug-hunt, sweep, migrate TARGET, research QUESTION, or a request in words',
+    );
+  }
+  const request = positionals.join(' ');
+  const args = parseJsonArgs(values.args) as Record<string, unknown> | undefined;
+  const concurrency = positive('concurrency', values.concurrency, true);
+  const maxAgents = positive('max-agents', values['max-agents'], true);
+  const budgetTokens = positive('budget-tokens', values['budget-tokens'], true);
+  const budgetUsd = positive('budget-usd', values['budget-usd'], false);
+  // The estimate is priced as the model the run will use; a request in words also needs it to write the script.
+  let author: ReturnType<typeof resolveModel> | undefined;
+  let model = 'claude-sonnet-5-5';
+  if (values.model) {
+    author = modelFrom(values.model, io);
+    model = author.modelFor(author.defaultModel);
+  }
+  let result: Plan;
+  try {
+    result = await createPlan({
+      repoDir: resolve(io.cwd, values.repo ?? '.'),
+      request,
+      model,
+      ...(author ? { author } : {}),
+      ...(args ? { args } : {}),
+      ...(values.oracle ? { oracle: values.oracle } : {}),
+      ...(values.baseline ? { baseline: true } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(maxAgents !== undefined ? { maxAgents } : {}),
+      budget: { tokens: budgetTokens ?? null, usd: budgetUsd ?? null },
+      env: io.env,
+    });
+  } catch (error) {
+    if (error instanceof PlanRequestError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (values.json) {
+    const e = result.estimate;
+    io.stdout.write(
+      `${JSON.stringify({
+        assessment: result.assessment,
+        verdict: result.verdict,
+        questions: result.questions,
+        script: result.script,
+        scriptSha256: result.scriptSha256,
+        estimate: e && {
+          agents: e.agents,
+          inputTokens: e.inputTokens,
+          outputTokens: e.outputTokens,
+          usd: e.usd,
+          wallSeconds: e.wallSeconds,
+          model: e.model,
+          problems: e.problems,
+          ...(e.overBudget ? { overBudget: e.overBudget } : {}),
+        },
+        ...(result.authoring ? { authoring: result.authoring } : {}),
+      })}\n`,
+    );
+  } else {
+    const what = request.includes(' ') ? JSON.stringify(request) : request;
+    const howToRun = `To run it: \`dwf run ${what}${values.repo ? ` --repo ${values.repo}` : ''} --model anthropic:${model}\``;
+    io.stdout.write(renderPlan(result, result.script ? { howToRun } : {}));
+  }
+  return result.verdict.decision === 'stop' ? 1 : 0;
+}
+
+function modelFrom(spec: string, io: CliIo): ReturnType<typeof resolveModel> {
+  try {
+    return resolveModel(spec.startsWith('fixture:') ? `fixture:${resolve(io.cwd, spec.slice(8))}` : spec, {
+      env: io.env,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** The `dwf` command. Returns the exit status; never throws. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -262,6 +394,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return (await run(rest, io)).code;
       case 'demo':
         return await demo(rest, io);
+      case 'plan':
+        return await plan(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -1,15 +1,8 @@
 import type { RunEvent } from '../engine/events.js';
 import { billedTokens } from '../models/types.js';
+import { formatTokens, formatUsd } from '../report/format.js';
 
-export function formatTokens(n: number): string {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return String(n);
-}
-
-export function formatUsd(usd: number | null): string {
-  return usd === null ? '$ unknown' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
-}
+export { formatTokens, formatUsd };
 
 /**
  * Live progress for a terminal: one redrawn status line on a TTY, plain lines elsewhere. Phases,

@@ -65,6 +65,8 @@ export interface RunOptions {
   secrets?: string[];
   /** The environment secrets are looked for in (default: this process's). Commands never see it. */
   env?: NodeJS.ProcessEnv;
+  /** A dry run: `oracle()` answers this without running anything (for estimates under `sim`). */
+  dryRun?: { oraclePasses: boolean };
 }
 
 export interface WorkspaceOptions {
@@ -396,6 +398,17 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   };
 
   const callOracle = async (): Promise<unknown> => {
+    if (options.dryRun) {
+      const passed = options.dryRun.oraclePasses;
+      const verdict = {
+        passed,
+        exitCode: passed ? 0 : 1,
+        summary: `dry run: the tests ${passed ? 'pass' : 'fail'}`,
+        durationMs: 0,
+      };
+      emit({ type: 'oracle', ...verdict });
+      return verdict;
+    }
     const oracle = options.workspace?.oracle;
     if (!workspace || !oracle) {
       throw new Error('oracle(): no test command is configured for this run (dwf run --oracle "npm test")');
@@ -417,6 +430,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     const opts = agentOptions(rawOpts);
     const index = nextIndex++;
     if (index >= maxAgents) {
+      emit({ type: 'agent.refused', index, reason: `the agent cap of ${maxAgents} was reached` });
       throw new Error(
         `agent cap reached: this run may start at most ${maxAgents} agents and this is agent #${index + 1}; ` +
           'raise maxAgents (up to 1000) or do the work in fewer agents',

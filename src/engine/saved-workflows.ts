@@ -5,11 +5,12 @@ import type { SavedWorkflow, WorkflowResolver } from './run.js';
 const NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 
 /**
- * Saved workflows for `workflow(name)`: the repository's own `.claude/workflows/NAME.js` first,
- * then the built-in ones. Names are plain file names; paths are refused.
+ * Saved workflows for `workflow(name)`: the built-in ones first, then the repository's own
+ * `.claude/workflows/NAME.js`. Built-ins come first so that repository content cannot replace the
+ * loop a built-in workflow (a scheduled sweep, say) runs. Names are plain file names; paths are refused.
  */
 export function savedWorkflows(dirs: { repoDir: string; builtinDir?: string }): WorkflowResolver {
-  const places = [join(dirs.repoDir, '.claude', 'workflows'), ...(dirs.builtinDir ? [dirs.builtinDir] : [])];
+  const places = [...(dirs.builtinDir ? [dirs.builtinDir] : []), join(dirs.repoDir, '.claude', 'workflows')];
   return (nameOrRef: unknown): SavedWorkflow => {
     const name =
       typeof nameOrRef === 'string'

@@ -5,7 +5,7 @@ import type { ModelProvider } from './types.js';
 
 export const MODEL_HELP =
   'models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool] (key from ANTHROPIC_API_KEY), ' +
-  'sim[?latency=MS&seed=N&items=N&as=MODEL], fixture:FILE';
+  'sim[?latency=MS&seed=N&items=N&as=MODEL&world=quiet|busy], fixture:FILE';
 
 export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;

@@ -20,6 +20,7 @@ export interface SimOptions {
   items: number;
   /** Price the simulated tokens as this model (e.g. for a dry-run estimate in dollars). */
   as?: string;
+  world: SimWorld;
 }
 
 /** A deterministic pseudo-random stream, seeded per call so replies never depend on timing. */
@@ -38,47 +39,61 @@ function pick<T>(list: readonly T[], next: () => number): T {
   return list[Math.floor(next() * list.length)]!;
 }
 
-/** A value valid against common JSON Schema keywords; unusual keywords are left to validation. */
-export function placeholderFor(
-  schema: JsonSchema,
-  next: () => number,
-  items: number,
-  path = 'value',
-): unknown {
+export type SimWorld = 'random' | 'quiet' | 'busy';
+
+/**
+ * Boolean answers that say "this is done": true in the quiet world (nothing left to do), false in
+ * the busy one (work goes on to the last round). Other flags ("confirmed", "real") are the reverse.
+ */
+const SAYS_DONE = /fix|pass|resolv|done|complet|kept|success|correct|ok$/i;
+
+interface Placeholders {
+  next: () => number;
+  items: number;
+  world: SimWorld;
+}
+
+/**
+ * A value valid against common JSON Schema keywords; unusual keywords are left to validation.
+ * Worlds bound a dry run: `quiet` finds nothing and everything is done at once (empty lists),
+ * `busy` finds something everywhere and nothing ever gets done; `random` is in between.
+ */
+export function placeholderFor(schema: JsonSchema, how: Placeholders, path = 'value'): unknown {
   if ('const' in schema) return schema.const;
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return pick(schema.enum, next);
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return pick(schema.enum, how.next);
   const variants = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
-  if (Array.isArray(variants) && variants.length > 0) return placeholderFor(variants[0]!, next, items, path);
+  if (Array.isArray(variants) && variants.length > 0) return placeholderFor(variants[0]!, how, path);
   const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type;
   switch (type) {
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
       const out: Record<string, unknown> = {};
-      for (const [key, sub] of Object.entries(properties)) out[key] = placeholderFor(sub, next, items, key);
+      for (const [key, sub] of Object.entries(properties)) out[key] = placeholderFor(sub, how, key);
       return out;
     }
     case 'array': {
       const min = typeof schema.minItems === 'number' ? schema.minItems : 0;
       const max = typeof schema.maxItems === 'number' ? schema.maxItems : Number.POSITIVE_INFINITY;
-      const count = Math.min(Math.max(items, min), max);
+      const wanted = how.world === 'quiet' ? 0 : how.world === 'busy' ? Math.max(how.items, 1) : how.items;
+      const count = Math.min(Math.max(wanted, min), max);
       const itemSchema = (schema.items ?? {}) as JsonSchema;
-      return Array.from({ length: count }, (_, i) =>
-        placeholderFor(itemSchema, next, items, `${path}-${i + 1}`),
-      );
+      return Array.from({ length: count }, (_, i) => placeholderFor(itemSchema, how, `${path}-${i + 1}`));
     }
     case 'integer':
     case 'number': {
       const min = typeof schema.minimum === 'number' ? schema.minimum : 0;
       const max = typeof schema.maximum === 'number' ? schema.maximum : min + 10;
-      const value = min + next() * (max - min);
+      const value = min + how.next() * (max - min);
       return type === 'integer' ? (Math.ceil(value) > max ? Math.floor(value) : Math.ceil(value)) : value;
     }
     case 'boolean':
-      return next() < 0.5;
+      if (how.world === 'quiet') return SAYS_DONE.test(path);
+      if (how.world === 'busy') return !SAYS_DONE.test(path);
+      return how.next() < 0.5;
     case 'null':
       return null;
     case 'string': {
-      let text = `sim ${path} ${Math.floor(next() * 1e6)}`;
+      let text = `sim ${path} ${Math.floor(how.next() * 1e6)}`;
       const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
       const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
       if (text.length < min) text = text.padEnd(min, '.');
@@ -91,9 +106,14 @@ export function placeholderFor(
 
 export function parseSimOptions(query: string): SimOptions {
   const params = new URLSearchParams(query);
-  const known = new Set(['latency', 'seed', 'items', 'as']);
+  const known = new Set(['latency', 'seed', 'items', 'as', 'world']);
   for (const key of params.keys()) {
-    if (!known.has(key)) throw new Error(`unknown sim option "${key}" (known: latency, seed, items, as)`);
+    if (!known.has(key))
+      throw new Error(`unknown sim option "${key}" (known: latency, seed, items, as, world)`);
+  }
+  const world = params.get('world') ?? 'random';
+  if (world !== 'random' && world !== 'quiet' && world !== 'busy') {
+    throw new Error(`sim option world must be random, quiet or busy, got "${world}"`);
   }
   const number = (key: string, fallback: number): number => {
     const raw = params.get(key);
@@ -109,6 +129,7 @@ export function parseSimOptions(query: string): SimOptions {
     seed: number('seed', 0),
     items: Math.floor(number('items', 1)),
     ...(as ? { as } : {}),
+    world,
   };
 }
 
@@ -133,7 +154,7 @@ export function createSimProvider(options: SimOptions): ModelProvider {
       const model = options.as ?? 'sim';
       const usage = (text: string) => ({ ...input.usage, outputTokens: estimateTokens(text) });
       if (request.schema) {
-        const output = placeholderFor(request.schema, next, options.items);
+        const output = placeholderFor(request.schema, { next, items: options.items, world: options.world });
         const text = JSON.stringify(output);
         return textReply(text, usage(text), model, output);
       }

@@ -24,7 +24,7 @@ export interface WorkflowMeta {
 }
 
 export type CheckResult =
-  | { ok: true; meta: WorkflowMeta; body: string; diagnostics: [] }
+  | { ok: true; meta: WorkflowMeta; body: string; metaEnd: number; diagnostics: [] }
   | { ok: false; meta?: undefined; diagnostics: Diagnostic[] };
 
 export function formatDiagnostics(file: string, diagnostics: readonly Diagnostic[]): string {
@@ -253,7 +253,7 @@ export function checkScript(source: string): CheckResult {
   // line and column stays where the author wrote it.
   const exportAt = parsed.program.body[0]!.start;
   const body = `${source.slice(0, exportAt)}      ${source.slice(exportAt + 'export'.length)}`;
-  return { ok: true, meta, body, diagnostics: [] };
+  return { ok: true, meta, body, metaEnd: parsed.program.body[0]!.end, diagnostics: [] };
 }
 
 export class ScriptCheckError extends Error {

@@ -86,7 +86,7 @@ describe('sim', () => {
 
   test('refuses unknown or bad options', () => {
     expect(() => resolveModel('sim?speed=9')).toThrow(
-      'unknown sim option "speed" (known: latency, seed, items, as)',
+      'unknown sim option "speed" (known: latency, seed, items, as, world)',
     );
     expect(() => resolveModel('sim?latency=-1')).toThrow(
       'sim option latency must be a number >= 0, got "-1"',

@@ -1,8 +1,8 @@
 export const meta = {
   name: 'audit',
   description:
-    'Audit the repository file by file for bugs and security holes, have an independent agent try to refute each finding, fix what holds up, and prove the fixes with the test suite.',
-  whenToUse: 'A codebase-wide bug hunt or security audit with a test suite to judge the fixes.',
+    'Audit the files in scope one by one for security holes and bugs, have an independent agent try to refute each finding, fix what holds up, and prove the fixes with the test suite.',
+  whenToUse: 'A codebase-wide security audit with a test suite to judge the fixes. args: { files, focus?, rounds?, fix?, known? }',
   phases: [
     { title: 'Baseline', detail: 'run the tests before anything changes' },
     { title: 'Find', detail: 'one agent per file reports findings with evidence' },
@@ -13,8 +13,15 @@ export const meta = {
   ],
 };
 
-const files = args?.files ?? ['src/store.js', 'src/files.js', 'src/orders.js', 'src/auth.js'];
+const files = args?.files ?? [];
+if (files.length === 0) throw new Error('audit needs args.files, the files to audit (dwf plan fills them in)');
+const focus = args?.focus ?? 'security holes and bugs';
 const maxRounds = args?.rounds ?? 2;
+// Severities worth a code change; the rest are reported, not fixed.
+const fixSeverities = args?.fix ?? ['medium', 'high', 'critical'];
+// Findings an earlier run reported (file + title): a sweep does not report them again.
+const known = new Set(args?.known ?? []);
+const fingerprint = (f) => `${f.file}: ${f.title}`.toLowerCase();
 
 const findingSchema = {
   type: 'object',
@@ -61,13 +68,15 @@ log(`tests before: ${before.summary}`);
 phase('Find');
 const found = await pipeline(files, (file) =>
   agent(
-    `Audit ${file} for bugs and security holes. Read it with read_file (and what it uses, if you need to). ` +
+    `Audit ${file} for ${focus}. Read it with read_file (and what it uses, if you need to). ` +
       'Report only real problems, each with the line and a description a maintainer can check.',
     { label: `find ${file}`, phase: 'Find', schema: findingSchema },
   ),
 );
-const candidates = found.flatMap((report, i) => (report?.findings ?? []).map((f) => ({ ...f, file: files[i] })));
-log(`${candidates.length} candidate findings in ${files.length} files`);
+const candidates = found
+  .flatMap((report, i) => (report?.findings ?? []).map((f) => ({ ...f, file: files[i] })))
+  .filter((f) => !known.has(fingerprint(f)));
+log(`${candidates.length} new candidate findings in ${files.length} files`);
 
 phase('Verify');
 const verified = await parallel(
@@ -82,11 +91,13 @@ const verified = await parallel(
 );
 const confirmed = verified.filter((f) => f?.verdict?.confirmed);
 const refuted = verified.filter((f) => f?.verdict && !f.verdict.confirmed);
+const unverified = candidates.filter((f, i) => !verified[i]?.verdict);
 log(`${confirmed.length} confirmed, ${refuted.length} refuted`);
 
 phase('Fix');
 const fixed = [];
-let pending = confirmed;
+const reportOnly = confirmed.filter((f) => !fixSeverities.includes(f.severity));
+let pending = confirmed.filter((f) => fixSeverities.includes(f.severity));
 let after = before;
 for (let round = 1; round <= maxRounds && pending.length > 0; round++) {
   await parallel(
@@ -118,9 +129,18 @@ for (let round = 1; round <= maxRounds && pending.length > 0; round++) {
 phase('Report');
 const findings = [
   ...fixed.map((f) => ({ ...f, status: 'fixed', evidence: f.check.evidence })),
-  ...pending.map((f) => ({ ...f, status: 'confirmed', evidence: f.verdict.evidence })),
+  ...[...pending, ...reportOnly].map((f) => ({ ...f, status: 'confirmed', evidence: f.verdict.evidence })),
   ...refuted.map((f) => ({ ...f, status: 'refuted', evidence: f.verdict.evidence })),
-].map(({ title, file, line, severity, status, evidence }) => ({ title, file, line, severity, status, evidence }));
+  ...unverified.map((f) => ({ ...f, status: 'unverified', evidence: 'the verifier did not answer' })),
+].map(({ title, file, line, severity, status, evidence }) => ({
+  title,
+  file,
+  line,
+  severity,
+  status,
+  evidence,
+  fingerprint: fingerprint({ file, title }),
+}));
 
 const summary = await agent(
   `Write a short summary for the maintainers of this audit. Tests before: ${before.summary}; after: ${after.summary}. ` +

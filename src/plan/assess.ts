@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { promisify } from 'node:util';
+import picomatch from 'picomatch';
+import { runProcess, summarizeTestOutput } from '../agents/commands.js';
+import { Redactor, scrubbedEnv } from '../agents/secrets.js';
+
+const run = promisify(execFile);
+
+export interface OracleChoice {
+  command: string;
+  /** Where it came from, e.g. `package.json scripts.test`, `config`. */
+  source: string;
+}
+
+export interface Baseline {
+  passed: boolean;
+  exitCode: number;
+  summary: string;
+  durationMs: number;
+}
+
+export interface Assessment {
+  /** Files tracked by git, after the scope globs. */
+  files: number;
+  lines: number;
+  languages: Array<{ language: string; files: number; lines: number }>;
+  /** Source files in scope: what a fan-out goes over (no tests, docs or data). */
+  sourceFiles: string[];
+  /** Roughly what reading every source file once costs, in tokens. */
+  sourceTokens: number;
+  testFiles: number;
+  oracle: OracleChoice | null;
+  baseline?: Baseline;
+}
+
+export interface AssessOptions {
+  include?: string[];
+  exclude?: string[];
+  /** A test command from configuration wins over detection. */
+  oracle?: string;
+  /** Run the oracle once to see where the tests stand. */
+  baseline?: boolean;
+  baselineTimeoutSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+const LANGUAGES: Record<string, string> = {
+  '.js': 'JavaScript',
+  '.mjs': 'JavaScript',
+  '.cjs': 'JavaScript',
+  '.jsx': 'JavaScript',
+  '.ts': 'TypeScript',
+  '.tsx': 'TypeScript',
+  '.mts': 'TypeScript',
+  '.py': 'Python',
+  '.go': 'Go',
+  '.rs': 'Rust',
+  '.java': 'Java',
+  '.kt': 'Kotlin',
+  '.rb': 'Ruby',
+  '.php': 'PHP',
+  '.cs': 'C#',
+  '.c': 'C',
+  '.h': 'C',
+  '.cc': 'C++',
+  '.cpp': 'C++',
+  '.hpp': 'C++',
+  '.swift': 'Swift',
+  '.scala': 'Scala',
+  '.sh': 'Shell',
+  '.sql': 'SQL',
+  '.html': 'HTML',
+  '.css': 'CSS',
+  '.md': 'Markdown',
+  '.json': 'JSON',
+  '.yml': 'YAML',
+  '.yaml': 'YAML',
+  '.toml': 'TOML',
+};
+
+const NOT_SOURCE = new Set(['Markdown', 'JSON', 'YAML', 'TOML', 'HTML', 'CSS']);
+const TEST_PATH =
+  /(^|\/)(tests?|__tests__|spec)\/|[._-](test|spec)\.[a-z]+$|(^|\/)test_[^/]*\.py$|_test\.(go|py)$/;
+const VENDORED = /(^|\/)(vendor|third_party|node_modules|dist|build)\//;
+const NPM_DEFAULT_TEST = /no test specified/;
+
+/** Files git tracks, relative to the repository root. */
+export async function trackedFiles(repoDir: string): Promise<string[]> {
+  const { stdout } = await run('git', ['ls-files', '-z'], { cwd: repoDir, maxBuffer: 256 * 1024 * 1024 });
+  return stdout.split('\0').filter(Boolean);
+}
+
+function readText(path: string): string | undefined {
+  try {
+    if (statSync(path).size > 2 * 1024 * 1024) return undefined;
+    const buffer = readFileSync(path);
+    return buffer.subarray(0, 8000).includes(0) ? undefined : buffer.toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The test command a maintainer would type, from the repository's own conventions. */
+export function detectOracle(repoDir: string, files: string[]): OracleChoice | null {
+  const has = (name: string) => files.includes(name);
+  const text = (name: string) => (has(name) ? (readText(join(repoDir, name)) ?? '') : '');
+  const anyTest = (pattern: RegExp) => files.some((f) => pattern.test(f));
+
+  const makefile = ['Makefile', 'makefile', 'GNUmakefile'].find(has);
+  if (makefile && /^test\s*:/m.test(text(makefile)))
+    return { command: 'make test', source: `${makefile} test target` };
+
+  if (has('package.json')) {
+    let scripts: Record<string, string> = {};
+    try {
+      scripts = (JSON.parse(text('package.json')) as { scripts?: Record<string, string> }).scripts ?? {};
+    } catch {
+      scripts = {};
+    }
+    if (scripts.test && !NPM_DEFAULT_TEST.test(scripts.test)) {
+      const runner = has('pnpm-lock.yaml')
+        ? 'pnpm'
+        : has('yarn.lock')
+          ? 'yarn'
+          : has('bun.lockb') || has('bun.lock')
+            ? 'bun'
+            : 'npm';
+      return { command: `${runner} test`, source: 'package.json scripts.test' };
+    }
+  }
+
+  const pythonTests = anyTest(/(^|\/)test_[^/]*\.py$|_test\.py$|(^|\/)tests?\/.*\.py$/);
+  const pytestConfig =
+    has('pytest.ini') ||
+    has('conftest.py') ||
+    /\[tool\.pytest/.test(text('pyproject.toml')) ||
+    /\[tool:pytest\]/.test(text('setup.cfg')) ||
+    /\[pytest\]/.test(text('tox.ini'));
+  if (
+    pytestConfig ||
+    (pythonTests && (has('pyproject.toml') || has('setup.py') || has('setup.cfg') || has('requirements.txt')))
+  ) {
+    return { command: 'pytest', source: pytestConfig ? 'pytest configuration' : 'Python test files' };
+  }
+
+  if (has('go.mod') && anyTest(/_test\.go$/))
+    return { command: 'go test ./...', source: 'go.mod and _test.go files' };
+
+  if (has('Cargo.toml')) {
+    const rustTests =
+      anyTest(/(^|\/)tests\/.*\.rs$/) ||
+      files.some(
+        (f) => f.endsWith('.rs') && /#\[(cfg\(test\)|test)\]/.test(readText(join(repoDir, f)) ?? ''),
+      );
+    if (rustTests) return { command: 'cargo test', source: 'Cargo.toml and #[test] functions' };
+  }
+
+  if (has('pom.xml') && anyTest(/src\/test\//)) return { command: 'mvn test', source: 'pom.xml' };
+  const gradle = ['build.gradle', 'build.gradle.kts'].find(has);
+  if (gradle && anyTest(/src\/test\//)) {
+    return { command: has('gradlew') ? './gradlew test' : 'gradle test', source: gradle };
+  }
+  return null;
+}
+
+/**
+ * What the repository is: its tracked files in scope, languages by files and lines, the source
+ * files a fan-out would go over, and the test oracle (with a baseline run when asked).
+ */
+export async function assessRepository(repoDir: string, options: AssessOptions = {}): Promise<Assessment> {
+  const tracked = await trackedFiles(repoDir);
+  const include = options.include?.length ? picomatch(options.include, { dot: true }) : () => true;
+  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
+  const files = tracked.filter((f) => include(f) && !exclude(f));
+
+  const byLanguage = new Map<string, { files: number; lines: number }>();
+  let lines = 0;
+  const sourceFiles: string[] = [];
+  let sourceTokens = 0;
+  let testFiles = 0;
+  for (const file of files) {
+    const content = readText(join(repoDir, file));
+    const count = content === undefined ? 0 : content.split('\n').length - (content.endsWith('\n') ? 1 : 0);
+    lines += count;
+    const language = LANGUAGES[extname(file).toLowerCase()];
+    if (!language) continue;
+    const entry = byLanguage.get(language) ?? { files: 0, lines: 0 };
+    entry.files++;
+    entry.lines += count;
+    byLanguage.set(language, entry);
+    if (TEST_PATH.test(file)) testFiles++;
+    else if (!NOT_SOURCE.has(language) && !VENDORED.test(file) && content !== undefined) {
+      sourceFiles.push(file);
+      sourceTokens += Math.ceil(content.length / 4);
+    }
+  }
+  const languages = [...byLanguage]
+    .map(([language, v]) => ({ language, ...v }))
+    .sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
+
+  const oracle = options.oracle
+    ? { command: options.oracle, source: 'config' }
+    : detectOracle(
+        repoDir,
+        tracked.filter((f) => existsSync(join(repoDir, f))),
+      );
+  const assessment: Assessment = {
+    files: files.length,
+    lines,
+    languages,
+    sourceFiles,
+    sourceTokens,
+    testFiles,
+    oracle,
+  };
+  if (options.baseline && oracle) {
+    const env = options.env ?? process.env;
+    const result = await runProcess(
+      { shell: oracle.command },
+      {
+        cwd: repoDir,
+        env: scrubbedEnv(env, mkdtempSync(join(tmpdir(), 'dwf-home-'))),
+        timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1000,
+        maxOutputBytes: 64 * 1024,
+        redactor: new Redactor([], env),
+      },
+    );
+    assessment.baseline = {
+      passed: result.exitCode === 0,
+      exitCode: result.exitCode,
+      summary: summarizeTestOutput(result.output, result.exitCode),
+      durationMs: result.durationMs,
+    };
+  }
+  return assessment;
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
+import type { ModelProvider } from '../models/types.js';
+import { checkScript, formatDiagnostics } from '../script/check.js';
+import { type Assessment, assessRepository } from './assess.js';
+import { type AuthorAttempt, authorScript } from './author.js';
+import { clarifyingQuestions, decide, plannedRounds, type Question, type Verdict } from './decide.js';
+import { BUILTIN_DIR, type Estimate, estimateScript } from './estimate.js';
+
+export { BUILTIN_DIR };
+
+import { type PlanRequest, parsePlanRequest } from './request.js';
+
+export interface PlanOptions {
+  repoDir: string;
+  /** `audit`, `bug-hunt`, `sweep`, `migrate TARGET`, `research QUESTION`, or a request in words. */
+  request: string;
+  /** Arguments merged over the planned ones (e.g. `rounds`). */
+  args?: Record<string, unknown>;
+  /** The model the run will use: prices the estimate. */
+  model: string;
+  /** Writes scripts for requests in words. */
+  author?: ModelProvider;
+  concurrency?: number;
+  maxAgents?: number;
+  budget?: { tokens?: number | null; usd?: number | null };
+  oracle?: string;
+  include?: string[];
+  exclude?: string[];
+  baseline?: boolean;
+  allowNoOracle?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Plan {
+  request: PlanRequest;
+  assessment: Assessment;
+  verdict: Verdict;
+  questions: Question[];
+  /** The exact script that would run, arguments included; null when the verdict is `stop`. */
+  script: string | null;
+  scriptSha256: string | null;
+  estimate: (Estimate & { worlds?: never }) | null;
+  authoring?: AuthorAttempt[];
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The script a plan offers: the workflow with the arguments it was planned with written in, right
+ * after `meta`, so that an approval of the script's hash covers them too.
+ */
+export function bindArgs(source: string, args: Record<string, unknown>): string {
+  const checked = checkScript(source);
+  if (!checked.ok)
+    throw new Error(`the workflow does not check:\n${formatDiagnostics('workflow', checked.diagnostics)}`);
+  const head = source.slice(0, checked.metaEnd);
+  const rest = source.slice(checked.metaEnd);
+  return `${head}\n\n// The arguments this plan was made with: an approval of this script covers them too.\nconst args = ${JSON.stringify(args, null, 2)};\n${rest}`;
+}
+
+function builtinArgs(
+  request: PlanRequest,
+  assessment: Assessment,
+  verdict: Verdict,
+): Record<string, unknown> {
+  const sized = { files: assessment.sourceFiles, rounds: plannedRounds(verdict.decision) };
+  switch (request.kind) {
+    case 'migrate':
+      return { ...sized, target: request.target };
+    case 'research':
+      return { files: assessment.sourceFiles, question: request.question };
+    default:
+      return sized;
+  }
+}
+
+/** Assessment, verdict, questions, the script and its estimate: everything a user reads before spending a token. */
+export async function createPlan(options: PlanOptions): Promise<Plan> {
+  const request = parsePlanRequest(options.request);
+  const assessment = await assessRepository(options.repoDir, {
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.oracle ? { oracle: options.oracle } : {}),
+    ...(options.baseline ? { baseline: true } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const verdict = decide(assessment, request, { ...(options.allowNoOracle ? { allowNoOracle: true } : {}) });
+  const questions = clarifyingQuestions(assessment, request, plannedRounds(verdict.decision));
+  const base: Plan = {
+    request,
+    assessment,
+    verdict,
+    questions,
+    script: null,
+    scriptSha256: null,
+    estimate: null,
+  };
+  if (verdict.decision === 'stop') return base;
+
+  const concurrency = options.concurrency ?? MAX_CONCURRENCY;
+  const maxAgents = options.maxAgents ?? MAX_AGENTS;
+  let script: string;
+  let authoring: AuthorAttempt[] | undefined;
+  if (request.kind === 'custom') {
+    if (!options.author) {
+      throw new Error(
+        'a request in words needs a model to write its script: pass --model anthropic:MODEL (or a fixture)',
+      );
+    }
+    const written = await authorScript({
+      provider: options.author,
+      request: request.text,
+      assessment,
+      maxAgents,
+      concurrency,
+      model: options.model,
+    });
+    script = written.script;
+    authoring = written.attempts;
+  } else {
+    const template = readFileSync(join(BUILTIN_DIR, `${request.kind}.js`), 'utf8');
+    script = bindArgs(template, { ...builtinArgs(request, assessment, verdict), ...options.args });
+  }
+  const { worlds: _worlds, ...estimate } = await estimateScript({
+    source: script,
+    file: 'plan.js',
+    model: options.model,
+    concurrency,
+    maxAgents,
+    repoDir: options.repoDir,
+    ...(options.budget ? { budget: options.budget } : {}),
+  });
+  return { ...base, script, scriptSha256: sha256(script), estimate, ...(authoring ? { authoring } : {}) };
+}

@@ -1,0 +1,9 @@
+export function formatTokens(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+export function formatUsd(usd: number | null): string {
+  return usd === null ? '$ unknown' : `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}

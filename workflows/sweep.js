@@ -1,0 +1,22 @@
+export const meta = {
+  name: 'sweep',
+  description:
+    'The scheduled security sweep: an audit of the files in scope that leaves out findings an earlier sweep already reported.',
+  whenToUse: 'On a schedule, with the budget from the configuration as the approval. args: { files, known?, rounds?, fix? }',
+  phases: [
+    { title: 'Baseline' },
+    { title: 'Find' },
+    { title: 'Verify' },
+    { title: 'Fix' },
+    { title: 'Re-verify' },
+    { title: 'Report' },
+  ],
+};
+
+// `known` holds the fingerprints (file: title) of findings earlier sweeps reported.
+const result = await workflow('audit', {
+  ...args,
+  focus: args?.focus ?? 'security holes: injection, path traversal, broken access control, secrets in code, unsafe deserialisation',
+});
+log(`${result.findings.length} new findings; ${(args?.known ?? []).length} known ones left out`);
+return result;
