@@ -2,11 +2,13 @@
 // 1000 agents through `sim` at concurrency 16 and 20 ms latency, against the ideal
 // ceil(1000/16) x 20 ms; the runtime's own cost per agent call; peak RSS; and the time to
 // resume a completed 1000-agent journal.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runWorkflow } from '../dist/engine/run.js';
 import { resolveModel } from '../dist/models/resolve.js';
+import { createPlan } from '../dist/plan/plan.js';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -50,6 +52,21 @@ try {
   if (resumed.summary.usage.agents !== 0) throw new Error('the resume ran agents live');
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
+  // Planning an audit of the example repository: assessment, decision, script and both dry runs.
+  const example = join(runsDir, 'example-api');
+  cpSync(new URL('../examples/api', import.meta.url), example, { recursive: true });
+  for (const args of [
+    ['init', '-q'],
+    ['add', '-A'],
+    ['-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-q', '-m', 'x'],
+  ]) {
+    execFileSync('git', args, { cwd: example });
+  }
+  const planStarted = performance.now();
+  const plan = await createPlan({ repoDir: example, request: 'audit', model: 'claude-sonnet-5-5' });
+  const planMs = performance.now() - planStarted;
+  if (!plan.script) throw new Error('the example repository got no plan');
+
   const rows = [
     [
       `wall time, ${AGENTS} agents at ${CONCURRENCY}-way, ${LATENCY_MS} ms latency`,
@@ -60,6 +77,7 @@ try {
     ['runtime overhead per agent call (0 ms latency)', `${((overhead.ms * 1000) / AGENTS).toFixed(0)} us`],
     [`resume of a completed ${AGENTS}-agent journal`, `${resumed.ms.toFixed(0)} ms`],
     ['peak RSS of this process', `${peakRssMb.toFixed(0)} MB`],
+    ['dwf plan audit of the example repository (assess, decide, two dry runs)', `${planMs.toFixed(0)} ms`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
