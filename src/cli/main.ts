@@ -95,30 +95,25 @@ function validate(rest: string[], io: CliIo): number {
   return 0;
 }
 
-async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?: RunSummary }> {
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      args: { type: 'string' },
-      model: { type: 'string' },
-      concurrency: { type: 'string' },
-      'max-agents': { type: 'string' },
-      'budget-tokens': { type: 'string' },
-      'budget-usd': { type: 'string' },
-      'runs-dir': { type: 'string' },
-      resume: { type: 'string' },
-      repo: { type: 'string' },
-      oracle: { type: 'string' },
-      'oracle-timeout': { type: 'string' },
-      'allow-command': { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError('run takes one FILE');
-  const file = positionals[0]!;
-  let args = parseJsonArgs(values.args);
+/** Options `run` and `plan` share. */
+const SHARED_OPTIONS = {
+  args: { type: 'string' },
+  model: { type: 'string' },
+  concurrency: { type: 'string' },
+  'max-agents': { type: 'string' },
+  'budget-tokens': { type: 'string' },
+  'budget-usd': { type: 'string' },
+  repo: { type: 'string' },
+  oracle: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function limitsFrom(values: {
+  concurrency?: string;
+  'max-agents'?: string;
+  'budget-tokens'?: string;
+  'budget-usd'?: string;
+}) {
   const concurrency = positive('concurrency', values.concurrency, true);
   const maxAgents = positive('max-agents', values['max-agents'], true);
   if (concurrency !== undefined && concurrency > MAX_CONCURRENCY) {
@@ -126,8 +121,31 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
   }
   if (maxAgents !== undefined && maxAgents > MAX_AGENTS)
     throw new UsageError(`--max-agents is at most ${MAX_AGENTS}`);
-  const budgetTokens = positive('budget-tokens', values['budget-tokens'], true);
-  const budgetUsd = positive('budget-usd', values['budget-usd'], false);
+  return {
+    concurrency,
+    maxAgents,
+    budgetTokens: positive('budget-tokens', values['budget-tokens'], true),
+    budgetUsd: positive('budget-usd', values['budget-usd'], false),
+  };
+}
+
+async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?: RunSummary }> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...SHARED_OPTIONS,
+      'runs-dir': { type: 'string' },
+      resume: { type: 'string' },
+      'oracle-timeout': { type: 'string' },
+      'allow-command': { type: 'string', multiple: true },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes one FILE');
+  const file = positionals[0]!;
+  let args = parseJsonArgs(values.args);
+  const { concurrency, maxAgents, budgetTokens, budgetUsd } = limitsFrom(values);
   const modelSpec = values.model ?? 'sim';
   const provider = modelFrom(modelSpec, io);
   const repoDir = resolve(io.cwd, values.repo ?? '.');
@@ -293,18 +311,7 @@ async function plan(rest: string[], io: CliIo): Promise<number> {
     args: rest,
     allowPositionals: true,
     strict: true,
-    options: {
-      repo: { type: 'string' },
-      args: { type: 'string' },
-      model: { type: 'string' },
-      oracle: { type: 'string' },
-      baseline: { type: 'boolean' },
-      concurrency: { type: 'string' },
-      'max-agents': { type: 'string' },
-      'budget-tokens': { type: 'string' },
-      'budget-usd': { type: 'string' },
-      json: { type: 'boolean' },
-    },
+    options: { ...SHARED_OPTIONS, baseline: { type: 'boolean' } },
   });
   if (positionals.length === 0) {
     throw new UsageError(
@@ -313,10 +320,7 @@ async function plan(rest: string[], io: CliIo): Promise<number> {
   }
   const request = positionals.join(' ');
   const args = parseJsonArgs(values.args) as Record<string, unknown> | undefined;
-  const concurrency = positive('concurrency', values.concurrency, true);
-  const maxAgents = positive('max-agents', values['max-agents'], true);
-  const budgetTokens = positive('budget-tokens', values['budget-tokens'], true);
-  const budgetUsd = positive('budget-usd', values['budget-usd'], false);
+  const { concurrency, maxAgents, budgetTokens, budgetUsd } = limitsFrom(values);
   // The estimate is priced as the model the run will use; a request in words also needs it to write the script.
   let author: ReturnType<typeof resolveModel> | undefined;
   let model = 'claude-sonnet-5-5';

@@ -150,6 +150,12 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     }
   };
 
+  /** A guest value as host data; the handle is freed. */
+  const take = (handle: QuickJSHandle): unknown => {
+    const value = ctx.dump(handle);
+    handle.dispose();
+    return value;
+  };
   const pending = new Set<QuickJSDeferredPromise>();
   const owned: QuickJSHandle[] = [];
   let done = false;
@@ -201,11 +207,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
       if (done) return;
       const jobs = inGuest(() => runtime.executePendingJobs());
       if (cpuExceeded) return finish(cpuFailure());
-      if (jobs.error) {
-        const raw = ctx.dump(jobs.error);
-        jobs.error.dispose();
-        return finish({ ok: false, failure: toFailure(options.file, raw, limits) });
-      }
+      if (jobs.error)
+        return finish({ ok: false, failure: toFailure(options.file, take(jobs.error), limits) });
       const state = ctx.getPromiseState(mainHandle!);
       if (state.type === 'fulfilled') {
         const json = ctx.getString(state.value);
@@ -213,9 +216,7 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
         return finish({ ok: true, value: (JSON.parse(json) as { v: unknown }).v });
       }
       if (state.type === 'rejected') {
-        const raw = ctx.dump(state.error);
-        state.error.dispose();
-        return finish({ ok: false, failure: toFailure(options.file, raw, limits) });
+        return finish({ ok: false, failure: toFailure(options.file, take(state.error), limits) });
       }
       if (pending.size === 0) {
         finish({
@@ -274,15 +275,13 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     });
     owned.push(callFn, syncFn);
 
-    const setup = ctx.evalCode(PRELUDE, 'dwf:runtime');
-    if (setup.error) {
-      const raw = ctx.dump(setup.error);
-      setup.error.dispose();
-      return finish({
+    const setupFailed = (error: QuickJSHandle) =>
+      finish({
         ok: false,
-        failure: { kind: 'error', message: `runtime setup failed: ${JSON.stringify(raw)}` },
+        failure: { kind: 'error', message: `runtime setup failed: ${JSON.stringify(take(error))}` },
       });
-    }
+    const setup = ctx.evalCode(PRELUDE, 'dwf:runtime');
+    if (setup.error) return setupFailed(setup.error);
     const installer = setup.value;
     owned.push(installer);
     // `args` is undefined, not null, when the run was given none.
@@ -293,14 +292,7 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     if (options.args !== undefined) owned.push(argsJson);
     if (options.budgetTotal !== null) owned.push(total);
     const installed = ctx.callFunction(installer, ctx.undefined, callFn, syncFn, argsJson, total, maxList);
-    if (installed.error) {
-      const raw = ctx.dump(installed.error);
-      installed.error.dispose();
-      return finish({
-        ok: false,
-        failure: { kind: 'error', message: `runtime setup failed: ${JSON.stringify(raw)}` },
-      });
-    }
+    if (installed.error) return setupFailed(installed.error);
     installed.value.dispose();
 
     if (options.signal?.aborted) return onAbort();
@@ -318,11 +310,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     options.onStart?.();
     const evaluated = inGuest(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
     if (cpuExceeded) return finish(cpuFailure());
-    if (evaluated.error) {
-      const raw = ctx.dump(evaluated.error);
-      evaluated.error.dispose();
-      return finish({ ok: false, failure: toFailure(options.file, raw, limits) });
-    }
+    if (evaluated.error)
+      return finish({ ok: false, failure: toFailure(options.file, take(evaluated.error), limits) });
     mainHandle = evaluated.value;
     pump();
   });
