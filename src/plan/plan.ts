@@ -120,7 +120,8 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
       concurrency,
       model: options.model,
     });
-    script = written.script;
+    // One trailing newline, so that the script shown in a comment hashes to the same value.
+    script = `${written.script.trimEnd()}\n`;
     authoring = written.attempts;
   } else {
     const template = readFileSync(join(BUILTIN_DIR, `${request.kind}.js`), 'utf8');

@@ -1,5 +1,5 @@
 import type { Plan } from '../plan/plan.js';
-import { formatTokens, formatUsd } from './format.js';
+import { fenceFor, formatTokens, formatUsd } from './format.js';
 
 function count(n: number, noun: string): string {
   return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
@@ -71,7 +71,15 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
     for (const p of e.problems) lines.push('', `> **Dry run problem**: ${p}`);
   }
   if (plan.script) {
-    lines.push('', `### Script \`sha256:${plan.scriptSha256}\``, '', '```js', plan.script.trimEnd(), '```');
+    const fence = fenceFor(plan.script);
+    lines.push(
+      '',
+      `### Script \`sha256:${plan.scriptSha256}\``,
+      '',
+      `${fence}js`,
+      plan.script.trimEnd(),
+      fence,
+    );
     if (options.howToRun) lines.push('', options.howToRun);
   } else {
     lines.push('', 'No script: a workflow is not the right tool here.');

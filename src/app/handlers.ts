@@ -1,0 +1,305 @@
+import { type Command, HELP, parseCommand } from '../github/commands.js';
+import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
+import { type Actor, mayAct, type Role } from '../github/permissions.js';
+import {
+  ackMarker,
+  approvalMarker,
+  readAck,
+  readApprovalMarker,
+  readPlanMarker,
+  scriptOf,
+  sha256,
+} from '../github/plan-comment.js';
+
+export interface ThreadComment {
+  id: number;
+  body: string;
+  user: Actor;
+  created_at: string;
+  updated_at: string;
+  html_url?: string;
+}
+
+/** The GitHub calls the handlers need; the app implements them with the installation's Octokit. */
+export interface GitHubPort {
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  /** Logins whose plan comments are trusted: the app's bot and the repository's Actions identity. */
+  trustedAuthors(): Promise<string[]>;
+  listComments(issue: number): Promise<ThreadComment[]>;
+  comment(issue: number, body: string): Promise<void>;
+  react(commentId: number, content: 'eyes' | '+1' | 'confused'): Promise<void>;
+  roleOf(login: string): Promise<Role>;
+  dispatch(workflowFile: string, inputs: Record<string, string>): Promise<void>;
+  /** Raw configuration as Probot read it (organisation defaults merged), or null when absent. */
+  readConfig(): Promise<unknown>;
+}
+
+export interface CommentEvent {
+  issue: number;
+  comment: ThreadComment;
+}
+
+const CONFIG_PROBLEM = '<!-- dynamic-workflows:config-problem ';
+
+async function loadConfig(
+  gh: GitHubPort,
+  issue: number,
+  thread: ThreadComment[],
+): Promise<Config | undefined> {
+  const parsed = parseConfig(await gh.readConfig());
+  if (parsed.ok) return parsed.config;
+  const body =
+    `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n` +
+    parsed.problems.map((p) => `- ${p}`).join('\n') +
+    `\n\n${CONFIG_PROBLEM}${sha256(parsed.problems.join('\n')).slice(0, 16)} -->`;
+  // One comment per distinct problem, however often it is hit.
+  if (!thread.some((c) => c.body === body)) await gh.comment(issue, body);
+  return undefined;
+}
+
+function actionsUrl(gh: GitHubPort, config: Config): string {
+  return `https://github.com/${gh.owner}/${gh.repo}/actions/workflows/${config.workflowFile}`;
+}
+
+function trustedPlans(trusted: string[], thread: ThreadComment[]) {
+  return thread.filter((c) => readPlanMarker(c.body) && trusted.includes(c.user.login));
+}
+
+async function plan(
+  gh: GitHubPort,
+  event: CommentEvent,
+  config: Config,
+  request: string,
+  extra: Record<string, string> = {},
+) {
+  await gh.react(event.comment.id, 'eyes');
+  await gh.dispatch(config.workflowFile, {
+    mode: 'plan',
+    issue: String(event.issue),
+    request,
+    requester: event.comment.user.login,
+    comment_id: String(event.comment.id),
+    ...extra,
+  });
+  await gh.comment(
+    event.issue,
+    `Planning \`${request.replace(/`/g, "'")}\` for @${event.comment.user.login}: the assessment, the script and its estimate will be posted here. ` +
+      `Follow the planning run in [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+  );
+}
+
+/** Why the newest plan may not run, or the plan that may. */
+function approvable(trusted: string[], thread: ThreadComment[]) {
+  const plans = thread.filter((c) => readPlanMarker(c.body));
+  const newest = plans[plans.length - 1];
+  if (!newest)
+    return { refused: 'there is no plan in this thread to approve; ask for one with `/workflow audit`' };
+  if (!trusted.includes(newest.user.login)) {
+    return {
+      refused: `the newest plan comment was written by @${newest.user.login}, not by the app: only plans the app or this repository's Actions posted can be approved`,
+    };
+  }
+  const marker = readPlanMarker(newest.body)!;
+  if (newest.updated_at !== newest.created_at) {
+    return {
+      refused: `plan \`${marker.planId}\` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with \`/workflow revise\``,
+    };
+  }
+  const script = scriptOf(newest.body);
+  if (script === undefined || sha256(script) !== marker.scriptSha256) {
+    return {
+      refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`,
+    };
+  }
+  const earlier = thread.find(
+    (c) => trusted.includes(c.user.login) && readApprovalMarker(c.body)?.planId === marker.planId,
+  );
+  if (earlier) {
+    return {
+      refused: `plan \`${marker.planId}\` was already approved by @${readApprovalMarker(earlier.body)!.approver}; ask for a new plan to run again`,
+    };
+  }
+  return { comment: newest, marker };
+}
+
+async function approve(
+  gh: GitHubPort,
+  event: CommentEvent,
+  config: Config,
+  thread: ThreadComment[],
+  trusted: string[],
+) {
+  const found = approvable(trusted, thread);
+  if ('refused' in found) return gh.comment(event.issue, `Not approved: ${found.refused}.`);
+  const approver = event.comment.user.login;
+  if (config.requireDistinctApprover && approver === found.marker.requester) {
+    return gh.comment(
+      event.issue,
+      `Not approved: @${approver} asked for this plan, and this repository requires someone else to approve it (\`requireDistinctApprover\`).`,
+    );
+  }
+  await gh.react(event.comment.id, '+1');
+  await gh.dispatch(config.workflowFile, {
+    mode: 'run',
+    issue: String(event.issue),
+    plan_comment_id: String(found.comment.id),
+    script_sha256: found.marker.scriptSha256,
+    approver,
+  });
+  const e = found.marker.estimate;
+  const estimate = e
+    ? ` Estimate: ${e.agents.min}–${e.agents.max} agents${e.usd ? `, $${e.usd.min.toFixed(2)}–$${e.usd.max.toFixed(2)}` : ''}.`
+    : '';
+  await gh.comment(
+    event.issue,
+    `Approved by @${approver}: plan \`${found.marker.planId}\`, script \`sha256:${found.marker.scriptSha256}\`.${estimate} ` +
+      `The run is starting in [Actions](${actionsUrl(gh, config)}); its pull request will be linked here.\n\n` +
+      approvalMarker({
+        planId: found.marker.planId,
+        scriptSha256: found.marker.scriptSha256,
+        approver,
+        commentId: event.comment.id,
+      }),
+  );
+}
+
+function alreadyAnswered(trusted: string[], thread: ThreadComment[], commentId: number): boolean {
+  return thread.some(
+    (c) =>
+      trusted.includes(c.user.login) &&
+      (readAck(c.body) === commentId || readApprovalMarker(c.body)?.commentId === commentId),
+  );
+}
+
+function dispatchedCommand(
+  command: Command,
+): command is Extract<Command, { type: 'plan' | 'revise' | 'resume' | 'cancel' }> {
+  return (
+    command.type === 'plan' ||
+    command.type === 'revise' ||
+    command.type === 'resume' ||
+    command.type === 'cancel'
+  );
+}
+
+/**
+ * A new comment on an issue or pull request. Everything it decides is derived from the thread and
+ * the API at this moment, so a redelivered webhook does nothing twice.
+ */
+export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<void> {
+  const parsed = parseCommand(event.comment.body);
+  if ('none' in parsed) return;
+  const trusted = await gh.trustedAuthors();
+  if (trusted.includes(event.comment.user.login)) return;
+  const thread = await gh.listComments(event.issue);
+  if (alreadyAnswered(trusted, thread, event.comment.id)) return;
+  const config = await loadConfig(gh, event.issue, thread);
+  if (!config) return;
+  const actor = event.comment.user;
+  if (actor.type === 'Bot' && !config.allowBots.includes(actor.login)) return;
+  if ('error' in parsed) return gh.comment(event.issue, `${parsed.error}.\n\n${HELP}`);
+  const { command } = parsed;
+  if (command.type === 'help') return gh.comment(event.issue, HELP);
+  const action = command.type === 'approve' ? 'approve' : 'trigger';
+  const decision = mayAct(actor, await gh.roleOf(actor.login), config, action);
+  if (!decision.allowed) return gh.comment(event.issue, `Nothing was done: ${decision.reason}.`);
+  if (command.type === 'approve') return approve(gh, event, config, thread, trusted);
+  if (command.type === 'status') return gh.comment(event.issue, statusOf(trusted, thread));
+  if (dispatchedCommand(command)) {
+    if (command.type === 'plan') return plan(gh, event, config, command.request);
+    const newest = trustedPlans(trusted, thread).pop();
+    if (!newest)
+      return gh.comment(
+        event.issue,
+        `There is no plan in this thread to ${command.type}; ask for one with \`/workflow audit\`.`,
+      );
+    const marker = readPlanMarker(newest.body)!;
+    if (command.type === 'revise') {
+      return plan(gh, event, config, marker.request, {
+        revise_plan_comment_id: String(newest.id),
+        feedback: command.feedback,
+      });
+    }
+    await gh.react(event.comment.id, 'eyes');
+    await gh.dispatch(config.workflowFile, {
+      mode: command.type,
+      issue: String(event.issue),
+      plan_comment_id: String(newest.id),
+    });
+    await gh.comment(
+      event.issue,
+      `${command.type === 'cancel' ? 'Cancelling' : 'Resuming'} plan \`${marker.planId}\` for @${actor.login}: see [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+    );
+  }
+}
+
+function statusOf(trusted: string[], thread: ThreadComment[]): string {
+  const newest = trustedPlans(trusted, thread).pop();
+  if (!newest) return 'No plan in this thread yet: ask for one with `/workflow audit`.';
+  const marker = readPlanMarker(newest.body)!;
+  const approval = thread.map((c) => readApprovalMarker(c.body)).find((a) => a?.planId === marker.planId);
+  return approval
+    ? `Plan \`${marker.planId}\` was approved by @${approval.approver} and dispatched; the run reports back here.`
+    : `Plan \`${marker.planId}\` (requested by @${marker.requester}) is waiting for \`/approve\`.`;
+}
+
+/** A label `workflow:KIND` on an issue: the same as the command, with the issue's text as the request. */
+export async function onLabel(
+  gh: GitHubPort,
+  event: { issue: number; label: string; sender: Actor; issueTitle: string },
+): Promise<void> {
+  const kind = /^workflow:(.+)$/.exec(event.label)?.[1]?.trim();
+  if (!kind) return;
+  const thread = await gh.listComments(event.issue);
+  const config = await loadConfig(gh, event.issue, thread);
+  if (!config) return;
+  const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config, 'trigger');
+  if (!decision.allowed)
+    return gh.comment(event.issue, `Nothing was done for the label \`${event.label}\`: ${decision.reason}.`);
+  const request = ['migrate', 'research'].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
+  await gh.dispatch(config.workflowFile, {
+    mode: 'plan',
+    issue: String(event.issue),
+    request,
+    requester: event.sender.login,
+    comment_id: '',
+  });
+  await gh.comment(
+    event.issue,
+    `Planning \`${request.replace(/`/g, "'")}\` for @${event.sender.login} (label \`${event.label}\`). See [Actions](${actionsUrl(gh, config)}).`,
+  );
+}
+
+export interface FinishedRun {
+  conclusion: string | null;
+  html_url: string;
+  display_title: string;
+  path: string;
+}
+
+/** A run of our workflow that failed, was cancelled or timed out still ends with a comment on its issue. */
+export async function onWorkflowRun(gh: GitHubPort, run: FinishedRun): Promise<void> {
+  if (!['failure', 'cancelled', 'timed_out', 'startup_failure'].includes(run.conclusion ?? '')) return;
+  const config = parseConfig(await gh.readConfig());
+  const file = config.ok ? config.config.workflowFile : 'dynamic-workflows.yml';
+  if (!run.path.endsWith(`/${file}`)) return;
+  // The workflow's run-name is "dynamic workflows #ISSUE ...": the issue it answers.
+  const issue = Number(/#(\d+)/.exec(run.display_title)?.[1]);
+  if (!Number.isInteger(issue) || issue <= 0) return;
+  const marker = `<!-- dynamic-workflows:run-ended ${run.html_url} -->`;
+  const thread = await gh.listComments(issue);
+  if (thread.some((c) => c.body.includes(marker))) return;
+  const what = {
+    failure: 'failed',
+    cancelled: 'was cancelled',
+    timed_out: 'timed out',
+    startup_failure: 'could not start',
+  }[run.conclusion!];
+  await gh.comment(
+    issue,
+    `The workflow run ${what}: [logs](${run.html_url}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. ` +
+      `Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.\n\n${marker}`,
+  );
+}

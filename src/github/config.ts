@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+const level = z.enum(['read', 'triage', 'write', 'maintain', 'admin']);
+
+/** `.github/dynamic-workflows.yml`, with organisation defaults merged in by Probot. */
+export const configSchema = z
+  .object({
+    model: z.string().min(1).default('anthropic:claude-sonnet-5-5'),
+    budget: z
+      .object({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() })
+      .strict()
+      .default({ tokens: 5_000_000 }),
+    concurrency: z.number().int().min(1).max(16).default(16),
+    maxAgents: z.number().int().min(1).max(1000).default(1000),
+    approvers: z
+      .object({ permission: level.default('write'), users: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .default({ permission: 'write', users: [] }),
+    /** The permission needed to ask for a plan; defaults to the approvers' level. */
+    triggerPermission: level.optional(),
+    requireDistinctApprover: z.boolean().default(false),
+    allowBots: z.array(z.string().min(1)).default([]),
+    oracle: z
+      .object({
+        command: z.string().min(1).optional(),
+        timeoutSeconds: z.number().int().positive().default(600),
+      })
+      .strict()
+      .optional(),
+    scope: z
+      .object({ include: z.array(z.string()).default([]), exclude: z.array(z.string()).default([]) })
+      .strict()
+      .optional(),
+    sweep: z
+      .object({
+        template: z.enum(['sweep', 'audit', 'bug-hunt']).default('sweep'),
+        budget: z
+          .object({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    workflowFile: z.string().min(1).default('dynamic-workflows.yml'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type PermissionLevel = z.infer<typeof level>;
+
+export const CONFIG_FILE = '.github/dynamic-workflows.yml';
+
+/** The configuration, or one line per bad field naming it and the problem. */
+export function parseConfig(raw: unknown): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map(
+      (issue) => `\`${issue.path.join('.') || '(the file)'}\`: ${issue.message}`,
+    ),
+  };
+}
