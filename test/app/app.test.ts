@@ -150,3 +150,255 @@ describe('/workflow KIND', () => {
     expect(await deliver('7', [comment(5, APP_LOGIN, body!)], false)).toEqual([]);
   });
 });
+
+describe('who may act', () => {
+  const ROLES: Array<[string, string | null, boolean, boolean]> = [
+    // role, API answer, may trigger, may approve
+    ['admin', 'admin', true, true],
+    ['maintain', 'maintain', true, true],
+    ['write', 'write', true, true],
+    ['triage', 'triage', false, false],
+    ['read', 'read', false, false],
+    ['none (an outside contributor on a fork)', null, false, false],
+  ];
+
+  test.each(ROLES)('%s: trigger', async (_name, role, mayTrigger) => {
+    const { scope, requests } = github();
+    const event = commentEvent('/workflow bug-hunt', 'octo-user');
+    mockThread(scope, []);
+    mockNoConfig(scope);
+    mockRole(scope, 'octo-user', role);
+    if (mayTrigger) {
+      scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+      scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    }
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 't', name: 'issue_comment', payload: event as never });
+    const dispatched = requests.some((r) => r.path.endsWith('/dispatches'));
+    expect(dispatched).toBe(mayTrigger);
+    if (!mayTrigger) {
+      const body = (requests.pop()!.body as { body: string }).body;
+      const has = role === null ? 'no' : `\`${role}\``;
+      expect(body).toBe(
+        `Nothing was done: @octo-user has ${has} permission on this repository; to trigger a workflow takes \`write\` or higher.`,
+      );
+    }
+  });
+
+  test.each(ROLES)('%s: approve', async (_name, role, _trigger, mayApprove) => {
+    const { scope, requests } = github();
+    const event = commentEvent('/approve', 'octo-user');
+    mockThread(scope, [comment(100, APP_LOGIN, planBody('plan-1'))]);
+    mockNoConfig(scope);
+    mockRole(scope, 'octo-user', role);
+    if (mayApprove) {
+      scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+      scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    }
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'a', name: 'issue_comment', payload: event as never });
+    expect(requests.some((r) => r.path.endsWith('/dispatches'))).toBe(mayApprove);
+    const body = (requests.pop()!.body as { body: string }).body;
+    expect(body.startsWith(mayApprove ? 'Approved by @octo-user' : 'Nothing was done: @octo-user has')).toBe(
+      true,
+    );
+  });
+
+  test('a bot is ignored unless allow-listed; a configured approver needs no role', async () => {
+    const bot = github();
+    mockThread(bot.scope, []);
+    mockNoConfig(bot.scope);
+    await newProbot().receive({
+      id: 'b',
+      name: 'issue_comment',
+      payload: commentEvent('/workflow audit', 'renovate[bot]', 'Bot') as never,
+    });
+    expect(bot.requests.map((r) => r.method)).toEqual(['GET', 'GET', 'GET']);
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const listed = github();
+    const event = commentEvent('/approve', 'release-manager');
+    mockThread(listed.scope, [comment(100, APP_LOGIN, planBody('plan-2'))]);
+    listed.scope
+      .get(`${REPO}/contents/.github%2Fdynamic-workflows.yml`)
+      .reply(200, 'approvers:\n  permission: admin\n  users: [release-manager]\n', {
+        'content-type': 'application/vnd.github.v3.raw; charset=utf-8',
+      });
+    mockRole(listed.scope, 'release-manager', 'read');
+    listed.scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+    listed.scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    listed.scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'c', name: 'issue_comment', payload: event as never });
+    expect(listed.requests.some((r) => r.path.endsWith('/dispatches'))).toBe(true);
+  });
+});
+
+describe('/approve', () => {
+  async function approveWith(
+    thread: unknown[],
+    options: { expectRun: boolean; login?: string; config?: string } = { expectRun: false },
+  ) {
+    const { scope, requests } = github();
+    const login = options.login ?? 'Codertocat';
+    const event = commentEvent('/workflow approve', login);
+    mockThread(scope, thread);
+    if (options.config) {
+      scope.get(`${REPO}/contents/.github%2Fdynamic-workflows.yml`).reply(200, options.config, {
+        'content-type': 'application/vnd.github.v3.raw; charset=utf-8',
+      });
+    } else {
+      mockNoConfig(scope);
+    }
+    mockRole(scope, login, 'admin');
+    if (options.expectRun) {
+      scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+      scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    }
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'x', name: 'issue_comment', payload: event as never });
+    const posted = requests.filter((r) => r.method === 'POST');
+    return { event, posted, reply: (posted[posted.length - 1]!.body as { body: string }).body };
+  }
+
+  test('binds the approval to the exact script: the dispatch carries the plan comment and its hash', async () => {
+    const { event, posted, reply } = await approveWith([comment(100, APP_LOGIN, planBody('plan-7'))], {
+      expectRun: true,
+    });
+    expect(posted[1]).toEqual({
+      method: 'POST',
+      path: `${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`,
+      body: {
+        ref: 'master',
+        inputs: {
+          mode: 'run',
+          issue: '1',
+          plan_comment_id: '100',
+          script_sha256: sha256(SCRIPT),
+          approver: 'Codertocat',
+        },
+      },
+    });
+    expect(reply).toBe(
+      `Approved by @Codertocat: plan \`plan-7\`, script \`sha256:${sha256(SCRIPT)}\`. Estimate: 3–9 agents, $0.50–$2.00. ` +
+        'The run is starting in [Actions](https://github.com/Codertocat/Hello-World/actions/workflows/dynamic-workflows.yml); its pull request will be linked here.\n\n' +
+        approvalMarker({
+          planId: 'plan-7',
+          scriptSha256: sha256(SCRIPT),
+          approver: 'Codertocat',
+          commentId: event.comment.id,
+        }),
+    );
+  });
+
+  test('plans posted by the repository Actions identity are trusted too; the newest plan is the one approved', async () => {
+    const { posted } = await approveWith(
+      [comment(100, APP_LOGIN, planBody('old')), comment(101, 'github-actions[bot]', planBody('new'))],
+      { expectRun: true },
+    );
+    expect((posted[1]!.body as { inputs: { plan_comment_id: string } }).inputs.plan_comment_id).toBe('101');
+  });
+
+  test.each([
+    [
+      'a plan comment by another user',
+      [comment(100, APP_LOGIN, planBody('real')), comment(101, 'mallory', planBody('forged'))],
+      "Not approved: the newest plan comment was written by @mallory, not by the app: only plans the app or this repository's Actions posted can be approved.",
+    ],
+    [
+      'an edited script block',
+      [comment(100, APP_LOGIN, planBody('p', `${SCRIPT}await agent('exfiltrate');\n`, sha256(SCRIPT)))],
+      'Not approved: the script in plan `p` does not match its recorded hash; ask for a new plan.',
+    ],
+    [
+      'a plan comment edited after it was posted',
+      [comment(100, APP_LOGIN, planBody('p'), { updated_at: '2026-11-25T11:00:00Z' })],
+      'Not approved: plan `p` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with `/workflow revise`.',
+    ],
+    [
+      'a plan that already ran',
+      [
+        comment(100, APP_LOGIN, planBody('p')),
+        comment(
+          101,
+          APP_LOGIN,
+          `Approved\n\n${approvalMarker({ planId: 'p', scriptSha256: sha256(SCRIPT), approver: 'hubot', commentId: 55 })}`,
+        ),
+      ],
+      'Not approved: plan `p` was already approved by @hubot; ask for a new plan to run again.',
+    ],
+    [
+      'no plan at all',
+      [],
+      'Not approved: there is no plan in this thread to approve; ask for one with `/workflow audit`.',
+    ],
+  ])('refuses %s', async (_what, thread, message) => {
+    const { reply, posted } = await approveWith(thread);
+    expect(posted).toHaveLength(1);
+    expect(reply).toBe(message);
+  });
+
+  test('an approval replayed by redelivery does nothing', async () => {
+    const { scope, requests } = github();
+    const event = commentEvent('/approve');
+    mockThread(scope, [
+      comment(100, APP_LOGIN, planBody('p')),
+      comment(
+        101,
+        APP_LOGIN,
+        `Approved\n\n${approvalMarker({ planId: 'p', scriptSha256: sha256(SCRIPT), approver: 'Codertocat', commentId: event.comment.id })}`,
+      ),
+    ]);
+    await newProbot().receive({ id: 'r', name: 'issue_comment', payload: event as never });
+    expect(requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  test('requireDistinctApprover keeps the requester from approving their own plan', async () => {
+    const { reply } = await approveWith([comment(100, APP_LOGIN, planBody('p'))], {
+      expectRun: false,
+      config: 'requireDistinctApprover: true\n',
+    });
+    expect(reply).toBe(
+      'Not approved: @Codertocat asked for this plan, and this repository requires someone else to approve it (`requireDistinctApprover`).',
+    );
+  });
+});
+
+describe('workflow_run', () => {
+  function run(conclusion: string) {
+    return payload('workflow_run', 'completed', (p) => {
+      p.workflow_run.conclusion = conclusion;
+      p.workflow_run.path = '.github/workflows/dynamic-workflows.yml';
+      p.workflow_run.display_title = 'dynamic workflows #1 run';
+      p.workflow_run.html_url = 'https://github.com/Codertocat/Hello-World/actions/runs/30433642';
+    });
+  }
+
+  test('a failed run ends with a comment on its issue that says how to resume, once', async () => {
+    const first = github();
+    mockNoConfig(first.scope);
+    mockThread(first.scope, []);
+    first.scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'w1', name: 'workflow_run', payload: run('failure') as never });
+    const body = (first.requests.pop()!.body as { body: string }).body;
+    expect(body).toBe(
+      'The workflow run failed: [logs](https://github.com/Codertocat/Hello-World/actions/runs/30433642). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. Reply `/workflow resume` to continue from its journal: completed agents are replayed at no cost.\n\n<!-- dynamic-workflows:run-ended https://github.com/Codertocat/Hello-World/actions/runs/30433642 -->',
+    );
+    expect(nock.pendingMocks()).toEqual([]);
+    const again = github();
+    mockNoConfig(again.scope);
+    mockThread(again.scope, [comment(9, APP_LOGIN, body)]);
+    await newProbot().receive({ id: 'w1', name: 'workflow_run', payload: run('timed_out') as never });
+    expect(again.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  test('successful runs and other workflows get no comment', async () => {
+    const { requests } = github();
+    await newProbot().receive({ id: 'w2', name: 'workflow_run', payload: run('success') as never });
+    const other = run('failure');
+    other.workflow_run.path = '.github/workflows/ci.yml';
+    const config = github();
+    mockNoConfig(config.scope);
+    await newProbot().receive({ id: 'w3', name: 'workflow_run', payload: other as never });
+    expect([...requests, ...config.requests].filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+});
