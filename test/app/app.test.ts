@@ -402,3 +402,30 @@ describe('workflow_run', () => {
     expect([...requests, ...config.requests].filter((r) => r.method !== 'GET')).toEqual([]);
   });
 });
+
+describe('robustness', () => {
+  test('an API failure in one handler is logged without the token and the next event is handled', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const failing = github();
+    failing.scope.get(`${REPO}/issues/1/comments`).query({ per_page: 100 }).reply(500, { message: 'boom' });
+    const probot = newProbot({ log });
+    await expect(
+      probot.receive({ id: 'e1', name: 'issue_comment', payload: commentEvent('/workflow audit') as never }),
+    ).rejects.toThrow();
+    expect(lines.join('\n')).toContain('boom');
+    expect(lines.join('\n')).not.toContain('ghs_test');
+
+    const next = github();
+    mockThread(next.scope, []);
+    mockNoConfig(next.scope);
+    next.scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await probot.receive({
+      id: 'e2',
+      name: 'issue_comment',
+      payload: commentEvent('/workflow help') as never,
+    });
+    expect(next.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+});

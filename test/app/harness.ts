@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import examples from '@octokit/webhooks-examples';
 import nock from 'nock';
-import { Probot, ProbotOctokit } from 'probot';
+import { type Logger, Probot, ProbotOctokit } from 'probot';
 import app from '../../src/app/index.js';
 
 export const API = 'https://api.github.com';
@@ -13,10 +13,11 @@ const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKe
   format: 'pem',
 }) as string;
 
-export function newProbot(): Probot {
+export function newProbot(options: { log?: Logger } = {}): Probot {
   const probot = new Probot({
     appId: 123,
     privateKey,
+    ...options,
     Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({
       ...options,
       retry: { enabled: false },
