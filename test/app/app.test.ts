@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { approvalMarker, planMarker, sha256 } from '../../src/github/plan-comment.js';
-import { API, APP_LOGIN, comment, github, newProbot, nock, payload, REPO } from './harness.js';
+import { APP_LOGIN, comment, github, newProbot, nock, payload, REPO } from './harness.js';
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => {

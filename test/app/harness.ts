@@ -29,19 +29,21 @@ export function newProbot(options: { log?: Logger } = {}): Probot {
 }
 
 type Example = { action?: string; [key: string]: unknown };
+// biome-ignore lint/suspicious/noExplicitAny: webhook payloads are deep JSON that tests reach into and change
+type Payload = Record<string, any>;
 
 /** A real payload from @octokit/webhooks-examples, with an installation and the given changes. */
 export function payload(
   name: string,
   action: string,
-  change: (p: Record<string, any>) => void = () => {},
-): Record<string, any> {
+  change: (p: Payload) => void = () => {},
+): Payload {
   const group = (examples as unknown as Array<{ name: string; examples: Example[] }>).find(
     (e) => e.name === name,
   );
   const found = group?.examples.find((e) => e.action === action);
   if (!found) throw new Error(`no ${name}.${action} example`);
-  const copy = structuredClone(found) as Record<string, any>;
+  const copy = structuredClone(found) as Payload;
   copy.installation = { id: 2, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMg==' };
   change(copy);
   return copy;
