@@ -31,7 +31,8 @@ export interface GitHubPort {
   comment(issue: number, body: string): Promise<void>;
   react(commentId: number, content: 'eyes' | '+1' | 'confused'): Promise<void>;
   roleOf(login: string): Promise<Role>;
-  dispatch(workflowFile: string, inputs: Record<string, string>): Promise<void>;
+  /** Starts the workflow; the run's page when GitHub says which run it started. */
+  dispatch(workflowFile: string, inputs: Record<string, string>): Promise<{ runUrl?: string }>;
   /** Raw configuration as Probot read it (organisation defaults merged), or null when absent. */
   readConfig(): Promise<unknown>;
 }
@@ -75,7 +76,7 @@ async function plan(
   extra: Record<string, string> = {},
 ) {
   await gh.react(event.comment.id, 'eyes');
-  await gh.dispatch(config.workflowFile, {
+  const { runUrl } = await gh.dispatch(config.workflowFile, {
     mode: 'plan',
     issue: String(event.issue),
     request,
@@ -86,7 +87,7 @@ async function plan(
   await gh.comment(
     event.issue,
     `Planning \`${request.replace(/`/g, "'")}\` for @${event.comment.user.login}: the assessment, the script and its estimate will be posted here. ` +
-      `Follow the planning run in [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+      `Follow [the planning run](${runUrl ?? actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
   );
 }
 

@@ -54,13 +54,19 @@ function portFor(context: RepoContext, appLogin: () => Promise<string>): GitHubP
       }
     },
     async dispatch(workflowFile, inputs) {
-      await octokit.rest.actions.createWorkflowDispatch({
-        owner,
-        repo,
-        workflow_id: workflowFile,
-        ref: context.payload.repository.default_branch,
-        inputs,
-      });
+      const response = await octokit.request(
+        'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
+        {
+          owner,
+          repo,
+          workflow_id: workflowFile,
+          ref: context.payload.repository.default_branch,
+          inputs,
+          return_run_details: true,
+        },
+      );
+      const details = response.data as { html_url?: string } | undefined;
+      return details?.html_url ? { runUrl: details.html_url } : {};
     },
     readConfig: () => context.config('dynamic-workflows.yml'),
   };

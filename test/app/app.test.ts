@@ -1,10 +1,21 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { approvalMarker, planMarker, sha256 } from '../../src/github/plan-comment.js';
-import { APP_LOGIN, comment, github, newProbot, nock, payload, REPO } from './harness.js';
+import {
+  API,
+  APP_LOGIN,
+  checkSentAgainstOpenApi,
+  comment,
+  github,
+  newProbot,
+  nock,
+  payload,
+  REPO,
+} from './harness.js';
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => {
   expect(nock.pendingMocks()).toEqual([]);
+  expect(checkSentAgainstOpenApi()).toEqual([]);
   nock.cleanAll();
   nock.enableNetConnect();
 });
@@ -51,7 +62,11 @@ describe('/workflow KIND', () => {
     mockRole(scope, 'Codertocat', 'write');
     const event = commentEvent('Could you look at this?\n/workflow audit\nthanks');
     scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
-    scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(200, {
+      workflow_run_id: 77,
+      run_url: `${API}${REPO}/actions/runs/77`,
+      html_url: 'https://github.com/Codertocat/Hello-World/actions/runs/77',
+    });
     scope.post(`${REPO}/issues/1/comments`).reply(201, {});
     await newProbot().receive({ id: '1', name: 'issue_comment', payload: event as never });
     const writes = requests.filter((r) => r.method !== 'GET');
@@ -73,13 +88,14 @@ describe('/workflow KIND', () => {
             requester: 'Codertocat',
             comment_id: String(event.comment.id),
           },
+          return_run_details: true,
         },
       },
       {
         method: 'POST',
         path: `${REPO}/issues/1/comments`,
         body: {
-          body: `Planning \`audit\` for @Codertocat: the assessment, the script and its estimate will be posted here. Follow the planning run in [Actions](https://github.com/Codertocat/Hello-World/actions/workflows/dynamic-workflows.yml).\n\n<!-- dynamic-workflows:ack ${event.comment.id} -->`,
+          body: `Planning \`audit\` for @Codertocat: the assessment, the script and its estimate will be posted here. Follow [the planning run](https://github.com/Codertocat/Hello-World/actions/runs/77).\n\n<!-- dynamic-workflows:ack ${event.comment.id} -->`,
         },
       },
     ]);
@@ -276,6 +292,7 @@ describe('/approve', () => {
           script_sha256: sha256(SCRIPT),
           approver: 'Codertocat',
         },
+        return_run_details: true,
       },
     });
     expect(reply).toBe(
@@ -409,7 +426,10 @@ describe('robustness', () => {
     const { pino } = await import('pino');
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const failing = github();
-    failing.scope.get(`${REPO}/issues/1/comments`).query({ per_page: 100 }).reply(500, { message: 'boom' });
+    failing.scope
+      .get(`${REPO}/issues/1/comments`)
+      .query({ per_page: 100 })
+      .reply(410, { message: 'boom: issues are disabled' });
     const probot = newProbot({ log });
     await expect(
       probot.receive({ id: 'e1', name: 'issue_comment', payload: commentEvent('/workflow audit') as never }),
