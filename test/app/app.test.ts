@@ -449,3 +449,78 @@ describe('robustness', () => {
     expect(next.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 });
+
+describe('labels and the other commands', () => {
+  test('a workflow:KIND label plans that kind, the issue title as the request for migrate and research', async () => {
+    const { scope, requests } = github();
+    const event = payload('issues', 'labeled', (p) => {
+      p.label.name = 'workflow:migrate';
+      p.issue.title = 'CommonJS to ESM';
+      p.sender.login = 'Codertocat';
+    });
+    mockThread(scope, []);
+    mockNoConfig(scope);
+    mockRole(scope, 'Codertocat', 'maintain');
+    scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'l1', name: 'issues', payload: event as never });
+    const [dispatch, reply] = requests.filter((r) => r.method === 'POST');
+    expect(dispatch!.body).toEqual({
+      ref: 'master',
+      inputs: {
+        mode: 'plan',
+        issue: '1',
+        request: 'migrate CommonJS to ESM',
+        requester: 'Codertocat',
+        comment_id: '',
+      },
+      return_run_details: true,
+    });
+    expect((reply!.body as { body: string }).body).toMatch(
+      /^Planning `migrate CommonJS to ESM` for @Codertocat \(label `workflow:migrate`\)/,
+    );
+  });
+
+  test('other labels are ignored', async () => {
+    const { requests } = github();
+    await newProbot().receive({ id: 'l2', name: 'issues', payload: payload('issues', 'labeled') as never });
+    expect(requests).toEqual([]);
+  });
+
+  test('/workflow revise plans again from the newest plan with the feedback; /workflow status says where it stands', async () => {
+    const revise = github();
+    const event = commentEvent('/workflow revise only src/api please');
+    mockThread(revise.scope, [comment(100, APP_LOGIN, planBody('p1'))]);
+    mockNoConfig(revise.scope);
+    mockRole(revise.scope, 'Codertocat', 'write');
+    revise.scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+    revise.scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    revise.scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 's1', name: 'issue_comment', payload: event as never });
+    const dispatch = revise.requests.find((r) => r.path.endsWith('/dispatches'))!;
+    expect((dispatch.body as { inputs: Record<string, string> }).inputs).toEqual({
+      mode: 'plan',
+      issue: '1',
+      request: 'audit',
+      requester: 'Codertocat',
+      comment_id: String(event.comment.id),
+      revise_plan_comment_id: '100',
+      feedback: 'only src/api please',
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const status = github();
+    mockThread(status.scope, [comment(100, APP_LOGIN, planBody('p1'))]);
+    mockNoConfig(status.scope);
+    mockRole(status.scope, 'Codertocat', 'write');
+    status.scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({
+      id: 's2',
+      name: 'issue_comment',
+      payload: commentEvent('/workflow status') as never,
+    });
+    expect((status.requests.pop()!.body as { body: string }).body).toBe(
+      'Plan `p1` (requested by @Codertocat) is waiting for `/approve`.',
+    );
+  });
+});
