@@ -614,22 +614,18 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       replayed: options.provider.id.startsWith('fixture:') || journalEntries.length > 0,
     });
   let branch: string | undefined;
-  if (workspace && changes && changes.files.length > 0) {
-    const committed = await workspace.commit(
-      `${checked.meta.name}: changes from dynamic workflow run ${runId}`,
-      {
-        [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
-        [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
-      },
-    );
-    branch = committed?.branch;
+  // Commits when anything changed; otherwise removes the worktree and its empty branch.
+  const committed = await workspace?.commit(`${checked.meta.name}: changes from dynamic workflow run ${runId}`, {
+    [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
+    [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
+  });
+  if (committed) {
+    branch = committed.branch;
     writeJsonAtomic(join(paths.dir, 'changes.json'), {
       ...committed,
-      files: changes.files,
-      byAgent: workspace.changes(),
+      files: changes?.files ?? [],
+      byAgent: workspace!.changes(),
     });
-  } else {
-    await workspace?.commit('', {});
   }
   const reportPath = join(paths.dir, 'report.md');
   writeFileSync(reportPath, redactor.redact(reportFor(branch)));
