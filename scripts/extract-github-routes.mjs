@@ -18,6 +18,8 @@ const ROUTES = [
   ['get', '/repos/{owner}/{repo}/collaborators/{username}/permission'],
   ['post', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches'],
   ['get', '/repos/{owner}/{repo}/contents/{path}'],
+  ['get', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs'],
+  ['post', '/repos/{owner}/{repo}/actions/runs/{run_id}/cancel'],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'openapi-'));

@@ -35,6 +35,9 @@ export interface GitHubPort {
   dispatch(workflowFile: string, inputs: Record<string, string>): Promise<{ runUrl?: string }>;
   /** Raw configuration as Probot read it (organisation defaults merged), or null when absent. */
   readConfig(): Promise<unknown>;
+  /** Runs of the workflow that have not finished: id, run name, page. */
+  activeRuns(workflowFile: string): Promise<Array<{ id: number; title: string; url: string }>>;
+  cancelRun(runId: number): Promise<void>;
 }
 
 export interface CommentEvent {
@@ -176,12 +179,22 @@ function alreadyAnswered(trusted: string[], thread: ThreadComment[], commentId: 
 
 function dispatchedCommand(
   command: Command,
-): command is Extract<Command, { type: 'plan' | 'revise' | 'resume' | 'cancel' }> {
-  return (
-    command.type === 'plan' ||
-    command.type === 'revise' ||
-    command.type === 'resume' ||
-    command.type === 'cancel'
+): command is Extract<Command, { type: 'plan' | 'revise' | 'resume' }> {
+  return command.type === 'plan' || command.type === 'revise' || command.type === 'resume';
+}
+
+/** Cancels this issue's runs directly: a cancel dispatched to the workflow would queue behind the run it means to stop. */
+async function cancel(gh: GitHubPort, event: CommentEvent, config: Config) {
+  const mine = (await gh.activeRuns(config.workflowFile)).filter((r) =>
+    new RegExp(`#${event.issue}\\b`).test(r.title),
+  );
+  if (mine.length === 0)
+    return gh.comment(event.issue, 'There is no running workflow for this issue to cancel.');
+  for (const run of mine) await gh.cancelRun(run.id);
+  await gh.comment(
+    event.issue,
+    `Cancelled at the request of @${event.comment.user.login}: ${mine.map((r) => `[run ${r.id}](${r.url})`).join(', ')}. ` +
+      `What the run finished is kept; \`/workflow resume\` continues it.\n\n${ackMarker(event.comment.id)}`,
   );
 }
 
@@ -208,6 +221,7 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
   if (!decision.allowed) return gh.comment(event.issue, `Nothing was done: ${decision.reason}.`);
   if (command.type === 'approve') return approve(gh, event, config, thread, trusted);
   if (command.type === 'status') return gh.comment(event.issue, statusOf(trusted, thread));
+  if (command.type === 'cancel') return cancel(gh, event, config);
   if (dispatchedCommand(command)) {
     if (command.type === 'plan') return plan(gh, event, config, command.request);
     const newest = trustedPlans(trusted, thread).pop();
@@ -231,7 +245,7 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
     });
     await gh.comment(
       event.issue,
-      `${command.type === 'cancel' ? 'Cancelling' : 'Resuming'} plan \`${marker.planId}\` for @${actor.login}: see [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+      `Resuming plan \`${marker.planId}\` for @${actor.login}: see [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
     );
   }
 }

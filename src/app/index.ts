@@ -69,6 +69,23 @@ function portFor(context: RepoContext, appLogin: () => Promise<string>): GitHubP
       return details?.html_url ? { runUrl: details.html_url } : {};
     },
     readConfig: () => context.config('dynamic-workflows.yml'),
+    async activeRuns(workflowFile) {
+      const runs = [];
+      for (const status of ['in_progress', 'queued'] as const) {
+        const { data } = await octokit.rest.actions.listWorkflowRuns({
+          owner,
+          repo,
+          workflow_id: workflowFile,
+          status,
+          per_page: 100,
+        });
+        runs.push(...data.workflow_runs);
+      }
+      return runs.map((r) => ({ id: r.id, title: r.display_title, url: r.html_url }));
+    },
+    async cancelRun(runId) {
+      await octokit.rest.actions.cancelWorkflowRun({ owner, repo, run_id: runId });
+    },
   };
 }
 

@@ -615,10 +615,13 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     });
   let branch: string | undefined;
   // Commits when anything changed; otherwise removes the worktree and its empty branch.
-  const committed = await workspace?.commit(`${checked.meta.name}: changes from dynamic workflow run ${runId}`, {
-    [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
-    [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
-  });
+  const committed = await workspace?.commit(
+    `${checked.meta.name}: changes from dynamic workflow run ${runId}`,
+    {
+      [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
+      [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
+    },
+  );
   if (committed) {
     branch = committed.branch;
     writeJsonAtomic(join(paths.dir, 'changes.json'), {

@@ -524,3 +524,37 @@ describe('labels and the other commands', () => {
     );
   });
 });
+
+describe('/workflow cancel', () => {
+  test("cancels this issue's running workflow directly and says so", async () => {
+    const { scope, requests } = github();
+    const event = commentEvent('/workflow cancel');
+    mockThread(scope, []);
+    mockNoConfig(scope);
+    mockRole(scope, 'Codertocat', 'write');
+    const run = (id: number, title: string) => ({
+      id,
+      display_title: title,
+      html_url: `https://github.com/Codertocat/Hello-World/actions/runs/${id}`,
+    });
+    scope
+      .get(`${REPO}/actions/workflows/dynamic-workflows.yml/runs`)
+      .query({ status: 'in_progress', per_page: 100 })
+      .reply(200, {
+        total_count: 2,
+        workflow_runs: [run(7, 'dynamic workflows #1 run'), run(8, 'dynamic workflows #12 run')],
+      });
+    scope
+      .get(`${REPO}/actions/workflows/dynamic-workflows.yml/runs`)
+      .query({ status: 'queued', per_page: 100 })
+      .reply(200, { total_count: 0, workflow_runs: [] });
+    scope.post(`${REPO}/actions/runs/7/cancel`).reply(202, {});
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: 'k1', name: 'issue_comment', payload: event as never });
+    const posts = requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.path)).toEqual([`${REPO}/actions/runs/7/cancel`, `${REPO}/issues/1/comments`]);
+    expect((posts[1]!.body as { body: string }).body).toBe(
+      `Cancelled at the request of @Codertocat: [run 7](https://github.com/Codertocat/Hello-World/actions/runs/7). What the run finished is kept; \`/workflow resume\` continues it.\n\n<!-- dynamic-workflows:ack ${event.comment.id} -->`,
+    );
+  });
+});
