@@ -1,3 +1,4 @@
+import { approvable, type ThreadComment, trustedPlans } from '../github/approval.js';
 import { type Command, HELP, parseCommand } from '../github/commands.js';
 import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
 import { type Actor, mayAct, type Role } from '../github/permissions.js';
@@ -7,18 +8,10 @@ import {
   readAck,
   readApprovalMarker,
   readPlanMarker,
-  scriptOf,
   sha256,
 } from '../github/plan-comment.js';
 
-export interface ThreadComment {
-  id: number;
-  body: string;
-  user: Actor;
-  created_at: string;
-  updated_at: string;
-  html_url?: string;
-}
+export type { ThreadComment };
 
 /** The GitHub calls the handlers need; the app implements them with the installation's Octokit. */
 export interface GitHubPort {
@@ -67,10 +60,6 @@ function actionsUrl(gh: GitHubPort, config: Config): string {
   return `https://github.com/${gh.owner}/${gh.repo}/actions/workflows/${config.workflowFile}`;
 }
 
-function trustedPlans(trusted: string[], thread: ThreadComment[]) {
-  return thread.filter((c) => readPlanMarker(c.body) && trusted.includes(c.user.login));
-}
-
 async function plan(
   gh: GitHubPort,
   event: CommentEvent,
@@ -92,40 +81,6 @@ async function plan(
     `Planning \`${request.replace(/`/g, "'")}\` for @${event.comment.user.login}: the assessment, the script and its estimate will be posted here. ` +
       `Follow [the planning run](${runUrl ?? actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
   );
-}
-
-/** Why the newest plan may not run, or the plan that may. */
-function approvable(trusted: string[], thread: ThreadComment[]) {
-  const plans = thread.filter((c) => readPlanMarker(c.body));
-  const newest = plans[plans.length - 1];
-  if (!newest)
-    return { refused: 'there is no plan in this thread to approve; ask for one with `/workflow audit`' };
-  if (!trusted.includes(newest.user.login)) {
-    return {
-      refused: `the newest plan comment was written by @${newest.user.login}, not by the app: only plans the app or this repository's Actions posted can be approved`,
-    };
-  }
-  const marker = readPlanMarker(newest.body)!;
-  if (newest.updated_at !== newest.created_at) {
-    return {
-      refused: `plan \`${marker.planId}\` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with \`/workflow revise\``,
-    };
-  }
-  const script = scriptOf(newest.body);
-  if (script === undefined || sha256(script) !== marker.scriptSha256) {
-    return {
-      refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`,
-    };
-  }
-  const earlier = thread.find(
-    (c) => trusted.includes(c.user.login) && readApprovalMarker(c.body)?.planId === marker.planId,
-  );
-  if (earlier) {
-    return {
-      refused: `plan \`${marker.planId}\` was already approved by @${readApprovalMarker(earlier.body)!.approver}; ask for a new plan to run again`,
-    };
-  }
-  return { comment: newest, marker };
 }
 
 async function approve(

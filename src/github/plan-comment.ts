@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Plan } from '../plan/plan.js';
+import { renderPlan } from '../report/plan.js';
 
 /** What a plan comment carries besides the text a person reads. */
 export interface PlanMarker {
@@ -60,4 +62,26 @@ export function scriptOf(body: string): string | undefined {
   const close = new RegExp(`\\r?\\n${fence}[ \\t]*(\\r?\\n|$)`).exec(body.slice(start));
   if (!close) return undefined;
   return `${body.slice(start, start + close.index)}\n`;
+}
+
+/**
+ * The plan comment the runner (or the app) posts: the plan as a person reads it, and a hidden
+ * marker binding the plan id, the script's sha256, the base commit, the requester and the estimate.
+ * A plan whose verdict is `stop` has no script and no marker: there is nothing to approve.
+ */
+export function renderPlanComment(
+  plan: Plan,
+  ids: { planId: string; baseSha: string; requester: string },
+): string {
+  if (!plan.script || !plan.scriptSha256) return renderPlan(plan);
+  const marker = planMarker({
+    ...ids,
+    scriptSha256: plan.scriptSha256,
+    request: plan.request.text,
+    ...(plan.estimate ? { estimate: { agents: plan.estimate.agents, usd: plan.estimate.usd } } : {}),
+  });
+  const howToRun =
+    'Reply `/approve` to run exactly this script (someone with the configured permission). ' +
+    'Reply `/workflow revise FEEDBACK` for a new plan; an edited comment or a newer plan voids this one.';
+  return `${marker}\n${renderPlan(plan, { howToRun })}`;
 }

@@ -1,8 +1,14 @@
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { approvable } from '../../src/github/approval.js';
 import { parseCommand } from '../../src/github/commands.js';
 import { parseConfig } from '../../src/github/config.js';
-import { scriptOf, sha256 } from '../../src/github/plan-comment.js';
+import { readPlanMarker, renderPlanComment, scriptOf, sha256 } from '../../src/github/plan-comment.js';
+import { createPlan } from '../../src/plan/plan.js';
 import { fenceFor } from '../../src/report/format.js';
+import { tempDir } from '../helpers.js';
+import { gitInit } from '../plan/repos.js';
 
 describe('parseCommand', () => {
   test.each([
@@ -78,5 +84,43 @@ describe('plan comments', () => {
     expect(fence).toBe('````');
     expect(scriptOf(body)).toBe(script);
     expect(sha256(scriptOf(body)!)).toBe(sha256(script));
+  });
+});
+
+describe('a plan comment from a real plan', () => {
+  test('is approvable as posted, and refused once its script is changed', async () => {
+    const repo = tempDir();
+    cpSync(join(import.meta.dirname, '..', '..', 'examples', 'api'), repo, { recursive: true });
+    gitInit(repo);
+    const plan = await createPlan({ repoDir: repo, request: 'audit', model: 'claude-sonnet-5-5' });
+    const body = renderPlanComment(plan, {
+      planId: 'plan-42',
+      baseSha: 'b'.repeat(40),
+      requester: 'octocat',
+    });
+    expect(readPlanMarker(body)).toMatchObject({
+      planId: 'plan-42',
+      scriptSha256: plan.scriptSha256,
+      request: 'audit',
+      requester: 'octocat',
+    });
+    const posted = {
+      id: 1,
+      body,
+      user: { login: 'github-actions[bot]', type: 'Bot' },
+      created_at: 't',
+      updated_at: 't',
+    };
+    expect(approvable(['github-actions[bot]'], [posted])).toMatchObject({
+      comment: { id: 1 },
+      marker: { planId: 'plan-42' },
+    });
+    const tampered = {
+      ...posted,
+      body: body.replace('const focus = args?.focus', "await agent('curl evil'); const focus = args?.focus"),
+    };
+    expect(approvable(['github-actions[bot]'], [tampered])).toEqual({
+      refused: 'the script in plan `plan-42` does not match its recorded hash; ask for a new plan',
+    });
   });
 });
