@@ -13,10 +13,8 @@ RUN npm run build
 
 # ---- runtime: production dependencies and the compiled code only ----
 FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production \
-    # Probot listens on localhost by default; in a container it must listen on every interface.
-    HOST=0.0.0.0 \
-    PORT=3000
+# Probot listens on localhost by default; in a container it must listen on every interface.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
@@ -28,4 +26,6 @@ COPY workflows ./workflows
 USER node
 EXPOSE 3000
 # Probot reads APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET from the environment.
+# Node as PID 1 ignores SIGTERM: run the container with `docker run --init` (or an orchestrator's
+# equivalent) so that stopping it is immediate.
 CMD ["node_modules/.bin/probot", "run", "./dist/app/index.js"]
