@@ -1,6 +1,6 @@
 import type { RunEvent } from '../engine/events.js';
-import { billedTokens } from '../models/types.js';
 import { formatTokens, formatUsd } from '../report/format.js';
+import { applyEvent, emptyProgress, statusLine } from '../report/progress-state.js';
 
 export { formatTokens, formatUsd };
 
@@ -9,15 +9,7 @@ export { formatTokens, formatUsd };
  * logs and failures are printed as they happen; the counts are kept from the event stream alone.
  */
 export class ProgressView {
-  private phase = '';
-  private queued = 0;
-  private running = 0;
-  private done = 0;
-  private failed = 0;
-  private replayed = 0;
-  private tokens = 0;
-  private usd: number | null = null;
-  private t = 0;
+  private readonly state = emptyProgress();
   private statusShown = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -29,7 +21,7 @@ export class ProgressView {
   }
 
   on(event: RunEvent): void {
-    this.t = event.t;
+    applyEvent(this.state, event);
     switch (event.type) {
       case 'run.started':
         this.line(
@@ -37,31 +29,12 @@ export class ProgressView {
         );
         break;
       case 'phase':
-        this.phase = event.phase;
         this.line(`▸ ${event.phase}`);
         break;
       case 'log':
         this.line(`  ${event.message}`);
         break;
-      case 'agent.queued':
-        this.queued++;
-        break;
-      case 'agent.started':
-        this.queued--;
-        this.running++;
-        break;
       case 'agent.finished':
-        if (event.replayed) {
-          this.replayed++;
-        } else if (event.attempts === 0 && event.status === 'stopped') {
-          this.queued--;
-        } else {
-          this.running--;
-        }
-        if (event.status === 'completed') this.done++;
-        else this.failed++;
-        this.tokens += billedTokens(event.usage);
-        if (event.usd !== null && !event.replayed) this.usd = (this.usd ?? 0) + event.usd;
         if (
           event.status !== 'completed' &&
           event.error &&
@@ -90,18 +63,7 @@ export class ProgressView {
   }
 
   status(): string {
-    const parts = [
-      this.phase || 'starting',
-      `${this.running} running`,
-      `${this.done} done`,
-      ...(this.failed > 0 ? [`${this.failed} failed`] : []),
-      ...(this.queued > 0 ? [`${this.queued} queued`] : []),
-      ...(this.replayed > 0 ? [`${this.replayed} replayed`] : []),
-      `${formatTokens(this.tokens)} tokens`,
-      ...(this.usd !== null ? [formatUsd(this.usd)] : []),
-      `${(this.t / 1000).toFixed(1)}s`,
-    ];
-    return parts.join(' · ');
+    return statusLine(this.state);
   }
 
   close(): void {

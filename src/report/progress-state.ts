@@ -1,0 +1,83 @@
+import type { RunEvent } from '../engine/events.js';
+import { billedTokens } from '../models/types.js';
+import { formatTokens, formatUsd } from './format.js';
+
+/** What a progress view shows, kept from the event stream alone. */
+export interface ProgressState {
+  phase: string;
+  queued: number;
+  running: number;
+  done: number;
+  failed: number;
+  replayed: number;
+  tokens: number;
+  usd: number | null;
+  /** Milliseconds since the run started. */
+  t: number;
+  /** The newest log lines, oldest first. */
+  logs: string[];
+}
+
+export function emptyProgress(): ProgressState {
+  return {
+    phase: '',
+    queued: 0,
+    running: 0,
+    done: 0,
+    failed: 0,
+    replayed: 0,
+    tokens: 0,
+    usd: null,
+    t: 0,
+    logs: [],
+  };
+}
+
+const KEEP_LOGS = 5;
+
+/** Folds one event into the state (in place: views call this for every event of a run). */
+export function applyEvent(state: ProgressState, event: RunEvent): ProgressState {
+  state.t = event.t;
+  switch (event.type) {
+    case 'phase':
+      state.phase = event.phase;
+      break;
+    case 'log':
+      state.logs = [...state.logs, event.message].slice(-KEEP_LOGS);
+      break;
+    case 'agent.queued':
+      state.queued++;
+      break;
+    case 'agent.started':
+      state.queued--;
+      state.running++;
+      break;
+    case 'agent.finished':
+      if (event.replayed) state.replayed++;
+      else if (event.attempts === 0 && event.status === 'stopped') state.queued--;
+      else state.running--;
+      if (event.status === 'completed') state.done++;
+      else state.failed++;
+      state.tokens += billedTokens(event.usage);
+      if (event.usd !== null && !event.replayed) state.usd = (state.usd ?? 0) + event.usd;
+      break;
+    default:
+      break;
+  }
+  return state;
+}
+
+/** One line: phase, agents by state, tokens, dollars and time. */
+export function statusLine(s: ProgressState): string {
+  return [
+    s.phase || 'starting',
+    `${s.running} running`,
+    `${s.done} done`,
+    ...(s.failed > 0 ? [`${s.failed} failed`] : []),
+    ...(s.queued > 0 ? [`${s.queued} queued`] : []),
+    ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),
+    `${formatTokens(s.tokens)} tokens`,
+    ...(s.usd !== null ? [formatUsd(s.usd)] : []),
+    `${(s.t / 1000).toFixed(1)}s`,
+  ].join(' · ');
+}
