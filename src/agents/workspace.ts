@@ -237,9 +237,15 @@ export class Workspace {
 
   /**
    * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
-   * removes the run's worktree; the branch stays. Without changes, the branch is deleted.
+   * removes the run's worktree; the branch stays. Without changes the branch is deleted, unless
+   * asked to keep the report anyway (a run with findings but no fixes).
    */
-  async commit(message: string, extraFiles: Record<string, string>): Promise<Committed | undefined> {
+  async commit(
+    message: string,
+    extraFiles: Record<string, string>,
+    options: { evenWithoutChanges?: boolean } = {},
+  ): Promise<Committed | undefined> {
+    if (options.evenWithoutChanges) this.setup ??= this.create();
     if (!this.setup) return undefined;
     const { root, git, base } = await this.setup;
     if (!git || !base) return undefined;
@@ -247,7 +253,7 @@ export class Workspace {
     return this.gitLock.run(async () => {
       await git.raw(['add', '-A']);
       const changed = (await git.raw(['diff', '--cached', '--name-only', 'HEAD'])).trim() !== '';
-      if (!changed) {
+      if (!changed && !options.evenWithoutChanges) {
         await repoGit.raw(['worktree', 'remove', '--force', root]);
         await repoGit.raw(['branch', '-D', this.branch]);
         return undefined;

@@ -21,7 +21,7 @@ import {
   type Usage,
   ZERO_USAGE,
 } from '../models/types.js';
-import { renderReport, type UsageReport } from '../report/report.js';
+import { findingsOf, renderReport, type UsageReport } from '../report/report.js';
 import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
 import { type HostBridge, runInSandbox, type SandboxLimits, type ScriptFailure } from '../script/sandbox.js';
 import { Budget, BudgetExhaustedError } from './budget.js';
@@ -621,6 +621,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
       [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
     },
+    // Findings without changes still get a branch: the report is worth reviewing on its own.
+    { evenWithoutChanges: findingsOf(result).length > 0 },
   );
   if (committed) {
     branch = committed.branch;

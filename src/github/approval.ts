@@ -13,15 +13,13 @@ export function trustedPlans(trusted: string[], thread: ThreadComment[]): Thread
   return thread.filter((c) => readPlanMarker(c.body) && trusted.includes(c.user.login));
 }
 
+type Checked = { refused: string } | { comment: ThreadComment; marker: PlanMarker };
+
 /**
- * Why the newest plan in a thread may not run, or the plan that may: the newest plan comment,
- * written by a trusted identity, never edited, whose script hashes to its marker, not approved
- * before. The app checks this before dispatching; the runner checks it again before running.
+ * The newest plan comment in a thread, if it can be trusted: written by the app or the repository's
+ * Actions identity, never edited, and its script still hashes to the sha256 in its marker.
  */
-export function approvable(
-  trusted: string[],
-  thread: ThreadComment[],
-): { refused: string } | { comment: ThreadComment; marker: PlanMarker } {
+export function newestPlan(trusted: string[], thread: ThreadComment[]): Checked {
   const plans = thread.filter((c) => readPlanMarker(c.body));
   const newest = plans[plans.length - 1];
   if (!newest)
@@ -43,13 +41,59 @@ export function approvable(
       refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`,
     };
   }
-  const earlier = thread.find(
-    (c) => trusted.includes(c.user.login) && readApprovalMarker(c.body)?.planId === marker.planId,
+  return { comment: newest, marker };
+}
+
+function approvalsOf(trusted: string[], thread: ThreadComment[], planId: string) {
+  return thread.filter(
+    (c) => trusted.includes(c.user.login) && readApprovalMarker(c.body)?.planId === planId,
   );
+}
+
+/** The newest plan, if it may be approved now: trusted, intact, and not approved before. The app checks this. */
+export function approvable(trusted: string[], thread: ThreadComment[]): Checked {
+  const found = newestPlan(trusted, thread);
+  if ('refused' in found) return found;
+  const earlier = approvalsOf(trusted, thread, found.marker.planId)[0];
   if (earlier) {
     return {
-      refused: `plan \`${marker.planId}\` was already approved by @${readApprovalMarker(earlier.body)!.approver}; ask for a new plan to run again`,
+      refused: `plan \`${found.marker.planId}\` was already approved by @${readApprovalMarker(earlier.body)!.approver}; ask for a new plan to run again`,
     };
   }
-  return { comment: newest, marker };
+  return found;
+}
+
+export const RUN_MARKER = (planId: string) => `<!-- dynamic-workflows:run ${JSON.stringify(planId)} -->`;
+
+/**
+ * What the runner checks again before it spends anything: the plan it was given is the newest,
+ * trusted and intact, has the sha256 the approval named, was approved exactly once, and has not
+ * started a run yet.
+ */
+export function runnable(
+  trusted: string[],
+  thread: ThreadComment[],
+  given: { planCommentId: number; scriptSha256: string },
+): Checked & { approver?: string } {
+  const found = newestPlan(trusted, thread);
+  if ('refused' in found) return found;
+  if (found.comment.id !== given.planCommentId) {
+    return {
+      refused: `comment ${given.planCommentId} is not the newest plan in this thread; a newer plan voids older ones`,
+    };
+  }
+  if (found.marker.scriptSha256 !== given.scriptSha256) {
+    return {
+      refused: `the approved sha256 ${given.scriptSha256} is not the sha256 of plan \`${found.marker.planId}\``,
+    };
+  }
+  const approvals = approvalsOf(trusted, thread, found.marker.planId);
+  if (approvals.length !== 1)
+    return { refused: `plan \`${found.marker.planId}\` has no approval from the app` };
+  if (
+    thread.some((c) => trusted.includes(c.user.login) && c.body.includes(RUN_MARKER(found.marker.planId)))
+  ) {
+    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
+  }
+  return { ...found, approver: readApprovalMarker(approvals[0]!.body)!.approver };
 }

@@ -81,6 +81,22 @@ describe('the run workspace', () => {
     expect(git(repo, 'worktree', 'list').split('\n')).toHaveLength(1);
   });
 
+  test('findings without changes still end on a branch holding the report', async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const { summary } = await runScript(
+      `return { findings: [{ title: 'weak hash', file: 'a.txt', line: 1, severity: 'low', status: 'confirmed', evidence: 'md5' }] };`,
+      { workspace: { repoDir: repo } },
+    );
+    expect(summary.branch).toBe(`dwf/${summary.runId}`);
+    expect(git(repo, 'diff', '--name-only', `main..${summary.branch}`).split('\n')).toEqual([
+      `.dynamic-workflows/${summary.runId}/report.md`,
+      `.dynamic-workflows/${summary.runId}/usage.json`,
+    ]);
+    expect(git(repo, 'show', `${summary.branch}:.dynamic-workflows/${summary.runId}/report.md`)).toContain(
+      '| confirmed | low | weak hash |',
+    );
+  });
+
   test('concurrent edits of one file in the shared workspace are serialised, so none is lost', async () => {
     const repo = repoWith({ 'many.txt': Array.from({ length: 8 }, (_, i) => `line ${i}`).join('\n') });
     const provider = createFixtureProvider('f.json', {
