@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import type { Octokit } from '@octokit/rest';
+import { type RunSummary, runWorkflow } from '../engine/run.js';
+import { savedWorkflows } from '../engine/saved-workflows.js';
+import { RUN_MARKER, runnable, type ThreadComment } from '../github/approval.js';
+import type { Config } from '../github/config.js';
+import { mayAct, type Role } from '../github/permissions.js';
+import { scriptOf } from '../github/plan-comment.js';
+import type { ModelProvider } from '../models/types.js';
+import { detectOracle, trackedFiles } from '../plan/assess.js';
+import { BUILTIN_DIR } from '../plan/estimate.js';
+import { emptyProgress } from '../report/progress-state.js';
+import { ProgressComment, renderProgress } from './progress-comment.js';
+import { pullRequestFor } from './pull-request.js';
+
+export interface RunModeOptions {
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  issue: number;
+  planCommentId: number;
+  scriptSha256: string;
+  /** The repository checkout the run works on (GITHUB_WORKSPACE). */
+  checkout: string;
+  runsDir: string;
+  provider: ModelProvider;
+  config: Config;
+  /** Logins whose plan comments are trusted: the app's bot and github-actions[bot]. */
+  trusted: string[];
+  /** Pushes the run's branch to the repository; the job's token stays in this process. */
+  push(branch: string): Promise<void>;
+  /** This job's page, for the progress comment. */
+  jobUrl?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  progressIntervalMs?: number;
+}
+
+export type RunModeOutcome =
+  | { status: 'refused'; reason: string }
+  | { status: RunSummary['status']; summary: RunSummary; pullRequest?: { number: number; url: string } };
+
+async function thread(o: RunModeOptions): Promise<ThreadComment[]> {
+  const comments = await o.octokit.paginate(o.octokit.rest.issues.listComments, {
+    owner: o.owner,
+    repo: o.repo,
+    issue_number: o.issue,
+    per_page: 100,
+  });
+  return comments.map((c) => ({
+    id: c.id,
+    body: c.body ?? '',
+    user: { login: c.user?.login ?? '', type: c.user?.type ?? 'User' },
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+  }));
+}
+
+async function roleOf(o: RunModeOptions, login: string): Promise<Role> {
+  try {
+    const { data } = await o.octokit.rest.repos.getCollaboratorPermissionLevel({
+      owner: o.owner,
+      repo: o.repo,
+      username: login,
+    });
+    return ((data as { role_name?: string }).role_name ?? data.permission) as Role;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return 'none';
+    throw error;
+  }
+}
+
+/**
+ * Run mode: check the approved plan again (newest, intact, the sha256 the approval named, approved
+ * once by someone allowed, never run), then run exactly its script on the checkout, keep a
+ * progress comment, push the branch and open the pull request. A refusal spends nothing.
+ */
+export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome> {
+  const comment = (body: string) =>
+    o.octokit.rest.issues.createComment({ owner: o.owner, repo: o.repo, issue_number: o.issue, body });
+  const refuse = async (reason: string): Promise<RunModeOutcome> => {
+    await comment(`Did not run: ${reason}.`);
+    return { status: 'refused', reason };
+  };
+
+  const found = runnable(o.trusted, await thread(o), {
+    planCommentId: o.planCommentId,
+    scriptSha256: o.scriptSha256,
+  });
+  if ('refused' in found) return refuse(found.refused);
+  const approver = found.approver!;
+  const allowed = mayAct({ login: approver, type: 'User' }, await roleOf(o, approver), o.config, 'approve');
+  if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
+  const script = scriptOf(found.comment.body)!;
+
+  const marker = RUN_MARKER(found.marker.planId);
+  const { data: progressComment } = await comment(
+    renderProgress(emptyProgress(), {
+      planId: found.marker.planId,
+      ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
+      marker,
+    }),
+  );
+  const progress = new ProgressComment(
+    async (body) => {
+      await o.octokit.rest.issues.updateComment({
+        owner: o.owner,
+        repo: o.repo,
+        comment_id: progressComment.id,
+        body,
+      });
+    },
+    (state) =>
+      renderProgress(state, {
+        planId: found.marker.planId,
+        ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
+        marker,
+      }),
+    o.progressIntervalMs,
+  );
+
+  const oracleCommand =
+    o.config.oracle?.command ?? detectOracle(o.checkout, await trackedFiles(o.checkout))?.command;
+  const summary = await runWorkflow({
+    source: script,
+    file: `plan-${found.marker.planId}.js`,
+    provider: o.provider,
+    runsDir: o.runsDir,
+    concurrency: o.config.concurrency,
+    maxAgents: o.config.maxAgents,
+    budgetTokens: o.config.budget.tokens ?? null,
+    budgetUsd: o.config.budget.usd ?? null,
+    workspace: {
+      repoDir: o.checkout,
+      ...(oracleCommand
+        ? { oracle: { command: oracleCommand, timeoutSeconds: o.config.oracle?.timeoutSeconds ?? 600 } }
+        : {}),
+    },
+    workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    onEvent: (event) => progress.on(event),
+  });
+
+  let pullRequest: { number: number; url: string } | undefined;
+  if (summary.branch) {
+    await o.push(summary.branch);
+    const report = readFileSync(summary.reportPath, 'utf8');
+    const { title, body } = pullRequestFor(summary, report, {
+      marker: found.marker,
+      approver,
+      issue: o.issue,
+    });
+    const { data } = await o.octokit.rest.pulls.create({
+      owner: o.owner,
+      repo: o.repo,
+      title,
+      body,
+      head: summary.branch,
+      base: o.defaultBranch,
+    });
+    pullRequest = { number: data.number, url: data.html_url };
+  }
+  const ending =
+    summary.status === 'completed'
+      ? pullRequest
+        ? `The run completed: ${pullRequest.url}`
+        : 'The run completed with no changes and no findings: nothing to review.'
+      : `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${summary.error ?? 'no error recorded'}. ` +
+        `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`;
+  await progress.flush(`${ending}\n\n${marker}`);
+  return { status: summary.status, summary, ...(pullRequest ? { pullRequest } : {}) };
+}

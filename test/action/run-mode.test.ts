@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { Octokit } from '@octokit/rest';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { runApprovedPlan } from '../../src/action/run-mode.js';
+import { RUN_MARKER } from '../../src/github/approval.js';
+import { parseConfig } from '../../src/github/config.js';
+import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
+import { createFixtureProvider } from '../../src/models/fixture.js';
+import type { ModelProvider } from '../../src/models/types.js';
+import { createPlan } from '../../src/plan/plan.js';
+import { tempDir } from '../helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const API = 'https://api.github.com';
+const REPO = '/repos/octo/example-api';
+const ACTIONS = 'github-actions[bot]';
+const APP = 'dynamic-workflows[bot]';
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
+}
+
+/** A checkout of the example API whose origin is a local bare repository, as actions/checkout leaves it. */
+function checkoutWithRemote() {
+  const remote = tempDir('dwf-remote-');
+  git(remote, 'init', '-q', '--bare', '--initial-branch=main');
+  const checkout = tempDir('dwf-checkout-');
+  cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
+  git(checkout, 'init', '-q', '--initial-branch=main');
+  git(checkout, 'add', '-A');
+  git(checkout, 'commit', '-q', '-m', 'example');
+  git(checkout, 'remote', 'add', 'origin', remote);
+  git(checkout, 'push', '-q', 'origin', 'main');
+  return { remote, checkout };
+}
+
+function comment(id: number, login: string, body: string, at = '2026-11-25T10:00:00Z') {
+  return { id, body, user: { login, type: 'Bot' }, created_at: at, updated_at: at };
+}
+
+function counting(provider: ModelProvider) {
+  const calls = { n: 0 };
+  return {
+    calls,
+    provider: {
+      ...provider,
+      complete: (r: Parameters<ModelProvider['complete']>[0]) => (calls.n++, provider.complete(r)),
+    },
+  };
+}
+
+function defaults() {
+  const parsed = parseConfig({});
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.config;
+}
+
+async function setup() {
+  const { remote, checkout } = checkoutWithRemote();
+  const plan = await createPlan({ repoDir: checkout, request: 'audit', model: 'claude-sonnet-5-5' });
+  const planBody = renderPlanComment(plan, {
+    planId: 'plan-1',
+    baseSha: git(checkout, 'rev-parse', 'HEAD'),
+    requester: 'octocat',
+  });
+  const approval = `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: plan.scriptSha256!, approver: 'maintainer', commentId: 50 })}`;
+  const fixture = counting(createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json')));
+  const options = {
+    octokit: new Octokit({ auth: 'ghs_job_token', baseUrl: API }),
+    owner: 'octo',
+    repo: 'example-api',
+    defaultBranch: 'main',
+    issue: 7,
+    planCommentId: 100,
+    scriptSha256: plan.scriptSha256!,
+    checkout,
+    runsDir: tempDir(),
+    provider: fixture.provider,
+    config: defaults(),
+    trusted: [APP, ACTIONS],
+    push: async (branch: string) => void git(checkout, 'push', '-q', 'origin', branch),
+    env: { PATH: process.env.PATH },
+    progressIntervalMs: 0,
+  };
+  return { remote, checkout, plan, planBody, approval, options, calls: fixture.calls };
+}
+
+describe('run mode', () => {
+  test('runs exactly the approved script, pushes its branch and opens the pull request with the report', async () => {
+    const s = await setup();
+    const bodies: string[] = [];
+    const scope = nock(API);
+    scope
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
+    scope
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    scope.post(`${REPO}/issues/7/comments`, (b) => (bodies.push(b.body), true)).reply(201, { id: 555 });
+    scope
+      .patch(`${REPO}/issues/comments/555`, (b) => (bodies.push(b.body), true))
+      .times(200)
+      .optionally()
+      .reply(200, {});
+    let pr: { title: string; body: string; head: string; base: string } | undefined;
+    scope
+      .post(`${REPO}/pulls`, (b) => ((pr = b), true))
+      .reply(201, { number: 12, html_url: 'https://github.com/octo/example-api/pull/12' });
+
+    const outcome = await runApprovedPlan(s.options);
+    expect(outcome).toMatchObject({ status: 'completed', pullRequest: { number: 12 } });
+    if (outcome.status === 'refused') throw new Error('refused');
+    const branch = `dwf/${outcome.summary.runId}`;
+    expect(pr).toMatchObject({
+      head: branch,
+      base: 'main',
+      title: `audit: 3 fixes (run ${outcome.summary.runId})`,
+    });
+    expect(pr!.body).toMatch(
+      /^Plan `plan-1` \(script `sha256:[0-9a-f]{64}`\), requested by @octocat and approved by @maintainer in #7\.\nEstimate: 6–17 agents, \$0\.00–\$0\.01\. Actual: 16 agents\./,
+    );
+    expect(pr!.body).toContain('## Findings\n\n3 fixed, 1 refuted');
+    expect(pr!.body).toContain('- after: passing (exit 0; 7 passed, 0 failed)');
+    expect(pr!.body).toContain('| phase | agents | input | cache write | cache read | output | dollars |');
+    // The branch on the remote holds the fixes and the report.
+    expect(git(s.remote, 'show', `${branch}:src/orders.js`)).toContain('order?.owner === userId');
+    expect(
+      git(s.remote, 'show', `${branch}:.dynamic-workflows/${outcome.summary.runId}/report.md`),
+    ).toContain('3 fixed, 1 refuted');
+    expect(bodies[0]).toContain(RUN_MARKER('plan-1'));
+    expect(bodies[bodies.length - 1]).toBe(
+      `The run completed: https://github.com/octo/example-api/pull/12\n\n${RUN_MARKER('plan-1')}`,
+    );
+    expect(JSON.stringify(bodies) + pr!.body).not.toContain('ghs_job_token');
+  }, 60_000);
+
+  test.each([
+    [
+      'a wrong sha256',
+      (s: Awaited<ReturnType<typeof setup>>) => ({ ...s.options, scriptSha256: 'f'.repeat(64) }),
+      null,
+      'Did not run: the approved sha256 ffff',
+    ],
+    [
+      'a tampered plan',
+      (s: Awaited<ReturnType<typeof setup>>) => s.options,
+      'tamper',
+      'Did not run: the script in plan `plan-1` does not match its recorded hash',
+    ],
+    [
+      'an approver who may no longer approve',
+      (s: Awaited<ReturnType<typeof setup>>) => s.options,
+      'demote',
+      'Did not run: the approval is not valid now: @maintainer has `read` permission',
+    ],
+    [
+      'a second run of the same plan',
+      (s: Awaited<ReturnType<typeof setup>>) => s.options,
+      'ran',
+      'Did not run: plan `plan-1` has run already',
+    ],
+  ] as const)(
+    'refuses %s before any model call',
+    async (_what, options, twist, message) => {
+      const s = await setup();
+      const scope = nock(API);
+      const planBody =
+        twist === 'tamper'
+          ? s.planBody.replace('const focus = args?.focus', "await agent('leak'); const focus = args?.focus")
+          : s.planBody;
+      const thread = [comment(100, ACTIONS, planBody), comment(101, APP, s.approval)];
+      if (twist === 'ran') thread.push(comment(102, ACTIONS, `Running\n\n${RUN_MARKER('plan-1')}`));
+      scope.get(`${REPO}/issues/7/comments`).query({ per_page: 100 }).reply(200, thread);
+      if (twist === 'demote')
+        scope
+          .get(`${REPO}/collaborators/maintainer/permission`)
+          .reply(200, { permission: 'read', role_name: 'read' });
+      let said = '';
+      scope.post(`${REPO}/issues/7/comments`, (b) => ((said = b.body), true)).reply(201, { id: 9 });
+      const outcome = await runApprovedPlan(options(s));
+      expect(outcome.status).toBe('refused');
+      expect(said.startsWith(message)).toBe(true);
+      expect(s.calls.n).toBe(0);
+    },
+    30_000,
+  );
+});
