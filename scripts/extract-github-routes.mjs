@@ -20,6 +20,9 @@ const ROUTES = [
   ['get', '/repos/{owner}/{repo}/contents/{path}'],
   ['get', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs'],
   ['post', '/repos/{owner}/{repo}/actions/runs/{run_id}/cancel'],
+  ['get', '/repos/{owner}/{repo}/issues/comments/{comment_id}'],
+  ['patch', '/repos/{owner}/{repo}/issues/comments/{comment_id}'],
+  ['post', '/repos/{owner}/{repo}/pulls'],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'openapi-'));
