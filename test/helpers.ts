@@ -53,3 +53,11 @@ export function peakRunning(events: RunEvent[]): number {
   }
   return peak;
 }
+
+/** A nock body matcher that records each body it sees and accepts it. */
+export function recording<T>(record: (body: T) => void): (body: T) => boolean {
+  return (body) => {
+    record(body);
+    return true;
+  };
+}

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
-import { RUN_MARKER, runnable, type ThreadComment } from '../github/approval.js';
+import { RUN_MARKER, runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
-import { mayAct, type Role } from '../github/permissions.js';
+import { mayAct } from '../github/permissions.js';
 import { scriptOf } from '../github/plan-comment.js';
+import { listThread, roleOf } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
@@ -41,36 +42,6 @@ export type RunModeOutcome =
   | { status: 'refused'; reason: string }
   | { status: RunSummary['status']; summary: RunSummary; pullRequest?: { number: number; url: string } };
 
-async function thread(o: RunModeOptions): Promise<ThreadComment[]> {
-  const comments = await o.octokit.paginate(o.octokit.rest.issues.listComments, {
-    owner: o.owner,
-    repo: o.repo,
-    issue_number: o.issue,
-    per_page: 100,
-  });
-  return comments.map((c) => ({
-    id: c.id,
-    body: c.body ?? '',
-    user: { login: c.user?.login ?? '', type: c.user?.type ?? 'User' },
-    created_at: c.created_at,
-    updated_at: c.updated_at,
-  }));
-}
-
-async function roleOf(o: RunModeOptions, login: string): Promise<Role> {
-  try {
-    const { data } = await o.octokit.rest.repos.getCollaboratorPermissionLevel({
-      owner: o.owner,
-      repo: o.repo,
-      username: login,
-    });
-    return ((data as { role_name?: string }).role_name ?? data.permission) as Role;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return 'none';
-    throw error;
-  }
-}
-
 /**
  * Run mode: check the approved plan again (newest, intact, the sha256 the approval named, approved
  * once by someone allowed, never run), then run exactly its script on the checkout, keep a
@@ -84,13 +55,18 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     return { status: 'refused', reason };
   };
 
-  const found = runnable(o.trusted, await thread(o), {
+  const found = runnable(o.trusted, await listThread(o.octokit, o.owner, o.repo, o.issue), {
     planCommentId: o.planCommentId,
     scriptSha256: o.scriptSha256,
   });
   if ('refused' in found) return refuse(found.refused);
   const approver = found.approver!;
-  const allowed = mayAct({ login: approver, type: 'User' }, await roleOf(o, approver), o.config, 'approve');
+  const allowed = mayAct(
+    { login: approver, type: 'User' },
+    await roleOf(o.octokit, o.owner, o.repo, approver),
+    o.config,
+    'approve',
+  );
   if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
   const script = scriptOf(found.comment.body)!;
 

@@ -11,7 +11,7 @@ import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import type { ModelProvider } from '../../src/models/types.js';
 import { createPlan } from '../../src/plan/plan.js';
-import { tempDir } from '../helpers.js';
+import { recording, tempDir } from '../helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const API = 'https://api.github.com';
@@ -57,7 +57,10 @@ function counting(provider: ModelProvider) {
     calls,
     provider: {
       ...provider,
-      complete: (r: Parameters<ModelProvider['complete']>[0]) => (calls.n++, provider.complete(r)),
+      complete: (r: Parameters<ModelProvider['complete']>[0]) => {
+        calls.n++;
+        return provider.complete(r);
+      },
     },
   };
 }
@@ -110,15 +113,32 @@ describe('run mode', () => {
     scope
       .get(`${REPO}/collaborators/maintainer/permission`)
       .reply(200, { permission: 'write', role_name: 'maintain' });
-    scope.post(`${REPO}/issues/7/comments`, (b) => (bodies.push(b.body), true)).reply(201, { id: 555 });
     scope
-      .patch(`${REPO}/issues/comments/555`, (b) => (bodies.push(b.body), true))
+      .post(
+        `${REPO}/issues/7/comments`,
+        recording((b: { body: string }) => {
+          bodies.push(b.body);
+        }),
+      )
+      .reply(201, { id: 555 });
+    scope
+      .patch(
+        `${REPO}/issues/comments/555`,
+        recording((b: { body: string }) => {
+          bodies.push(b.body);
+        }),
+      )
       .times(200)
       .optionally()
       .reply(200, {});
     let pr: { title: string; body: string; head: string; base: string } | undefined;
     scope
-      .post(`${REPO}/pulls`, (b) => ((pr = b), true))
+      .post(
+        `${REPO}/pulls`,
+        recording((b: NonNullable<typeof pr>) => {
+          pr = b;
+        }),
+      )
       .reply(201, { number: 12, html_url: 'https://github.com/octo/example-api/pull/12' });
 
     const outcome = await runApprovedPlan(s.options);
@@ -190,7 +210,14 @@ describe('run mode', () => {
           .get(`${REPO}/collaborators/maintainer/permission`)
           .reply(200, { permission: 'read', role_name: 'read' });
       let said = '';
-      scope.post(`${REPO}/issues/7/comments`, (b) => ((said = b.body), true)).reply(201, { id: 9 });
+      scope
+        .post(
+          `${REPO}/issues/7/comments`,
+          recording((b: { body: string }) => {
+            said = b.body;
+          }),
+        )
+        .reply(201, { id: 9 });
       const outcome = await runApprovedPlan(options(s));
       expect(outcome.status).toBe('refused');
       expect(said.startsWith(message)).toBe(true);

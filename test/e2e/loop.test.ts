@@ -16,7 +16,7 @@ import {
   payload,
   REPO,
 } from '../app/harness.js';
-import { tempDir } from '../helpers.js';
+import { recording, tempDir } from '../helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ACTIONS = 'github-actions[bot]';
@@ -95,7 +95,12 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   // 2. The planning job assesses the checkout and posts the plan.
   let planBody = '';
   github()
-    .scope.post(`${REPO}/issues/1/comments`, (b) => ((planBody = b.body), true))
+    .scope.post(
+      `${REPO}/issues/1/comments`,
+      recording((b: { body: string }) => {
+        planBody = b.body;
+      }),
+    )
     .reply(201, { id: 100 });
   const planned = await postPlan({
     octokit,
@@ -149,7 +154,12 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   three.post(`${REPO}/issues/1/comments`).reply(201, { id: 200 });
   three.patch(`${REPO}/issues/comments/200`).times(500).optionally().reply(200, {});
   three
-    .post(`${REPO}/pulls`, (b) => ((pr = b), true))
+    .post(
+      `${REPO}/pulls`,
+      recording((b: NonNullable<typeof pr>) => {
+        pr = b;
+      }),
+    )
     .reply(201, { number: 2, html_url: 'https://github.com/Codertocat/Hello-World/pull/2' });
   const outcome = await runApprovedPlan({
     octokit,

@@ -1,0 +1,227 @@
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Octokit } from '@octokit/rest';
+import yaml from 'js-yaml';
+import { onComment, onLabel } from '../app/handlers.js';
+import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
+import { octokitPort } from '../github/port.js';
+import { resolveModel } from '../models/resolve.js';
+import { postPlan } from './plan-mode.js';
+import { runApprovedPlan } from './run-mode.js';
+
+/** Everything the action reads from its environment; pure, so it is easy to test. */
+export interface ActionContext {
+  owner: string;
+  repo: string;
+  eventName: string;
+  event: Record<string, unknown>;
+  workspace: string;
+  apiUrl: string;
+  serverUrl: string;
+  runId: string;
+  token: string;
+  modelKey?: string;
+  model?: string;
+  summaryFile?: string;
+  runsDir: string;
+}
+
+export class ActionError extends Error {}
+
+export function actionContext(env: NodeJS.ProcessEnv): ActionContext {
+  const need = (name: string) => {
+    const value = env[name];
+    if (!value) throw new ActionError(`${name} is not set: this runs as a GitHub Action step`);
+    return value;
+  };
+  const [owner = '', repo = ''] = need('GITHUB_REPOSITORY').split('/');
+  const eventPath = env.GITHUB_EVENT_PATH;
+  const event =
+    eventPath && existsSync(eventPath)
+      ? (JSON.parse(readFileSync(eventPath, 'utf8')) as Record<string, unknown>)
+      : {};
+  const token = env.INPUT_GITHUB_TOKEN || env.GITHUB_TOKEN;
+  if (!token)
+    throw new ActionError('no GitHub token: pass the job token as the github_token input of the action');
+  const modelKey = env.INPUT_ANTHROPIC_API_KEY || env.ANTHROPIC_API_KEY;
+  const workspace = need('GITHUB_WORKSPACE');
+  return {
+    owner,
+    repo,
+    eventName: need('GITHUB_EVENT_NAME'),
+    event,
+    workspace,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    runId: env.GITHUB_RUN_ID || 'local',
+    token,
+    ...(modelKey ? { modelKey } : {}),
+    ...(env.INPUT_MODEL ? { model: env.INPUT_MODEL } : {}),
+    ...(env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {}),
+    runsDir: join(env.RUNNER_TEMP || join(workspace, '..'), 'dynamic-workflows-runs'),
+  };
+}
+
+function readConfig(workspace: string): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  const file = join(workspace, CONFIG_FILE);
+  if (!existsSync(file)) return parseConfig({});
+  try {
+    return parseConfig(yaml.load(readFileSync(file, 'utf8')));
+  } catch (error) {
+    return { ok: false, problems: [`the file is not valid YAML: ${(error as Error).message}`] };
+  }
+}
+
+type Inputs = Record<string, string | undefined>;
+
+/** Pushes the run's branch with the job's token, given to git for this one command only. */
+function pushWith(ctx: ActionContext) {
+  return async (branch: string) => {
+    const basic = Buffer.from(`x-access-token:${ctx.token}`).toString('base64');
+    execFileSync(
+      'git',
+      ['-c', `http.${ctx.serverUrl}/.extraheader=AUTHORIZATION: basic ${basic}`, 'push', 'origin', branch],
+      {
+        cwd: ctx.workspace,
+        stdio: 'ignore',
+      },
+    );
+  };
+}
+
+/**
+ * The action: plan, run, or (for teams without the app) the same command handlers as the app,
+ * inline. Returns the exit code; every outcome the user must know about is also a comment.
+ */
+export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fetch } = {}): Promise<number> {
+  const ctx = actionContext(env);
+  const octokit = new Octokit({
+    auth: ctx.token,
+    baseUrl: ctx.apiUrl,
+    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+  });
+  const loaded = readConfig(ctx.workspace);
+  const inputs = ((ctx.event.inputs as Inputs | undefined) ?? {}) as Inputs;
+  const issue = Number(inputs.issue ?? (ctx.event.issue as { number?: number } | undefined)?.number ?? 0);
+  if (!loaded.ok) {
+    if (issue > 0) {
+      await octokit.rest.issues.createComment({
+        owner: ctx.owner,
+        repo: ctx.repo,
+        issue_number: issue,
+        body: `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n${loaded.problems.map((p) => `- ${p}`).join('\n')}`,
+      });
+    }
+    return 1;
+  }
+  const config = loaded.config;
+  const modelSpec = ctx.model ?? config.model;
+  const provider = () =>
+    resolveModel(modelSpec, {
+      env: { ...env, ...(ctx.modelKey ? { ANTHROPIC_API_KEY: ctx.modelKey } : {}) },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  const commandEnv = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  const mode = ctx.eventName === 'workflow_dispatch' ? (inputs.mode ?? 'plan') : ctx.eventName;
+  const trusted = ['github-actions[bot]', ...(inputs.app_login ? [inputs.app_login] : [])];
+  const defaultBranch =
+    (ctx.event.repository as { default_branch?: string } | undefined)?.default_branch ?? 'main';
+  // Without the app, the job's own identity answers commands; the configuration is the checkout's.
+  const port = () =>
+    octokitPort(octokit, {
+      owner: ctx.owner,
+      repo: ctx.repo,
+      defaultBranch,
+      trustedAuthors: async () => trusted,
+      readConfig: async () =>
+        existsSync(join(ctx.workspace, CONFIG_FILE))
+          ? yaml.load(readFileSync(join(ctx.workspace, CONFIG_FILE), 'utf8'))
+          : null,
+    });
+  const summary = (text: string) => {
+    if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);
+  };
+
+  switch (mode) {
+    case 'plan': {
+      const { plan } = await postPlan({
+        octokit,
+        owner: ctx.owner,
+        repo: ctx.repo,
+        issue,
+        request: inputs.request ?? 'audit',
+        requester: inputs.requester ?? 'unknown',
+        ...(inputs.revise_plan_comment_id && inputs.feedback
+          ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } }
+          : {}),
+        checkout: ctx.workspace,
+        config,
+        provider: provider(),
+        planId: `plan-${ctx.runId}`,
+        env: commandEnv,
+      });
+      summary(
+        `Plan for #${issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
+      );
+      return 0;
+    }
+    case 'run': {
+      const outcome = await runApprovedPlan({
+        octokit,
+        owner: ctx.owner,
+        repo: ctx.repo,
+        defaultBranch,
+        issue,
+        planCommentId: Number(inputs.plan_comment_id),
+        scriptSha256: inputs.script_sha256 ?? '',
+        checkout: ctx.workspace,
+        runsDir: ctx.runsDir,
+        provider: provider(),
+        config,
+        trusted,
+        push: pushWith(ctx),
+        jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+        env: commandEnv,
+      });
+      if (outcome.status === 'refused') {
+        summary(`Refused to run: ${outcome.reason}.`);
+        return 1;
+      }
+      summary(readFileSync(outcome.summary.reportPath, 'utf8'));
+      return outcome.status === 'completed' ? 0 : 1;
+    }
+    case 'issue_comment': {
+      const payload = ctx.event as {
+        comment: {
+          id: number;
+          body: string;
+          user: { login: string; type: string };
+          created_at: string;
+          updated_at: string;
+        };
+        issue: { number: number };
+      };
+      await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
+      return 0;
+    }
+    case 'issues': {
+      const payload = ctx.event as {
+        action: string;
+        label?: { name: string };
+        sender: { login: string; type: string };
+        issue: { number: number; title: string };
+      };
+      if (payload.action !== 'labeled' || !payload.label) return 0;
+      await onLabel(port(), {
+        issue: payload.issue.number,
+        label: payload.label.name,
+        sender: payload.sender,
+        issueTitle: payload.issue.title,
+      });
+      return 0;
+    }
+    default:
+      throw new ActionError(`mode "${mode}" is not supported here (plan, run, issue_comment, issues)`);
+  }
+}
