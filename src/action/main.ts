@@ -9,6 +9,7 @@ import { octokitPort } from '../github/port.js';
 import { resolveModel } from '../models/resolve.js';
 import { postPlan } from './plan-mode.js';
 import { runApprovedPlan } from './run-mode.js';
+import { runSweep } from './sweep-mode.js';
 
 /** Everything the action reads from its environment; pure, so it is easy to test. */
 export interface ActionContext {
@@ -22,7 +23,6 @@ export interface ActionContext {
   runId: string;
   token: string;
   modelKey?: string;
-  model?: string;
   summaryFile?: string;
   runsDir: string;
 }
@@ -57,20 +57,43 @@ export function actionContext(env: NodeJS.ProcessEnv): ActionContext {
     runId: env.GITHUB_RUN_ID || 'local',
     token,
     ...(modelKey ? { modelKey } : {}),
-    ...(env.INPUT_MODEL ? { model: env.INPUT_MODEL } : {}),
     ...(env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {}),
     runsDir: join(env.RUNNER_TEMP || join(workspace, '..'), 'dynamic-workflows-runs'),
   };
 }
 
-function readConfig(workspace: string): { ok: true; config: Config } | { ok: false; problems: string[] } {
+/** The checkout's configuration with the action's overrides on top. */
+function readConfig(
+  workspace: string,
+  env: NodeJS.ProcessEnv,
+): { ok: true; config: Config } | { ok: false; problems: string[] } {
   const file = join(workspace, CONFIG_FILE);
-  if (!existsSync(file)) return parseConfig({});
+  let raw: Record<string, unknown> = {};
   try {
-    return parseConfig(yaml.load(readFileSync(file, 'utf8')));
+    if (existsSync(file))
+      raw = (yaml.load(readFileSync(file, 'utf8')) as Record<string, unknown> | null) ?? {};
   } catch (error) {
     return { ok: false, problems: [`the file is not valid YAML: ${(error as Error).message}`] };
   }
+  const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
+  const budget = { ...(raw.budget as object | undefined) } as Record<string, unknown>;
+  if (env.INPUT_BUDGET_TOKENS) budget.tokens = number('INPUT_BUDGET_TOKENS');
+  if (env.INPUT_BUDGET_USD) budget.usd = number('INPUT_BUDGET_USD');
+  return parseConfig({
+    ...raw,
+    ...(Object.keys(budget).length > 0 ? { budget } : {}),
+    ...(env.INPUT_CONCURRENCY ? { concurrency: number('INPUT_CONCURRENCY') } : {}),
+    ...(env.INPUT_MODEL ? { model: env.INPUT_MODEL } : {}),
+  });
+}
+
+/** What to do: the mode input, else the dispatch's mode, else the event itself. */
+function modeOf(ctx: ActionContext, inputs: Inputs, env: NodeJS.ProcessEnv): string {
+  const given = env.INPUT_MODE;
+  if (given && given !== 'auto') return given;
+  if (ctx.eventName === 'workflow_dispatch') return inputs.mode ?? 'plan';
+  if (ctx.eventName === 'schedule') return 'sweep';
+  return ctx.eventName;
 }
 
 type Inputs = Record<string, string | undefined>;
@@ -101,8 +124,12 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     baseUrl: ctx.apiUrl,
     ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
   });
-  const loaded = readConfig(ctx.workspace);
-  const inputs = ((ctx.event.inputs as Inputs | undefined) ?? {}) as Inputs;
+  const loaded = readConfig(ctx.workspace, env);
+  const inputs: Inputs = {
+    ...((ctx.event.inputs as Inputs | undefined) ?? {}),
+    ...(env.INPUT_PLAN_COMMENT_ID ? { plan_comment_id: env.INPUT_PLAN_COMMENT_ID } : {}),
+    ...(env.INPUT_SCRIPT_SHA256 ? { script_sha256: env.INPUT_SCRIPT_SHA256 } : {}),
+  };
   const issue = Number(inputs.issue ?? (ctx.event.issue as { number?: number } | undefined)?.number ?? 0);
   if (!loaded.ok) {
     if (issue > 0) {
@@ -116,14 +143,14 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     return 1;
   }
   const config = loaded.config;
-  const modelSpec = ctx.model ?? config.model;
+  const modelSpec = config.model;
   const provider = () =>
     resolveModel(modelSpec, {
       env: { ...env, ...(ctx.modelKey ? { ANTHROPIC_API_KEY: ctx.modelKey } : {}) },
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   const commandEnv = { PATH: env.PATH ?? '/usr/bin:/bin' };
-  const mode = ctx.eventName === 'workflow_dispatch' ? (inputs.mode ?? 'plan') : ctx.eventName;
+  const mode = modeOf(ctx, inputs, env);
   const trusted = ['github-actions[bot]', ...(inputs.app_login ? [inputs.app_login] : [])];
   const defaultBranch =
     (ctx.event.repository as { default_branch?: string } | undefined)?.default_branch ?? 'main';
@@ -191,6 +218,30 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       summary(readFileSync(outcome.summary.reportPath, 'utf8'));
       return outcome.status === 'completed' ? 0 : 1;
     }
+    case 'sweep': {
+      const outcome = await runSweep({
+        octokit,
+        owner: ctx.owner,
+        repo: ctx.repo,
+        defaultBranch,
+        checkout: ctx.workspace,
+        runsDir: ctx.runsDir,
+        provider: provider(),
+        config,
+        push: pushWith(ctx),
+        env: commandEnv,
+      });
+      if (outcome.status === 'skipped') {
+        summary(`The sweep did not run: ${outcome.reason}`);
+        return 0;
+      }
+      summary(
+        outcome.pullRequest
+          ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
+          : 'The sweep found nothing new; no pull request was opened.',
+      );
+      return outcome.status === 'completed' ? 0 : 1;
+    }
     case 'issue_comment': {
       const payload = ctx.event as {
         comment: {
@@ -222,6 +273,8 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       return 0;
     }
     default:
-      throw new ActionError(`mode "${mode}" is not supported here (plan, run, issue_comment, issues)`);
+      throw new ActionError(
+        `mode "${mode}" is not supported (plan, run, sweep, or the issue_comment and issues events)`,
+      );
   }
 }

@@ -6,14 +6,27 @@ import { findingsOf } from '../report/report.js';
 export function pullRequestFor(
   summary: RunSummary,
   report: string,
-  plan: { marker: PlanMarker; approver: string; issue: number },
+  plan: { marker: PlanMarker; approver: string; issue: number } | { sweep: true; known: string[] },
 ): { title: string; body: string } {
   const findings = findingsOf(summary.result);
   const fixed = findings.filter((f) => f.status === 'fixed').length;
   const name = /^# ([^:\n]+)/.exec(report)?.[1] ?? 'workflow';
   const title = `${name}: ${fixed > 0 ? `${fixed} fix${fixed === 1 ? '' : 'es'}` : `${findings.length} finding${findings.length === 1 ? '' : 's'}`} (run ${summary.runId})`;
-  const e = plan.marker.estimate;
   const u = summary.usage;
+  if ('sweep' in plan) {
+    // The fingerprints of everything sweeps have reported so far: the next sweep leaves them out.
+    const known = [
+      ...new Set([
+        ...plan.known,
+        ...findings
+          .map((f) => (f as { fingerprint?: string }).fingerprint)
+          .filter((f): f is string => Boolean(f)),
+      ]),
+    ];
+    const head = `The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? '' : 's'}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.\n\n---\n\n`;
+    return { title, body: `${head}${report}\n${sweepMarker(known)}\n` };
+  }
+  const e = plan.marker.estimate;
   const estimate = e
     ? `Estimate: ${e.agents.min}–${e.agents.max} agents${e.usd ? `, $${e.usd.min.toFixed(2)}–$${e.usd.max.toFixed(2)}` : ''}. ` +
       `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.`
@@ -28,4 +41,22 @@ export function pullRequestFor(
     '',
   ].join('\n');
   return { title, body: head + report };
+}
+
+const SWEEP = /<!-- dynamic-workflows:sweep-known (\[[^\n]*\]) -->/;
+
+export function sweepMarker(known: string[]): string {
+  return `<!-- dynamic-workflows:sweep-known ${JSON.stringify(known).replace(/--/g, '-\\u002d')} -->`;
+}
+
+/** Fingerprints an earlier sweep's pull request recorded. */
+export function knownFrom(body: string): string[] {
+  const found = SWEEP.exec(body);
+  if (!found) return [];
+  try {
+    const list = JSON.parse(found[1]!) as unknown;
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import type { Octokit } from '@octokit/rest';
+import { type RunSummary, runWorkflow } from '../engine/run.js';
+import { savedWorkflows } from '../engine/saved-workflows.js';
+import type { Config } from '../github/config.js';
+import type { ModelProvider } from '../models/types.js';
+import { BUILTIN_DIR } from '../plan/estimate.js';
+import { createPlan } from '../plan/plan.js';
+import { findingsOf } from '../report/report.js';
+import { knownFrom, pullRequestFor } from './pull-request.js';
+
+export interface SweepOptions {
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  checkout: string;
+  runsDir: string;
+  provider: ModelProvider;
+  config: Config;
+  push(branch: string): Promise<void>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type SweepOutcome =
+  | { status: 'skipped'; reason: string }
+  | {
+      status: RunSummary['status'];
+      summary: RunSummary;
+      newFindings: number;
+      pullRequest?: { number: number; url: string };
+    };
+
+/**
+ * The scheduled sweep: no human approval, the configuration's sweep budget is the approval.
+ * Findings an earlier sweep reported (recorded in its pull request) are left out; a sweep that
+ * finds nothing new opens nothing.
+ */
+export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
+  const earlier = await o.octokit.paginate(o.octokit.rest.pulls.list, {
+    owner: o.owner,
+    repo: o.repo,
+    state: 'all',
+    per_page: 100,
+  });
+  const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr.body ?? '')))];
+  const template = o.config.sweep?.template ?? 'sweep';
+  const budget = o.config.sweep?.budget ?? o.config.budget;
+  const plan = await createPlan({
+    repoDir: o.checkout,
+    request: template,
+    model: o.provider.modelFor(o.provider.defaultModel),
+    args: { known },
+    concurrency: o.config.concurrency,
+    maxAgents: o.config.maxAgents,
+    ...(o.config.oracle?.command ? { oracle: o.config.oracle.command } : {}),
+    ...(o.env ? { env: o.env } : {}),
+  });
+  if (!plan.script) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };
+  const summary = await runWorkflow({
+    source: plan.script,
+    file: `${template}.js`,
+    provider: o.provider,
+    runsDir: o.runsDir,
+    concurrency: o.config.concurrency,
+    maxAgents: o.config.maxAgents,
+    budgetTokens: budget.tokens ?? null,
+    budgetUsd: budget.usd ?? null,
+    workspace: {
+      repoDir: o.checkout,
+      ...(plan.assessment.oracle
+        ? {
+            oracle: {
+              command: plan.assessment.oracle.command,
+              timeoutSeconds: o.config.oracle?.timeoutSeconds ?? 600,
+            },
+          }
+        : {}),
+    },
+    workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
+    ...(o.env ? { env: o.env } : {}),
+  });
+  const newFindings = findingsOf(summary.result).length;
+  if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };
+  await o.push(summary.branch);
+  const { title, body } = pullRequestFor(summary, readFileSync(summary.reportPath, 'utf8'), {
+    sweep: true,
+    known,
+  });
+  const { data } = await o.octokit.rest.pulls.create({
+    owner: o.owner,
+    repo: o.repo,
+    title,
+    body,
+    head: summary.branch,
+    base: o.defaultBranch,
+  });
+  return {
+    status: summary.status,
+    summary,
+    newFindings,
+    pullRequest: { number: data.number, url: data.html_url },
+  };
+}
