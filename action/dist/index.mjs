@@ -35973,8 +35973,8 @@ var init_module_ES6BEMUI = __esm({
 
 // src/action/main.ts
 import { execFileSync as execFileSync2 } from "node:child_process";
-import { appendFileSync, existsSync as existsSync6, readFileSync as readFileSync9 } from "node:fs";
-import { join as join10 } from "node:path";
+import { appendFileSync, existsSync as existsSync7, readFileSync as readFileSync9 } from "node:fs";
+import { join as join11 } from "node:path";
 
 // node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -43287,6 +43287,21 @@ function approvable(trusted, thread) {
   return found;
 }
 var RUN_MARKER = (planId) => `<!-- dynamic-workflows:run ${JSON.stringify(planId)} -->`;
+var ATTEMPT = /<!-- dynamic-workflows:attempt (\{[^\n]*?\}) -->/;
+var attemptMarker = (a) => `<!-- dynamic-workflows:attempt ${JSON.stringify(a)} -->`;
+function latestAttempt(trusted, thread, planId) {
+  for (const c3 of [...thread].reverse()) {
+    if (!trusted.includes(c3.user.login)) continue;
+    const found = ATTEMPT.exec(c3.body);
+    if (!found) continue;
+    try {
+      const attempt = JSON.parse(found[1]);
+      if (attempt.planId === planId) return attempt;
+    } catch {
+    }
+  }
+  return void 0;
+}
 function runnable(trusted, thread, given) {
   const found = newestPlan(trusted, thread);
   if ("refused" in found) return found;
@@ -43303,10 +43318,18 @@ function runnable(trusted, thread, given) {
   const approvals = approvalsOf(trusted, thread, found.marker.planId);
   if (approvals.length !== 1)
     return { refused: `plan \`${found.marker.planId}\` has no approval from the app` };
-  if (thread.some((c3) => trusted.includes(c3.user.login) && c3.body.includes(RUN_MARKER(found.marker.planId)))) {
-    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
+  const approver = readApprovalMarker(approvals[0].body).approver;
+  const ran = thread.some(
+    (c3) => trusted.includes(c3.user.login) && c3.body.includes(RUN_MARKER(found.marker.planId))
+  );
+  if (given.resume) {
+    const attempt = latestAttempt(trusted, thread, found.marker.planId);
+    if (!ran || !attempt) return { refused: `plan \`${found.marker.planId}\` has no earlier run to resume` };
+    return { ...found, approver, attempt };
   }
-  return { ...found, approver: readApprovalMarker(approvals[0].body).approver };
+  if (ran)
+    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
+  return { ...found, approver };
 }
 
 // src/github/commands.ts
@@ -63244,15 +63267,23 @@ ${HELP}`);
         feedback: command.feedback
       });
     }
+    const attempt = latestAttempt(trusted, thread, marker2.planId);
+    if (!attempt)
+      return gh.comment(
+        event.issue,
+        `Plan \`${marker2.planId}\` has no run to resume yet; approve it with \`/approve\`.`
+      );
     await gh.react(event.comment.id, "eyes");
     await gh.dispatch(config2.workflowFile, {
-      mode: command.type,
+      mode: "resume",
       issue: String(event.issue),
-      plan_comment_id: String(newest.id)
+      plan_comment_id: String(newest.id),
+      script_sha256: marker2.scriptSha256,
+      resume_actions_run_id: attempt.actionsRunId
     });
     await gh.comment(
       event.issue,
-      `Resuming plan \`${marker2.planId}\` for @${actor.login}: see [Actions](${actionsUrl(gh, config2)}).
+      `Resuming plan \`${marker2.planId}\` (run \`${attempt.runId}\`) for @${actor.login}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config2)}).
 
 ${ackMarker(event.comment.id)}`
     );
@@ -83318,7 +83349,8 @@ async function postPlan(o2) {
 }
 
 // src/action/run-mode.ts
-import { readFileSync as readFileSync7 } from "node:fs";
+import { existsSync as existsSync6, readFileSync as readFileSync7 } from "node:fs";
+import { join as join10 } from "node:path";
 
 // src/report/progress-state.ts
 function emptyProgress() {
@@ -83339,6 +83371,9 @@ var KEEP_LOGS = 5;
 function applyEvent(state, event) {
   state.t = event.t;
   switch (event.type) {
+    case "run.started":
+      state.runId = event.runId;
+      break;
     case "phase":
       state.phase = event.phase;
       break;
@@ -83388,8 +83423,12 @@ function renderProgress(state, info) {
     `\`${statusLine(state)}\``
   ];
   if (state.logs.length > 0) lines.push("", ...state.logs.map((l3) => `> ${l3.replace(/\n/g, " ")}`));
-  lines.push("", info.marker);
+  lines.push("", endMarkers(state, info));
   return lines.join("\n");
+}
+function endMarkers(state, info) {
+  return state.runId && info.actionsRunId ? `${info.marker}
+${attemptMarker({ planId: info.planId, runId: state.runId, actionsRunId: info.actionsRunId })}` : info.marker;
 }
 var ProgressComment = class {
   constructor(write, render, intervalMs = 1e4, now = Date.now) {
@@ -83487,7 +83526,8 @@ async function runApprovedPlan(o2) {
   };
   const found = runnable(o2.trusted, await listThread(o2.octokit, o2.owner, o2.repo, o2.issue), {
     planCommentId: o2.planCommentId,
-    scriptSha256: o2.scriptSha256
+    scriptSha256: o2.scriptSha256,
+    ...o2.resume ? { resume: true } : {}
   });
   if ("refused" in found) return refuse(found.refused);
   const approver = found.approver;
@@ -83499,14 +83539,20 @@ async function runApprovedPlan(o2) {
   );
   if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
   const script = scriptOf(found.comment.body);
+  const previous = found.attempt;
+  if (previous && !existsSync6(join10(o2.runsDir, previous.runId))) {
+    return refuse(
+      `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`
+    );
+  }
   const marker2 = RUN_MARKER(found.marker.planId);
-  const { data: progressComment } = await comment(
-    renderProgress(emptyProgress(), {
-      planId: found.marker.planId,
-      ...o2.jobUrl ? { runUrl: o2.jobUrl } : {},
-      marker: marker2
-    })
-  );
+  const info = {
+    planId: found.marker.planId,
+    ...o2.jobUrl ? { runUrl: o2.jobUrl } : {},
+    ...o2.actionsRunId ? { actionsRunId: o2.actionsRunId } : {},
+    marker: marker2
+  };
+  const { data: progressComment } = await comment(renderProgress(emptyProgress(), info));
   const progress = new ProgressComment(
     async (body) => {
       await o2.octokit.rest.issues.updateComment({
@@ -83516,11 +83562,7 @@ async function runApprovedPlan(o2) {
         body
       });
     },
-    (state) => renderProgress(state, {
-      planId: found.marker.planId,
-      ...o2.jobUrl ? { runUrl: o2.jobUrl } : {},
-      marker: marker2
-    }),
+    (state) => renderProgress(state, info),
     o2.progressIntervalMs
   );
   const oracleCommand = o2.config.oracle?.command ?? detectOracle(o2.checkout, await trackedFiles(o2.checkout))?.command;
@@ -83540,6 +83582,7 @@ async function runApprovedPlan(o2) {
     workflows: savedWorkflows({ repoDir: o2.checkout, builtinDir: BUILTIN_DIR }),
     ...o2.env ? { env: o2.env } : {},
     ...o2.signal ? { signal: o2.signal } : {},
+    ...previous ? { resume: previous.runId } : {},
     onEvent: (event) => progress.on(event)
   });
   let pullRequest;
@@ -83564,7 +83607,7 @@ async function runApprovedPlan(o2) {
   const ending = summary.status === "completed" ? pullRequest ? `The run completed: ${pullRequest.url}` : "The run completed with no changes and no findings: nothing to review." : `The run ${summary.status === "stopped" ? "stopped" : "failed"}: ${summary.error ?? "no error recorded"}. ${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ""}Reply \`/workflow resume\` to continue from its journal.`;
   await progress.flush(`${ending}
 
-${marker2}`);
+${endMarkers(progress.state, info)}`);
   return { status: summary.status, summary, ...pullRequest ? { pullRequest } : {} };
 }
 
@@ -83646,7 +83689,7 @@ function actionContext(env) {
   };
   const [owner = "", repo = ""] = need("GITHUB_REPOSITORY").split("/");
   const eventPath = env.GITHUB_EVENT_PATH;
-  const event = eventPath && existsSync6(eventPath) ? JSON.parse(readFileSync9(eventPath, "utf8")) : {};
+  const event = eventPath && existsSync7(eventPath) ? JSON.parse(readFileSync9(eventPath, "utf8")) : {};
   const token = env.INPUT_GITHUB_TOKEN || env.GITHUB_TOKEN;
   if (!token)
     throw new ActionError("no GitHub token: pass the job token as the github_token input of the action");
@@ -83664,14 +83707,14 @@ function actionContext(env) {
     token,
     ...modelKey ? { modelKey } : {},
     ...env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {},
-    runsDir: join10(env.RUNNER_TEMP || join10(workspace, ".."), "dynamic-workflows-runs")
+    runsDir: join11(env.RUNNER_TEMP || join11(workspace, ".."), "dynamic-workflows-runs")
   };
 }
 function readConfig(workspace, env) {
-  const file2 = join10(workspace, CONFIG_FILE);
+  const file2 = join11(workspace, CONFIG_FILE);
   let raw = {};
   try {
-    if (existsSync6(file2))
+    if (existsSync7(file2))
       raw = yaml.load(readFileSync9(file2, "utf8")) ?? {};
   } catch (error62) {
     return { ok: false, problems: [`the file is not valid YAML: ${error62.message}`] };
@@ -83749,7 +83792,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
     repo: ctx.repo,
     defaultBranch,
     trustedAuthors: async () => trusted,
-    readConfig: async () => existsSync6(join10(ctx.workspace, CONFIG_FILE)) ? yaml.load(readFileSync9(join10(ctx.workspace, CONFIG_FILE), "utf8")) : null
+    readConfig: async () => existsSync7(join11(ctx.workspace, CONFIG_FILE)) ? yaml.load(readFileSync9(join11(ctx.workspace, CONFIG_FILE), "utf8")) : null
   });
   const summary = (text2) => {
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text2}
@@ -83776,7 +83819,8 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
       );
       return 0;
     }
-    case "run": {
+    case "run":
+    case "resume": {
       const outcome = await runApprovedPlan({
         octokit,
         owner: ctx.owner,
@@ -83792,6 +83836,8 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
         trusted,
         push: pushWith(ctx),
         jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+        actionsRunId: ctx.runId,
+        ...mode === "resume" ? { resume: true } : {},
         env: commandEnv
       });
       if (outcome.status === "refused") {
@@ -83841,7 +83887,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
     }
     default:
       throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, sweep, or the issue_comment and issues events)`
+        `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`
       );
   }
 }

@@ -193,7 +193,8 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       );
       return 0;
     }
-    case 'run': {
+    case 'run':
+    case 'resume': {
       const outcome = await runApprovedPlan({
         octokit,
         owner: ctx.owner,
@@ -209,6 +210,8 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
         trusted,
         push: pushWith(ctx),
         jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+        actionsRunId: ctx.runId,
+        ...(mode === 'resume' ? { resume: true } : {}),
         env: commandEnv,
       });
       if (outcome.status === 'refused') {
@@ -274,7 +277,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     }
     default:
       throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, sweep, or the issue_comment and issues events)`,
+        `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`,
       );
   }
 }

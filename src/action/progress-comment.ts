@@ -1,10 +1,11 @@
 import type { RunEvent } from '../engine/events.js';
+import { attemptMarker } from '../github/approval.js';
 import { applyEvent, emptyProgress, type ProgressState, statusLine } from '../report/progress-state.js';
 
 /** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
 export function renderProgress(
   state: ProgressState,
-  info: { planId: string; runUrl?: string; marker: string },
+  info: { planId: string; runUrl?: string; marker: string; actionsRunId?: string },
 ): string {
   const lines = [
     `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}`,
@@ -12,8 +13,18 @@ export function renderProgress(
     `\`${statusLine(state)}\``,
   ];
   if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${l.replace(/\n/g, ' ')}`));
-  lines.push('', info.marker);
+  lines.push('', endMarkers(state, info));
   return lines.join('\n');
+}
+
+/** The markers every version of the progress comment keeps: this plan ran, and which runs it was. */
+export function endMarkers(
+  state: ProgressState,
+  info: { planId: string; marker: string; actionsRunId?: string },
+): string {
+  return state.runId && info.actionsRunId
+    ? `${info.marker}\n${attemptMarker({ planId: info.planId, runId: state.runId, actionsRunId: info.actionsRunId })}`
+    : info.marker;
 }
 
 /**
@@ -21,7 +32,7 @@ export function renderProgress(
  * thousand agents do not mean a thousand API calls; `flush` writes the last state at the end.
  */
 export class ProgressComment {
-  private readonly state = emptyProgress();
+  readonly state = emptyProgress();
   private lastWrite = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();

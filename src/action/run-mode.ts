@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
@@ -11,7 +12,7 @@ import type { ModelProvider } from '../models/types.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import { emptyProgress } from '../report/progress-state.js';
-import { ProgressComment, renderProgress } from './progress-comment.js';
+import { endMarkers, ProgressComment, renderProgress } from './progress-comment.js';
 import { pullRequestFor } from './pull-request.js';
 
 export interface RunModeOptions {
@@ -33,6 +34,10 @@ export interface RunModeOptions {
   push(branch: string): Promise<void>;
   /** This job's page, for the progress comment. */
   jobUrl?: string;
+  /** This Actions run's id: recorded so a later `/workflow resume` finds its artifact. */
+  actionsRunId?: string;
+  /** Continue the plan's earlier run from its journal (already downloaded into runsDir). */
+  resume?: boolean;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   progressIntervalMs?: number;
@@ -58,6 +63,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   const found = runnable(o.trusted, await listThread(o.octokit, o.owner, o.repo, o.issue), {
     planCommentId: o.planCommentId,
     scriptSha256: o.scriptSha256,
+    ...(o.resume ? { resume: true } : {}),
   });
   if ('refused' in found) return refuse(found.refused);
   const approver = found.approver!;
@@ -70,14 +76,20 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
   const script = scriptOf(found.comment.body)!;
 
+  const previous = found.attempt;
+  if (previous && !existsSync(join(o.runsDir, previous.runId))) {
+    return refuse(
+      `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`,
+    );
+  }
   const marker = RUN_MARKER(found.marker.planId);
-  const { data: progressComment } = await comment(
-    renderProgress(emptyProgress(), {
-      planId: found.marker.planId,
-      ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-      marker,
-    }),
-  );
+  const info = {
+    planId: found.marker.planId,
+    ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
+    ...(o.actionsRunId ? { actionsRunId: o.actionsRunId } : {}),
+    marker,
+  };
+  const { data: progressComment } = await comment(renderProgress(emptyProgress(), info));
   const progress = new ProgressComment(
     async (body) => {
       await o.octokit.rest.issues.updateComment({
@@ -87,12 +99,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
         body,
       });
     },
-    (state) =>
-      renderProgress(state, {
-        planId: found.marker.planId,
-        ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-        marker,
-      }),
+    (state) => renderProgress(state, info),
     o.progressIntervalMs,
   );
 
@@ -116,6 +123,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
     ...(o.env ? { env: o.env } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(previous ? { resume: previous.runId } : {}),
     onEvent: (event) => progress.on(event),
   });
 
@@ -145,6 +153,6 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
         : 'The run completed with no changes and no findings: nothing to review.'
       : `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${summary.error ?? 'no error recorded'}. ` +
         `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`;
-  await progress.flush(`${ending}\n\n${marker}`);
+  await progress.flush(`${ending}\n\n${endMarkers(progress.state, info)}`);
   return { status: summary.status, summary, ...(pullRequest ? { pullRequest } : {}) };
 }

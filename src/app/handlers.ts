@@ -1,4 +1,4 @@
-import { approvable, type ThreadComment, trustedPlans } from '../github/approval.js';
+import { approvable, latestAttempt, type ThreadComment, trustedPlans } from '../github/approval.js';
 import { type Command, HELP, parseCommand } from '../github/commands.js';
 import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
 import { type Actor, mayAct, type Role } from '../github/permissions.js';
@@ -192,15 +192,24 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
         feedback: command.feedback,
       });
     }
+    const attempt = latestAttempt(trusted, thread, marker.planId);
+    if (!attempt)
+      return gh.comment(
+        event.issue,
+        `Plan \`${marker.planId}\` has no run to resume yet; approve it with \`/approve\`.`,
+      );
     await gh.react(event.comment.id, 'eyes');
+    // The run job downloads the journal from that Actions run's artifact, checks the plan again and resumes.
     await gh.dispatch(config.workflowFile, {
-      mode: command.type,
+      mode: 'resume',
       issue: String(event.issue),
       plan_comment_id: String(newest.id),
+      script_sha256: marker.scriptSha256,
+      resume_actions_run_id: attempt.actionsRunId,
     });
     await gh.comment(
       event.issue,
-      `Resuming plan \`${marker.planId}\` for @${actor.login}: see [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+      `Resuming plan \`${marker.planId}\` (run \`${attempt.runId}\`) for @${actor.login}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
     );
   }
 }

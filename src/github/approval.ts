@@ -65,6 +65,37 @@ export function approvable(trusted: string[], thread: ThreadComment[]): Checked 
 
 export const RUN_MARKER = (planId: string) => `<!-- dynamic-workflows:run ${JSON.stringify(planId)} -->`;
 
+/** Which run of the engine and which Actions run an attempt at a plan was: what resuming needs. */
+export interface Attempt {
+  planId: string;
+  runId: string;
+  actionsRunId: string;
+}
+
+const ATTEMPT = /<!-- dynamic-workflows:attempt (\{[^\n]*?\}) -->/;
+
+export const attemptMarker = (a: Attempt) => `<!-- dynamic-workflows:attempt ${JSON.stringify(a)} -->`;
+
+/** The newest attempt at a plan recorded by a trusted author, if any. */
+export function latestAttempt(
+  trusted: string[],
+  thread: ThreadComment[],
+  planId: string,
+): Attempt | undefined {
+  for (const c of [...thread].reverse()) {
+    if (!trusted.includes(c.user.login)) continue;
+    const found = ATTEMPT.exec(c.body);
+    if (!found) continue;
+    try {
+      const attempt = JSON.parse(found[1]!) as Attempt;
+      if (attempt.planId === planId) return attempt;
+    } catch {
+      // A malformed marker is no attempt.
+    }
+  }
+  return undefined;
+}
+
 /**
  * What the runner checks again before it spends anything: the plan it was given is the newest,
  * trusted and intact, has the sha256 the approval named, was approved exactly once, and has not
@@ -73,8 +104,8 @@ export const RUN_MARKER = (planId: string) => `<!-- dynamic-workflows:run ${JSON
 export function runnable(
   trusted: string[],
   thread: ThreadComment[],
-  given: { planCommentId: number; scriptSha256: string },
-): Checked & { approver?: string } {
+  given: { planCommentId: number; scriptSha256: string; resume?: boolean },
+): Checked & { approver?: string; attempt?: Attempt } {
   const found = newestPlan(trusted, thread);
   if ('refused' in found) return found;
   if (found.comment.id !== given.planCommentId) {
@@ -90,10 +121,17 @@ export function runnable(
   const approvals = approvalsOf(trusted, thread, found.marker.planId);
   if (approvals.length !== 1)
     return { refused: `plan \`${found.marker.planId}\` has no approval from the app` };
-  if (
-    thread.some((c) => trusted.includes(c.user.login) && c.body.includes(RUN_MARKER(found.marker.planId)))
-  ) {
-    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
+  const approver = readApprovalMarker(approvals[0]!.body)!.approver;
+  const ran = thread.some(
+    (c) => trusted.includes(c.user.login) && c.body.includes(RUN_MARKER(found.marker.planId)),
+  );
+  if (given.resume) {
+    // Resuming continues the approved plan's own run, from its journal: only a plan that ran.
+    const attempt = latestAttempt(trusted, thread, found.marker.planId);
+    if (!ran || !attempt) return { refused: `plan \`${found.marker.planId}\` has no earlier run to resume` };
+    return { ...found, approver, attempt };
   }
-  return { ...found, approver: readApprovalMarker(approvals[0]!.body)!.approver };
+  if (ran)
+    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
+  return { ...found, approver };
 }

@@ -16,6 +16,7 @@ export interface ProgressState {
   t: number;
   /** The newest log lines, oldest first. */
   logs: string[];
+  runId?: string;
 }
 
 export function emptyProgress(): ProgressState {
@@ -39,6 +40,9 @@ const KEEP_LOGS = 5;
 export function applyEvent(state: ProgressState, event: RunEvent): ProgressState {
   state.t = event.t;
   switch (event.type) {
+    case 'run.started':
+      state.runId = event.runId;
+      break;
     case 'phase':
       state.phase = event.phase;
       break;

@@ -226,3 +226,86 @@ describe('run mode', () => {
     30_000,
   );
 });
+
+describe('resume', () => {
+  test('continues the plan from its journal: completed agents replay at no cost, and the run starts from the files the first one left', async () => {
+    const s = await setup();
+    const first: string[] = [];
+    const one = nock(API);
+    one
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
+    one
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    one.post(`${REPO}/issues/7/comments`).reply(201, { id: 555 });
+    one
+      .patch(
+        `${REPO}/issues/comments/555`,
+        recording((b: { body: string }) => void first.push(b.body)),
+      )
+      .times(200)
+      .optionally()
+      .reply(200, {});
+    one
+      .post(`${REPO}/pulls`)
+      .reply(201, { number: 12, html_url: 'https://github.com/octo/example-api/pull/12' });
+    const done = await runApprovedPlan({ ...s.options, actionsRunId: '4242' });
+    if (done.status === 'refused') throw new Error('refused');
+    const progress = first.at(-1)!;
+    expect(progress).toContain(
+      `<!-- dynamic-workflows:attempt {"planId":"plan-1","runId":"${done.summary.runId}","actionsRunId":"4242"} -->`,
+    );
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const two = nock(API);
+    two
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [
+        comment(100, ACTIONS, s.planBody),
+        comment(101, APP, s.approval),
+        comment(555, ACTIONS, progress),
+      ]);
+    two
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    two.post(`${REPO}/issues/7/comments`).reply(201, { id: 556 });
+    two.patch(`${REPO}/issues/comments/556`).times(200).optionally().reply(200, {});
+    two
+      .post(`${REPO}/pulls`)
+      .reply(201, { number: 13, html_url: 'https://github.com/octo/example-api/pull/13' });
+    const callsBefore = s.calls.n;
+    const resumed = await runApprovedPlan({ ...s.options, actionsRunId: '4243', resume: true });
+    if (resumed.status === 'refused') throw new Error(resumed.reason);
+    expect(resumed.summary).toMatchObject({
+      status: 'completed',
+      resumedFrom: done.summary.runId,
+      usage: { agents: 0, inputTokens: 0 },
+    });
+    expect(s.calls.n).toBe(callsBefore);
+    expect(git(s.remote, 'show', `dwf/${resumed.summary.runId}:src/store.js`)).toContain('(page - 1) * size');
+  }, 90_000);
+
+  test('a plan that never ran cannot be resumed', async () => {
+    const s = await setup();
+    const scope = nock(API);
+    scope
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
+    let said = '';
+    scope
+      .post(
+        `${REPO}/issues/7/comments`,
+        recording((b: { body: string }) => void (said = b.body)),
+      )
+      .reply(201, { id: 9 });
+    expect(await runApprovedPlan({ ...s.options, resume: true })).toEqual({
+      status: 'refused',
+      reason: 'plan `plan-1` has no earlier run to resume',
+    });
+    expect(said).toBe('Did not run: plan `plan-1` has no earlier run to resume.');
+  }, 30_000);
+});
