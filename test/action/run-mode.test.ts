@@ -313,3 +313,35 @@ describe('resume', () => {
     expect(said).toBe('Did not run: plan `plan-1` has no earlier run to resume.');
   }, 30_000);
 });
+
+describe('a run stopped by its budget', () => {
+  test('ends with a comment that says what happened and how to resume', async () => {
+    const s = await setup();
+    const bodies: string[] = [];
+    const scope = nock(API);
+    scope
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
+    scope
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    scope.post(`${REPO}/issues/7/comments`).reply(201, { id: 600 });
+    scope
+      .patch(
+        `${REPO}/issues/comments/600`,
+        recording((b: { body: string }) => void bodies.push(b.body)),
+      )
+      .times(200)
+      .optionally()
+      .reply(200, {});
+    const config = { ...s.options.config, budget: { tokens: 3000 } };
+    const outcome = await runApprovedPlan({ ...s.options, config, actionsRunId: '99' });
+    if (outcome.status === 'refused') throw new Error(outcome.reason);
+    expect(outcome.status).toBe('stopped');
+    const last = bodies.at(-1)!;
+    expect(last).toMatch(
+      /^The run stopped: .*BudgetExhaustedError: agent\(\) refused: token budget exhausted: \d+ of 3000 tokens spent\. Reply `\/workflow resume` to continue from its journal\.\n\n<!-- dynamic-workflows:run "plan-1" -->\n<!-- dynamic-workflows:attempt /,
+    );
+  }, 60_000);
+});
