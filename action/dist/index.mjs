@@ -43092,6 +43092,39 @@ var {
   safeDump
 } = yaml;
 
+// src/agents/secrets.ts
+var SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)/i;
+var ALLOWED_ENV = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "NODE_VERSION"];
+function scrubbedEnv(env, home) {
+  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+  for (const name of ALLOWED_ENV) {
+    const value = env[name];
+    if (value !== void 0) out[name] = value;
+  }
+  return { ...out, HOME: home, CI: "true", NO_COLOR: "1", FORCE_COLOR: "0", GIT_TERMINAL_PROMPT: "0" };
+}
+var Redactor = class {
+  values;
+  constructor(explicit = [], env = {}) {
+    const found = /* @__PURE__ */ new Set();
+    for (const value of explicit) if (value && value.length >= 6) found.add(value);
+    for (const [name, value] of Object.entries(env)) {
+      if (value && value.length >= 8 && SECRET_NAME.test(name)) found.add(value);
+    }
+    this.values = [...found].sort((a, b3) => b3.length - a.length);
+  }
+  redact(text2) {
+    let out = text2;
+    for (const value of this.values) {
+      if (out.includes(value)) out = out.split(value).join("[REDACTED]");
+    }
+    return out;
+  }
+  get size() {
+    return this.values.length;
+  }
+};
+
 // src/github/plan-comment.ts
 import { createHash } from "node:crypto";
 
@@ -65283,39 +65316,6 @@ function appendToLastUser(messages, note) {
 ${note}` : [...last.content, { type: "text", text: note }];
 }
 
-// src/agents/secrets.ts
-var SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)/i;
-var ALLOWED_ENV = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "NODE_VERSION"];
-function scrubbedEnv(env, home) {
-  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
-  for (const name of ALLOWED_ENV) {
-    const value = env[name];
-    if (value !== void 0) out[name] = value;
-  }
-  return { ...out, HOME: home, CI: "true", NO_COLOR: "1", FORCE_COLOR: "0", GIT_TERMINAL_PROMPT: "0" };
-}
-var Redactor = class {
-  values;
-  constructor(explicit = [], env = {}) {
-    const found = /* @__PURE__ */ new Set();
-    for (const value of explicit) if (value && value.length >= 6) found.add(value);
-    for (const [name, value] of Object.entries(env)) {
-      if (value && value.length >= 8 && SECRET_NAME.test(name)) found.add(value);
-    }
-    this.values = [...found].sort((a, b3) => b3.length - a.length);
-  }
-  redact(text2) {
-    let out = text2;
-    for (const value of this.values) {
-      if (out.includes(value)) out = out.split(value).join("[REDACTED]");
-    }
-    return out;
-  }
-  get size() {
-    return this.values.length;
-  }
-};
-
 // src/agents/tools.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
 import { lstatSync, mkdirSync, readdirSync, readFileSync as readFileSync2, statSync, writeFileSync } from "node:fs";
@@ -83798,97 +83798,115 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text2}
 `);
   };
-  switch (mode) {
-    case "plan": {
-      const { plan: plan2 } = await postPlan({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        issue: issue2,
-        request: inputs.request ?? "audit",
-        requester: inputs.requester ?? "unknown",
-        ...inputs.revise_plan_comment_id && inputs.feedback ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } } : {},
-        checkout: ctx.workspace,
-        config: config2,
-        provider: provider(),
-        planId: `plan-${ctx.runId}`,
-        env: commandEnv
-      });
-      summary(
-        `Plan for #${issue2}: verdict \`${plan2.verdict.decision}\`${plan2.scriptSha256 ? `, script sha256:${plan2.scriptSha256}` : ""}.`
-      );
-      return 0;
-    }
-    case "run":
-    case "resume": {
-      const outcome = await runApprovedPlan({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        defaultBranch,
-        issue: issue2,
-        planCommentId: Number(inputs.plan_comment_id),
-        scriptSha256: inputs.script_sha256 ?? "",
-        checkout: ctx.workspace,
-        runsDir: ctx.runsDir,
-        provider: provider(),
-        config: config2,
-        trusted,
-        push: pushWith(ctx),
-        jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
-        actionsRunId: ctx.runId,
-        ...mode === "resume" ? { resume: true } : {},
-        env: commandEnv
-      });
-      if (outcome.status === "refused") {
-        summary(`Refused to run: ${outcome.reason}.`);
-        return 1;
-      }
-      summary(readFileSync9(outcome.summary.reportPath, "utf8"));
-      return outcome.status === "completed" ? 0 : 1;
-    }
-    case "sweep": {
-      const outcome = await runSweep({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        defaultBranch,
-        checkout: ctx.workspace,
-        runsDir: ctx.runsDir,
-        provider: provider(),
-        config: config2,
-        push: pushWith(ctx),
-        env: commandEnv
-      });
-      if (outcome.status === "skipped") {
-        summary(`The sweep did not run: ${outcome.reason}`);
+  const runMode = async () => {
+    switch (mode) {
+      case "plan": {
+        const { plan: plan2 } = await postPlan({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          issue: issue2,
+          request: inputs.request ?? "audit",
+          requester: inputs.requester ?? "unknown",
+          ...inputs.revise_plan_comment_id && inputs.feedback ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } } : {},
+          checkout: ctx.workspace,
+          config: config2,
+          provider: provider(),
+          planId: `plan-${ctx.runId}`,
+          env: commandEnv
+        });
+        summary(
+          `Plan for #${issue2}: verdict \`${plan2.verdict.decision}\`${plan2.scriptSha256 ? `, script sha256:${plan2.scriptSha256}` : ""}.`
+        );
         return 0;
       }
-      summary(
-        outcome.pullRequest ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}` : "The sweep found nothing new; no pull request was opened."
-      );
-      return outcome.status === "completed" ? 0 : 1;
+      case "run":
+      case "resume": {
+        const outcome = await runApprovedPlan({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          defaultBranch,
+          issue: issue2,
+          planCommentId: Number(inputs.plan_comment_id),
+          scriptSha256: inputs.script_sha256 ?? "",
+          checkout: ctx.workspace,
+          runsDir: ctx.runsDir,
+          provider: provider(),
+          config: config2,
+          trusted,
+          push: pushWith(ctx),
+          jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+          actionsRunId: ctx.runId,
+          ...mode === "resume" ? { resume: true } : {},
+          env: commandEnv
+        });
+        if (outcome.status === "refused") {
+          summary(`Refused to run: ${outcome.reason}.`);
+          return 1;
+        }
+        summary(readFileSync9(outcome.summary.reportPath, "utf8"));
+        return outcome.status === "completed" ? 0 : 1;
+      }
+      case "sweep": {
+        const outcome = await runSweep({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          defaultBranch,
+          checkout: ctx.workspace,
+          runsDir: ctx.runsDir,
+          provider: provider(),
+          config: config2,
+          push: pushWith(ctx),
+          env: commandEnv
+        });
+        if (outcome.status === "skipped") {
+          summary(`The sweep did not run: ${outcome.reason}`);
+          return 0;
+        }
+        summary(
+          outcome.pullRequest ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}` : "The sweep found nothing new; no pull request was opened."
+        );
+        return outcome.status === "completed" ? 0 : 1;
+      }
+      case "issue_comment": {
+        const payload = ctx.event;
+        await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
+        return 0;
+      }
+      case "issues": {
+        const payload = ctx.event;
+        if (payload.action !== "labeled" || !payload.label) return 0;
+        await onLabel(port(), {
+          issue: payload.issue.number,
+          label: payload.label.name,
+          sender: payload.sender,
+          issueTitle: payload.issue.title
+        });
+        return 0;
+      }
+      default:
+        throw new ActionError(
+          `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`
+        );
     }
-    case "issue_comment": {
-      const payload = ctx.event;
-      await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
-      return 0;
-    }
-    case "issues": {
-      const payload = ctx.event;
-      if (payload.action !== "labeled" || !payload.label) return 0;
-      await onLabel(port(), {
-        issue: payload.issue.number,
-        label: payload.label.name,
-        sender: payload.sender,
-        issueTitle: payload.issue.title
+  };
+  try {
+    return await runMode();
+  } catch (error62) {
+    const message = new Redactor([ctx.token, ctx.modelKey], env).redact(error62.message);
+    if (issue2 > 0 && !(error62 instanceof ActionError)) {
+      await octokit.rest.issues.createComment({
+        owner: ctx.owner,
+        repo: ctx.repo,
+        issue_number: issue2,
+        body: `The ${mode} job failed: ${message}
+
+Its run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`
       });
-      return 0;
     }
-    default:
-      throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`
-      );
+    throw error62;
   }
 }
 

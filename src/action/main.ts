@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
+import { Redactor } from '../agents/secrets.js';
 import { onComment, onLabel } from '../app/handlers.js';
 import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
 import { octokitPort } from '../github/port.js';
@@ -170,114 +171,131 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);
   };
 
-  switch (mode) {
-    case 'plan': {
-      const { plan } = await postPlan({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        issue,
-        request: inputs.request ?? 'audit',
-        requester: inputs.requester ?? 'unknown',
-        ...(inputs.revise_plan_comment_id && inputs.feedback
-          ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } }
-          : {}),
-        checkout: ctx.workspace,
-        config,
-        provider: provider(),
-        planId: `plan-${ctx.runId}`,
-        env: commandEnv,
-      });
-      summary(
-        `Plan for #${issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
-      );
-      return 0;
-    }
-    case 'run':
-    case 'resume': {
-      const outcome = await runApprovedPlan({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        defaultBranch,
-        issue,
-        planCommentId: Number(inputs.plan_comment_id),
-        scriptSha256: inputs.script_sha256 ?? '',
-        checkout: ctx.workspace,
-        runsDir: ctx.runsDir,
-        provider: provider(),
-        config,
-        trusted,
-        push: pushWith(ctx),
-        jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
-        actionsRunId: ctx.runId,
-        ...(mode === 'resume' ? { resume: true } : {}),
-        env: commandEnv,
-      });
-      if (outcome.status === 'refused') {
-        summary(`Refused to run: ${outcome.reason}.`);
-        return 1;
-      }
-      summary(readFileSync(outcome.summary.reportPath, 'utf8'));
-      return outcome.status === 'completed' ? 0 : 1;
-    }
-    case 'sweep': {
-      const outcome = await runSweep({
-        octokit,
-        owner: ctx.owner,
-        repo: ctx.repo,
-        defaultBranch,
-        checkout: ctx.workspace,
-        runsDir: ctx.runsDir,
-        provider: provider(),
-        config,
-        push: pushWith(ctx),
-        env: commandEnv,
-      });
-      if (outcome.status === 'skipped') {
-        summary(`The sweep did not run: ${outcome.reason}`);
+  const runMode = async (): Promise<number> => {
+    switch (mode) {
+      case 'plan': {
+        const { plan } = await postPlan({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          issue,
+          request: inputs.request ?? 'audit',
+          requester: inputs.requester ?? 'unknown',
+          ...(inputs.revise_plan_comment_id && inputs.feedback
+            ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } }
+            : {}),
+          checkout: ctx.workspace,
+          config,
+          provider: provider(),
+          planId: `plan-${ctx.runId}`,
+          env: commandEnv,
+        });
+        summary(
+          `Plan for #${issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
+        );
         return 0;
       }
-      summary(
-        outcome.pullRequest
-          ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
-          : 'The sweep found nothing new; no pull request was opened.',
-      );
-      return outcome.status === 'completed' ? 0 : 1;
-    }
-    case 'issue_comment': {
-      const payload = ctx.event as {
-        comment: {
-          id: number;
-          body: string;
-          user: { login: string; type: string };
-          created_at: string;
-          updated_at: string;
+      case 'run':
+      case 'resume': {
+        const outcome = await runApprovedPlan({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          defaultBranch,
+          issue,
+          planCommentId: Number(inputs.plan_comment_id),
+          scriptSha256: inputs.script_sha256 ?? '',
+          checkout: ctx.workspace,
+          runsDir: ctx.runsDir,
+          provider: provider(),
+          config,
+          trusted,
+          push: pushWith(ctx),
+          jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+          actionsRunId: ctx.runId,
+          ...(mode === 'resume' ? { resume: true } : {}),
+          env: commandEnv,
+        });
+        if (outcome.status === 'refused') {
+          summary(`Refused to run: ${outcome.reason}.`);
+          return 1;
+        }
+        summary(readFileSync(outcome.summary.reportPath, 'utf8'));
+        return outcome.status === 'completed' ? 0 : 1;
+      }
+      case 'sweep': {
+        const outcome = await runSweep({
+          octokit,
+          owner: ctx.owner,
+          repo: ctx.repo,
+          defaultBranch,
+          checkout: ctx.workspace,
+          runsDir: ctx.runsDir,
+          provider: provider(),
+          config,
+          push: pushWith(ctx),
+          env: commandEnv,
+        });
+        if (outcome.status === 'skipped') {
+          summary(`The sweep did not run: ${outcome.reason}`);
+          return 0;
+        }
+        summary(
+          outcome.pullRequest
+            ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
+            : 'The sweep found nothing new; no pull request was opened.',
+        );
+        return outcome.status === 'completed' ? 0 : 1;
+      }
+      case 'issue_comment': {
+        const payload = ctx.event as {
+          comment: {
+            id: number;
+            body: string;
+            user: { login: string; type: string };
+            created_at: string;
+            updated_at: string;
+          };
+          issue: { number: number };
         };
-        issue: { number: number };
-      };
-      await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
-      return 0;
+        await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
+        return 0;
+      }
+      case 'issues': {
+        const payload = ctx.event as {
+          action: string;
+          label?: { name: string };
+          sender: { login: string; type: string };
+          issue: { number: number; title: string };
+        };
+        if (payload.action !== 'labeled' || !payload.label) return 0;
+        await onLabel(port(), {
+          issue: payload.issue.number,
+          label: payload.label.name,
+          sender: payload.sender,
+          issueTitle: payload.issue.title,
+        });
+        return 0;
+      }
+      default:
+        throw new ActionError(
+          `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`,
+        );
     }
-    case 'issues': {
-      const payload = ctx.event as {
-        action: string;
-        label?: { name: string };
-        sender: { login: string; type: string };
-        issue: { number: number; title: string };
-      };
-      if (payload.action !== 'labeled' || !payload.label) return 0;
-      await onLabel(port(), {
-        issue: payload.issue.number,
-        label: payload.label.name,
-        sender: payload.sender,
-        issueTitle: payload.issue.title,
+  };
+  try {
+    return await runMode();
+  } catch (error) {
+    // A failure is never silent: the issue hears what happened (secrets redacted) and how to go on.
+    const message = new Redactor([ctx.token, ctx.modelKey], env).redact((error as Error).message);
+    if (issue > 0 && !(error instanceof ActionError)) {
+      await octokit.rest.issues.createComment({
+        owner: ctx.owner,
+        repo: ctx.repo,
+        issue_number: issue,
+        body: `The ${mode} job failed: ${message}\n\nIts run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`,
       });
-      return 0;
     }
-    default:
-      throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`,
-      );
+    throw error;
   }
 }

@@ -193,8 +193,8 @@ describe('the bundled action', () => {
     const edits = github.seen
       .filter((r) => r.method === 'PATCH')
       .map((r) => (r.body as { body: string }).body);
-    expect(edits.at(-1)).toBe(
-      'The run completed with no changes and no findings: nothing to review.\n\n<!-- dynamic-workflows:run "plan-9" -->',
+    expect(edits.at(-1)).toMatch(
+      /^The run completed with no changes and no findings: nothing to review\.\n\n<!-- dynamic-workflows:run "plan-9" -->\n<!-- dynamic-workflows:attempt \{"planId":"plan-9","runId":"[^"]+","actionsRunId":"77"\} -->$/,
     );
     expect(github.seen.every((r) => r.headers.authorization === 'token ghs_runner_token_0123')).toBe(true);
     const summary = readFileSync(summaryFile, 'utf8');

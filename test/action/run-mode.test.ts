@@ -303,7 +303,9 @@ describe('resume', () => {
     scope
       .post(
         `${REPO}/issues/7/comments`,
-        recording((b: { body: string }) => void (said = b.body)),
+        recording((b: { body: string }) => {
+          said = b.body;
+        }),
       )
       .reply(201, { id: 9 });
     expect(await runApprovedPlan({ ...s.options, resume: true })).toEqual({
