@@ -63351,6 +63351,29 @@ async function onLabel(gh, event) {
     `Planning \`${request2.replace(/`/g, "'")}\` for @${event.sender.login} (label \`${event.label}\`). See [Actions](${actionsUrl(gh, config2)}).`
   );
 }
+async function onWorkflowRun(gh, run2) {
+  if (!["failure", "cancelled", "timed_out", "startup_failure"].includes(run2.conclusion ?? "")) return;
+  const config2 = parseConfig(await gh.readConfig());
+  const file2 = config2.ok ? config2.config.workflowFile : "dynamic-workflows.yml";
+  if (!run2.path.endsWith(`/${file2}`)) return;
+  const issue2 = Number(/#(\d+)/.exec(run2.display_title)?.[1]);
+  if (!Number.isInteger(issue2) || issue2 <= 0) return;
+  const marker2 = `<!-- dynamic-workflows:run-ended ${run2.html_url} -->`;
+  const thread = await gh.listComments(issue2);
+  if (thread.some((c3) => c3.body.includes(marker2))) return;
+  const what = {
+    failure: "failed",
+    cancelled: "was cancelled",
+    timed_out: "timed out",
+    startup_failure: "could not start"
+  }[run2.conclusion];
+  await gh.comment(
+    issue2,
+    `The workflow run ${what}: [logs](${run2.html_url}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.
+
+${marker2}`
+  );
+}
 
 // src/github/port.ts
 var ROLES = /* @__PURE__ */ new Set(["read", "triage", "write", "maintain", "admin"]);
@@ -83870,6 +83893,15 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
         );
         return outcome.status === "completed" ? 0 : 1;
       }
+      case "ended": {
+        await onWorkflowRun(port(), {
+          conclusion: env.INPUT_CONCLUSION === "cancelled" ? "cancelled" : "failure",
+          html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+          display_title: `dynamic workflows #${issue2}`,
+          path: `.github/workflows/${config2.workflowFile}`
+        });
+        return 0;
+      }
       case "issue_comment": {
         const payload = ctx.event;
         await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
@@ -83888,7 +83920,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
       }
       default:
         throw new ActionError(
-          `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`
+          `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`
         );
     }
   };

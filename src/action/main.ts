@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
 import { Redactor } from '../agents/secrets.js';
-import { onComment, onLabel } from '../app/handlers.js';
+import { onComment, onLabel, onWorkflowRun } from '../app/handlers.js';
 import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
 import { octokitPort } from '../github/port.js';
 import { resolveModel } from '../models/resolve.js';
@@ -247,6 +247,17 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
         );
         return outcome.status === 'completed' ? 0 : 1;
       }
+      case 'ended': {
+        // A step with `if: failure() || cancelled()`: the same notice the app gives from workflow_run
+        // (and the same marker, so the two never both comment).
+        await onWorkflowRun(port(), {
+          conclusion: env.INPUT_CONCLUSION === 'cancelled' ? 'cancelled' : 'failure',
+          html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+          display_title: `dynamic workflows #${issue}`,
+          path: `.github/workflows/${config.workflowFile}`,
+        });
+        return 0;
+      }
       case 'issue_comment': {
         const payload = ctx.event as {
           comment: {
@@ -279,7 +290,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       }
       default:
         throw new ActionError(
-          `mode "${mode}" is not supported (plan, run, resume, sweep, or the issue_comment and issues events)`,
+          `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`,
         );
     }
   };

@@ -1,0 +1,97 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { ActionError, main } from '../../src/action/main.js';
+import { recording, tempDir } from '../helpers.js';
+
+const API = 'https://api.github.com';
+const REPO = '/repos/octo/api';
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+function environment(event: unknown, files: Record<string, string> = {}) {
+  const workspace = tempDir('dwf-ws-');
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(workspace, path, '..'), { recursive: true });
+    writeFileSync(join(workspace, path), content);
+  }
+  const eventPath = join(tempDir(), 'event.json');
+  writeFileSync(eventPath, JSON.stringify(event));
+  return {
+    PATH: process.env.PATH,
+    GITHUB_REPOSITORY: 'octo/api',
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_RUN_ID: '31',
+    INPUT_GITHUB_TOKEN: 'ghs_main_test',
+  };
+}
+
+test('mode ended: a failed or cancelled job leaves the same notice the app gives, once', async () => {
+  const env = {
+    ...environment({ inputs: { mode: 'run', issue: '4' } }),
+    INPUT_MODE: 'ended',
+    INPUT_CONCLUSION: 'cancelled',
+  };
+  let said = '';
+  const scope = nock(API);
+  scope.get(`${REPO}/issues/4/comments`).query({ per_page: 100 }).reply(200, []);
+  scope
+    .post(
+      `${REPO}/issues/4/comments`,
+      recording((b: { body: string }) => {
+        said = b.body;
+      }),
+    )
+    .reply(201, { id: 1 });
+  expect(await main(env)).toBe(0);
+  expect(said).toMatch(
+    /^The workflow run was cancelled: \[logs\]\(https:\/\/github\.com\/octo\/api\/actions\/runs\/31\)\./,
+  );
+  expect(said).toContain('<!-- dynamic-workflows:run-ended https://github.com/octo/api/actions/runs/31 -->');
+
+  nock(API)
+    .get(`${REPO}/issues/4/comments`)
+    .query({ per_page: 100 })
+    .reply(200, [
+      {
+        id: 1,
+        body: said,
+        user: { login: 'github-actions[bot]', type: 'Bot' },
+        created_at: 't',
+        updated_at: 't',
+      },
+    ]);
+  expect(await main(env)).toBe(0);
+});
+
+test('an invalid configuration is named on the issue and the job fails; a missing environment is a clear error', async () => {
+  const env = environment(
+    { inputs: { mode: 'plan', issue: '4', request: 'audit' } },
+    { '.github/dynamic-workflows.yml': 'concurrency: 99\n' },
+  );
+  let said = '';
+  nock(API)
+    .post(
+      `${REPO}/issues/4/comments`,
+      recording((b: { body: string }) => {
+        said = b.body;
+      }),
+    )
+    .reply(201, { id: 2 });
+  expect(await main(env)).toBe(1);
+  expect(said).toBe(
+    'The configuration in `.github/dynamic-workflows.yml` is not valid, so nothing was done:\n\n- `concurrency`: Too big: expected number to be <=16',
+  );
+  await expect(main({ PATH: process.env.PATH })).rejects.toThrow(ActionError);
+  await expect(main({ PATH: process.env.PATH })).rejects.toThrow(
+    'GITHUB_REPOSITORY is not set: this runs as a GitHub Action step',
+  );
+});

@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { Octokit } from '@octokit/rest';
+import nock from 'nock';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { knownFrom } from '../../src/action/pull-request.js';
+import { runSweep } from '../../src/action/sweep-mode.js';
+import { parseConfig } from '../../src/github/config.js';
+import { createFixtureProvider } from '../../src/models/fixture.js';
+import { recording, tempDir } from '../helpers.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const API = 'https://api.github.com';
+const REPO = '/repos/octo/example-api';
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
+}
+
+test('a sweep opens a pull request for new findings, and the next sweep leaves them out and opens nothing', async () => {
+  const remote = tempDir('dwf-remote-');
+  git(remote, 'init', '-q', '--bare', '--initial-branch=main');
+  const checkout = tempDir('dwf-checkout-');
+  cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
+  git(checkout, 'init', '-q', '--initial-branch=main');
+  git(checkout, 'add', '-A');
+  git(checkout, 'commit', '-q', '-m', 'example');
+  git(checkout, 'remote', 'add', 'origin', remote);
+  const parsed = parseConfig({ sweep: { budget: { tokens: 2_000_000 } } });
+  if (!parsed.ok) throw new Error('config');
+  const options = {
+    octokit: new Octokit({ auth: 'ghs_sweep', baseUrl: API }),
+    owner: 'octo',
+    repo: 'example-api',
+    defaultBranch: 'main',
+    checkout,
+    runsDir: tempDir(),
+    provider: createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json')),
+    config: parsed.config,
+    push: async (branch: string) => void git(checkout, 'push', '-q', 'origin', branch),
+    env: { PATH: process.env.PATH },
+  };
+
+  let pr: { title: string; body: string; head: string } | undefined;
+  const first = nock(API);
+  first.get(`${REPO}/pulls`).query({ state: 'all', per_page: 100 }).reply(200, []);
+  first
+    .post(
+      `${REPO}/pulls`,
+      recording((b: { title: string; body: string; head: string }) => {
+        pr = b;
+      }),
+    )
+    .reply(201, { number: 1, html_url: 'https://github.com/octo/example-api/pull/1' });
+  const one = await runSweep(options);
+  expect(one).toMatchObject({ status: 'completed', newFindings: 4, pullRequest: { number: 1 } });
+  expect(pr!.body).toMatch(/^The scheduled security sweep found 4 new findings\./);
+  expect(knownFrom(pr!.body)).toEqual([
+    'src/files.js: path traversal in readpublicfile',
+    'src/orders.js: any signed-in user can read any order',
+    'src/store.js: pagination skips the first page',
+    'src/auth.js: token comparison is not constant-time',
+  ]);
+  expect(git(remote, 'show', `${pr!.head}:src/files.js`)).toContain('PUBLIC_DIR + sep');
+  expect(nock.pendingMocks()).toEqual([]);
+
+  // The next sweep: the same code, but everything it finds was reported already.
+  const second = nock(API);
+  second
+    .get(`${REPO}/pulls`)
+    .query({ state: 'all', per_page: 100 })
+    .reply(200, [{ number: 1, body: pr!.body }]);
+  const two = await runSweep(options);
+  expect(two).toMatchObject({ status: 'completed', newFindings: 0 });
+  expect('pullRequest' in two).toBe(false);
+}, 90_000);
