@@ -347,3 +347,89 @@ describe('a run stopped by its budget', () => {
     );
   }, 60_000);
 });
+
+describe('a run stopped halfway', () => {
+  test('records its attempt at once, and resuming it re-spends nothing on the agents that completed', async () => {
+    const s = await setup();
+    const stop = new AbortController();
+    const labels: string[] = [];
+    const stoppingProvider: ModelProvider = {
+      ...s.options.provider,
+      complete: (request) => {
+        labels.push(request.agent.label ?? '');
+        // The job dies while the verifiers work: the five finders took two calls each.
+        if (labels.length === 12) stop.abort(new Error('the job was cancelled'));
+        return s.options.provider.complete(request);
+      },
+    };
+    const first: string[] = [];
+    const one = nock(API);
+    one
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
+    one
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    one.post(`${REPO}/issues/7/comments`).reply(201, { id: 700 });
+    one
+      .patch(
+        `${REPO}/issues/comments/700`,
+        recording((b: { body: string }) => {
+          first.push(b.body);
+        }),
+      )
+      .times(200)
+      .optionally()
+      .reply(200, {});
+    const halted = await runApprovedPlan({
+      ...s.options,
+      provider: stoppingProvider,
+      signal: stop.signal,
+      actionsRunId: '5',
+    });
+    if (halted.status === 'refused') throw new Error(halted.reason);
+    expect(halted.status).toBe('stopped');
+    const completed = JSON.parse(readFileSync(join(halted.summary.runDir, 'usage.json'), 'utf8'))
+      .agents.filter((a: { status: string }) => a.status === 'completed')
+      .map((a: { label: string }) => a.label);
+    expect(completed.length).toBeGreaterThan(0);
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const liveLabels: string[] = [];
+    const two = nock(API);
+    two
+      .get(`${REPO}/issues/7/comments`)
+      .query({ per_page: 100 })
+      .reply(200, [
+        comment(100, ACTIONS, s.planBody),
+        comment(101, APP, s.approval),
+        comment(700, ACTIONS, first.at(-1)!),
+      ]);
+    two
+      .get(`${REPO}/collaborators/maintainer/permission`)
+      .reply(200, { permission: 'write', role_name: 'maintain' });
+    two.post(`${REPO}/issues/7/comments`).reply(201, { id: 701 });
+    two.patch(`${REPO}/issues/comments/701`).times(200).optionally().reply(200, {});
+    two
+      .post(`${REPO}/pulls`)
+      .reply(201, { number: 14, html_url: 'https://github.com/octo/example-api/pull/14' });
+    const resumed = await runApprovedPlan({
+      ...s.options,
+      provider: {
+        ...s.options.provider,
+        complete: (request) => {
+          liveLabels.push(request.agent.label ?? '');
+          return s.options.provider.complete(request);
+        },
+      },
+      resume: true,
+      actionsRunId: '6',
+    });
+    if (resumed.status === 'refused') throw new Error(resumed.reason);
+    expect(resumed.status).toBe('completed');
+    // No agent that completed before the stop asked the model again.
+    for (const label of completed) expect(liveLabels).not.toContain(label);
+    expect(resumed.summary.usage.agents).toBe(16 - completed.length);
+  }, 90_000);
+});
