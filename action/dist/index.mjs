@@ -35973,7 +35973,7 @@ var init_module_ES6BEMUI = __esm({
 
 // src/action/main.ts
 import { execFileSync as execFileSync2 } from "node:child_process";
-import { appendFileSync, existsSync as existsSync7, readFileSync as readFileSync9 } from "node:fs";
+import { appendFileSync, existsSync as existsSync7, readFileSync as readFileSync8 } from "node:fs";
 import { join as join11 } from "node:path";
 
 // node_modules/universal-user-agent/index.js
@@ -83372,7 +83372,7 @@ async function postPlan(o2) {
 }
 
 // src/action/run-mode.ts
-import { existsSync as existsSync6, readFileSync as readFileSync7 } from "node:fs";
+import { existsSync as existsSync6 } from "node:fs";
 import { join as join10 } from "node:path";
 
 // src/report/progress-state.ts
@@ -83490,6 +83490,7 @@ var ProgressComment = class {
 };
 
 // src/action/pull-request.ts
+import { readFileSync as readFileSync7 } from "node:fs";
 function pullRequestFor(summary, report, plan2) {
   const findings = findingsOf(summary.result);
   const fixed = findings.filter((f3) => f3.status === "fixed").length;
@@ -83538,6 +83539,19 @@ function knownFrom(body) {
   } catch {
     return [];
   }
+}
+async function openPullRequest(o2, summary, about) {
+  await o2.push(summary.branch);
+  const { title, body } = pullRequestFor(summary, readFileSync7(summary.reportPath, "utf8"), about);
+  const { data: data2 } = await o2.octokit.rest.pulls.create({
+    owner: o2.owner,
+    repo: o2.repo,
+    title,
+    body,
+    head: summary.branch,
+    base: o2.defaultBranch
+  });
+  return { number: data2.number, url: data2.html_url };
 }
 
 // src/action/run-mode.ts
@@ -83610,22 +83624,11 @@ async function runApprovedPlan(o2) {
   });
   let pullRequest;
   if (summary.branch) {
-    await o2.push(summary.branch);
-    const report = readFileSync7(summary.reportPath, "utf8");
-    const { title, body } = pullRequestFor(summary, report, {
-      marker: found.marker,
-      approver,
-      issue: o2.issue
-    });
-    const { data: data2 } = await o2.octokit.rest.pulls.create({
-      owner: o2.owner,
-      repo: o2.repo,
-      title,
-      body,
-      head: summary.branch,
-      base: o2.defaultBranch
-    });
-    pullRequest = { number: data2.number, url: data2.html_url };
+    pullRequest = await openPullRequest(
+      o2,
+      { ...summary, branch: summary.branch },
+      { marker: found.marker, approver, issue: o2.issue }
+    );
   }
   const ending = summary.status === "completed" ? pullRequest ? `The run completed: ${pullRequest.url}` : "The run completed with no changes and no findings: nothing to review." : `The run ${summary.status === "stopped" ? "stopped" : "failed"}: ${summary.error ?? "no error recorded"}. ${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ""}Reply \`/workflow resume\` to continue from its journal.`;
   await progress.flush(`${ending}
@@ -83635,7 +83638,6 @@ ${endMarkers(progress.state, info)}`);
 }
 
 // src/action/sweep-mode.ts
-import { readFileSync as readFileSync8 } from "node:fs";
 async function runSweep(o2) {
   const earlier = await o2.octokit.paginate(o2.octokit.rest.pulls.list, {
     owner: o2.owner,
@@ -83680,24 +83682,16 @@ async function runSweep(o2) {
   });
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };
-  await o2.push(summary.branch);
-  const { title, body } = pullRequestFor(summary, readFileSync8(summary.reportPath, "utf8"), {
-    sweep: true,
-    known
-  });
-  const { data: data2 } = await o2.octokit.rest.pulls.create({
-    owner: o2.owner,
-    repo: o2.repo,
-    title,
-    body,
-    head: summary.branch,
-    base: o2.defaultBranch
-  });
+  const pullRequest = await openPullRequest(
+    o2,
+    { ...summary, branch: summary.branch },
+    { sweep: true, known }
+  );
   return {
     status: summary.status,
     summary,
     newFindings,
-    pullRequest: { number: data2.number, url: data2.html_url }
+    pullRequest
   };
 }
 
@@ -83712,7 +83706,7 @@ function actionContext(env) {
   };
   const [owner = "", repo = ""] = need("GITHUB_REPOSITORY").split("/");
   const eventPath = env.GITHUB_EVENT_PATH;
-  const event = eventPath && existsSync7(eventPath) ? JSON.parse(readFileSync9(eventPath, "utf8")) : {};
+  const event = eventPath && existsSync7(eventPath) ? JSON.parse(readFileSync8(eventPath, "utf8")) : {};
   const token = env.INPUT_GITHUB_TOKEN || env.GITHUB_TOKEN;
   if (!token)
     throw new ActionError("no GitHub token: pass the job token as the github_token input of the action");
@@ -83738,7 +83732,7 @@ function readConfig(workspace, env) {
   let raw = {};
   try {
     if (existsSync7(file2))
-      raw = yaml.load(readFileSync9(file2, "utf8")) ?? {};
+      raw = yaml.load(readFileSync8(file2, "utf8")) ?? {};
   } catch (error62) {
     return { ok: false, problems: [`the file is not valid YAML: ${error62.message}`] };
   }
@@ -83815,7 +83809,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
     repo: ctx.repo,
     defaultBranch,
     trustedAuthors: async () => trusted,
-    readConfig: async () => existsSync7(join11(ctx.workspace, CONFIG_FILE)) ? yaml.load(readFileSync9(join11(ctx.workspace, CONFIG_FILE), "utf8")) : null
+    readConfig: async () => existsSync7(join11(ctx.workspace, CONFIG_FILE)) ? yaml.load(readFileSync8(join11(ctx.workspace, CONFIG_FILE), "utf8")) : null
   });
   const summary = (text2) => {
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text2}
@@ -83868,7 +83862,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
           summary(`Refused to run: ${outcome.reason}.`);
           return 1;
         }
-        summary(readFileSync9(outcome.summary.reportPath, "utf8"));
+        summary(readFileSync8(outcome.summary.reportPath, "utf8"));
         return outcome.status === "completed" ? 0 : 1;
       }
       case "sweep": {

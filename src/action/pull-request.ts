@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { Octokit } from '@octokit/rest';
 import type { RunSummary } from '../engine/run.js';
 import type { PlanMarker } from '../github/plan-comment.js';
 import { findingsOf } from '../report/report.js';
@@ -59,4 +61,29 @@ export function knownFrom(body: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Pushes the run's branch and opens its pull request, the report as its body. */
+export async function openPullRequest(
+  o: {
+    octokit: Octokit;
+    owner: string;
+    repo: string;
+    defaultBranch: string;
+    push(branch: string): Promise<void>;
+  },
+  summary: RunSummary & { branch: string },
+  about: Parameters<typeof pullRequestFor>[2],
+): Promise<{ number: number; url: string }> {
+  await o.push(summary.branch);
+  const { title, body } = pullRequestFor(summary, readFileSync(summary.reportPath, 'utf8'), about);
+  const { data } = await o.octokit.rest.pulls.create({
+    owner: o.owner,
+    repo: o.repo,
+    title,
+    body,
+    head: summary.branch,
+    base: o.defaultBranch,
+  });
+  return { number: data.number, url: data.html_url };
 }

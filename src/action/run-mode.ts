@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
@@ -13,7 +13,7 @@ import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import { emptyProgress } from '../report/progress-state.js';
 import { endMarkers, ProgressComment, renderProgress } from './progress-comment.js';
-import { pullRequestFor } from './pull-request.js';
+import { openPullRequest } from './pull-request.js';
 
 export interface RunModeOptions {
   octokit: Octokit;
@@ -129,22 +129,11 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
 
   let pullRequest: { number: number; url: string } | undefined;
   if (summary.branch) {
-    await o.push(summary.branch);
-    const report = readFileSync(summary.reportPath, 'utf8');
-    const { title, body } = pullRequestFor(summary, report, {
-      marker: found.marker,
-      approver,
-      issue: o.issue,
-    });
-    const { data } = await o.octokit.rest.pulls.create({
-      owner: o.owner,
-      repo: o.repo,
-      title,
-      body,
-      head: summary.branch,
-      base: o.defaultBranch,
-    });
-    pullRequest = { number: data.number, url: data.html_url };
+    pullRequest = await openPullRequest(
+      o,
+      { ...summary, branch: summary.branch },
+      { marker: found.marker, approver, issue: o.issue },
+    );
   }
   const ending =
     summary.status === 'completed'

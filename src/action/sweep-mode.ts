@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
@@ -7,7 +6,7 @@ import type { ModelProvider } from '../models/types.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import { createPlan } from '../plan/plan.js';
 import { findingsOf } from '../report/report.js';
-import { knownFrom, pullRequestFor } from './pull-request.js';
+import { knownFrom, openPullRequest } from './pull-request.js';
 
 export interface SweepOptions {
   octokit: Octokit;
@@ -82,23 +81,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   });
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };
-  await o.push(summary.branch);
-  const { title, body } = pullRequestFor(summary, readFileSync(summary.reportPath, 'utf8'), {
-    sweep: true,
-    known,
-  });
-  const { data } = await o.octokit.rest.pulls.create({
-    owner: o.owner,
-    repo: o.repo,
-    title,
-    body,
-    head: summary.branch,
-    base: o.defaultBranch,
-  });
+  const pullRequest = await openPullRequest(
+    o,
+    { ...summary, branch: summary.branch },
+    { sweep: true, known },
+  );
   return {
     status: summary.status,
     summary,
     newFindings,
-    pullRequest: { number: data.number, url: data.html_url },
+    pullRequest,
   };
 }

@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,17 +7,11 @@ import { describe, expect, test } from 'vitest';
 import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
 import { createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
+import { exampleCheckout, git } from './checkout.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bundle = join(root, 'action', 'dist', 'index.mjs');
 const run = promisify(execFile);
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
 
 interface Seen {
   method: string;
@@ -79,14 +73,7 @@ describe('the bundled action', () => {
   }, 60_000);
 
   test('runs an approved plan against local stand-ins for the GitHub API and an Anthropic-compatible endpoint', async () => {
-    const remote = tempDir('dwf-remote-');
-    git(remote, 'init', '-q', '--bare', '--initial-branch=master');
-    const checkout = tempDir('dwf-checkout-');
-    cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
-    git(checkout, 'init', '-q', '--initial-branch=master');
-    git(checkout, 'add', '-A');
-    git(checkout, 'commit', '-q', '-m', 'example');
-    git(checkout, 'remote', 'add', 'origin', remote);
+    const { checkout } = exampleCheckout('master', { pushed: false });
     const plan = await createPlan({ repoDir: checkout, request: 'audit', model: 'claude-sonnet-5-5' });
     const planBody = renderPlanComment(plan, {
       planId: 'plan-9',

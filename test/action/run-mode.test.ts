@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import nock from 'nock';
@@ -12,6 +11,7 @@ import { createFixtureProvider } from '../../src/models/fixture.js';
 import type { ModelProvider } from '../../src/models/types.js';
 import { createPlan } from '../../src/plan/plan.js';
 import { recording, tempDir } from '../helpers.js';
+import { exampleCheckout, git } from './checkout.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const API = 'https://api.github.com';
@@ -25,27 +25,6 @@ afterEach(() => {
   nock.cleanAll();
   nock.enableNetConnect();
 });
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
-
-/** A checkout of the example API whose origin is a local bare repository, as actions/checkout leaves it. */
-function checkoutWithRemote() {
-  const remote = tempDir('dwf-remote-');
-  git(remote, 'init', '-q', '--bare', '--initial-branch=main');
-  const checkout = tempDir('dwf-checkout-');
-  cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
-  git(checkout, 'init', '-q', '--initial-branch=main');
-  git(checkout, 'add', '-A');
-  git(checkout, 'commit', '-q', '-m', 'example');
-  git(checkout, 'remote', 'add', 'origin', remote);
-  git(checkout, 'push', '-q', 'origin', 'main');
-  return { remote, checkout };
-}
 
 function comment(id: number, login: string, body: string, at = '2026-11-25T10:00:00Z') {
   return { id, body, user: { login, type: 'Bot' }, created_at: at, updated_at: at };
@@ -72,7 +51,7 @@ function defaults() {
 }
 
 async function setup() {
-  const { remote, checkout } = checkoutWithRemote();
+  const { remote, checkout } = exampleCheckout();
   const plan = await createPlan({ repoDir: checkout, request: 'audit', model: 'claude-sonnet-5-5' });
   const planBody = renderPlanComment(plan, {
     planId: 'plan-1',

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import nock from 'nock';
@@ -9,6 +7,7 @@ import { runSweep } from '../../src/action/sweep-mode.js';
 import { parseConfig } from '../../src/github/config.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { recording, tempDir } from '../helpers.js';
+import { exampleCheckout, git } from './checkout.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const API = 'https://api.github.com';
@@ -21,22 +20,8 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
-
 test('a sweep opens a pull request for new findings, and the next sweep leaves them out and opens nothing', async () => {
-  const remote = tempDir('dwf-remote-');
-  git(remote, 'init', '-q', '--bare', '--initial-branch=main');
-  const checkout = tempDir('dwf-checkout-');
-  cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
-  git(checkout, 'init', '-q', '--initial-branch=main');
-  git(checkout, 'add', '-A');
-  git(checkout, 'commit', '-q', '-m', 'example');
-  git(checkout, 'remote', 'add', 'origin', remote);
+  const { remote, checkout } = exampleCheckout('main', { pushed: false });
   const parsed = parseConfig({ sweep: { budget: { tokens: 2_000_000 } } });
   if (!parsed.ok) throw new Error('config');
   const options = {

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -7,6 +6,7 @@ import { postPlan } from '../../src/action/plan-mode.js';
 import { runApprovedPlan } from '../../src/action/run-mode.js';
 import { parseConfig } from '../../src/github/config.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
+import { exampleCheckout, git } from '../action/checkout.js';
 import {
   APP_LOGIN,
   checkSentAgainstOpenApi,
@@ -29,13 +29,6 @@ afterEach(() => {
   nock.enableNetConnect();
 });
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
-
 function comment(id: number, login: string, body: string) {
   return {
     id,
@@ -56,15 +49,7 @@ function commentEvent(body: string, id: number) {
 
 test('the whole loop: /workflow audit, the plan job posts the plan, /approve dispatches the run, the run job opens the pull request', async () => {
   // The repository, checked out by the Actions job, with its origin a local bare remote.
-  const remote = tempDir('dwf-remote-');
-  git(remote, 'init', '-q', '--bare', '--initial-branch=master');
-  const checkout = tempDir('dwf-checkout-');
-  cpSync(join(root, 'examples', 'api'), checkout, { recursive: true });
-  git(checkout, 'init', '-q', '--initial-branch=master');
-  git(checkout, 'add', '-A');
-  git(checkout, 'commit', '-q', '-m', 'example');
-  git(checkout, 'remote', 'add', 'origin', remote);
-  git(checkout, 'push', '-q', 'origin', 'master');
+  const { remote, checkout } = exampleCheckout('master');
   const parsed = parseConfig({});
   if (!parsed.ok) throw new Error('config');
   const provider = createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json'));
