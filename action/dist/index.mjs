@@ -63141,7 +63141,9 @@ var configSchema = external_exports.object({
     template: external_exports.enum(["sweep", "audit", "bug-hunt"]).default("sweep"),
     budget: external_exports.object({ tokens: external_exports.number().int().positive().optional(), usd: external_exports.number().positive().optional() }).strict().optional()
   }).strict().optional(),
-  workflowFile: external_exports.string().min(1).default("dynamic-workflows.yml")
+  workflowFile: external_exports.string().min(1).default("dynamic-workflows.yml"),
+  /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
+  appLogin: external_exports.string().min(1).default("dynamic-workflows[bot]")
 }).strict();
 var CONFIG_FILE = ".github/dynamic-workflows.yml";
 function parseConfig(raw) {
@@ -83802,7 +83804,7 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
   });
   const commandEnv = { PATH: env.PATH ?? "/usr/bin:/bin" };
   const mode = modeOf(ctx, inputs, env);
-  const trusted = ["github-actions[bot]", ...inputs.app_login ? [inputs.app_login] : []];
+  const trusted = ["github-actions[bot]", config2.appLogin];
   const defaultBranch = ctx.event.repository?.default_branch ?? "main";
   const port = () => octokitPort(octokit, {
     owner: ctx.owner,

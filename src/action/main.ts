@@ -152,7 +152,8 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     });
   const commandEnv = { PATH: env.PATH ?? '/usr/bin:/bin' };
   const mode = modeOf(ctx, inputs, env);
-  const trusted = ['github-actions[bot]', ...(inputs.app_login ? [inputs.app_login] : [])];
+  // Only identities the default branch's configuration names: never a dispatch input.
+  const trusted = ['github-actions[bot]', config.appLogin];
   const defaultBranch =
     (ctx.event.repository as { default_branch?: string } | undefined)?.default_branch ?? 'main';
   // Without the app, the job's own identity answers commands; the configuration is the checkout's.

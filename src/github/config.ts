@@ -42,6 +42,8 @@ export const configSchema = z
       .strict()
       .optional(),
     workflowFile: z.string().min(1).default('dynamic-workflows.yml'),
+    /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
+    appLogin: z.string().min(1).default('dynamic-workflows[bot]'),
   })
   .strict();
 

@@ -59,6 +59,7 @@ describe('configuration', () => {
         approvers: { permission: 'write', users: [] },
         requireDistinctApprover: false,
         workflowFile: 'dynamic-workflows.yml',
+        appLogin: 'dynamic-workflows[bot]',
       },
     });
   });
