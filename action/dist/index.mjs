@@ -5889,18 +5889,18 @@ var require_sha256 = __commonJS({
     (function(root, factory) {
       var exports2 = {};
       factory(exports2);
-      var sha2563 = exports2["default"];
+      var sha2562 = exports2["default"];
       for (var k2 in exports2) {
-        sha2563[k2] = exports2[k2];
+        sha2562[k2] = exports2[k2];
       }
       if (typeof module === "object" && typeof module.exports === "object") {
-        module.exports = sha2563;
+        module.exports = sha2562;
       } else if (typeof define === "function" && define.amd) {
         define(function() {
-          return sha2563;
+          return sha2562;
         });
       } else {
-        root.sha256 = sha2563;
+        root.sha256 = sha2562;
       }
     })(exports, function(exports2) {
       "use strict";
@@ -6348,7 +6348,7 @@ var require_dist = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Webhook = exports.WebhookVerificationError = void 0;
     var base643 = require_base64();
-    var sha2563 = require_sha256();
+    var sha2562 = require_sha256();
     var timing_safe_equal_1 = require_timing_safe_equal();
     var WEBHOOK_TOLERANCE_IN_SECONDS = 5 * 60;
     var ExtendableError = class _ExtendableError extends Error {
@@ -6435,7 +6435,7 @@ var require_dist = __commonJS({
         const encoder = new TextEncoder();
         const timestampNumber = Math.floor(timestamp2.getTime() / 1e3);
         const toSign = encoder.encode(`${msgId}.${timestampNumber}.${payload}`);
-        const expectedSignature = base643.encode(sha2563.hmac(this.key, toSign));
+        const expectedSignature = base643.encode(sha2562.hmac(this.key, toSign));
         return `v1,${expectedSignature}`;
       }
       verifyTimestamp(timestampHeader) {
@@ -43125,9 +43125,6 @@ var Redactor = class {
   }
 };
 
-// src/github/plan-comment.ts
-import { createHash } from "node:crypto";
-
 // src/report/format.ts
 function formatTokens(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
@@ -43224,6 +43221,12 @@ function renderPlan(plan2, options = {}) {
 `;
 }
 
+// src/plan/sha256.ts
+import { createHash } from "node:crypto";
+function sha256(text2) {
+  return createHash("sha256").update(text2).digest("hex");
+}
+
 // src/github/plan-comment.ts
 var PLAN = /<!-- dynamic-workflows:plan (\{[^\n]*?\}) -->/;
 var APPROVAL = /<!-- dynamic-workflows:approval (\{[^\n]*?\}) -->/;
@@ -43249,9 +43252,6 @@ var readAck = (body) => {
   const found = ACK.exec(body);
   return found ? Number(found[1]) : void 0;
 };
-function sha256(text2) {
-  return createHash("sha256").update(text2).digest("hex");
-}
 function scriptOf(body) {
   const open2 = /^(`{3,})js[ \t]*\r?\n/m.exec(body);
   if (!open2) return void 0;
@@ -63156,6 +63156,13 @@ function parseConfig(raw) {
     )
   };
 }
+function configProblemComment(problems) {
+  return `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:
+
+` + problems.map((p2) => `- ${p2}`).join("\n") + `
+
+<!-- dynamic-workflows:config-problem ${sha256(problems.join("\n")).slice(0, 16)} -->`;
+}
 
 // src/github/permissions.ts
 var ORDER = ["read", "triage", "write", "maintain", "admin"];
@@ -63179,15 +63186,10 @@ function mayAct(actor, role, config2, action) {
 }
 
 // src/app/handlers.ts
-var CONFIG_PROBLEM = "<!-- dynamic-workflows:config-problem ";
 async function loadConfig(gh, issue2, thread) {
   const parsed = parseConfig(await gh.readConfig());
   if (parsed.ok) return parsed.config;
-  const body = `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:
-
-` + parsed.problems.map((p2) => `- ${p2}`).join("\n") + `
-
-${CONFIG_PROBLEM}${sha256(parsed.problems.join("\n")).slice(0, 16)} -->`;
+  const body = configProblemComment(parsed.problems);
   if (!thread.some((c3) => c3.body === body)) await gh.comment(issue2, body);
   return void 0;
 }
@@ -64007,7 +64009,6 @@ function resolveModel(spec, options = {}) {
 import { execFileSync } from "node:child_process";
 
 // src/plan/plan.ts
-import { createHash as createHash5 } from "node:crypto";
 import { readFileSync as readFileSync6 } from "node:fs";
 import { join as join9 } from "node:path";
 
@@ -83250,9 +83251,6 @@ function parsePlanRequest(input2) {
 }
 
 // src/plan/plan.ts
-function sha2562(text2) {
-  return createHash5("sha256").update(text2).digest("hex");
-}
 function bindArgs(source, args) {
   const checked = checkScript(source);
   if (!checked.ok)
@@ -83332,7 +83330,7 @@ async function createPlan(options) {
     repoDir: options.repoDir,
     ...options.budget ? { budget: options.budget } : {}
   });
-  return { ...base2, script, scriptSha256: sha2562(script), estimate, ...authoring ? { authoring } : {} };
+  return { ...base2, script, scriptSha256: sha256(script), estimate, ...authoring ? { authoring } : {} };
 }
 
 // src/action/plan-mode.ts
@@ -83789,9 +83787,7 @@ async function main(env, options = {}) {
         owner: ctx.owner,
         repo: ctx.repo,
         issue_number: issue2,
-        body: `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:
-
-${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
+        body: configProblemComment(loaded.problems)
       });
     }
     return 1;
@@ -83811,7 +83807,8 @@ ${loaded.problems.map((p2) => `- ${p2}`).join("\n")}`
     repo: ctx.repo,
     defaultBranch,
     trustedAuthors: async () => trusted,
-    readConfig: async () => existsSync7(join11(ctx.workspace, CONFIG_FILE)) ? yaml.load(readFileSync8(join11(ctx.workspace, CONFIG_FILE), "utf8")) : null
+    // The configuration read above, overrides included: the handlers see what the job runs with.
+    readConfig: async () => config2
   });
   const summary = (text2) => {
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text2}

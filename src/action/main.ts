@@ -5,7 +5,7 @@ import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
 import { Redactor } from '../agents/secrets.js';
 import { onComment, onLabel, onWorkflowRun } from '../app/handlers.js';
-import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
+import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../github/config.js';
 import { octokitPort } from '../github/port.js';
 import { resolveModel } from '../models/resolve.js';
 import { postPlan } from './plan-mode.js';
@@ -138,7 +138,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
         owner: ctx.owner,
         repo: ctx.repo,
         issue_number: issue,
-        body: `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n${loaded.problems.map((p) => `- ${p}`).join('\n')}`,
+        body: configProblemComment(loaded.problems),
       });
     }
     return 1;
@@ -163,10 +163,8 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       repo: ctx.repo,
       defaultBranch,
       trustedAuthors: async () => trusted,
-      readConfig: async () =>
-        existsSync(join(ctx.workspace, CONFIG_FILE))
-          ? yaml.load(readFileSync(join(ctx.workspace, CONFIG_FILE), 'utf8'))
-          : null,
+      // The configuration read above, overrides included: the handlers see what the job runs with.
+      readConfig: async () => config,
     });
   const summary = (text: string) => {
     if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);

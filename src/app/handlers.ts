@@ -1,6 +1,6 @@
 import { approvable, latestAttempt, type ThreadComment, trustedPlans } from '../github/approval.js';
 import { type Command, HELP, parseCommand } from '../github/commands.js';
-import { CONFIG_FILE, type Config, parseConfig } from '../github/config.js';
+import { type Config, configProblemComment, parseConfig } from '../github/config.js';
 import { type Actor, mayAct, type Role } from '../github/permissions.js';
 import {
   ackMarker,
@@ -8,7 +8,6 @@ import {
   readAck,
   readApprovalMarker,
   readPlanMarker,
-  sha256,
 } from '../github/plan-comment.js';
 
 export type { ThreadComment };
@@ -38,8 +37,6 @@ export interface CommentEvent {
   comment: ThreadComment;
 }
 
-const CONFIG_PROBLEM = '<!-- dynamic-workflows:config-problem ';
-
 async function loadConfig(
   gh: GitHubPort,
   issue: number,
@@ -47,10 +44,7 @@ async function loadConfig(
 ): Promise<Config | undefined> {
   const parsed = parseConfig(await gh.readConfig());
   if (parsed.ok) return parsed.config;
-  const body =
-    `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n` +
-    parsed.problems.map((p) => `- ${p}`).join('\n') +
-    `\n\n${CONFIG_PROBLEM}${sha256(parsed.problems.join('\n')).slice(0, 16)} -->`;
+  const body = configProblemComment(parsed.problems);
   // One comment per distinct problem, however often it is hit.
   if (!thread.some((c) => c.body === body)) await gh.comment(issue, body);
   return undefined;

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { MAX_AGENTS, MAX_CONCURRENCY, type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import { MODEL_HELP, resolveModel } from '../models/resolve.js';
-import { createPlan, type Plan } from '../plan/plan.js';
+import { BUILTIN_DIR, createPlan, type Plan } from '../plan/plan.js';
 import { PlanRequestError, parsePlanRequest } from '../plan/request.js';
 import { renderPlan } from '../report/plan.js';
 import { checkScript, formatDiagnostics, ScriptCheckError } from '../script/check.js';
@@ -22,7 +22,6 @@ export interface CliIo {
 }
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILTIN_WORKFLOWS = join(PACKAGE_ROOT, 'workflows');
 
 const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
@@ -201,7 +200,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       budgetUsd: budgetUsd ?? null,
       ...(values.resume !== undefined ? { resume: values.resume } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
-      workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_WORKFLOWS }),
+      workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
       env: io.env,
       workspace: {
         repoDir,

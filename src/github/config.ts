@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sha256 } from '../plan/sha256.js';
 
 const level = z.enum(['read', 'triage', 'write', 'maintain', 'admin']);
 
@@ -62,4 +63,13 @@ export function parseConfig(raw: unknown): { ok: true; config: Config } | { ok: 
       (issue) => `\`${issue.path.join('.') || '(the file)'}\`: ${issue.message}`,
     ),
   };
+}
+
+/** The comment naming every bad field; its marker lets a thread hold it once per distinct problem. */
+export function configProblemComment(problems: string[]): string {
+  return (
+    `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n` +
+    problems.map((p) => `- ${p}`).join('\n') +
+    `\n\n<!-- dynamic-workflows:config-problem ${sha256(problems.join('\n')).slice(0, 16)} -->`
+  );
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/plan.js';
 import { renderPlan } from '../report/plan.js';
 
@@ -49,9 +48,7 @@ export const readAck = (body: string) => {
   return found ? Number(found[1]) : undefined;
 };
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 } from '../plan/sha256.js';
 
 /** The script in a plan comment: the first ```js block, exactly as shown. */
 export function scriptOf(body: string): string | undefined {

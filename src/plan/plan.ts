@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
@@ -12,6 +11,7 @@ import { BUILTIN_DIR, type Estimate, estimateScript } from './estimate.js';
 export { BUILTIN_DIR };
 
 import { type PlanRequest, parsePlanRequest } from './request.js';
+import { sha256 } from './sha256.js';
 
 export interface PlanOptions {
   repoDir: string;
@@ -46,9 +46,7 @@ export interface Plan {
   authoring?: AuthorAttempt[];
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 };
 
 /**
  * The script a plan offers: the workflow with the arguments it was planned with written in, right

@@ -87,8 +87,8 @@ test('an invalid configuration is named on the issue and the job fails; a missin
     )
     .reply(201, { id: 2 });
   expect(await main(env)).toBe(1);
-  expect(said).toBe(
-    'The configuration in `.github/dynamic-workflows.yml` is not valid, so nothing was done:\n\n- `concurrency`: Too big: expected number to be <=16',
+  expect(said).toMatch(
+    /^The configuration in `\.github\/dynamic-workflows\.yml` is not valid, so nothing was done:\n\n- `concurrency`: Too big: expected number to be <=16\n\n<!-- dynamic-workflows:config-problem [0-9a-f]{16} -->$/,
   );
   await expect(main({ PATH: process.env.PATH })).rejects.toThrow(ActionError);
   await expect(main({ PATH: process.env.PATH })).rejects.toThrow(
