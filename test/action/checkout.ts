@@ -1,16 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers.js';
+import { git, tempDir } from '../helpers.js';
+
+export { git };
 
 const root = join(import.meta.dirname, '..', '..');
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
 
 /** A checkout of the example API, as actions/checkout leaves it, whose origin is a local bare repository. */
 export function exampleCheckout(branch = 'main', options: { pushed?: boolean } = { pushed: true }) {

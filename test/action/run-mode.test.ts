@@ -50,6 +50,30 @@ function defaults() {
   return parsed.config;
 }
 
+/**
+ * GitHub for one approved run: the thread, the approver's role (maintain), the progress comment
+ * (its first body and every edit recorded in `edits`) and, when given, the pull request's number.
+ */
+function mockRun(thread: unknown[], progressId: number, edits: string[] = [], pullRequest?: number) {
+  const keep = recording((b: { body: string }) => {
+    edits.push(b.body);
+  });
+  const scope = nock(API);
+  scope.get(`${REPO}/issues/7/comments`).query({ per_page: 100 }).reply(200, thread);
+  scope
+    .get(`${REPO}/collaborators/maintainer/permission`)
+    .reply(200, { permission: 'write', role_name: 'maintain' });
+  scope.post(`${REPO}/issues/7/comments`, keep).reply(201, { id: progressId });
+  scope.patch(`${REPO}/issues/comments/${progressId}`, keep).times(200).optionally().reply(200, {});
+  if (pullRequest !== undefined) {
+    scope.post(`${REPO}/pulls`).reply(201, {
+      number: pullRequest,
+      html_url: `https://github.com/octo/example-api/pull/${pullRequest}`,
+    });
+  }
+  return scope;
+}
+
 async function setup() {
   const { remote, checkout } = exampleCheckout();
   const plan = await createPlan({ repoDir: checkout, request: 'audit', model: 'claude-sonnet-5-5' });
@@ -84,32 +108,7 @@ describe('run mode', () => {
   test('runs exactly the approved script, pushes its branch and opens the pull request with the report', async () => {
     const s = await setup();
     const bodies: string[] = [];
-    const scope = nock(API);
-    scope
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
-    scope
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    scope
-      .post(
-        `${REPO}/issues/7/comments`,
-        recording((b: { body: string }) => {
-          bodies.push(b.body);
-        }),
-      )
-      .reply(201, { id: 555 });
-    scope
-      .patch(
-        `${REPO}/issues/comments/555`,
-        recording((b: { body: string }) => {
-          bodies.push(b.body);
-        }),
-      )
-      .times(200)
-      .optionally()
-      .reply(200, {});
+    const scope = mockRun([comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)], 555, bodies);
     let pr: { title: string; body: string; head: string; base: string } | undefined;
     scope
       .post(
@@ -210,26 +209,7 @@ describe('resume', () => {
   test('continues the plan from its journal: completed agents replay at no cost, and the run starts from the files the first one left', async () => {
     const s = await setup();
     const first: string[] = [];
-    const one = nock(API);
-    one
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
-    one
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    one.post(`${REPO}/issues/7/comments`).reply(201, { id: 555 });
-    one
-      .patch(
-        `${REPO}/issues/comments/555`,
-        recording((b: { body: string }) => void first.push(b.body)),
-      )
-      .times(200)
-      .optionally()
-      .reply(200, {});
-    one
-      .post(`${REPO}/pulls`)
-      .reply(201, { number: 12, html_url: 'https://github.com/octo/example-api/pull/12' });
+    mockRun([comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)], 555, first, 12);
     const done = await runApprovedPlan({ ...s.options, actionsRunId: '4242' });
     if (done.status === 'refused') throw new Error('refused');
     const progress = first.at(-1)!;
@@ -238,23 +218,12 @@ describe('resume', () => {
     );
     expect(nock.pendingMocks()).toEqual([]);
 
-    const two = nock(API);
-    two
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [
-        comment(100, ACTIONS, s.planBody),
-        comment(101, APP, s.approval),
-        comment(555, ACTIONS, progress),
-      ]);
-    two
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    two.post(`${REPO}/issues/7/comments`).reply(201, { id: 556 });
-    two.patch(`${REPO}/issues/comments/556`).times(200).optionally().reply(200, {});
-    two
-      .post(`${REPO}/pulls`)
-      .reply(201, { number: 13, html_url: 'https://github.com/octo/example-api/pull/13' });
+    mockRun(
+      [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval), comment(555, ACTIONS, progress)],
+      556,
+      [],
+      13,
+    );
     const callsBefore = s.calls.n;
     const resumed = await runApprovedPlan({ ...s.options, actionsRunId: '4243', resume: true });
     if (resumed.status === 'refused') throw new Error(resumed.reason);
@@ -299,23 +268,7 @@ describe('a run stopped by its budget', () => {
   test('ends with a comment that says what happened and how to resume', async () => {
     const s = await setup();
     const bodies: string[] = [];
-    const scope = nock(API);
-    scope
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
-    scope
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    scope.post(`${REPO}/issues/7/comments`).reply(201, { id: 600 });
-    scope
-      .patch(
-        `${REPO}/issues/comments/600`,
-        recording((b: { body: string }) => void bodies.push(b.body)),
-      )
-      .times(200)
-      .optionally()
-      .reply(200, {});
+    mockRun([comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)], 600, bodies);
     const config = { ...s.options.config, budget: { tokens: 3000 } };
     const outcome = await runApprovedPlan({ ...s.options, config, actionsRunId: '99' });
     if (outcome.status === 'refused') throw new Error(outcome.reason);
@@ -342,25 +295,7 @@ describe('a run stopped halfway', () => {
       },
     };
     const first: string[] = [];
-    const one = nock(API);
-    one
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)]);
-    one
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    one.post(`${REPO}/issues/7/comments`).reply(201, { id: 700 });
-    one
-      .patch(
-        `${REPO}/issues/comments/700`,
-        recording((b: { body: string }) => {
-          first.push(b.body);
-        }),
-      )
-      .times(200)
-      .optionally()
-      .reply(200, {});
+    mockRun([comment(100, ACTIONS, s.planBody), comment(101, APP, s.approval)], 700, first);
     const halted = await runApprovedPlan({
       ...s.options,
       provider: stoppingProvider,
@@ -376,23 +311,16 @@ describe('a run stopped halfway', () => {
     expect(nock.pendingMocks()).toEqual([]);
 
     const liveLabels: string[] = [];
-    const two = nock(API);
-    two
-      .get(`${REPO}/issues/7/comments`)
-      .query({ per_page: 100 })
-      .reply(200, [
+    mockRun(
+      [
         comment(100, ACTIONS, s.planBody),
         comment(101, APP, s.approval),
         comment(700, ACTIONS, first.at(-1)!),
-      ]);
-    two
-      .get(`${REPO}/collaborators/maintainer/permission`)
-      .reply(200, { permission: 'write', role_name: 'maintain' });
-    two.post(`${REPO}/issues/7/comments`).reply(201, { id: 701 });
-    two.patch(`${REPO}/issues/comments/701`).times(200).optionally().reply(200, {});
-    two
-      .post(`${REPO}/pulls`)
-      .reply(201, { number: 14, html_url: 'https://github.com/octo/example-api/pull/14' });
+      ],
+      701,
+      [],
+      14,
+    );
     const resumed = await runApprovedPlan({
       ...s.options,
       provider: {

@@ -1,17 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
-import { runScript, tempDir } from '../helpers.js';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
-    cwd,
-    encoding: 'utf8',
-  }).trim();
-}
+import { git, runScript, tempDir } from '../helpers.js';
 
 function repoWith(files: Record<string, string>): string {
   const dir = tempDir();
