@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sha256 } from '../plan/sha256.js';
+import { writeMarker } from './markers.js';
 
 const level = z.enum(['read', 'triage', 'write', 'maintain', 'admin']);
 
@@ -70,6 +71,6 @@ export function configProblemComment(problems: string[]): string {
   return (
     `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:\n\n` +
     problems.map((p) => `- ${p}`).join('\n') +
-    `\n\n<!-- dynamic-workflows:config-problem ${sha256(problems.join('\n')).slice(0, 16)} -->`
+    `\n\n${writeMarker('config-problem', sha256(problems.join('\n')).slice(0, 16))}`
   );
 }
