@@ -234,7 +234,7 @@ describe('model-written scripts', () => {
       'the script has no verifier for its changes: add an independent agent that checks each result in a fresh context (label or phase containing "verify"), and run oracle() after changes',
       undefined,
     ]);
-    expect(requests[3]).toContain('Attempt 3 was rejected: the script has no verifier');
+    expect(requests[3]).toContain('Attempt 3 was rejected: <rejection>\nthe script has no verifier');
     expect(requests[0]).toContain('<request>\ntidy up the error handling\n</request>');
   });
 
