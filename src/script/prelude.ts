@@ -2,17 +2,42 @@
  * The workflow language's globals, written in the guest's own JavaScript so that `parallel` and
  * `pipeline` have exactly the language's semantics with no host round trip per item. The host
  * exposes two functions, `call` (async, JSON in, JSON out) and `sync`; this prelude hides them.
- * `parallel` and `pipeline` refuse lists over MAX_LIST items; the number is filled in by the host.
+ *
+ * Every guest value the host needs is turned into a string here, in the guest, while the host's
+ * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
+ * like any other endless loop, and the host only ever copies plain strings of a bounded size.
+ * The prelude returns `describe`, which the host calls (also metered) to read a thrown value.
+ * `LIMITS` (see `GuestLimits` in sandbox.ts) is filled in by the host.
  */
-export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, MAX_LIST) {
+export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   'use strict';
   const g = globalThis;
-  const decode = (s) => (s === undefined ? undefined : JSON.parse(s));
-  const invoke = (name, list) => call(name, JSON.stringify(list)).then(decode);
-  const invokeSync = (name, list) => decode(sync(name, JSON.stringify(list)));
+  // Taken before the script runs, so a script that replaces them cannot change what the host reads.
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const toText = String;
+  const MAX_LIST = LIMITS.list;
+  const decode = (s) => (s === undefined ? undefined : parse(s));
+  const clip = (text, max, what) =>
+    text.length <= max
+      ? text
+      : text.slice(0, max) + ' … [' + what + ' cut: ' + (text.length - max) + ' of ' + text.length + ' characters not shown]';
+  const encode = (name, list) => {
+    const json = stringify(list);
+    if (json.length > LIMITS.call) {
+      throw new RangeError(
+        name + '(): its arguments come to ' + json.length + ' characters as JSON; the limit is ' + LIMITS.call +
+          ' per call. Pass less: summarize earlier results first, or let the agent read the files itself.',
+      );
+    }
+    return json;
+  };
+  const invoke = (name, list) => call(name, encode(name, list)).then(decode);
+  const invokeSync = (name, list) => decode(sync(name, stringify(list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
-  const describe = (e) => (e && typeof e === 'object' && 'message' in e ? String(e.message) : String(e));
+  const describe = (e) =>
+    clip(e && typeof e === 'object' && 'message' in e ? toText(e.message) : toText(e), LIMITS.text, 'message');
   const checkList = (fn, list, what) => {
     if (!Array.isArray(list)) throw new TypeError(fn + '() takes an array of ' + what);
     if (list.length > MAX_LIST) {
@@ -22,7 +47,42 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, MAX_LIST) 
       );
     }
   };
-  const report = (where, error) => sync('itemFailed', JSON.stringify([where, describe(error)]));
+  const report = (where, error) => sync('itemFailed', stringify([where, describe(error)]));
+
+  /** A thrown value as JSON {name?, message, stack?}; reading it may run the script's getters. */
+  const describeThrown = (e) => {
+    const out = {};
+    if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+      for (const key of ['name', 'message', 'stack']) {
+        try {
+          const value = e[key];
+          if (value !== undefined && value !== null) out[key] = clip(toText(value), LIMITS.text, key);
+        } catch (_) {
+          // A getter that throws leaves that part out.
+        }
+      }
+      if (out.message === undefined) {
+        let text;
+        try {
+          const json = stringify(e);
+          if (typeof json === 'string') text = json;
+        } catch (_) {
+          // not JSON: try its text
+        }
+        if (text === undefined) {
+          try {
+            text = toText(e);
+          } catch (_) {
+            text = 'a value that cannot be shown';
+          }
+        }
+        out.message = clip(text, LIMITS.text, 'message');
+      }
+    } else {
+      out.message = clip(toText(e), LIMITS.text, 'message');
+    }
+    return stringify(out);
+  };
 
   define('args', decode(argsJson));
 
@@ -79,11 +139,17 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, MAX_LIST) 
   });
 
   define('phase', function phase(title) {
-    sync('phase', JSON.stringify([String(title)]));
+    const text = toText(title);
+    if (text.length > LIMITS.phase) {
+      throw new RangeError('phase(title): the title is ' + text.length + ' characters; the limit is ' + LIMITS.phase);
+    }
+    sync('phase', stringify([text]));
   });
 
+  // One line is cut to LIMITS.logLine characters, with a note saying how much was cut.
   const log = function log(...parts) {
-    sync('log', JSON.stringify([parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')]));
+    const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
+    sync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
   };
   define('log', log);
   define('console', Object.freeze({ log, info: log, warn: log, error: log, debug: log }));
@@ -135,4 +201,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, MAX_LIST) 
         'Derive variety from the data, e.g. the item index.',
     );
   };
+  return describeThrown;
 })`;

@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import {
   newQuickJSWASMModuleFromVariant,
@@ -34,6 +35,30 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 
 export const MAX_LIST_ITEMS = 4096;
 
+/**
+ * Sizes of what a script hands the host, in characters. A guest value reaches host memory only
+ * as a string no longer than these, so no script can grow the host's heap past its own cap.
+ */
+export const GUEST_LIMITS = {
+  /** Items in one `parallel()` or `pipeline()` list. */
+  list: MAX_LIST_ITEMS,
+  /** One `log()` line; longer lines are cut with a note saying how much. */
+  logLine: 16 * 1024,
+  /** A `phase()` title. */
+  phase: 1000,
+  /** The arguments of one `agent()`, `workflow()` or `oracle()` call, as JSON. */
+  call: 4 * 1024 * 1024,
+  /** The arguments of all the calls the host holds at once (queued or running). */
+  held: 64 * 1024 * 1024,
+  /** The script's result, as JSON. */
+  result: 8 * 1024 * 1024,
+  /** An error's name, message or stack. */
+  text: 4 * 1024,
+} as const;
+
+/** How long reading a thrown value may take; it also counts against the CPU cap. */
+export const CONVERSION_MS = 1000;
+
 export type FailureKind = 'error' | 'memory' | 'cpu' | 'wall' | 'stack' | 'deadlock' | 'aborted';
 
 export interface ScriptFailure {
@@ -60,17 +85,54 @@ export interface SandboxOptions {
 }
 
 // Everything the wrapper adds stands on the script's first line, so line numbers are the author's.
+// The result becomes JSON in the guest, under the CPU cap, and is refused there when too large.
 const PREFIX = '(async function () {"use strict";';
 const SUFFIX = `
 })().then((v) => {
-  try { return JSON.stringify({ v: v === undefined ? null : v }); }
+  let json;
+  try { json = JSON.stringify({ v: v === undefined ? null : v }); }
   catch (e) { throw new TypeError('the script returned a value that cannot be saved as JSON: ' + e.message); }
+  if (typeof json === 'string' && json.length > ${GUEST_LIMITS.result}) {
+    throw new RangeError('the script returned ' + json.length + ' characters of JSON; the limit is ${GUEST_LIMITS.result}: return a summary and let agents write the details to files');
+  }
+  return json;
 })`;
 
 const WASM_PAGE = 64 * 1024;
 
 function mib(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MiB`;
+}
+
+/**
+ * Ctrl-C during a guest slice. Node runs a SIGINT handler only from its event loop, which a
+ * script in a tight loop never gives back; so while the host has a SIGINT handler, each slice runs
+ * under V8's SIGINT watchdog (`vm` `breakOnSigint`), which ends the slice at once. The signal is
+ * then raised again so the host's own handler sees it as usual. Without a handler, SIGINT's
+ * default action ends the process anyway, and slices run directly (the watchdog costs ~80 µs).
+ */
+const SLICE = Symbol.for('dynamic-workflows.sandbox.slice');
+const sliceRunner = new vm.Script(`globalThis[Symbol.for('dynamic-workflows.sandbox.slice')]()`, {
+  filename: 'dwf:sandbox-slice',
+});
+
+class SliceInterrupted extends Error {}
+
+function runSlice<T>(fn: () => T): T {
+  if (process.listenerCount('SIGINT') === 0) return fn();
+  const slot = globalThis as unknown as Record<symbol, unknown>;
+  const previous = slot[SLICE];
+  slot[SLICE] = fn;
+  try {
+    return sliceRunner.runInThisContext({ breakOnSigint: true }) as T;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED') {
+      throw new SliceInterrupted('stopped by SIGINT');
+    }
+    throw error;
+  } finally {
+    slot[SLICE] = previous;
+  }
 }
 
 interface GuestError {
@@ -90,12 +152,10 @@ function locate(file: string, stack: string | undefined): { line: number; column
   return { line, column };
 }
 
-function toFailure(file: string, raw: unknown, limits: SandboxLimits): ScriptFailure {
-  const err: GuestError =
-    typeof raw === 'object' && raw !== null ? (raw as GuestError) : { message: String(raw) };
+function toFailure(file: string, err: GuestError, limits: SandboxLimits): ScriptFailure {
   const where = locate(file, err.stack);
   const name = err.name ?? 'Error';
-  const message = err.message ?? String(raw);
+  const message = err.message ?? 'unknown error';
   if (name === 'InternalError' && message === 'out of memory') {
     return {
       kind: 'memory',
@@ -113,10 +173,17 @@ function toFailure(file: string, raw: unknown, limits: SandboxLimits): ScriptFai
   return { kind: 'error', message: `${name}: ${message}`, ...where };
 }
 
+/** Why the interrupt handler stopped the guest, if it did. */
+type Stop = 'cpu' | 'wall' | 'conversion' | 'aborted';
+
 /**
  * Runs a workflow script in a fresh QuickJS instance. Host calls run concurrently; the guest is
  * resumed after each one settles. The outcome is a value or a failure, never a thrown error, and
  * the instance is freed whatever happens.
+ *
+ * Every touch of the instance runs in a slice (`inGuest`) while the interrupt handler meters it:
+ * outside a slice the handler stops any guest code at once, so no getter, `toJSON` or setter of the
+ * script ever runs unmetered. Guest values reach the host only as strings made by the prelude.
  */
 export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutcome> {
   const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -130,54 +197,80 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
   runtime.setMaxStackSize(limits.stackBytes);
   const ctx: QuickJSContext = runtime.newContext();
 
+  const wallDeadline = performance.now() + limits.wallMs;
   let cpuUsed = 0;
   let sliceStart: number | undefined;
-  let cpuExceeded = false;
+  /** A tighter deadline for the current slice (reading a thrown value). */
+  let sliceDeadline: number | undefined;
+  let stopped: Stop | undefined;
+  /** The time the current reading of a thrown value may take: the rest of the CPU cap, at most CONVERSION_MS. */
+  let conversionMs = CONVERSION_MS;
+  /** The instance was cut off mid-call (SIGINT): it must not be touched again, not even to free it. */
+  let poisoned = false;
   runtime.setInterruptHandler(() => {
-    if (sliceStart !== undefined && cpuUsed + (performance.now() - sliceStart) > limits.cpuMs) {
-      cpuExceeded = true;
-      return true;
-    }
-    return false;
+    if (stopped) return true;
+    // Guest code outside a slice is never allowed to run: it would not be metered.
+    if (sliceStart === undefined) return true;
+    const now = performance.now();
+    const overCpu = cpuUsed + (now - sliceStart) > limits.cpuMs;
+    if (sliceDeadline !== undefined && (overCpu || now > sliceDeadline)) stopped = 'conversion';
+    else if (overCpu) stopped = 'cpu';
+    else if (now > wallDeadline) stopped = 'wall';
+    else if (options.signal?.aborted) stopped = 'aborted';
+    return stopped !== undefined;
   });
-  const inGuest = <T>(fn: () => T): T => {
-    sliceStart = performance.now();
+  const inGuest = <T>(fn: () => T, deadlineMs?: number): T => {
+    const outer = sliceStart;
+    const start = performance.now();
+    if (outer === undefined) sliceStart = start;
+    const outerDeadline = sliceDeadline;
+    if (deadlineMs !== undefined) sliceDeadline = Math.min(outerDeadline ?? Infinity, start + deadlineMs);
     try {
-      return fn();
+      return outer === undefined ? runSlice(fn) : fn();
     } finally {
-      cpuUsed += performance.now() - sliceStart;
-      sliceStart = undefined;
+      sliceDeadline = outerDeadline;
+      if (outer === undefined) {
+        cpuUsed += performance.now() - start;
+        sliceStart = undefined;
+      }
     }
   };
 
-  /** A guest value as host data; the handle is freed. */
-  const take = (handle: QuickJSHandle): unknown => {
-    const value = ctx.dump(handle);
-    handle.dispose();
-    return value;
-  };
   const pending = new Set<QuickJSDeferredPromise>();
   const owned: QuickJSHandle[] = [];
   let done = false;
   let mainHandle: QuickJSHandle | undefined;
+  let describer: QuickJSHandle | undefined;
+  /** Characters of call arguments the host holds for calls not yet settled. */
+  let held = 0;
 
   const teardown = () => {
-    for (const deferred of pending) deferred.dispose();
-    pending.clear();
+    // A guest cut off mid-flight leaves objects QuickJS refuses to free (it aborts, loudly): the
+    // whole wasm instance is dropped with this function's scope instead.
+    if (poisoned || stopped) return;
     try {
-      mainHandle?.dispose();
-      for (const handle of owned) handle.dispose();
-      ctx.dispose();
-      runtime.dispose();
+      inGuest(() => {
+        for (const deferred of pending) deferred.dispose();
+        pending.clear();
+        mainHandle?.dispose();
+        for (const handle of owned) handle.dispose();
+        ctx.dispose();
+        runtime.dispose();
+      });
     } catch {
-      // A guest stopped mid-flight can leave objects QuickJS refuses to free; the whole wasm
-      // instance is dropped with this function's scope, so nothing leaks into the host.
+      // Same as above: nothing of the instance leaks into the host.
     }
   };
 
   return new Promise<SandboxOutcome>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
+      // Aborted by host code the guest called (mid-slice): the interrupt handler stops the guest and
+      // the slice ends the run; freeing the instance under the guest's feet would crash.
+      if (sliceStart !== undefined) {
+        stopped ??= 'aborted';
+        return;
+      }
       const reason = options.signal?.reason;
       finish({
         ok: false,
@@ -195,66 +288,175 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
       teardown();
       resolve(outcome);
     };
-    const cpuFailure = (): SandboxOutcome => ({
+    const failure = (kind: FailureKind, message: string): SandboxOutcome => ({
       ok: false,
-      failure: {
-        kind: 'cpu',
-        message: `the script used more than ${limits.cpuMs} ms of CPU time (is there an endless loop?)`,
-      },
+      failure: { kind, message },
     });
-
-    const pump = () => {
-      if (done) return;
-      const jobs = inGuest(() => runtime.executePendingJobs());
-      if (cpuExceeded) return finish(cpuFailure());
-      if (jobs.error)
-        return finish({ ok: false, failure: toFailure(options.file, take(jobs.error), limits) });
-      const state = ctx.getPromiseState(mainHandle!);
-      if (state.type === 'fulfilled') {
-        const json = ctx.getString(state.value);
-        state.value.dispose();
-        return finish({ ok: true, value: (JSON.parse(json) as { v: unknown }).v });
-      }
-      if (state.type === 'rejected') {
-        return finish({ ok: false, failure: toFailure(options.file, take(state.error), limits) });
-      }
-      if (pending.size === 0) {
-        finish({
-          ok: false,
-          failure: {
-            kind: 'deadlock',
-            message:
-              'the script is waiting for a promise that can never settle (no agent or other call is in flight)',
-          },
-        });
+    /** The failure for a stop by the interrupt handler. */
+    const stopFailure = (stop: Stop): SandboxOutcome => {
+      switch (stop) {
+        case 'cpu':
+          return failure(
+            'cpu',
+            `the script used more than ${limits.cpuMs} ms of CPU time (is there an endless loop?)`,
+          );
+        case 'conversion':
+          return failure(
+            'cpu',
+            `reading the value the script threw did not finish within ${Math.round(conversionMs)} ms ` +
+              '(a getter, toString or toJSON on it that never returns?)',
+          );
+        case 'wall':
+          return failure('wall', `the run took longer than its wall-clock limit of ${limits.wallMs} ms`);
+        case 'aborted': {
+          const reason = options.signal?.reason;
+          return failure('aborted', reason instanceof Error ? reason.message : String(reason ?? 'stopped'));
+        }
       }
     };
 
-    const settle = (deferred: QuickJSDeferredPromise, outcome: { value?: unknown; error?: unknown }) => {
-      if (done || !pending.delete(deferred)) return;
-      if ('error' in outcome) {
-        const e = outcome.error as { name?: unknown; message?: unknown };
-        const handle = ctx.newError({
-          name: typeof e?.name === 'string' ? e.name : 'Error',
-          message: typeof e?.message === 'string' ? e.message : String(outcome.error),
-        });
-        deferred.reject(handle);
-        handle.dispose();
-      } else if (outcome.value === undefined) {
-        deferred.resolve();
-      } else {
-        const handle = ctx.newString(JSON.stringify(outcome.value));
-        deferred.resolve(handle);
-        handle.dispose();
+    /**
+     * Runs `fn` in a slice and ends the run if the slice was stopped: by a cap, by an abort, or by
+     * SIGINT (then the instance is dropped untouched and the signal raised again for the host).
+     */
+    const slice = <T>(fn: () => T, deadlineMs?: number): { ok: true; value: T } | { ok: false } => {
+      let value: T;
+      try {
+        value = inGuest(fn, deadlineMs);
+      } catch (error) {
+        if (!(error instanceof SliceInterrupted)) throw error;
+        poisoned = true;
+        finish(failure('aborted', 'stopped by SIGINT'));
+        process.kill(process.pid, 'SIGINT');
+        return { ok: false };
       }
-      pump();
+      if (stopped) {
+        finish(stopFailure(stopped));
+        return { ok: false };
+      }
+      return { ok: true, value };
+    };
+
+    /** Reads a thrown guest value in a slice of its own (with a short deadline) and frees it. */
+    const thrown = (handle: QuickJSHandle): void => {
+      conversionMs = Math.max(0, Math.min(CONVERSION_MS, limits.cpuMs - cpuUsed));
+      const read = slice(() => {
+        try {
+          const described = ctx.callFunction(describer!, ctx.undefined, handle);
+          if (described.error) {
+            described.error.dispose();
+            return undefined;
+          }
+          const json = ctx.typeof(described.value) === 'string' ? ctx.getString(described.value) : undefined;
+          described.value.dispose();
+          return json;
+        } finally {
+          handle.dispose();
+        }
+      }, conversionMs);
+      if (!read.ok) return;
+      let err: GuestError = { message: 'the script failed with a value that cannot be read' };
+      if (read.value !== undefined) {
+        try {
+          err = JSON.parse(read.value) as GuestError;
+        } catch {
+          // keep the generic message
+        }
+      }
+      finish({ ok: false, failure: toFailure(options.file, err, limits) });
+    };
+
+    /** Runs the guest's pending jobs, then ends the run if the script has finished. */
+    const pump = () => {
+      if (done) return;
+      const ran = slice(() => {
+        const jobs = runtime.executePendingJobs();
+        if (jobs.error) return { error: jobs.error };
+        const state = ctx.getPromiseState(mainHandle!);
+        if (state.type === 'fulfilled') {
+          const json = ctx.typeof(state.value) === 'string' ? ctx.getString(state.value) : undefined;
+          state.value.dispose();
+          return { json };
+        }
+        if (state.type === 'rejected') return { error: state.error };
+        return {};
+      });
+      if (!ran.ok) return;
+      const { error, json } = ran.value as { error?: QuickJSHandle; json?: string | undefined };
+      if (error) return thrown(error);
+      if ('json' in ran.value) {
+        if (json === undefined) {
+          return finish(
+            failure(
+              'error',
+              'the script did not finish with a readable result (were JSON.stringify or promises replaced?)',
+            ),
+          );
+        }
+        return finish({ ok: true, value: (JSON.parse(json) as { v: unknown }).v });
+      }
+      if (pending.size === 0) {
+        finish(
+          failure(
+            'deadlock',
+            'the script is waiting for a promise that can never settle (no agent or other call is in flight)',
+          ),
+        );
+      }
+    };
+
+    const settle = (
+      deferred: QuickJSDeferredPromise,
+      size: number,
+      outcome: { value?: unknown; error?: unknown },
+    ) => {
+      if (done || !pending.delete(deferred)) return;
+      held -= size;
+      // Settling can run guest code (an Error.prototype setter, say): it is a slice like any other.
+      const settled = slice(() => {
+        if ('error' in outcome) {
+          const e = outcome.error as { name?: unknown; message?: unknown };
+          const handle = ctx.newError({
+            name: typeof e?.name === 'string' ? e.name : 'Error',
+            message: typeof e?.message === 'string' ? e.message : String(outcome.error),
+          });
+          deferred.reject(handle);
+          handle.dispose();
+        } else if (outcome.value === undefined) {
+          deferred.resolve();
+        } else {
+          const handle = ctx.newString(JSON.stringify(outcome.value));
+          deferred.resolve(handle);
+          handle.dispose();
+        }
+      });
+      if (settled.ok) pump();
+    };
+
+    /** A string argument from the prelude; anything else is refused (the prelude only passes strings). */
+    const text = (handle: QuickJSHandle, what: string): string => {
+      if (ctx.typeof(handle) !== 'string') throw new TypeError(`host call: ${what} must be a string`);
+      return ctx.getString(handle);
     };
 
     const callFn = ctx.newFunction('call', (nameHandle, argsHandle) => {
-      const name = ctx.getString(nameHandle);
-      const args = JSON.parse(ctx.getString(argsHandle)) as unknown[];
+      const name = text(nameHandle, 'the name');
+      const json = text(argsHandle, 'the arguments');
+      if (json.length > GUEST_LIMITS.call) {
+        throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+      }
+      if (held + json.length > GUEST_LIMITS.held) {
+        throw new RangeError(
+          `${name}(): the calls still in flight hold ${held} characters of prompts and arguments, and this one ` +
+            `${json.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time ` +
+            '(pipeline() or batches), or pass shorter prompts.',
+        );
+      }
+      const args = JSON.parse(json) as unknown[];
       const deferred = ctx.newPromise();
       pending.add(deferred);
+      held += json.length;
+      const size = json.length;
       let started: Promise<unknown>;
       try {
         started = options.host.call(name, args);
@@ -262,57 +464,71 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
         started = Promise.reject(error);
       }
       started.then(
-        (value) => settle(deferred, { value }),
-        (error: unknown) => settle(deferred, { error }),
+        (value) => settle(deferred, size, { value }),
+        (error: unknown) => settle(deferred, size, { error }),
       );
       return deferred.handle;
     });
     const syncFn = ctx.newFunction('sync', (nameHandle, argsHandle) => {
-      const name = ctx.getString(nameHandle);
-      const args = JSON.parse(ctx.getString(argsHandle)) as unknown[];
-      const value = options.host.sync(name, args);
+      const name = text(nameHandle, 'the name');
+      const json = text(argsHandle, 'the arguments');
+      if (json.length > GUEST_LIMITS.call) {
+        throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+      }
+      const value = options.host.sync(name, JSON.parse(json) as unknown[]);
       return value === undefined ? ctx.undefined : ctx.newString(JSON.stringify(value));
     });
-    owned.push(callFn, syncFn);
 
-    const setupFailed = (error: QuickJSHandle) =>
-      finish({
-        ok: false,
-        failure: { kind: 'error', message: `runtime setup failed: ${JSON.stringify(take(error))}` },
+    // The runtime's globals; trusted code, but it runs in a slice like everything in the instance.
+    const setup = slice(() => {
+      owned.push(callFn, syncFn);
+      const evaluated = ctx.evalCode(PRELUDE, 'dwf:runtime');
+      if (evaluated.error) return evaluated.error;
+      const installer = evaluated.value;
+      owned.push(installer);
+      // `args` is undefined, not null, when the run was given none.
+      const argsJson =
+        options.args === undefined ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
+      const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
+      const guestLimits = ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`, 'dwf:limits');
+      if (guestLimits.error) return guestLimits.error;
+      owned.push(guestLimits.value);
+      if (options.args !== undefined) owned.push(argsJson);
+      if (options.budgetTotal !== null) owned.push(total);
+      const installed = ctx.callFunction(
+        installer,
+        ctx.undefined,
+        callFn,
+        syncFn,
+        argsJson,
+        total,
+        guestLimits.value,
+      );
+      if (installed.error) return installed.error;
+      describer = installed.value;
+      owned.push(describer);
+      return undefined;
+    });
+    if (!setup.ok) return;
+    if (setup.value) {
+      const error = setup.value;
+      const message = inGuest(() => {
+        const dumped = JSON.stringify(ctx.dump(error));
+        error.dispose();
+        return dumped;
       });
-    const setup = ctx.evalCode(PRELUDE, 'dwf:runtime');
-    if (setup.error) return setupFailed(setup.error);
-    const installer = setup.value;
-    owned.push(installer);
-    // `args` is undefined, not null, when the run was given none.
-    const argsJson = options.args === undefined ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
-    const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
-    const maxList = ctx.newNumber(MAX_LIST_ITEMS);
-    owned.push(maxList);
-    if (options.args !== undefined) owned.push(argsJson);
-    if (options.budgetTotal !== null) owned.push(total);
-    const installed = ctx.callFunction(installer, ctx.undefined, callFn, syncFn, argsJson, total, maxList);
-    if (installed.error) return setupFailed(installed.error);
-    installed.value.dispose();
+      return finish(failure('error', `runtime setup failed: ${message}`));
+    }
 
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => {
-      finish({
-        ok: false,
-        failure: {
-          kind: 'wall',
-          message: `the run took longer than its wall-clock limit of ${limits.wallMs} ms`,
-        },
-      });
-    }, limits.wallMs);
+    timer = setTimeout(() => finish(stopFailure('wall')), limits.wallMs);
 
     options.onStart?.();
-    const evaluated = inGuest(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
-    if (cpuExceeded) return finish(cpuFailure());
-    if (evaluated.error)
-      return finish({ ok: false, failure: toFailure(options.file, take(evaluated.error), limits) });
-    mainHandle = evaluated.value;
+    const evaluated = slice(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
+    if (!evaluated.ok) return;
+    if (evaluated.value.error) return thrown(evaluated.value.error);
+    mainHandle = evaluated.value.value;
     pump();
   });
 }
