@@ -185,6 +185,7 @@ describe("the built-in workflows' prompts", () => {
       owner: 'o',
       repo: 'r',
       defaultBranch: 'main',
+      repoUrl: 'https://github.com/o/r',
       trustedAuthors: async () => ['dynamic-workflows[bot]'],
       listComments: async () => [],
       comment: async () => {},

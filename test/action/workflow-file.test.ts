@@ -1,0 +1,354 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateAction, validateWorkflow } from '@action-validator/core';
+import yaml from 'js-yaml';
+import { describe, expect, test } from 'vitest';
+import { parseCommand } from '../../src/github/commands.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const WORKFLOW = readFileSync(join(root, 'action', 'workflow-example.yml'), 'utf8');
+const ACTION = readFileSync(join(root, 'action', 'action.yml'), 'utf8');
+
+interface Job {
+  if?: string;
+  permissions?: Record<string, string>;
+  steps: Array<{ uses?: string; if?: string; with?: Record<string, string> }>;
+}
+interface Workflow {
+  on: Record<string, { types?: string[]; inputs?: Record<string, { description?: string }> } | unknown[]>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+const workflow = yaml.load(WORKFLOW) as Workflow;
+
+describe("GitHub's schema", () => {
+  test('the example workflow validates with no error', () => {
+    expect(validateWorkflow(WORKFLOW).errors).toEqual([]);
+  });
+
+  test('the action validates, but for node24, which the bundled schema predates', () => {
+    // @action-validator/core 0.6.0 ships a schema whose runs.using enum ends before node24 (which
+    // GitHub's runners support): its one complaint is that enum. The same file with the using of
+    // an older runtime validates cleanly, so nothing else is wrong with it.
+    const action = yaml.load(ACTION) as { runs: { using: string; main: string } };
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.mjs' });
+    const { errors } = validateAction(ACTION);
+    expect(errors).toHaveLength(1);
+    const [error] = errors as Array<{ code: string; path: string; states: Array<{ errors: unknown[] }> }>;
+    expect(error).toMatchObject({ code: 'one_of', path: '/runs' });
+    // Of the three kinds of action (javascript, composite, docker), the javascript one fails on the enum alone.
+    const javascript = error!.states.filter((s) =>
+      s.errors.every((e) => (e as { path: string }).path === '/runs/using'),
+    );
+    expect(javascript).toEqual([
+      { errors: [expect.objectContaining({ code: 'enum', path: '/runs/using' })] },
+    ]);
+    expect(validateAction(ACTION.replace('using: node24', 'using: node20')).errors).toEqual([]);
+  });
+});
+
+describe('triggers and permissions', () => {
+  test('dispatch, the weekly sweep, new comments and labels start it', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual([
+      'issue_comment',
+      'issues',
+      'schedule',
+      'workflow_dispatch',
+    ]);
+    expect(workflow.on.issue_comment).toEqual({ types: ['created'] });
+    expect(workflow.on.issues).toEqual({ types: ['labeled'] });
+    expect(workflow.on.schedule).toEqual([{ cron: '17 4 * * 1' }]);
+  });
+
+  test('nothing at the top level; each job the least it needs; only the commands job may dispatch', () => {
+    expect(workflow.permissions).toEqual({});
+    expect(Object.keys(workflow.jobs)).toEqual(['commands', 'workflow']);
+    expect(workflow.jobs.commands!.permissions).toEqual({
+      contents: 'read',
+      issues: 'write',
+      'pull-requests': 'write',
+      actions: 'write',
+    });
+    expect(workflow.jobs.workflow!.permissions).toEqual({
+      contents: 'write',
+      'pull-requests': 'write',
+      issues: 'write',
+      actions: 'read',
+    });
+  });
+
+  // What each GitHub call the action makes needs of the job token (GitHub's REST reference; the
+  // collaborator permission needs only metadata, which every job token has).
+  const NEEDS: Record<string, [string, 'read' | 'write'] | 'metadata'> = {
+    'rest.issues.createComment': ['issues', 'write'],
+    'rest.issues.updateComment': ['issues', 'write'],
+    'rest.issues.getComment': ['issues', 'read'],
+    'rest.issues.listComments': ['issues', 'read'],
+    'rest.reactions.createForIssueComment': ['issues', 'write'],
+    'rest.repos.getCollaboratorPermissionLevel': 'metadata',
+    'rest.pulls.create': ['pull-requests', 'write'],
+    'rest.pulls.list': ['pull-requests', 'read'],
+    'rest.actions.listWorkflowRuns': ['actions', 'read'],
+    'rest.actions.cancelWorkflowRun': ['actions', 'write'],
+    'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches': ['actions', 'write'],
+  };
+  const LEVEL = { read: 1, write: 2 } as const;
+
+  function callsIn(file: string): string[] {
+    const source = readFileSync(join(root, file), 'utf8');
+    const rest = [...source.matchAll(/\boctokit\.(rest\.\w+\.\w+)/g)].map((m) => m[1]!);
+    const raw = [...source.matchAll(/\boctokit\.request\(\s*'([A-Z]+ [^']+)'/g)].map((m) => m[1]!);
+    return [...new Set([...rest, ...raw])];
+  }
+
+  function expectGranted(job: Job, calls: string[]): void {
+    for (const call of calls) {
+      const need = NEEDS[call];
+      expect(need, `${call} is not in the table above: what does it need?`).toBeDefined();
+      if (need === 'metadata') continue;
+      const granted = job.permissions?.[need![0]] as 'read' | 'write' | undefined;
+      expect(granted ? LEVEL[granted] : 0, `${call} needs ${need![0]}: ${need![1]}`).toBeGreaterThanOrEqual(
+        LEVEL[need![1]],
+      );
+    }
+  }
+
+  test("the commands job may make every call of the app's handlers over the job token", () => {
+    // Without the app, main.ts runs onComment/onLabel over octokitPort (src/github/port.ts).
+    const calls = callsIn('src/github/port.ts');
+    expect(calls).toContain('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches');
+    expectGranted(workflow.jobs.commands!, calls);
+  });
+
+  test('the workflow job may make every call of plan, run, resume, sweep and ended, and download an artifact', () => {
+    const action = readdirSync(join(root, 'src', 'action'))
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => callsIn(join('src', 'action', f)));
+    // From port.ts, run mode reads the thread and roles, and ended mode (onWorkflowRun) comments.
+    const fromPort = [
+      'rest.issues.listComments',
+      'rest.repos.getCollaboratorPermissionLevel',
+      'rest.issues.createComment',
+    ];
+    expect(action).toEqual(expect.arrayContaining(['rest.pulls.create', 'rest.issues.createComment']));
+    expectGranted(workflow.jobs.workflow!, [...action, ...fromPort]);
+    // It pushes the run's branch (git push with the job token) and downloads another run's artifact.
+    expect(workflow.jobs.workflow!.permissions!.contents).toBe('write');
+    const download = workflow.jobs.workflow!.steps.find((s) =>
+      s.uses?.startsWith('actions/download-artifact@'),
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template
+    expect(download?.with?.['run-id']).toBe('${{ inputs.resume_actions_run_id }}');
+    expect(workflow.jobs.workflow!.permissions!.actions).toBe('read');
+  });
+});
+
+/**
+ * The part of GitHub's expression language the jobs' `if:` use: literals ('' is the only escape:
+ * there are no backslash escapes), context paths, ==, !=, !, &&, ||, parentheses, and the
+ * case-insensitive contains / startsWith / endsWith. Strings compare ignoring case, as GitHub's do.
+ */
+function evaluate(expression: string, context: Record<string, unknown>): unknown {
+  const tokens = [
+    ...expression.matchAll(/\s*('(?:[^']|'')*'|&&|\|\||==|!=|!|\(|\)|,|[A-Za-z_][\w.-]*|\d+)/gy),
+  ].map((m) => m[1]!);
+  expect(tokens.join('').replace(/\s/g, '')).toBe(expression.replace(/\s/g, ''));
+  let at = 0;
+  const peek = () => tokens[at];
+  const take = (want?: string) => {
+    const token = tokens[at++];
+    if (want !== undefined && token !== want) throw new Error(`expected ${want}, got ${token}`);
+    return token!;
+  };
+  const truthy = (v: unknown) => !(v === null || v === undefined || v === false || v === 0 || v === '');
+  const same = (a: unknown, b: unknown) =>
+    typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b;
+  const lower = (v: unknown) => String(v ?? '').toLowerCase();
+  const functions: Record<string, (...args: unknown[]) => unknown> = {
+    contains: (hay, needle) => lower(hay).includes(lower(needle)),
+    startsWith: (s, prefix) => lower(s).startsWith(lower(prefix)),
+    endsWith: (s, suffix) => lower(s).endsWith(lower(suffix)),
+  };
+  const primary = (): unknown => {
+    const token = take();
+    if (token === '(') {
+      const value = or();
+      take(')');
+      return value;
+    }
+    if (token === '!') return !truthy(primary());
+    if (token.startsWith("'")) return token.slice(1, -1).replace(/''/g, "'");
+    if (/^\d+$/.test(token)) return Number(token);
+    if (token === 'true' || token === 'false') return token === 'true';
+    if (token === 'null') return null;
+    if (peek() === '(') {
+      take('(');
+      const args: unknown[] = [];
+      while (peek() !== ')') {
+        args.push(or());
+        if (peek() === ',') take(',');
+      }
+      take(')');
+      const fn = functions[token];
+      if (!fn) throw new Error(`unknown function ${token}`);
+      return fn(...args);
+    }
+    return token
+      .split('.')
+      .reduce<unknown>(
+        (v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : null),
+        context,
+      );
+  };
+  const comparison = (): unknown => {
+    const left = primary();
+    if (peek() === '==' || peek() === '!=') {
+      const op = take();
+      const right = primary();
+      return op === '==' ? same(left, right) : !same(left, right);
+    }
+    return left;
+  };
+  const and = (): unknown => {
+    let value = comparison();
+    while (peek() === '&&') {
+      take();
+      const right = comparison();
+      value = truthy(value) ? right : value;
+    }
+    return value;
+  };
+  const or = (): unknown => {
+    let value = and();
+    while (peek() === '||') {
+      take();
+      const right = and();
+      value = truthy(value) ? value : right;
+    }
+    return value;
+  };
+  const value = or();
+  expect(at, `unparsed: ${tokens.slice(at).join(' ')}`).toBe(tokens.length);
+  return truthy(value);
+}
+
+describe("the commands job's if:", () => {
+  const condition = workflow.jobs.commands!.if!;
+  const comment = (body: string, type = 'User') => ({
+    github: { event_name: 'issue_comment', event: { comment: { body, user: { type } } } },
+  });
+
+  test('the evaluator reads GitHub expressions literally: a backslash-n is not a newline', () => {
+    // The old condition: it never matched a command on a later line.
+    expect(
+      evaluate("contains(github.event.comment.body, '\\n/workflow')", comment('thanks\n/workflow audit')),
+    ).toBe(false);
+    expect(evaluate("contains(github.event.comment.body, '\\n/workflow')", comment('a \\n/workflow b'))).toBe(
+      true,
+    );
+  });
+
+  const BODIES = [
+    '/workflow audit',
+    '/approve',
+    'Looks right to me.\n/approve',
+    'Thanks!\r\n\r\n  /workflow research where is access checked?',
+    '/WORKFLOW bug-hunt',
+    'see the docs of /workflow for the commands',
+    'I would /approve this if the tests passed',
+    '```\n/approve\n```',
+    '> /workflow audit',
+    'nothing for the bot',
+    '',
+  ];
+
+  test.each(BODIES)('a comment the handler would act on starts the job: %j', (body) => {
+    const starts = evaluate(condition, comment(body));
+    if (!('none' in parseCommand(body))) expect(starts).toBe(true);
+    // A comment without a command word anywhere never starts a job.
+    if (!/\/(workflow|approve)/i.test(body)) expect(starts).toBe(false);
+  });
+
+  test('a command on a later line, after blank lines or indented, starts the job', () => {
+    expect(evaluate(condition, comment('Looks right to me.\n/approve'))).toBe(true);
+    expect(evaluate(condition, comment('Thanks!\r\n\r\n  /workflow resume'))).toBe(true);
+  });
+
+  test("bots' comments, other events and labels of other kinds do not; workflow: labels do", () => {
+    expect(evaluate(condition, comment('/approve', 'Bot'))).toBe(false);
+    expect(evaluate(condition, { github: { event_name: 'workflow_dispatch', event: {} } })).toBe(false);
+    expect(evaluate(condition, { github: { event_name: 'schedule', event: {} } })).toBe(false);
+    const label = (name: string) => ({ github: { event_name: 'issues', event: { label: { name } } } });
+    expect(evaluate(condition, label('workflow:audit'))).toBe(true);
+    expect(evaluate(condition, label('bug'))).toBe(false);
+  });
+
+  test('the workflow job runs for dispatches and the schedule only', () => {
+    const run = workflow.jobs.workflow!.if!;
+    const event = (event_name: string) => ({
+      github: { event_name, event: { comment: { body: '/approve' } } },
+    });
+    expect(evaluate(run, event('workflow_dispatch'))).toBe(true);
+    expect(evaluate(run, event('schedule'))).toBe(true);
+    expect(evaluate(run, event('issue_comment'))).toBe(false);
+    expect(evaluate(run, event('issues'))).toBe(false);
+  });
+});
+
+describe('dispatch inputs', () => {
+  const declared = Object.keys(
+    (workflow.on.workflow_dispatch as { inputs: Record<string, { description?: string }> }).inputs,
+  );
+
+  /** The keys of the object literal that starts at `from` (the first `{` after it). */
+  function objectKeys(source: string, from: number): string[] {
+    const start = source.indexOf('{', from);
+    let depth = 0;
+    let end = start;
+    for (; end < source.length; end++) {
+      if (source[end] === '{') depth++;
+      if (source[end] === '}' && --depth === 0) break;
+    }
+    // `key: value` and the shorthand `key,`.
+    return [...source.slice(start + 1, end).matchAll(/^\s*(\w+)\s*(?::|,|$)/gm)].map((m) => m[1]!);
+  }
+
+  test('every input the app dispatches is declared, each with a description', () => {
+    const handlers = readFileSync(join(root, 'src', 'app', 'handlers.ts'), 'utf8');
+    const sent = new Set<string>();
+    const dispatches = [...handlers.matchAll(/\bgh\.dispatch\(/g)];
+    expect(dispatches.length).toBeGreaterThanOrEqual(3);
+    for (const m of dispatches) for (const key of objectKeys(handlers, m.index!)) sent.add(key);
+    // `plan(gh, event, config, request, extra)` spreads `extra` into its dispatch: a revision's inputs.
+    for (const m of handlers.matchAll(/\bplan\(gh, event, config, [^,]+, \{/g))
+      for (const key of objectKeys(handlers, m.index! + m[0].length - 1)) sent.add(key);
+    expect([...sent].sort()).toEqual(
+      expect.arrayContaining([
+        'approver',
+        'feedback',
+        'issue',
+        'mode',
+        'plan_comment_id',
+        'request',
+        'resume_actions_run_id',
+        'revise_plan_comment_id',
+        'script_sha256',
+      ]),
+    );
+    for (const key of sent) expect(declared, `the app sends ${key}`).toContain(key);
+    const inputs = (workflow.on.workflow_dispatch as { inputs: Record<string, { description?: string }> })
+      .inputs;
+    for (const [name, input] of Object.entries(inputs)) expect(input.description, name).toBeTruthy();
+  });
+
+  test('every declared input is read by the action or the workflow, but two shown only on the run page', () => {
+    const read = new Set<string>();
+    for (const f of readdirSync(join(root, 'src', 'action')).filter((f) => f.endsWith('.ts')))
+      for (const m of readFileSync(join(root, 'src', 'action', f), 'utf8').matchAll(/\binputs\.(\w+)/g))
+        read.add(m[1]!);
+    for (const m of WORKFLOW.matchAll(/\binputs\.(\w+)/g)) read.add(m[1]!);
+    // comment_id and approver name the asking comment and the approver on the run's page; the job
+    // never trusts them (the runner finds the approval in the thread itself).
+    expect(declared.filter((d) => !read.has(d)).sort()).toEqual(['approver', 'comment_id']);
+  });
+});
