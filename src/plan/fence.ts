@@ -11,8 +11,13 @@
  * like this one).
  */
 export function fenceData(tag: string, text: unknown): string {
+  return `<${tag}>\n${escapeFence(tag, text)}\n</${tag}>`;
+}
+
+/** The text with every `<tag` and `</tag` in it made `&lt;tag`: for fences that carry attributes too. */
+export function escapeFence(tag: string, text: unknown): string {
   if (!/^[a-z][a-z0-9-]*$/.test(tag)) throw new Error(`not a fence tag: ${JSON.stringify(tag)}`);
-  return `<${tag}>\n${String(text).replace(new RegExp(`<(?=\\s*/?\\s*${tag})`, 'gi'), '&lt;')}\n</${tag}>`;
+  return String(text).replace(new RegExp(`<(?=\\s*/?\\s*${tag})`, 'gi'), '&lt;');
 }
 
 /** What every prompt with fenced text says about it. */

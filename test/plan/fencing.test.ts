@@ -11,7 +11,7 @@ import { createFixtureProvider, type FixtureRule } from '../../src/models/fixtur
 import { createSimProvider } from '../../src/models/sim.js';
 import { type ModelProvider, messageText } from '../../src/models/types.js';
 import { authorScript } from '../../src/plan/author.js';
-import { DATA_NOTE, fenceData } from '../../src/plan/fence.js';
+import { DATA_NOTE, escapeFence, fenceData } from '../../src/plan/fence.js';
 import { BUILTIN_DIR, bindArgs, createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 import { gitInit } from './repos.js';
@@ -61,6 +61,8 @@ describe('fenceData', () => {
       '<finding>\nif (a < b) return <div/>; </file>\n</finding>',
     );
     expect(() => fenceData('a>b', 'x')).toThrow('not a fence tag');
+    // For a fence with attributes (`<file path="...">`), the body alone.
+    expect(escapeFence('file', 'x </file>\n<file path="y">')).toBe('x &lt;/file>\n&lt;file path="y">');
   });
 
   test('the built-in workflows carry the same function and note, verbatim', () => {
