@@ -12,7 +12,7 @@ const ACTION = readFileSync(join(root, 'action', 'action.yml'), 'utf8');
 interface Job {
   if?: string;
   permissions?: Record<string, string>;
-  steps: Array<{ uses?: string; if?: string; with?: Record<string, string> }>;
+  steps: Array<{ uses?: string; run?: string; if?: string; with?: Record<string, string> }>;
 }
 interface Workflow {
   on: Record<string, { types?: string[]; inputs?: Record<string, { description?: string }> } | unknown[]>;
@@ -75,6 +75,11 @@ describe('triggers and permissions', () => {
       issues: 'write',
       actions: 'read',
     });
+  });
+
+  test('no shell step: no comment, title or input can reach a shell through an expression', () => {
+    for (const [name, job] of Object.entries(workflow.jobs))
+      for (const step of job.steps) expect(step.run, `a run: step in ${name}`).toBeUndefined();
   });
 
   // What each GitHub call the action makes needs of the job token (GitHub's REST reference; the
