@@ -137,7 +137,9 @@ return { findings: [], summary: check };`;
     const octokit = {
       rest: {
         issues: {
-          getComment: async () => ({ data: { body: 'an earlier plan comment' } }),
+          getComment: async () => ({
+            data: { id: 5, body: 'an earlier plan comment', user: { login: 'alice', type: 'User' } },
+          }),
           createComment: async ({ body }: { body: string }) => {
             posted.push(body);
             return { data: { id: 7 } };
@@ -156,7 +158,7 @@ return { findings: [], summary: check };`;
       checkout: repo,
       config: parsed.config,
       provider,
-      planId: 'p1',
+      planId: 'plan-1',
       env: { PATH: process.env.PATH },
     });
     expect(posted).toHaveLength(1);
