@@ -162,6 +162,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
       owner: ctx.owner,
       repo: ctx.repo,
       defaultBranch,
+      repoUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}`,
       trustedAuthors: async () => trusted,
       // The configuration read above, overrides included: the handlers see what the job runs with.
       readConfig: async () => config,
@@ -185,6 +186,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
             : {}),
           checkout: ctx.workspace,
           config,
+          trusted,
           provider: provider(),
           planId: `plan-${ctx.runId}`,
           env: commandEnv,
@@ -232,6 +234,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
           runsDir: ctx.runsDir,
           provider: provider(),
           config,
+          trusted,
           push: pushWith(ctx),
           env: commandEnv,
         });

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import type { Octokit } from '@octokit/rest';
 import type { Config } from '../github/config.js';
-import { readPlanMarker, renderPlanComment } from '../github/plan-comment.js';
+import { checkId } from '../github/ids.js';
+import { readMarker } from '../github/markers.js';
+import { renderPlanComment } from '../github/plan-comment.js';
 import type { ModelProvider } from '../models/types.js';
 import { createPlan, type Plan } from '../plan/plan.js';
 
@@ -17,6 +19,11 @@ export interface PlanModeOptions {
   revise?: { planCommentId: number; feedback: string };
   checkout: string;
   config: Config;
+  /**
+   * Logins whose comments are the bot's: a revision takes the earlier request only from a plan one
+   * of them posted; otherwise (or without this list) it starts from the dispatched request.
+   */
+  trusted?: string[];
   /** Writes scripts for requests in words; its model also prices the estimate. */
   provider: ModelProvider;
   /** Unique per planning job, e.g. the Actions run id. */
@@ -29,6 +36,15 @@ export interface PlanModeOptions {
  * it, and post the plan comment that `/approve` binds to.
  */
 export async function postPlan(o: PlanModeOptions): Promise<{ plan: Plan; commentId: number }> {
+  // The dispatch inputs are checked before they name anything: a bad one is a clear error.
+  for (const problem of [
+    checkId('planId', o.planId, 'the plan id'),
+    checkId('login', o.requester, 'the requester'),
+    checkId('issue', o.issue, 'the issue number'),
+    ...(o.revise ? [checkId('commentId', o.revise.planCommentId, 'the plan comment to revise')] : []),
+  ]) {
+    if (!problem.ok) throw new Error(problem.problem);
+  }
   let request = o.request;
   if (o.revise) {
     const { data } = await o.octokit.rest.issues.getComment({
@@ -36,7 +52,7 @@ export async function postPlan(o: PlanModeOptions): Promise<{ plan: Plan; commen
       repo: o.repo,
       comment_id: o.revise.planCommentId,
     });
-    const previous = readPlanMarker(data.body ?? '');
+    const previous = readMarker('plan', data, o.trusted ?? []);
     // A revision is a request in words: the old request and the feedback, for the model to plan.
     request = `${previous?.request ?? o.request} — revised: ${o.revise.feedback}`;
   }

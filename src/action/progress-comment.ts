@@ -1,30 +1,41 @@
 import type { RunEvent } from '../engine/events.js';
-import { attemptMarker } from '../github/approval.js';
+import { runMarker } from '../github/approval.js';
+import { isId } from '../github/ids.js';
+import { neutralise } from '../github/markers.js';
 import { applyEvent, emptyProgress, type ProgressState, statusLine } from '../report/progress-state.js';
 
+export interface ProgressInfo {
+  planId: string;
+  runUrl?: string;
+  /** This Actions run, recorded with the engine's run id so `/workflow resume` finds its artifact. */
+  actionsRunId?: string;
+}
+
 /** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
-export function renderProgress(
-  state: ProgressState,
-  info: { planId: string; runUrl?: string; marker: string; actionsRunId?: string },
-): string {
+export function renderProgress(state: ProgressState, info: ProgressInfo): string {
   const lines = [
     `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}`,
     '',
     `\`${statusLine(state)}\``,
   ];
-  if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${l.replace(/\n/g, ' ')}`));
-  lines.push('', endMarkers(state, info));
+  // Log lines are the script's words: quoted, on one line, and unable to open an HTML comment.
+  if (state.logs.length > 0)
+    lines.push('', ...state.logs.map((l) => `> ${neutralise(l.replace(/\s+/g, ' '))}`));
+  lines.push('', endMarker(state, info));
   return lines.join('\n');
 }
 
-/** The markers every version of the progress comment keeps: this plan ran, and which runs it was. */
-export function endMarkers(
-  state: ProgressState,
-  info: { planId: string; marker: string; actionsRunId?: string },
-): string {
-  return state.runId && info.actionsRunId
-    ? `${info.marker}\n${attemptMarker({ planId: info.planId, runId: state.runId, actionsRunId: info.actionsRunId })}`
-    : info.marker;
+/**
+ * The marker every version of the progress comment ends with: this plan ran, and (once both ids are
+ * known and valid) which run of the engine and which Actions run it was.
+ */
+export function endMarker(state: ProgressState, info: ProgressInfo): string {
+  return state.runId &&
+    isId('runId', state.runId) &&
+    info.actionsRunId &&
+    isId('actionsRunId', info.actionsRunId)
+    ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId })
+    : runMarker(info.planId);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
 import type { RunSummary } from '../engine/run.js';
-import type { PlanMarker } from '../github/plan-comment.js';
+import { type Authored, type PlanMarker, readMarker, validMarker, writeMarker } from '../github/markers.js';
 import { findingsOf } from '../report/report.js';
 
 /** The pull request: its body is the report, with what was approved and the estimate against the actual. */
@@ -22,11 +22,12 @@ export function pullRequestFor(
         ...plan.known,
         ...findings
           .map((f) => (f as { fingerprint?: string }).fingerprint)
-          .filter((f): f is string => Boolean(f)),
+          .filter((f): f is string => typeof f === 'string' && validMarker('sweep-known', [f])),
       ]),
     ];
     const head = `The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? '' : 's'}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.\n\n---\n\n`;
-    return { title, body: `${head}${report}\n${sweepMarker(known)}\n` };
+    // The marker is the body's last line, where knownFrom reads it.
+    return { title, body: `${head}${report}\n${writeMarker('sweep-known', known.slice(-10_000))}\n` };
   }
   const e = plan.marker.estimate;
   const estimate = e
@@ -45,22 +46,9 @@ export function pullRequestFor(
   return { title, body: head + report };
 }
 
-const SWEEP = /<!-- dynamic-workflows:sweep-known (\[[^\n]*\]) -->/;
-
-export function sweepMarker(known: string[]): string {
-  return `<!-- dynamic-workflows:sweep-known ${JSON.stringify(known).replace(/--/g, '-\\u002d')} -->`;
-}
-
-/** Fingerprints an earlier sweep's pull request recorded. */
-export function knownFrom(body: string): string[] {
-  const found = SWEEP.exec(body);
-  if (!found) return [];
-  try {
-    const list = JSON.parse(found[1]!) as unknown;
-    return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
+/** Fingerprints an earlier sweep's pull request recorded: only one the bot opened counts, open or closed. */
+export function knownFrom(pullRequest: Authored, trusted: readonly string[]): string[] {
+  return readMarker('sweep-known', pullRequest, trusted) ?? [];
 }
 
 /** Pushes the run's branch and opens its pull request, the report as its body. */

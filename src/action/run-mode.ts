@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
-import { RUN_MARKER, runnable } from '../github/approval.js';
+import { runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
+import { checkId, isId } from '../github/ids.js';
+import { neutralise } from '../github/markers.js';
 import { mayAct } from '../github/permissions.js';
 import { scriptOf } from '../github/plan-comment.js';
 import { listThread, roleOf } from '../github/port.js';
@@ -12,7 +14,7 @@ import type { ModelProvider } from '../models/types.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import { emptyProgress } from '../report/progress-state.js';
-import { endMarkers, ProgressComment, renderProgress } from './progress-comment.js';
+import { endMarker, ProgressComment, renderProgress } from './progress-comment.js';
 import { openPullRequest } from './pull-request.js';
 
 export interface RunModeOptions {
@@ -48,11 +50,16 @@ export type RunModeOutcome =
   | { status: RunSummary['status']; summary: RunSummary; pullRequest?: { number: number; url: string } };
 
 /**
- * Run mode: check the approved plan again (newest, intact, the sha256 the approval named, approved
- * once by someone allowed, never run), then run exactly its script on the checkout, keep a
+ * Run mode: check the approved plan again from the thread alone (the bot's newest plan, intact, the
+ * sha256 the approval named, approved once by the app answering an `/approve` still in the thread,
+ * by someone who may approve now and, if the configuration says so, is not the requester; never
+ * run), then run exactly its script on the checkout, keep a
  * progress comment, push the branch and open the pull request. A refusal spends nothing.
  */
 export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome> {
+  const issue = checkId('issue', o.issue, 'the issue number');
+  // Without a valid issue there is no thread to check and nowhere to answer.
+  if (!issue.ok) return { status: 'refused', reason: issue.problem };
   const comment = (body: string) =>
     o.octokit.rest.issues.createComment({ owner: o.owner, repo: o.repo, issue_number: o.issue, body });
   const refuse = async (reason: string): Promise<RunModeOutcome> => {
@@ -60,16 +67,21 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     return { status: 'refused', reason };
   };
 
-  const found = runnable(o.trusted, await listThread(o.octokit, o.owner, o.repo, o.issue), {
-    planCommentId: o.planCommentId,
-    scriptSha256: o.scriptSha256,
-    ...(o.resume ? { resume: true } : {}),
-  });
+  const found = runnable(
+    o.trusted,
+    await listThread(o.octokit, o.owner, o.repo, o.issue),
+    {
+      planCommentId: o.planCommentId,
+      scriptSha256: o.scriptSha256,
+      ...(o.resume ? { resume: true } : {}),
+    },
+    o.config,
+  );
   if ('refused' in found) return refuse(found.refused);
-  const approver = found.approver!;
+  const approver = found.approval.approver;
   const allowed = mayAct(
-    { login: approver, type: 'User' },
-    await roleOf(o.octokit, o.owner, o.repo, approver),
+    approver,
+    await roleOf(o.octokit, o.owner, o.repo, approver.login),
     o.config,
     'approve',
   );
@@ -82,12 +94,11 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
       `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`,
     );
   }
-  const marker = RUN_MARKER(found.marker.planId);
   const info = {
     planId: found.marker.planId,
     ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-    ...(o.actionsRunId ? { actionsRunId: o.actionsRunId } : {}),
-    marker,
+    // A local run ('local') has no Actions run whose artifact a resume could download.
+    ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
   };
   const { data: progressComment } = await comment(renderProgress(emptyProgress(), info));
   const progress = new ProgressComment(
@@ -132,7 +143,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     pullRequest = await openPullRequest(
       o,
       { ...summary, branch: summary.branch },
-      { marker: found.marker, approver, issue: o.issue },
+      { marker: found.marker, approver: approver.login, issue: o.issue },
     );
   }
   const ending =
@@ -140,8 +151,8 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
       ? pullRequest
         ? `The run completed: ${pullRequest.url}`
         : 'The run completed with no changes and no findings: nothing to review.'
-      : `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${summary.error ?? 'no error recorded'}. ` +
+      : `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${neutralise(summary.error ?? 'no error recorded')}. ` +
         `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`;
-  await progress.flush(`${ending}\n\n${endMarkers(progress.state, info)}`);
+  await progress.flush(`${ending}\n\n${endMarker(progress.state, info)}`);
   return { status: summary.status, summary, ...(pullRequest ? { pullRequest } : {}) };
 }

@@ -17,6 +17,8 @@ export interface SweepOptions {
   runsDir: string;
   provider: ModelProvider;
   config: Config;
+  /** Logins whose pull requests are the bot's (the job's identity, the app): only theirs hold known findings. */
+  trusted: string[];
   push(branch: string): Promise<void>;
   env?: NodeJS.ProcessEnv;
 }
@@ -32,8 +34,8 @@ export type SweepOutcome =
 
 /**
  * The scheduled sweep: no human approval, the configuration's sweep budget is the approval.
- * Findings an earlier sweep reported (recorded in its pull request) are left out; a sweep that
- * finds nothing new opens nothing.
+ * Findings an earlier sweep reported (recorded in the pull request the bot opened for it) are left
+ * out; anyone else's pull request suppresses nothing. A sweep that finds nothing new opens nothing.
  */
 export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   const earlier = await o.octokit.paginate(o.octokit.rest.pulls.list, {
@@ -42,7 +44,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     state: 'all',
     per_page: 100,
   });
-  const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr.body ?? '')))];
+  const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? 'sweep';
   const budget = o.config.sweep?.budget ?? o.config.budget;
   const plan = await createPlan({

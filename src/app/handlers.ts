@@ -1,14 +1,21 @@
-import { approvable, latestAttempt, type ThreadComment, trustedPlans } from '../github/approval.js';
+import {
+  approvable,
+  botPlans,
+  distinctApproverProblem,
+  latestAttempt,
+  type ThreadComment,
+} from '../github/approval.js';
 import { type Command, HELP, parseCommand } from '../github/commands.js';
 import { type Config, configProblemComment, parseConfig } from '../github/config.js';
-import { type Actor, mayAct, type Role } from '../github/permissions.js';
 import {
-  ackMarker,
-  approvalMarker,
-  readAck,
-  readApprovalMarker,
-  readPlanMarker,
-} from '../github/plan-comment.js';
+  markersIn,
+  mention,
+  quoteUserText,
+  readMarker,
+  validMarker,
+  writeMarker,
+} from '../github/markers.js';
+import { type Actor, mayAct, type Role } from '../github/permissions.js';
 
 export type { ThreadComment };
 
@@ -17,6 +24,8 @@ export interface GitHubPort {
   owner: string;
   repo: string;
   defaultBranch: string;
+  /** The repository's web page (on github.com or a GitHub Enterprise Server): every link starts here. */
+  repoUrl: string;
   /** Logins whose plan comments are trusted: the app's bot and the repository's Actions identity. */
   trustedAuthors(): Promise<string[]>;
   listComments(issue: number): Promise<ThreadComment[]>;
@@ -41,18 +50,21 @@ async function loadConfig(
   gh: GitHubPort,
   issue: number,
   thread: ThreadComment[],
+  trusted: string[],
 ): Promise<Config | undefined> {
   const parsed = parseConfig(await gh.readConfig());
   if (parsed.ok) return parsed.config;
   const body = configProblemComment(parsed.problems);
-  // One comment per distinct problem, however often it is hit.
-  if (!thread.some((c) => c.body === body)) await gh.comment(issue, body);
+  // One comment per distinct problem, however often it is hit (only the bot's own notice counts).
+  if (!thread.some((c) => c.body === body && trusted.includes(c.user.login))) await gh.comment(issue, body);
   return undefined;
 }
 
 function actionsUrl(gh: GitHubPort, config: Config): string {
-  return `https://github.com/${gh.owner}/${gh.repo}/actions/workflows/${config.workflowFile}`;
+  return `${gh.repoUrl}/actions/workflows/${encodeURIComponent(config.workflowFile)}`;
 }
+
+const ack = (commentId: number) => writeMarker('ack', commentId);
 
 async function plan(
   gh: GitHubPort,
@@ -72,8 +84,8 @@ async function plan(
   });
   await gh.comment(
     event.issue,
-    `Planning \`${request.replace(/`/g, "'")}\` for @${event.comment.user.login}: the assessment, the script and its estimate will be posted here. ` +
-      `Follow [the planning run](${runUrl ?? actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+    `Planning ${quoteUserText(request)} for ${mention(event.comment.user.login)}: the assessment, the script and its estimate will be posted here. ` +
+      `Follow [the planning run](${runUrl ?? actionsUrl(gh, config)}).\n\n${ack(event.comment.id)}`,
   );
 }
 
@@ -87,12 +99,8 @@ async function approve(
   const found = approvable(trusted, thread);
   if ('refused' in found) return gh.comment(event.issue, `Not approved: ${found.refused}.`);
   const approver = event.comment.user.login;
-  if (config.requireDistinctApprover && approver === found.marker.requester) {
-    return gh.comment(
-      event.issue,
-      `Not approved: @${approver} asked for this plan, and this repository requires someone else to approve it (\`requireDistinctApprover\`).`,
-    );
-  }
+  const distinct = distinctApproverProblem(config, approver, found.marker);
+  if (distinct) return gh.comment(event.issue, `Not approved: ${distinct}.`);
   await gh.react(event.comment.id, '+1');
   await gh.dispatch(config.workflowFile, {
     mode: 'run',
@@ -107,9 +115,9 @@ async function approve(
     : '';
   await gh.comment(
     event.issue,
-    `Approved by @${approver}: plan \`${found.marker.planId}\`, script \`sha256:${found.marker.scriptSha256}\`.${estimate} ` +
+    `Approved by ${mention(approver)}: plan \`${found.marker.planId}\`, script \`sha256:${found.marker.scriptSha256}\`.${estimate} ` +
       `The run is starting in [Actions](${actionsUrl(gh, config)}); its pull request will be linked here.\n\n` +
-      approvalMarker({
+      writeMarker('approval', {
         planId: found.marker.planId,
         scriptSha256: found.marker.scriptSha256,
         approver,
@@ -121,8 +129,8 @@ async function approve(
 function alreadyAnswered(trusted: string[], thread: ThreadComment[], commentId: number): boolean {
   return thread.some(
     (c) =>
-      trusted.includes(c.user.login) &&
-      (readAck(c.body) === commentId || readApprovalMarker(c.body)?.commentId === commentId),
+      readMarker('ack', c, trusted) === commentId ||
+      readMarker('approval', c, trusted)?.commentId === commentId,
   );
 }
 
@@ -142,8 +150,8 @@ async function cancel(gh: GitHubPort, event: CommentEvent, config: Config) {
   for (const run of mine) await gh.cancelRun(run.id);
   await gh.comment(
     event.issue,
-    `Cancelled at the request of @${event.comment.user.login}: ${mine.map((r) => `[run ${r.id}](${r.url})`).join(', ')}. ` +
-      `What the run finished is kept; \`/workflow resume\` continues it.\n\n${ackMarker(event.comment.id)}`,
+    `Cancelled at the request of ${mention(event.comment.user.login)}: ${mine.map((r) => `[run ${r.id}](${r.url})`).join(', ')}. ` +
+      `What the run finished is kept; \`/workflow resume\` continues it.\n\n${ack(event.comment.id)}`,
   );
 }
 
@@ -158,7 +166,7 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
   if (trusted.includes(event.comment.user.login)) return;
   const thread = await gh.listComments(event.issue);
   if (alreadyAnswered(trusted, thread, event.comment.id)) return;
-  const config = await loadConfig(gh, event.issue, thread);
+  const config = await loadConfig(gh, event.issue, thread, trusted);
   if (!config) return;
   const actor = event.comment.user;
   if (actor.type === 'Bot' && !config.allowBots.includes(actor.login)) return;
@@ -173,13 +181,13 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
   if (command.type === 'cancel') return cancel(gh, event, config);
   if (dispatchedCommand(command)) {
     if (command.type === 'plan') return plan(gh, event, config, command.request);
-    const newest = trustedPlans(trusted, thread).pop();
-    if (!newest)
+    const newestPlan = botPlans(trusted, thread).pop();
+    if (!newestPlan)
       return gh.comment(
         event.issue,
         `There is no plan in this thread to ${command.type}; ask for one with \`/workflow audit\`.`,
       );
-    const marker = readPlanMarker(newest.body)!;
+    const { comment: newest, marker } = newestPlan;
     if (command.type === 'revise') {
       return plan(gh, event, config, marker.request, {
         revise_plan_comment_id: String(newest.id),
@@ -203,16 +211,18 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
     });
     await gh.comment(
       event.issue,
-      `Resuming plan \`${marker.planId}\` (run \`${attempt.runId}\`) for @${actor.login}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config)}).\n\n${ackMarker(event.comment.id)}`,
+      `Resuming plan \`${marker.planId}\` (run \`${attempt.runId}\`) for ${mention(actor.login)}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config)}).\n\n${ack(event.comment.id)}`,
     );
   }
 }
 
 function statusOf(trusted: string[], thread: ThreadComment[]): string {
-  const newest = trustedPlans(trusted, thread).pop();
+  const newest = botPlans(trusted, thread).pop();
   if (!newest) return 'No plan in this thread yet: ask for one with `/workflow audit`.';
-  const marker = readPlanMarker(newest.body)!;
-  const approval = thread.map((c) => readApprovalMarker(c.body)).find((a) => a?.planId === marker.planId);
+  const { marker } = newest;
+  const approval = markersIn('approval', thread, trusted)
+    .map((a) => a.marker)
+    .find((a) => a.planId === marker.planId);
   return approval
     ? `Plan \`${marker.planId}\` was approved by @${approval.approver} and dispatched; the run reports back here.`
     : `Plan \`${marker.planId}\` (requested by @${marker.requester}) is waiting for \`/approve\`.`;
@@ -226,11 +236,15 @@ export async function onLabel(
   const kind = /^workflow:(.+)$/.exec(event.label)?.[1]?.trim();
   if (!kind) return;
   const thread = await gh.listComments(event.issue);
-  const config = await loadConfig(gh, event.issue, thread);
+  const config = await loadConfig(gh, event.issue, thread, await gh.trustedAuthors());
   if (!config) return;
   const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config, 'trigger');
   if (!decision.allowed)
-    return gh.comment(event.issue, `Nothing was done for the label \`${event.label}\`: ${decision.reason}.`);
+    return gh.comment(
+      event.issue,
+      `Nothing was done for the label ${quoteUserText(event.label)}: ${decision.reason}.`,
+    );
+  // The title is the request's data: it goes to the planner as such, and the reply only quotes it.
   const request = ['migrate', 'research'].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
   await gh.dispatch(config.workflowFile, {
     mode: 'plan',
@@ -241,7 +255,7 @@ export async function onLabel(
   });
   await gh.comment(
     event.issue,
-    `Planning \`${request.replace(/`/g, "'")}\` for @${event.sender.login} (label \`${event.label}\`). See [Actions](${actionsUrl(gh, config)}).`,
+    `Planning ${quoteUserText(request)} for ${mention(event.sender.login)} (label ${quoteUserText(event.label)}). See [Actions](${actionsUrl(gh, config)}).`,
   );
 }
 
@@ -261,9 +275,11 @@ export async function onWorkflowRun(gh: GitHubPort, run: FinishedRun): Promise<v
   // The workflow's run-name is "dynamic workflows #ISSUE ...": the issue it answers.
   const issue = Number(/#(\d+)/.exec(run.display_title)?.[1]);
   if (!Number.isInteger(issue) || issue <= 0) return;
-  const marker = `<!-- dynamic-workflows:run-ended ${run.html_url} -->`;
   const thread = await gh.listComments(issue);
-  if (thread.some((c) => c.body.includes(marker))) return;
+  const trusted = await gh.trustedAuthors();
+  if (markersIn('run-ended', thread, trusted).some((m) => m.marker === run.html_url)) return;
+  // A run page that is not a plain web address still gets its notice, without a marker to find it by.
+  const ended = validMarker('run-ended', run.html_url) ? `\n\n${writeMarker('run-ended', run.html_url)}` : '';
   const what = {
     failure: 'failed',
     cancelled: 'was cancelled',
@@ -273,6 +289,6 @@ export async function onWorkflowRun(gh: GitHubPort, run: FinishedRun): Promise<v
   await gh.comment(
     issue,
     `The workflow run ${what}: [logs](${run.html_url}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. ` +
-      `Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.\n\n${marker}`,
+      `Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.${ended}`,
   );
 }

@@ -12,6 +12,8 @@ function portFor(context: RepoContext, appLogin: () => Promise<string>): GitHubP
     owner,
     repo,
     defaultBranch: context.payload.repository.default_branch,
+    // GitHub Enterprise Server included: links go where the repository lives.
+    repoUrl: context.payload.repository.html_url,
     trustedAuthors: async () => [await appLogin(), 'github-actions[bot]'],
     readConfig: () => context.config('dynamic-workflows.yml'),
   });

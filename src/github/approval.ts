@@ -1,4 +1,9 @@
-import { type PlanMarker, readApprovalMarker, readPlanMarker, scriptOf, sha256 } from './plan-comment.js';
+import { parseCommand } from './commands.js';
+import type { Config } from './config.js';
+import { checkId } from './ids.js';
+import { type ApprovalMarker, markersIn, type PlanMarker, writeMarker } from './markers.js';
+import type { Actor } from './permissions.js';
+import { scriptOf, sha256 } from './plan-comment.js';
 
 /** A comment as the approval checks see it. */
 export interface ThreadComment {
@@ -9,61 +14,63 @@ export interface ThreadComment {
   updated_at: string;
 }
 
-export function trustedPlans(trusted: string[], thread: ThreadComment[]): ThreadComment[] {
-  return thread.filter((c) => readPlanMarker(c.body) && trusted.includes(c.user.login));
+type Found = { comment: ThreadComment; marker: PlanMarker };
+type Checked = { refused: string } | Found;
+
+/** The plans the bot posted in a thread, oldest first. Anyone else's "plan" is not one. */
+export function botPlans(trusted: readonly string[], thread: ThreadComment[]): Found[] {
+  return markersIn('plan', thread, trusted);
 }
 
-type Checked = { refused: string } | { comment: ThreadComment; marker: PlanMarker };
-
 /**
- * The newest plan comment in a thread, if it can be trusted: written by the app or the repository's
- * Actions identity, never edited, and its script still hashes to the sha256 in its marker.
+ * The newest plan the bot posted, if it can still be trusted: never edited, and its script still
+ * hashes to the sha256 in its marker.
  */
-export function newestPlan(trusted: string[], thread: ThreadComment[]): Checked {
-  const plans = thread.filter((c) => readPlanMarker(c.body));
-  const newest = plans[plans.length - 1];
+export function newestPlan(trusted: readonly string[], thread: ThreadComment[]): Checked {
+  const newest = botPlans(trusted, thread).pop();
   if (!newest)
     return { refused: 'there is no plan in this thread to approve; ask for one with `/workflow audit`' };
-  if (!trusted.includes(newest.user.login)) {
-    return {
-      refused: `the newest plan comment was written by @${newest.user.login}, not by the app: only plans the app or this repository's Actions posted can be approved`,
-    };
-  }
-  const marker = readPlanMarker(newest.body)!;
-  if (newest.updated_at !== newest.created_at) {
+  const { comment, marker } = newest;
+  if (comment.updated_at !== comment.created_at) {
     return {
       refused: `plan \`${marker.planId}\` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with \`/workflow revise\``,
     };
   }
-  const script = scriptOf(newest.body);
+  const script = scriptOf(comment.body);
   if (script === undefined || sha256(script) !== marker.scriptSha256) {
     return {
       refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`,
     };
   }
-  return { comment: newest, marker };
+  return newest;
 }
 
-function approvalsOf(trusted: string[], thread: ThreadComment[], planId: string) {
-  return thread.filter(
-    (c) => trusted.includes(c.user.login) && readApprovalMarker(c.body)?.planId === planId,
-  );
+function approvalsOf(trusted: readonly string[], thread: ThreadComment[], planId: string) {
+  return markersIn('approval', thread, trusted).filter((a) => a.marker.planId === planId);
 }
 
-/** The newest plan, if it may be approved now: trusted, intact, and not approved before. The app checks this. */
-export function approvable(trusted: string[], thread: ThreadComment[]): Checked {
+/** The newest plan, if it may be approved now: the bot's, intact, and not approved before. The app checks this. */
+export function approvable(trusted: readonly string[], thread: ThreadComment[]): Checked {
   const found = newestPlan(trusted, thread);
   if ('refused' in found) return found;
   const earlier = approvalsOf(trusted, thread, found.marker.planId)[0];
   if (earlier) {
     return {
-      refused: `plan \`${found.marker.planId}\` was already approved by @${readApprovalMarker(earlier.body)!.approver}; ask for a new plan to run again`,
+      refused: `plan \`${found.marker.planId}\` was already approved by @${earlier.marker.approver}; ask for a new plan to run again`,
     };
   }
   return found;
 }
 
-export const RUN_MARKER = (planId: string) => `<!-- dynamic-workflows:run ${JSON.stringify(planId)} -->`;
+/** The configuration's rule on who approves, beyond permission: a reason to refuse, or nothing. */
+export function distinctApproverProblem(
+  config: Pick<Config, 'requireDistinctApprover'>,
+  approver: string,
+  plan: PlanMarker,
+): string | undefined {
+  if (!config.requireDistinctApprover || approver !== plan.requester) return undefined;
+  return `@${approver} asked for this plan, and this repository requires someone else to approve it (\`requireDistinctApprover\`)`;
+}
 
 /** Which run of the engine and which Actions run an attempt at a plan was: what resuming needs. */
 export interface Attempt {
@@ -72,66 +79,107 @@ export interface Attempt {
   actionsRunId: string;
 }
 
-const ATTEMPT = /<!-- dynamic-workflows:attempt (\{[^\n]*?\}) -->/;
+/** The marker a run's progress comment ends with: the plan ran, and (once known) which runs it was. */
+export const runMarker = (planId: string, attempt?: { runId: string; actionsRunId: string }) =>
+  writeMarker('run', { planId, ...attempt });
 
-export const attemptMarker = (a: Attempt) => `<!-- dynamic-workflows:attempt ${JSON.stringify(a)} -->`;
+function runsOf(trusted: readonly string[], thread: ThreadComment[], planId: string) {
+  return markersIn('run', thread, trusted).filter((r) => r.marker.planId === planId);
+}
 
-/** The newest attempt at a plan recorded by a trusted author, if any. */
+/** The newest attempt at a plan the bot recorded, if any; its ids passed their schemas. */
 export function latestAttempt(
-  trusted: string[],
+  trusted: readonly string[],
   thread: ThreadComment[],
   planId: string,
 ): Attempt | undefined {
-  for (const c of [...thread].reverse()) {
-    if (!trusted.includes(c.user.login)) continue;
-    const found = ATTEMPT.exec(c.body);
-    if (!found) continue;
-    try {
-      const attempt = JSON.parse(found[1]!) as Attempt;
-      if (attempt.planId === planId) return attempt;
-    } catch {
-      // A malformed marker is no attempt.
-    }
+  for (const { marker } of runsOf(trusted, thread, planId).reverse()) {
+    if (marker.runId && marker.actionsRunId)
+      return { planId, runId: marker.runId, actionsRunId: marker.actionsRunId };
   }
   return undefined;
 }
 
+/** Who approved, as the thread shows it: the approval the app recorded and the `/approve` it answered. */
+export interface Approval {
+  marker: ApprovalMarker;
+  approver: Actor;
+}
+
 /**
- * What the runner checks again before it spends anything: the plan it was given is the newest,
- * trusted and intact, has the sha256 the approval named, was approved exactly once, and has not
- * started a run yet.
+ * The approval's own `/approve` comment, checked as the app checked it: still in the thread after
+ * the plan, written by the approver (not by the bot), and still an approve command.
+ */
+function approvalComment(
+  trusted: readonly string[],
+  thread: ThreadComment[],
+  plan: ThreadComment,
+  marker: ApprovalMarker,
+): { refused: string } | Actor {
+  const at = thread.findIndex((c) => c.id === marker.commentId);
+  const command = thread[at];
+  if (!command || at < thread.indexOf(plan))
+    return { refused: `the \`/approve\` comment ${marker.commentId} is not in this thread after the plan` };
+  if (command.user.login !== marker.approver || trusted.includes(command.user.login))
+    return { refused: `comment ${marker.commentId} was not written by the approver @${marker.approver}` };
+  const parsed = parseCommand(command.body);
+  if (!('command' in parsed) || parsed.command.type !== 'approve')
+    return { refused: `comment ${marker.commentId} no longer says \`/approve\`` };
+  return { login: command.user.login, type: command.user.type };
+}
+
+/**
+ * What the runner checks again before it spends anything, from the thread alone: the plan it was
+ * given is the bot's newest, intact, with the sha256 the approval named; approved exactly once by
+ * the app, for that script, answering an `/approve` still in the thread by the approver; the
+ * approver is not the requester when the configuration requires that; and the plan has not started
+ * a run yet (or, to resume, has). The approver's permission now is checked by the caller, with the API.
  */
 export function runnable(
-  trusted: string[],
+  trusted: readonly string[],
   thread: ThreadComment[],
   given: { planCommentId: number; scriptSha256: string; resume?: boolean },
-): Checked & { approver?: string; attempt?: Attempt } {
+  config: Pick<Config, 'requireDistinctApprover'>,
+): { refused: string } | (Found & { approval: Approval; attempt?: Attempt }) {
+  const commentId = checkId('commentId', given.planCommentId, 'the plan comment id');
+  if (!commentId.ok) return { refused: commentId.problem };
+  const sha = checkId('sha256', given.scriptSha256, 'the approved script hash');
+  if (!sha.ok) return { refused: sha.problem };
   const found = newestPlan(trusted, thread);
   if ('refused' in found) return found;
+  const { planId } = found.marker;
   if (found.comment.id !== given.planCommentId) {
     return {
       refused: `comment ${given.planCommentId} is not the newest plan in this thread; a newer plan voids older ones`,
     };
   }
   if (found.marker.scriptSha256 !== given.scriptSha256) {
+    return { refused: `the approved sha256 ${given.scriptSha256} is not the sha256 of plan \`${planId}\`` };
+  }
+  const approvals = approvalsOf(trusted, thread, planId);
+  if (approvals.length !== 1) {
     return {
-      refused: `the approved sha256 ${given.scriptSha256} is not the sha256 of plan \`${found.marker.planId}\``,
+      refused:
+        approvals.length === 0
+          ? `plan \`${planId}\` has no approval from the app`
+          : `plan \`${planId}\` was approved ${approvals.length} times; ask for a new plan`,
     };
   }
-  const approvals = approvalsOf(trusted, thread, found.marker.planId);
-  if (approvals.length !== 1)
-    return { refused: `plan \`${found.marker.planId}\` has no approval from the app` };
-  const approver = readApprovalMarker(approvals[0]!.body)!.approver;
-  const ran = thread.some(
-    (c) => trusted.includes(c.user.login) && c.body.includes(RUN_MARKER(found.marker.planId)),
-  );
+  const marker = approvals[0]!.marker;
+  if (marker.scriptSha256 !== found.marker.scriptSha256)
+    return { refused: `the approval of plan \`${planId}\` names another script` };
+  const approver = approvalComment(trusted, thread, found.comment, marker);
+  if ('refused' in approver) return approver;
+  const distinct = distinctApproverProblem(config, marker.approver, found.marker);
+  if (distinct) return { refused: `the approval is not valid: ${distinct}` };
+  const approval = { marker, approver };
+  const ran = runsOf(trusted, thread, planId).length > 0;
   if (given.resume) {
     // Resuming continues the approved plan's own run, from its journal: only a plan that ran.
-    const attempt = latestAttempt(trusted, thread, found.marker.planId);
-    if (!ran || !attempt) return { refused: `plan \`${found.marker.planId}\` has no earlier run to resume` };
-    return { ...found, approver, attempt };
+    const attempt = latestAttempt(trusted, thread, planId);
+    if (!ran || !attempt) return { refused: `plan \`${planId}\` has no earlier run to resume` };
+    return { ...found, approval, attempt };
   }
-  if (ran)
-    return { refused: `plan \`${found.marker.planId}\` has run already; ask for a new plan to run again` };
-  return { ...found, approver };
+  if (ran) return { refused: `plan \`${planId}\` has run already; ask for a new plan to run again` };
+  return { ...found, approval };
 }

@@ -13,14 +13,37 @@ export type Parsed = { command: Command } | { error: string } | { none: true };
 const SUBCOMMANDS = new Set(['approve', 'revise', 'cancel', 'status', 'resume', 'help']);
 
 /**
- * The first line that starts with `/workflow` or `/approve` is the command; a comment without one
- * is not for the bot. Malformed commands come back as an error to answer with the help text.
+ * The lines of a comment a reader sees as its own prose: not inside a fenced code block (``` or
+ * ~~~, any length; an unclosed fence runs to the end), not quoted (`>`), not hidden in an HTML
+ * comment. A command shown as an example, quoted from someone else or hidden is not a command.
+ */
+function proseLines(body: string): string[] {
+  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, '').split(/\r?\n/);
+  const prose: string[] = [];
+  let fence: { char: string; length: number } | undefined;
+  for (const raw of lines) {
+    const line = raw.trim();
+    const marks = /^(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence) {
+      if (marks?.[0] === fence.char && marks.length >= fence.length && line === marks) fence = undefined;
+      continue;
+    }
+    if (marks && !(marks[0] === '`' && line.slice(marks.length).includes('`'))) {
+      fence = { char: marks[0]!, length: marks.length };
+      continue;
+    }
+    if (line.startsWith('>')) continue;
+    prose.push(line);
+  }
+  return prose;
+}
+
+/**
+ * The first line of prose that starts with `/workflow` or `/approve` is the command; a comment
+ * without one is not for the bot. Malformed commands come back as an error to answer with the help text.
  */
 export function parseCommand(body: string): Parsed {
-  const line = body
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .find((l) => /^\/(workflow|approve)(\s|$)/i.test(l));
+  const line = proseLines(body).find((l) => /^\/(workflow|approve)(\s|$)/i.test(l));
   if (line === undefined) return { none: true };
   const [head = '', ...words] = line.split(/\s+/);
   if (head.toLowerCase() === '/approve') {

@@ -27,7 +27,9 @@ export const markerSchemas = {
       request: z.string().max(65_536),
       estimate: z
         .object({
-          agents: z.object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() }).strict(),
+          agents: z
+            .object({ min: z.number().int().nonnegative(), max: z.number().int().nonnegative() })
+            .strict(),
           usd: usd.nullable(),
         })
         .strict()
@@ -60,7 +62,7 @@ export type RunMarker = MarkerValue<'run'>;
 
 /** A comment or a pull request: who wrote it and what it says. */
 export interface Authored {
-  body: string | null;
+  body?: string | null | undefined;
   user: { login: string } | null;
 }
 

@@ -1,54 +1,13 @@
 import type { Plan } from '../plan/plan.js';
+import { fenceFor } from '../report/format.js';
 import { renderPlan } from '../report/plan.js';
-
-/** What a plan comment carries besides the text a person reads. */
-export interface PlanMarker {
-  planId: string;
-  scriptSha256: string;
-  baseSha: string;
-  requester: string;
-  request: string;
-  estimate?: { agents: { min: number; max: number }; usd: { min: number; max: number } | null };
-}
-
-export interface ApprovalMarker {
-  planId: string;
-  scriptSha256: string;
-  approver: string;
-  /** The `/approve` comment this answers: a redelivered webhook finds it and does nothing. */
-  commentId: number;
-}
-
-const PLAN = /<!-- dynamic-workflows:plan (\{[^\n]*?\}) -->/;
-const APPROVAL = /<!-- dynamic-workflows:approval (\{[^\n]*?\}) -->/;
-const ACK = /<!-- dynamic-workflows:ack (\d+) -->/;
-
-function marker(kind: string, value: unknown): string {
-  // `--` cannot appear inside an HTML comment; JSON never needs it escaped otherwise.
-  return `<!-- dynamic-workflows:${kind} ${JSON.stringify(value).replace(/--/g, '-\\u002d')} -->`;
-}
-
-function read<T>(pattern: RegExp, body: string): T | undefined {
-  const found = pattern.exec(body);
-  if (!found) return undefined;
-  try {
-    return JSON.parse(found[1]!) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-export const planMarker = (m: PlanMarker) => marker('plan', m);
-export const approvalMarker = (m: ApprovalMarker) => marker('approval', m);
-export const ackMarker = (commentId: number) => `<!-- dynamic-workflows:ack ${commentId} -->`;
-export const readPlanMarker = (body: string) => read<PlanMarker>(PLAN, body);
-export const readApprovalMarker = (body: string) => read<ApprovalMarker>(APPROVAL, body);
-export const readAck = (body: string) => {
-  const found = ACK.exec(body);
-  return found ? Number(found[1]) : undefined;
-};
+import { type ApprovalMarker, neutralise, type PlanMarker, writeMarker } from './markers.js';
 
 export { sha256 } from '../plan/sha256.js';
+export type { ApprovalMarker, PlanMarker } from './markers.js';
+
+export const planMarker = (m: PlanMarker) => writeMarker('plan', m);
+export const approvalMarker = (m: ApprovalMarker) => writeMarker('approval', m);
 
 /** The script in a plan comment: the first ```js block, exactly as shown. */
 export function scriptOf(body: string): string | undefined {
@@ -62,15 +21,30 @@ export function scriptOf(body: string): string | undefined {
 }
 
 /**
- * The plan comment the runner (or the app) posts: the plan as a person reads it, and a hidden
- * marker binding the plan id, the script's sha256, the base commit, the requester and the estimate.
- * A plan whose verdict is `stop` has no script and no marker: there is nothing to approve.
+ * The plan as a comment shows it. Everything but the script (which must stay byte for byte what
+ * was hashed, and sits in a fence) is neutralised: the request, the assessment of the repository
+ * and the model's reasons and questions can never open an HTML comment in the bot's name.
+ */
+function renderVisiblePlan(plan: Plan, howToRun?: string): string {
+  const text = renderPlan(plan, howToRun ? { howToRun } : {});
+  if (!plan.script) return neutralise(text);
+  const fence = fenceFor(plan.script);
+  const block = `${fence}js\n${plan.script.trimEnd()}\n${fence}`;
+  const at = text.indexOf(block);
+  if (at < 0) return neutralise(text);
+  return neutralise(text.slice(0, at)) + block + neutralise(text.slice(at + block.length));
+}
+
+/**
+ * The plan comment the runner (or the app) posts: its first line is the hidden marker binding the
+ * plan id, the script's sha256, the base commit, the requester and the estimate; then the plan as a
+ * person reads it. A plan whose verdict is `stop` has no script and no marker: nothing to approve.
  */
 export function renderPlanComment(
   plan: Plan,
   ids: { planId: string; baseSha: string; requester: string },
 ): string {
-  if (!plan.script || !plan.scriptSha256) return renderPlan(plan);
+  if (!plan.script || !plan.scriptSha256) return renderVisiblePlan(plan);
   const marker = planMarker({
     ...ids,
     scriptSha256: plan.scriptSha256,
@@ -80,5 +54,5 @@ export function renderPlanComment(
   const howToRun =
     'Reply `/approve` to run exactly this script (someone with the configured permission). ' +
     'Reply `/workflow revise FEEDBACK` for a new plan; an edited comment or a newer plan voids this one.';
-  return `${marker}\n${renderPlan(plan, { howToRun })}`;
+  return `${marker}\n${renderVisiblePlan(plan, howToRun)}`;
 }

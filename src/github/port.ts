@@ -48,6 +48,8 @@ export function octokitPort(
     owner: string;
     repo: string;
     defaultBranch: string;
+    /** The repository's web page: `repository.html_url` in the app, `GITHUB_SERVER_URL/owner/repo` in the action. */
+    repoUrl: string;
     trustedAuthors: () => Promise<string[]>;
     readConfig: () => Promise<unknown>;
   },
@@ -57,6 +59,7 @@ export function octokitPort(
     owner,
     repo,
     defaultBranch: repository.defaultBranch,
+    repoUrl: repository.repoUrl,
     trustedAuthors: repository.trustedAuthors,
     readConfig: repository.readConfig,
     listComments: (issue) => listThread(octokit, owner, repo, issue),

@@ -7,6 +7,7 @@ import { recording, tempDir } from '../helpers.js';
 
 const API = 'https://api.github.com';
 const REPO = '/repos/octo/api';
+const SHA = 'c'.repeat(64);
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => {
@@ -55,7 +56,9 @@ test('mode ended: a failed or cancelled job leaves the same notice the app gives
   expect(said).toMatch(
     /^The workflow run was cancelled: \[logs\]\(https:\/\/github\.com\/octo\/api\/actions\/runs\/31\)\./,
   );
-  expect(said).toContain('<!-- dynamic-workflows:run-ended https://github.com/octo/api/actions/runs/31 -->');
+  expect(said).toContain(
+    '<!-- dynamic-workflows:run-ended "https://github.com/octo/api/actions/runs/31" -->',
+  );
 
   nock(API)
     .get(`${REPO}/issues/4/comments`)
@@ -88,7 +91,7 @@ test('an invalid configuration is named on the issue and the job fails; a missin
     .reply(201, { id: 2 });
   expect(await main(env)).toBe(1);
   expect(said).toMatch(
-    /^The configuration in `\.github\/dynamic-workflows\.yml` is not valid, so nothing was done:\n\n- `concurrency`: Too big: expected number to be <=16\n\n<!-- dynamic-workflows:config-problem [0-9a-f]{16} -->$/,
+    /^The configuration in `\.github\/dynamic-workflows\.yml` is not valid, so nothing was done:\n\n- `concurrency`: Too big: expected number to be <=16\n\n<!-- dynamic-workflows:config-problem "[0-9a-f]{16}" -->$/,
   );
   await expect(main({ PATH: process.env.PATH })).rejects.toThrow(ActionError);
   await expect(main({ PATH: process.env.PATH })).rejects.toThrow(
@@ -97,13 +100,11 @@ test('an invalid configuration is named on the issue and the job fails; a missin
 });
 
 test("run mode trusts the configured app's approvals, never an identity a dispatch input names", async () => {
-  const planBody =
-    '<!-- dynamic-workflows:plan {"planId":"p","scriptSha256":"x","baseSha":"b","requester":"r","request":"audit"} -->';
-  const approval =
-    '<!-- dynamic-workflows:approval {"planId":"p","scriptSha256":"x","approver":"mallory","commentId":3} -->';
+  const planBody = `<!-- dynamic-workflows:plan {"planId":"p","scriptSha256":"${SHA}","baseSha":"${'b'.repeat(40)}","requester":"r","request":"audit"} -->`;
+  const approval = `<!-- dynamic-workflows:approval {"planId":"p","scriptSha256":"${SHA}","approver":"mallory","commentId":3} -->`;
   const at = '2026-11-25T10:00:00Z';
   const env = environment(
-    { inputs: { mode: 'run', issue: '4', plan_comment_id: '1', script_sha256: 'x', app_login: 'mallory' } },
+    { inputs: { mode: 'run', issue: '4', plan_comment_id: '1', script_sha256: SHA, app_login: 'mallory' } },
     { '.github/dynamic-workflows.yml': 'appLogin: our-app[bot]\n' },
   );
   let said = '';
@@ -124,7 +125,47 @@ test("run mode trusts the configured app's approvals, never an identity a dispat
     )
     .reply(201, { id: 5 });
   expect(await main({ ...env, INPUT_ANTHROPIC_API_KEY: 'sk-test-key-123' })).toBe(1);
+  // Comments by mallory are not the bot's: there is no plan at all.
   expect(said).toBe(
-    "Did not run: the newest plan comment was written by @mallory, not by the app: only plans the app or this repository's Actions posted can be approved.",
+    'Did not run: there is no plan in this thread to approve; ask for one with `/workflow audit`.',
+  );
+});
+
+test('without the app, the job answers commands with links on the server it runs on (GITHUB_SERVER_URL)', async () => {
+  const env = {
+    ...environment({
+      comment: {
+        id: 77,
+        body: '/workflow audit',
+        user: { login: 'octocat', type: 'User' },
+        created_at: 't',
+        updated_at: 't',
+      },
+      issue: { number: 4 },
+      repository: { default_branch: 'main' },
+    }),
+    GITHUB_EVENT_NAME: 'issue_comment',
+    GITHUB_SERVER_URL: 'https://ghe.example.com',
+    GITHUB_API_URL: 'https://ghe.example.com/api/v3',
+  };
+  const ghe = nock('https://ghe.example.com/api/v3');
+  ghe.get(`${REPO}/issues/4/comments`).query({ per_page: 100 }).reply(200, []);
+  ghe.get(`${REPO}/collaborators/octocat/permission`).reply(200, { permission: 'write', role_name: 'write' });
+  ghe.post(`${REPO}/issues/comments/77/reactions`).reply(201, {});
+  ghe.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+  let said = '';
+  ghe
+    .post(
+      `${REPO}/issues/4/comments`,
+      recording((b: { body: string }) => {
+        said = b.body;
+      }),
+    )
+    .reply(201, { id: 5 });
+  expect(await main(env)).toBe(0);
+  expect(said).toBe(
+    'Planning `audit` for @octocat: the assessment, the script and its estimate will be posted here. ' +
+      'Follow [the planning run](https://ghe.example.com/octo/api/actions/workflows/dynamic-workflows.yml).\n\n' +
+      '<!-- dynamic-workflows:ack 77 -->',
   );
 });

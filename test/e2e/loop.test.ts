@@ -96,6 +96,7 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
     requester: planInputs.requester!,
     checkout,
     config: parsed.config,
+    trusted: [APP_LOGIN, ACTIONS],
     provider,
     planId: 'run-4711',
     env: { PATH: process.env.PATH },
@@ -132,7 +133,11 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   three
     .get(`${REPO}/issues/1/comments`)
     .query({ per_page: 100 })
-    .reply(200, [...thread, comment(101, APP_LOGIN, approval)]);
+    .reply(200, [
+      ...thread,
+      { ...approve.comment, user: { login: 'Codertocat', type: 'User' } },
+      comment(101, APP_LOGIN, approval),
+    ]);
   three
     .get(`${REPO}/collaborators/Codertocat/permission`)
     .reply(200, { permission: 'admin', role_name: 'admin' });

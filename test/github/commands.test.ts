@@ -4,7 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { approvable } from '../../src/github/approval.js';
 import { parseCommand } from '../../src/github/commands.js';
 import { parseConfig } from '../../src/github/config.js';
-import { readPlanMarker, renderPlanComment, scriptOf, sha256 } from '../../src/github/plan-comment.js';
+import { readMarker } from '../../src/github/markers.js';
+import { renderPlanComment, scriptOf, sha256 } from '../../src/github/plan-comment.js';
 import { createPlan } from '../../src/plan/plan.js';
 import { fenceFor } from '../../src/report/format.js';
 import { tempDir } from '../helpers.js';
@@ -41,6 +42,21 @@ describe('parseCommand', () => {
     ['/workflow research', { error: '`/workflow research` needs a question' }],
     ['I will /workflow audit later', { none: true }],
     ['/workflows audit', { none: true }],
+    // Examples, quotes and hidden text are not commands; prose after a closed fence is.
+    ['```\n/approve\n```', { none: true }],
+    ['``` \n/approve\n```', { none: true }],
+    ['~~~~\n/approve\n~~~\n/approve\n~~~~', { none: true }],
+    ['````md\n```\n/approve\n```\n````', { none: true }],
+    ['  ```\n  /approve\n  ```', { none: true }],
+    ['```\n/approve', { none: true }],
+    ['> /approve', { none: true }],
+    ['>/workflow audit', { none: true }],
+    ['<!-- /approve -->', { none: true }],
+    ['<!--\n/approve', { none: true }],
+    ['```\nexample\n```\n/workflow cancel', { command: { type: 'cancel' } }],
+    ['> /approve\n\n/workflow status', { command: { type: 'status' } }],
+    ['``inline`` is not a fence\n/approve', { command: { type: 'approve' } }],
+    ['```js ` not a fence\n/approve', { command: { type: 'approve' } }],
   ])('%j', (body, expected) => {
     expect(parseCommand(body)).toEqual(expected);
   });
@@ -99,7 +115,9 @@ describe('a plan comment from a real plan', () => {
       baseSha: 'b'.repeat(40),
       requester: 'octocat',
     });
-    expect(readPlanMarker(body)).toMatchObject({
+    expect(
+      readMarker('plan', { body, user: { login: 'github-actions[bot]' } }, ['github-actions[bot]']),
+    ).toMatchObject({
       planId: 'plan-42',
       scriptSha256: plan.scriptSha256,
       request: 'audit',
