@@ -64,3 +64,102 @@ export type RunEvent = Base &
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type RunEventInput = DistributiveOmit<RunEvent, 't'>;
+
+/** How much the script may write to a run's event log through `log()`, `phase()` and failed items. */
+export const MAX_SCRIPT_OUTPUT_BYTES = 8 * 1024 * 1024;
+/** What one such line costs besides its text (the event around it), so empty lines count too. */
+const LINE_COST = 64;
+/** Phases the report lists; a script that names more gets a count. */
+const MAX_PHASES = 100;
+
+type OracleEvent = Extract<RunEvent, { type: 'oracle' }>;
+
+/** What the report needs from a run's events: small, whatever the length of the run. */
+export interface RunDigest {
+  /** Distinct phases in the order they began (the first MAX_PHASES). */
+  phases: string[];
+  /** Distinct phases beyond those. */
+  morePhases: number;
+  /** The first and the last test run (the oracle), and how many there were. */
+  oracles: { first?: OracleEvent; last?: OracleEvent; count: number };
+  /** Lines the script wrote past MAX_SCRIPT_OUTPUT_BYTES, dropped from the event log. */
+  dropped: { lines: number; characters: number };
+}
+
+const SCRIPT_OUTPUT = new Set<RunEvent['type']>(['log', 'phase', 'item.failed']);
+
+function outputSize(input: RunEventInput): number {
+  switch (input.type) {
+    case 'log':
+      return LINE_COST + input.message.length;
+    case 'phase':
+      return LINE_COST + input.phase.length;
+    case 'item.failed':
+      return LINE_COST + input.where.length + input.error.length;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Keeps the digest of a run's events as they pass, and the cap on what the script writes: the
+ * events themselves go to events.jsonl, so memory does not grow with the run.
+ */
+export class EventDigest implements RunDigest {
+  readonly phases: string[] = [];
+  morePhases = 0;
+  readonly oracles: RunDigest['oracles'] = { count: 0 };
+  readonly dropped = { lines: 0, characters: 0 };
+  private readonly seenPhases = new Set<string>();
+  private scriptOutput = 0;
+
+  constructor(private readonly maxScriptOutput = MAX_SCRIPT_OUTPUT_BYTES) {}
+
+  /**
+   * The events to record for this one: itself; nothing, when it is a line the script wrote past
+   * the cap; or, for the first line dropped, one notice saying so.
+   */
+  admit(input: RunEventInput): RunEventInput[] {
+    if (!SCRIPT_OUTPUT.has(input.type)) return [input];
+    const size = outputSize(input);
+    if (this.scriptOutput + size <= this.maxScriptOutput) {
+      this.scriptOutput += size;
+      return [input];
+    }
+    const first = this.dropped.lines === 0;
+    this.dropped.lines++;
+    this.dropped.characters += size - LINE_COST;
+    if (!first) return [];
+    return [
+      {
+        type: 'log',
+        message:
+          `[dwf] the script has written ${Math.round(this.maxScriptOutput / 1024 / 1024)} MiB of log lines, ` +
+          'phases and failed items: later ones are dropped from the event log (the run goes on, ' +
+          'and the report counts what was dropped)',
+      },
+    ];
+  }
+
+  /** Folds one recorded event into the digest. */
+  add(event: RunEvent): void {
+    if (event.type === 'phase') {
+      // Bounded: phase events count against the script's output cap before they get here.
+      if (this.seenPhases.has(event.phase)) return;
+      this.seenPhases.add(event.phase);
+      if (this.phases.length < MAX_PHASES) this.phases.push(event.phase);
+      else this.morePhases++;
+    } else if (event.type === 'oracle') {
+      this.oracles.first ??= event;
+      this.oracles.last = event;
+      this.oracles.count++;
+    }
+  }
+}
+
+/** The digest of a list of events (for tests and tools that hold a run's events anyway). */
+export function digestEvents(events: Iterable<RunEvent>): RunDigest {
+  const digest = new EventDigest(Number.POSITIVE_INFINITY);
+  for (const event of events) digest.add(event);
+  return digest;
+}

@@ -8,6 +8,26 @@ export function newRunId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The shape of every id `newRunId` makes, e.g. `20261126-142501-3fa9c2`. */
+export const RUN_ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
+
+export function isRunId(value: unknown): value is string {
+  return typeof value === 'string' && RUN_ID_PATTERN.test(value);
+}
+
+/**
+ * A run id, checked before it names a path: ids arrive from comments, inputs and artifacts, and
+ * only the shape `newRunId` makes can never climb out of the runs directory.
+ */
+export function checkRunId(value: unknown): string {
+  if (isRunId(value)) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  throw new RangeError(
+    `${shown} is not a run id: run ids look like 20261126-142501-3fa9c2 (date, time and six hex digits, as ` +
+      '`dwf run` prints them); give the id of a run in the runs directory',
+  );
+}
+
 /**
  * An append-only JSON-lines file. Each line is written with one write(2) as soon as it is known,
  * so a killed process loses at most the line being written, never one already appended.
@@ -68,8 +88,9 @@ export interface RunPaths {
   usage: string;
 }
 
+/** The files of one run; the id is checked first (see `checkRunId`). */
 export function runPaths(runsDir: string, runId: string): RunPaths {
-  const dir = join(runsDir, runId);
+  const dir = join(runsDir, checkRunId(runId));
   return {
     dir,
     script: join(dir, 'script.js'),

@@ -25,7 +25,7 @@ import { findingsOf, renderReport, type UsageReport } from '../report/report.js'
 import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
 import { type HostBridge, runInSandbox, type SandboxLimits, type ScriptFailure } from '../script/sandbox.js';
 import { Budget, BudgetExhaustedError } from './budget.js';
-import type { AgentStatus, RunEvent, RunEventInput, RunStatus } from './events.js';
+import { type AgentStatus, EventDigest, type RunEvent, type RunEventInput, type RunStatus } from './events.js';
 import { agentKey, type JournalEntry, Replayer, readJournal } from './journal.js';
 import { createRunDir, JsonLines, newRunId, runPaths, writeJsonAtomic } from './run-dir.js';
 import { Scheduler } from './scheduler.js';
@@ -190,16 +190,20 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const startedAt = new Date().toISOString();
   const env = options.env ?? process.env;
   const redactor = new Redactor(options.secrets ?? [], env);
-  const events: RunEvent[] = [];
+  // Events stream to events.jsonl; memory keeps only the digest the report needs, and the lines
+  // the script writes are capped (past the cap they are dropped, with one notice).
+  const digest = new EventDigest();
   const emit = (input: RunEventInput) => {
-    const raw = { t: Math.round(performance.now() - started), ...input } as RunEvent;
-    // Nothing reaches the event log, the progress view or the report with a secret in it.
-    const line = JSON.stringify(raw);
-    const clean = redactor.redact(line);
-    const event = clean === line ? raw : (JSON.parse(clean) as RunEvent);
-    events.push(event);
-    eventLog.appendLine(clean);
-    options.onEvent?.(event);
+    for (const admitted of digest.admit(input)) {
+      const raw = { t: Math.round(performance.now() - started), ...admitted } as RunEvent;
+      // Nothing reaches the event log, the progress view or the report with a secret in it.
+      const line = JSON.stringify(raw);
+      const clean = redactor.redact(line);
+      const event = clean === line ? raw : (JSON.parse(clean) as RunEvent);
+      digest.add(event);
+      eventLog.appendLine(clean);
+      options.onEvent?.(event);
+    }
   };
 
   const home = join(paths.dir, 'home');
@@ -605,7 +609,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       status,
       ...(error !== undefined ? { error } : {}),
       result,
-      events,
+      digest,
       usage: usageReport,
       durationMs: Math.round(performance.now() - started),
       ...(changes

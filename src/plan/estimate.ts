@@ -52,6 +52,8 @@ export interface WorldRun {
 
 /** Simulated agent latency in a dry run: long enough to measure waves, short enough to be quick. */
 const DRY_LATENCY_MS = 5;
+/** CPU a dry run's script may use: a model wrote it and nobody has approved it yet. */
+export const DRY_RUN_CPU_MS = 10_000;
 
 /** Runs a script under `sim` in one world; the oracle answers as that world would. */
 export async function dryRun(options: EstimateOptions, world: 'quiet' | 'busy'): Promise<WorldRun> {
@@ -74,6 +76,7 @@ export async function dryRun(options: EstimateOptions, world: 'quiet' | 'busy'):
       concurrency: options.concurrency,
       maxAgents: options.maxAgents,
       dryRun: { oraclePasses: world === 'quiet' },
+      limits: { cpuMs: DRY_RUN_CPU_MS },
       env: {},
       workflows: savedWorkflows({ repoDir: options.repoDir ?? runsDir, builtinDir: BUILTIN_DIR }),
       onEvent: (e) => events.push(e),

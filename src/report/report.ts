@@ -1,4 +1,4 @@
-import type { RunEvent, RunStatus } from '../engine/events.js';
+import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
 
 export interface UsageReport {
@@ -36,7 +36,8 @@ export interface ReportInput {
   status: RunStatus;
   error?: string;
   result: unknown;
-  events: RunEvent[];
+  /** What the report needs from the run's events (see `EventDigest`; `digestEvents` for a list). */
+  digest: RunDigest;
   usage: UsageReport;
   durationMs: number;
   changes?: {
@@ -133,6 +134,13 @@ export function renderReport(input: ReportInput): string {
   if (input.args !== undefined) lines.push(`- arguments: \`${cell(JSON.stringify(input.args))}\``);
   if (input.changes?.branch) lines.push(`- branch: \`${input.changes.branch}\``);
   if (input.error) lines.push(`- error: ${cell(input.error)}`);
+  const { dropped } = input.digest;
+  if (dropped.lines > 0) {
+    lines.push(
+      `- log: ${tokens(dropped.lines)} lines the script wrote (${tokens(dropped.characters)} characters) were dropped ` +
+        'past the limit on its output; `events.jsonl` has the lines before them',
+    );
+  }
   if (input.replayed) {
     lines.push(
       '',
@@ -140,8 +148,11 @@ export function renderReport(input: ReportInput): string {
     );
   }
 
-  const phases = input.events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase);
-  if (phases.length > 0) lines.push('', '## Phases', '', ...[...new Set(phases)].map((p) => `1. ${cell(p)}`));
+  const { phases, morePhases } = input.digest;
+  if (phases.length > 0) {
+    lines.push('', '## Phases', '', ...phases.map((p) => `1. ${cell(p)}`));
+    if (morePhases > 0) lines.push('', `… and ${tokens(morePhases)} more phases.`);
+  }
 
   const findings = findingsOf(input.result);
   lines.push('', '## Findings', '');
@@ -165,17 +176,15 @@ export function renderReport(input: ReportInput): string {
     }
   }
 
-  const oracles = input.events.filter((e): e is Extract<RunEvent, { type: 'oracle' }> => e.type === 'oracle');
+  const oracles = input.digest.oracles;
   lines.push('', '## Tests (the oracle)', '');
-  if (oracles.length === 0) {
+  if (!oracles.first || !oracles.last) {
     lines.push('The script did not run the test suite.');
   } else {
-    const before = oracles[0]!;
-    const after = oracles[oracles.length - 1]!;
-    const describe = (o: typeof before) =>
+    const describe = (o: NonNullable<typeof oracles.first>) =>
       `${o.passed ? 'passing' : 'failing'} (exit ${o.exitCode}; ${cell(o.summary)})`;
-    lines.push(`- before: ${describe(before)}`);
-    if (oracles.length > 1) lines.push(`- after: ${describe(after)}`);
+    lines.push(`- before: ${describe(oracles.first)}`);
+    if (oracles.count > 1) lines.push(`- after: ${describe(oracles.last)}`);
   }
 
   lines.push('', '## Changes', '');

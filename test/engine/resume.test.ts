@@ -120,8 +120,8 @@ return out;`;
 
   test('an unknown run id is a clear error', async () => {
     const runsDir = tempDir();
-    await expect(runScript('return 1;', { runsDir, resume: 'nope' })).rejects.toThrow(
-      `no run "nope" in ${runsDir} to resume`,
+    await expect(runScript('return 1;', { runsDir, resume: '20261126-142501-3fa9c2' })).rejects.toThrow(
+      `no run "20261126-142501-3fa9c2" in ${runsDir} to resume`,
     );
   });
 

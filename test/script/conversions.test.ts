@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { checkScript } from '../../src/script/check.js';
 import {
-  CONVERSION_MS,
   GUEST_LIMITS,
   type HostBridge,
   runInSandbox,
