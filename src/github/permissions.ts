@@ -1,4 +1,5 @@
 import type { Config, PermissionLevel } from './config.js';
+import { mention } from './markers.js';
 
 const ORDER: PermissionLevel[] = ['read', 'triage', 'write', 'maintain', 'admin'];
 
@@ -24,7 +25,7 @@ export function mayAct(actor: Actor, role: Role, config: Config, action: 'trigge
   if (actor.type === 'Bot' && !config.allowBots.includes(actor.login)) {
     return {
       allowed: false,
-      reason: `@${actor.login} is a bot; bots may ${action} only when \`allowBots\` names them`,
+      reason: `${mention(actor.login)} is a bot; bots may ${action} only when \`allowBots\` names them`,
     };
   }
   if (config.approvers.users.includes(actor.login)) return { allowed: true };
@@ -35,6 +36,6 @@ export function mayAct(actor: Actor, role: Role, config: Config, action: 'trigge
   if (atLeast(role, required)) return { allowed: true };
   return {
     allowed: false,
-    reason: `@${actor.login} has ${role === 'none' ? 'no' : `\`${role}\``} permission on this repository; to ${action} a workflow takes \`${required}\` or higher${config.approvers.users.length > 0 ? ', or being listed in `approvers.users`' : ''}`,
+    reason: `${mention(actor.login)} has ${role === 'none' ? 'no' : `\`${role}\``} permission on this repository; to ${action} a workflow takes \`${required}\` or higher${config.approvers.users.length > 0 ? ', or being listed in `approvers.users`' : ''}`,
   };
 }
