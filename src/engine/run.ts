@@ -23,7 +23,13 @@ import {
 } from '../models/types.js';
 import { findingsOf, renderReport, type UsageReport } from '../report/report.js';
 import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
-import { type HostBridge, runInSandbox, type SandboxLimits, type ScriptFailure } from '../script/sandbox.js';
+import {
+  GUEST_LIMITS,
+  type HostBridge,
+  runInSandbox,
+  type SandboxLimits,
+  type ScriptFailure,
+} from '../script/sandbox.js';
 import { Budget, BudgetExhaustedError } from './budget.js';
 import { type AgentStatus, EventDigest, type RunEvent, type RunEventInput, type RunStatus } from './events.js';
 import { agentKey, type JournalEntry, Replayer, readJournal } from './journal.js';
@@ -117,6 +123,10 @@ function agentOptions(raw: unknown): AgentOptions {
   for (const key of ['label', 'phase', 'model', 'effort', 'agentType'] as const) {
     if (opts[key] !== undefined && typeof opts[key] !== 'string') {
       throw new TypeError(`agent(): opts.${key} must be a string`);
+    }
+    const length = typeof opts[key] === 'string' ? opts[key].length : 0;
+    if (length > GUEST_LIMITS.phase) {
+      throw new RangeError(`agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`);
     }
   }
   if (opts.isolation !== undefined && opts.isolation !== 'worktree') {

@@ -44,7 +44,7 @@ export const GUEST_LIMITS = {
   list: MAX_LIST_ITEMS,
   /** One `log()` line; longer lines are cut with a note saying how much. */
   logLine: 16 * 1024,
-  /** A `phase()` title. */
+  /** A `phase()` title; also each string option of `agent()` (label, phase, model, …), kept per agent. */
   phase: 1000,
   /** The arguments of one `agent()`, `workflow()` or `oracle()` call, as JSON. */
   call: 4 * 1024 * 1024,

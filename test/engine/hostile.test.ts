@@ -109,6 +109,16 @@ throw e;`,
     expect(logged.filter((e) => e.type === 'agent.started')).toEqual([]);
   });
 
+  test('a label too long to keep for every agent is refused at the call', async () => {
+    const { summary } = await runScript(
+      `try { await agent('x', { label: 'l'.repeat(${GUEST_LIMITS.phase + 1}) }); } catch (e) { return e.name + ': ' + e.message; }`,
+    );
+    expect(summary.result).toBe(
+      `RangeError: agent(): opts.label is ${GUEST_LIMITS.phase + 1} characters; the limit is ${GUEST_LIMITS.phase}`,
+    );
+    expect(summary.usage.agents).toBe(0);
+  });
+
   test("the planner's dry run of a model-written script survives it too, and says why", async () => {
     const estimate = await estimateScript({
       source: `${META}throw { toJSON() { for (;;) {} } };`,
