@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
-import { Redactor } from '../agents/secrets.js';
+import { pushBranch } from '../agents/git.js';
+import { configuredSecrets, Redactor } from '../agents/secrets.js';
 import { onComment, onLabel, onWorkflowRun } from '../app/handlers.js';
 import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../github/config.js';
 import { octokitPort } from '../github/port.js';
@@ -101,17 +101,8 @@ type Inputs = Record<string, string | undefined>;
 
 /** Pushes the run's branch with the job's token, given to git for this one command only. */
 function pushWith(ctx: ActionContext) {
-  return async (branch: string) => {
-    const basic = Buffer.from(`x-access-token:${ctx.token}`).toString('base64');
-    execFileSync(
-      'git',
-      ['-c', `http.${ctx.serverUrl}/.extraheader=AUTHORIZATION: basic ${basic}`, 'push', 'origin', branch],
-      {
-        cwd: ctx.workspace,
-        stdio: 'ignore',
-      },
-    );
-  };
+  return (branch: string) =>
+    pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
 }
 
 /**
@@ -144,6 +135,12 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     return 1;
   }
   const config = loaded.config;
+  // Every secret this job holds, redacted from everything the run writes, shows or sends.
+  const secrets = [
+    ctx.token,
+    ...(ctx.modelKey ? [ctx.modelKey] : []),
+    ...configuredSecrets(config.redactEnv, env),
+  ];
   const modelSpec = config.model;
   const provider = () =>
     resolveModel(modelSpec, {
@@ -216,6 +213,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
           actionsRunId: ctx.runId,
           ...(mode === 'resume' ? { resume: true } : {}),
           env: commandEnv,
+          secrets,
         });
         if (outcome.status === 'refused') {
           summary(`Refused to run: ${outcome.reason}.`);
@@ -237,6 +235,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
           trusted,
           push: pushWith(ctx),
           env: commandEnv,
+          secrets,
         });
         if (outcome.status === 'skipped') {
           summary(`The sweep did not run: ${outcome.reason}`);
@@ -300,7 +299,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     return await runMode();
   } catch (error) {
     // A failure is never silent: the issue hears what happened (secrets redacted) and how to go on.
-    const message = new Redactor([ctx.token, ctx.modelKey], env).redact((error as Error).message);
+    const message = new Redactor(secrets, env).redact((error as Error).message);
     if (issue > 0 && !(error instanceof ActionError)) {
       await octokit.rest.issues.createComment({
         owner: ctx.owner,

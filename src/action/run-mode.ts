@@ -41,6 +41,8 @@ export interface RunModeOptions {
   /** Continue the plan's earlier run from its journal (already downloaded into runsDir). */
   resume?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Secret values the job holds (token, model key, configured ones): redacted from everything. */
+  secrets?: string[];
   signal?: AbortSignal;
   progressIntervalMs?: number;
 }
@@ -133,6 +135,8 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     },
     workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
     ...(o.env ? { env: o.env } : {}),
+    ...(o.secrets ? { secrets: o.secrets } : {}),
+    isolation: o.config.isolation,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(previous ? { resume: previous.runId } : {}),
     onEvent: (event) => progress.on(event),

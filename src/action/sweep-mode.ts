@@ -21,6 +21,8 @@ export interface SweepOptions {
   trusted: string[];
   push(branch: string): Promise<void>;
   env?: NodeJS.ProcessEnv;
+  /** Secret values the job holds (token, model key, configured ones): redacted from everything. */
+  secrets?: string[];
 }
 
 export type SweepOutcome =
@@ -80,6 +82,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     },
     workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
     ...(o.env ? { env: o.env } : {}),
+    ...(o.secrets ? { secrets: o.secrets } : {}),
+    isolation: o.config.isolation,
   });
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };

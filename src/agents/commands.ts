@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import type { Redactor } from './secrets.js';
 
 export interface CommandResult {
   exitCode: number;
-  /** Combined stdout and stderr, the tail kept when it is too long, secrets redacted. */
+  /** Combined stdout and stderr, the tail kept when it is too long (not yet redacted: callers redact). */
   output: string;
   timedOut: boolean;
   durationMs: number;
@@ -14,8 +13,12 @@ export interface CommandOptions {
   env: Record<string, string>;
   timeoutMs: number;
   maxOutputBytes: number;
-  redactor: Redactor;
   signal?: AbortSignal;
+  /**
+   * Stop with SIGTERM first and SIGKILL two seconds later, for a process tree this user may only
+   * signal through a relay (sudo relays SIGTERM to what it runs; it cannot relay SIGKILL).
+   */
+  gentleStop?: boolean;
 }
 
 /**
@@ -49,12 +52,19 @@ export function runProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const killGroup = () => {
+    let exited = false;
+    const signalGroup = (signal: NodeJS.Signals) => {
+      if (exited) return;
       try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        if (child.pid) process.kill(-child.pid, signal);
       } catch {
-        child.kill('SIGKILL');
+        child.kill(signal);
       }
+    };
+    const killGroup = () => {
+      if (!options.gentleStop) return signalGroup('SIGKILL');
+      signalGroup('SIGTERM');
+      setTimeout(() => signalGroup('SIGKILL'), 2000).unref();
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -65,6 +75,7 @@ export function runProcess(
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     const finish = (exitCode: number, extra = '') => {
+      exited = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       let output = Buffer.concat(chunks).toString('utf8');
@@ -73,13 +84,15 @@ export function runProcess(
       if (timedOut) output += `\n[stopped after ${options.timeoutMs} ms]`;
       resolve({
         exitCode,
-        output: options.redactor.redact(output + extra),
+        output: output + extra,
         timedOut,
         durationMs: Math.round(performance.now() - started),
       });
     };
     child.on('error', (error) => finish(127, `${error.message}\n`));
     child.on('close', (code, signal) => finish(code ?? (signal ? 128 + 9 : 1)));
+    // An abort that came before the spawn still stops it.
+    if (options.signal?.aborted) killGroup();
   });
 }
 

@@ -1,5 +1,14 @@
-import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** A refusal the model sees as a tool error; never a crash. */
 export class ToolRefusal extends Error {
@@ -14,27 +23,16 @@ function inside(root: string, target: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
-/** The real path of the nearest part of `target` that exists. */
-function realpathOfExisting(target: string): string {
-  let current = target;
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return resolve(realpathSync(current), ...rest.reverse());
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const parent = dirname(current);
-      if (parent === current) throw error;
-      rest.push(current.slice(parent.length + 1));
-      current = parent;
-    }
-  }
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
 }
 
 /**
- * Resolves a path an agent gave to a real path inside the workspace, or refuses: no `..` out, no
- * absolute path elsewhere, no symlink that leads out, nothing under `.git/`.
- * `root` must itself be a real path.
+ * Resolves a path an agent gave to a path inside the workspace, or refuses: no `..` out, no
+ * absolute path elsewhere, nothing under `.git/`, and no symbolic link anywhere on the way (each
+ * existing component is checked with lstat). A link is refused even when it points inside: a
+ * committed `notes.md -> /outside/file` or `hook.md -> .git/hooks/pre-commit` whose target does
+ * not exist yet would otherwise let a write create that target. `root` must be a real path.
  */
 export function confinePath(root: string, requested: unknown): { absolute: string; relative: string } {
   if (typeof requested !== 'string' || requested.trim() === '')
@@ -47,12 +45,96 @@ export function confinePath(root: string, requested: unknown): { absolute: strin
     );
   }
   const rel = relative(root, absolute);
-  if (rel.split(sep).includes('.git'))
+  const parts = rel === '' ? [] : rel.split(sep);
+  if (parts.some((part) => part.toLowerCase() === '.git'))
     throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
-  const real = realpathOfExisting(absolute);
-  if (!inside(root, real))
-    throw new ToolRefusal(`refused: ${requested} leads outside the workspace through a symbolic link`);
-  const realRel = relative(root, real);
-  if (realRel.split(sep).includes('.git')) throw new ToolRefusal(`refused: ${requested} leads into .git/`);
-  return { absolute: real, relative: realRel.split(sep).join('/') };
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(current);
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') break;
+      throw error;
+    }
+    if (stat.isSymbolicLink()) {
+      throw new ToolRefusal(
+        `refused: ${requested} goes through a symbolic link (${relative(root, current).split(sep).join('/')}); ` +
+          'the file tools read and write real files only',
+      );
+    }
+  }
+  return { absolute, relative: parts.join('/') };
+}
+
+function refuseLink(error: unknown, shown: string): never {
+  if (code(error) === 'ELOOP') throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
+  throw error;
+}
+
+/** Reads a regular file without following a symbolic link in its last component. */
+export function readNoFollow(absolute: string, shown: string, maxBytes: number): Buffer {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO in the tree must not hang the agent.
+    fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    refuseLink(error, shown);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ToolRefusal(`${shown} is not a file`);
+    if (stat.size > maxBytes) throw new ToolRefusal(`${shown} is too large to read (${stat.size} bytes)`);
+    const buffer = Buffer.alloc(stat.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file inside `root`, creating missing directories one at a time and opening the file
+ * with O_NOFOLLOW, so neither a directory nor the file itself can be a link someone slipped in.
+ */
+export function writeNoFollow(root: string, relativePath: string, content: string): void {
+  const parts = relativePath.split('/');
+  let current = root;
+  for (const part of parts.slice(0, -1)) {
+    current = join(current, part);
+    try {
+      mkdirSync(current);
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw error;
+      const stat = lstatSync(current);
+      if (stat.isSymbolicLink())
+        throw new ToolRefusal(`refused: ${relativePath} goes through a symbolic link`);
+      if (!stat.isDirectory())
+        throw new ToolRefusal(`refused: ${relative(root, current)} is not a directory`);
+    }
+  }
+  const target = join(root, ...parts);
+  let fd: number;
+  try {
+    fd = openSync(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o644,
+    );
+  } catch (error) {
+    refuseLink(error, relativePath);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ToolRefusal(`${relativePath} is not a file`);
+    const bytes = Buffer.from(content, 'utf8');
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+  } finally {
+    closeSync(fd);
+  }
 }

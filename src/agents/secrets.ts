@@ -1,22 +1,45 @@
 /** Names of environment variables that hold secrets. */
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)/i;
 
-/** The only variables a command an agent runs may see. Everything else, keys and tokens included, is dropped. */
-const ALLOWED_ENV = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM', 'TMPDIR', 'NODE_VERSION'];
+/** Shorter encoded fragments would match ordinary text. */
+const MIN_FRAGMENT = 8;
 
-export function scrubbedEnv(env: NodeJS.ProcessEnv, home: string): Record<string, string> {
-  const out: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
-  for (const name of ALLOWED_ENV) {
-    const value = env[name];
-    if (value !== undefined) out[name] = value;
+/**
+ * The base64 text that encodes `secret` wherever it sits in a longer encoded blob: one fragment
+ * per alignment (the secret starting 0, 1 or 2 bytes into a 3-byte group), each without the
+ * characters its neighbours' bits would change. `x-access-token:TOKEN` in base64 holds the
+ * token's fragment for offset 15 % 3 = 0, for example.
+ */
+export function base64Fragments(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const out: string[] = [];
+  for (const offset of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    const first = Math.ceil((offset * 8) / 6);
+    const last = Math.floor(((offset + bytes.length) * 8) / 6);
+    const fragment = encoded.slice(first, last);
+    if (fragment.length >= MIN_FRAGMENT) out.push(fragment);
   }
-  // A home of its own, so no ~/.npmrc, ~/.gitconfig or credential helper is read.
-  return { ...out, HOME: home, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', GIT_TERMINAL_PROMPT: '0' };
+  return out;
+}
+
+/** Every form of a secret worth hiding: as is, base64 and base64url at each alignment, URL-encoded. */
+export function secretForms(secret: string): string[] {
+  const forms = new Set<string>([secret]);
+  for (const fragment of base64Fragments(secret)) {
+    forms.add(fragment);
+    forms.add(fragment.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  for (const encoded of [encodeURIComponent(secret), encodeURI(secret)]) forms.add(encoded);
+  // Percent-encoding is case-insensitive: %2f and %2F both occur.
+  forms.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+  return [...forms];
 }
 
 /**
- * Replaces every known secret value with a marker: the values of secret-looking environment
- * variables, plus any given explicitly (the model key, the GitHub token).
+ * Replaces every known secret value, and its common encodings, with a marker: the values given
+ * explicitly (the GitHub token, the model key, values the configuration names) plus those of
+ * secret-looking environment variables.
  */
 export class Redactor {
   private readonly values: string[];
@@ -27,8 +50,10 @@ export class Redactor {
     for (const [name, value] of Object.entries(env)) {
       if (value && value.length >= 8 && SECRET_NAME.test(name)) found.add(value);
     }
+    const forms = new Set<string>();
+    for (const value of found) for (const form of secretForms(value)) forms.add(form);
     // Longest first, so a secret that contains another is replaced whole.
-    this.values = [...found].sort((a, b) => b.length - a.length);
+    this.values = [...forms].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {
@@ -39,7 +64,13 @@ export class Redactor {
     return out;
   }
 
+  /** How many secret forms it looks for. */
   get size(): number {
     return this.values.length;
   }
+}
+
+/** The values of the environment variables a configuration names as secrets (`redactEnv`). */
+export function configuredSecrets(names: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  return names.map((name) => env[name]).filter((value): value is string => Boolean(value));
 }

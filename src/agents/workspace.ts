@@ -1,8 +1,17 @@
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type SimpleGit, simpleGit } from 'simple-git';
+import { IDENTITY, runGit } from './git.js';
 
-const IDENTITY = ['user.name=Dynamic Workflows', 'user.email=dynamic-workflows@users.noreply.github.com'];
+/** git in one directory, through the helper that runs no repository code. */
+interface Git {
+  raw(args: string[]): Promise<string>;
+  revparse(args: string[]): Promise<string>;
+}
+
+function gitIn(cwd: string): Git {
+  const raw = (args: string[]) => runGit(args, { cwd, config: IDENTITY });
+  return { raw, revparse: (args) => raw(['rev-parse', ...args]) };
+}
 
 /** Runs async work one piece at a time, in call order. */
 class Mutex {
@@ -20,8 +29,6 @@ export interface WorkspaceOptions {
   repoDir: string;
   runDir: string;
   runId: string;
-  /** The environment git runs with (scrubbed: no tokens). */
-  env: Record<string, string>;
   /** The run this one resumes: its files are where this run starts. */
   resumeFrom?: { runDir: string; runId: string };
 }
@@ -52,7 +59,7 @@ export interface Committed {
  * finish. A directory that is not a git repository is worked on in place.
  */
 export class Workspace {
-  private setup: Promise<{ root: string; git?: SimpleGit; base?: string }> | undefined;
+  private setup: Promise<{ root: string; git?: Git; base?: string }> | undefined;
   private readonly gitLock = new Mutex();
   private readonly fileLocks = new Map<string, Mutex>();
   private readonly changedBy = new Map<string, Set<number>>();
@@ -63,10 +70,8 @@ export class Workspace {
     return `dwf/${this.options.runId}`;
   }
 
-  private git(baseDir: string): SimpleGit {
-    return simpleGit({ baseDir, config: IDENTITY, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(
-      this.options.env,
-    );
+  private git(baseDir: string): Git {
+    return gitIn(baseDir);
   }
 
   /** The real path agents work under; created on first use, so runs that touch no files create nothing. */
@@ -75,7 +80,7 @@ export class Workspace {
     return (await this.setup).root;
   }
 
-  private async create(): Promise<{ root: string; git?: SimpleGit; base?: string }> {
+  private async create(): Promise<{ root: string; git?: Git; base?: string }> {
     const repo = realpathSync(this.options.repoDir);
     const repoGit = this.git(repo);
     let base: string | undefined;
@@ -99,12 +104,7 @@ export class Workspace {
    * A resumed run replays its agents' answers, not their edits: it starts from the files the
    * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
    */
-  private async carryOver(
-    repoGit: SimpleGit,
-    git: SimpleGit,
-    base: string,
-    from: { runDir: string; runId: string },
-  ) {
+  private async carryOver(repoGit: Git, git: Git, base: string, from: { runDir: string; runId: string }) {
     const oldPath = join(from.runDir, 'workspace');
     const oldBranch = `dwf/${from.runId}`;
     let patch = '';
@@ -217,7 +217,7 @@ export class Workspace {
     };
   }
 
-  private async removeWorktree(git: SimpleGit, path: string): Promise<void> {
+  private async removeWorktree(git: Git, path: string): Promise<void> {
     await this.gitLock.run(() => git.raw(['worktree', 'remove', '--force', path]));
   }
 

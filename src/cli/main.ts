@@ -9,7 +9,7 @@ import { BUILTIN_DIR, createPlan, type Plan } from '../plan/plan.js';
 import { PlanRequestError, parsePlanRequest } from '../plan/request.js';
 import { renderPlan } from '../report/plan.js';
 import { checkScript, formatDiagnostics, ScriptCheckError } from '../script/check.js';
-import { prepareDemoRepository } from './demo.js';
+import { demoIsolationArgs, prepareDemoRepository } from './demo.js';
 import { formatTokens, formatUsd, ProgressView } from './progress.js';
 
 export interface CliIo {
@@ -50,6 +50,9 @@ run options:
   --oracle CMD                 the test command for oracle() and the agents' run_tests tool
   --oracle-timeout SECONDS     how long the test command may run (default 600)
   --allow-command CMD          a command line agents may run, as a prefix (repeatable)
+  --no-isolation               run the test command and allowed commands unisolated, as this user
+                               (default: isolated as another user in its own namespaces, or refused
+                               where that cannot be set up: it needs root or passwordless sudo)
   --json                       print one JSON object with the outcome instead of a summary
 
 exit status: 0 completed, 1 failed or stopped, 2 bad usage`;
@@ -139,6 +142,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       resume: { type: 'string' },
       'oracle-timeout': { type: 'string' },
       'allow-command': { type: 'string', multiple: true },
+      'no-isolation': { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one FILE');
@@ -202,6 +206,7 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       ...(io.signal ? { signal: io.signal } : {}),
       workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
       env: io.env,
+      isolation: values['no-isolation'] ? 'off' : 'required',
       workspace: {
         repoDir,
         allowedCommands: values['allow-command'] ?? [],
@@ -278,6 +283,7 @@ async function demo(rest: string[], io: CliIo): Promise<number> {
       values.model ?? `fixture:${shown(join(PACKAGE_ROOT, 'examples', 'workflows', 'audit.replies.json'))}`,
       ...(values['runs-dir'] ? ['--runs-dir', values['runs-dir']] : []),
       ...(values.json ? ['--json'] : []),
+      ...(await demoIsolationArgs((text) => io.stderr.write(text))),
     ],
     io,
   );

@@ -1,10 +1,16 @@
 import { setMaxListeners } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import {
+  createRepoCodeRunner,
+  type IsolationMode,
+  noRepoCode,
+  type RepoCodeRunner,
+} from '../agents/isolation.js';
 import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
 import { schemaProblem } from '../agents/schema.js';
-import { Redactor, scrubbedEnv } from '../agents/secrets.js';
+import { Redactor } from '../agents/secrets.js';
 import {
   type CommandRecord,
   type OracleConfig,
@@ -71,6 +77,10 @@ export interface RunOptions {
   secrets?: string[];
   /** The environment secrets are looked for in (default: this process's). Commands never see it. */
   env?: NodeJS.ProcessEnv;
+  /** Runs repository code (the test command, allowed commands); default: one made for this run from `isolation`. */
+  runner?: RepoCodeRunner;
+  /** Repository code runs isolated or not at all (`required`, the default), or unisolated (`off`). */
+  isolation?: IsolationMode;
   /** A dry run: `oracle()` answers this without running anything (for estimates under `sim`). */
   dryRun?: { oraclePasses: boolean };
 }
@@ -216,19 +226,27 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     }
   };
 
-  const home = join(paths.dir, 'home');
-  mkdirSync(home, { recursive: true });
-  const commandEnv = scrubbedEnv(env, home);
   const workspace = options.workspace
     ? new Workspace({
         repoDir: options.workspace.repoDir,
         runDir: paths.dir,
         runId,
-        env: commandEnv,
         ...(options.resume !== undefined
           ? { resumeFrom: { runDir: runPaths(options.runsDir, options.resume).dir, runId: options.resume } }
           : {}),
       })
+    : undefined;
+  // One runner for every piece of repository code this run may run, made once.
+  const runsRepoCode =
+    options.workspace !== undefined &&
+    !options.dryRun &&
+    (options.workspace.oracle !== undefined || (options.workspace.allowedCommands ?? []).length > 0);
+  const runner = runsRepoCode
+    ? (options.runner ??
+      (await createRepoCodeRunner({
+        isolation: options.isolation ?? 'required',
+        hide: [options.runsDir, options.workspace!.repoDir],
+      })))
     : undefined;
   const onCommand = (index: number | undefined) => (record: CommandRecord) =>
     emit({ type: 'command', ...(index !== undefined ? { index } : {}), ...record });
@@ -388,7 +406,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       agentIndex: index,
       workspace: workspace!,
       redactor,
-      env: commandEnv,
+      runner: runner ?? noRepoCode,
       allowedCommands: config.allowedCommands ?? [],
       ...(config.oracle ? { oracle: config.oracle } : {}),
       commandTimeoutMs: config.commandTimeoutMs ?? 120_000,
@@ -429,7 +447,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     }
     const result = await runOracle(
       oracle,
-      { env: commandEnv, redactor, signal: stop.signal, onCommand: onCommand(undefined) },
+      { runner: runner ?? noRepoCode, redactor, signal: stop.signal, onCommand: onCommand(undefined) },
       await workspace.root(),
     );
     const { output: _output, ...verdict } = result;
@@ -582,6 +600,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     concurrency,
     maxAgents,
   });
+  // The log says how repository code runs: isolated, unisolated by choice, or refused.
+  if (runner) emit({ type: 'log', message: runner.description });
 
   const outcome = await runScript(
     { name: checked.meta.name, meta: checked.meta, depth: 0 },

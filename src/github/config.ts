@@ -44,6 +44,15 @@ export const configSchema = z
       .strict()
       .optional(),
     workflowFile: z.string().min(1).default('dynamic-workflows.yml'),
+    /**
+     * Repository code (the test command, allowed commands, the baseline) runs isolated, or not at
+     * all where isolation cannot be set up (`required`); `off` runs it unisolated, as the job's user.
+     */
+    isolation: z.enum(['required', 'off']).default('required'),
+    /** Names of environment variables whose values are secrets: redacted everywhere, like the tokens. */
+    redactEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
+      .default([]),
     /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
     appLogin: z.string().min(1).default('dynamic-workflows[bot]'),
   })

@@ -1,13 +1,15 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { promisify } from 'node:util';
 import picomatch from 'picomatch';
-import { runProcess, summarizeTestOutput } from '../agents/commands.js';
-import { Redactor, scrubbedEnv } from '../agents/secrets.js';
-
-const run = promisify(execFile);
+import { summarizeTestOutput } from '../agents/commands.js';
+import { runGit } from '../agents/git.js';
+import {
+  createRepoCodeRunner,
+  type IsolationMode,
+  IsolationRefusedError,
+  type RepoCodeRunner,
+} from '../agents/isolation.js';
+import { Redactor } from '../agents/secrets.js';
 
 export interface OracleChoice {
   command: string;
@@ -44,7 +46,13 @@ export interface AssessOptions {
   /** Run the oracle once to see where the tests stand. */
   baseline?: boolean;
   baselineTimeoutSeconds?: number;
+  /** Where secret-looking variables are found, to redact from the baseline's output. */
   env?: NodeJS.ProcessEnv;
+  /** Secret values to redact from the baseline's output. */
+  secrets?: string[];
+  /** Runs the baseline; default: one made from `isolation` (isolated, or refused). */
+  runner?: RepoCodeRunner;
+  isolation?: IsolationMode;
 }
 
 const LANGUAGES: Record<string, string> = {
@@ -89,7 +97,7 @@ const NPM_DEFAULT_TEST = /no test specified/;
 
 /** Files git tracks, relative to the repository root. */
 export async function trackedFiles(repoDir: string): Promise<string[]> {
-  const { stdout } = await run('git', ['ls-files', '-z'], { cwd: repoDir, maxBuffer: 256 * 1024 * 1024 });
+  const stdout = await runGit(['ls-files', '-z'], { cwd: repoDir });
   return stdout.split('\0').filter(Boolean);
 }
 
@@ -216,24 +224,30 @@ export async function assessRepository(repoDir: string, options: AssessOptions =
     testFiles,
     oracle,
   };
-  if (options.baseline && oracle) {
-    const env = options.env ?? process.env;
-    const result = await runProcess(
-      { shell: oracle.command },
-      {
-        cwd: repoDir,
-        env: scrubbedEnv(env, mkdtempSync(join(tmpdir(), 'dwf-home-'))),
-        timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1000,
-        maxOutputBytes: 64 * 1024,
-        redactor: new Redactor([], env),
-      },
+  if (options.baseline && oracle) assessment.baseline = await runBaseline(repoDir, oracle.command, options);
+  return assessment;
+}
+
+/** The test command run once on the checkout, the way every piece of repository code runs: isolated or refused. */
+async function runBaseline(repoDir: string, command: string, options: AssessOptions): Promise<Baseline> {
+  const runner =
+    options.runner ??
+    (await createRepoCodeRunner({ isolation: options.isolation ?? 'required', hide: [repoDir] }));
+  try {
+    const result = await runner.run(
+      { shell: command },
+      { cwd: repoDir, timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1000, maxOutputBytes: 64 * 1024 },
     );
-    assessment.baseline = {
+    const output = new Redactor(options.secrets ?? [], options.env ?? process.env).redact(result.output);
+    return {
       passed: result.exitCode === 0,
       exitCode: result.exitCode,
-      summary: summarizeTestOutput(result.output, result.exitCode),
+      summary: summarizeTestOutput(output, result.exitCode),
       durationMs: result.durationMs,
     };
+  } catch (error) {
+    // Said plainly in the plan, not hidden: the baseline was not run, and why.
+    if (!(error instanceof IsolationRefusedError)) throw error;
+    return { passed: false, exitCode: -1, summary: `not run: ${error.message}`, durationMs: 0 };
   }
-  return assessment;
 }

@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAllowed, splitCommand, summarizeTestOutput } from '../../src/agents/commands.js';
-import { Redactor, scrubbedEnv } from '../../src/agents/secrets.js';
+import { createRepoCodeRunner, type RepoCodeRunner } from '../../src/agents/isolation.js';
+import { Redactor } from '../../src/agents/secrets.js';
 import {
   type CommandRecord,
   runTool,
@@ -14,6 +15,17 @@ import { tempDir } from '../helpers.js';
 
 const SECRET = 'ghp_0123456789abcdefSECRET';
 
+// Commands run the way a run runs them: isolated (these tests run as root, as CI does).
+let runner: RepoCodeRunner;
+beforeAll(async () => {
+  process.env.GITHUB_TOKEN = SECRET;
+  runner = await createRepoCodeRunner({ isolation: 'required' });
+  expect(runner.isolated).toBe(true);
+});
+afterAll(() => {
+  delete process.env.GITHUB_TOKEN;
+});
+
 function setup(files: Record<string, string>, over: Partial<ToolEnvironment> = {}) {
   const root = realpathSync(tempDir());
   for (const [path, content] of Object.entries(files)) {
@@ -21,13 +33,13 @@ function setup(files: Record<string, string>, over: Partial<ToolEnvironment> = {
     writeFileSync(join(root, path), content);
   }
   const commands: CommandRecord[] = [];
-  const workspace = new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r1', env: {} });
+  const workspace = new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r1' });
   const env: ToolEnvironment = {
     root,
     agentIndex: 3,
     workspace,
     redactor: new Redactor([SECRET]),
-    env: scrubbedEnv({ PATH: process.env.PATH, GITHUB_TOKEN: SECRET }, tempDir()),
+    runner,
     allowedCommands: ['node -e', 'git status'],
     commandTimeoutMs: 5000,
     signal: new AbortController().signal,
@@ -118,7 +130,10 @@ describe('file tools', () => {
     ],
     ['.git/hooks/pre-commit', 'refused: .git/hooks/pre-commit is inside .git/, which agents may not touch'],
     ['sub/../.git/config', 'refused: sub/../.git/config is inside .git/, which agents may not touch'],
-    ['out/passwd', 'refused: out/passwd leads outside the workspace through a symbolic link'],
+    [
+      'out/passwd',
+      'refused: out/passwd goes through a symbolic link (out); the file tools read and write real files only',
+    ],
   ])('refuses %s for reads and writes alike', async (path, message) => {
     const { call, root } = setup({ 'ok.txt': 'fine' });
     symlinkSync('/etc', join(root, 'out'));
@@ -126,29 +141,40 @@ describe('file tools', () => {
     expect(await call('write_file', { path, content: 'x' })).toEqual({ content: message, isError: true });
   });
 
-  test('a symbolic link that stays inside the workspace is followed', async () => {
+  test('a symbolic link is refused even when it stays inside the workspace', async () => {
     const { call, root } = setup({ 'real/a.txt': 'inside' });
     symlinkSync(join(root, 'real'), join(root, 'alias'));
-    expect((await call('read_file', { path: 'alias/a.txt' })).content).toContain('1: inside');
+    symlinkSync('real/a.txt', join(root, 'a-link.txt'));
+    expect(await call('read_file', { path: 'alias/a.txt' })).toEqual({
+      content:
+        'refused: alias/a.txt goes through a symbolic link (alias); the file tools read and write real files only',
+      isError: true,
+    });
+    expect(
+      await call('edit_file', { path: 'a-link.txt', old_string: 'inside', new_string: 'x' }),
+    ).toMatchObject({
+      isError: true,
+      content: expect.stringContaining('goes through a symbolic link (a-link.txt)'),
+    });
+    expect(readFileSync(join(root, 'real/a.txt'), 'utf8')).toBe('inside');
+    expect((await call('read_file', { path: 'real/a.txt' })).content).toContain('1: inside');
   });
 });
 
 describe('commands', () => {
-  test('only allow-listed commands run, without a shell, with a scrubbed environment', async () => {
+  test('only allow-listed commands run, without a shell, isolated, with an allow-listed environment', async () => {
     const { call, commands } = setup({});
     const printed = await call('run_command', {
       command: 'node -e "console.log(JSON.stringify(process.env))"',
     });
     expect(printed.isError).toBe(false);
     const env = JSON.parse(printed.content.split('\n')[1]!);
-    expect(Object.keys(env).sort()).toEqual([
-      'CI',
-      'FORCE_COLOR',
-      'GIT_TERMINAL_PROMPT',
-      'HOME',
-      'NO_COLOR',
-      'PATH',
-    ]);
+    const allowed = ['CI', 'FORCE_COLOR', 'GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0'];
+    allowed.push('GIT_TERMINAL_PROMPT', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LOGNAME', 'NO_COLOR', 'PATH');
+    allowed.push('PWD', 'SHLVL', 'TERM', 'TMPDIR', 'TZ', 'USER', '_');
+    expect(Object.keys(env).filter((name) => !allowed.includes(name))).toEqual([]);
+    expect(env).toMatchObject({ HOME: '/home/dwf-sandbox', TMPDIR: '/tmp', USER: 'dwf-sandbox' });
+    expect(printed.content).not.toContain(SECRET);
     expect(commands).toEqual([
       {
         command: 'node -e "console.log(JSON.stringify(process.env))"',
