@@ -366,10 +366,14 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
       finish({ ok: false, failure: toFailure(options.file, err, limits) });
     };
 
-    /** Runs the guest's pending jobs, then ends the run if the script has finished. */
-    const pump = () => {
+    /**
+     * Runs the guest's pending jobs, then ends the run if the script has finished. `first` runs in
+     * the same slice before them (settling a host call): one slice per settled call, not two.
+     */
+    const pump = (first?: () => void) => {
       if (done) return;
       const ran = slice(() => {
+        first?.();
         const jobs = runtime.executePendingJobs();
         if (jobs.error) return { error: jobs.error };
         const state = ctx.getPromiseState(mainHandle!);
@@ -412,8 +416,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     ) => {
       if (done || !pending.delete(deferred)) return;
       held -= size;
-      // Settling can run guest code (an Error.prototype setter, say): it is a slice like any other.
-      const settled = slice(() => {
+      // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
+      pump(() => {
         if ('error' in outcome) {
           const e = outcome.error as { name?: unknown; message?: unknown };
           const handle = ctx.newError({
@@ -430,7 +434,6 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
           handle.dispose();
         }
       });
-      if (settled.ok) pump();
     };
 
     /** A string argument from the prelude; anything else is refused (the prelude only passes strings). */
