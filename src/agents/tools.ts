@@ -154,6 +154,8 @@ function walk(root: string, from: string, out: string[], limit: number): void {
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
     if (out.length >= limit) return;
+    // A worktree's `.git` is a file: skipped like the directory.
+    if (entry.name === '.git') continue;
     const full = join(from, entry.name);
     if (entry.isDirectory()) {
       if (!SKIPPED_DIRS.has(entry.name)) walk(root, full, out, limit);

@@ -1,0 +1,391 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  createRepoCodeRunner,
+  type RepoCodeRunner,
+  SANDBOX_USER,
+  sandboxSteps,
+} from '../../src/agents/isolation.js';
+import { Redactor } from '../../src/agents/secrets.js';
+import { type CommandRecord, runTool } from '../../src/agents/tools.js';
+import { Workspace } from '../../src/agents/workspace.js';
+import { git, runScript, tempDir } from '../helpers.js';
+
+const TOKEN = 'ghs_isolationProbeToken0123456789';
+const KEY = 'sk-ant-isolation-probe-key-0123456789';
+
+/** A directory on the root file system, outside every directory the sandbox hides. */
+function visibleDir(): string {
+  return mkdtempSync('/var/lib/dwf-test-');
+}
+
+const cleanup: string[] = [];
+let runner: RepoCodeRunner;
+
+beforeAll(async () => {
+  // The runner's own environment holds the secrets, as the action's does.
+  process.env.GITHUB_TOKEN = TOKEN;
+  process.env.ANTHROPIC_API_KEY = KEY;
+  runner = await createRepoCodeRunner({ isolation: 'required' });
+});
+
+afterAll(() => {
+  delete process.env.GITHUB_TOKEN;
+  delete process.env.ANTHROPIC_API_KEY;
+  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+});
+
+function repoWith(files: Record<string, string>): string {
+  const dir = realpathSync(tempDir());
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  git(dir, 'init', '-q', '--initial-branch=main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'base');
+  return dir;
+}
+
+const limits = (cwd: string, timeoutMs = 20_000) => ({ cwd, timeoutMs, maxOutputBytes: 256 * 1024 });
+
+describe('the isolated runner (as root, as CI runs)', () => {
+  test('is what this machine gives: a separate unprivileged user', () => {
+    expect(process.getuid?.()).toBe(0);
+    expect(runner.isolated).toBe(true);
+    expect(runner.description).toMatch(
+      /^repository code runs isolated: as user dwf-sandbox \(uid \d+\) without sudo/,
+    );
+    const uid = Number(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim());
+    expect(uid).toBeGreaterThan(0);
+  });
+
+  test('the probe: no other process, no secret in any environ, no sudo, .git read-only, the host HOME hidden', async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const hostHomeFile = join(homedir(), `dwf-probe-${process.pid}.txt`);
+    writeFileSync(hostHomeFile, `home secret ${TOKEN}\n`);
+    cleanup.push(hostHomeFile);
+    const probe = [
+      'echo "uid=$(id -u)"',
+      'echo "processes=$(ls /proc | grep -cE "^[0-9]+$")"',
+      `test -e /proc/${process.pid} && echo HOST-PID-VISIBLE || echo HOST-PID-INVISIBLE`,
+      'for f in /proc/[0-9]*/environ; do cat "$f" | tr "\\000" "\\n"; done',
+      'grep -E "^(NoNewPrivs|CapEff|CapBnd)" /proc/self/status',
+      'sudo -n true 2>/dev/null && echo SUDO-OK || echo SUDO-REFUSED',
+      'echo "touch /tmp/pwned" > .git/hooks/pre-push 2>/dev/null && echo HOOK-WRITTEN || echo HOOK-REFUSED',
+      'git config core.hooksPath /tmp 2>/dev/null && echo CONFIG-WRITTEN || echo CONFIG-REFUSED',
+      `cat ${hostHomeFile} 2>/dev/null && echo HOME-READ || echo HOME-HIDDEN`,
+      'ls -A /root | wc -l | sed "s/^/root-entries=/"',
+      'echo "home=$HOME tmp=$TMPDIR"',
+      'env | cut -d= -f1 | sort | tr "\\n" " "',
+    ].join('\n');
+    const result = await runner.run({ shell: probe }, limits(repo));
+    const out = result.output;
+    expect(out).toContain(`uid=${execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim()}`);
+    // Only the sandbox's own few processes exist for it.
+    expect(Number(/processes=(\d+)/.exec(out)?.[1])).toBeLessThanOrEqual(6);
+    expect(out).toContain('HOST-PID-INVISIBLE');
+    expect(out).toMatch(/NoNewPrivs:\s+1/);
+    expect(out).toMatch(/CapEff:\s+0+\n/);
+    expect(out).toMatch(/CapBnd:\s+0+\n/);
+    expect(out).toContain('SUDO-REFUSED');
+    expect(out).toContain('HOOK-REFUSED');
+    expect(out).toContain('CONFIG-REFUSED');
+    expect(out).toContain('HOME-HIDDEN');
+    expect(out).toContain('root-entries=0');
+    expect(out).toContain('home=/home/dwf-sandbox tmp=/tmp');
+    expect(out).not.toContain(TOKEN);
+    expect(out).not.toContain(KEY);
+    const names =
+      /\n((?:[A-Z_][A-Z0-9_]* )+)$/
+        .exec(out.trimEnd() + ' ')?.[1]
+        ?.trim()
+        .split(' ') ?? [];
+    const allowed = new Set(
+      'CI FORCE_COLOR GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0 GIT_TERMINAL_PROMPT HOME LANG LC_ALL LC_CTYPE LOGNAME NO_COLOR PATH PWD SHLVL TERM TMPDIR TZ USER _'.split(
+        ' ',
+      ),
+    );
+    expect(names.length).toBeGreaterThan(5);
+    expect(names.filter((n) => !allowed.has(n))).toEqual([]);
+    // Nothing reached the real repository.
+    expect(existsSync(join(repo, '.git', 'hooks', 'pre-push'))).toBe(false);
+    expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).not.toContain('hooksPath');
+  }, 30_000);
+
+  test('a setuid program (how sudo raises privileges) does not raise it: no-new-privs', async () => {
+    const dir = visibleDir();
+    cleanup.push(dir);
+    chmodSync(dir, 0o755);
+    const suid = join(dir, 'id');
+    copyFileSync('/usr/bin/id', suid);
+    chmodSync(suid, 0o4755);
+    // The control: the same program raises an ordinary unprivileged process to root.
+    const control = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', suid, '-u'], {
+      encoding: 'utf8',
+    });
+    expect(control.stdout.trim()).toBe('0');
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    const inside = await runner.run({ argv: [suid, '-u'] }, limits(repo));
+    expect(inside.exitCode).toBe(0);
+    expect(inside.output.trim()).toBe(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim());
+  });
+
+  test("writes go to a throwaway copy at the tree's own path; git works in it, with the checkout's credentials stripped", async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
+    git(repo, 'config', 'http.https://github.com/.extraheader', header);
+    git(repo, 'remote', 'add', 'origin', `https://x-access-token:${TOKEN}@github.com/o/r.git`);
+    const result = await runner.run(
+      {
+        shell:
+          'pwd; echo beta > a.txt; echo new > b.txt; mkdir -p cache && echo c > cache/x; git status --short; git diff --stat; git config --list; cat .git/config',
+      },
+      limits(repo),
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain(`${repo}\n`);
+    expect(result.output).toContain(' M a.txt\n?? b.txt\n?? cache/');
+    expect(result.output).toContain('a.txt | 2 +-');
+    expect(result.output).toContain('remote.origin.url=https://github.com/o/r.git');
+    expect(result.output).not.toContain(TOKEN);
+    expect(result.output).not.toContain(header.slice(-20));
+    expect(result.output.toLowerCase()).not.toContain('extraheader');
+    // The host tree is as it was; the repository's own configuration too.
+    expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(existsSync(join(repo, 'b.txt'))).toBe(false);
+    expect(existsSync(join(repo, 'cache'))).toBe(false);
+    expect(git(repo, 'config', 'http.https://github.com/.extraheader')).toBe(header);
+  });
+
+  test('allowed commands cannot reach outside through their arguments (git diff --no-index, --output=)', async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const hiddenSecret = join(tempDir(), 'secret.txt');
+    writeFileSync(hiddenSecret, `secret in a temp dir ${TOKEN}\n`);
+    const guarded = visibleDir();
+    cleanup.push(guarded);
+    chmodSync(guarded, 0o755);
+    const rootOnly = join(guarded, 'root-only.txt');
+    writeFileSync(rootOnly, `root only ${KEY}\n`, { mode: 0o600 });
+    const outsideTemp = join(tempDir(), 'written.txt');
+    const outsideVisible = join(guarded, 'written.txt');
+    const commands: CommandRecord[] = [];
+    const env = {
+      root: repo,
+      agentIndex: 0,
+      workspace: new Workspace({ repoDir: repo, runDir: tempDir(), runId: 'r1' }),
+      redactor: new Redactor([]),
+      runner,
+      allowedCommands: ['git diff'],
+      commandTimeoutMs: 20_000,
+      signal: new AbortController().signal,
+      onCommand: (r: CommandRecord) => commands.push(r),
+    };
+    const call = (command: string) => runTool({ id: 't', name: 'run_command', input: { command } }, env);
+    const reads = await Promise.all([
+      call(`git diff --no-index /dev/null ${hiddenSecret}`),
+      call(`git diff --no-index /dev/null ${rootOnly}`),
+      call(`git diff --no-index /dev/null ${join(homedir(), '.bash_history')}`),
+    ]);
+    for (const read of reads) {
+      expect(read.isError).toBe(true);
+      expect(read.content).not.toContain(TOKEN);
+      expect(read.content).not.toContain(KEY);
+    }
+    expect(reads[0]!.content).toMatch(/Could not access|No such file/);
+    expect(reads[1]!.content).toMatch(/Permission denied|Could not access|could not open/i);
+    const writes = await Promise.all([
+      call(`git diff --no-index --output=${outsideTemp} /dev/null a.txt`),
+      call(`git diff --no-index --output=${outsideVisible} /dev/null a.txt`),
+    ]);
+    expect(writes[1]!.content).toMatch(/Permission denied|could not open/i);
+    expect(existsSync(outsideTemp)).toBe(false);
+    expect(existsSync(outsideVisible)).toBe(false);
+    expect(commands).toHaveLength(5);
+  });
+
+  test('a timeout kills the whole process tree, background children included', async () => {
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    const started = performance.now();
+    const result = await runner.run(
+      { shell: 'sleep 387 & sleep 388 & (setsid sleep 389 &) ; echo started; wait' },
+      limits(repo, 1500),
+    );
+    expect(result.timedOut).toBe(true);
+    expect(result.output).toContain('started');
+    expect(result.output).toContain('[stopped after 1500 ms]');
+    expect(performance.now() - started).toBeLessThan(6000);
+    await new Promise((r) => setTimeout(r, 300));
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => /^sleep 38[789]$/.test(line.trim()));
+    expect(left).toEqual([]);
+  });
+
+  test('an abort stops it at once', async () => {
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 500);
+    const started = performance.now();
+    const result = await runner.run({ shell: 'sleep 391' }, { ...limits(repo), signal: stop.signal });
+    expect(result.exitCode).not.toBe(0);
+    expect(performance.now() - started).toBeLessThan(5000);
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() === 'sleep 391');
+    expect(left).toEqual([]);
+  });
+
+  test('a worktree in a hidden directory: its copy shows at its path, the common .git read-only beside it', async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const worktree = join(realpathSync(tempDir()), 'runs', 'r1', 'workspace');
+    git(repo, 'worktree', 'add', '-q', '-b', 'dwf/r1', worktree);
+    writeFileSync(join(worktree, 'a.txt'), 'changed by an agent\n');
+    const result = await runner.run(
+      {
+        shell: `git status --short; cat a.txt; ls ${join(worktree, '..')}; echo x > "$(git rev-parse --git-common-dir)/hooks/pre-commit" 2>&1 || echo COMMON-REFUSED`,
+      },
+      limits(worktree),
+    );
+    expect(result.output).toContain(' M a.txt\nchanged by an agent\nworkspace\n');
+    expect(result.output).toContain('COMMON-REFUSED');
+    expect(existsSync(join(repo, '.git', 'hooks', 'pre-commit'))).toBe(false);
+  });
+
+  test('the setup steps: sources held before the copy covers them, the hidden directory holding the stage moved last', () => {
+    const steps = sandboxSteps({
+      cwd: '/tmp/x/runs/r1/workspace',
+      stage: '/tmp/s/setup',
+      hidden: ['/tmp', '/home', '/tmp/x/runs'],
+      git: {
+        dotGit: { path: '/tmp/x/runs/r1/workspace/.git', kind: 'file' },
+        dirs: ['/srv/repo/.git'],
+        configs: [],
+      },
+      configs: [{ source: '/tmp/s/config-0', target: '/srv/repo/.git/config' }],
+      home: '/home/dwf-sandbox',
+    });
+    const at = (...step: string[]) => {
+      const i = steps.findIndex((_, k) => step.every((word, j) => steps[k + j] === word));
+      expect(i, step.join(' ')).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    const holdGit = at('robind', '/tmp/x/runs/r1/workspace/.git', '/tmp/s/setup/hold/0');
+    const holdCommon = at('robind', '/srv/repo/.git', '/tmp/s/setup/hold/1');
+    const copy = at('copy', '/tmp/x/runs/r1/workspace', '/tmp/s/setup/work');
+    expect(copy).toBeGreaterThan(Math.max(holdGit, holdCommon));
+    // /tmp/x/runs is inside /tmp: one empty file system for both, prepared beside the stage.
+    expect(steps.filter((s) => s === 'tmpfs')).toHaveLength(3);
+    const work = at('bind', '/tmp/s/setup/work', '/tmp/s/setup/hidden/1/x/runs/r1/workspace');
+    expect(
+      at('robind', '/tmp/s/setup/hold/0', '/tmp/s/setup/hidden/1/x/runs/r1/workspace/.git'),
+    ).toBeGreaterThan(work);
+    expect(at('robind', '/srv/repo/.git', '/tmp/s/setup/hold/1')).toBeLessThan(
+      at('robind', '/tmp/s/setup/hold/1', '/srv/repo/.git'),
+    );
+    expect(at('robind', '/tmp/s/config-0', '/srv/repo/.git/config')).toBeGreaterThan(
+      at('robind', '/tmp/s/setup/hold/1', '/srv/repo/.git'),
+    );
+    at('home', '/tmp/s/setup/hidden/0/dwf-sandbox');
+    expect(steps.slice(-6)).toEqual([
+      'move',
+      '/tmp/s/setup/hidden/0',
+      '/home',
+      'move',
+      '/tmp/s/setup/hidden/1',
+      '/tmp',
+    ]);
+  });
+});
+
+describe('without isolation', () => {
+  test('a process that is not root and may not sudo gets a runner that refuses, naming the opt-out', async () => {
+    const dir = visibleDir();
+    cleanup.push(dir);
+    chmodSync(dir, 0o755);
+    await build({
+      stdin: {
+        contents: `import { createRepoCodeRunner } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'agents', 'isolation.ts'))};
+const runner = await createRepoCodeRunner({ isolation: 'required' });
+const outcome = await runner.run({ shell: 'echo RAN' }, { cwd: '/', timeoutMs: 5000, maxOutputBytes: 1000 }).then((r) => r.output, (e) => 'ERROR ' + e.message);
+console.log(JSON.stringify({ isolated: runner.isolated, description: runner.description, outcome }));`,
+        resolveDir: dir,
+        loader: 'ts',
+      },
+      outfile: join(dir, 'probe.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    const child = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(dir, 'probe.mjs')],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' }, cwd: '/' },
+    );
+    const seen = JSON.parse(child.stdout) as { isolated: boolean; description: string; outcome: string };
+    expect(seen.isolated).toBe(false);
+    expect(seen.description).toMatch(/^repository code will be refused: isolation cannot be set up here \(/);
+    expect(seen.description).toContain('set `isolation: off` or pass --no-isolation');
+    expect(seen.outcome).toMatch(
+      /^ERROR refused to run repository code: it runs only isolated .* isolation cannot be set up here: this process is not root and `sudo -n` is not allowed .*set `isolation: off` in \.github\/dynamic-workflows\.yml, or pass --no-isolation to dwf$/,
+    );
+    expect(seen.outcome).not.toContain('RAN');
+  }, 30_000);
+
+  test('a run refuses the test command, says so in its log, and fails with the way out; `off` runs it and says it is unisolated', async () => {
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    // No unshare on this PATH: the same refusal as on a machine without util-linux.
+    const refusing = await createRepoCodeRunner({ isolation: 'required', env: { PATH: '/nonexistent' } });
+    expect(refusing.isolated).toBe(false);
+    const refused = await runScript('return await oracle();', {
+      runner: refusing,
+      workspace: { repoDir: repo, oracle: { command: 'touch ran', timeoutSeconds: 10 } },
+    });
+    expect(refused.summary.status).toBe('failed');
+    expect(refused.summary.error).toMatch(/refused to run repository code: .*unshare, setpriv.* not found/);
+    expect(refused.summary.error).toContain('isolation: off');
+    expect(refused.logged).toContainEqual(
+      expect.objectContaining({
+        type: 'log',
+        message: expect.stringMatching(/^repository code will be refused/),
+      }),
+    );
+    expect(existsSync(join(repo, 'ran'))).toBe(false);
+
+    const off = await runScript('return await oracle();', {
+      isolation: 'off',
+      workspace: { repoDir: repo, oracle: { command: 'echo "$(id -u)"', timeoutSeconds: 10 } },
+    });
+    expect(off.summary.status).toBe('completed');
+    expect(off.logged).toContainEqual(
+      expect.objectContaining({
+        type: 'log',
+        message: expect.stringMatching(/^repository code runs UNISOLATED \(isolation: off\)/),
+      }),
+    );
+    const isolated = await runScript('return await oracle();', {
+      workspace: { repoDir: repo, oracle: { command: 'true', timeoutSeconds: 10 } },
+    });
+    expect(isolated.logged).toContainEqual(
+      expect.objectContaining({
+        type: 'log',
+        message: expect.stringMatching(/^repository code runs isolated/),
+      }),
+    );
+  }, 30_000);
+});
