@@ -503,7 +503,7 @@ async function findIsolation(env: NodeJS.ProcessEnv, user: string): Promise<Isol
   let prefix: string[];
   if (process.getuid?.() === 0) prefix = [];
   else if ((await exec('sudo', ['-n', 'true'])).code === 0) prefix = ['sudo', '-n'];
-  else return 'this process is not root and `sudo -n` is not allowed (sudo is missing or wants a password)';
+  else return 'this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password';
   const account = await sandboxUser(prefix, user);
   if (typeof account === 'string') return account;
   return { prefix, user, ...account };

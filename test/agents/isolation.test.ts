@@ -342,7 +342,7 @@ console.log(JSON.stringify({ isolated: runner.isolated, description: runner.desc
     expect(seen.description).toMatch(/^repository code will be refused: isolation cannot be set up here \(/);
     expect(seen.description).toContain('set `isolation: off` or pass --no-isolation');
     expect(seen.outcome).toMatch(
-      /^ERROR refused to run repository code: it runs only isolated .* isolation cannot be set up here: this process is not root and `sudo -n` is not allowed .*set `isolation: off` in \.github\/dynamic-workflows\.yml, or pass --no-isolation to dwf$/,
+      /^ERROR refused to run repository code: it runs only isolated .* isolation cannot be set up here: this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password\. To run it unisolated anyway, .*set `isolation: off` in \.github\/dynamic-workflows\.yml, or pass --no-isolation to dwf$/,
     );
     expect(seen.outcome).not.toContain('RAN');
   }, 30_000);
