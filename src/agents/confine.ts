@@ -18,7 +18,8 @@ export class ToolRefusal extends Error {
   }
 }
 
-function inside(root: string, target: string): boolean {
+/** True when `target` is `root` or below it (both absolute, normalised). */
+export function inside(root: string, target: string): boolean {
   const rel = relative(root, target);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }

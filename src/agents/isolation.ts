@@ -13,8 +13,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { type CommandResult, runProcess } from './commands.js';
+import { inside } from './confine.js';
 import { runGit } from './git.js';
 
 /**
@@ -146,11 +147,6 @@ function defaultHidden(env: NodeJS.ProcessEnv): string[] {
   ];
 }
 
-function within(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
-
 function realDir(path: string): string | undefined {
   try {
     const real = realpathSync(path);
@@ -190,10 +186,10 @@ export function gitLayout(cwd: string): GitLayout {
   const common = existsSync(commonFile)
     ? (realDir(resolve(gitDir, readFileSync(commonFile, 'utf8').trim())) ?? gitDir)
     : gitDir;
-  const dirs = within(common, gitDir) ? [common] : [common, gitDir];
+  const dirs = inside(common, gitDir) ? [common] : [common, gitDir];
   return {
     dotGit: { path: dotGit, kind: 'file' },
-    dirs: dirs.filter((d) => !within(cwd, d)),
+    dirs: dirs.filter((d) => !inside(cwd, d)),
     configs: existing(join(common, 'config'), join(gitDir, 'config.worktree')),
   };
 }
@@ -287,14 +283,14 @@ export function sandboxSteps(plan: SandboxPlan): string[] {
   // none inside another.
   const candidates = [
     ...new Set(plan.hidden.map(realDir).filter((d): d is string => d !== undefined && d !== sep)),
-  ].filter((d) => !within(plan.cwd, d));
+  ].filter((d) => !inside(plan.cwd, d));
   const hidden = candidates
-    .filter((d) => !candidates.some((other) => other !== d && within(other, d)))
+    .filter((d) => !candidates.some((other) => other !== d && inside(other, d)))
     .sort();
   const prep = hidden.map((dir, i) => ({ dir, at: join(t, 'hidden', String(i)) }));
   for (const { dir, at } of prep) steps.push('tmpfs', at, dir === '/tmp' ? '1777' : '755');
   const mapped = (target: string) => {
-    const owner = prep.find((p) => within(p.dir, target));
+    const owner = prep.find((p) => inside(p.dir, target));
     return owner
       ? { path: join(owner.at, relative(owner.dir, target)), prepared: true }
       : { path: target, prepared: false };
@@ -308,7 +304,7 @@ export function sandboxSteps(plan: SandboxPlan): string[] {
   const home = mapped(plan.home);
   steps.push('home', home.path);
   // The directory holding the stage goes last: once it is covered, the stage is out of reach.
-  const last = (p: { dir: string }) => (within(p.dir, t) ? 1 : 0);
+  const last = (p: { dir: string }) => (inside(p.dir, t) ? 1 : 0);
   for (const { dir, at } of [...prep].sort((a, b) => last(a) - last(b))) steps.push('move', at, dir);
   return steps;
 }

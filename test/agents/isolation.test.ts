@@ -110,11 +110,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     expect(out).toContain('home=/home/dwf-sandbox tmp=/tmp');
     expect(out).not.toContain(TOKEN);
     expect(out).not.toContain(KEY);
-    const names =
-      /\n((?:[A-Z_][A-Z0-9_]* )+)$/
-        .exec(out.trimEnd() + ' ')?.[1]
-        ?.trim()
-        .split(' ') ?? [];
+    const names = /\n((?:[A-Z_][A-Z0-9_]* )+)$/.exec(`${out.trimEnd()} `)?.[1]?.trim().split(' ') ?? [];
     const allowed = new Set(
       'CI FORCE_COLOR GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0 GIT_TERMINAL_PROMPT HOME LANG LC_ALL LC_CTYPE LOGNAME NO_COLOR PATH PWD SHLVL TERM TMPDIR TZ USER _'.split(
         ' ',
