@@ -17,7 +17,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  // CommonJS dependencies (simple-git) call require(): give the ESM bundle one.
+  // CommonJS dependencies (js-yaml's and Octokit's transitive ones) may call require(): give the ESM bundle one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

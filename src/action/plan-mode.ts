@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import type { Octokit } from '@octokit/rest';
+import { runGit } from '../agents/git.js';
 import type { Config } from '../github/config.js';
 import { checkId } from '../github/ids.js';
 import { readMarker } from '../github/markers.js';
@@ -69,9 +69,10 @@ export async function postPlan(o: PlanModeOptions): Promise<{ plan: Plan; commen
     ...(o.config.scope?.include.length ? { include: o.config.scope.include } : {}),
     ...(o.config.scope?.exclude.length ? { exclude: o.config.scope.exclude } : {}),
     baseline: true,
+    isolation: o.config.isolation,
     ...(o.env ? { env: o.env } : {}),
   });
-  const baseSha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: o.checkout, encoding: 'utf8' }).trim();
+  const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.checkout })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });
   const { data } = await o.octokit.rest.issues.createComment({
     owner: o.owner,

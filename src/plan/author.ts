@@ -4,7 +4,7 @@ import type { ModelProvider, Usage } from '../models/types.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import type { Assessment } from './assess.js';
 import { dryRun } from './estimate.js';
-import { DATA_NOTE, fenceData } from './fence.js';
+import { DATA_NOTE, fenceData } from '../agents/fence.js';
 
 /** The language, as the orchestrator model is taught it. */
 export const LANGUAGE_REFERENCE = `Workflow scripts are plain JavaScript (no TypeScript) run in a sandbox.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IsolationMode, RepoCodeRunner } from '../agents/isolation.js';
 import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
 import type { ModelProvider } from '../models/types.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
@@ -32,6 +33,9 @@ export interface PlanOptions {
   baseline?: boolean;
   allowNoOracle?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** How the baseline runs repository code: isolated (the default) or, opted out by name, not. */
+  isolation?: IsolationMode;
+  runner?: RepoCodeRunner;
 }
 
 export interface Plan {
@@ -86,6 +90,8 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
     ...(options.oracle ? { oracle: options.oracle } : {}),
     ...(options.baseline ? { baseline: true } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
+    ...(options.runner ? { runner: options.runner } : {}),
   });
   const verdict = decide(assessment, request, { ...(options.allowNoOracle ? { allowNoOracle: true } : {}) });
   const questions = clarifyingQuestions(assessment, request, plannedRounds(verdict.decision));

@@ -101,6 +101,13 @@ describe('the bundled action', () => {
           200,
           [
             bot(100, 'github-actions[bot]', planBody),
+            {
+              id: 40,
+              body: '/approve',
+              user: { login: 'octocat', type: 'User' },
+              created_at: at,
+              updated_at: at,
+            },
             bot(101, 'github-actions[bot]', `Approved\n\n${approval}`),
           ],
         ];
@@ -181,7 +188,7 @@ describe('the bundled action', () => {
       .filter((r) => r.method === 'PATCH')
       .map((r) => (r.body as { body: string }).body);
     expect(edits.at(-1)).toMatch(
-      /^The run completed with no changes and no findings: nothing to review\.\n\n<!-- dynamic-workflows:run "plan-9" -->\n<!-- dynamic-workflows:attempt \{"planId":"plan-9","runId":"[^"]+","actionsRunId":"77"\} -->$/,
+      /^The run completed with no changes and no findings: nothing to review\.\n\n<!-- dynamic-workflows:run \{"planId":"plan-9","runId":"[^"]+","actionsRunId":"77"\} -->$/,
     );
     expect(github.seen.every((r) => r.headers.authorization === 'token ghs_runner_token_0123')).toBe(true);
     const summary = readFileSync(summaryFile, 'utf8');

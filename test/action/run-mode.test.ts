@@ -141,7 +141,7 @@ describe('run mode', () => {
       title: `audit: 3 fixes (run ${outcome.summary.runId})`,
     });
     expect(pr!.body).toMatch(
-      /^Plan `plan-1` \(script `sha256:[0-9a-f]{64}`\), requested by @octocat and approved by @maintainer in #7\.\nEstimate: 6–17 agents, \$0\.00–\$0\.01\. Actual: 16 agents\./,
+      /^Plan `plan-1` \(script `sha256:[0-9a-f]{64}`\), requested by @octocat and approved by @maintainer in #7\.\nEstimate: 6–19 agents, \$0\.00–\$0\.02\. Actual: 16 agents\./,
     );
     expect(pr!.body).toContain('## Findings\n\n3 fixed, 1 refuted');
     expect(pr!.body).toContain('- after: passing (exit 0; 7 passed, 0 failed)');

@@ -50,7 +50,7 @@ describe('dwf plan', () => {
     for (const key of ['agents', 'inputTokens', 'outputTokens', 'usd', 'wallSeconds']) {
       expect(plan.estimate[key].min).toBeLessThanOrEqual(plan.estimate[key].max);
     }
-    expect(plan.estimate.agents).toEqual({ min: 6, max: 17 });
+    expect(plan.estimate.agents).toEqual({ min: 6, max: 19 });
   });
 
   test('the human-readable plan ends with how to run it', async () => {

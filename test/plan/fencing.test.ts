@@ -11,7 +11,7 @@ import { createFixtureProvider, type FixtureRule } from '../../src/models/fixtur
 import { createSimProvider } from '../../src/models/sim.js';
 import { type ModelProvider, messageText } from '../../src/models/types.js';
 import { authorScript } from '../../src/plan/author.js';
-import { DATA_NOTE, escapeFence, fenceData } from '../../src/plan/fence.js';
+import { DATA_NOTE, escapeFence, fenceData } from '../../src/agents/fence.js';
 import { BUILTIN_DIR, bindArgs, createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 import { gitInit } from './repos.js';
