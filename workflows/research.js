@@ -12,7 +12,7 @@ export const meta = {
 
 // fence-data:start
 // Text from users, the repository or other agents reaches a prompt fenced as data, its closing fence
-// neutralised: the same function as src/plan/fence.ts (a sandboxed script cannot import it).
+// neutralised: the same function as src/agents/fence.ts (a sandboxed script cannot import it).
 const fenceData = (tag, text) =>
   `<${tag}>\n${String(text).replace(new RegExp(`<(?=\\s*/?\\s*${tag})`, 'gi'), '&lt;')}\n</${tag}>`;
 const DATA_NOTE =
