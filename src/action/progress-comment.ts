@@ -11,6 +11,16 @@ export interface ProgressInfo {
   actionsRunId?: string;
 }
 
+/** A log line may be 16 KiB; five of them must leave the comment far below GitHub's 65,536 characters. */
+const MAX_LOG_LINE = 500;
+
+function clip(line: string): string {
+  const flat = line.replace(/\s+/g, ' ');
+  return flat.length > MAX_LOG_LINE
+    ? `${flat.slice(0, MAX_LOG_LINE)}… [${flat.length - MAX_LOG_LINE} more characters in the run's log]`
+    : flat;
+}
+
 /** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
 export function renderProgress(state: ProgressState, info: ProgressInfo): string {
   const lines = [
@@ -19,8 +29,7 @@ export function renderProgress(state: ProgressState, info: ProgressInfo): string
     `\`${statusLine(state)}\``,
   ];
   // Log lines are the script's words: quoted, on one line, and unable to open an HTML comment.
-  if (state.logs.length > 0)
-    lines.push('', ...state.logs.map((l) => `> ${neutralise(l.replace(/\s+/g, ' '))}`));
+  if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
   lines.push('', endMarker(state, info));
   return lines.join('\n');
 }

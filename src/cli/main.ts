@@ -27,12 +27,12 @@ const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
 usage:
   dwf validate FILE            check a workflow script without running it
-    dwf run FILE [options]       run a workflow script
+  dwf run FILE [options]       run a workflow script
   dwf run KIND [options]       plan a built-in workflow (audit, bug-hunt, sweep, migrate TARGET,
                                research QUESTION) for --repo, then run it
   dwf plan KIND|TEXT [options] assess the repository, decide, write the script and estimate it;
-                               options: --repo --args --model --oracle --baseline --concurrency
-                               --max-agents --budget-tokens --budget-usd --json
+                               options: --repo --args --model --oracle --baseline --no-isolation
+                               --concurrency --max-agents --budget-tokens --budget-usd --json
   dwf demo [options]           audit the bundled example API: agents find, verify and fix
                                its planted bugs, and its tests judge the fixes
 
@@ -107,6 +107,7 @@ const SHARED_OPTIONS = {
   'budget-usd': { type: 'string' },
   repo: { type: 'string' },
   oracle: { type: 'string' },
+  'no-isolation': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -142,7 +143,6 @@ async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?:
       resume: { type: 'string' },
       'oracle-timeout': { type: 'string' },
       'allow-command': { type: 'string', multiple: true },
-      'no-isolation': { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one FILE');
@@ -343,6 +343,7 @@ async function plan(rest: string[], io: CliIo): Promise<number> {
       ...(args ? { args } : {}),
       ...(values.oracle ? { oracle: values.oracle } : {}),
       ...(values.baseline ? { baseline: true } : {}),
+      isolation: values['no-isolation'] ? 'off' : 'required',
       ...(concurrency !== undefined ? { concurrency } : {}),
       ...(maxAgents !== undefined ? { maxAgents } : {}),
       budget: { tokens: budgetTokens ?? null, usd: budgetUsd ?? null },
