@@ -37,7 +37,13 @@ import {
   type ScriptFailure,
 } from '../script/sandbox.js';
 import { Budget, BudgetExhaustedError } from './budget.js';
-import { type AgentStatus, EventDigest, type RunEvent, type RunEventInput, type RunStatus } from './events.js';
+import {
+  type AgentStatus,
+  EventDigest,
+  type RunEvent,
+  type RunEventInput,
+  type RunStatus,
+} from './events.js';
 import { agentKey, type JournalEntry, Replayer, readJournal } from './journal.js';
 import { createRunDir, JsonLines, newRunId, runPaths, writeJsonAtomic } from './run-dir.js';
 import { Scheduler } from './scheduler.js';
@@ -136,7 +142,9 @@ function agentOptions(raw: unknown): AgentOptions {
     }
     const length = typeof opts[key] === 'string' ? opts[key].length : 0;
     if (length > GUEST_LIMITS.phase) {
-      throw new RangeError(`agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`);
+      throw new RangeError(
+        `agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`,
+      );
     }
   }
   if (opts.isolation !== undefined && opts.isolation !== 'worktree') {

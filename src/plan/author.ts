@@ -1,10 +1,10 @@
+import { DATA_NOTE, fenceData } from '../agents/fence.js';
 import { runAgent } from '../agents/run-agent.js';
 import type { RunEvent } from '../engine/events.js';
 import type { ModelProvider, Usage } from '../models/types.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import type { Assessment } from './assess.js';
 import { dryRun } from './estimate.js';
-import { DATA_NOTE, fenceData } from '../agents/fence.js';
 
 /** The language, as the orchestrator model is taught it. */
 export const LANGUAGE_REFERENCE = `Workflow scripts are plain JavaScript (no TypeScript) run in a sandbox.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import { describe, expect, test } from 'vitest';
 import { postPlan } from '../../src/action/plan-mode.js';
+import { DATA_NOTE, escapeFence, fenceData } from '../../src/agents/fence.js';
 import { type GitHubPort, onLabel } from '../../src/app/handlers.js';
 import { runWorkflow } from '../../src/engine/run.js';
 import { savedWorkflows } from '../../src/engine/saved-workflows.js';
@@ -11,7 +12,6 @@ import { createFixtureProvider, type FixtureRule } from '../../src/models/fixtur
 import { createSimProvider } from '../../src/models/sim.js';
 import { type ModelProvider, messageText } from '../../src/models/types.js';
 import { authorScript } from '../../src/plan/author.js';
-import { DATA_NOTE, escapeFence, fenceData } from '../../src/agents/fence.js';
 import { BUILTIN_DIR, bindArgs, createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 import { gitInit } from './repos.js';
