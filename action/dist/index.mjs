@@ -85781,7 +85781,9 @@ function agentOptions(raw) {
     }
     const length = typeof opts[key] === "string" ? opts[key].length : 0;
     if (length > GUEST_LIMITS.phase) {
-      throw new RangeError(`agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`);
+      throw new RangeError(
+        `agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`
+      );
     }
   }
   if (opts.isolation !== void 0 && opts.isolation !== "worktree") {

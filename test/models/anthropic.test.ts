@@ -351,7 +351,7 @@ describe('a hostile model', () => {
     expect(results.map((r) => r.content.split('\n')[0])).toEqual([
       'refused: ../../etc/passwd is outside the workspace; use paths relative to the repository root',
       'refused: /etc/passwd is outside the workspace; use paths relative to the repository root',
-      'refused: escape/secret.txt leads outside the workspace through a symbolic link',
+      'refused: escape/secret.txt goes through a symbolic link (escape); the file tools read and write real files only',
       'refused: /proc/self/environ is outside the workspace; use paths relative to the repository root',
       'refused: .git/config is inside .git/, which agents may not touch',
       'refused: "env" is not an allowed command (allowed: node)',
