@@ -141,6 +141,35 @@ describe('the isolated runner (as root, as CI runs)', () => {
     expect(inside.output.trim()).toBe(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim());
   });
 
+  // The worst runner: sudo installed and the sandbox's user allowed everything without a password.
+  // `.ci/run` installs sudo; a machine without it has nothing to prove here.
+  const hasSudo = spawnSync('sudo', ['--version']).status === 0;
+  test.skipIf(!hasSudo)(
+    'sudo with a NOPASSWD grant for its own user still cannot raise it',
+    async () => {
+      const user = 'dwf-sudo-probe';
+      const probeRunner = await createRepoCodeRunner({ isolation: 'required', user });
+      expect(probeRunner.isolated).toBe(true);
+      const sudoers = `/etc/sudoers.d/${user}`;
+      writeFileSync(sudoers, `${user} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+      cleanup.push(sudoers);
+      const uid = execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
+      // The control: outside the sandbox the grant makes that user root.
+      const control = spawnSync(
+        'setpriv',
+        [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'sudo', '-n', 'id', '-u'],
+        { encoding: 'utf8' },
+      );
+      expect(control.stdout.trim()).toBe('0');
+      const repo = repoWith({ 'a.txt': 'a\n' });
+      const inside = await probeRunner.run({ shell: 'sudo -n id -u; echo "exit=$?"; id -u' }, limits(repo));
+      expect(inside.output).toContain('exit=1');
+      expect(inside.output.trim().endsWith(`\n${uid}`)).toBe(true);
+      expect(inside.output).not.toMatch(/^0$/m);
+    },
+    30_000,
+  );
+
   test("writes go to a throwaway copy at the tree's own path; git works in it, with the checkout's credentials stripped", async () => {
     const repo = repoWith({ 'a.txt': 'alpha\n' });
     const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
