@@ -14,11 +14,15 @@ const SUBCOMMANDS = new Set(['approve', 'revise', 'cancel', 'status', 'resume', 
 
 /**
  * The lines of a comment a reader sees as its own prose: not inside a fenced code block (``` or
- * ~~~, any length; an unclosed fence runs to the end), not quoted (`>`), not hidden in an HTML
- * comment. A command shown as an example, quoted from someone else or hidden is not a command.
+ * ~~~, any length; an unclosed fence runs to the end), an indented code block (four spaces or a
+ * tab) or a `<pre>`/`<code>` element, not quoted (`>`), not hidden in an HTML comment. A command
+ * shown as an example, quoted from someone else or hidden is not a command.
  */
 function proseLines(body: string): string[] {
-  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, '').split(/\r?\n/);
+  const lines = body
+    .replace(/<!--[\s\S]*?(?:-->|$)/g, '')
+    .replace(/<(pre|code)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, '')
+    .split(/\r?\n/);
   const prose: string[] = [];
   let fence: { char: string; length: number } | undefined;
   for (const raw of lines) {
@@ -32,7 +36,7 @@ function proseLines(body: string): string[] {
       fence = { char: marks[0]!, length: marks.length };
       continue;
     }
-    if (line.startsWith('>')) continue;
+    if (line.startsWith('>') || /^( {4}|\t)/.test(raw)) continue;
     prose.push(line);
   }
   return prose;
