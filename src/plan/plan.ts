@@ -36,6 +36,8 @@ export interface PlanOptions {
   /** How the baseline runs repository code: isolated (the default) or, opted out by name, not. */
   isolation?: IsolationMode;
   runner?: RepoCodeRunner;
+  /** Secret values to redact from the baseline's output (the job's token, the model key...). */
+  secrets?: string[];
 }
 
 export interface Plan {
@@ -92,6 +94,7 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
     ...(options.env ? { env: options.env } : {}),
     ...(options.isolation ? { isolation: options.isolation } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
   const verdict = decide(assessment, request, { ...(options.allowNoOracle ? { allowNoOracle: true } : {}) });
   const questions = clarifyingQuestions(assessment, request, plannedRounds(verdict.decision));
