@@ -232,7 +232,7 @@ export async function assessRepository(repoDir: string, options: AssessOptions =
 async function runBaseline(repoDir: string, command: string, options: AssessOptions): Promise<Baseline> {
   const runner =
     options.runner ??
-    (await createRepoCodeRunner({ isolation: options.isolation ?? 'required', hide: [repoDir] }));
+    (await createRepoCodeRunner({ isolation: options.isolation ?? 'required', repoDir, hide: [repoDir] }));
   try {
     const result = await runner.run(
       { shell: command },

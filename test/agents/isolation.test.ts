@@ -16,10 +16,12 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   createRepoCodeRunner,
+  DEFAULT_LIMITS,
   type RepoCodeRunner,
   SANDBOX_USER,
   sandboxSteps,
 } from '../../src/agents/isolation.js';
+import { assessRepository } from '../../src/plan/assess.js';
 import { Redactor } from '../../src/agents/secrets.js';
 import { type CommandRecord, runTool } from '../../src/agents/tools.js';
 import { Workspace } from '../../src/agents/workspace.js';
@@ -63,6 +65,10 @@ function repoWith(files: Record<string, string>): string {
 
 const limits = (cwd: string, timeoutMs = 20_000) => ({ cwd, timeoutMs, maxOutputBytes: 256 * 1024 });
 
+/** The runner a run makes for its repository: the only one whose git directory the sandbox is shown. */
+const runnerFor = (repoDir: string, hide: string[] = []) =>
+  createRepoCodeRunner({ isolation: 'required', repoDir, hide });
+
 describe('the isolated runner (as root, as CI runs)', () => {
   test('is what this machine gives: a separate unprivileged user', () => {
     expect(process.getuid?.()).toBe(0);
@@ -93,7 +99,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
       'echo "home=$HOME tmp=$TMPDIR"',
       'env | cut -d= -f1 | sort | tr "\\n" " "',
     ].join('\n');
-    const result = await runner.run({ shell: probe }, limits(repo));
+    const result = await (await runnerFor(repo)).run({ shell: probe }, limits(repo));
     const out = result.output;
     expect(out).toContain(`uid=${execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim()}`);
     // Only the sandbox's own few processes exist for it.
@@ -175,7 +181,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
     git(repo, 'config', 'http.https://github.com/.extraheader', header);
     git(repo, 'remote', 'add', 'origin', `https://x-access-token:${TOKEN}@github.com/o/r.git`);
-    const result = await runner.run(
+    const result = await (await runnerFor(repo)).run(
       {
         shell:
           'pwd; echo beta > a.txt; echo new > b.txt; mkdir -p cache && echo c > cache/x; git status --short; git diff --stat; git config --list; cat .git/config',
@@ -280,7 +286,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     const worktree = join(realpathSync(tempDir()), 'runs', 'r1', 'workspace');
     git(repo, 'worktree', 'add', '-q', '-b', 'dwf/r1', worktree);
     writeFileSync(join(worktree, 'a.txt'), 'changed by an agent\n');
-    const result = await runner.run(
+    const result = await (await runnerFor(repo)).run(
       {
         shell: `git status --short; cat a.txt; ls ${join(worktree, '..')}; echo x > "$(git rev-parse --git-common-dir)/hooks/pre-commit" 2>&1 || echo COMMON-REFUSED`,
       },
@@ -295,14 +301,15 @@ describe('the isolated runner (as root, as CI runs)', () => {
     const steps = sandboxSteps({
       cwd: '/tmp/x/runs/r1/workspace',
       stage: '/tmp/s/setup',
-      hidden: ['/tmp', '/home', '/tmp/x/runs'],
+      hidden: ['/tmp', '/home', '/run', '/tmp/x/runs'],
       git: {
         dotGit: { path: '/tmp/x/runs/r1/workspace/.git', kind: 'file' },
         dirs: ['/srv/repo/.git'],
         configs: [],
       },
-      configs: [{ source: '/tmp/s/config-0', target: '/srv/repo/.git/config' }],
+      configs: [{ source: '/tmp/s/config-0', target: '/srv/repo/.git/config', mode: '640' }],
       home: '/home/dwf-sandbox',
+      limits: { ...DEFAULT_LIMITS, writableBytes: 1000, writableFiles: 10, hiddenBytes: 5 },
     });
     const at = (...step: string[]) => {
       const i = steps.findIndex((_, k) => step.every((word, j) => steps[k + j] === word));
@@ -311,29 +318,77 @@ describe('the isolated runner (as root, as CI runs)', () => {
     };
     const holdGit = at('robind', '/tmp/x/runs/r1/workspace/.git', '/tmp/s/setup/hold/0');
     const holdCommon = at('robind', '/srv/repo/.git', '/tmp/s/setup/hold/1');
-    const copy = at('copy', '/tmp/x/runs/r1/workspace', '/tmp/s/setup/work');
+    // The copy leaves out .git (mounted over it) and dwf's own .dwf, on a tmpfs of its own, capped once copied.
+    const copy = at('copydir', '/tmp/x/runs/r1/workspace', '/tmp/s/setup/work', '2', '.dwf', '.git');
     expect(copy).toBeGreaterThan(Math.max(holdGit, holdCommon));
-    // /tmp/x/runs is inside /tmp: one empty file system for both, prepared beside the stage.
-    expect(steps.filter((s) => s === 'tmpfs')).toHaveLength(3);
-    const work = at('bind', '/tmp/s/setup/work', '/tmp/s/setup/hidden/1/x/runs/r1/workspace');
+    expect(at('tmpfs', '/tmp/s/setup/work', '755', '1000', '10')).toBeLessThan(copy);
+    expect(at('own', '/tmp/s/setup/work', 'limit', '/tmp/s/setup/work', '1000', '10')).toBeGreaterThan(copy);
+    // The configuration is installed in the stage with its mode, then mounted over the original.
+    const installed = at('config', '/tmp/s/config-0', '/tmp/s/setup/configs/0', '640');
+    // /tmp/x/runs is inside /tmp: one empty file system for both, prepared beside the stage;
+    // /tmp and /home (HOME) get room to write, /run only what mount points need.
+    expect(steps.filter((s) => s === 'tmpfs')).toHaveLength(5);
+    at('tmpfs', '/tmp/s/setup/hidden/0', '755', '1000', '10');
+    at('tmpfs', '/tmp/s/setup/hidden/1', '755', '5', '4096');
+    at('tmpfs', '/tmp/s/setup/hidden/2', '1777', '1000', '10');
+    const work = at('bind', '/tmp/s/setup/work', '/tmp/s/setup/hidden/2/x/runs/r1/workspace');
     expect(
-      at('robind', '/tmp/s/setup/hold/0', '/tmp/s/setup/hidden/1/x/runs/r1/workspace/.git'),
+      at('robind', '/tmp/s/setup/hold/0', '/tmp/s/setup/hidden/2/x/runs/r1/workspace/.git'),
     ).toBeGreaterThan(work);
     expect(at('robind', '/srv/repo/.git', '/tmp/s/setup/hold/1')).toBeLessThan(
       at('robind', '/tmp/s/setup/hold/1', '/srv/repo/.git'),
     );
-    expect(at('robind', '/tmp/s/config-0', '/srv/repo/.git/config')).toBeGreaterThan(
-      at('robind', '/tmp/s/setup/hold/1', '/srv/repo/.git'),
+    expect(at('robind', '/tmp/s/setup/configs/0', '/srv/repo/.git/config')).toBeGreaterThan(
+      Math.max(installed, at('robind', '/tmp/s/setup/hold/1', '/srv/repo/.git')),
     );
     at('home', '/tmp/s/setup/hidden/0/dwf-sandbox');
-    expect(steps.slice(-6)).toEqual([
+    expect(steps.slice(-9)).toEqual([
       'move',
       '/tmp/s/setup/hidden/0',
       '/home',
       'move',
       '/tmp/s/setup/hidden/1',
+      '/run',
+      'move',
+      '/tmp/s/setup/hidden/2',
       '/tmp',
     ]);
+  });
+
+  test('the copy leaves out the run directory and every hidden directory inside the tree, level by level; a revealed directory shows through', () => {
+    const tree = visibleDir();
+    const other = visibleDir();
+    cleanup.push(tree, other);
+    for (const dir of ['.dwf/runs/r0', 'build/cache/deep', 'build/out', 'src']) mkdirSync(join(tree, dir), { recursive: true });
+    mkdirSync(join(other, 'systemd', 'resolve'), { recursive: true });
+    const steps = sandboxSteps({
+      cwd: tree,
+      stage: '/tmp/s/setup',
+      hidden: [join(tree, '.dwf', 'runs'), join(tree, 'build', 'cache'), tree, other],
+      // Like /run/systemd/resolve inside /run (where /etc/resolv.conf points on Ubuntu).
+      revealed: [join(other, 'systemd', 'resolve')],
+      git: { dirs: [], configs: [] },
+      configs: [],
+      home: '/home/dwf-sandbox',
+      limits: DEFAULT_LIMITS,
+    });
+    const copies = steps
+      .map((s, i) => (s === 'copydir' ? steps.slice(i + 1, i + 4 + Number(steps[i + 3])) : undefined))
+      .filter((c) => c !== undefined);
+    expect(copies).toEqual([
+      [tree, '/tmp/s/setup/work', '2', '.dwf', 'build'],
+      [join(tree, 'build'), '/tmp/s/setup/work/build', '1', 'cache'],
+    ]);
+    const hold = steps.indexOf(join(other, 'systemd', 'resolve'));
+    expect(steps.slice(hold - 1, hold + 2)).toEqual(['robind', join(other, 'systemd', 'resolve'), '/tmp/s/setup/hold/0']);
+    const shown = steps.lastIndexOf('/tmp/s/setup/hidden/0/systemd/resolve');
+    expect(steps.slice(shown - 2, shown + 1)).toEqual([
+      'robind',
+      '/tmp/s/setup/hold/0',
+      '/tmp/s/setup/hidden/0/systemd/resolve',
+    ]);
+    expect(shown).toBeGreaterThan(hold);
+    expect(steps.slice(-3)).toEqual(['move', '/tmp/s/setup/hidden/0', other]);
   });
 });
 
