@@ -253,6 +253,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     ? (options.runner ??
       (await createRepoCodeRunner({
         isolation: options.isolation ?? 'required',
+        repoDir: options.workspace!.repoDir,
         hide: [options.runsDir, options.workspace!.repoDir],
       })))
     : undefined;
