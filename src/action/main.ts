@@ -171,13 +171,15 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
   const runMode = async (): Promise<number> => {
     switch (mode) {
       case 'plan': {
-        const { plan } = await postPlan({
+        const planned = await postPlan({
           octokit,
           owner: ctx.owner,
           repo: ctx.repo,
           issue,
           request: inputs.request ?? 'audit',
           requester: inputs.requester ?? 'unknown',
+          // The asking comment; none for a label. The plan job checks both against GitHub.
+          ...(inputs.comment_id ? { commentId: Number(inputs.comment_id) } : {}),
           ...(inputs.revise_plan_comment_id && inputs.feedback
             ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } }
             : {}),
@@ -188,6 +190,11 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
           planId: `plan-${ctx.runId}`,
           env: commandEnv,
         });
+        if (planned.status === 'refused') {
+          summary(`Did not plan: ${planned.reason}.`);
+          return 1;
+        }
+        const { plan } = planned;
         summary(
           `Plan for #${issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
         );

@@ -89,6 +89,8 @@ describe('triggers and permissions', () => {
     'rest.issues.updateComment': ['issues', 'write'],
     'rest.issues.getComment': ['issues', 'read'],
     'rest.issues.listComments': ['issues', 'read'],
+    'rest.issues.get': ['issues', 'read'],
+    'rest.issues.listEvents': ['issues', 'read'],
     'rest.reactions.createForIssueComment': ['issues', 'write'],
     'rest.repos.getCollaboratorPermissionLevel': 'metadata',
     'rest.pulls.create': ['pull-requests', 'write'],
@@ -346,14 +348,14 @@ describe('dispatch inputs', () => {
     for (const [name, input] of Object.entries(inputs)) expect(input.description, name).toBeTruthy();
   });
 
-  test('every declared input is read by the action or the workflow, but two shown only on the run page', () => {
+  test('every declared input is read by the action or the workflow, but one shown only on the run page', () => {
     const read = new Set<string>();
     for (const f of readdirSync(join(root, 'src', 'action')).filter((f) => f.endsWith('.ts')))
       for (const m of readFileSync(join(root, 'src', 'action', f), 'utf8').matchAll(/\binputs\.(\w+)/g))
         read.add(m[1]!);
     for (const m of WORKFLOW.matchAll(/\binputs\.(\w+)/g)) read.add(m[1]!);
-    // comment_id and approver name the asking comment and the approver on the run's page; the job
-    // never trusts them (the runner finds the approval in the thread itself).
-    expect(declared.filter((d) => !read.has(d)).sort()).toEqual(['approver', 'comment_id']);
+    // approver names the approver on the run's page; the job never trusts it (the runner finds the
+    // approval in the thread itself). comment_id is read: the plan job checks who wrote it.
+    expect(declared.filter((d) => !read.has(d)).sort()).toEqual(['approver']);
   });
 });

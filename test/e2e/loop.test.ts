@@ -77,10 +77,12 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   expect(planInputs).toMatchObject({ mode: 'plan', request: 'audit', issue: '1' });
   const ack = (one.requests.at(-1)!.body as { body: string }).body;
 
-  // 2. The planning job assesses the checkout and posts the plan.
+  // 2. The planning job reads the asking comment (who asked, and for what), assesses the checkout and posts the plan.
   let planBody = '';
-  github()
-    .scope.post(
+  const planning = github();
+  planning.scope.get(`${REPO}/issues/comments/${planInputs.comment_id}`).reply(200, request.comment);
+  planning.scope
+    .post(
       `${REPO}/issues/1/comments`,
       recording((b: { body: string }) => {
         planBody = b.body;
@@ -94,6 +96,7 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
     issue: Number(planInputs.issue),
     request: planInputs.request!,
     requester: planInputs.requester!,
+    commentId: Number(planInputs.comment_id),
     checkout,
     config: parsed.config,
     trusted: [APP_LOGIN, ACTIONS],
@@ -101,6 +104,7 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
     planId: 'run-4711',
     env: { PATH: process.env.PATH },
   });
+  if (planned.status !== 'planned') throw new Error(planned.reason);
   expect(planned.plan.assessment.baseline).toMatchObject({ passed: false, summary: '3 passed, 4 failed' });
   expect(planBody).toContain('### Verdict: `subagents`');
 
