@@ -189,6 +189,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
           provider: provider(),
           planId: `plan-${ctx.runId}`,
           env: commandEnv,
+          secrets,
         });
         if (planned.status === 'refused') {
           summary(`Did not plan: ${planned.reason}.`);

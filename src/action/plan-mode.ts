@@ -35,6 +35,8 @@ export interface PlanModeOptions {
   /** Unique per planning job, e.g. the Actions run id. */
   planId: string;
   env?: NodeJS.ProcessEnv;
+  /** Secret values (the job's token, the model key, configured ones) redacted from the baseline's output. */
+  secrets?: string[];
 }
 
 /** What a dispatch asked for, as GitHub shows it: the request to plan, or why it is refused. */
@@ -193,6 +195,7 @@ export async function postPlan(
     baseline: true,
     isolation: o.config.isolation,
     ...(o.env ? { env: o.env } : {}),
+    ...(o.secrets ? { secrets: o.secrets } : {}),
   });
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.checkout })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });
