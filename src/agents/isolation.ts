@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { basename, delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { type CommandResult, runProcess } from './commands.js';
 import { inside } from './confine.js';
 import { runGit } from './git.js';
@@ -402,7 +402,13 @@ function copySteps(cwd: string, to: string, leftOut: string[]): string[] {
       return !here.has(name) && realDir(dir) === dir;
     });
     const names = [...here, ...onTheWay].sort();
-    steps.push('copydir', join(cwd, ...prefix), join(to, ...prefix), String(names.length), ...names.map(literalName));
+    steps.push(
+      'copydir',
+      join(cwd, ...prefix),
+      join(to, ...prefix),
+      String(names.length),
+      ...names.map(literalName),
+    );
     for (const name of onTheWay) level([...prefix, name]);
   };
   level([]);
@@ -435,7 +441,9 @@ export function sandboxSteps(plan: SandboxPlan): string[] {
   const hidden = candidates
     .filter((d) => !candidates.some((other) => other !== d && inside(other, d)))
     .sort();
-  const revealed = [...new Set((plan.revealed ?? []).map(realDir).filter((d): d is string => d !== undefined))]
+  const revealed = [
+    ...new Set((plan.revealed ?? []).map(realDir).filter((d): d is string => d !== undefined)),
+  ]
     .filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan.cwd, d))
     .filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
 
@@ -695,9 +703,19 @@ function refusingRunner(reason: string): RepoCodeRunner {
 /** Why isolation cannot be set up here, or how to set it up: root directly, else passwordless sudo. */
 async function findIsolation(env: NodeJS.ProcessEnv, user: string): Promise<Isolation | string> {
   if (process.platform !== 'linux') return `${process.platform} has no Linux namespaces`;
-  const missing = ['unshare', 'setpriv', 'timeout', 'bash', 'env', 'cp', 'find', 'chown', 'mount', 'stat', 'install'].filter(
-    (p) => !onPath(p, env),
-  );
+  const missing = [
+    'unshare',
+    'setpriv',
+    'timeout',
+    'bash',
+    'env',
+    'cp',
+    'find',
+    'chown',
+    'mount',
+    'stat',
+    'install',
+  ].filter((p) => !onPath(p, env));
   if (missing.length > 0) return `${missing.join(', ')} not found (util-linux and coreutils provide them)`;
   let prefix: string[];
   if (process.getuid?.() === 0) prefix = [];

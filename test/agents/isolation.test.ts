@@ -21,10 +21,10 @@ import {
   SANDBOX_USER,
   sandboxSteps,
 } from '../../src/agents/isolation.js';
-import { assessRepository } from '../../src/plan/assess.js';
 import { Redactor } from '../../src/agents/secrets.js';
 import { type CommandRecord, runTool } from '../../src/agents/tools.js';
 import { Workspace } from '../../src/agents/workspace.js';
+import { assessRepository } from '../../src/plan/assess.js';
 import { git, runScript, tempDir } from '../helpers.js';
 
 const TOKEN = 'ghs_isolationProbeToken0123456789';
@@ -297,6 +297,222 @@ describe('the isolated runner (as root, as CI runs)', () => {
     expect(existsSync(join(repo, '.git', 'hooks', 'pre-commit'))).toBe(false);
   });
 
+  test('F2: credentials in submodule and worktree configs (checkout with persist-credentials + submodules) never reach the sandbox', async () => {
+    const file = ['-c', 'protocol.file.allow=always'];
+    const inner = repoWith({ 'i.txt': 'inner\n' });
+    const lib = repoWith({ 's.txt': 'lib\n' });
+    git(lib, ...file, 'submodule', 'add', '-q', inner, 'inner');
+    git(lib, 'commit', '-q', '-m', 'inner');
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    git(repo, ...file, 'submodule', 'add', '-q', lib, 'lib');
+    git(repo, ...file, 'submodule', 'update', '--init', '--recursive', '-q');
+    git(repo, 'commit', '-q', '-m', 'submodule');
+    git(repo, 'config', 'extensions.worktreeConfig', 'true');
+    const worktree = join(realpathSync(tempDir()), 'wt');
+    git(repo, 'worktree', 'add', '-q', '-b', 'other', worktree);
+    const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
+    const configs = [
+      join(repo, '.git', 'config'),
+      join(repo, '.git', 'modules', 'lib', 'config'),
+      join(repo, '.git', 'modules', 'lib', 'modules', 'inner', 'config'),
+      join(repo, '.git', 'worktrees', 'wt', 'config.worktree'),
+    ];
+    for (const config of configs)
+      git(repo, 'config', '--file', config, 'http.https://github.com/.extraheader', header);
+    // The control: every one of them holds the header, world-readable, on the host.
+    expect(
+      execFileSync('grep', ['-rlF', header, join(repo, '.git')], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .sort(),
+    ).toEqual([...configs].sort());
+    const served = await runnerFor(repo);
+    const reveal = [
+      'git submodule status --recursive',
+      'echo "with-header=$(grep -rliF extraheader .git | wc -l)"',
+      // Transformed, so no redactor downstream could catch it: reversed and base64-encoded.
+      'cat .git/config .git/modules/lib/config .git/modules/lib/modules/inner/config | rev',
+      'cat .git/modules/lib/config | base64 -w0; echo',
+      'git -C lib/inner config --get-regexp extraheader || echo NO-HEADER',
+      'stat -c "mode=%a owner=%U group=%G" .git/modules/lib/config',
+    ].join('\n');
+    const result = await served.run({ shell: reveal }, limits(repo));
+    expect(result.exitCode).toBe(0);
+    // git still works, submodules included.
+    expect(result.output).toMatch(
+      /^ [0-9a-f]{40} lib \(heads\/main\)\n [0-9a-f]{40} lib\/inner \(heads\/main\)$/m,
+    );
+    expect(result.output).toContain('with-header=0\n');
+    expect(result.output).toContain('NO-HEADER');
+    // The stripped copies: readable by the sandbox's group only, written by root, like the original for others.
+    expect(result.output).toContain('mode=640 owner=root group=dwf-sandbox');
+    const worktreeRun = await served.run(
+      {
+        shell:
+          'git status --short --branch; git config --list --show-origin | grep -ci extraheader; cat "$(git rev-parse --git-dir)/config.worktree" | rev',
+      },
+      limits(worktree),
+    );
+    expect(worktreeRun.output).toMatch(/^## other\n0\n/);
+    for (const out of [result.output, worktreeRun.output]) {
+      const flat = out.replace(/\s/g, '');
+      for (const secret of [TOKEN, header.slice(-24), Buffer.from(header).toString('base64').slice(8, 40)]) {
+        expect(flat).not.toContain(secret);
+        expect(flat).not.toContain([...secret].reverse().join(''));
+      }
+    }
+    // The repository's own configuration is untouched.
+    for (const config of configs) expect(readFileSync(config, 'utf8')).toContain(header);
+  }, 30_000);
+
+  test('F4: a .git file naming any other directory is not followed: nothing hidden comes back, git finds no repository', async () => {
+    const served = repoWith({ 'a.txt': 'served\n' });
+    const runner4 = await runnerFor(served);
+    // A directory under the hidden /root, shaped like a git directory, with a root-only config.
+    const secretDir = mkdtempSync(join(homedir(), 'dwf-f4-'));
+    cleanup.push(secretDir);
+    chmodSync(secretDir, 0o755);
+    writeFileSync(join(secretDir, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(secretDir, 'config'), `[core]\n\tsecretvalue = ${KEY}\n`, { mode: 0o600 });
+    writeFileSync(join(secretDir, 'note'), `world-readable ${TOKEN}\n`, { mode: 0o644 });
+    // Another real repository (not the one served), its config world-readable with a credential.
+    const other = repoWith({ 'o.txt': 'other\n' });
+    git(other, 'config', 'http.extraheader', `AUTHORIZATION: basic ${TOKEN}`);
+    for (const [name, target] of [
+      ['to-hidden', secretDir],
+      ['to-other-repo', join(other, '.git')],
+      ['to-served-but-not-a-worktree', join(served, '.git', 'refs')],
+    ] as const) {
+      const tree = visibleDir();
+      cleanup.push(tree);
+      chmodSync(tree, 0o755);
+      writeFileSync(join(tree, '.git'), `gitdir: ${target}\n`);
+      const result = await runner4.run(
+        {
+          shell: `cat .git; ls -A ${target} 2>&1 | head -3; cat ${secretDir}/note 2>&1; git status 2>&1; git config --list 2>&1 | grep -ci -e secretvalue -e extraheader`,
+        },
+        limits(tree),
+      );
+      expect(result.output, name).toContain(`gitdir: ${target}\n`);
+      expect(result.output, name).toMatch(/No such file or directory/);
+      expect(result.output, name).toMatch(/fatal: not a git repository/);
+      expect(result.output, name).not.toContain(TOKEN);
+      expect(result.output, name).not.toContain(KEY);
+    }
+    // The served repository itself still works.
+    const ok = await runner4.run({ shell: 'git log --oneline | wc -l' }, limits(served));
+    expect(ok.output.trim()).toBe('1');
+  }, 30_000);
+
+  test('F1: a fork bomb and files filling /tmp, HOME and the copy end with the command failing, within its limits', async () => {
+    // Its own user, so no other test's processes count against its small process limit.
+    const user = 'dwf-limits-probe';
+    const small = await createRepoCodeRunner({
+      isolation: 'required',
+      user,
+      limits: { writableBytes: 32 * 1024 ** 2, processes: 40 },
+    });
+    expect(small.isolated).toBe(true);
+    expect(small.description).toContain('32 MiB to write in each and at most 40 processes');
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    const fill = await small.run(
+      {
+        shell: [
+          'for d in /tmp "$HOME" .; do dd if=/dev/zero of="$d/fill" bs=1M count=64 2>&1 | grep -o "No space left on device" | head -1 | sed "s#^#$d: #"; done',
+          'df -B1M --output=target,size / /root /run /tmp "$HOME" . | tail -n +2 | tr -s " " | tr "\\n" ";"',
+        ].join('\n'),
+      },
+      limits(repo),
+    );
+    expect(fill.output).toContain('/tmp: No space left on device');
+    expect(fill.output).toContain('/home/dwf-limits-probe: No space left on device');
+    expect(fill.output).toContain('.: No space left on device');
+    // Hidden directories hold 16 MiB, the writable ones 32 MiB (the copy: what it holds plus 32 MiB).
+    expect(fill.output).toMatch(/\/root 16;\/run 16;\/tmp 32;\/home 32;/);
+    const started = performance.now();
+    const bomb = await small.run(
+      { shell: 'for i in $(seq 200); do sleep 393 & done; echo ALL-FORKED' },
+      limits(repo, 5000),
+    );
+    expect(performance.now() - started).toBeLessThan(8000);
+    expect(bomb.exitCode).not.toBe(0);
+    expect(bomb.output).toMatch(/Cannot fork|Resource temporarily unavailable/);
+    expect(bomb.output).not.toContain('ALL-FORKED');
+    await new Promise((r) => setTimeout(r, 300));
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() === 'sleep 393');
+    expect(left).toEqual([]);
+  }, 30_000);
+
+  test('F3: `dwf run` in a directory without git: earlier runs and files only their owner may read stay out of reach', async () => {
+    const dir = visibleDir();
+    cleanup.push(dir);
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'readable.txt'), 'for everyone\n', { mode: 0o644 });
+    writeFileSync(join(dir, '.env'), `TOKEN=${TOKEN}\n`, { mode: 0o600 });
+    mkdirSync(join(dir, 'private'), { mode: 0o700 });
+    writeFileSync(join(dir, 'private', 'inside.txt'), `${KEY}\n`, { mode: 0o644 });
+    const runsDir = join(dir, '.dwf', 'runs');
+    mkdirSync(join(runsDir, 'earlier'), { recursive: true });
+    writeFileSync(join(runsDir, 'earlier', 'events.jsonl'), `{"secret":"${KEY}"}\n`, { mode: 0o644 });
+    writeFileSync(
+      join(dir, 'probe.sh'),
+      'echo "readable=[$(cat readable.txt)] env=[$(cat .env 2>&1)] private=[$(cat private/inside.txt 2>&1)] dwf=[$(ls -A .dwf 2>&1)] writes=[$(echo x > new.txt && echo ok)]"\n',
+    );
+    const run = await runScript('return await oracle();', {
+      runsDir,
+      workspace: { repoDir: dir, oracle: { command: 'sh probe.sh', timeoutSeconds: 20 } },
+    });
+    const text = JSON.stringify(run.summary.result);
+    expect(run.summary.status).toBe('completed');
+    expect(text).toContain('readable=[for everyone]');
+    expect(text).toMatch(/env=\[cat: \.env: Permission denied\]/);
+    expect(text).toMatch(/private=\[cat: private\/inside\.txt: Permission denied\]/);
+    expect(text).toMatch(/dwf=\[ls: cannot access '\.dwf': No such file or directory\]/);
+    expect(text).toContain('writes=[ok]');
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(KEY);
+    // The host files are as they were.
+    expect(existsSync(join(dir, 'new.txt'))).toBe(false);
+  }, 30_000);
+
+  test('F3: `dwf plan --baseline` in a repository: its .dwf runs, root-only files and hidden directories stay out of the copy', async () => {
+    const repo = repoWith({
+      'probe.sh':
+        'echo "env=[$(cat .env 2>&1)] dwf=[$(ls -A .dwf 2>&1)] git=[$(git status --short | tr "\\n" " ")]"\n',
+    });
+    chmodSync(repo, 0o755);
+    writeFileSync(join(repo, '.env'), `TOKEN=${TOKEN}\n`, { mode: 0o600 });
+    mkdirSync(join(repo, '.dwf', 'runs', 'r0'), { recursive: true });
+    writeFileSync(join(repo, '.dwf', 'runs', 'r0', 'journal.jsonl'), `${KEY}\n`);
+    const assessment = await assessRepository(repo, { baseline: true, oracle: 'sh probe.sh' });
+    const summary = assessment.baseline?.summary ?? '';
+    expect(assessment.baseline?.passed).toBe(true);
+    expect(summary).toContain('env=[cat: .env: Permission denied]');
+    expect(summary).toContain("dwf=[ls: cannot access '.dwf': No such file or directory]");
+    expect(summary).toContain('git=[?? .env ]');
+    expect(summary).not.toContain(TOKEN);
+    expect(summary).not.toContain(KEY);
+  }, 30_000);
+
+  test('F10: /run is hidden (sockets, secrets) and /var/run with it', async () => {
+    const planted = `/run/dwf-test-${process.pid}`;
+    mkdirSync(planted, { recursive: true });
+    cleanup.push(planted);
+    writeFileSync(join(planted, 'token'), `${TOKEN}\n`, { mode: 0o644 });
+    const repo = repoWith({ 'a.txt': 'a\n' });
+    const result = await runner.run(
+      {
+        shell: `ls -A /run | wc -l; ls -A /var/run/ | wc -l; cat ${planted}/token 2>&1; ls /var/run/secrets 2>&1`,
+      },
+      limits(repo),
+    );
+    expect(result.output).toMatch(/^0\n0\n/);
+    expect(result.output).toContain('No such file or directory');
+    expect(result.output).not.toContain(TOKEN);
+  });
+
   test('the setup steps: sources held before the copy covers them, the hidden directory holding the stage moved last', () => {
     const steps = sandboxSteps({
       cwd: '/tmp/x/runs/r1/workspace',
@@ -359,7 +575,8 @@ describe('the isolated runner (as root, as CI runs)', () => {
     const tree = visibleDir();
     const other = visibleDir();
     cleanup.push(tree, other);
-    for (const dir of ['.dwf/runs/r0', 'build/cache/deep', 'build/out', 'src']) mkdirSync(join(tree, dir), { recursive: true });
+    for (const dir of ['.dwf/runs/r0', 'build/cache/deep', 'build/out', 'src'])
+      mkdirSync(join(tree, dir), { recursive: true });
     mkdirSync(join(other, 'systemd', 'resolve'), { recursive: true });
     const steps = sandboxSteps({
       cwd: tree,
@@ -380,7 +597,11 @@ describe('the isolated runner (as root, as CI runs)', () => {
       [join(tree, 'build'), '/tmp/s/setup/work/build', '1', 'cache'],
     ]);
     const hold = steps.indexOf(join(other, 'systemd', 'resolve'));
-    expect(steps.slice(hold - 1, hold + 2)).toEqual(['robind', join(other, 'systemd', 'resolve'), '/tmp/s/setup/hold/0']);
+    expect(steps.slice(hold - 1, hold + 2)).toEqual([
+      'robind',
+      join(other, 'systemd', 'resolve'),
+      '/tmp/s/setup/hold/0',
+    ]);
     const shown = steps.lastIndexOf('/tmp/s/setup/hidden/0/systemd/resolve');
     expect(steps.slice(shown - 2, shown + 1)).toEqual([
       'robind',
