@@ -1,15 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Octokit } from '@octokit/rest';
 import type { RunSummary } from '../engine/run.js';
 import { type Authored, type PlanMarker, readMarker, validMarker, writeMarker } from '../github/markers.js';
-import { findingsOf } from '../report/report.js';
+import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
+
+/**
+ * The first lines of the body when the run changed files that control the repository
+ * (`.gitattributes`, `.github/**`, `CODEOWNERS`…): a reviewer sees them before anything else.
+ */
+function carefulLook(changedFiles: readonly string[]): string {
+  const sensitive = sensitiveChanges(changedFiles);
+  if (sensitive.length === 0) return '';
+  return [
+    '> [!WARNING]',
+    '> **Needs a careful look**: this pull request changes files that control the repository, git or GitHub:',
+    ...sensitive.map((s) => `> - ${codeSpan(s.file, false)}: ${s.why}`),
+    '',
+    '',
+  ].join('\n');
+}
 
 /** The pull request: its body is the report, with what was approved and the estimate against the actual. */
 export function pullRequestFor(
   summary: RunSummary,
   report: string,
   plan: { marker: PlanMarker; approver: string; issue: number } | { sweep: true; known: string[] },
+  changedFiles: readonly string[] = [],
 ): { title: string; body: string } {
+  const careful = carefulLook(changedFiles);
   const findings = findingsOf(summary.result);
   const fixed = findings.filter((f) => f.status === 'fixed').length;
   const name = /^# ([^:\n]+)/.exec(report)?.[1] ?? 'workflow';
@@ -25,7 +44,7 @@ export function pullRequestFor(
           .filter((f): f is string => typeof f === 'string' && validMarker('sweep-known', [f])),
       ]),
     ];
-    const head = `The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? '' : 's'}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.\n\n---\n\n`;
+    const head = `${careful}The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? '' : 's'}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.\n\n---\n\n`;
     // The marker is the body's last line, where knownFrom reads it.
     return { title, body: `${head}${report}\n${writeMarker('sweep-known', known.slice(-10_000))}\n` };
   }
@@ -35,7 +54,7 @@ export function pullRequestFor(
       `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.`
     : `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.`;
   const head = [
-    `Plan \`${plan.marker.planId}\` (script \`sha256:${plan.marker.scriptSha256}\`), requested by @${plan.marker.requester} and approved by @${plan.approver} in #${plan.issue}.`,
+    `${careful}Plan \`${plan.marker.planId}\` (script \`sha256:${plan.marker.scriptSha256}\`), requested by @${plan.marker.requester} and approved by @${plan.approver} in #${plan.issue}.`,
     estimate,
     '',
     'Automated changes: review them like any contribution; the report says where to look first.',
@@ -51,6 +70,14 @@ export function knownFrom(pullRequest: Authored, trusted: readonly string[]): st
   return readMarker('sweep-known', pullRequest, trusted) ?? [];
 }
 
+/** The files the run changed, as its `changes.json` records them (written with the branch). */
+function changedFilesOf(runDir: string): string[] {
+  const path = join(runDir, 'changes.json');
+  if (!existsSync(path)) return [];
+  const files = (JSON.parse(readFileSync(path, 'utf8')) as { files?: unknown }).files;
+  return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
+}
+
 /** Pushes the run's branch and opens its pull request, the report as its body. */
 export async function openPullRequest(
   o: {
@@ -64,7 +91,12 @@ export async function openPullRequest(
   about: Parameters<typeof pullRequestFor>[2],
 ): Promise<{ number: number; url: string }> {
   await o.push(summary.branch);
-  const { title, body } = pullRequestFor(summary, readFileSync(summary.reportPath, 'utf8'), about);
+  const { title, body } = pullRequestFor(
+    summary,
+    readFileSync(summary.reportPath, 'utf8'),
+    about,
+    changedFilesOf(summary.runDir),
+  );
   const { data } = await o.octokit.rest.pulls.create({
     owner: o.owner,
     repo: o.repo,

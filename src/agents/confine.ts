@@ -69,6 +69,25 @@ export function confinePath(root: string, requested: unknown): { absolute: strin
   return { absolute, relative: parts.join('/') };
 }
 
+/** Where agents may not write: GitHub Actions workflows and the local actions they run. */
+const WORKFLOW_DIRS = ['.github/workflows', '.github/actions'];
+
+/**
+ * Refuses a write or edit of a workflow file or a local action (any case, the path already
+ * resolved by `confinePath`). The job token cannot push a workflow change (GitHub rejects the
+ * whole push, so the run would lose its pull request), and a token that could would run the new
+ * workflow, with the repository's secrets, before anyone reviewed it.
+ */
+export function refuseWorkflowWrite(relativePath: string): void {
+  const lower = relativePath.toLowerCase();
+  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  if (dir === undefined) return;
+  throw new ToolRefusal(
+    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: ` +
+      'the job token cannot push workflow changes; describe the change in your answer instead',
+  );
+}
+
 function refuseLink(error: unknown, shown: string): never {
   if (code(error) === 'ELOOP') throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
   throw error;

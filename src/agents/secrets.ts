@@ -23,17 +23,51 @@ export function base64Fragments(secret: string): string[] {
   return out;
 }
 
-/** Every form of a secret worth hiding: as is, base64 and base64url at each alignment, URL-encoded. */
+/**
+ * Every form of a secret worth hiding: as is, as it appears inside a JSON string (quotes,
+ * backslashes and control characters escaped), base64 and base64url at each alignment,
+ * URL-encoded, and hex (lower and upper case).
+ */
 export function secretForms(secret: string): string[] {
-  const forms = new Set<string>([secret]);
-  for (const fragment of base64Fragments(secret)) {
-    forms.add(fragment);
-    forms.add(fragment.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
+  return [...new Set([secret, ...wrappableForms(secret), ...exactForms(secret)])];
+}
+
+/** Forms matched only as they are. */
+function exactForms(secret: string): string[] {
+  const forms = new Set<string>();
+  // An event line, a transcript or usage.json is serialised JSON: `"` and `\` arrive escaped.
+  forms.add(JSON.stringify(secret).slice(1, -1));
   for (const encoded of [encodeURIComponent(secret), encodeURI(secret)]) forms.add(encoded);
   // Percent-encoding is case-insensitive: %2f and %2F both occur.
   forms.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
   return [...forms];
+}
+
+/**
+ * Encoded forms that tools wrap into lines (`base64` every 76 characters, MIME and PEM likewise,
+ * `xxd -p` every 60): matched also with a line break (or its JSON escape) between any two
+ * characters.
+ */
+function wrappableForms(secret: string): string[] {
+  const forms = new Set<string>();
+  for (const fragment of base64Fragments(secret)) {
+    forms.add(fragment);
+    forms.add(fragment.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  const hex = Buffer.from(secret, 'utf8').toString('hex');
+  forms.add(hex);
+  forms.add(hex.toUpperCase());
+  return [...forms];
+}
+
+/** A line break as text carries it: CRLF or LF, raw or escaped inside a JSON string. */
+const BREAK = String.raw`(?:\r?\n|(?:\\r)?\\n)?`;
+
+function acrossLines(form: string): RegExp {
+  // Each character is a literal (escaped when special) followed by an optional break: the
+  // pattern cannot backtrack beyond one character, so matching stays linear in the text.
+  const chars = [...form].map((c) => c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+  return new RegExp(chars.join(BREAK), 'g');
 }
 
 /**
@@ -43,6 +77,7 @@ export function secretForms(secret: string): string[] {
  */
 export class Redactor {
   private readonly values: string[];
+  private readonly wrapped: RegExp[];
 
   constructor(explicit: Array<string | undefined> = [], env: NodeJS.ProcessEnv = {}) {
     const found = new Set<string>();
@@ -51,9 +86,14 @@ export class Redactor {
       if (value && value.length >= 8 && SECRET_NAME.test(name)) found.add(value);
     }
     const forms = new Set<string>();
-    for (const value of found) for (const form of secretForms(value)) forms.add(form);
+    const wrappable = new Set<string>();
+    for (const value of found) {
+      for (const form of secretForms(value)) forms.add(form);
+      for (const form of wrappableForms(value)) wrappable.add(form);
+    }
     // Longest first, so a secret that contains another is replaced whole.
     this.values = [...forms].sort((a, b) => b.length - a.length);
+    this.wrapped = [...wrappable].sort((a, b) => b.length - a.length).map(acrossLines);
   }
 
   redact(text: string): string {
@@ -61,7 +101,53 @@ export class Redactor {
     for (const value of this.values) {
       if (out.includes(value)) out = out.split(value).join('[REDACTED]');
     }
+    // Only text with a line break (raw or JSON-escaped) can hold a wrapped form.
+    if (out.includes('\n') || out.includes('\\n'))
+      for (const pattern of this.wrapped) out = out.replace(pattern, '[REDACTED]');
     return out;
+  }
+
+  /** True when `text` holds any known secret in any form this redactor knows. */
+  finds(text: string): boolean {
+    return this.size > 0 && this.redact(text) !== text;
+  }
+
+  /**
+   * A copy of a JSON-like value with every string (keys included) redacted: for what is
+   * serialised afterwards, so a replacement can never break the JSON around it.
+   */
+  redactValue<T>(value: T): T {
+    if (this.size === 0) return value;
+    // Iterative, so a value nested as deep as the script may make it cannot overflow the stack.
+    type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number; value: unknown };
+    const holder: Record<string, unknown> = {};
+    const todo: Slot[] = [{ parent: holder, key: 'value', value }];
+    for (let slot = todo.pop(); slot; slot = todo.pop()) {
+      const v = slot.value;
+      let out: unknown = v;
+      if (typeof v === 'string') out = this.redact(v);
+      else if (Array.isArray(v)) {
+        const list: unknown[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) todo.push({ parent: list, key: i, value: v[i] });
+        out = list;
+      } else if (v !== null && typeof v === 'object') {
+        const object: Record<string, unknown> = {};
+        for (const [k, item] of Object.entries(v)) {
+          const key = this.redact(k);
+          // Defined, not assigned: keys keep their order, and `__proto__` stays a plain key.
+          Object.defineProperty(object, key, {
+            value: undefined,
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
+          todo.push({ parent: object, key, value: item });
+        }
+        out = object;
+      }
+      (slot.parent as Record<string | number, unknown>)[slot.key] = out;
+    }
+    return holder.value as T;
   }
 
   /** How many secret forms it looks for. */

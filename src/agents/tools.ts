@@ -4,7 +4,7 @@ import picomatch from 'picomatch';
 import { RE2JS } from 're2js';
 import type { ToolCall, ToolDefinition } from '../models/types.js';
 import { isAllowed, splitCommand, summarizeTestOutput } from './commands.js';
-import { confinePath, readNoFollow, ToolRefusal, writeNoFollow } from './confine.js';
+import { confinePath, readNoFollow, refuseWorkflowWrite, ToolRefusal, writeNoFollow } from './confine.js';
 import { escapeFence } from './fence.js';
 import type { RepoCodeRunner } from './isolation.js';
 import type { Redactor } from './secrets.js';
@@ -92,7 +92,8 @@ export function toolDefinitions(env: Pick<ToolEnvironment, 'allowedCommands' | '
     },
     {
       name: 'write_file',
-      description: 'Create or overwrite a file with the given content.',
+      description:
+        'Create or overwrite a file with the given content. Files under .github/workflows/ and .github/actions/ cannot be written.',
       input_schema: {
         type: 'object',
         properties: { path: pathProp, content: { type: 'string' } },
@@ -272,6 +273,7 @@ async function writeFile(env: ToolEnvironment, input: unknown): Promise<string> 
   if (Buffer.byteLength(content) > MAX_WRITE_BYTES)
     throw new ToolRefusal('content is too large (1 MiB at most)');
   if (target.relative === '') throw new ToolRefusal('path must name a file');
+  refuseWorkflowWrite(target.relative);
   await env.workspace.withFileLock(target.absolute, async () => {
     writeNoFollow(env.root, target.relative, content);
   });
@@ -281,6 +283,7 @@ async function writeFile(env: ToolEnvironment, input: unknown): Promise<string> 
 
 async function editFile(env: ToolEnvironment, input: unknown): Promise<string> {
   const target = confinePath(env.root, field(input, 'path'));
+  refuseWorkflowWrite(target.relative);
   const oldString = text(input, 'old_string')!;
   const newString = text(input, 'new_string')!;
   if (oldString === '')

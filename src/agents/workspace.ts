@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { IDENTITY, runGit } from './git.js';
 
@@ -11,6 +11,102 @@ interface Git {
 function gitIn(cwd: string): Git {
   const raw = (args: string[]) => runGit(args, { cwd, config: IDENTITY });
   return { raw, revparse: (args) => raw(['rev-parse', ...args]) };
+}
+
+/**
+ * Options of every diff the product reads or applies: no textconv or external diff driver, no
+ * colour, the usual `a/` and `b/` prefixes, whatever the repository's configuration says.
+ */
+const DIFF = ['--no-textconv', '--no-ext-diff', '--no-color', '--src-prefix=a/', '--dst-prefix=b/'];
+
+/**
+ * What a person or a check reads: every file as text, so a `.gitattributes` an agent wrote
+ * (`-diff`, `binary`) cannot turn added lines into "Bin 0 -> 116 bytes".
+ */
+const READ_DIFF = ['--text', ...DIFF];
+
+/**
+ * A `git diff --stat` of a patch made with `--text`: lines added and removed per file, counted in
+ * the hunks only (an added line `++ x` is `+++ x` in the patch, not a file header).
+ */
+export function diffStatOf(patch: string): string {
+  const files: Array<{ name: string; added: number; removed: number }> = [];
+  let current: { name: string; added: number; removed: number } | undefined;
+  let inHunk = false;
+  for (const line of patch.split('\n')) {
+    if (line.startsWith('diff --git ')) {
+      current = {
+        name: line.replace(/^diff --git "?a\/.*? "?b\//, '').replace(/"$/, ''),
+        added: 0,
+        removed: 0,
+      };
+      files.push(current);
+      inHunk = false;
+      continue;
+    }
+    if (!current) continue;
+    if (line.startsWith('@@')) {
+      inHunk = true;
+    } else if (inHunk) {
+      if (line.startsWith('+')) current.added++;
+      else if (line.startsWith('-')) current.removed++;
+    } else if (line.startsWith('+++ b/') || line.startsWith('+++ "b/')) {
+      current.name = line.slice(line.indexOf('b/') + 2).replace(/"$/, '');
+    } else if (line.startsWith('--- a/') || line.startsWith('--- "a/')) {
+      current.name = line.slice(line.indexOf('a/') + 2).replace(/"$/, '');
+    }
+  }
+  if (files.length === 0) return '';
+  const width = Math.max(...files.map((f) => f.name.length));
+  const most = Math.max(...files.map((f) => f.added + f.removed));
+  const digits = String(most).length;
+  const scale = most > 40 ? 40 / most : 1;
+  const rows = files.map((f) => {
+    const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
+    const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
+    const graph = `${'+'.repeat(plus)}${'-'.repeat(minus)}`;
+    return ` ${f.name.padEnd(width)} | ${String(f.added + f.removed).padStart(digits)}${graph ? ` ${graph}` : ''}`;
+  });
+  const added = files.reduce((n, f) => n + f.added, 0);
+  const removed = files.reduce((n, f) => n + f.removed, 0);
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const total = [
+    plural(files.length, 'file changed', 'files changed'),
+    ...(added > 0 ? [plural(added, 'insertion(+)', 'insertions(+)')] : []),
+    ...(removed > 0 ? [plural(removed, 'deletion(-)', 'deletions(-)')] : []),
+  ].join(', ');
+  return [...rows, ` ${total}`].join('\n');
+}
+
+/** The names of the staged changes, raw (not quoted), renames as a deletion and an addition. */
+async function stagedNames(git: Git, filter?: string): Promise<string[]> {
+  const args = [
+    'diff',
+    '--cached',
+    '--name-only',
+    '-z',
+    '--no-renames',
+    ...(filter ? [`--diff-filter=${filter}`] : []),
+  ];
+  return (await git.raw([...args, 'HEAD'])).split('\0').filter(Boolean);
+}
+
+/** What the commit check needs from the redactor. */
+export interface SecretScanner {
+  redact(text: string): string;
+  finds(text: string): boolean;
+}
+
+/** The run's changes hold a secret: nothing was committed. The message names files, never the secret. */
+export class SecretInChangesError extends Error {
+  constructor(readonly files: string[]) {
+    super(
+      `the run's changes were not committed: ${files.map((f) => `\`${f}\``).join(', ')} ` +
+        `${files.length === 1 ? 'holds' : 'hold'} a secret this run knows (the job token, the model key or a configured value, as it is or encoded); ` +
+        'nothing was committed or pushed, and the working copy with those changes was removed',
+    );
+    this.name = 'SecretInChangesError';
+  }
 }
 
 /** Runs async work one piece at a time, in call order. */
@@ -31,6 +127,8 @@ export interface WorkspaceOptions {
   runId: string;
   /** The run this one resumes: its files are where this run starts. */
   resumeFrom?: { runDir: string; runId: string };
+  /** Every secret the run knows: the commit refuses changes that hold one. */
+  secrets?: SecretScanner;
 }
 
 export interface Isolated {
@@ -111,12 +209,13 @@ export class Workspace {
     if (existsSync(oldPath)) {
       const old = this.git(oldPath);
       await old.raw(['add', '-A']);
-      patch = await old.raw(['diff', '--cached', '--binary', 'HEAD']);
+      patch = await old.raw(['diff', '--cached', '--binary', ...DIFF, 'HEAD']);
       await repoGit.raw(['worktree', 'remove', '--force', oldPath]);
     } else if ((await repoGit.raw(['branch', '--list', oldBranch])).trim() !== '') {
       patch = await repoGit.raw([
         'diff',
         '--binary',
+        ...DIFF,
         base,
         oldBranch,
         '--',
@@ -162,7 +261,7 @@ export class Workspace {
     const path = join(this.options.runDir, 'worktrees', `agent-${agentIndex}`);
     const current = await this.gitLock.run(async () => {
       await git.raw(['add', '-A']);
-      return git.raw(['diff', '--cached', '--binary', 'HEAD']);
+      return git.raw(['diff', '--cached', '--binary', ...DIFF, 'HEAD']);
     });
     await this.gitLock.run(() => git.raw(['worktree', 'add', '--quiet', '--detach', path, 'HEAD']));
     const own = this.git(path);
@@ -185,14 +284,12 @@ export class Workspace {
       root: ownRoot,
       finish: async () => {
         await own.raw(['add', '-A']);
-        const diff = await own.raw(['diff', '--cached', '--binary', 'HEAD']);
+        const diff = await own.raw(['diff', '--cached', '--binary', ...DIFF, 'HEAD']);
         if (diff.trim() === '') {
           await this.removeWorktree(git, path);
           return { changed: [] };
         }
-        const changed = (await own.raw(['diff', '--cached', '--name-only', 'HEAD']))
-          .split('\n')
-          .filter(Boolean);
+        const changed = await stagedNames(own);
         const patch = join(this.options.runDir, 'worktrees', `agent-${agentIndex}.patch`);
         writeFileSync(patch, diff);
         const conflict = await this.gitLock.run(async () => {
@@ -228,17 +325,50 @@ export class Workspace {
     if (!git) return undefined;
     return this.gitLock.run(async () => {
       await git.raw(['add', '-A']);
-      const files = (await git.raw(['diff', '--cached', '--name-only', 'HEAD'])).split('\n').filter(Boolean);
-      const diffStat = (await git.raw(['diff', '--cached', '--stat', 'HEAD'])).trimEnd();
-      const diff = await git.raw(['diff', '--cached', '-U0', 'HEAD']);
+      const files = await stagedNames(git);
+      const diff = await git.raw(['diff', '--cached', '-U0', ...READ_DIFF, 'HEAD']);
+      // git's --stat ignores --text (a `-diff` file shows as "Bin 0 -> 116 bytes"): counted here.
+      const diffStat = diffStatOf(diff);
       return { files, diffStat, diff };
     });
   }
 
   /**
+   * The staged files (as named, redacted) whose name or content holds a secret in a form the
+   * redactor knows. Whole files are read from the index, so a secret is found even when an
+   * agent's edit only completed it, or when `.gitattributes` marks the file binary.
+   */
+  private async filesWithSecrets(git: Git): Promise<string[]> {
+    const secrets = this.options.secrets;
+    if (!secrets) return [];
+    const hits: string[] = [];
+    for (const file of await stagedNames(git, 'd')) {
+      let content = '';
+      try {
+        content = await git.raw(['cat-file', 'blob', `:0:${file}`]);
+      } catch {
+        // Not a blob (a submodule's commit): nothing to read.
+      }
+      if (secrets.finds(file) || secrets.finds(content)) hits.push(secrets.redact(file));
+    }
+    return hits;
+  }
+
+  /** Removes the run's working copy, its branch and every patch of its agents' changes. */
+  private async discard(repoGit: Git, root: string): Promise<void> {
+    await repoGit.raw(['worktree', 'remove', '--force', root]);
+    rmSync(join(this.options.runDir, 'worktrees'), { recursive: true, force: true });
+    rmSync(join(this.options.runDir, 'resumed.patch'), { force: true });
+    await repoGit.raw(['worktree', 'prune']);
+    await repoGit.raw(['branch', '-D', this.branch]);
+  }
+
+  /**
    * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
    * removes the run's worktree; the branch stays. Without changes the branch is deleted, unless
-   * asked to keep the report anyway (a run with findings but no fixes).
+   * asked to keep the report anyway (a run with findings but no fixes). Changes that hold a known
+   * secret are not committed at all: the working copy and branch are removed and it throws
+   * `SecretInChangesError`, naming the files.
    */
   async commit(
     message: string,
@@ -252,7 +382,7 @@ export class Workspace {
     const repoGit = this.git(realpathSync(this.options.repoDir));
     return this.gitLock.run(async () => {
       await git.raw(['add', '-A']);
-      const changed = (await git.raw(['diff', '--cached', '--name-only', 'HEAD'])).trim() !== '';
+      const changed = (await stagedNames(git)).length > 0;
       if (!changed && !options.evenWithoutChanges) {
         await repoGit.raw(['worktree', 'remove', '--force', root]);
         await repoGit.raw(['branch', '-D', this.branch]);
@@ -264,6 +394,11 @@ export class Workspace {
         writeFileSync(target, content);
       }
       await git.raw(['add', '-A']);
+      const leaking = await this.filesWithSecrets(git);
+      if (leaking.length > 0) {
+        await this.discard(repoGit, root);
+        throw new SecretInChangesError(leaking);
+      }
       await git.raw(['commit', '--quiet', '--no-verify', '-m', message]);
       const commit = (await git.revparse(['HEAD'])).trim();
       await repoGit.raw(['worktree', 'remove', '--force', root]);

@@ -18,7 +18,7 @@ import {
   runTool,
   toolDefinitions,
 } from '../agents/tools.js';
-import { type Isolated, Workspace } from '../agents/workspace.js';
+import { type Isolated, SecretInChangesError, Workspace } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
 import {
   type JsonSchema,
@@ -224,12 +224,11 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const emit = (input: RunEventInput) => {
     for (const admitted of digest.admit(input)) {
       const raw = { t: Math.round(performance.now() - started), ...admitted } as RunEvent;
-      // Nothing reaches the event log, the progress view or the report with a secret in it.
-      const line = JSON.stringify(raw);
-      const clean = redactor.redact(line);
-      const event = clean === line ? raw : (JSON.parse(clean) as RunEvent);
+      // Nothing reaches the event log, the progress view or the report with a secret in it: every
+      // string is redacted before it is serialised (a secret with `"` or `\` is escaped after).
+      const event = redactor.redactValue(raw);
       digest.add(event);
-      eventLog.appendLine(clean);
+      eventLog.appendLine(JSON.stringify(event));
       options.onEvent?.(event);
     }
   };
@@ -239,6 +238,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
         repoDir: options.workspace.repoDir,
         runDir: paths.dir,
         runId,
+        secrets: redactor,
         ...(options.resume !== undefined
           ? { resumeFrom: { runDir: runPaths(options.runsDir, options.resume).dir, runId: options.resume } }
           : {}),
@@ -627,11 +627,12 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   let status: RunStatus = 'completed';
   let error: string | undefined;
   if (!outcome.ok) {
-    error = describeFailure(options.file, outcome.failure);
+    error = redactor.redact(describeFailure(options.file, outcome.failure));
     const budgetStop = /\bBudgetExhaustedError\b/.test(outcome.failure.message);
     status = outcome.failure.kind === 'aborted' || budgetStop ? 'stopped' : 'failed';
   }
-  const result = outcome.ok ? outcome.value : null;
+  // The result and the error reach result.json, the pull request and comments: redacted too.
+  const result = outcome.ok ? redactor.redactValue(outcome.value) : null;
   const usage = ledger.totals();
   const usageReport = ledger.toJSON() as UsageReport;
   writeJsonAtomic(paths.usage, usageReport);
@@ -657,16 +658,24 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       replayed: options.provider.id.startsWith('fixture:') || journalEntries.length > 0,
     });
   let branch: string | undefined;
-  // Commits when anything changed; otherwise removes the worktree and its empty branch.
-  const committed = await workspace?.commit(
-    `${checked.meta.name}: changes from dynamic workflow run ${runId}`,
-    {
-      [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
-      [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
-    },
-    // Findings without changes still get a branch: the report is worth reviewing on its own.
-    { evenWithoutChanges: findingsOf(result).length > 0 },
-  );
+  // Commits when anything changed; otherwise removes the worktree and its empty branch. Changes
+  // holding a secret are not committed: the run fails, and its report says which files.
+  const committed = await workspace
+    ?.commit(
+      `${checked.meta.name}: changes from dynamic workflow run ${runId}`,
+      {
+        [`.dynamic-workflows/${runId}/report.md`]: redactor.redact(reportFor(workspace.branch)),
+        [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(usageReport, null, 2)}\n`,
+      },
+      // Findings without changes still get a branch: the report is worth reviewing on its own.
+      { evenWithoutChanges: findingsOf(result).length > 0 },
+    )
+    .catch((failure: unknown) => {
+      if (!(failure instanceof SecretInChangesError)) throw failure;
+      if (status === 'completed') status = 'failed';
+      error = error === undefined ? failure.message : `${error}; ${failure.message}`;
+      return undefined;
+    });
   if (committed) {
     branch = committed.branch;
     writeJsonAtomic(join(paths.dir, 'changes.json'), {

@@ -1,5 +1,7 @@
 import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
+import { neutralise } from '../github/markers.js';
+import { fenceFor } from './format.js';
 
 export interface UsageReport {
   totals: UsageTotals;
@@ -52,10 +54,51 @@ export interface ReportInput {
 
 const STATUS_ORDER = ['fixed', 'confirmed', 'unverified', 'refuted'];
 
+/** Text on one line, safe in a table cell: no pipe splits it, no `<!--` hides what follows. */
 function cell(value: unknown): string {
-  return String(value ?? '')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
+  return neutralise(
+    String(value ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\r?\n/g, ' '),
+  );
+}
+
+/**
+ * A name (a file an agent chose) as inline code it cannot close: the fence is longer than any
+ * run of backticks in it, so neither a backtick nor `<!--` in the name escapes the span.
+ */
+export function codeSpan(value: string, inTable = true): string {
+  let text = value.replace(/[\r\n]+/g, ' ');
+  if (inTable) text = text.replace(/\|/g, '\\|');
+  const fence = '`'.repeat(Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = /^[` ]|[` ]$/.test(text) ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/**
+ * Files that decide how git, GitHub or the repository's automation treat everything else: a
+ * change to one is worth more attention than its size suggests. First match wins.
+ */
+const SENSITIVE: Array<[RegExp, string]> = [
+  [
+    /(^|\/)\.gitattributes$/i,
+    'how git and GitHub diff, merge and show files (`-diff`, `binary` or `linguist-generated` can hide a change from review)',
+  ],
+  [/(^|\/)\.gitmodules$/i, 'submodules: which code is fetched from where'],
+  [/(^|\/)CODEOWNERS$/i, 'who must review which files'],
+  [/^\.github\/(workflows|actions)\//i, "GitHub Actions: code that runs with the repository's secrets"],
+  [/^\.github\//i, "GitHub configuration (templates, settings, this product's configuration)"],
+  [/(^|\/)\.gitignore$/i, 'which files git leaves out'],
+];
+
+/** The changed files that control the repository rather than being part of it, with why. */
+export function sensitiveChanges(files: readonly string[]): Array<{ file: string; why: string }> {
+  const out: Array<{ file: string; why: string }> = [];
+  for (const file of files) {
+    const hit = SENSITIVE.find(([pattern]) => pattern.test(file));
+    if (hit) out.push({ file, why: hit[1] });
+  }
+  return out;
 }
 
 function tokens(n: number): string {
@@ -91,12 +134,22 @@ const QUALITY_CHECKS: Array<[string, RegExp]> = [
 export function qualityCheck(diff: string): Array<{ check: string; file: string; line: string }> {
   const hits: Array<{ check: string; file: string; line: string }> = [];
   let file = '';
+  // Only lines inside a hunk are added lines: `+++ x` there is the added line `++ x`.
+  let inHunk = false;
   for (const line of diff.split('\n')) {
-    if (line.startsWith('+++ ')) {
-      file = line.replace(/^\+\+\+ (b\/)?/, '');
+    if (line.startsWith('diff --git ')) {
+      inHunk = false;
       continue;
     }
-    if (!line.startsWith('+') || line.startsWith('+++')) continue;
+    if (!inHunk && line.startsWith('+++ ')) {
+      file = line.replace(/^\+\+\+ "?(b\/)?/, '').replace(/"$/, '');
+      continue;
+    }
+    if (line.startsWith('@@')) {
+      inHunk = true;
+      continue;
+    }
+    if (!inHunk || !line.startsWith('+')) continue;
     for (const [check, pattern] of QUALITY_CHECKS) {
       if (pattern.test(line)) hits.push({ check, file, line: line.slice(1).trim().slice(0, 120) });
     }
@@ -139,6 +192,17 @@ export function renderReport(input: ReportInput): string {
     lines.push(
       `- log: ${tokens(dropped.lines)} lines the script wrote (${tokens(dropped.characters)} characters) were dropped ` +
         'past the limit on its output; `events.jsonl` has the lines before them',
+    );
+  }
+  const sensitive = sensitiveChanges(input.changes?.files ?? []);
+  if (sensitive.length > 0) {
+    lines.push(
+      '',
+      '## Needs a careful look',
+      '',
+      'This run changed files that control the repository, git or GitHub; review these first:',
+      '',
+      ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`),
     );
   }
   if (input.replayed) {
@@ -191,14 +255,15 @@ export function renderReport(input: ReportInput): string {
   if (!input.changes || input.changes.files.length === 0) {
     lines.push('No files were changed.');
   } else {
-    lines.push('```', input.changes.diffStat, '```', '');
+    const fence = fenceFor(input.changes.diffStat);
+    lines.push(fence, input.changes.diffStat, fence, '');
     const byAgent = Object.entries(input.changes.byAgent);
     if (byAgent.length > 0) {
       lines.push('| file | changed by agent |', '|---|---|');
       const label = (i: number) => input.usage.agents.find((a) => a.index === i)?.label ?? '';
       for (const [file, agents] of byAgent) {
         lines.push(
-          `| \`${cell(file)}\` | ${agents.map((i) => `#${i}${label(i) ? ` ${cell(label(i))}` : ''}`).join(', ')} |`,
+          `| ${codeSpan(file)} | ${agents.map((i) => `#${i}${label(i) ? ` ${cell(label(i))}` : ''}`).join(', ')} |`,
         );
       }
       lines.push('');
@@ -211,7 +276,8 @@ export function renderReport(input: ReportInput): string {
       );
     } else {
       lines.push('Automated changes are rarely production-ready on day one; look at these lines first:', '');
-      for (const h of hits) lines.push(`- ${h.check}: \`${cell(h.file)}\`: \`${cell(h.line)}\``);
+      for (const h of hits)
+        lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
     }
   }
 

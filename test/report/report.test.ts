@@ -15,7 +15,11 @@ describe('the quality check', () => {
       "+it.skip('flaky', () => {});",
       '+// TODO: handle errors',
       '+const fine = 2;',
+      '+++ TODO hidden as a header',
+      'diff --git a/src/lib.rs b/src/lib.rs',
+      '--- a/src/lib.rs',
       '+++ b/src/lib.rs',
+      '@@ -0,0 +1 @@',
       '+unsafe { ptr.read() }',
     ].join('\n');
     expect(qualityCheck(diff)).toEqual([
@@ -24,6 +28,7 @@ describe('the quality check', () => {
       { check: 'lint rule disabled', file: 'src/a.ts', line: '/* eslint-disable no-console */' },
       { check: 'skipped or focused test', file: 'src/a.ts', line: "it.skip('flaky', () => {});" },
       { check: 'TODO / FIXME left behind', file: 'src/a.ts', line: '// TODO: handle errors' },
+      { check: 'TODO / FIXME left behind', file: 'src/a.ts', line: '++ TODO hidden as a header' },
       { check: '`unsafe` code', file: 'src/lib.rs', line: 'unsafe { ptr.read() }' },
     ]);
   });
