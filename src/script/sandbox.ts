@@ -176,6 +176,70 @@ function toFailure(file: string, err: GuestError, limits: SandboxLimits): Script
   return { kind: 'error', message: `${name}: ${message}`, ...where };
 }
 
+/**
+ * Nesting depth past which converting a value can overflow the host's own stack. QuickJS's
+ * `JSON.parse` and `JSON.stringify` do check its stack limit, but they use so little of its stack
+ * per level (and so much of V8's, where the wasm frames live) that V8's stack gives out first:
+ * measured on Node 20, at about 5,400 levels for `JSON.stringify` and 9,600 for `JSON.parse` at
+ * the 256 KiB limit. A lower limit would catch those, but would also cut ordinary recursion from
+ * about 1,300 calls to 340 and still leave V8 little margin; so such a crash is caught instead.
+ */
+export const HOST_STACK_DEPTH = 5000;
+
+/** How deeply the script's result may nest: the host's own JSON.stringify gives out at about 4,000. */
+export const MAX_RESULT_DEPTH = 1000;
+
+/** How deeply arrays and objects nest in a JSON text, in one pass (strings skipped). */
+export function jsonDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return deepest;
+}
+
+/** At most this much of a host error's text is shown. */
+const CRASH_TEXT = 500;
+
+/**
+ * The failure for a host-level error in the instance (anything but our own interrupt): V8's stack
+ * overflowing under wasm frames, a wasm trap, or a fault of the runtime. The instance was cut off
+ * mid-call and is never touched again.
+ */
+function crashFailure(error: unknown): ScriptFailure {
+  let text: string;
+  try {
+    text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    text = 'an unreadable error';
+  }
+  if (text.length > CRASH_TEXT) text = `${text.slice(0, CRASH_TEXT)} …`;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return {
+      kind: 'stack',
+      message:
+        `the script overflowed the host's stack (${text}), most likely while converting a deeply nested ` +
+        `value: JSON.parse, JSON.stringify or the script's result with arrays or objects nested more than ` +
+        `about ${HOST_STACK_DEPTH} levels deep. Keep values far shallower than that (flatten them, ` +
+        'or pass them in pieces); the script was stopped',
+    };
+  }
+  return {
+    kind: 'error',
+    message: `the script's sandbox failed inside its runtime (${text}); the script was stopped`,
+  };
+}
+
 /** Why the interrupt handler stopped the guest, if it did. */
 type Stop = 'cpu' | 'wall' | 'conversion' | 'aborted';
 
@@ -208,7 +272,10 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
   let stopped: Stop | undefined;
   /** The time the current reading of a thrown value may take: the rest of the CPU cap, at most CONVERSION_MS. */
   let conversionMs = CONVERSION_MS;
-  /** The instance was cut off mid-call (SIGINT): it must not be touched again, not even to free it. */
+  /**
+   * The instance was cut off mid-call (SIGINT, or a host-level error such as V8's stack overflowing
+   * under its frames): it must not be touched again, not even to free it.
+   */
   let poisoned = false;
   runtime.setInterruptHandler(() => {
     if (stopped) return true;
@@ -267,26 +334,41 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
 
   return new Promise<SandboxOutcome>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      // Aborted by host code the guest called (mid-slice): the interrupt handler stops the guest and
-      // the slice ends the run; freeing the instance under the guest's feet would crash.
-      if (sliceStart !== undefined) {
-        stopped ??= 'aborted';
-        return;
+    /**
+     * Runs host code that is not itself a slice (the executor, callbacks of host calls, timers,
+     * listeners). Anything it throws ends the run as a failure, with the instance dropped untouched:
+     * the run's promise always settles and no timer outlives it.
+     */
+    const guarded = (fn: () => void) => {
+      try {
+        fn();
+      } catch (error) {
+        poisoned = true;
+        finish({ ok: false, failure: crashFailure(error) });
       }
-      const reason = options.signal?.reason;
-      finish({
-        ok: false,
-        failure: {
-          kind: 'aborted',
-          message: reason instanceof Error ? reason.message : String(reason ?? 'stopped'),
-        },
-      });
     };
+    const onAbort = () =>
+      guarded(() => {
+        // Aborted by host code the guest called (mid-slice): the interrupt handler stops the guest and
+        // the slice ends the run; freeing the instance under the guest's feet would crash.
+        if (sliceStart !== undefined) {
+          stopped ??= 'aborted';
+          return;
+        }
+        const reason = options.signal?.reason;
+        finish({
+          ok: false,
+          failure: {
+            kind: 'aborted',
+            message: reason instanceof Error ? reason.message : String(reason ?? 'stopped'),
+          },
+        });
+      });
     const finish = (outcome: SandboxOutcome) => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      timer = undefined;
       options.signal?.removeEventListener('abort', onAbort);
       teardown();
       resolve(outcome);
@@ -319,16 +401,21 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     };
 
     /**
-     * Runs `fn` in a slice and ends the run if the slice was stopped: by a cap, by an abort, or by
-     * SIGINT (then the instance is dropped untouched and the signal raised again for the host).
+     * Runs `fn` in a slice and ends the run if the slice was stopped: by a cap, by an abort, by
+     * SIGINT (then the instance is dropped untouched and the signal raised again for the host), or
+     * by a host-level error thrown through the instance (V8's stack overflowing under its frames, a
+     * wasm trap): the instance is dropped untouched and the run fails with what happened.
      */
     const slice = <T>(fn: () => T, deadlineMs?: number): { ok: true; value: T } | { ok: false } => {
       let value: T;
       try {
         value = inGuest(fn, deadlineMs);
       } catch (error) {
-        if (!(error instanceof SliceInterrupted)) throw error;
         poisoned = true;
+        if (!(error instanceof SliceInterrupted)) {
+          finish({ ok: false, failure: crashFailure(error) });
+          return { ok: false };
+        }
         finish(failure('aborted', 'stopped by SIGINT'));
         process.kill(process.pid, 'SIGINT');
         return { ok: false };
@@ -400,6 +487,18 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
             ),
           );
         }
+        // The host writes the result out (result.json, the report) with recursive code of its own.
+        // Each level takes at least two characters: a short result needs no scan.
+        const depth = json.length > 2 * MAX_RESULT_DEPTH ? jsonDepth(json) - 1 : 0;
+        if (depth > MAX_RESULT_DEPTH) {
+          return finish(
+            failure(
+              'error',
+              `the script returned a value nested ${depth} levels deep; the limit is ${MAX_RESULT_DEPTH}: ` +
+                'return something flatter',
+            ),
+          );
+        }
         return finish({ ok: true, value: (JSON.parse(json) as { v: unknown }).v });
       }
       if (pending.size === 0) {
@@ -419,6 +518,16 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
     ) => {
       if (done || !pending.delete(deferred)) return;
       held -= size;
+      // The value becomes JSON before the slice: a value the host cannot write (nested deeper than
+      // V8's stack allows, say) is an error for the call, not a fault of the instance.
+      let json: string | undefined;
+      if (!('error' in outcome) && outcome.value !== undefined) {
+        try {
+          json = JSON.stringify(outcome.value);
+        } catch (error) {
+          outcome = { error };
+        }
+      }
       // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
       pump(() => {
         if ('error' in outcome) {
@@ -429,10 +538,10 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
           });
           deferred.reject(handle);
           handle.dispose();
-        } else if (outcome.value === undefined) {
+        } else if (json === undefined) {
           deferred.resolve();
         } else {
-          const handle = ctx.newString(JSON.stringify(outcome.value));
+          const handle = ctx.newString(json);
           deferred.resolve(handle);
           handle.dispose();
         }
@@ -470,8 +579,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
         started = Promise.reject(error);
       }
       started.then(
-        (value) => settle(deferred, size, { value }),
-        (error: unknown) => settle(deferred, size, { error }),
+        (value) => guarded(() => settle(deferred, size, { value })),
+        (error: unknown) => guarded(() => settle(deferred, size, { error })),
       );
       return deferred.handle;
     });
@@ -485,56 +594,61 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
       return value === undefined ? ctx.undefined : ctx.newString(JSON.stringify(value));
     });
 
-    // The runtime's globals; trusted code, but it runs in a slice like everything in the instance.
-    const setup = slice(() => {
-      owned.push(callFn, syncFn);
-      const evaluated = ctx.evalCode(PRELUDE, 'dwf:runtime');
-      if (evaluated.error) return evaluated.error;
-      const installer = evaluated.value;
-      owned.push(installer);
-      // `args` is undefined, not null, when the run was given none.
-      const argsJson =
-        options.args === undefined ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
-      const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
-      const guestLimits = ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`, 'dwf:limits');
-      if (guestLimits.error) return guestLimits.error;
-      owned.push(guestLimits.value);
-      if (options.args !== undefined) owned.push(argsJson);
-      if (options.budgetTotal !== null) owned.push(total);
-      const installed = ctx.callFunction(
-        installer,
-        ctx.undefined,
-        callFn,
-        syncFn,
-        argsJson,
-        total,
-        guestLimits.value,
-      );
-      if (installed.error) return installed.error;
-      describer = installed.value;
-      owned.push(describer);
-      return undefined;
-    });
-    if (!setup.ok) return;
-    if (setup.value) {
-      const error = setup.value;
-      const message = inGuest(() => {
-        const dumped = JSON.stringify(ctx.dump(error));
-        error.dispose();
-        return dumped;
+    const start = () => {
+      // The runtime's globals; trusted code, but it runs in a slice like everything in the instance.
+      const setup = slice(() => {
+        owned.push(callFn, syncFn);
+        const evaluated = ctx.evalCode(PRELUDE, 'dwf:runtime');
+        if (evaluated.error) return evaluated.error;
+        const installer = evaluated.value;
+        owned.push(installer);
+        // `args` is undefined, not null, when the run was given none.
+        const argsJson =
+          options.args === undefined ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
+        const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
+        const guestLimits = ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`, 'dwf:limits');
+        if (guestLimits.error) return guestLimits.error;
+        owned.push(guestLimits.value);
+        if (options.args !== undefined) owned.push(argsJson);
+        if (options.budgetTotal !== null) owned.push(total);
+        const installed = ctx.callFunction(
+          installer,
+          ctx.undefined,
+          callFn,
+          syncFn,
+          argsJson,
+          total,
+          guestLimits.value,
+        );
+        if (installed.error) return installed.error;
+        describer = installed.value;
+        owned.push(describer);
+        return undefined;
       });
-      return finish(failure('error', `runtime setup failed: ${message}`));
-    }
+      if (!setup.ok) return;
+      if (setup.value) {
+        const error = setup.value;
+        const message = inGuest(() => {
+          const dumped = JSON.stringify(ctx.dump(error));
+          error.dispose();
+          return dumped;
+        });
+        return finish(failure('error', `runtime setup failed: ${message}`));
+      }
 
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => finish(stopFailure('wall')), limits.wallMs);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      // Cleared when the run ends, and never what keeps the process alive.
+      timer = setTimeout(() => guarded(() => finish(stopFailure('wall'))), limits.wallMs);
+      timer.unref();
 
-    options.onStart?.();
-    const evaluated = slice(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
-    if (!evaluated.ok) return;
-    if (evaluated.value.error) return thrown(evaluated.value.error);
-    mainHandle = evaluated.value.value;
-    pump();
+      options.onStart?.();
+      const evaluated = slice(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
+      if (!evaluated.ok) return;
+      if (evaluated.value.error) return thrown(evaluated.value.error);
+      mainHandle = evaluated.value.value;
+      pump();
+    };
+    guarded(start);
   });
 }

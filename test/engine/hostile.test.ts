@@ -246,3 +246,127 @@ describe('run ids that name paths', () => {
     expect(stderr).toMatch(/"\.\.\/\.\.\/etc" is not a run id/);
   });
 });
+
+describe("a script that overflows the host's own stack with deeply nested JSON", () => {
+  // QuickJS checks its stack limit in JSON.parse and JSON.stringify, but V8's stack, where the wasm
+  // frames live, gives out first (at about 9,600 and 5,400 levels): the instance is dropped and the
+  // run fails like any other.
+  const DEEP_PARSE = `return JSON.parse('['.repeat(200000));`;
+  const DEEP_STRINGIFY = `let v = 1;\nfor (let i = 0; i < 30000; i++) v = [v];\nreturn { deep: v };`;
+  const overflowed =
+    /^the script overflowed the host's stack \(RangeError: Maximum call stack size exceeded\), most likely while converting a deeply nested value: .* Keep values far shallower/;
+
+  test.each([
+    ['JSON.parse of 200,000 [', DEEP_PARSE],
+    ['JSON.stringify of a value 30,000 levels deep (the result)', DEEP_STRINGIFY],
+    [
+      'JSON.stringify in the script',
+      `let v = {};\nfor (let i = 0; i < 8000; i++) v = { a: v };\nlog(JSON.stringify(v));`,
+    ],
+  ])('%s ends the run failed, with a result and a report', async (_, body) => {
+    const started = performance.now();
+    const { summary } = await runScript(body);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(overflowed);
+    const result = readJson<{ status: string; error: string }>(join(summary.runDir, 'result.json'));
+    expect(result).toMatchObject({ status: 'failed', error: summary.error });
+    expect(readFileSync(summary.reportPath, 'utf8')).toMatch(/^# test: failed/);
+    // The host is unharmed: the next run works.
+    const { summary: next } = await runScript(`return JSON.parse('[[1]]');`);
+    expect(next).toMatchObject({ status: 'completed', result: [[1]] });
+  });
+
+  test('with agents in flight: they are stopped, their usage counts, and the run still ends', async () => {
+    const { summary } = await runScript(
+      `await agent('first');\nagent('never awaited');\nJSON.parse('['.repeat(200000));`,
+      { model: 'sim?latency=50' },
+    );
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(overflowed);
+    expect(summary.usage.agents).toBeGreaterThanOrEqual(1);
+    expect(existsSync(join(summary.runDir, 'result.json'))).toBe(true);
+  });
+
+  test('a nested workflow that overflows fails its workflow() call; the calling script goes on', async () => {
+    const { summary } = await runScript(`try { await workflow('deep'); } catch (e) { return e.message; }`, {
+      workflows: () => ({ source: `${META}${DEEP_PARSE}`, file: 'deep.js' }),
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.result).toMatch(/^workflow "test" failed: the script overflowed the host's stack/);
+  });
+
+  test('a result nested more than 1000 levels is refused with the reason; 1000 levels is fine', async () => {
+    const nested = (levels: number) => `let v = 1;\nfor (let i = 0; i < ${levels}; i++) v = [v];\nreturn v;`;
+    const { summary } = await runScript(nested(1001));
+    expect(summary).toMatchObject({
+      status: 'failed',
+      error:
+        'the script returned a value nested 1001 levels deep; the limit is 1000: return something flatter',
+    });
+    expect(existsSync(join(summary.runDir, 'result.json'))).toBe(true);
+    expect((await runScript(nested(1000))).summary.status).toBe('completed');
+  });
+
+  test("the planner's dry run ends with the reason for both scripts", async () => {
+    for (const body of [DEEP_PARSE, DEEP_STRINGIFY]) {
+      const estimate = await estimateScript({
+        source: `${META}${body}`,
+        file: 'plan.js',
+        model: 'claude-sonnet-5-5',
+        concurrency: 4,
+        maxAgents: 10,
+      });
+      expect(estimate.problems).toHaveLength(2);
+      for (const problem of estimate.problems) {
+        expect(problem).toMatch(/^the (quiet|busy) dry run failed: the script overflowed the host's stack/);
+      }
+    }
+  }, 20_000);
+
+  test('the built dry run returns, and its process ends by itself: no timer is left holding it', async () => {
+    const cwd = tempDir();
+    const estimate = join(import.meta.dirname, '..', '..', 'dist', 'plan', 'estimate.js');
+    writeFileSync(
+      join(cwd, 'dry.mjs'),
+      `import { dryRun } from ${JSON.stringify(estimate)};
+const r = await dryRun({ source: ${JSON.stringify(`${META}${DEEP_PARSE}`)}, file: 'x.js', model: 'sim', concurrency: 4, maxAgents: 10 }, 'quiet');
+console.log(JSON.stringify({ status: r.summary.status, error: r.summary.error }));`,
+    );
+    const exit = await new Promise<Exit>((resolve) => {
+      const child = spawn(process.execPath, ['dry.mjs'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code, signal) =>
+        resolve({ code, signal, stdout, stderr, closedAt: performance.now() }),
+      );
+    });
+    expect(exit.stderr).toBe('');
+    expect(exit.code).toBe(0);
+    expect(JSON.parse(exit.stdout)).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(overflowed),
+    });
+  }, 30_000);
+
+  test('dwf run of such a script exits non-zero, with the reason, instead of hanging', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'deep.js'), `${META}${DEEP_PARSE}`);
+    const started = performance.now();
+    const exit = await dwf(['run', 'deep.js', '--runs-dir', 'runs'], cwd);
+    expect(exit.closedAt - started).toBeLessThan(20_000);
+    expect(exit.signal).toBeNull();
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/^error: the script overflowed the host's stack/m);
+    const runId = /run (\S+): test/.exec(exit.stderr)![1]!;
+    expect(readJson(join(cwd, 'runs', runId, 'result.json'))).toMatchObject({ status: 'failed' });
+    expect(existsSync(join(cwd, 'runs', runId, 'report.md'))).toBe(true);
+  }, 30_000);
+});

@@ -279,3 +279,20 @@ describe('the interrupt handler also stops a busy guest for', () => {
     expect(outcome).toEqual({ ok: false, failure: { kind: 'aborted', message: 'stopped from inside' } });
   });
 });
+
+describe("a host-level error inside the instance (V8's stack overflowing under QuickJS's frames)", () => {
+  test('deep JSON.parse: a stack failure naming the cause, the instance dropped', async () => {
+    const { outcome, ms } = await contained(`JSON.parse('['.repeat(200000));`);
+    expect(ms).toBeLessThan(5000);
+    expect(outcome).toMatchObject({
+      ok: false,
+      failure: { kind: 'stack', message: expect.stringMatching(/^the script overflowed the host's stack/) },
+    });
+  });
+
+  test('a host call whose value the host cannot write is an error for that call, not a crash', async () => {
+    const host: HostBridge = { call: async () => 10n, sync: () => undefined };
+    const outcome = await run(`try { await agent('x'); } catch (e) { return e.message; }`, { host });
+    expect(outcome).toMatchObject({ ok: true, value: expect.stringMatching(/BigInt/) });
+  });
+});
