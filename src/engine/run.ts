@@ -387,14 +387,11 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
       }
       finishAgent(base, outcome, usd);
       if (outcome.status === 'completed') {
-        journal.append({
-          ...base,
-          key,
-          result: outcome.result,
-          usage: outcome.usage,
-          usd,
-        } satisfies JournalEntry);
-        return outcome.result;
+        // An answer is kept in the journal (uploaded as an artifact) and flows on into prompts and the
+        // report: a secret in it is redacted here, once, so a replay gives the same value.
+        const result = redactor.redactValue(outcome.result);
+        journal.append({ ...base, key, result, usage: outcome.usage, usd } satisfies JournalEntry);
+        return result;
       }
       if (outcome.status === 'invalid') throw new Error(outcome.error);
       return null;

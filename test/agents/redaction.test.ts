@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { base64Fragments, configuredSecrets, Redactor } from '../../src/agents/secrets.js';
 import type { RunEvent } from '../../src/engine/events.js';
+import { createFixtureProvider } from '../../src/models/fixture.js';
 import { runScript } from '../helpers.js';
 
 // F9: secrets whose serialised form differs from the value, and encodings that were not known.
@@ -111,5 +112,27 @@ describe('through a run: events.jsonl, what onEvent receives, the report', () =>
     expect(summary.error).toContain('failed with [REDACTED]');
     // The report's arguments line is JSON: the escaped form is caught there too.
     expect(report).toContain('- arguments: `{"odd":"[REDACTED]"');
+  });
+
+  test('an agent that answers with a secret: the script, the journal and a resume see it redacted', async () => {
+    const provider = createFixtureProvider('f.json', {
+      rules: [{ match: {}, text: `the token is ${TOKEN} (${b64(TOKEN)})` }],
+    });
+    const script = `const said = await agent('tell'); log(said); return said;`;
+    const first = await runScript(script, { provider, secrets: [TOKEN], env: {} });
+    // base64's last characters hold bits of the padding, not of the secret alone: they may remain.
+    expect(first.summary.result).toMatch(/^the token is \[REDACTED\] \(\[REDACTED\][A-Za-z0-9+/=]{0,3}\)$/);
+    const journal = readFileSync(join(first.summary.runDir, 'journal.jsonl'), 'utf8');
+    expect(journal).toContain('the token is [REDACTED]');
+    expect(journal).not.toContain(TOKEN);
+    expect(journal).not.toContain(b64(TOKEN));
+    const second = await runScript(script, {
+      provider,
+      secrets: [TOKEN],
+      env: {},
+      runsDir: join(first.summary.runDir, '..'),
+      resume: first.summary.runId,
+    });
+    expect(second.summary.result).toBe(first.summary.result);
   });
 });
