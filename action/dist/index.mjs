@@ -35220,8 +35220,8 @@ var init_module_ES6BEMUI = __esm({
 });
 
 // src/action/main.ts
-import { appendFileSync, existsSync as existsSync8, readFileSync as readFileSync8 } from "node:fs";
-import { join as join14 } from "node:path";
+import { appendFileSync, existsSync as existsSync9, readFileSync as readFileSync8 } from "node:fs";
+import { join as join15 } from "node:path";
 
 // node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -42444,17 +42444,34 @@ function base64Fragments(secret) {
   return out;
 }
 function secretForms(secret) {
-  const forms = /* @__PURE__ */ new Set([secret]);
-  for (const fragment of base64Fragments(secret)) {
-    forms.add(fragment);
-    forms.add(fragment.replace(/\+/g, "-").replace(/\//g, "_"));
-  }
+  return [.../* @__PURE__ */ new Set([secret, ...wrappableForms(secret), ...exactForms(secret)])];
+}
+function exactForms(secret) {
+  const forms = /* @__PURE__ */ new Set();
+  forms.add(JSON.stringify(secret).slice(1, -1));
   for (const encoded of [encodeURIComponent(secret), encodeURI(secret)]) forms.add(encoded);
   forms.add(encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
   return [...forms];
 }
+function wrappableForms(secret) {
+  const forms = /* @__PURE__ */ new Set();
+  for (const fragment of base64Fragments(secret)) {
+    forms.add(fragment);
+    forms.add(fragment.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  const hex3 = Buffer.from(secret, "utf8").toString("hex");
+  forms.add(hex3);
+  forms.add(hex3.toUpperCase());
+  return [...forms];
+}
+var BREAK = String.raw`(?:\r?\n|(?:\\r)?\\n)?`;
+function acrossLines(form) {
+  const chars = [...form].map((c) => c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"));
+  return new RegExp(chars.join(BREAK), "g");
+}
 var Redactor = class {
   values;
+  wrapped;
   constructor(explicit = [], env = {}) {
     const found = /* @__PURE__ */ new Set();
     for (const value of explicit) if (value && value.length >= 6) found.add(value);
@@ -42462,15 +42479,60 @@ var Redactor = class {
       if (value && value.length >= 8 && SECRET_NAME.test(name2)) found.add(value);
     }
     const forms = /* @__PURE__ */ new Set();
-    for (const value of found) for (const form of secretForms(value)) forms.add(form);
+    const wrappable = /* @__PURE__ */ new Set();
+    for (const value of found) {
+      for (const form of secretForms(value)) forms.add(form);
+      for (const form of wrappableForms(value)) wrappable.add(form);
+    }
     this.values = [...forms].sort((a, b) => b.length - a.length);
+    this.wrapped = [...wrappable].sort((a, b) => b.length - a.length).map(acrossLines);
   }
   redact(text2) {
     let out = text2;
     for (const value of this.values) {
       if (out.includes(value)) out = out.split(value).join("[REDACTED]");
     }
+    if (out.includes("\n") || out.includes("\\n"))
+      for (const pattern of this.wrapped) out = out.replace(pattern, "[REDACTED]");
     return out;
+  }
+  /** True when `text` holds any known secret in any form this redactor knows. */
+  finds(text2) {
+    return this.size > 0 && this.redact(text2) !== text2;
+  }
+  /**
+   * A copy of a JSON-like value with every string (keys included) redacted: for what is
+   * serialised afterwards, so a replacement can never break the JSON around it.
+   */
+  redactValue(value) {
+    if (this.size === 0) return value;
+    const holder = {};
+    const todo = [{ parent: holder, key: "value", value }];
+    for (let slot = todo.pop(); slot; slot = todo.pop()) {
+      const v = slot.value;
+      let out = v;
+      if (typeof v === "string") out = this.redact(v);
+      else if (Array.isArray(v)) {
+        const list2 = new Array(v.length);
+        for (let i2 = 0; i2 < v.length; i2++) todo.push({ parent: list2, key: i2, value: v[i2] });
+        out = list2;
+      } else if (v !== null && typeof v === "object") {
+        const object2 = {};
+        for (const [k, item] of Object.entries(v)) {
+          const key = this.redact(k);
+          Object.defineProperty(object2, key, {
+            value: void 0,
+            writable: true,
+            enumerable: true,
+            configurable: true
+          });
+          todo.push({ parent: object2, key, value: item });
+        }
+        out = object2;
+      }
+      slot.parent[slot.key] = out;
+    }
+    return holder.value;
   }
   /** How many secret forms it looks for. */
   get size() {
@@ -42484,7 +42546,7 @@ function configuredSecrets(names, env) {
 // src/github/commands.ts
 var SUBCOMMANDS = /* @__PURE__ */ new Set(["approve", "revise", "cancel", "status", "resume", "help"]);
 function proseLines(body) {
-  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, "").split(/\r?\n/);
+  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, "").replace(/<(pre|code)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, "").split(/\r?\n/);
   const prose = [];
   let fence2;
   for (const raw of lines) {
@@ -42498,7 +42560,7 @@ function proseLines(body) {
       fence2 = { char: marks[0], length: marks.length };
       continue;
     }
-    if (line.startsWith(">")) continue;
+    if (line.startsWith(">") || /^( {4}|\t)/.test(raw)) continue;
     prose.push(line);
   }
   return prose;
@@ -63507,6 +63569,7 @@ import {
   lstatSync as lstatSync2,
   mkdirSync as mkdirSync2,
   mkdtempSync as mkdtempSync2,
+  readdirSync,
   readFileSync as readFileSync2,
   realpathSync,
   rmSync,
@@ -63668,6 +63731,15 @@ function confinePath(root, requested) {
   }
   return { absolute, relative: parts.join("/") };
 }
+var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
+function refuseWorkflowWrite(relativePath) {
+  const lower = relativePath.toLowerCase();
+  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  if (dir === void 0) return;
+  throw new ToolRefusal(
+    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
+  );
+}
 function refuseLink(error62, shown) {
   if (code(error62) === "ELOOP") throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
   throw error62;
@@ -63761,30 +63833,45 @@ function allowedEnv(host, fixed) {
 }
 var SETUP = `set -euo pipefail
 trap 'echo "dwf-sandbox: setting up the sandbox failed at: $BASH_COMMAND" >&2; exit 125' ERR
-uid=$1 gid=$2 cwd=$3
-shift 3
+uid=$1 gid=$2 cwd=$3 nproc=$4
+shift 4
 while [ "$#" -gt 0 ]; do
   op=$1
   shift
   case "$op" in
     --) break ;;
-    tmpfs) mkdir -p -- "$1"; mount -t tmpfs -o "mode=$2,nosuid,nodev" dwf-sandbox "$1"; shift 2 ;;
+    tmpfs) mkdir -p -- "$1"; mount -n -t tmpfs -o "mode=$2,size=$3,nr_inodes=$4,nosuid,nodev" dwf-sandbox "$1"; shift 4 ;;
     dir) mkdir -p -- "$1"; shift ;;
     file) if [ ! -e "$1" ]; then mkdir -p -- "\${1%/*}"; : > "$1"; fi; shift ;;
     home) mkdir -p -- "$1"; chown -- "$uid:$gid" "$1"; chmod 700 -- "$1"; shift ;;
-    copy)
-      mkdir -p -- "$2"
-      find "$1" -mindepth 1 -maxdepth 1 ! -name .git -exec cp -a -t "$2" -- {} +
-      chown -R -h -- "$uid:$gid" "$2"
-      shift 2 ;;
-    bind) mount --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    robind) mount --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    move) mount --move -- "$1" "$2"; shift 2 ;;
+    copydir)
+      src=$1 dst=$2 n=$3
+      shift 3
+      skip=()
+      for ((i = 0; i < n; i++)); do skip+=(! -name "$1"); shift; done
+      mkdir -p -- "$dst"
+      chown --reference="$src" -- "$dst"
+      chmod --reference="$src" -- "$dst"
+      find "$src" -mindepth 1 -maxdepth 1 \${skip[@]+"\${skip[@]}"} -exec cp -a -t "$dst" -- {} +
+      ;;
+    own)
+      chown -h -- "$uid:$gid" "$1"
+      find "$1" -mindepth 1 \\( -type d -perm -o=rx -o ! -type d -perm -o=r \\) -exec chown -h -- "$uid:$gid" {} +
+      shift ;;
+    limit)
+      read -r b f s c d <<< "$(stat -f -c '%b %f %S %c %d' -- "$1")"
+      mount -n -o "remount,size=$(( (b - f) * s + $2 )),nr_inodes=$(( c - d + $3 ))" -- "$1"
+      shift 3 ;;
+    config) install -m "$3" -o 0 -g "$gid" -- "$1" "$2"; shift 3 ;;
+    bind) mount -n --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    robind) mount -n --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    move) mount -n --move -- "$1" "$2"; shift 2 ;;
     *) echo "dwf-sandbox: unknown setup step: $op" >&2; exit 125 ;;
   esac
 done
 cd -- "$cwd"
 unset OLDPWD
+ulimit -u "$nproc"
 exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
 `;
 function defaultHidden(env) {
@@ -63794,13 +63881,23 @@ function defaultHidden(env) {
     "/tmp",
     "/var/tmp",
     "/dev/shm",
-    "/run/user",
-    "/run/lock",
-    "/run/sudo",
+    // Sockets (docker's, the system bus), sudo's state, systemd's; what programs need of it
+    // (the resolver's directory) is shown through read-only.
+    "/run",
+    "/var/run",
+    // Kubernetes service-account tokens, when /var/run is not a link to /run.
+    "/var/run/secrets",
     homedir(),
     tmpdir2(),
     ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
   ];
+}
+function defaultRevealed() {
+  try {
+    return [dirname2(realpathSync("/etc/resolv.conf"))];
+  } catch {
+    return [];
+  }
 }
 function realDir(path4) {
   try {
@@ -63810,30 +63907,75 @@ function realDir(path4) {
     return void 0;
   }
 }
-function gitLayout(cwd) {
+function gitDirOf(dotGitFile) {
+  let text2;
+  try {
+    text2 = readFileSync2(dotGitFile, "utf8");
+  } catch {
+    return void 0;
+  }
+  const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
+  return pointer ? realDir(resolve3(dirname2(dotGitFile), pointer)) : void 0;
+}
+function trustedGitDir(repoDir) {
+  const dotGit = join4(repoDir, ".git");
+  let stat2;
+  try {
+    stat2 = lstatSync2(dotGit);
+  } catch {
+    return void 0;
+  }
+  if (stat2.isDirectory()) return realDir(dotGit);
+  if (!stat2.isFile()) return void 0;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return void 0;
+  const commonFile = join4(gitDir, "commondir");
+  return existsSync(commonFile) ? realDir(resolve3(gitDir, readFileSync2(commonFile, "utf8").trim())) : gitDir;
+}
+var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
+function gitConfigFiles(gitDir) {
+  const found = [];
+  const walk4 = (dir, isGitDir) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path4 = join4(dir, entry.name);
+      if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
+      else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
+        walk4(path4, existsSync(join4(path4, "HEAD")));
+      }
+    }
+  };
+  walk4(gitDir, true);
+  return found.sort();
+}
+function gitLayout(cwd, trusted) {
+  const none = { dirs: [], configs: [] };
+  if (!trusted) return none;
   const dotGit = join4(cwd, ".git");
   let stat2;
   try {
     stat2 = lstatSync2(dotGit);
   } catch {
-    return { dirs: [], configs: [] };
+    return none;
   }
-  const existing = (...paths) => paths.filter((p) => existsSync(p));
   if (stat2.isDirectory()) {
-    return { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: existing(join4(dotGit, "config")) };
+    return realDir(dotGit) === trusted ? { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: gitConfigFiles(dotGit) } : none;
   }
-  if (!stat2.isFile()) return { dirs: [], configs: [] };
-  const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync2(dotGit, "utf8"))?.[1]?.trim();
-  const gitDir = pointer ? realDir(resolve3(cwd, pointer)) : void 0;
-  if (!gitDir) return { dotGit: { path: dotGit, kind: "file" }, dirs: [], configs: [] };
-  const commonFile = join4(gitDir, "commondir");
-  const common2 = existsSync(commonFile) ? realDir(resolve3(gitDir, readFileSync2(commonFile, "utf8").trim())) ?? gitDir : gitDir;
-  const dirs = inside(common2, gitDir) ? [common2] : [common2, gitDir];
-  return {
-    dotGit: { path: dotGit, kind: "file" },
-    dirs: dirs.filter((d) => !inside(cwd, d)),
-    configs: existing(join4(common2, "config"), join4(gitDir, "config.worktree"))
-  };
+  if (!stat2.isFile()) return none;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return none;
+  if (gitDir !== trusted) {
+    if (dirname2(gitDir) !== join4(trusted, "worktrees")) return none;
+    const commonFile = join4(gitDir, "commondir");
+    if (!existsSync(commonFile)) return none;
+    if (realDir(resolve3(gitDir, readFileSync2(commonFile, "utf8").trim())) !== trusted) return none;
+  }
+  return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
 }
 async function strippedGitConfig(file2) {
   const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
@@ -63867,29 +64009,85 @@ async function strippedGitConfig(file2) {
   return `${lines.join("\n")}
 `;
 }
+var DEFAULT_LIMITS = {
+  writableBytes: 2 * 1024 ** 3,
+  writableFiles: 1024 * 1024,
+  hiddenBytes: 16 * 1024 ** 2,
+  processes: 4096
+};
+var literalName = (name2) => name2.replace(/[[\]*?\\]/g, "\\$&");
+function copySteps(cwd, to, leftOut) {
+  const steps = [];
+  const rels = leftOut.map((p) => relative2(cwd, p).split(sep3));
+  const level2 = (prefix) => {
+    const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
+    const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
+    const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
+      const dir = join4(cwd, ...prefix, name2);
+      return !here.has(name2) && realDir(dir) === dir;
+    });
+    const names = [...here, ...onTheWay].sort();
+    steps.push(
+      "copydir",
+      join4(cwd, ...prefix),
+      join4(to, ...prefix),
+      String(names.length),
+      ...names.map(literalName)
+    );
+    for (const name2 of onTheWay) level2([...prefix, name2]);
+  };
+  level2([]);
+  return steps;
+}
 function sandboxSteps(plan2) {
   const t = plan2.stage;
-  const steps = ["tmpfs", t, "700"];
-  const binds = [{ source: join4(t, "work"), target: plan2.cwd, readOnly: false, kind: "dir" }];
+  const { limits } = plan2;
+  const small = [String(limits.hiddenBytes), "4096"];
+  const writable = [String(limits.writableBytes), String(limits.writableFiles)];
+  const work = join4(t, "work");
+  const steps = ["tmpfs", t, "700", ...small];
+  const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
+  const real = [
+    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
+  ];
+  const inTree = real.filter((d) => d !== plan2.cwd && inside(plan2.cwd, d));
+  const candidates = real.filter((d) => !inside(plan2.cwd, d));
+  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
+  const revealed = [
+    ...new Set((plan2.revealed ?? []).map(realDir).filter((d) => d !== void 0))
+  ].filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan2.cwd, d)).filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
   const sources = [
     ...plan2.git.dotGit ? [plan2.git.dotGit] : [],
-    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" }))
+    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" })),
+    ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
   ];
   sources.forEach((source, i2) => {
     const hold = join4(t, "hold", String(i2));
     steps.push(source.kind, hold, "robind", source.path, hold);
     binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
   });
-  steps.push("copy", plan2.cwd, join4(t, "work"));
-  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join4(t, "work", ".git"));
-  for (const config2 of plan2.configs)
-    binds.push({ source: config2.source, target: config2.target, readOnly: true, kind: "file" });
-  const candidates = [
-    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
-  ].filter((d) => !inside(plan2.cwd, d));
-  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
+  const leftOut = [
+    ...inTree,
+    join4(plan2.cwd, ".dwf"),
+    ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
+    ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
+  ];
+  steps.push("tmpfs", work, "755", ...writable);
+  steps.push(...copySteps(plan2.cwd, work, leftOut));
+  steps.push("own", work, "limit", work, ...writable);
+  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join4(work, ".git"));
+  plan2.configs.forEach((config2, i2) => {
+    const copy = join4(t, "configs", String(i2));
+    if (i2 === 0) steps.push("dir", join4(t, "configs"));
+    steps.push("config", config2.source, copy, config2.mode);
+    binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
+  });
   const prep = hidden.map((dir, i2) => ({ dir, at: join4(t, "hidden", String(i2)) }));
-  for (const { dir, at: at3 } of prep) steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755");
+  const home = plan2.home;
+  for (const { dir, at: at3 } of prep) {
+    const roomy = dir === "/tmp" || inside(dir, home);
+    steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755", ...roomy ? writable : small);
+  }
   const mapped = (target) => {
     const owner = prep.find((p) => inside(p.dir, target));
     return owner ? { path: join4(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
@@ -63900,8 +64098,7 @@ function sandboxSteps(plan2) {
     if (at3.prepared) steps.push(bind3.kind, at3.path);
     steps.push(bind3.readOnly ? "robind" : "bind", bind3.source, at3.path);
   }
-  const home = mapped(plan2.home);
-  steps.push("home", home.path);
+  steps.push("home", mapped(home).path);
   const last = (p) => inside(p.dir, t) ? 1 : 0;
   for (const { dir, at: at3 } of [...prep].sort((a, b) => last(a) - last(b))) steps.push("move", at3, dir);
   return steps;
@@ -63958,7 +64155,7 @@ async function sandboxUser(prefix, user) {
   if (found.uid === 0) return `the user ${user} has uid 0`;
   return found;
 }
-function isolatedRunner(isolation, hide2, env) {
+function isolatedRunner(isolation, setup, env) {
   const home = existsSync("/home") ? `/home/${isolation.user}` : `/tmp/${isolation.user}-home`;
   const fixed = {
     HOME: home,
@@ -63971,27 +64168,36 @@ function isolatedRunner(isolation, hide2, env) {
     GIT_CONFIG_VALUE_0: "*"
   };
   const commandEnv = allowedEnv(env, fixed);
-  const hidden = [...defaultHidden(env), ...hide2];
+  const hidden = [...defaultHidden(env), ...setup.hide];
+  const revealed = defaultRevealed();
+  const { limits } = setup;
+  const mib2 = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
   return {
     isolated: true,
-    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR${isolation.prefix.length > 0 ? " (set up through sudo)" : ""}`,
-    async run(command, limits) {
-      const cwd = realpathSync(limits.cwd);
+    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
+    async run(command, limits_) {
+      const cwd = realpathSync(limits_.cwd);
       const stage = mkdtempSync2(join4(tmpdir2(), "dwf-sandbox-"));
       try {
-        const git = gitLayout(cwd);
+        const git = gitLayout(cwd, setup.gitDir);
         const configs = await Promise.all(
           git.configs.map(async (target, i2) => {
             const source = join4(stage, `config-${i2}`);
-            writeFileSync(source, await strippedGitConfig(target));
-            return { source, target };
+            let text2 = "";
+            try {
+              text2 = await strippedGitConfig(target);
+            } catch {
+            }
+            writeFileSync(source, text2, { mode: 384 });
+            const othersRead = (statSync(target).mode & 4) !== 0;
+            return { source, target, mode: othersRead ? "640" : "600" };
           })
         );
         const t = join4(stage, "setup");
         mkdirSync2(t);
-        const steps = sandboxSteps({ cwd, stage: t, hidden, git, configs, home });
+        const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git, configs, home, limits });
         const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
-        const seconds = Math.max(1, Math.ceil(limits.timeoutMs / 1e3) + 1);
+        const seconds = Math.max(1, Math.ceil(limits_.timeoutMs / 1e3) + 1);
         return await runProcess(
           {
             argv: [
@@ -64021,6 +64227,7 @@ function isolatedRunner(isolation, hide2, env) {
               String(isolation.uid),
               String(isolation.gid),
               cwd,
+              String(limits.processes),
               ...steps,
               "--",
               ...argv
@@ -64029,9 +64236,9 @@ function isolatedRunner(isolation, hide2, env) {
           {
             cwd: "/",
             env: commandEnv,
-            timeoutMs: limits.timeoutMs,
-            maxOutputBytes: limits.maxOutputBytes,
-            ...limits.signal ? { signal: limits.signal } : {},
+            timeoutMs: limits_.timeoutMs,
+            maxOutputBytes: limits_.maxOutputBytes,
+            ...limits_.signal ? { signal: limits_.signal } : {},
             gentleStop: isolation.prefix.length > 0
           }
         );
@@ -64066,9 +64273,19 @@ function refusingRunner(reason) {
 }
 async function findIsolation(env, user) {
   if (process.platform !== "linux") return `${process.platform} has no Linux namespaces`;
-  const missing = ["unshare", "setpriv", "timeout", "bash", "env", "cp", "find", "chown", "mount"].filter(
-    (p) => !onPath(p, env)
-  );
+  const missing = [
+    "unshare",
+    "setpriv",
+    "timeout",
+    "bash",
+    "env",
+    "cp",
+    "find",
+    "chown",
+    "mount",
+    "stat",
+    "install"
+  ].filter((p) => !onPath(p, env));
   if (missing.length > 0) return `${missing.join(", ")} not found (util-linux and coreutils provide them)`;
   let prefix;
   if (process.getuid?.() === 0) prefix = [];
@@ -64083,7 +64300,15 @@ async function createRepoCodeRunner(options) {
   if (options.isolation === "off") return unisolatedRunner(env);
   const found = await findIsolation(env, options.user ?? SANDBOX_USER);
   if (typeof found === "string") return refusingRunner(found);
-  const runner = isolatedRunner(found, options.hide ?? [], env);
+  const runner = isolatedRunner(
+    found,
+    {
+      hide: options.hide ?? [],
+      gitDir: options.repoDir ? trustedGitDir(realpathSync(options.repoDir)) : void 0,
+      limits: { ...DEFAULT_LIMITS, ...options.limits }
+    },
+    env
+  );
   const probeDir = mkdtempSync2(join4(tmpdir2(), "dwf-probe-"));
   try {
     const probe = await runner.run(
@@ -65433,7 +65658,7 @@ ${note}` : [...last.content, { type: "text", text: note }];
 
 // src/agents/tools.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
-import { readdirSync } from "node:fs";
+import { readdirSync as readdirSync2 } from "node:fs";
 import { join as join5, relative as relative3, sep as sep4 } from "node:path";
 
 // node_modules/re2js/build/index.js
@@ -72157,7 +72382,7 @@ function toolDefinitions(env) {
     },
     {
       name: "write_file",
-      description: "Create or overwrite a file with the given content.",
+      description: "Create or overwrite a file with the given content. Files under .github/workflows/ and .github/actions/ cannot be written.",
       input_schema: {
         type: "object",
         properties: { path: pathProp, content: { type: "string" } },
@@ -72209,7 +72434,7 @@ function text(input2, name2, required2 = true) {
 function walk3(root, from, out, limit2) {
   let entries;
   try {
-    entries = readdirSync(from, { withFileTypes: true });
+    entries = readdirSync2(from, { withFileTypes: true });
   } catch {
     return;
   }
@@ -72312,6 +72537,7 @@ async function writeFile(env, input2) {
   if (Buffer.byteLength(content) > MAX_WRITE_BYTES)
     throw new ToolRefusal("content is too large (1 MiB at most)");
   if (target.relative === "") throw new ToolRefusal("path must name a file");
+  refuseWorkflowWrite(target.relative);
   await env.workspace.withFileLock(target.absolute, async () => {
     writeNoFollow(env.root, target.relative, content);
   });
@@ -72320,6 +72546,7 @@ async function writeFile(env, input2) {
 }
 async function editFile(env, input2) {
   const target = confinePath(env.root, field(input2, "path"));
+  refuseWorkflowWrite(target.relative);
   const oldString = text(input2, "old_string");
   const newString = text(input2, "new_string");
   if (oldString === "")
@@ -72424,12 +72651,83 @@ async function runTool(call, env) {
 }
 
 // src/agents/workspace.ts
-import { existsSync as existsSync2, mkdirSync as mkdirSync3, realpathSync as realpathSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import { existsSync as existsSync2, mkdirSync as mkdirSync3, realpathSync as realpathSync2, rmSync as rmSync2, writeFileSync as writeFileSync2 } from "node:fs";
 import { dirname as dirname3, join as join6 } from "node:path";
 function gitIn(cwd) {
   const raw = (args) => runGit(args, { cwd, config: IDENTITY });
   return { raw, revparse: (args) => raw(["rev-parse", ...args]) };
 }
+var DIFF = ["--no-textconv", "--no-ext-diff", "--no-color", "--src-prefix=a/", "--dst-prefix=b/"];
+var READ_DIFF = ["--text", ...DIFF];
+function diffStatOf(patch) {
+  const files = [];
+  let current2;
+  let inHunk = false;
+  for (const line of patch.split("\n")) {
+    if (line.startsWith("diff --git ")) {
+      current2 = {
+        name: line.replace(/^diff --git "?a\/.*? "?b\//, "").replace(/"$/, ""),
+        added: 0,
+        removed: 0
+      };
+      files.push(current2);
+      inHunk = false;
+      continue;
+    }
+    if (!current2) continue;
+    if (line.startsWith("@@")) {
+      inHunk = true;
+    } else if (inHunk) {
+      if (line.startsWith("+")) current2.added++;
+      else if (line.startsWith("-")) current2.removed++;
+    } else if (line.startsWith("+++ b/") || line.startsWith('+++ "b/')) {
+      current2.name = line.slice(line.indexOf("b/") + 2).replace(/"$/, "");
+    } else if (line.startsWith("--- a/") || line.startsWith('--- "a/')) {
+      current2.name = line.slice(line.indexOf("a/") + 2).replace(/"$/, "");
+    }
+  }
+  if (files.length === 0) return "";
+  const width = Math.max(...files.map((f) => f.name.length));
+  const most = Math.max(...files.map((f) => f.added + f.removed));
+  const digits = String(most).length;
+  const scale = most > 40 ? 40 / most : 1;
+  const rows = files.map((f) => {
+    const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
+    const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
+    const graph = `${"+".repeat(plus)}${"-".repeat(minus)}`;
+    return ` ${f.name.padEnd(width)} | ${String(f.added + f.removed).padStart(digits)}${graph ? ` ${graph}` : ""}`;
+  });
+  const added = files.reduce((n, f) => n + f.added, 0);
+  const removed = files.reduce((n, f) => n + f.removed, 0);
+  const plural2 = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const total = [
+    plural2(files.length, "file changed", "files changed"),
+    ...added > 0 ? [plural2(added, "insertion(+)", "insertions(+)")] : [],
+    ...removed > 0 ? [plural2(removed, "deletion(-)", "deletions(-)")] : []
+  ].join(", ");
+  return [...rows, ` ${total}`].join("\n");
+}
+async function stagedNames(git, filter) {
+  const args = [
+    "diff",
+    "--cached",
+    "--name-only",
+    "-z",
+    "--no-renames",
+    ...filter ? [`--diff-filter=${filter}`] : []
+  ];
+  return (await git.raw([...args, "HEAD"])).split("\0").filter(Boolean);
+}
+var SecretInChangesError = class extends Error {
+  constructor(files) {
+    super(
+      `the run's changes were not committed: ${files.map((f) => `\`${f}\``).join(", ")} ${files.length === 1 ? "holds" : "hold"} a secret this run knows (the job token, the model key or a configured value, as it is or encoded); nothing was committed or pushed, and the working copy with those changes was removed`
+    );
+    this.files = files;
+    this.name = "SecretInChangesError";
+  }
+  files;
+};
 var Mutex = class {
   tail = Promise.resolve();
   run(fn) {
@@ -72488,12 +72786,13 @@ var Workspace = class {
     if (existsSync2(oldPath)) {
       const old = this.git(oldPath);
       await old.raw(["add", "-A"]);
-      patch = await old.raw(["diff", "--cached", "--binary", "HEAD"]);
+      patch = await old.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
       await repoGit.raw(["worktree", "remove", "--force", oldPath]);
     } else if ((await repoGit.raw(["branch", "--list", oldBranch])).trim() !== "") {
       patch = await repoGit.raw([
         "diff",
         "--binary",
+        ...DIFF,
         base2,
         oldBranch,
         "--",
@@ -72533,7 +72832,7 @@ var Workspace = class {
     const path4 = join6(this.options.runDir, "worktrees", `agent-${agentIndex}`);
     const current2 = await this.gitLock.run(async () => {
       await git.raw(["add", "-A"]);
-      return git.raw(["diff", "--cached", "--binary", "HEAD"]);
+      return git.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
     });
     await this.gitLock.run(() => git.raw(["worktree", "add", "--quiet", "--detach", path4, "HEAD"]));
     const own2 = this.git(path4);
@@ -72556,12 +72855,12 @@ var Workspace = class {
       root: ownRoot,
       finish: async () => {
         await own2.raw(["add", "-A"]);
-        const diff = await own2.raw(["diff", "--cached", "--binary", "HEAD"]);
+        const diff = await own2.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
         if (diff.trim() === "") {
           await this.removeWorktree(git, path4);
           return { changed: [] };
         }
-        const changed = (await own2.raw(["diff", "--cached", "--name-only", "HEAD"])).split("\n").filter(Boolean);
+        const changed = await stagedNames(own2);
         const patch = join6(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
         writeFileSync2(patch, diff);
         const conflict = await this.gitLock.run(async () => {
@@ -72594,16 +72893,45 @@ var Workspace = class {
     if (!git) return void 0;
     return this.gitLock.run(async () => {
       await git.raw(["add", "-A"]);
-      const files = (await git.raw(["diff", "--cached", "--name-only", "HEAD"])).split("\n").filter(Boolean);
-      const diffStat = (await git.raw(["diff", "--cached", "--stat", "HEAD"])).trimEnd();
-      const diff = await git.raw(["diff", "--cached", "-U0", "HEAD"]);
+      const files = await stagedNames(git);
+      const diff = await git.raw(["diff", "--cached", "-U0", ...READ_DIFF, "HEAD"]);
+      const diffStat = diffStatOf(diff);
       return { files, diffStat, diff };
     });
   }
   /**
+   * The staged files (as named, redacted) whose name or content holds a secret in a form the
+   * redactor knows. Whole files are read from the index, so a secret is found even when an
+   * agent's edit only completed it, or when `.gitattributes` marks the file binary.
+   */
+  async filesWithSecrets(git) {
+    const secrets = this.options.secrets;
+    if (!secrets) return [];
+    const hits = [];
+    for (const file2 of await stagedNames(git, "d")) {
+      let content = "";
+      try {
+        content = await git.raw(["cat-file", "blob", `:0:${file2}`]);
+      } catch {
+      }
+      if (secrets.finds(file2) || secrets.finds(content)) hits.push(secrets.redact(file2));
+    }
+    return hits;
+  }
+  /** Removes the run's working copy, its branch and every patch of its agents' changes. */
+  async discard(repoGit, root) {
+    await repoGit.raw(["worktree", "remove", "--force", root]);
+    rmSync2(join6(this.options.runDir, "worktrees"), { recursive: true, force: true });
+    rmSync2(join6(this.options.runDir, "resumed.patch"), { force: true });
+    await repoGit.raw(["worktree", "prune"]);
+    await repoGit.raw(["branch", "-D", this.branch]);
+  }
+  /**
    * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
    * removes the run's worktree; the branch stays. Without changes the branch is deleted, unless
-   * asked to keep the report anyway (a run with findings but no fixes).
+   * asked to keep the report anyway (a run with findings but no fixes). Changes that hold a known
+   * secret are not committed at all: the working copy and branch are removed and it throws
+   * `SecretInChangesError`, naming the files.
    */
   async commit(message, extraFiles, options = {}) {
     if (options.evenWithoutChanges) this.setup ??= this.create();
@@ -72613,7 +72941,7 @@ var Workspace = class {
     const repoGit = this.git(realpathSync2(this.options.repoDir));
     return this.gitLock.run(async () => {
       await git.raw(["add", "-A"]);
-      const changed = (await git.raw(["diff", "--cached", "--name-only", "HEAD"])).trim() !== "";
+      const changed = (await stagedNames(git)).length > 0;
       if (!changed && !options.evenWithoutChanges) {
         await repoGit.raw(["worktree", "remove", "--force", root]);
         await repoGit.raw(["branch", "-D", this.branch]);
@@ -72625,6 +72953,11 @@ var Workspace = class {
         writeFileSync2(target, content);
       }
       await git.raw(["add", "-A"]);
+      const leaking = await this.filesWithSecrets(git);
+      if (leaking.length > 0) {
+        await this.discard(repoGit, root);
+        throw new SecretInChangesError(leaking);
+      }
       await git.raw(["commit", "--quiet", "--no-verify", "-m", message]);
       const commit = (await git.revparse(["HEAD"])).trim();
       await repoGit.raw(["worktree", "remove", "--force", root]);
@@ -72663,7 +72996,35 @@ function costUsd(model, usage) {
 // src/report/report.ts
 var STATUS_ORDER = ["fixed", "confirmed", "unverified", "refuted"];
 function cell(value) {
-  return String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  return neutralise(
+    String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
+  );
+}
+function codeSpan(value, inTable = true) {
+  let text2 = value.replace(/[\r\n]+/g, " ");
+  if (inTable) text2 = text2.replace(/\|/g, "\\|");
+  const fence2 = "`".repeat(Math.max(0, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = /^[` ]|[` ]$/.test(text2) ? " " : "";
+  return `${fence2}${pad}${text2}${pad}${fence2}`;
+}
+var SENSITIVE = [
+  [
+    /(^|\/)\.gitattributes$/i,
+    "how git and GitHub diff, merge and show files (`-diff`, `binary` or `linguist-generated` can hide a change from review)"
+  ],
+  [/(^|\/)\.gitmodules$/i, "submodules: which code is fetched from where"],
+  [/(^|\/)CODEOWNERS$/i, "who must review which files"],
+  [/^\.github\/(workflows|actions)\//i, "GitHub Actions: code that runs with the repository's secrets"],
+  [/^\.github\//i, "GitHub configuration (templates, settings, this product's configuration)"],
+  [/(^|\/)\.gitignore$/i, "which files git leaves out"]
+];
+function sensitiveChanges(files) {
+  const out = [];
+  for (const file2 of files) {
+    const hit = SENSITIVE.find(([pattern]) => pattern.test(file2));
+    if (hit) out.push({ file: file2, why: hit[1] });
+  }
+  return out;
 }
 function tokens(n) {
   return n.toLocaleString("en-US");
@@ -72692,12 +73053,21 @@ var QUALITY_CHECKS = [
 function qualityCheck(diff) {
   const hits = [];
   let file2 = "";
+  let inHunk = false;
   for (const line of diff.split("\n")) {
-    if (line.startsWith("+++ ")) {
-      file2 = line.replace(/^\+\+\+ (b\/)?/, "");
+    if (line.startsWith("diff --git ")) {
+      inHunk = false;
       continue;
     }
-    if (!line.startsWith("+") || line.startsWith("+++")) continue;
+    if (!inHunk && line.startsWith("+++ ")) {
+      file2 = line.replace(/^\+\+\+ "?(b\/)?/, "").replace(/"$/, "");
+      continue;
+    }
+    if (line.startsWith("@@")) {
+      inHunk = true;
+      continue;
+    }
+    if (!inHunk || !line.startsWith("+")) continue;
     for (const [check2, pattern] of QUALITY_CHECKS) {
       if (pattern.test(line)) hits.push({ check: check2, file: file2, line: line.slice(1).trim().slice(0, 120) });
     }
@@ -72734,6 +73104,17 @@ function renderReport(input2) {
   if (dropped.lines > 0) {
     lines.push(
       `- log: ${tokens(dropped.lines)} lines the script wrote (${tokens(dropped.characters)} characters) were dropped past the limit on its output; \`events.jsonl\` has the lines before them`
+    );
+  }
+  const sensitive = sensitiveChanges(input2.changes?.files ?? []);
+  if (sensitive.length > 0) {
+    lines.push(
+      "",
+      "## Needs a careful look",
+      "",
+      "This run changed files that control the repository, git or GitHub; review these first:",
+      "",
+      ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`)
     );
   }
   if (input2.replayed) {
@@ -72781,14 +73162,15 @@ function renderReport(input2) {
   if (!input2.changes || input2.changes.files.length === 0) {
     lines.push("No files were changed.");
   } else {
-    lines.push("```", input2.changes.diffStat, "```", "");
+    const fence2 = fenceFor(input2.changes.diffStat);
+    lines.push(fence2, input2.changes.diffStat, fence2, "");
     const byAgent = Object.entries(input2.changes.byAgent);
     if (byAgent.length > 0) {
       lines.push("| file | changed by agent |", "|---|---|");
       const label = (i2) => input2.usage.agents.find((a) => a.index === i2)?.label ?? "";
       for (const [file2, agents] of byAgent) {
         lines.push(
-          `| \`${cell(file2)}\` | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell(label(i2))}` : ""}`).join(", ")} |`
+          `| ${codeSpan(file2)} | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell(label(i2))}` : ""}`).join(", ")} |`
         );
       }
       lines.push("");
@@ -72801,7 +73183,8 @@ function renderReport(input2) {
       );
     } else {
       lines.push("Automated changes are rarely production-ready on day one; look at these lines first:", "");
-      for (const h of hits) lines.push(`- ${h.check}: \`${cell(h.file)}\`: \`${cell(h.line)}\``);
+      for (const h of hits)
+        lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
     }
   }
   lines.push("", "## Token accounting", "");
@@ -85005,7 +85388,7 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
 })`;
 
 // src/script/sandbox.ts
-var DEFAULT_LIMITS = {
+var DEFAULT_LIMITS2 = {
   memoryBytes: 128 * 1024 * 1024,
   cpuMs: 6e4,
   wallMs: 6 * 60 * 60 * 1e3,
@@ -85096,8 +85479,47 @@ function toFailure(file2, err, limits) {
   }
   return { kind: "error", message: `${name2}: ${message}`, ...where };
 }
+var HOST_STACK_DEPTH = 5e3;
+var MAX_RESULT_DEPTH = 1e3;
+function jsonDepth(json3) {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i2 = 0; i2 < json3.length; i2++) {
+    const c = json3.charCodeAt(i2);
+    if (inString) {
+      if (c === 92)
+        i2++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return deepest;
+}
+var CRASH_TEXT = 500;
+function crashFailure(error62) {
+  let text2;
+  try {
+    text2 = error62 instanceof Error ? `${error62.name}: ${error62.message}` : String(error62);
+  } catch {
+    text2 = "an unreadable error";
+  }
+  if (text2.length > CRASH_TEXT) text2 = `${text2.slice(0, CRASH_TEXT)} \u2026`;
+  if (error62 instanceof RangeError && /call stack/i.test(error62.message)) {
+    return {
+      kind: "stack",
+      message: `the script overflowed the host's stack (${text2}), most likely while converting a deeply nested value: JSON.parse, JSON.stringify or the script's result with arrays or objects nested more than about ${HOST_STACK_DEPTH} levels deep. Keep values far shallower than that (flatten them, or pass them in pieces); the script was stopped`
+    };
+  }
+  return {
+    kind: "error",
+    message: `the script's sandbox failed inside its runtime (${text2}); the script was stopped`
+  };
+}
 async function runInSandbox(options) {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = { ...DEFAULT_LIMITS2, ...options.limits };
   const pages = Math.ceil(limits.memoryBytes / WASM_PAGE);
   const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const quickjs = await newQuickJSWASMModuleFromVariant(
@@ -85162,7 +85584,15 @@ async function runInSandbox(options) {
   };
   return new Promise((resolve4) => {
     let timer;
-    const onAbort = () => {
+    const guarded = (fn) => {
+      try {
+        fn();
+      } catch (error62) {
+        poisoned = true;
+        finish({ ok: false, failure: crashFailure(error62) });
+      }
+    };
+    const onAbort = () => guarded(() => {
       if (sliceStart !== void 0) {
         stopped ??= "aborted";
         return;
@@ -85175,11 +85605,12 @@ async function runInSandbox(options) {
           message: reason instanceof Error ? reason.message : String(reason ?? "stopped")
         }
       });
-    };
+    });
     const finish = (outcome) => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      timer = void 0;
       options.signal?.removeEventListener("abort", onAbort);
       teardown();
       resolve4(outcome);
@@ -85213,8 +85644,11 @@ async function runInSandbox(options) {
       try {
         value = inGuest(fn, deadlineMs);
       } catch (error62) {
-        if (!(error62 instanceof SliceInterrupted)) throw error62;
         poisoned = true;
+        if (!(error62 instanceof SliceInterrupted)) {
+          finish({ ok: false, failure: crashFailure(error62) });
+          return { ok: false };
+        }
         finish(failure2("aborted", "stopped by SIGINT"));
         process.kill(process.pid, "SIGINT");
         return { ok: false };
@@ -85278,6 +85712,15 @@ async function runInSandbox(options) {
             )
           );
         }
+        const depth = json3.length > 2 * MAX_RESULT_DEPTH ? jsonDepth(json3) - 1 : 0;
+        if (depth > MAX_RESULT_DEPTH) {
+          return finish(
+            failure2(
+              "error",
+              `the script returned a value nested ${depth} levels deep; the limit is ${MAX_RESULT_DEPTH}: return something flatter`
+            )
+          );
+        }
         return finish({ ok: true, value: JSON.parse(json3).v });
       }
       if (pending.size === 0) {
@@ -85292,6 +85735,14 @@ async function runInSandbox(options) {
     const settle2 = (deferred, size, outcome) => {
       if (done || !pending.delete(deferred)) return;
       held -= size;
+      let json3;
+      if (!("error" in outcome) && outcome.value !== void 0) {
+        try {
+          json3 = JSON.stringify(outcome.value);
+        } catch (error62) {
+          outcome = { error: error62 };
+        }
+      }
       pump(() => {
         if ("error" in outcome) {
           const e = outcome.error;
@@ -85301,10 +85752,10 @@ async function runInSandbox(options) {
           });
           deferred.reject(handle);
           handle.dispose();
-        } else if (outcome.value === void 0) {
+        } else if (json3 === void 0) {
           deferred.resolve();
         } else {
-          const handle = ctx.newString(JSON.stringify(outcome.value));
+          const handle = ctx.newString(json3);
           deferred.resolve(handle);
           handle.dispose();
         }
@@ -85337,8 +85788,8 @@ async function runInSandbox(options) {
         started = Promise.reject(error62);
       }
       started.then(
-        (value) => settle2(deferred, size, { value }),
-        (error62) => settle2(deferred, size, { error: error62 })
+        (value) => guarded(() => settle2(deferred, size, { value })),
+        (error62) => guarded(() => settle2(deferred, size, { error: error62 }))
       );
       return deferred.handle;
     });
@@ -85351,52 +85802,56 @@ async function runInSandbox(options) {
       const value = options.host.sync(name2, JSON.parse(json3));
       return value === void 0 ? ctx.undefined : ctx.newString(JSON.stringify(value));
     });
-    const setup = slice(() => {
-      owned.push(callFn, syncFn);
-      const evaluated2 = ctx.evalCode(PRELUDE, "dwf:runtime");
-      if (evaluated2.error) return evaluated2.error;
-      const installer = evaluated2.value;
-      owned.push(installer);
-      const argsJson = options.args === void 0 ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
-      const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
-      const guestLimits = ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`, "dwf:limits");
-      if (guestLimits.error) return guestLimits.error;
-      owned.push(guestLimits.value);
-      if (options.args !== void 0) owned.push(argsJson);
-      if (options.budgetTotal !== null) owned.push(total);
-      const installed = ctx.callFunction(
-        installer,
-        ctx.undefined,
-        callFn,
-        syncFn,
-        argsJson,
-        total,
-        guestLimits.value
-      );
-      if (installed.error) return installed.error;
-      describer = installed.value;
-      owned.push(describer);
-      return void 0;
-    });
-    if (!setup.ok) return;
-    if (setup.value) {
-      const error62 = setup.value;
-      const message = inGuest(() => {
-        const dumped = JSON.stringify(ctx.dump(error62));
-        error62.dispose();
-        return dumped;
+    const start = () => {
+      const setup = slice(() => {
+        owned.push(callFn, syncFn);
+        const evaluated2 = ctx.evalCode(PRELUDE, "dwf:runtime");
+        if (evaluated2.error) return evaluated2.error;
+        const installer = evaluated2.value;
+        owned.push(installer);
+        const argsJson = options.args === void 0 ? ctx.undefined : ctx.newString(JSON.stringify(options.args));
+        const total = options.budgetTotal === null ? ctx.null : ctx.newNumber(options.budgetTotal);
+        const guestLimits = ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`, "dwf:limits");
+        if (guestLimits.error) return guestLimits.error;
+        owned.push(guestLimits.value);
+        if (options.args !== void 0) owned.push(argsJson);
+        if (options.budgetTotal !== null) owned.push(total);
+        const installed = ctx.callFunction(
+          installer,
+          ctx.undefined,
+          callFn,
+          syncFn,
+          argsJson,
+          total,
+          guestLimits.value
+        );
+        if (installed.error) return installed.error;
+        describer = installed.value;
+        owned.push(describer);
+        return void 0;
       });
-      return finish(failure2("error", `runtime setup failed: ${message}`));
-    }
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    timer = setTimeout(() => finish(stopFailure("wall")), limits.wallMs);
-    options.onStart?.();
-    const evaluated = slice(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
-    if (!evaluated.ok) return;
-    if (evaluated.value.error) return thrown(evaluated.value.error);
-    mainHandle = evaluated.value.value;
-    pump();
+      if (!setup.ok) return;
+      if (setup.value) {
+        const error62 = setup.value;
+        const message = inGuest(() => {
+          const dumped = JSON.stringify(ctx.dump(error62));
+          error62.dispose();
+          return dumped;
+        });
+        return finish(failure2("error", `runtime setup failed: ${message}`));
+      }
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      timer = setTimeout(() => guarded(() => finish(stopFailure("wall"))), limits.wallMs);
+      timer.unref();
+      options.onStart?.();
+      const evaluated = slice(() => ctx.evalCode(`${PREFIX}${options.body}${SUFFIX}`, options.file));
+      if (!evaluated.ok) return;
+      if (evaluated.value.error) return thrown(evaluated.value.error);
+      mainHandle = evaluated.value.value;
+      pump();
+    };
+    guarded(start);
   });
 }
 
@@ -85841,11 +86296,9 @@ async function runWorkflow(options) {
   const emit = (input2) => {
     for (const admitted of digest2.admit(input2)) {
       const raw = { t: Math.round(performance2.now() - started), ...admitted };
-      const line = JSON.stringify(raw);
-      const clean = redactor.redact(line);
-      const event = clean === line ? raw : JSON.parse(clean);
+      const event = redactor.redactValue(raw);
       digest2.add(event);
-      eventLog.appendLine(clean);
+      eventLog.appendLine(JSON.stringify(event));
       options.onEvent?.(event);
     }
   };
@@ -85853,11 +86306,13 @@ async function runWorkflow(options) {
     repoDir: options.workspace.repoDir,
     runDir: paths.dir,
     runId,
+    secrets: redactor,
     ...options.resume !== void 0 ? { resumeFrom: { runDir: runPaths(options.runsDir, options.resume).dir, runId: options.resume } } : {}
   }) : void 0;
   const runsRepoCode = options.workspace !== void 0 && !options.dryRun && (options.workspace.oracle !== void 0 || (options.workspace.allowedCommands ?? []).length > 0);
   const runner = runsRepoCode ? options.runner ?? await createRepoCodeRunner({
     isolation: options.isolation ?? "required",
+    repoDir: options.workspace.repoDir,
     hide: [options.runsDir, options.workspace.repoDir]
   }) : void 0;
   const onCommand = (index) => (record2) => emit({ type: "command", ...index !== void 0 ? { index } : {}, ...record2 });
@@ -85972,14 +86427,9 @@ async function runWorkflow(options) {
       }
       finishAgent(base2, outcome2, usd3);
       if (outcome2.status === "completed") {
-        journal.append({
-          ...base2,
-          key,
-          result: outcome2.result,
-          usage: outcome2.usage,
-          usd: usd3
-        });
-        return outcome2.result;
+        const result2 = redactor.redactValue(outcome2.result);
+        journal.append({ ...base2, key, result: result2, usage: outcome2.usage, usd: usd3 });
+        return result2;
       }
       if (outcome2.status === "invalid") throw new Error(outcome2.error);
       return null;
@@ -86188,11 +86638,11 @@ async function runWorkflow(options) {
   let status = "completed";
   let error62;
   if (!outcome.ok) {
-    error62 = describeFailure(options.file, outcome.failure);
+    error62 = redactor.redact(describeFailure(options.file, outcome.failure));
     const budgetStop = /\bBudgetExhaustedError\b/.test(outcome.failure.message);
     status = outcome.failure.kind === "aborted" || budgetStop ? "stopped" : "failed";
   }
-  const result = outcome.ok ? outcome.value : null;
+  const result = outcome.ok ? redactor.redactValue(outcome.value) : null;
   const usage = ledger.totals();
   const usageReport = ledger.toJSON();
   writeJsonAtomic(paths.usage, usageReport);
@@ -86222,7 +86672,12 @@ async function runWorkflow(options) {
     },
     // Findings without changes still get a branch: the report is worth reviewing on its own.
     { evenWithoutChanges: findingsOf(result).length > 0 }
-  );
+  ).catch((failure2) => {
+    if (!(failure2 instanceof SecretInChangesError)) throw failure2;
+    if (status === "completed") status = "failed";
+    error62 = error62 === void 0 ? failure2.message : `${error62}; ${failure2.message}`;
+    return void 0;
+  });
   if (committed) {
     branch = committed.branch;
     writeJsonAtomic(join8(paths.dir, "changes.json"), {
@@ -86400,7 +86855,7 @@ async function assessRepository(repoDir, options = {}) {
   return assessment;
 }
 async function runBaseline(repoDir, command, options) {
-  const runner = options.runner ?? await createRepoCodeRunner({ isolation: options.isolation ?? "required", hide: [repoDir] });
+  const runner = options.runner ?? await createRepoCodeRunner({ isolation: options.isolation ?? "required", repoDir, hide: [repoDir] });
   try {
     const result = await runner.run(
       { shell: command },
@@ -86420,7 +86875,7 @@ async function runBaseline(repoDir, command, options) {
 }
 
 // src/plan/estimate.ts
-import { mkdtempSync as mkdtempSync3, rmSync as rmSync2 } from "node:fs";
+import { mkdtempSync as mkdtempSync3, rmSync as rmSync3 } from "node:fs";
 import { tmpdir as tmpdir3 } from "node:os";
 import { dirname as dirname4, join as join11 } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86477,7 +86932,7 @@ async function dryRun(options, world) {
     });
     return { summary, events, wallSeconds: sequentialAgents(events) * (options.secondsPerAgent ?? 60) };
   } finally {
-    rmSync2(runsDir, { recursive: true, force: true });
+    rmSync3(runsDir, { recursive: true, force: true });
   }
 }
 function sequentialAgents(events) {
@@ -86792,7 +87247,8 @@ async function createPlan(options) {
     ...options.baseline ? { baseline: true } : {},
     ...options.env ? { env: options.env } : {},
     ...options.isolation ? { isolation: options.isolation } : {},
-    ...options.runner ? { runner: options.runner } : {}
+    ...options.runner ? { runner: options.runner } : {},
+    ...options.secrets ? { secrets: options.secrets } : {}
   });
   const verdict = decide(assessment, request2, { ...options.allowNoOracle ? { allowNoOracle: true } : {} });
   const questions = clarifyingQuestions(assessment, request2, plannedRounds(verdict.decision));
@@ -86844,25 +87300,104 @@ async function createPlan(options) {
 }
 
 // src/action/plan-mode.ts
+async function verifyRequest(octokit, o) {
+  const who = mention(o.requester);
+  if (o.commentId === void 0) {
+    if (o.revise) return { refused: "a revision is asked for in a comment, and this dispatch names none" };
+    return verifyLabel(octokit, o);
+  }
+  const id = o.commentId;
+  let comment;
+  try {
+    ({ data: comment } = await octokit.rest.issues.getComment({
+      owner: o.owner,
+      repo: o.repo,
+      comment_id: id
+    }));
+  } catch (error62) {
+    if (error62.status === 404)
+      return { refused: `comment ${id} is not a comment on an issue or pull request of this repository` };
+    throw error62;
+  }
+  if (!comment.issue_url.endsWith(`/issues/${o.issue}`))
+    return { refused: `comment ${id} was not written on #${o.issue}` };
+  const author = comment.user?.login ?? "";
+  if (author !== o.requester)
+    return {
+      refused: `comment ${id} was written by ${mention(author)}, not by ${who}, whom the dispatch names`
+    };
+  if (comment.updated_at !== comment.created_at)
+    return {
+      refused: `comment ${id} was edited after it was posted; post the command again as a new comment`
+    };
+  const parsed = parseCommand(comment.body ?? "");
+  const command = "command" in parsed ? parsed.command : void 0;
+  if (!o.revise) {
+    if (command?.type !== "plan" || command.request !== o.request)
+      return { refused: `comment ${id} by ${who} does not ask for ${quoteUserText(o.request)}` };
+    return { request: o.request };
+  }
+  if (command?.type !== "revise" || command.feedback !== o.revise.feedback)
+    return {
+      refused: `comment ${id} by ${who} does not ask to revise with ${quoteUserText(o.revise.feedback)}`
+    };
+  const thread = await listThread(octokit, o.owner, o.repo, o.issue);
+  const at3 = thread.findIndex((c) => c.id === id);
+  const newest = botPlans(o.trusted ?? [], at3 < 0 ? [] : thread.slice(0, at3)).pop();
+  if (newest?.comment.id !== o.revise.planCommentId)
+    return {
+      refused: `comment ${o.revise.planCommentId} is not the newest plan the bot posted before comment ${id}, so it is not the plan ${who} asked to revise`
+    };
+  return { request: newest.marker.request };
+}
+async function verifyLabel(octokit, o) {
+  const events = await octokit.paginate(octokit.rest.issues.listEvents, {
+    owner: o.owner,
+    repo: o.repo,
+    issue_number: o.issue,
+    per_page: 100
+  });
+  let title;
+  for (const event of [...events].reverse()) {
+    if (event.event === "renamed" && event.rename) {
+      title = event.rename.from;
+      continue;
+    }
+    if (event.event !== "labeled" || event.actor?.login !== o.requester || !event.label) continue;
+    const kind = /^workflow:(.+)$/.exec(event.label.name)?.[1]?.trim();
+    if (!kind) continue;
+    if (!["migrate", "research"].includes(kind)) {
+      if (o.request === kind) return { request: o.request };
+      continue;
+    }
+    title ??= (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue })).data.title;
+    if (o.request === `${kind} ${title}`) return { request: o.request };
+  }
+  return {
+    refused: `the dispatch names no comment, and ${mention(o.requester)} added no \`workflow:\` label to #${o.issue} that asks for ${quoteUserText(o.request)}`
+  };
+}
 async function postPlan(o) {
   for (const problem of [
     checkId("planId", o.planId, "the plan id"),
     checkId("login", o.requester, "the requester"),
     checkId("issue", o.issue, "the issue number"),
+    ...o.commentId !== void 0 ? [checkId("commentId", o.commentId, "the asking comment")] : [],
     ...o.revise ? [checkId("commentId", o.revise.planCommentId, "the plan comment to revise")] : []
   ]) {
     if (!problem.ok) throw new Error(problem.problem);
   }
-  let request2 = o.request;
-  if (o.revise) {
-    const { data: data3 } = await o.octokit.rest.issues.getComment({
+  const verified = await verifyRequest(o.octokit, o);
+  if ("refused" in verified) {
+    await o.octokit.rest.issues.createComment({
       owner: o.owner,
       repo: o.repo,
-      comment_id: o.revise.planCommentId
+      issue_number: o.issue,
+      body: `Did not plan: ${verified.refused}.`
     });
-    const previous = readMarker("plan", data3, o.trusted ?? []);
-    request2 = `${previous?.request ?? o.request} \u2014 revised: ${o.revise.feedback}`;
+    return { status: "refused", reason: verified.refused };
   }
+  const request2 = o.revise ? `${verified.request} \u2014 revised: ${o.revise.feedback}` : verified.request;
   const model = o.provider.modelFor(o.provider.defaultModel);
   const plan2 = await createPlan({
     repoDir: o.checkout,
@@ -86877,7 +87412,8 @@ async function postPlan(o) {
     ...o.config.scope?.exclude.length ? { exclude: o.config.scope.exclude } : {},
     baseline: true,
     isolation: o.config.isolation,
-    ...o.env ? { env: o.env } : {}
+    ...o.env ? { env: o.env } : {},
+    ...o.secrets ? { secrets: o.secrets } : {}
   });
   const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.checkout })).trim();
   const body = renderPlanComment(plan2, { planId: o.planId, baseSha, requester: o.requester });
@@ -86887,12 +87423,12 @@ async function postPlan(o) {
     issue_number: o.issue,
     body
   });
-  return { plan: plan2, commentId: data2.id };
+  return { status: "planned", plan: plan2, commentId: data2.id };
 }
 
 // src/action/run-mode.ts
-import { existsSync as existsSync7 } from "node:fs";
-import { join as join13 } from "node:path";
+import { existsSync as existsSync8 } from "node:fs";
+import { join as join14 } from "node:path";
 
 // src/report/progress-state.ts
 function emptyProgress() {
@@ -87013,8 +87549,21 @@ var ProgressComment = class {
 };
 
 // src/action/pull-request.ts
-import { readFileSync as readFileSync7 } from "node:fs";
-function pullRequestFor(summary, report, plan2) {
+import { existsSync as existsSync7, readFileSync as readFileSync7 } from "node:fs";
+import { join as join13 } from "node:path";
+function carefulLook(changedFiles) {
+  const sensitive = sensitiveChanges(changedFiles);
+  if (sensitive.length === 0) return "";
+  return [
+    "> [!WARNING]",
+    "> **Needs a careful look**: this pull request changes files that control the repository, git or GitHub:",
+    ...sensitive.map((s) => `> - ${codeSpan(s.file, false)}: ${s.why}`),
+    "",
+    ""
+  ].join("\n");
+}
+function pullRequestFor(summary, report, plan2, changedFiles = []) {
+  const careful = carefulLook(changedFiles);
   const findings = findingsOf(summary.result);
   const fixed = findings.filter((f) => f.status === "fixed").length;
   const name2 = /^# ([^:\n]+)/.exec(report)?.[1] ?? "workflow";
@@ -87027,7 +87576,7 @@ function pullRequestFor(summary, report, plan2) {
         ...findings.map((f) => f.fingerprint).filter((f) => typeof f === "string" && validMarker("sweep-known", [f]))
       ])
     ];
-    const head2 = `The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? "" : "s"}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.
+    const head2 = `${careful}The scheduled security sweep found ${findings.length} new finding${findings.length === 1 ? "" : "s"}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.
 
 ---
 
@@ -87039,7 +87588,7 @@ ${writeMarker("sweep-known", known.slice(-1e4))}
   const e = plan2.marker.estimate;
   const estimate = e ? `Estimate: ${e.agents.min}\u2013${e.agents.max} agents${e.usd ? `, $${e.usd.min.toFixed(2)}\u2013$${e.usd.max.toFixed(2)}` : ""}. Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.` : `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.`;
   const head = [
-    `Plan \`${plan2.marker.planId}\` (script \`sha256:${plan2.marker.scriptSha256}\`), requested by @${plan2.marker.requester} and approved by @${plan2.approver} in #${plan2.issue}.`,
+    `${careful}Plan \`${plan2.marker.planId}\` (script \`sha256:${plan2.marker.scriptSha256}\`), requested by @${plan2.marker.requester} and approved by @${plan2.approver} in #${plan2.issue}.`,
     estimate,
     "",
     "Automated changes: review them like any contribution; the report says where to look first.",
@@ -87052,9 +87601,20 @@ ${writeMarker("sweep-known", known.slice(-1e4))}
 function knownFrom(pullRequest, trusted) {
   return readMarker("sweep-known", pullRequest, trusted) ?? [];
 }
+function changedFilesOf(runDir) {
+  const path4 = join13(runDir, "changes.json");
+  if (!existsSync7(path4)) return [];
+  const files = JSON.parse(readFileSync7(path4, "utf8")).files;
+  return Array.isArray(files) ? files.filter((f) => typeof f === "string") : [];
+}
 async function openPullRequest(o, summary, about) {
   await o.push(summary.branch);
-  const { title, body } = pullRequestFor(summary, readFileSync7(summary.reportPath, "utf8"), about);
+  const { title, body } = pullRequestFor(
+    summary,
+    readFileSync7(summary.reportPath, "utf8"),
+    about,
+    changedFilesOf(summary.runDir)
+  );
   const { data: data2 } = await o.octokit.rest.pulls.create({
     owner: o.owner,
     repo: o.repo,
@@ -87096,7 +87656,7 @@ async function runApprovedPlan(o) {
   if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
   const script = scriptOf(found.comment.body);
   const previous = found.attempt;
-  if (previous && !existsSync7(join13(o.runsDir, previous.runId))) {
+  if (previous && !existsSync8(join14(o.runsDir, previous.runId))) {
     return refuse(
       `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`
     );
@@ -87228,7 +87788,7 @@ function actionContext(env) {
   };
   const [owner = "", repo = ""] = need("GITHUB_REPOSITORY").split("/");
   const eventPath = env.GITHUB_EVENT_PATH;
-  const event = eventPath && existsSync8(eventPath) ? JSON.parse(readFileSync8(eventPath, "utf8")) : {};
+  const event = eventPath && existsSync9(eventPath) ? JSON.parse(readFileSync8(eventPath, "utf8")) : {};
   const token = env.INPUT_GITHUB_TOKEN || env.GITHUB_TOKEN;
   if (!token)
     throw new ActionError("no GitHub token: pass the job token as the github_token input of the action");
@@ -87246,14 +87806,14 @@ function actionContext(env) {
     token,
     ...modelKey ? { modelKey } : {},
     ...env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {},
-    runsDir: join14(env.RUNNER_TEMP || join14(workspace, ".."), "dynamic-workflows-runs")
+    runsDir: join15(env.RUNNER_TEMP || join15(workspace, ".."), "dynamic-workflows-runs")
   };
 }
 function readConfig(workspace, env) {
-  const file2 = join14(workspace, CONFIG_FILE);
+  const file2 = join15(workspace, CONFIG_FILE);
   let raw = {};
   try {
-    if (existsSync8(file2))
+    if (existsSync9(file2))
       raw = yaml.load(readFileSync8(file2, "utf8")) ?? {};
   } catch (error62) {
     return { ok: false, problems: [`the file is not valid YAML: ${error62.message}`] };
@@ -87335,21 +87895,29 @@ async function main(env, options = {}) {
   const runMode = async () => {
     switch (mode) {
       case "plan": {
-        const { plan: plan2 } = await postPlan({
+        const planned = await postPlan({
           octokit,
           owner: ctx.owner,
           repo: ctx.repo,
           issue: issue2,
           request: inputs.request ?? "audit",
           requester: inputs.requester ?? "unknown",
+          // The asking comment; none for a label. The plan job checks both against GitHub.
+          ...inputs.comment_id ? { commentId: Number(inputs.comment_id) } : {},
           ...inputs.revise_plan_comment_id && inputs.feedback ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } } : {},
           checkout: ctx.workspace,
           config: config2,
           trusted,
           provider: provider(),
           planId: `plan-${ctx.runId}`,
-          env: commandEnv
+          env: commandEnv,
+          secrets
         });
+        if (planned.status === "refused") {
+          summary(`Did not plan: ${planned.reason}.`);
+          return 1;
+        }
+        const { plan: plan2 } = planned;
         summary(
           `Plan for #${issue2}: verdict \`${plan2.verdict.decision}\`${plan2.scriptSha256 ? `, script sha256:${plan2.scriptSha256}` : ""}.`
         );
@@ -87458,14 +88026,21 @@ Its run directory is uploaded as an artifact; reply \`/workflow resume\` to cont
 }
 
 // src/action/index.ts
+function flushed() {
+  return Promise.all(
+    [process.stdout, process.stderr].map((stream2) => new Promise((resolve4) => stream2.write("", resolve4)))
+  );
+}
 main(process.env).then(
-  (code18) => {
-    process.exitCode = code18;
-  },
+  (code18) => code18,
   (error62) => {
     const message = error62 instanceof ActionError ? error62.message : `unexpected failure: ${error62.message}`;
     process.stdout.write(`::error::${message.replace(/\r?\n/g, " ")}
 `);
-    process.exitCode = 1;
+    return 1;
   }
-);
+).then(async (code18) => {
+  process.exitCode = code18;
+  await flushed();
+  process.exit(code18);
+});
