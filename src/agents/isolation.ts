@@ -292,10 +292,15 @@ export function gitLayout(cwd: string, trusted: string | undefined): GitLayout {
   return { dotGit: { path: dotGit, kind: 'file' }, dirs: [trusted], configs: gitConfigFiles(trusted) };
 }
 
+const SYSTEM_GITCONFIG = '/etc/gitconfig';
+
+/** A text with the user information (`user:password@`) of every URL in it removed. */
+const withoutUserinfo = (text: string) => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
+
 /**
  * A repository configuration without what could hand the sandbox a credential: auth headers
  * (actions/checkout persists the job token as one), credential helpers, includes, and user
- * information in URLs.
+ * information in URLs (in values and in section names).
  */
 export async function strippedGitConfig(file: string): Promise<string> {
   const listed = await runGit(['config', '--file', file, '--no-includes', '--list', '-z'], {
@@ -324,13 +329,14 @@ export async function strippedGitConfig(file: string): Promise<string> {
     if (first <= 0 || last === key.length - 1) continue;
     const section = key.slice(0, first);
     const name = key.slice(last + 1);
-    const sub = first === last ? undefined : key.slice(first + 1, last);
+    // A URL's user information holds a credential in a section name too: [url "https://TOKEN@host/"].
+    const sub = first === last ? undefined : withoutUserinfo(key.slice(first + 1, last));
     const wanted = sub === undefined ? `[${section}]` : `[${section} ${quote(sub)}]`;
     if (wanted !== header) {
       lines.push(wanted);
       header = wanted;
     }
-    lines.push(`\t${name} = ${quote(value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1'))}`);
+    lines.push(`\t${name} = ${quote(withoutUserinfo(value))}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -599,8 +605,10 @@ function isolatedRunner(isolation: Isolation, setup: SandboxSetup, env: NodeJS.P
       const stage = mkdtempSync(join(tmpdir(), 'dwf-sandbox-'));
       try {
         const git = gitLayout(cwd, setup.gitDir);
+        // The machine's git configuration too: a CI step may have put a credential there.
+        const configTargets = [...git.configs, ...(existsSync(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : [])];
         const configs = await Promise.all(
-          git.configs.map(async (target, i) => {
+          configTargets.map(async (target, i) => {
             const source = join(stage, `config-${i}`);
             let text = '';
             try {

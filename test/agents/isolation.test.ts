@@ -365,6 +365,40 @@ describe('the isolated runner (as root, as CI runs)', () => {
     for (const config of configs) expect(readFileSync(config, 'utf8')).toContain(header);
   }, 30_000);
 
+  test('credentials in section names ([url "https://TOKEN@host/"]) and in the machine\'s /etc/gitconfig are stripped too', async () => {
+    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    git(repo, 'config', `url.https://x-access-token:${TOKEN}@github.com/.insteadOf`, 'https://github.com/');
+    git(repo, 'config', `http.https://${TOKEN}@github.com/.sslVerify`, 'true');
+    // The machine's configuration: a CI step may write one there. Only an example.invalid rule, so
+    // nothing else running now is affected; the file is put back as it was.
+    const system = '/etc/gitconfig';
+    const before = existsSync(system) ? readFileSync(system, 'utf8') : undefined;
+    const rule = `[url "https://x-access-token:${KEY}@example.invalid/"]\n\tinsteadOf = https://example.invalid/\n`;
+    writeFileSync(system, `${before ?? ''}${rule}`);
+    try {
+      const served = await runnerFor(repo);
+      const result = await served.run(
+        {
+          shell: 'git config --list; git config --list | rev; cat .git/config /etc/gitconfig | rev',
+        },
+        limits(repo),
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.output).toContain('url.https://github.com/.insteadof=https://github.com/');
+      expect(result.output).toContain('url.https://example.invalid/.insteadof=https://example.invalid/');
+      for (const secret of [TOKEN, KEY]) {
+        expect(result.output).not.toContain(secret);
+        expect(result.output).not.toContain([...secret].reverse().join(''));
+      }
+      // The originals are untouched.
+      expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).toContain(TOKEN);
+      expect(readFileSync(system, 'utf8')).toContain(KEY);
+    } finally {
+      if (before === undefined) rmSync(system, { force: true });
+      else writeFileSync(system, before);
+    }
+  }, 30_000);
+
   test('F4: a .git file naming any other directory is not followed: nothing hidden comes back, git finds no repository', async () => {
     const served = repoWith({ 'a.txt': 'served\n' });
     const runner4 = await runnerFor(served);
