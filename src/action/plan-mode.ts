@@ -5,8 +5,9 @@ import { parseCommand } from '../github/commands.js';
 import type { Config } from '../github/config.js';
 import { checkId } from '../github/ids.js';
 import { mention, quoteUserText } from '../github/markers.js';
+import { mayAct } from '../github/permissions.js';
 import { renderPlanComment } from '../github/plan-comment.js';
-import { listThread } from '../github/port.js';
+import { listThread, roleOf } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
 import { createPlan, type Plan } from '../plan/plan.js';
 
@@ -129,6 +130,7 @@ async function verifyLabel(
   // The request of migrate and research holds the title at the moment of labelling: walk back from
   // today's title through the renames, newest first.
   let title: string | undefined;
+  const newestRename = events.findLast((e) => e.event === 'renamed' && e.rename)?.rename;
   for (const event of [...events].reverse()) {
     if (event.event === 'renamed' && event.rename) {
       title = event.rename.from;
@@ -141,8 +143,15 @@ async function verifyLabel(
       if (o.request === kind) return { request: o.request };
       continue;
     }
-    title ??= (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue })).data
-      .title;
+    if (title === undefined) {
+      const today = (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue }))
+        .data.title;
+      // A rename the event list does not show yet (it was read first, or the API lags) would make
+      // today's title pass for the one labelled: the newest rename listed must lead to today's.
+      if (newestRename && newestRename.to !== today)
+        return { refused: `#${o.issue} was renamed while its label was checked; add the label again` };
+      title = today;
+    }
     if (o.request === `${kind} ${title}`) return { request: o.request };
   }
   return {
@@ -168,7 +177,19 @@ export async function postPlan(
     if (!problem.ok) throw new Error(problem.problem);
   }
   // Who asked, and for what, comes from GitHub; a dispatch that claims otherwise plans nothing.
-  const verified = await verifyRequest(o.octokit, o);
+  let verified = await verifyRequest(o.octokit, o);
+  if (!('refused' in verified)) {
+    // And the one who asked may ask now: a second account without access, or someone whose access
+    // was taken away, cannot be named as the requester so that its owner approves their own plan.
+    const actor = { login: o.requester, type: o.requester.endsWith('[bot]') ? 'Bot' : 'User' };
+    const decision = mayAct(
+      actor,
+      await roleOf(o.octokit, o.owner, o.repo, o.requester),
+      o.config,
+      'trigger',
+    );
+    if (!decision.allowed) verified = { refused: decision.reason };
+  }
   if ('refused' in verified) {
     await o.octokit.rest.issues.createComment({
       owner: o.owner,

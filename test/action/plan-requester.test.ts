@@ -86,6 +86,13 @@ function planJob(inputs: Record<string, string>) {
   };
 }
 
+/** What `GET /repos/{owner}/{repo}/collaborators/{user}/permission` says of someone now. */
+function permission(scope: nock.Scope, login: string, role: string | 404) {
+  const path = `${REPO}/collaborators/${login}/permission`;
+  if (role === 404) scope.get(path).reply(404, { message: 'Not Found' });
+  else scope.get(path).reply(200, { permission: role === 'maintain' ? 'write' : role, role_name: role });
+}
+
 /** Records every comment the job posts on issue 4. */
 function comments(scope: nock.Scope, times = 1) {
   const said: string[] = [];
@@ -105,6 +112,7 @@ describe('a dispatch with a comment', () => {
   test('the requester is the author of the asking comment: the plan names them', async () => {
     const scope = nock(API);
     scope.get(`${REPO}/issues/comments/77`).reply(200, apiComment(77, 'alice', 'Please.\n/workflow audit'));
+    permission(scope, 'alice', 'write');
     const said = comments(scope);
     const env = planJob({ request: 'audit', requester: 'alice', comment_id: '77' });
     expect(await main(env)).toBe(0);
@@ -120,6 +128,23 @@ describe('a dispatch with a comment', () => {
     expect(await main(env)).toBe(1);
     expect(said).toEqual([
       'Did not plan: comment 78 was written by @mallory, not by @alice, whom the dispatch names.',
+    ]);
+  });
+
+  test('a second account without access asked (its comment is real): it cannot be named as the requester', async () => {
+    // The owner of a write account comments /workflow audit from an outside account, dispatches the
+    // plan naming it, and would then approve "someone else's" plan with requireDistinctApprover on.
+    const scope = nock(API);
+    scope.get(`${REPO}/issues/comments/85`).reply(200, apiComment(85, 'sockpuppet', '/workflow audit'));
+    permission(scope, 'sockpuppet', 404);
+    scope.get(`${REPO}/issues/comments/86`).reply(200, apiComment(86, 'reader', '/workflow audit'));
+    permission(scope, 'reader', 'read');
+    const said = comments(scope, 2);
+    expect(await main(planJob({ request: 'audit', requester: 'sockpuppet', comment_id: '85' }))).toBe(1);
+    expect(await main(planJob({ request: 'audit', requester: 'reader', comment_id: '86' }))).toBe(1);
+    expect(said).toEqual([
+      'Did not plan: @sockpuppet has no permission on this repository; to trigger a workflow takes `write` or higher.',
+      'Did not plan: @reader has `read` permission on this repository; to trigger a workflow takes `write` or higher.',
     ]);
   });
 
@@ -170,6 +195,7 @@ describe('a dispatch for a label', () => {
       .get(`${REPO}/issues/4/events`)
       .query({ per_page: 100 })
       .reply(200, [labeled(1, 'bob', 'bug'), labeled(2, 'alice', 'workflow:audit')]);
+    permission(scope, 'alice', 'maintain');
     const said = comments(scope);
     expect(await main(planJob({ request: 'audit', requester: 'alice', comment_id: '' }))).toBe(0);
     expect(said[0]!.split('\n')[0]).toMatch(/"requester":"alice"/);
@@ -237,6 +263,25 @@ describe('a dispatch for a label', () => {
       .reply(200, { ...payload('issues', 'labeled').issue, title: 'where is auth?' });
     expect(await verifyRequest(octokit, { ...base, request: 'research where is auth?' })).toEqual({
       request: 'research where is auth?',
+    });
+  });
+});
+
+describe('a label and a rename the event list does not show yet', () => {
+  test("today's title must be where the newest listed rename led; otherwise the label is checked again", async () => {
+    const octokit = new Octokit({ auth: 't', baseUrl: API });
+    const base = { owner: 'octo', repo: 'api', issue: 4, requester: 'alice' };
+    const scope = nock(API);
+    scope
+      .get(`${REPO}/issues/4/events`)
+      .query({ per_page: 100 })
+      .reply(200, [renamed(1, 'alice', 'draft', 'CommonJS to ESM'), labeled(2, 'alice', 'workflow:migrate')]);
+    // Mallory renamed it a moment ago; the events did not show it yet.
+    scope
+      .get(`${REPO}/issues/4`)
+      .reply(200, { ...payload('issues', 'labeled').issue, title: 'everything to Rust' });
+    expect(await verifyRequest(octokit, { ...base, request: 'migrate everything to Rust' })).toEqual({
+      refused: '#4 was renamed while its label was checked; add the label again',
     });
   });
 });

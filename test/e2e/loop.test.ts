@@ -82,6 +82,9 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   const planning = github();
   planning.scope.get(`${REPO}/issues/comments/${planInputs.comment_id}`).reply(200, request.comment);
   planning.scope
+    .get(`${REPO}/collaborators/Codertocat/permission`)
+    .reply(200, { permission: 'admin', role_name: 'admin' });
+  planning.scope
     .post(
       `${REPO}/issues/1/comments`,
       recording((b: { body: string }) => {

@@ -168,6 +168,9 @@ return { findings: [], summary: check };`;
             return { data: { id: 7 } };
           },
         },
+        repos: {
+          getCollaboratorPermissionLevel: async () => ({ data: { permission: 'write', role_name: 'write' } }),
+        },
       },
     } as unknown as Octokit;
     await postPlan({
