@@ -79,7 +79,16 @@ export function runProcess(
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       let output = Buffer.concat(chunks).toString('utf8');
-      if (output.length > options.maxOutputBytes) output = output.slice(-options.maxOutputBytes);
+      if (output.length > options.maxOutputBytes || dropped > 0) {
+        output = output.slice(-options.maxOutputBytes);
+        // The tail starts at a whole line: a secret cut at the start would pass the redactor as a
+        // fragment it cannot recognise.
+        const newline = output.indexOf('\n');
+        if (newline !== -1) {
+          dropped += Buffer.byteLength(output.slice(0, newline + 1));
+          output = output.slice(newline + 1);
+        }
+      }
       if (dropped > 0) output = `[${dropped} bytes of earlier output dropped]\n${output}`;
       if (timedOut) output += `\n[stopped after ${options.timeoutMs} ms]`;
       resolve({

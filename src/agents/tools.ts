@@ -259,7 +259,8 @@ function search(env: ToolEnvironment, input: unknown): string {
     }
     content.split('\n').forEach((line, i) => {
       if (hits.length < MAX_MATCHES && line.length < 10_000 && regex.test(line)) {
-        hits.push(`${file}:${i + 1}: ${line.slice(0, 300)}`);
+        // Redacted before it is cut: a secret across the cut would pass as a prefix the redactor misses.
+        hits.push(`${file}:${i + 1}: ${env.redactor.redact(line).slice(0, 300)}`);
       }
     });
   }

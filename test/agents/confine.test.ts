@@ -118,6 +118,26 @@ describe('search (hole 8)', () => {
     expect(result.content).not.toContain('a.txt:');
   });
 
+  test('a secret that straddles the 300-character cut of a matching line is redacted, not cut in half', async () => {
+    const root = tempDir();
+    const secret = 'ghs_straddlingTheCutToken0123456789';
+    writeFileSync(join(root, 'config.txt'), `${'x'.repeat(290)}${secret} needle\n`);
+    const env = {
+      root,
+      agentIndex: 0,
+      workspace: new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }),
+      redactor: new Redactor([secret]),
+      runner: noRepoCode,
+      allowedCommands: [],
+      commandTimeoutMs: 5000,
+      signal: new AbortController().signal,
+      onCommand: () => undefined,
+    };
+    const result = await runTool({ id: 't', name: 'search', input: { pattern: 'needle' } }, env);
+    expect(result.content).toContain(`config.txt:1: ${'x'.repeat(290)}[REDACTED]`);
+    expect(result.content).not.toContain(secret.slice(0, 10));
+  });
+
   test('syntax RE2 lacks is a clear tool error', async () => {
     const root = tempDir();
     writeFileSync(join(root, 'a.txt'), 'x\n');

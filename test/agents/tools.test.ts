@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isAllowed, splitCommand, summarizeTestOutput } from '../../src/agents/commands.js';
+import { isAllowed, runProcess, splitCommand, summarizeTestOutput } from '../../src/agents/commands.js';
 import { createRepoCodeRunner, type RepoCodeRunner } from '../../src/agents/isolation.js';
 import { Redactor } from '../../src/agents/secrets.js';
 import {
@@ -210,6 +210,29 @@ describe('commands', () => {
     expect(big.content).toMatch(/\[\d+ bytes of earlier output dropped\]/);
     expect(big.content).toContain('line 19999');
     expect(big.content.length).toBeLessThan(40 * 1024);
+  });
+
+  test('the kept tail starts at a whole line: a secret at the cut is not left as a fragment', async () => {
+    const secret = 'ghs_cutInHalfByTheOutputCap0123456789';
+    const tail = `${'b'.repeat(50)}\n`;
+    const ran = await runProcess(
+      {
+        argv: [
+          process.execPath,
+          '-e',
+          `process.stdout.write('a'.repeat(100) + ${JSON.stringify(secret)} + '\\n' + ${JSON.stringify(tail)})`,
+        ],
+      },
+      // The cap falls in the middle of the secret.
+      {
+        cwd: tempDir(),
+        env: { PATH: process.env.PATH ?? '' },
+        timeoutMs: 10_000,
+        maxOutputBytes: tail.length + 20,
+      },
+    );
+    expect(ran.output).toMatch(/^\[\d+ bytes of earlier output dropped\]\nb{50}\n$/);
+    expect(ran.output).not.toContain(secret.slice(-12));
   });
 
   test('run_tests runs the configured oracle; the tool is offered only when there is one', async () => {
