@@ -63631,7 +63631,14 @@ function runProcess(command, options) {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       let output2 = Buffer.concat(chunks).toString("utf8");
-      if (output2.length > options.maxOutputBytes) output2 = output2.slice(-options.maxOutputBytes);
+      if (output2.length > options.maxOutputBytes || dropped > 0) {
+        output2 = output2.slice(-options.maxOutputBytes);
+        const newline = output2.indexOf("\n");
+        if (newline !== -1) {
+          dropped += Buffer.byteLength(output2.slice(0, newline + 1));
+          output2 = output2.slice(newline + 1);
+        }
+      }
       if (dropped > 0) output2 = `[${dropped} bytes of earlier output dropped]
 ${output2}`;
       if (timedOut) output2 += `
@@ -63977,6 +63984,8 @@ function gitLayout(cwd, trusted) {
   }
   return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
 }
+var SYSTEM_GITCONFIG = "/etc/gitconfig";
+var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
 async function strippedGitConfig(file2) {
   const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
     cwd: dirname2(file2)
@@ -63998,13 +64007,13 @@ async function strippedGitConfig(file2) {
     if (first <= 0 || last === key.length - 1) continue;
     const section = key.slice(0, first);
     const name2 = key.slice(last + 1);
-    const sub = first === last ? void 0 : key.slice(first + 1, last);
+    const sub = first === last ? void 0 : withoutUserinfo(key.slice(first + 1, last));
     const wanted = sub === void 0 ? `[${section}]` : `[${section} ${quote(sub)}]`;
     if (wanted !== header) {
       lines.push(wanted);
       header = wanted;
     }
-    lines.push(`	${name2} = ${quote(value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1"))}`);
+    lines.push(`	${name2} = ${quote(withoutUserinfo(value))}`);
   }
   return `${lines.join("\n")}
 `;
@@ -64180,8 +64189,9 @@ function isolatedRunner(isolation, setup, env) {
       const stage = mkdtempSync2(join4(tmpdir2(), "dwf-sandbox-"));
       try {
         const git = gitLayout(cwd, setup.gitDir);
+        const configTargets = [...git.configs, ...existsSync(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
         const configs = await Promise.all(
-          git.configs.map(async (target, i2) => {
+          configTargets.map(async (target, i2) => {
             const source = join4(stage, `config-${i2}`);
             let text2 = "";
             try {
@@ -72524,7 +72534,7 @@ function search(env, input2) {
     }
     content.split("\n").forEach((line, i2) => {
       if (hits.length < MAX_MATCHES && line.length < 1e4 && regex3.test(line)) {
-        hits.push(`${file2}:${i2 + 1}: ${line.slice(0, 300)}`);
+        hits.push(`${file2}:${i2 + 1}: ${env.redactor.redact(line).slice(0, 300)}`);
       }
     });
   }
@@ -87358,6 +87368,7 @@ async function verifyLabel(octokit, o) {
     per_page: 100
   });
   let title;
+  const newestRename = events.findLast((e) => e.event === "renamed" && e.rename)?.rename;
   for (const event of [...events].reverse()) {
     if (event.event === "renamed" && event.rename) {
       title = event.rename.from;
@@ -87370,7 +87381,12 @@ async function verifyLabel(octokit, o) {
       if (o.request === kind) return { request: o.request };
       continue;
     }
-    title ??= (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue })).data.title;
+    if (title === void 0) {
+      const today = (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue })).data.title;
+      if (newestRename && newestRename.to !== today)
+        return { refused: `#${o.issue} was renamed while its label was checked; add the label again` };
+      title = today;
+    }
     if (o.request === `${kind} ${title}`) return { request: o.request };
   }
   return {
@@ -87387,7 +87403,17 @@ async function postPlan(o) {
   ]) {
     if (!problem.ok) throw new Error(problem.problem);
   }
-  const verified = await verifyRequest(o.octokit, o);
+  let verified = await verifyRequest(o.octokit, o);
+  if (!("refused" in verified)) {
+    const actor = { login: o.requester, type: o.requester.endsWith("[bot]") ? "Bot" : "User" };
+    const decision = mayAct(
+      actor,
+      await roleOf(o.octokit, o.owner, o.repo, o.requester),
+      o.config,
+      "trigger"
+    );
+    if (!decision.allowed) verified = { refused: decision.reason };
+  }
   if ("refused" in verified) {
     await o.octokit.rest.issues.createComment({
       owner: o.owner,
