@@ -66,6 +66,9 @@ function repoWith(files: Record<string, string>): string {
 const limits = (cwd: string, timeoutMs = 20_000) => ({ cwd, timeoutMs, maxOutputBytes: 256 * 1024 });
 
 /** The runner a run makes for its repository: the only one whose git directory the sandbox is shown. */
+/** sudo is on this machine (`.ci/run` installs it): the tests that need it are skipped elsewhere. */
+const hasSudo = spawnSync('sudo', ['--version']).status === 0;
+
 const runnerFor = (repoDir: string, hide: string[] = []) =>
   createRepoCodeRunner({ isolation: 'required', repoDir, hide });
 
@@ -149,7 +152,6 @@ describe('the isolated runner (as root, as CI runs)', () => {
 
   // The worst runner: sudo installed and the sandbox's user allowed everything without a password.
   // `.ci/run` installs sudo; a machine without it has nothing to prove here.
-  const hasSudo = spawnSync('sudo', ['--version']).status === 0;
   test.skipIf(!hasSudo)(
     'sudo with a NOPASSWD grant for its own user still cannot raise it',
     async () => {
@@ -645,6 +647,78 @@ describe('the isolated runner (as root, as CI runs)', () => {
     expect(shown).toBeGreaterThan(hold);
     expect(steps.slice(-3)).toEqual(['move', '/tmp/s/setup/hidden/0', other]);
   });
+});
+
+describe("as on GitHub's hosted runners: not root, passwordless sudo", () => {
+  test.skipIf(!hasSudo)(
+    'the runner sets the sandbox up through sudo: isolated, no secret of its own process visible, timeouts kill the tree',
+    async () => {
+      const user = 'dwf-runner-probe';
+      if (spawnSync('id', [user]).status !== 0)
+        execFileSync('useradd', ['--system', '--user-group', '--create-home', user]);
+      const sudoers = `/etc/sudoers.d/${user}`;
+      writeFileSync(sudoers, `${user} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+      cleanup.push(sudoers);
+      const dir = visibleDir();
+      cleanup.push(dir);
+      chmodSync(dir, 0o755);
+      const repo = join(dir, 'repo');
+      mkdirSync(repo);
+      writeFileSync(join(repo, 'a.txt'), 'alpha\n');
+      chmodSync(join(repo, 'a.txt'), 0o644);
+      await build({
+        stdin: {
+          contents: `import { createRepoCodeRunner } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'agents', 'isolation.ts'))};
+const runner = await createRepoCodeRunner({ isolation: 'required' });
+const limits = (timeoutMs) => ({ cwd: ${JSON.stringify(repo)}, timeoutMs, maxOutputBytes: 64 * 1024 });
+const probe = await runner.run({ shell: 'id -un; cat a.txt; for f in /proc/[0-9]*/environ; do tr "\\\\000" "\\\\n" < "$f"; done; sudo -n true 2>/dev/null && echo SUDO-OK || echo SUDO-REFUSED' }, limits(20000));
+const started = Date.now();
+const slow = await runner.run({ shell: 'sleep 60 & sleep 60' }, limits(1000));
+console.log(JSON.stringify({ isolated: runner.isolated, description: runner.description, probe: probe.output, slow: { timedOut: slow.timedOut, ms: Date.now() - started } }));`,
+          resolveDir: dir,
+          loader: 'ts',
+        },
+        outfile: join(dir, 'probe.mjs'),
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        logLevel: 'silent',
+      });
+      const uid = execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
+      const child = spawnSync(
+        'setpriv',
+        [`--reuid=${uid}`, `--regid=${uid}`, '--init-groups', process.execPath, join(dir, 'probe.mjs')],
+        {
+          encoding: 'utf8',
+          // The runner's own process holds the job's secrets, as the action's does.
+          env: { PATH: process.env.PATH, HOME: `/home/${user}`, GITHUB_TOKEN: TOKEN, ANTHROPIC_API_KEY: KEY },
+          cwd: '/',
+          timeout: 60_000,
+        },
+      );
+      expect(child.stderr).toBe('');
+      const seen = JSON.parse(child.stdout) as {
+        isolated: boolean;
+        description: string;
+        probe: string;
+        slow: { timedOut: boolean; ms: number };
+      };
+      expect(seen.isolated).toBe(true);
+      expect(seen.description).toMatch(/\(set up through sudo\)$/);
+      expect(seen.probe).toMatch(/^dwf-sandbox\nalpha\n/);
+      expect(seen.probe).toContain('SUDO-REFUSED');
+      // Every environ the sandbox can see was printed: its own, not the runner's.
+      expect(seen.probe).toContain('LOGNAME=dwf-sandbox');
+      expect(seen.probe).not.toContain(TOKEN);
+      expect(seen.probe).not.toContain(KEY);
+      expect(seen.slow.timedOut).toBe(true);
+      expect(seen.slow.ms).toBeLessThan(15_000);
+      // Nothing the timed-out command started is still running.
+      const sandboxUid = execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim();
+      expect(spawnSync('pgrep', ['-u', sandboxUid, '-f', 'sleep 60']).status).toBe(1);
+    },
+    90_000,
+  );
 });
 
 describe('without isolation', () => {
