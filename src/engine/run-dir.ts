@@ -29,11 +29,18 @@ export function checkRunId(value: unknown): string {
 }
 
 /**
- * An append-only JSON-lines file. Each line is written with one write(2) as soon as it is known,
- * so a killed process loses at most the line being written, never one already appended.
+ * An append-only JSON-lines file, buffered per event-loop turn: lines appended in one turn go out
+ * in one write(2) at the end of it (or sooner, on `flush()`), so a killed process loses at most
+ * the lines of the turn it was killed in, and never tears a line already written.
+ *
+ * The durability rule of a run (see `runWorkflow`): the journal is flushed before the script's
+ * pending jobs run, so the journal line of every agent whose result the script has seen is on
+ * disk; events may lose the current turn.
  */
 export class JsonLines {
   private fd: number | undefined;
+  private buffer: string[] = [];
+  private scheduled = false;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'a');
@@ -43,13 +50,28 @@ export class JsonLines {
     this.appendLine(JSON.stringify(value));
   }
 
-  /** Appends one line that is already JSON. */
+  /** Appends one line that is already JSON; it is written by the end of this turn. */
   appendLine(json: string): void {
     if (this.fd === undefined) return;
-    writeSync(this.fd, `${json}\n`);
+    this.buffer.push(json);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes every buffered line now, in one write. */
+  flush(): void {
+    if (this.fd === undefined || this.buffer.length === 0) return;
+    const bytes = Buffer.from(`${this.buffer.join('\n')}\n`);
+    this.buffer = [];
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
   }
 
   close(): void {
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

@@ -31,6 +31,7 @@ import { findingsOf, renderReport, type UsageReport } from '../report/report.js'
 import { checkScript, ScriptCheckError, type WorkflowMeta } from '../script/check.js';
 import {
   GUEST_LIMITS,
+  type GuestTurns,
   type HostBridge,
   runInSandbox,
   type SandboxLimits,
@@ -264,7 +265,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const scheduler = new Scheduler(concurrency);
   const replayer = new Replayer(journalEntries);
   const stop = new AbortController();
-  // Every queued or running agent listens for the stop: up to maxAgents listeners is expected.
+  // Queued agents share one listener (see Scheduler); each running agent, its model call and its
+  // commands listen for the stop themselves, as does each script's sandbox.
   setMaxListeners(maxAgents + 16, stop.signal);
   const onOuterAbort = () => stop.abort(options.signal?.reason ?? new Error('the run was stopped'));
   if (options.signal?.aborted) onOuterAbort();
@@ -275,6 +277,19 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   let otherCalls = 0;
   let budgetAnnounced = false;
   const inFlight = new Set<Promise<unknown>>();
+  // Results reach a script in a later macrotask than they settle (see GuestTurns): a replayed
+  // result is handed over only once every script has reacted to the one before, as when the
+  // original run received them.
+  const guestTurns: GuestTurns = { pending: 0 };
+  /**
+   * The durability rule: a SIGKILL may lose at most the events of the current turn, never a
+   * journal line of an agent whose result the script has seen. Journal and event lines are
+   * buffered per turn (see JsonLines), and flushed here, before any script's pending jobs run.
+   */
+  const beforeGuest = () => {
+    journal.flush();
+    eventLog.flush();
+  };
 
   let pumpScheduled = false;
   const pumpReplays = () => {
@@ -282,6 +297,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     pumpScheduled = true;
     setImmediate(() => {
       pumpScheduled = false;
+      if (guestTurns.pending > 0) return pumpReplays();
       if (replayer.deliverNext(liveAgents === 0 && otherCalls === 0)) pumpReplays();
     });
   };
@@ -565,6 +581,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
         host,
         signal: stop.signal,
         onStart: markReady,
+        beforeGuest,
+        guestTurns,
         ...(options.limits ? { limits: options.limits } : {}),
       });
     } finally {

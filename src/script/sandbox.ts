@@ -82,6 +82,22 @@ export interface SandboxOptions {
   signal?: AbortSignal;
   /** Called once the instance is set up, right before the script starts. */
   onStart?: () => void;
+  /**
+   * Called right before the guest's pending jobs run, that is before the script sees any result
+   * handed to it since the last time: the run flushes its journal here (see `JsonLines`).
+   */
+  beforeGuest?: () => void;
+  /** Counts guest turns scheduled and not yet run, across the sandboxes that share it. */
+  guestTurns?: GuestTurns;
+}
+
+/**
+ * Guest turns waiting for their macrotask. Host calls that settle in one turn of the event loop
+ * are handed to the guest together, in one later macrotask (one `executePendingJobs` for all);
+ * the host reads this to know whether the script has reacted to everything handed to it yet.
+ */
+export interface GuestTurns {
+  pending: number;
 }
 
 // Everything the wrapper adds stands on the script's first line, so line numbers are the author's.
@@ -462,6 +478,14 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
      */
     const pump = (first?: () => void) => {
       if (done) return;
+      try {
+        options.beforeGuest?.();
+      } catch (error) {
+        // The host could not make what the script is about to see durable: the run ends here.
+        return finish(
+          failure('error', `the run could not record its progress: ${(error as Error)?.message}`),
+        );
+      }
       const ran = slice(() => {
         first?.();
         const jobs = runtime.executePendingJobs();
@@ -511,12 +535,37 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
       }
     };
 
+    /**
+     * Settled host calls not yet handed to the guest, in the order they settled. Calls that settle
+     * in one turn of the event loop are handed over together in the next macrotask, in one slice
+     * with one run of the guest's pending jobs: a fan-out of agents costs one guest turn per batch,
+     * not one per agent. They stay in `pending` until handed over (so teardown frees them).
+     */
+    const settled: Array<() => void> = [];
+    let turnScheduled = false;
+    const scheduleTurn = () => {
+      if (turnScheduled) return;
+      turnScheduled = true;
+      if (options.guestTurns) options.guestTurns.pending++;
+      setImmediate(() => {
+        turnScheduled = false;
+        if (options.guestTurns) options.guestTurns.pending--;
+        guarded(() => {
+          if (done) return;
+          const batch = settled.splice(0);
+          pump(() => {
+            for (const handOver of batch) handOver();
+          });
+        });
+      });
+    };
+
     const settle = (
       deferred: QuickJSDeferredPromise,
       size: number,
       outcome: { value?: unknown; error?: unknown },
     ) => {
-      if (done || !pending.delete(deferred)) return;
+      if (done || !pending.has(deferred)) return;
       held -= size;
       // The value becomes JSON before the slice: a value the host cannot write (nested deeper than
       // V8's stack allows, say) is an error for the call, not a fault of the instance.
@@ -529,7 +578,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
         }
       }
       // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
-      pump(() => {
+      settled.push(() => {
+        pending.delete(deferred);
         if ('error' in outcome) {
           const e = outcome.error as { name?: unknown; message?: unknown };
           const handle = ctx.newError({
@@ -546,6 +596,7 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
           handle.dispose();
         }
       });
+      scheduleTurn();
     };
 
     /** A string argument from the prelude; anything else is refused (the prelude only passes strings). */
