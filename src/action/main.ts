@@ -4,10 +4,12 @@ import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
 import { pushBranch } from '../agents/git.js';
 import { configuredSecrets, Redactor } from '../agents/secrets.js';
-import { onComment, onLabel, onWorkflowRun } from '../app/handlers.js';
 import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../github/config.js';
-import { octokitPort } from '../github/port.js';
+import { type Dispatch, parseDispatch } from '../github/dispatch.js';
+import { type CommandPort, onComment, onLabel, onWorkflowRun } from '../github/handlers.js';
+import { type GitHubPort, octokitPort } from '../github/port.js';
 import { resolveModel } from '../models/resolve.js';
+import type { ModelProvider } from '../models/types.js';
 import { postPlan } from './plan-mode.js';
 import { runApprovedPlan } from './run-mode.js';
 import { runSweep } from './sweep-mode.js';
@@ -99,10 +101,193 @@ function modeOf(ctx: ActionContext, inputs: Inputs, env: NodeJS.ProcessEnv): str
 
 type Inputs = Record<string, string | undefined>;
 
+/** The dispatch's inputs for this mode, through the contract's schema; a bad one is one clear error. */
+function dispatched<M extends Dispatch['mode']>(
+  mode: M,
+  inputs: Inputs,
+  issue: number,
+): Extract<Dispatch, { mode: M }> {
+  // The issue may also come from the event (a job started by an issue event with mode: run).
+  const parsed = parseDispatch({ ...inputs, ...(issue > 0 ? { issue: String(issue) } : {}), mode });
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.inputs as Extract<Dispatch, { mode: M }>;
+}
+
 /** Pushes the run's branch with the job's token, given to git for this one command only. */
 function pushWith(ctx: ActionContext) {
   return (branch: string) =>
     pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
+}
+
+/** What every mode of one job works with, read once from the environment and the configuration. */
+interface Job {
+  ctx: ActionContext;
+  env: NodeJS.ProcessEnv;
+  github: GitHubPort;
+  config: Config;
+  inputs: Inputs;
+  issue: number;
+  /** Only identities the default branch's configuration names: never a dispatch input. */
+  trusted: string[];
+  secrets: string[];
+  provider(): ModelProvider;
+  commandEnv: NodeJS.ProcessEnv;
+  summary(text: string): void;
+}
+
+async function planJob(job: Job): Promise<number> {
+  const { ctx, config } = job;
+  const inputs = dispatched('plan', job.inputs, job.issue);
+  const planned = await postPlan({
+    github: job.github,
+    issue: inputs.issue,
+    request: inputs.request,
+    requester: inputs.requester,
+    // The asking comment; none for a label. The plan job checks both against GitHub.
+    ...(inputs.comment_id !== undefined ? { commentId: inputs.comment_id } : {}),
+    ...(inputs.revise_plan_comment_id !== undefined && inputs.feedback !== undefined
+      ? { revise: { planCommentId: inputs.revise_plan_comment_id, feedback: inputs.feedback } }
+      : {}),
+    checkout: ctx.workspace,
+    config,
+    trusted: job.trusted,
+    provider: job.provider(),
+    planId: `plan-${ctx.runId}`,
+    env: job.commandEnv,
+    secrets: job.secrets,
+  });
+  if (planned.status === 'refused') {
+    job.summary(`Did not plan: ${planned.reason}.`);
+    return 1;
+  }
+  const { plan } = planned;
+  job.summary(
+    `Plan for #${inputs.issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
+  );
+  return 0;
+}
+
+async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
+  const { ctx } = job;
+  const inputs = dispatched(mode, job.inputs, job.issue);
+  const outcome = await runApprovedPlan({
+    github: job.github,
+    issue: inputs.issue,
+    planCommentId: inputs.plan_comment_id,
+    scriptSha256: inputs.script_sha256,
+    checkout: ctx.workspace,
+    runsDir: ctx.runsDir,
+    provider: job.provider(),
+    config: job.config,
+    trusted: job.trusted,
+    push: pushWith(ctx),
+    jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+    actionsRunId: ctx.runId,
+    ...(mode === 'resume' ? { resume: true } : {}),
+    env: job.commandEnv,
+    secrets: job.secrets,
+  });
+  if (outcome.status === 'refused') {
+    job.summary(`Refused to run: ${outcome.reason}.`);
+    return 1;
+  }
+  job.summary(readFileSync(outcome.summary.reportPath, 'utf8'));
+  return outcome.status === 'completed' ? 0 : 1;
+}
+
+async function sweepJob(job: Job): Promise<number> {
+  const outcome = await runSweep({
+    github: job.github,
+    checkout: job.ctx.workspace,
+    runsDir: job.ctx.runsDir,
+    provider: job.provider(),
+    config: job.config,
+    trusted: job.trusted,
+    push: pushWith(job.ctx),
+    env: job.commandEnv,
+    secrets: job.secrets,
+  });
+  if (outcome.status === 'skipped') {
+    job.summary(`The sweep did not run: ${outcome.reason}`);
+    return 0;
+  }
+  job.summary(
+    outcome.pullRequest
+      ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
+      : 'The sweep found nothing new; no pull request was opened.',
+  );
+  return outcome.status === 'completed' ? 0 : 1;
+}
+
+/** Without the app, the job's own identity answers commands; the configuration is the checkout's. */
+function commandPort(job: Job): CommandPort {
+  const { ctx } = job;
+  return {
+    ...job.github,
+    repoUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}`,
+    trustedAuthors: async () => job.trusted,
+    // The configuration read above, overrides included: the handlers see what the job runs with.
+    readConfig: async () => job.config,
+  };
+}
+
+/** The app's handlers, run inline: `ended` (the notice of a failed job), a comment, a label. */
+async function commandJob(job: Job, mode: string): Promise<number> {
+  const { ctx, env } = job;
+  switch (mode) {
+    case 'ended': {
+      // A step with `if: failure() || cancelled()`: the same notice the app gives from workflow_run
+      // (and the same marker, so the two never both comment).
+      await onWorkflowRun(commandPort(job), {
+        conclusion: env.INPUT_CONCLUSION === 'cancelled' ? 'cancelled' : 'failure',
+        html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+        display_title: `dynamic workflows #${job.issue}`,
+        path: `.github/workflows/${job.config.workflowFile}`,
+      });
+      return 0;
+    }
+    case 'issue_comment': {
+      const payload = ctx.event as {
+        comment: {
+          id: number;
+          body: string;
+          user: { login: string; type: string };
+          created_at: string;
+          updated_at: string;
+        };
+        issue: { number: number };
+      };
+      await onComment(commandPort(job), { issue: payload.issue.number, comment: payload.comment });
+      return 0;
+    }
+    case 'issues': {
+      const payload = ctx.event as {
+        action: string;
+        label?: { name: string };
+        sender: { login: string; type: string };
+        issue: { number: number; title: string };
+      };
+      if (payload.action !== 'labeled' || !payload.label) return 0;
+      await onLabel(commandPort(job), {
+        issue: payload.issue.number,
+        label: payload.label.name,
+        sender: payload.sender,
+        issueTitle: payload.issue.title,
+      });
+      return 0;
+    }
+    default:
+      throw new ActionError(
+        `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`,
+      );
+  }
+}
+
+function runMode(job: Job, mode: string): Promise<number> {
+  if (mode === 'plan') return planJob(job);
+  if (mode === 'run' || mode === 'resume') return runJob(job, mode);
+  if (mode === 'sweep') return sweepJob(job);
+  return commandJob(job, mode);
 }
 
 /**
@@ -116,22 +301,22 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     baseUrl: ctx.apiUrl,
     ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
   });
+  const github = octokitPort(octokit, {
+    owner: ctx.owner,
+    repo: ctx.repo,
+    defaultBranch:
+      (ctx.event.repository as { default_branch?: string } | undefined)?.default_branch ?? 'main',
+  });
   const loaded = readConfig(ctx.workspace, env);
   const inputs: Inputs = {
     ...((ctx.event.inputs as Inputs | undefined) ?? {}),
     ...(env.INPUT_PLAN_COMMENT_ID ? { plan_comment_id: env.INPUT_PLAN_COMMENT_ID } : {}),
     ...(env.INPUT_SCRIPT_SHA256 ? { script_sha256: env.INPUT_SCRIPT_SHA256 } : {}),
   };
-  const issue = Number(inputs.issue ?? (ctx.event.issue as { number?: number } | undefined)?.number ?? 0);
+  // Where a failure is told, before the inputs are checked: a bad issue number is told nowhere.
+  const issue = Number(inputs.issue || ((ctx.event.issue as { number?: number } | undefined)?.number ?? 0));
   if (!loaded.ok) {
-    if (issue > 0) {
-      await octokit.rest.issues.createComment({
-        owner: ctx.owner,
-        repo: ctx.repo,
-        issue_number: issue,
-        body: configProblemComment(loaded.problems),
-      });
-    }
+    if (issue > 0) await github.comment(issue, configProblemComment(loaded.problems));
     return 1;
   }
   const config = loaded.config;
@@ -141,180 +326,36 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     ...(ctx.modelKey ? [ctx.modelKey] : []),
     ...configuredSecrets(config.redactEnv, env),
   ];
-  const modelSpec = config.model;
-  const provider = () =>
-    resolveModel(modelSpec, {
-      env: { ...env, ...(ctx.modelKey ? { ANTHROPIC_API_KEY: ctx.modelKey } : {}) },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-  const commandEnv = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  const job: Job = {
+    ctx,
+    env,
+    github,
+    config,
+    inputs,
+    issue,
+    trusted: ['github-actions[bot]', config.appLogin],
+    secrets,
+    provider: () =>
+      resolveModel(config.model, {
+        env: { ...env, ...(ctx.modelKey ? { ANTHROPIC_API_KEY: ctx.modelKey } : {}) },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+    commandEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
+    summary: (text) => {
+      if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);
+    },
+  };
   const mode = modeOf(ctx, inputs, env);
-  // Only identities the default branch's configuration names: never a dispatch input.
-  const trusted = ['github-actions[bot]', config.appLogin];
-  const defaultBranch =
-    (ctx.event.repository as { default_branch?: string } | undefined)?.default_branch ?? 'main';
-  // Without the app, the job's own identity answers commands; the configuration is the checkout's.
-  const port = () =>
-    octokitPort(octokit, {
-      owner: ctx.owner,
-      repo: ctx.repo,
-      defaultBranch,
-      repoUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}`,
-      trustedAuthors: async () => trusted,
-      // The configuration read above, overrides included: the handlers see what the job runs with.
-      readConfig: async () => config,
-    });
-  const summary = (text: string) => {
-    if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);
-  };
-
-  const runMode = async (): Promise<number> => {
-    switch (mode) {
-      case 'plan': {
-        const planned = await postPlan({
-          octokit,
-          owner: ctx.owner,
-          repo: ctx.repo,
-          issue,
-          request: inputs.request ?? 'audit',
-          requester: inputs.requester ?? 'unknown',
-          // The asking comment; none for a label. The plan job checks both against GitHub.
-          ...(inputs.comment_id ? { commentId: Number(inputs.comment_id) } : {}),
-          ...(inputs.revise_plan_comment_id && inputs.feedback
-            ? { revise: { planCommentId: Number(inputs.revise_plan_comment_id), feedback: inputs.feedback } }
-            : {}),
-          checkout: ctx.workspace,
-          config,
-          trusted,
-          provider: provider(),
-          planId: `plan-${ctx.runId}`,
-          env: commandEnv,
-          secrets,
-        });
-        if (planned.status === 'refused') {
-          summary(`Did not plan: ${planned.reason}.`);
-          return 1;
-        }
-        const { plan } = planned;
-        summary(
-          `Plan for #${issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
-        );
-        return 0;
-      }
-      case 'run':
-      case 'resume': {
-        const outcome = await runApprovedPlan({
-          octokit,
-          owner: ctx.owner,
-          repo: ctx.repo,
-          defaultBranch,
-          issue,
-          planCommentId: Number(inputs.plan_comment_id),
-          scriptSha256: inputs.script_sha256 ?? '',
-          checkout: ctx.workspace,
-          runsDir: ctx.runsDir,
-          provider: provider(),
-          config,
-          trusted,
-          push: pushWith(ctx),
-          jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
-          actionsRunId: ctx.runId,
-          ...(mode === 'resume' ? { resume: true } : {}),
-          env: commandEnv,
-          secrets,
-        });
-        if (outcome.status === 'refused') {
-          summary(`Refused to run: ${outcome.reason}.`);
-          return 1;
-        }
-        summary(readFileSync(outcome.summary.reportPath, 'utf8'));
-        return outcome.status === 'completed' ? 0 : 1;
-      }
-      case 'sweep': {
-        const outcome = await runSweep({
-          octokit,
-          owner: ctx.owner,
-          repo: ctx.repo,
-          defaultBranch,
-          checkout: ctx.workspace,
-          runsDir: ctx.runsDir,
-          provider: provider(),
-          config,
-          trusted,
-          push: pushWith(ctx),
-          env: commandEnv,
-          secrets,
-        });
-        if (outcome.status === 'skipped') {
-          summary(`The sweep did not run: ${outcome.reason}`);
-          return 0;
-        }
-        summary(
-          outcome.pullRequest
-            ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
-            : 'The sweep found nothing new; no pull request was opened.',
-        );
-        return outcome.status === 'completed' ? 0 : 1;
-      }
-      case 'ended': {
-        // A step with `if: failure() || cancelled()`: the same notice the app gives from workflow_run
-        // (and the same marker, so the two never both comment).
-        await onWorkflowRun(port(), {
-          conclusion: env.INPUT_CONCLUSION === 'cancelled' ? 'cancelled' : 'failure',
-          html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
-          display_title: `dynamic workflows #${issue}`,
-          path: `.github/workflows/${config.workflowFile}`,
-        });
-        return 0;
-      }
-      case 'issue_comment': {
-        const payload = ctx.event as {
-          comment: {
-            id: number;
-            body: string;
-            user: { login: string; type: string };
-            created_at: string;
-            updated_at: string;
-          };
-          issue: { number: number };
-        };
-        await onComment(port(), { issue: payload.issue.number, comment: payload.comment });
-        return 0;
-      }
-      case 'issues': {
-        const payload = ctx.event as {
-          action: string;
-          label?: { name: string };
-          sender: { login: string; type: string };
-          issue: { number: number; title: string };
-        };
-        if (payload.action !== 'labeled' || !payload.label) return 0;
-        await onLabel(port(), {
-          issue: payload.issue.number,
-          label: payload.label.name,
-          sender: payload.sender,
-          issueTitle: payload.issue.title,
-        });
-        return 0;
-      }
-      default:
-        throw new ActionError(
-          `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`,
-        );
-    }
-  };
   try {
-    return await runMode();
+    return await runMode(job, mode);
   } catch (error) {
     // A failure is never silent: the issue hears what happened (secrets redacted) and how to go on.
     const message = new Redactor(secrets, env).redact((error as Error).message);
     if (issue > 0 && !(error instanceof ActionError)) {
-      await octokit.rest.issues.createComment({
-        owner: ctx.owner,
-        repo: ctx.repo,
-        issue_number: issue,
-        body: `The ${mode} job failed: ${message}\n\nIts run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`,
-      });
+      await github.comment(
+        issue,
+        `The ${mode} job failed: ${message}\n\nIts run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`,
+      );
     }
     throw error;
   }

@@ -1,4 +1,3 @@
-import type { Octokit } from '@octokit/rest';
 import { runGit } from '../agents/git.js';
 import { botPlans } from '../github/approval.js';
 import { parseCommand } from '../github/commands.js';
@@ -7,14 +6,13 @@ import { checkId } from '../github/ids.js';
 import { mention, quoteUserText } from '../github/markers.js';
 import { mayAct } from '../github/permissions.js';
 import { renderPlanComment } from '../github/plan-comment.js';
-import { listThread, roleOf } from '../github/port.js';
+import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
 import { createPlan, type Plan } from '../plan/plan.js';
 
 export interface PlanModeOptions {
-  octokit: Octokit;
-  owner: string;
-  repo: string;
+  /** The repository's GitHub: the asking comment or label event, roles, the plan comment. */
+  github: GitHubPort;
   issue: number;
   /** What was asked: `audit`, `migrate X`, words... */
   request: string;
@@ -43,13 +41,6 @@ export interface PlanModeOptions {
 /** What a dispatch asked for, as GitHub shows it: the request to plan, or why it is refused. */
 export type Verified = { request: string } | { refused: string };
 
-type IssueEvent = {
-  event: string;
-  actor: { login: string } | null;
-  label?: { name: string };
-  rename?: { from: string; to: string };
-};
-
 /**
  * The dispatch inputs `requester`, `request`, `feedback` and `comment_id` are only claims: anyone
  * who may dispatch the workflow can write them. The plan (and the requester its marker names, which
@@ -59,33 +50,21 @@ type IssueEvent = {
  * revised is the newest plan the bot posted before that comment, as the app chose it.
  */
 export async function verifyRequest(
-  octokit: Octokit,
-  o: Pick<
-    PlanModeOptions,
-    'owner' | 'repo' | 'issue' | 'request' | 'requester' | 'commentId' | 'revise' | 'trusted'
-  >,
+  github: GitHubPort,
+  o: Pick<PlanModeOptions, 'issue' | 'request' | 'requester' | 'commentId' | 'revise' | 'trusted'>,
 ): Promise<Verified> {
   const who = mention(o.requester);
   if (o.commentId === undefined) {
     if (o.revise) return { refused: 'a revision is asked for in a comment, and this dispatch names none' };
-    return verifyLabel(octokit, o);
+    return verifyLabel(github, o);
   }
   const id = o.commentId;
-  let comment: Awaited<ReturnType<Octokit['rest']['issues']['getComment']>>['data'];
-  try {
-    ({ data: comment } = await octokit.rest.issues.getComment({
-      owner: o.owner,
-      repo: o.repo,
-      comment_id: id,
-    }));
-  } catch (error) {
-    if ((error as { status?: number }).status === 404)
-      return { refused: `comment ${id} is not a comment on an issue or pull request of this repository` };
-    throw error;
-  }
-  if (!comment.issue_url.endsWith(`/issues/${o.issue}`))
+  const comment = await github.getComment(id);
+  if (!comment)
+    return { refused: `comment ${id} is not a comment on an issue or pull request of this repository` };
+  if (!comment.issueUrl.endsWith(`/issues/${o.issue}`))
     return { refused: `comment ${id} was not written on #${o.issue}` };
-  const author = comment.user?.login ?? '';
+  const author = comment.user.login;
   if (author !== o.requester)
     return {
       refused: `comment ${id} was written by ${mention(author)}, not by ${who}, whom the dispatch names`,
@@ -95,7 +74,7 @@ export async function verifyRequest(
     return {
       refused: `comment ${id} was edited after it was posted; post the command again as a new comment`,
     };
-  const parsed = parseCommand(comment.body ?? '');
+  const parsed = parseCommand(comment.body);
   const command = 'command' in parsed ? parsed.command : undefined;
   if (!o.revise) {
     if (command?.type !== 'plan' || command.request !== o.request)
@@ -106,7 +85,7 @@ export async function verifyRequest(
     return {
       refused: `comment ${id} by ${who} does not ask to revise with ${quoteUserText(o.revise.feedback)}`,
     };
-  const thread = await listThread(octokit, o.owner, o.repo, o.issue);
+  const thread = await github.listComments(o.issue);
   const at = thread.findIndex((c) => c.id === id);
   const newest = botPlans(o.trusted ?? [], at < 0 ? [] : thread.slice(0, at)).pop();
   if (newest?.comment.id !== o.revise.planCommentId)
@@ -118,15 +97,10 @@ export async function verifyRequest(
 
 /** A label asked: the requester's own `labeled` event for `workflow:KIND`, with the request it makes. */
 async function verifyLabel(
-  octokit: Octokit,
-  o: Pick<PlanModeOptions, 'owner' | 'repo' | 'issue' | 'request' | 'requester'>,
+  github: GitHubPort,
+  o: Pick<PlanModeOptions, 'issue' | 'request' | 'requester'>,
 ): Promise<Verified> {
-  const events = (await octokit.paginate(octokit.rest.issues.listEvents, {
-    owner: o.owner,
-    repo: o.repo,
-    issue_number: o.issue,
-    per_page: 100,
-  })) as IssueEvent[];
+  const events = await github.listIssueEvents(o.issue);
   // The request of migrate and research holds the title at the moment of labelling: walk back from
   // today's title through the renames, newest first.
   let title: string | undefined;
@@ -144,8 +118,7 @@ async function verifyLabel(
       continue;
     }
     if (title === undefined) {
-      const today = (await octokit.rest.issues.get({ owner: o.owner, repo: o.repo, issue_number: o.issue }))
-        .data.title;
+      const today = await github.issueTitle(o.issue);
       // A rename the event list does not show yet (it was read first, or the API lags) would make
       // today's title pass for the one labelled: the newest rename listed must lead to today's.
       if (newestRename && newestRename.to !== today)
@@ -177,26 +150,16 @@ export async function postPlan(
     if (!problem.ok) throw new Error(problem.problem);
   }
   // Who asked, and for what, comes from GitHub; a dispatch that claims otherwise plans nothing.
-  let verified = await verifyRequest(o.octokit, o);
+  let verified = await verifyRequest(o.github, o);
   if (!('refused' in verified)) {
     // And the one who asked may ask now: a second account without access, or someone whose access
     // was taken away, cannot be named as the requester so that its owner approves their own plan.
     const actor = { login: o.requester, type: o.requester.endsWith('[bot]') ? 'Bot' : 'User' };
-    const decision = mayAct(
-      actor,
-      await roleOf(o.octokit, o.owner, o.repo, o.requester),
-      o.config,
-      'trigger',
-    );
+    const decision = mayAct(actor, await o.github.roleOf(o.requester), o.config, 'trigger');
     if (!decision.allowed) verified = { refused: decision.reason };
   }
   if ('refused' in verified) {
-    await o.octokit.rest.issues.createComment({
-      owner: o.owner,
-      repo: o.repo,
-      issue_number: o.issue,
-      body: `Did not plan: ${verified.refused}.`,
-    });
+    await o.github.comment(o.issue, `Did not plan: ${verified.refused}.`);
     return { status: 'refused', reason: verified.refused };
   }
   // A revision is a request in words: the old request and the feedback, for the model to plan.
@@ -220,11 +183,6 @@ export async function postPlan(
   });
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.checkout })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });
-  const { data } = await o.octokit.rest.issues.createComment({
-    owner: o.owner,
-    repo: o.repo,
-    issue_number: o.issue,
-    body,
-  });
-  return { status: 'planned', plan, commentId: data.id };
+  const posted = await o.github.comment(o.issue, body);
+  return { status: 'planned', plan, commentId: posted.id };
 }

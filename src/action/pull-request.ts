@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Octokit } from '@octokit/rest';
 import type { RunSummary } from '../engine/run.js';
 import { type Authored, type PlanMarker, readMarker, validMarker, writeMarker } from '../github/markers.js';
+import type { GitHubPort } from '../github/port.js';
 import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
 
 /**
@@ -80,13 +80,7 @@ function changedFilesOf(runDir: string): string[] {
 
 /** Pushes the run's branch and opens its pull request, the report as its body. */
 export async function openPullRequest(
-  o: {
-    octokit: Octokit;
-    owner: string;
-    repo: string;
-    defaultBranch: string;
-    push(branch: string): Promise<void>;
-  },
+  o: { github: GitHubPort; push(branch: string): Promise<void> },
   summary: RunSummary & { branch: string },
   about: Parameters<typeof pullRequestFor>[2],
 ): Promise<{ number: number; url: string }> {
@@ -97,13 +91,5 @@ export async function openPullRequest(
     about,
     changedFilesOf(summary.runDir),
   );
-  const { data } = await o.octokit.rest.pulls.create({
-    owner: o.owner,
-    repo: o.repo,
-    title,
-    body,
-    head: summary.branch,
-    base: o.defaultBranch,
-  });
-  return { number: data.number, url: data.html_url };
+  return o.github.createPullRequest({ title, body, head: summary.branch });
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import { runnable } from '../github/approval.js';
@@ -9,7 +8,7 @@ import { checkId, isId } from '../github/ids.js';
 import { neutralise } from '../github/markers.js';
 import { mayAct } from '../github/permissions.js';
 import { scriptOf } from '../github/plan-comment.js';
-import { listThread, roleOf } from '../github/port.js';
+import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
@@ -18,10 +17,8 @@ import { endMarker, ProgressComment, renderProgress } from './progress-comment.j
 import { openPullRequest } from './pull-request.js';
 
 export interface RunModeOptions {
-  octokit: Octokit;
-  owner: string;
-  repo: string;
-  defaultBranch: string;
+  /** The repository's GitHub: the thread, roles, the progress comment, the pull request. */
+  github: GitHubPort;
   issue: number;
   planCommentId: number;
   scriptSha256: string;
@@ -62,8 +59,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   const issue = checkId('issue', o.issue, 'the issue number');
   // Without a valid issue there is no thread to check and nowhere to answer.
   if (!issue.ok) return { status: 'refused', reason: issue.problem };
-  const comment = (body: string) =>
-    o.octokit.rest.issues.createComment({ owner: o.owner, repo: o.repo, issue_number: o.issue, body });
+  const comment = (body: string) => o.github.comment(o.issue, body);
   const refuse = async (reason: string): Promise<RunModeOutcome> => {
     await comment(`Did not run: ${reason}.`);
     return { status: 'refused', reason };
@@ -71,7 +67,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
 
   const found = runnable(
     o.trusted,
-    await listThread(o.octokit, o.owner, o.repo, o.issue),
+    await o.github.listComments(o.issue),
     {
       planCommentId: o.planCommentId,
       scriptSha256: o.scriptSha256,
@@ -81,12 +77,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   );
   if ('refused' in found) return refuse(found.refused);
   const approver = found.approval.approver;
-  const allowed = mayAct(
-    approver,
-    await roleOf(o.octokit, o.owner, o.repo, approver.login),
-    o.config,
-    'approve',
-  );
+  const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, 'approve');
   if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
   const script = scriptOf(found.comment.body)!;
 
@@ -102,16 +93,9 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     // A local run ('local') has no Actions run whose artifact a resume could download.
     ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
   };
-  const { data: progressComment } = await comment(renderProgress(emptyProgress(), info));
+  const progressComment = await comment(renderProgress(emptyProgress(), info));
   const progress = new ProgressComment(
-    async (body) => {
-      await o.octokit.rest.issues.updateComment({
-        owner: o.owner,
-        repo: o.repo,
-        comment_id: progressComment.id,
-        body,
-      });
-    },
+    (body) => o.github.updateComment(progressComment.id, body),
     (state) => renderProgress(state, info),
     o.progressIntervalMs,
   );

@@ -1,7 +1,7 @@
-import type { Octokit } from '@octokit/rest';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import type { Config } from '../github/config.js';
+import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import { createPlan } from '../plan/plan.js';
@@ -9,10 +9,8 @@ import { findingsOf } from '../report/report.js';
 import { knownFrom, openPullRequest } from './pull-request.js';
 
 export interface SweepOptions {
-  octokit: Octokit;
-  owner: string;
-  repo: string;
-  defaultBranch: string;
+  /** The repository's GitHub: the earlier sweeps' pull requests, and this one's. */
+  github: GitHubPort;
   checkout: string;
   runsDir: string;
   provider: ModelProvider;
@@ -40,12 +38,7 @@ export type SweepOutcome =
  * out; anyone else's pull request suppresses nothing. A sweep that finds nothing new opens nothing.
  */
 export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
-  const earlier = await o.octokit.paginate(o.octokit.rest.pulls.list, {
-    owner: o.owner,
-    repo: o.repo,
-    state: 'all',
-    per_page: 100,
-  });
+  const earlier = await o.github.listPullRequests();
   const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? 'sweep';
   const budget = o.config.sweep?.budget ?? o.config.budget;

@@ -1,22 +1,24 @@
 import type { Octokit } from '@octokit/rest';
 import type { Context, Probot } from 'probot';
+import { type CommandPort, onComment, onLabel, onWorkflowRun } from '../github/handlers.js';
 import { octokitPort } from '../github/port.js';
-import { type GitHubPort, onComment, onLabel, onWorkflowRun } from './handlers.js';
 
 type RepoContext = Context<'issue_comment.created' | 'issues.labeled' | 'workflow_run.completed'>;
 
 /** The installation's Octokit (with Probot's retries and throttling) behind the handlers' port. */
-function portFor(context: RepoContext, appLogin: () => Promise<string>): GitHubPort {
+function portFor(context: RepoContext, appLogin: () => Promise<string>): CommandPort {
   const { owner, repo } = context.repo();
-  return octokitPort(context.octokit as unknown as Octokit, {
-    owner,
-    repo,
-    defaultBranch: context.payload.repository.default_branch,
+  return {
+    ...octokitPort(context.octokit as unknown as Octokit, {
+      owner,
+      repo,
+      defaultBranch: context.payload.repository.default_branch,
+    }),
     // GitHub Enterprise Server included: links go where the repository lives.
     repoUrl: context.payload.repository.html_url,
     trustedAuthors: async () => [await appLogin(), 'github-actions[bot]'],
     readConfig: () => context.config('dynamic-workflows.yml'),
-  });
+  };
 }
 
 /** The Probot app: thin. It parses commands, checks who may act, binds approvals, and dispatches the runner. */

@@ -169,3 +169,25 @@ test('without the app, the job answers commands with links on the server it runs
       '<!-- dynamic-workflows:ack 77 -->',
   );
 });
+
+test("a dispatch input the schema refuses is one error on the issue, naming the input: the job's failure comment", async () => {
+  const env = environment({
+    inputs: { mode: 'run', issue: '4', plan_comment_id: '1', script_sha256: '../x' },
+  });
+  let said = '';
+  nock(API)
+    .post(
+      `${REPO}/issues/4/comments`,
+      recording((b: { body: string }) => {
+        said = b.body;
+      }),
+    )
+    .reply(201, { id: 5 });
+  await expect(main(env)).rejects.toThrow(
+    'the dispatch input `script_sha256` is not valid: 64 lowercase hex digits',
+  );
+  expect(said).toBe(
+    'The run job failed: the dispatch input `script_sha256` is not valid: 64 lowercase hex digits\n\n' +
+      'Its run directory is uploaded as an artifact; reply `/workflow resume` to continue a run from its journal.',
+  );
+});

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/action/main.js';
 import { verifyRequest } from '../../src/action/plan-mode.js';
 import { writeMarker } from '../../src/github/markers.js';
+import { octokitPort } from '../../src/github/port.js';
 import { payload } from '../app/harness.js';
 import { recording, tempDir } from '../helpers.js';
 import { exampleCheckout } from './checkout.js';
@@ -17,6 +18,7 @@ import { exampleCheckout } from './checkout.js';
 
 const API = 'https://api.github.com';
 const REPO = '/repos/octo/api';
+const PORT = { owner: 'octo', repo: 'api', defaultBranch: 'main' };
 const root = join(import.meta.dirname, '..', '..');
 const AT = '2026-11-25T10:00:00Z';
 
@@ -230,16 +232,16 @@ describe('a dispatch for a label', () => {
       .get('/repositories/1/issues/4/events')
       .query({ per_page: 100, page: 2 })
       .reply(200, [labeled(2, 'alice', 'workflow:audit')]);
-    const octokit = new Octokit({ auth: 't', baseUrl: API });
-    const base = { owner: 'octo', repo: 'api', issue: 4 };
-    expect(await verifyRequest(octokit, { ...base, request: 'audit', requester: 'alice' })).toEqual({
+    const github = octokitPort(new Octokit({ auth: 't', baseUrl: API }), PORT);
+    const base = { issue: 4 };
+    expect(await verifyRequest(github, { ...base, request: 'audit', requester: 'alice' })).toEqual({
       request: 'audit',
     });
   });
 
   test('migrate: the request holds the title when the label was added, not one written since', async () => {
-    const octokit = new Octokit({ auth: 't', baseUrl: API });
-    const base = { owner: 'octo', repo: 'api', issue: 4, requester: 'alice' };
+    const github = octokitPort(new Octokit({ auth: 't', baseUrl: API }), PORT);
+    const base = { issue: 4, requester: 'alice' };
     const events = [
       renamed(1, 'alice', 'draft', 'CommonJS to ESM'),
       labeled(2, 'alice', 'workflow:migrate'),
@@ -248,11 +250,11 @@ describe('a dispatch for a label', () => {
     // The renames say what the title was; today's title is not even needed.
     const scope = nock(API);
     scope.get(`${REPO}/issues/4/events`).query({ per_page: 100 }).times(3).reply(200, events);
-    expect(await verifyRequest(octokit, { ...base, request: 'migrate CommonJS to ESM' })).toEqual({
+    expect(await verifyRequest(github, { ...base, request: 'migrate CommonJS to ESM' })).toEqual({
       request: 'migrate CommonJS to ESM',
     });
     for (const request of ['migrate everything to Rust', 'migrate draft'])
-      expect(await verifyRequest(octokit, { ...base, request })).toHaveProperty('refused');
+      expect(await verifyRequest(github, { ...base, request })).toHaveProperty('refused');
     // Not renamed since: the title is today's.
     scope
       .get(`${REPO}/issues/4/events`)
@@ -261,7 +263,7 @@ describe('a dispatch for a label', () => {
     scope
       .get(`${REPO}/issues/4`)
       .reply(200, { ...payload('issues', 'labeled').issue, title: 'where is auth?' });
-    expect(await verifyRequest(octokit, { ...base, request: 'research where is auth?' })).toEqual({
+    expect(await verifyRequest(github, { ...base, request: 'research where is auth?' })).toEqual({
       request: 'research where is auth?',
     });
   });
@@ -269,8 +271,8 @@ describe('a dispatch for a label', () => {
 
 describe('a label and a rename the event list does not show yet', () => {
   test("today's title must be where the newest listed rename led; otherwise the label is checked again", async () => {
-    const octokit = new Octokit({ auth: 't', baseUrl: API });
-    const base = { owner: 'octo', repo: 'api', issue: 4, requester: 'alice' };
+    const github = octokitPort(new Octokit({ auth: 't', baseUrl: API }), PORT);
+    const base = { issue: 4, requester: 'alice' };
     const scope = nock(API);
     scope
       .get(`${REPO}/issues/4/events`)
@@ -280,7 +282,7 @@ describe('a label and a rename the event list does not show yet', () => {
     scope
       .get(`${REPO}/issues/4`)
       .reply(200, { ...payload('issues', 'labeled').issue, title: 'everything to Rust' });
-    expect(await verifyRequest(octokit, { ...base, request: 'migrate everything to Rust' })).toEqual({
+    expect(await verifyRequest(github, { ...base, request: 'migrate everything to Rust' })).toEqual({
       refused: '#4 was renamed while its label was checked; add the label again',
     });
   });
@@ -296,25 +298,25 @@ describe('a revision', () => {
     );
 
   test("revises the newest plan before the revise comment, with that plan's request; any other is refused", async () => {
-    const octokit = new Octokit({ auth: 't', baseUrl: API });
+    const github = octokitPort(new Octokit({ auth: 't', baseUrl: API }), PORT);
     const revise = apiComment(30, 'alice', '/workflow revise only src');
     const thread = [plan(10, 'mallory wants this', 'mallory'), plan(20, 'audit', 'bob'), revise];
     const scope = nock(API);
     scope.get(`${REPO}/issues/comments/30`).times(3).reply(200, revise);
     scope.get(`${REPO}/issues/4/comments`).query({ per_page: 100 }).times(2).reply(200, thread);
-    const base = { owner: 'octo', repo: 'api', issue: 4, requester: 'alice', commentId: 30, trusted };
+    const base = { issue: 4, requester: 'alice', commentId: 30, trusted };
     const asked = { ...base, request: 'audit', revise: { planCommentId: 20, feedback: 'only src' } };
-    expect(await verifyRequest(octokit, asked)).toEqual({ request: 'audit' });
+    expect(await verifyRequest(github, asked)).toEqual({ request: 'audit' });
     // An older plan (someone else's request) named as the one revised.
     expect(
-      await verifyRequest(octokit, { ...asked, revise: { planCommentId: 10, feedback: 'only src' } }),
+      await verifyRequest(github, { ...asked, revise: { planCommentId: 10, feedback: 'only src' } }),
     ).toEqual({
       refused:
         'comment 10 is not the newest plan the bot posted before comment 30, so it is not the plan @alice asked to revise',
     });
     // Feedback alice did not write.
     expect(
-      await verifyRequest(octokit, { ...asked, revise: { planCommentId: 20, feedback: 'and push to main' } }),
+      await verifyRequest(github, { ...asked, revise: { planCommentId: 20, feedback: 'and push to main' } }),
     ).toEqual({ refused: 'comment 30 by @alice does not ask to revise with `and push to main`' });
   });
 });

@@ -7,6 +7,7 @@ import { runApprovedPlan } from '../../src/action/run-mode.js';
 import { runMarker } from '../../src/github/approval.js';
 import { parseConfig } from '../../src/github/config.js';
 import { approvalMarker, renderPlanComment, sha256 } from '../../src/github/plan-comment.js';
+import { octokitPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import type { ModelProvider } from '../../src/models/types.js';
 import { createPlan } from '../../src/plan/plan.js';
@@ -97,10 +98,11 @@ async function setup() {
   ];
   const fixture = counting(createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json')));
   const options = {
-    octokit: new Octokit({ auth: 'ghs_job_token', baseUrl: API }),
-    owner: 'octo',
-    repo: 'example-api',
-    defaultBranch: 'main',
+    github: octokitPort(new Octokit({ auth: 'ghs_job_token', baseUrl: API }), {
+      owner: 'octo',
+      repo: 'example-api',
+      defaultBranch: 'main',
+    }),
     issue: 7,
     planCommentId: 100,
     scriptSha256: plan.scriptSha256!,

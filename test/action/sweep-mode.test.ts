@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { knownFrom } from '../../src/action/pull-request.js';
 import { runSweep } from '../../src/action/sweep-mode.js';
 import { parseConfig } from '../../src/github/config.js';
+import { octokitPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { recording, tempDir } from '../helpers.js';
 import { exampleCheckout, git } from './checkout.js';
@@ -27,10 +28,11 @@ test('a sweep opens a pull request for new findings, and the next sweep leaves t
   const parsed = parseConfig({ sweep: { budget: { tokens: 2_000_000 } } });
   if (!parsed.ok) throw new Error('config');
   const options = {
-    octokit: new Octokit({ auth: 'ghs_sweep', baseUrl: API }),
-    owner: 'octo',
-    repo: 'example-api',
-    defaultBranch: 'main',
+    github: octokitPort(new Octokit({ auth: 'ghs_sweep', baseUrl: API }), {
+      owner: 'octo',
+      repo: 'example-api',
+      defaultBranch: 'main',
+    }),
     checkout,
     runsDir: tempDir(),
     provider: createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json')),

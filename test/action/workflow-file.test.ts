@@ -4,6 +4,7 @@ import { validateAction, validateWorkflow } from '@action-validator/core';
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import { parseCommand } from '../../src/github/commands.js';
+import { DISPATCH_INPUTS } from '../../src/github/dispatch.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const WORKFLOW = readFileSync(join(root, 'action', 'workflow-example.yml'), 'utf8');
@@ -101,11 +102,26 @@ describe('triggers and permissions', () => {
   };
   const LEVEL = { read: 1, write: 2 } as const;
 
-  function callsIn(file: string): string[] {
+  /** The REST calls each method of the Octokit port makes (each method's body, in src/github/port.ts). */
+  function callsByMethod(): Map<string, string[]> {
+    const source = readFileSync(join(root, 'src', 'github', 'port.ts'), 'utf8');
+    const body = source.slice(source.indexOf('export function octokitPort('));
+    const methods = [...body.matchAll(/^ {4}async (\w+)\(/gm)];
+    expect(methods.length).toBeGreaterThanOrEqual(10);
+    return new Map(
+      methods.map((m, i) => {
+        const text = body.slice(m.index!, methods[i + 1]?.index ?? body.length);
+        const rest = [...text.matchAll(/\boctokit\.(rest\.\w+\.\w+)/g)].map((c) => c[1]!);
+        const raw = [...text.matchAll(/\boctokit\.request\(\s*'([A-Z]+ [^']+)'/g)].map((c) => c[1]!);
+        return [m[1]!, [...new Set([...rest, ...raw])]];
+      }),
+    );
+  }
+
+  /** The port's methods a file calls through the port's variable (`github.comment(`, `o.github.roleOf(`...). */
+  function portCallsIn(file: string, port = 'github'): string[] {
     const source = readFileSync(join(root, file), 'utf8');
-    const rest = [...source.matchAll(/\boctokit\.(rest\.\w+\.\w+)/g)].map((m) => m[1]!);
-    const raw = [...source.matchAll(/\boctokit\.request\(\s*'([A-Z]+ [^']+)'/g)].map((m) => m[1]!);
-    return [...new Set([...rest, ...raw])];
+    return [...new Set([...source.matchAll(new RegExp(`\\b${port}\\.(\\w+)\\(`, 'g'))].map((m) => m[1]!))];
   }
 
   function expectGranted(job: Job, calls: string[]): void {
@@ -120,25 +136,37 @@ describe('triggers and permissions', () => {
     }
   }
 
+  test('no other file calls Octokit: every GitHub call goes through the port', () => {
+    for (const dir of ['action', 'app', 'github'])
+      for (const f of readdirSync(join(root, 'src', dir)).filter((f) => f.endsWith('.ts'))) {
+        if (dir === 'github' && f === 'port.ts') continue;
+        // The one exception: the app asks, with its own credentials, which bot it is (no repository's call).
+        const source = readFileSync(join(root, 'src', dir, f), 'utf8').replace(
+          'octokit.rest.apps.getAuthenticated()',
+          '',
+        );
+        expect(source, `src/${dir}/${f}`).not.toMatch(/\boctokit\.(rest|request|paginate)\b/);
+      }
+  });
+
   test("the commands job may make every call of the app's handlers over the job token", () => {
     // Without the app, main.ts runs onComment/onLabel over octokitPort (src/github/port.ts).
-    const calls = callsIn('src/github/port.ts');
+    const methods = callsByMethod();
+    const calls = portCallsIn('src/github/handlers.ts', 'gh').flatMap((m) => methods.get(m) ?? []);
     expect(calls).toContain('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches');
     expectGranted(workflow.jobs.commands!, calls);
   });
 
   test('the workflow job may make every call of plan, run, resume, sweep and ended, and download an artifact', () => {
-    const action = readdirSync(join(root, 'src', 'action'))
+    const methods = callsByMethod();
+    const used = readdirSync(join(root, 'src', 'action'))
       .filter((f) => f.endsWith('.ts'))
-      .flatMap((f) => callsIn(join('src', 'action', f)));
-    // From port.ts, run mode reads the thread and roles, and ended mode (onWorkflowRun) comments.
-    const fromPort = [
-      'rest.issues.listComments',
-      'rest.repos.getCollaboratorPermissionLevel',
-      'rest.issues.createComment',
-    ];
+      .flatMap((f) => portCallsIn(join('src', 'action', f)));
+    for (const method of used) expect(methods.has(method), `the port has no ${method}`).toBe(true);
+    // Ended mode (onWorkflowRun, in the handlers) reads the thread and comments.
+    const action = [...used, 'listComments', 'comment'].flatMap((m) => methods.get(m) ?? []);
     expect(action).toEqual(expect.arrayContaining(['rest.pulls.create', 'rest.issues.createComment']));
-    expectGranted(workflow.jobs.workflow!, [...action, ...fromPort]);
+    expectGranted(workflow.jobs.workflow!, action);
     // It pushes the run's branch (git push with the job token) and downloads another run's artifact.
     expect(workflow.jobs.workflow!.permissions!.contents).toBe('write');
     const download = workflow.jobs.workflow!.steps.find((s) =>
@@ -307,45 +335,32 @@ describe('dispatch inputs', () => {
     (workflow.on.workflow_dispatch as { inputs: Record<string, { description?: string }> }).inputs,
   );
 
-  /** The keys of the object literal that starts at `from` (the first `{` after it). */
-  function objectKeys(source: string, from: number): string[] {
-    const start = source.indexOf('{', from);
-    let depth = 0;
-    let end = start;
-    for (; end < source.length; end++) {
-      if (source[end] === '{') depth++;
-      if (source[end] === '}' && --depth === 0) break;
-    }
-    // `key: value` and the shorthand `key,`.
-    return [...source.slice(start + 1, end).matchAll(/^\s*(\w+)\s*(?::|,|$)/gm)].map((m) => m[1]!);
-  }
-
-  test('every input the app dispatches is declared, each with a description', () => {
-    const handlers = readFileSync(join(root, 'src', 'app', 'handlers.ts'), 'utf8');
-    const sent = new Set<string>();
-    const dispatches = [...handlers.matchAll(/\bgh\.dispatch\(/g)];
-    expect(dispatches.length).toBeGreaterThanOrEqual(3);
-    for (const m of dispatches) for (const key of objectKeys(handlers, m.index!)) sent.add(key);
-    // `plan(gh, event, config, request, extra)` spreads `extra` into its dispatch: a revision's inputs.
-    for (const m of handlers.matchAll(/\bplan\(gh, event, config, [^,]+, \{/g))
-      for (const key of objectKeys(handlers, m.index! + m[0].length - 1)) sent.add(key);
-    expect([...sent].sort()).toEqual(
-      expect.arrayContaining([
-        'approver',
-        'feedback',
-        'issue',
-        'mode',
-        'plan_comment_id',
-        'request',
-        'resume_actions_run_id',
-        'revise_plan_comment_id',
-        'script_sha256',
-      ]),
-    );
-    for (const key of sent) expect(declared, `the app sends ${key}`).toContain(key);
+  test('the workflow declares exactly the inputs of the dispatch schema, each with a description', () => {
+    expect([...declared].sort()).toEqual(DISPATCH_INPUTS);
+    expect(DISPATCH_INPUTS).toEqual([
+      'approver',
+      'comment_id',
+      'feedback',
+      'issue',
+      'mode',
+      'plan_comment_id',
+      'request',
+      'requester',
+      'resume_actions_run_id',
+      'revise_plan_comment_id',
+      'script_sha256',
+    ]);
     const inputs = (workflow.on.workflow_dispatch as { inputs: Record<string, { description?: string }> })
       .inputs;
     for (const [name, input] of Object.entries(inputs)) expect(input.description, name).toBeTruthy();
+  });
+
+  test('the handlers build every dispatch through the schema', () => {
+    const handlers = readFileSync(join(root, 'src', 'github', 'handlers.ts'), 'utf8');
+    const dispatches = [...handlers.matchAll(/\bgh\.dispatch\(\s*config\.workflowFile,\s*(\w+)\(/g)];
+    expect(dispatches.length).toBeGreaterThanOrEqual(4);
+    expect(dispatches.map((m) => m[1])).toEqual(dispatches.map(() => 'dispatchInputs'));
+    expect([...handlers.matchAll(/\bgh\.dispatch\(/g)]).toHaveLength(dispatches.length);
   });
 
   test('every declared input is read by the action or the workflow, but one shown only on the run page', () => {

@@ -1,10 +1,10 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Octokit } from '@octokit/rest';
 import { describe, expect, test } from 'vitest';
 import { openPullRequest } from '../../src/action/pull-request.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import type { RunSummary } from '../../src/engine/run.js';
+import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
 import type { ChatMessage, ModelProvider } from '../../src/models/types.js';
 import { git, runScript, tempDir } from '../helpers.js';
@@ -186,23 +186,16 @@ describe('F6: a .gitattributes cannot blind the report', () => {
     const { provider } = injected(steps);
     const { summary } = await runScript(AGENT, { provider, workspace: { repoDir: repo } });
     let sent: { body: string; head: string } | undefined;
-    const octokit = {
-      rest: {
-        pulls: {
-          create: async (args: { body: string; head: string }) => {
-            sent = args;
-            return { data: { number: 7, html_url: 'https://github.test/o/r/pull/7' } };
-          },
-        },
+    const github = {
+      createPullRequest: async (args: { body: string; head: string }) => {
+        sent = args;
+        return { number: 7, url: 'https://github.test/o/r/pull/7' };
       },
-    } as unknown as Octokit;
+    } as Partial<GitHubPort> as GitHubPort;
     const pushed: string[] = [];
     await openPullRequest(
       {
-        octokit,
-        owner: 'o',
-        repo: 'r',
-        defaultBranch: 'main',
+        github,
         push: async (b) => {
           pushed.push(b);
         },

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { postPlan } from '../../src/action/plan-mode.js';
 import { runApprovedPlan } from '../../src/action/run-mode.js';
 import { parseConfig } from '../../src/github/config.js';
+import { octokitPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { exampleCheckout, git } from '../action/checkout.js';
 import {
@@ -53,7 +54,12 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
   const parsed = parseConfig({});
   if (!parsed.ok) throw new Error('config');
   const provider = createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json'));
-  const octokit = new Octokit({ auth: 'ghs_job', baseUrl: 'https://api.github.com' });
+  // The job token's port: what the planning and run jobs call GitHub through.
+  const jobGitHub = octokitPort(new Octokit({ auth: 'ghs_job', baseUrl: 'https://api.github.com' }), {
+    owner: 'Codertocat',
+    repo: 'Hello-World',
+    defaultBranch: 'master',
+  });
   const mockConfig = (scope: nock.Scope) => {
     scope.get(`${REPO}/contents/.github%2Fdynamic-workflows.yml`).reply(404);
     scope.get('/repos/Codertocat/.github/contents/.github%2Fdynamic-workflows.yml').reply(404);
@@ -93,9 +99,7 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
     )
     .reply(201, { id: 100 });
   const planned = await postPlan({
-    octokit,
-    owner: 'Codertocat',
-    repo: 'Hello-World',
+    github: jobGitHub,
     issue: Number(planInputs.issue),
     request: planInputs.request!,
     requester: planInputs.requester!,
@@ -159,10 +163,7 @@ test('the whole loop: /workflow audit, the plan job posts the plan, /approve dis
     )
     .reply(201, { number: 2, html_url: 'https://github.com/Codertocat/Hello-World/pull/2' });
   const outcome = await runApprovedPlan({
-    octokit,
-    owner: 'Codertocat',
-    repo: 'Hello-World',
-    defaultBranch: 'master',
+    github: jobGitHub,
     issue: Number(runInputs.issue),
     planCommentId: Number(runInputs.plan_comment_id),
     scriptSha256: runInputs.script_sha256!,

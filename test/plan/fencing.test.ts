@@ -1,14 +1,14 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Octokit } from '@octokit/rest';
 import { describe, expect, test } from 'vitest';
 import { postPlan } from '../../src/action/plan-mode.js';
 import { DATA_NOTE, escapeFence, fenceData } from '../../src/agents/fence.js';
-import { type GitHubPort, onLabel } from '../../src/app/handlers.js';
 import { runWorkflow } from '../../src/engine/run.js';
 import { savedWorkflows } from '../../src/engine/saved-workflows.js';
 import { parseConfig } from '../../src/github/config.js';
+import { type CommandPort, onLabel } from '../../src/github/handlers.js';
 import { writeMarker } from '../../src/github/markers.js';
+import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
 import { createSimProvider } from '../../src/models/sim.js';
 import { type ModelProvider, messageText } from '../../src/models/types.js';
@@ -155,28 +155,21 @@ return { findings: [], summary: check };`;
       created_at: at,
       updated_at: at,
     }));
-    const octokit = {
-      paginate: async () => thread,
-      rest: {
-        issues: {
-          listComments: async () => ({ data: thread }),
-          getComment: async ({ comment_id }: { comment_id: number }) => ({
-            data: thread.find((c) => c.id === comment_id),
-          }),
-          createComment: async ({ body }: { body: string }) => {
-            posted.push(body);
-            return { data: { id: 7 } };
-          },
-        },
-        repos: {
-          getCollaboratorPermissionLevel: async () => ({ data: { permission: 'write', role_name: 'write' } }),
-        },
+    // The thread and the roles as GitHub would give them; this test is about the prompts.
+    const github = {
+      listComments: async () => thread,
+      getComment: async (id: number) => {
+        const found = thread.find((c) => c.id === id);
+        return found && { ...found, issueUrl: found.issue_url };
       },
-    } as unknown as Octokit;
+      comment: async (_issue: number, body: string) => {
+        posted.push(body);
+        return { id: 7 };
+      },
+      roleOf: async () => 'write',
+    } as Partial<GitHubPort> as GitHubPort;
     await postPlan({
-      octokit,
-      owner: 'o',
-      repo: 'r',
+      github,
       issue: 1,
       request: 'tidy up the error handling',
       requester: 'alice',
@@ -220,7 +213,7 @@ describe("the built-in workflows' prompts", () => {
       repoUrl: 'https://github.com/o/r',
       trustedAuthors: async () => ['dynamic-workflows[bot]'],
       listComments: async () => [],
-      comment: async () => {},
+      comment: async () => ({ id: 1 }),
       react: async () => {},
       roleOf: async () => 'write',
       dispatch: async (_file: string, inputs: Record<string, string>) => {
@@ -230,7 +223,7 @@ describe("the built-in workflows' prompts", () => {
       readConfig: async () => ({}),
       activeRuns: async () => [],
       cancelRun: async () => {},
-    } as GitHubPort;
+    } as Partial<CommandPort> as CommandPort;
     await onLabel(port, {
       issue: 3,
       label: 'workflow:migrate',

@@ -4,41 +4,25 @@ import {
   distinctApproverProblem,
   latestAttempt,
   type ThreadComment,
-} from '../github/approval.js';
-import { type Command, HELP, parseCommand } from '../github/commands.js';
-import { type Config, configProblemComment, parseConfig } from '../github/config.js';
-import {
-  markersIn,
-  mention,
-  quoteUserText,
-  readMarker,
-  validMarker,
-  writeMarker,
-} from '../github/markers.js';
-import { type Actor, mayAct, type Role } from '../github/permissions.js';
+} from './approval.js';
+import { type Command, HELP, parseCommand } from './commands.js';
+import { type Config, configProblemComment, parseConfig } from './config.js';
+import { dispatchInputs } from './dispatch.js';
+import { markersIn, mention, quoteUserText, readMarker, validMarker, writeMarker } from './markers.js';
+import { type Actor, mayAct } from './permissions.js';
+import type { GitHubPort } from './port.js';
 
-export type { ThreadComment };
-
-/** The GitHub calls the handlers need; the app implements them with the installation's Octokit. */
-export interface GitHubPort {
-  owner: string;
-  repo: string;
-  defaultBranch: string;
+/**
+ * What the command handlers work with: the GitHub port, and what the door that runs them knows of
+ * the repository (the app from its webhook and Probot, the commands job from its checkout).
+ */
+export interface CommandPort extends GitHubPort {
   /** The repository's web page (on github.com or a GitHub Enterprise Server): every link starts here. */
   repoUrl: string;
   /** Logins whose plan comments are trusted: the app's bot and the repository's Actions identity. */
   trustedAuthors(): Promise<string[]>;
-  listComments(issue: number): Promise<ThreadComment[]>;
-  comment(issue: number, body: string): Promise<void>;
-  react(commentId: number, content: 'eyes' | '+1' | 'confused'): Promise<void>;
-  roleOf(login: string): Promise<Role>;
-  /** Starts the workflow; the run's page when GitHub says which run it started. */
-  dispatch(workflowFile: string, inputs: Record<string, string>): Promise<{ runUrl?: string }>;
   /** Raw configuration as Probot read it (organisation defaults merged), or null when absent. */
   readConfig(): Promise<unknown>;
-  /** Runs of the workflow that have not finished: id, run name, page. */
-  activeRuns(workflowFile: string): Promise<Array<{ id: number; title: string; url: string }>>;
-  cancelRun(runId: number): Promise<void>;
 }
 
 export interface CommentEvent {
@@ -46,8 +30,13 @@ export interface CommentEvent {
   comment: ThreadComment;
 }
 
+/** A comment on the issue; the handlers never need its id. */
+async function reply(gh: CommandPort, issue: number, body: string): Promise<void> {
+  await gh.comment(issue, body);
+}
+
 async function loadConfig(
-  gh: GitHubPort,
+  gh: CommandPort,
   issue: number,
   thread: ThreadComment[],
   trusted: string[],
@@ -60,28 +49,31 @@ async function loadConfig(
   return undefined;
 }
 
-function actionsUrl(gh: GitHubPort, config: Config): string {
+function actionsUrl(gh: CommandPort, config: Config): string {
   return `${gh.repoUrl}/actions/workflows/${encodeURIComponent(config.workflowFile)}`;
 }
 
 const ack = (commentId: number) => writeMarker('ack', commentId);
 
 async function plan(
-  gh: GitHubPort,
+  gh: CommandPort,
   event: CommentEvent,
   config: Config,
   request: string,
-  extra: Record<string, string> = {},
+  revision: { revise_plan_comment_id: number; feedback: string } | Record<string, never> = {},
 ) {
   await gh.react(event.comment.id, 'eyes');
-  const { runUrl } = await gh.dispatch(config.workflowFile, {
-    mode: 'plan',
-    issue: String(event.issue),
-    request,
-    requester: event.comment.user.login,
-    comment_id: String(event.comment.id),
-    ...extra,
-  });
+  const { runUrl } = await gh.dispatch(
+    config.workflowFile,
+    dispatchInputs({
+      mode: 'plan',
+      issue: event.issue,
+      request,
+      requester: event.comment.user.login,
+      comment_id: event.comment.id,
+      ...revision,
+    }),
+  );
   await gh.comment(
     event.issue,
     `Planning ${quoteUserText(request)} for ${mention(event.comment.user.login)}: the assessment, the script and its estimate will be posted here. ` +
@@ -90,25 +82,28 @@ async function plan(
 }
 
 async function approve(
-  gh: GitHubPort,
+  gh: CommandPort,
   event: CommentEvent,
   config: Config,
   thread: ThreadComment[],
   trusted: string[],
 ) {
   const found = approvable(trusted, thread);
-  if ('refused' in found) return gh.comment(event.issue, `Not approved: ${found.refused}.`);
+  if ('refused' in found) return reply(gh, event.issue, `Not approved: ${found.refused}.`);
   const approver = event.comment.user.login;
   const distinct = distinctApproverProblem(config, approver, found.marker);
-  if (distinct) return gh.comment(event.issue, `Not approved: ${distinct}.`);
+  if (distinct) return reply(gh, event.issue, `Not approved: ${distinct}.`);
   await gh.react(event.comment.id, '+1');
-  await gh.dispatch(config.workflowFile, {
-    mode: 'run',
-    issue: String(event.issue),
-    plan_comment_id: String(found.comment.id),
-    script_sha256: found.marker.scriptSha256,
-    approver,
-  });
+  await gh.dispatch(
+    config.workflowFile,
+    dispatchInputs({
+      mode: 'run',
+      issue: event.issue,
+      plan_comment_id: found.comment.id,
+      script_sha256: found.marker.scriptSha256,
+      approver,
+    }),
+  );
   const e = found.marker.estimate;
   const estimate = e
     ? ` Estimate: ${e.agents.min}–${e.agents.max} agents${e.usd ? `, $${e.usd.min.toFixed(2)}–$${e.usd.max.toFixed(2)}` : ''}.`
@@ -141,12 +136,12 @@ function dispatchedCommand(
 }
 
 /** Cancels this issue's runs directly: a cancel dispatched to the workflow would queue behind the run it means to stop. */
-async function cancel(gh: GitHubPort, event: CommentEvent, config: Config) {
+async function cancel(gh: CommandPort, event: CommentEvent, config: Config) {
   const mine = (await gh.activeRuns(config.workflowFile)).filter((r) =>
     new RegExp(`#${event.issue}\\b`).test(r.title),
   );
   if (mine.length === 0)
-    return gh.comment(event.issue, 'There is no running workflow for this issue to cancel.');
+    return reply(gh, event.issue, 'There is no running workflow for this issue to cancel.');
   for (const run of mine) await gh.cancelRun(run.id);
   await gh.comment(
     event.issue,
@@ -159,7 +154,7 @@ async function cancel(gh: GitHubPort, event: CommentEvent, config: Config) {
  * A new comment on an issue or pull request. Everything it decides is derived from the thread and
  * the API at this moment, so a redelivered webhook does nothing twice.
  */
-export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<void> {
+export async function onComment(gh: CommandPort, event: CommentEvent): Promise<void> {
   const parsed = parseCommand(event.comment.body);
   if ('none' in parsed) return;
   const trusted = await gh.trustedAuthors();
@@ -170,45 +165,50 @@ export async function onComment(gh: GitHubPort, event: CommentEvent): Promise<vo
   if (!config) return;
   const actor = event.comment.user;
   if (actor.type === 'Bot' && !config.allowBots.includes(actor.login)) return;
-  if ('error' in parsed) return gh.comment(event.issue, `${parsed.error}.\n\n${HELP}`);
+  if ('error' in parsed) return reply(gh, event.issue, `${parsed.error}.\n\n${HELP}`);
   const { command } = parsed;
-  if (command.type === 'help') return gh.comment(event.issue, HELP);
+  if (command.type === 'help') return reply(gh, event.issue, HELP);
   const action = command.type === 'approve' ? 'approve' : 'trigger';
   const decision = mayAct(actor, await gh.roleOf(actor.login), config, action);
-  if (!decision.allowed) return gh.comment(event.issue, `Nothing was done: ${decision.reason}.`);
+  if (!decision.allowed) return reply(gh, event.issue, `Nothing was done: ${decision.reason}.`);
   if (command.type === 'approve') return approve(gh, event, config, thread, trusted);
-  if (command.type === 'status') return gh.comment(event.issue, statusOf(trusted, thread));
+  if (command.type === 'status') return reply(gh, event.issue, statusOf(trusted, thread));
   if (command.type === 'cancel') return cancel(gh, event, config);
   if (dispatchedCommand(command)) {
     if (command.type === 'plan') return plan(gh, event, config, command.request);
     const newestPlan = botPlans(trusted, thread).pop();
     if (!newestPlan)
-      return gh.comment(
+      return reply(
+        gh,
         event.issue,
         `There is no plan in this thread to ${command.type}; ask for one with \`/workflow audit\`.`,
       );
     const { comment: newest, marker } = newestPlan;
     if (command.type === 'revise') {
       return plan(gh, event, config, marker.request, {
-        revise_plan_comment_id: String(newest.id),
+        revise_plan_comment_id: newest.id,
         feedback: command.feedback,
       });
     }
     const attempt = latestAttempt(trusted, thread, marker.planId);
     if (!attempt)
-      return gh.comment(
+      return reply(
+        gh,
         event.issue,
         `Plan \`${marker.planId}\` has no run to resume yet; approve it with \`/approve\`.`,
       );
     await gh.react(event.comment.id, 'eyes');
     // The run job downloads the journal from that Actions run's artifact, checks the plan again and resumes.
-    await gh.dispatch(config.workflowFile, {
-      mode: 'resume',
-      issue: String(event.issue),
-      plan_comment_id: String(newest.id),
-      script_sha256: marker.scriptSha256,
-      resume_actions_run_id: attempt.actionsRunId,
-    });
+    await gh.dispatch(
+      config.workflowFile,
+      dispatchInputs({
+        mode: 'resume',
+        issue: event.issue,
+        plan_comment_id: newest.id,
+        script_sha256: marker.scriptSha256,
+        resume_actions_run_id: attempt.actionsRunId,
+      }),
+    );
     await gh.comment(
       event.issue,
       `Resuming plan \`${marker.planId}\` (run \`${attempt.runId}\`) for ${mention(actor.login)}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config)}).\n\n${ack(event.comment.id)}`,
@@ -230,7 +230,7 @@ function statusOf(trusted: string[], thread: ThreadComment[]): string {
 
 /** A label `workflow:KIND` on an issue: the same as the command, with the issue's text as the request. */
 export async function onLabel(
-  gh: GitHubPort,
+  gh: CommandPort,
   event: { issue: number; label: string; sender: Actor; issueTitle: string },
 ): Promise<void> {
   const kind = /^workflow:(.+)$/.exec(event.label)?.[1]?.trim();
@@ -240,19 +240,18 @@ export async function onLabel(
   if (!config) return;
   const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config, 'trigger');
   if (!decision.allowed)
-    return gh.comment(
+    return reply(
+      gh,
       event.issue,
       `Nothing was done for the label ${quoteUserText(event.label)}: ${decision.reason}.`,
     );
   // The title is the request's data: it goes to the planner as such, and the reply only quotes it.
   const request = ['migrate', 'research'].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
-  await gh.dispatch(config.workflowFile, {
-    mode: 'plan',
-    issue: String(event.issue),
-    request,
-    requester: event.sender.login,
-    comment_id: '',
-  });
+  // No comment asked: the job checks the sender's label event instead.
+  await gh.dispatch(
+    config.workflowFile,
+    dispatchInputs({ mode: 'plan', issue: event.issue, request, requester: event.sender.login }),
+  );
   await gh.comment(
     event.issue,
     `Planning ${quoteUserText(request)} for ${mention(event.sender.login)} (label ${quoteUserText(event.label)}). See [Actions](${actionsUrl(gh, config)}).`,
@@ -267,7 +266,7 @@ export interface FinishedRun {
 }
 
 /** A run of our workflow that failed, was cancelled or timed out still ends with a comment on its issue. */
-export async function onWorkflowRun(gh: GitHubPort, run: FinishedRun): Promise<void> {
+export async function onWorkflowRun(gh: CommandPort, run: FinishedRun): Promise<void> {
   if (!['failure', 'cancelled', 'timed_out', 'startup_failure'].includes(run.conclusion ?? '')) return;
   const config = parseConfig(await gh.readConfig());
   const file = config.ok ? config.config.workflowFile : 'dynamic-workflows.yml';
