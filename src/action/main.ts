@@ -23,7 +23,8 @@ export interface ActionContext {
   workspace: string;
   apiUrl: string;
   serverUrl: string;
-  runId: string;
+  /** This GitHub Actions run (GITHUB_RUN_ID); not the engine's run id, which names a run directory. */
+  actionsRunId: string;
   token: string;
   modelKey?: string;
   summaryFile?: string;
@@ -57,7 +58,7 @@ export function actionContext(env: NodeJS.ProcessEnv): ActionContext {
     workspace,
     apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-    runId: env.GITHUB_RUN_ID || 'local',
+    actionsRunId: env.GITHUB_RUN_ID || 'local',
     token,
     ...(modelKey ? { modelKey } : {}),
     ...(env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {}),
@@ -152,7 +153,7 @@ async function planJob(job: Job): Promise<number> {
     config,
     trusted: job.trusted,
     provider: job.provider(),
-    planId: `plan-${ctx.runId}`,
+    planId: `plan-${ctx.actionsRunId}`,
     env: job.commandEnv,
     secrets: job.secrets,
   });
@@ -181,8 +182,8 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     config: job.config,
     trusted: job.trusted,
     push: pushWith(ctx),
-    jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
-    actionsRunId: ctx.runId,
+    jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
+    actionsRunId: ctx.actionsRunId,
     ...(mode === 'resume' ? { resume: true } : {}),
     env: job.commandEnv,
     secrets: job.secrets,
@@ -240,7 +241,7 @@ async function commandJob(job: Job, mode: string): Promise<number> {
       // (and the same marker, so the two never both comment).
       await onWorkflowRun(commandPort(job), {
         conclusion: env.INPUT_CONCLUSION === 'cancelled' ? 'cancelled' : 'failure',
-        html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.runId}`,
+        html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
         display_title: `dynamic workflows #${job.issue}`,
         path: `.github/workflows/${job.config.workflowFile}`,
       });
