@@ -149,7 +149,7 @@ async function planJob(job: Job): Promise<number> {
     ...(inputs.revise_plan_comment_id !== undefined && inputs.feedback !== undefined
       ? { revise: { planCommentId: inputs.revise_plan_comment_id, feedback: inputs.feedback } }
       : {}),
-    checkout: ctx.workspace,
+    repoDir: ctx.workspace,
     config,
     trusted: job.trusted,
     provider: job.provider(),
@@ -176,7 +176,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     issue: inputs.issue,
     planCommentId: inputs.plan_comment_id,
     scriptSha256: inputs.script_sha256,
-    checkout: ctx.workspace,
+    repoDir: ctx.workspace,
     runsDir: ctx.runsDir,
     provider: job.provider(),
     config: job.config,
@@ -199,7 +199,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
 async function sweepJob(job: Job): Promise<number> {
   const outcome = await runSweep({
     github: job.github,
-    checkout: job.ctx.workspace,
+    repoDir: job.ctx.workspace,
     runsDir: job.ctx.runsDir,
     provider: job.provider(),
     config: job.config,

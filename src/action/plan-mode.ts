@@ -22,7 +22,7 @@ export interface PlanModeOptions {
   commentId?: number | undefined;
   /** A revision: the plan comment it replaces and the feedback for it. */
   revise?: { planCommentId: number; feedback: string };
-  checkout: string;
+  repoDir: string;
   config: Config;
   /**
    * Logins whose comments are the bot's: a revision revises the newest plan one of them posted
@@ -166,7 +166,7 @@ export async function postPlan(
   const request = o.revise ? `${verified.request} — revised: ${o.revise.feedback}` : verified.request;
   const model = o.provider.modelFor(o.provider.defaultModel);
   const plan = await createPlan({
-    repoDir: o.checkout,
+    repoDir: o.repoDir,
     request,
     model,
     author: o.provider,
@@ -181,7 +181,7 @@ export async function postPlan(
     ...(o.env ? { env: o.env } : {}),
     ...(o.secrets ? { secrets: o.secrets } : {}),
   });
-  const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.checkout })).trim();
+  const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });
   const posted = await o.github.comment(o.issue, body);
   return { status: 'planned', plan, commentId: posted.id };

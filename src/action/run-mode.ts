@@ -22,8 +22,8 @@ export interface RunModeOptions {
   issue: number;
   planCommentId: number;
   scriptSha256: string;
-  /** The repository checkout the run works on (GITHUB_WORKSPACE). */
-  checkout: string;
+  /** The repository directory the run works on: the job's checkout (GITHUB_WORKSPACE). */
+  repoDir: string;
   runsDir: string;
   provider: ModelProvider;
   config: Config;
@@ -101,7 +101,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   );
 
   const oracleCommand =
-    o.config.oracle?.command ?? detectOracle(o.checkout, await trackedFiles(o.checkout))?.command;
+    o.config.oracle?.command ?? detectOracle(o.repoDir, await trackedFiles(o.repoDir))?.command;
   const summary = await runWorkflow({
     source: script,
     file: `plan-${found.marker.planId}.js`,
@@ -112,12 +112,12 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     budgetTokens: o.config.budget.tokens ?? null,
     budgetUsd: o.config.budget.usd ?? null,
     workspace: {
-      repoDir: o.checkout,
+      repoDir: o.repoDir,
       ...(oracleCommand
         ? { oracle: { command: oracleCommand, timeoutSeconds: o.config.oracle?.timeoutSeconds ?? 600 } }
         : {}),
     },
-    workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
+    workflows: savedWorkflows({ repoDir: o.repoDir, builtinDir: BUILTIN_DIR }),
     ...(o.env ? { env: o.env } : {}),
     ...(o.secrets ? { secrets: o.secrets } : {}),
     isolation: o.config.isolation,

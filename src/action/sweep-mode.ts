@@ -11,7 +11,7 @@ import { knownFrom, openPullRequest } from './pull-request.js';
 export interface SweepOptions {
   /** The repository's GitHub: the earlier sweeps' pull requests, and this one's. */
   github: GitHubPort;
-  checkout: string;
+  repoDir: string;
   runsDir: string;
   provider: ModelProvider;
   config: Config;
@@ -43,7 +43,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   const template = o.config.sweep?.template ?? 'sweep';
   const budget = o.config.sweep?.budget ?? o.config.budget;
   const plan = await createPlan({
-    repoDir: o.checkout,
+    repoDir: o.repoDir,
     request: template,
     model: o.provider.modelFor(o.provider.defaultModel),
     args: { known },
@@ -63,7 +63,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     budgetTokens: budget.tokens ?? null,
     budgetUsd: budget.usd ?? null,
     workspace: {
-      repoDir: o.checkout,
+      repoDir: o.repoDir,
       ...(plan.assessment.oracle
         ? {
             oracle: {
@@ -73,7 +73,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
           }
         : {}),
     },
-    workflows: savedWorkflows({ repoDir: o.checkout, builtinDir: BUILTIN_DIR }),
+    workflows: savedWorkflows({ repoDir: o.repoDir, builtinDir: BUILTIN_DIR }),
     ...(o.env ? { env: o.env } : {}),
     ...(o.secrets ? { secrets: o.secrets } : {}),
     isolation: o.config.isolation,

@@ -106,7 +106,7 @@ async function setup() {
     issue: 7,
     planCommentId: 100,
     scriptSha256: plan.scriptSha256!,
-    checkout,
+    repoDir: checkout,
     runsDir: tempDir(),
     provider: fixture.provider,
     config: defaults(),

@@ -33,7 +33,7 @@ test('a sweep opens a pull request for new findings, and the next sweep leaves t
       repo: 'example-api',
       defaultBranch: 'main',
     }),
-    checkout,
+    repoDir: checkout,
     runsDir: tempDir(),
     provider: createFixtureProvider(join(root, 'examples', 'workflows', 'audit.replies.json')),
     config: parsed.config,

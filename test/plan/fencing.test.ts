@@ -175,7 +175,7 @@ return { findings: [], summary: check };`;
       requester: 'alice',
       commentId: 6,
       revise: { planCommentId: 5, feedback },
-      checkout: repo,
+      repoDir: repo,
       config: parsed.config,
       trusted: ['github-actions[bot]'],
       provider,
