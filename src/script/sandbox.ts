@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import vm from 'node:vm';
 import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import {
@@ -115,6 +117,34 @@ const SUFFIX = `
 })`;
 
 const WASM_PAGE = 64 * 1024;
+
+/**
+ * QuickJS's WebAssembly, compiled once per process: every sandbox is a fresh instance with its own
+ * memory, but the machine code (and V8's optimised tier of it) is shared, instead of compiled again
+ * for each run and nested workflow. The file sits in the package, or beside the bundled action;
+ * when neither can be read, each instance compiles its own, as the loader does by default.
+ */
+type CompiledWasm = NonNullable<Parameters<typeof newVariant>[1]['wasmModule']>;
+/** `WebAssembly.compile`, which this project's type libraries leave out. */
+const compileWasm = (WebAssembly as unknown as { compile(bytes: Uint8Array): Promise<CompiledWasm> }).compile;
+let compiled: Promise<CompiledWasm | undefined> | undefined;
+function quickjsWasm(): Promise<CompiledWasm | undefined> {
+  compiled ??= (async () => {
+    const places: Array<() => string | URL> = [
+      () => createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm'),
+      () => new URL('emscripten-module.wasm', import.meta.url),
+    ];
+    for (const place of places) {
+      try {
+        return await compileWasm(readFileSync(place()));
+      } catch {
+        // the next place, or the loader's own
+      }
+    }
+    return undefined;
+  })();
+  return compiled;
+}
 
 function mib(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MiB`;
@@ -273,8 +303,12 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
   const pages = Math.ceil(limits.memoryBytes / WASM_PAGE);
   // A fixed-size memory is the only hard cap: QuickJS's own memory limit is not enforced in this build.
   const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const wasmModule = await quickjsWasm();
   const quickjs = await newQuickJSWASMModuleFromVariant(
-    newVariant(releaseSync as unknown as QuickJSSyncVariant, { wasmMemory }),
+    newVariant(releaseSync as unknown as QuickJSSyncVariant, {
+      wasmMemory,
+      ...(wasmModule ? { wasmModule } : {}),
+    }),
   );
   const runtime = quickjs.newRuntime();
   runtime.setMaxStackSize(limits.stackBytes);
