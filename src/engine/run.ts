@@ -356,7 +356,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     let release: (() => void) | undefined;
     try {
       try {
-        release = await scheduler.acquire(stop.signal);
+        release = scheduler.tryAcquire(stop.signal) ?? (await scheduler.acquire(stop.signal));
       } catch {
         finishAgent(
           base,

@@ -31,6 +31,17 @@ export class Scheduler {
     return this.waiting.length;
   }
 
+  /**
+   * A release function now, when a slot is free (and the signal not aborted); otherwise undefined.
+   * An agent the script starts with a slot free starts at once, in the same turn, not after the
+   * script has made all the calls of its turn.
+   */
+  tryAcquire(signal?: AbortSignal): (() => void) | undefined {
+    if (signal?.aborted || this.running >= this.limit || this.waiting.length > 0) return undefined;
+    this.running++;
+    return this.releaser();
+  }
+
   /** Resolves with a release function once a slot is free. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
