@@ -145,10 +145,18 @@ describe("isolation: 'worktree'", () => {
 
   test('an isolated agent whose change no longer applies is reported as a conflict, and the rest is kept', async () => {
     const repo = repoWith({ 'a.txt': 'alpha\n' });
+    // Every turn takes 300 ms. slow reads first (its worktree is made then, at ~300 ms, from the
+    // untouched workspace), edits at ~600 ms and is merged at ~900 ms; fast edits at once and is
+    // merged at ~600 ms, in the middle: 300 ms of margin on both sides, whatever the machine's load.
+    const slowRule = edit('slow', 'a.txt', 'alpha', 'from slow');
     const provider = createFixtureProvider('f.json', {
       rules: [
-        { ...edit('slow', 'a.txt', 'alpha', 'from slow'), latencyMs: 80 },
-        edit('fast', 'a.txt', 'alpha', 'from fast'),
+        {
+          ...slowRule,
+          steps: [[{ tool: 'read_file', input: { path: 'a.txt' } }], ...(slowRule.steps ?? [])],
+          latencyMs: 300,
+        },
+        { ...edit('fast', 'a.txt', 'alpha', 'from fast'), latencyMs: 300 },
       ],
     });
     const { summary, logged } = await runScript(
