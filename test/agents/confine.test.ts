@@ -7,6 +7,21 @@ import { runTool, type ToolEnvironment } from '../../src/agents/tools.js';
 import { Workspace } from '../../src/agents/workspace.js';
 import { git, tempDir } from '../helpers.js';
 
+/** The tools of one agent working in `root` (no repository code: these tests run none). */
+function toolsIn(root: string, workspace: Workspace, secrets: string[] = []): ToolEnvironment {
+  return {
+    root,
+    agentIndex: 0,
+    workspace,
+    redactor: new Redactor(secrets),
+    runner: noRepoCode,
+    allowedCommands: [],
+    commandTimeoutMs: 5000,
+    signal: new AbortController().signal,
+    onCommand: () => undefined,
+  };
+}
+
 /**
  * A repository with committed symbolic links whose targets do not exist yet, checked out the way a
  * run checks it out (its own worktree): the attack of hole 9.
@@ -25,17 +40,7 @@ async function checkoutWithLinks() {
   git(repo, 'commit', '-q', '-m', 'links');
   const workspace = new Workspace({ repoDir: repo, runDir: tempDir(), runId: 'links' });
   const root = await workspace.root();
-  const env: ToolEnvironment = {
-    root,
-    agentIndex: 0,
-    workspace,
-    redactor: new Redactor([]),
-    runner: noRepoCode,
-    allowedCommands: [],
-    commandTimeoutMs: 5000,
-    signal: new AbortController().signal,
-    onCommand: () => undefined,
-  };
+  const env = toolsIn(root, workspace);
   const call = (name: string, input: Record<string, unknown>) => runTool({ id: 't', name, input }, env);
   return { repo, outside, root, call };
 }
@@ -98,17 +103,7 @@ describe('search (hole 8)', () => {
     const root = tempDir();
     writeFileSync(join(root, 'a.txt'), `${'a'.repeat(29)}b\n`.repeat(200));
     writeFileSync(join(root, 'b.txt'), `${'a'.repeat(30)}\n`);
-    const env = {
-      root,
-      agentIndex: 0,
-      workspace: new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }),
-      redactor: new Redactor([]),
-      runner: noRepoCode,
-      allowedCommands: [],
-      commandTimeoutMs: 5000,
-      signal: new AbortController().signal,
-      onCommand: () => undefined,
-    };
+    const env = toolsIn(root, new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }), []);
     const started = performance.now();
     const result = await runTool({ id: 't', name: 'search', input: { pattern: '^(a+)+$' } }, env);
     const elapsed = performance.now() - started;
@@ -122,17 +117,7 @@ describe('search (hole 8)', () => {
     const root = tempDir();
     const secret = 'ghs_straddlingTheCutToken0123456789';
     writeFileSync(join(root, 'config.txt'), `${'x'.repeat(290)}${secret} needle\n`);
-    const env = {
-      root,
-      agentIndex: 0,
-      workspace: new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }),
-      redactor: new Redactor([secret]),
-      runner: noRepoCode,
-      allowedCommands: [],
-      commandTimeoutMs: 5000,
-      signal: new AbortController().signal,
-      onCommand: () => undefined,
-    };
+    const env = toolsIn(root, new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }), [secret]);
     const result = await runTool({ id: 't', name: 'search', input: { pattern: 'needle' } }, env);
     expect(result.content).toContain(`config.txt:1: ${'x'.repeat(290)}[REDACTED]`);
     expect(result.content).not.toContain(secret.slice(0, 10));
@@ -141,17 +126,7 @@ describe('search (hole 8)', () => {
   test('syntax RE2 lacks is a clear tool error', async () => {
     const root = tempDir();
     writeFileSync(join(root, 'a.txt'), 'x\n');
-    const env = {
-      root,
-      agentIndex: 0,
-      workspace: new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }),
-      redactor: new Redactor([]),
-      runner: noRepoCode,
-      allowedCommands: [],
-      commandTimeoutMs: 5000,
-      signal: new AbortController().signal,
-      onCommand: () => undefined,
-    };
+    const env = toolsIn(root, new Workspace({ repoDir: root, runDir: tempDir(), runId: 'r' }), []);
     const search = (pattern: string) => runTool({ id: 't', name: 'search', input: { pattern } }, env);
     expect(await search('foo(?=bar)')).toEqual({
       content:
