@@ -28,8 +28,6 @@ const EXCEPTIONS: Record<string, string> = {
   'engine -> report': 'the engine renders the report at the end of a run; it moves to the flows layer',
   'report -> plan':
     "the plan comment's renderer takes the planner's Plan type; a flows-level type will replace it",
-  'report -> github':
-    "the report neutralises findings' text with the markers' escaping rule, which lives in github/markers",
 };
 
 const layerOf = (folder: string) => LAYERS.findIndex((layer) => layer.includes(folder));

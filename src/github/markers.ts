@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { neutralise } from '../report/format.js';
 import { ids } from './ids.js';
 
 /**
@@ -122,13 +123,8 @@ export function markersIn<K extends MarkerKind, C extends Authored>(
   });
 }
 
-/**
- * Text from outside the bot made unable to open or close an HTML comment: what the bot repeats of
- * it can never hide text or carry a marker. The dashes become U+2010 hyphens, which read the same.
- */
-export function neutralise(text: string): string {
-  return text.replace(/<!--/g, '<!\u2010\u2010').replace(/--(!?)>/g, '\u2010\u2010$1>');
-}
+// The one escaping rule for text the bot repeats lives with the renderers, which use it too.
+export { neutralise };
 
 /**
  * User text (a request, feedback, a label, a title) as the bot repeats it: on one line, shortened,

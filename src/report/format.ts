@@ -13,3 +13,11 @@ export function fenceFor(text: string): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   return '`'.repeat(longest + 1);
 }
+
+/**
+ * Text from outside the bot made unable to open or close an HTML comment: what the bot repeats of
+ * it can never hide text or carry a marker. The dashes become U+2010 hyphens, which read the same.
+ */
+export function neutralise(text: string): string {
+  return text.replace(/<!--/g, '<!\u2010\u2010').replace(/--(!?)>/g, '\u2010\u2010$1>');
+}

@@ -1,7 +1,6 @@
 import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
-import { neutralise } from '../github/markers.js';
-import { fenceFor } from './format.js';
+import { fenceFor, neutralise } from './format.js';
 
 export interface UsageReport {
   totals: UsageTotals;
