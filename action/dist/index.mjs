@@ -62266,6 +62266,23 @@ function sha256(text2) {
   return createHash("sha256").update(text2).digest("hex");
 }
 
+// src/report/format.ts
+function formatTokens(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+function formatUsd(usd3) {
+  return usd3 === null ? "$ unknown" : `$${usd3.toFixed(usd3 < 1 ? 4 : 2)}`;
+}
+function fenceFor(text2) {
+  const longest = Math.max(2, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length));
+  return "`".repeat(longest + 1);
+}
+function neutralise(text2) {
+  return text2.replace(/<!--/g, "<!\u2010\u2010").replace(/--(!?)>/g, "\u2010\u2010$1>");
+}
+
 // src/github/ids.ts
 var name = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "letters, digits, - and _ only");
 var ids = {
@@ -62350,9 +62367,6 @@ function markersIn(kind, thread, trusted) {
     const marker = readMarker(kind, comment, trusted);
     return marker === void 0 ? [] : [{ comment, marker }];
   });
-}
-function neutralise(text2) {
-  return text2.replace(/<!--/g, "<!\u2010\u2010").replace(/--(!?)>/g, "\u2010\u2010$1>");
 }
 function quoteUserText(text2, max = 200) {
   const flat = [...text2.replace(/\s+/g, " ").trim()];
@@ -62541,20 +62555,6 @@ var HELP = `**Dynamic Workflows** \u2014 multi-agent runs whose plan is code.
 | \`/workflow help\` | this text |
 
 A label \`workflow:KIND\` on an issue plans that kind with the issue's text as the request.`;
-
-// src/report/format.ts
-function formatTokens(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return String(n);
-}
-function formatUsd(usd3) {
-  return usd3 === null ? "$ unknown" : `$${usd3.toFixed(usd3 < 1 ? 4 : 2)}`;
-}
-function fenceFor(text2) {
-  const longest = Math.max(2, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length));
-  return "`".repeat(longest + 1);
-}
 
 // src/report/plan.ts
 function count(n, noun) {
