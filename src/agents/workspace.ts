@@ -1,124 +1,11 @@
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { IDENTITY, runGit } from './git.js';
+import { filesWithSecrets, SecretInChangesError, type SecretScanner } from './commit-check.js';
+import { diffStatOf } from './diff-stat.js';
+import { DIFF, type Git, gitIn, Mutex, READ_DIFF, stagedNames } from './workspace-git.js';
 
-/** git in one directory, through the helper that runs no repository code. */
-interface Git {
-  raw(args: string[]): Promise<string>;
-  revparse(args: string[]): Promise<string>;
-}
-
-function gitIn(cwd: string): Git {
-  const raw = (args: string[]) => runGit(args, { cwd, config: IDENTITY });
-  return { raw, revparse: (args) => raw(['rev-parse', ...args]) };
-}
-
-/**
- * Options of every diff the product reads or applies: no textconv or external diff driver, no
- * colour, the usual `a/` and `b/` prefixes, whatever the repository's configuration says.
- */
-const DIFF = ['--no-textconv', '--no-ext-diff', '--no-color', '--src-prefix=a/', '--dst-prefix=b/'];
-
-/**
- * What a person or a check reads: every file as text, so a `.gitattributes` an agent wrote
- * (`-diff`, `binary`) cannot turn added lines into "Bin 0 -> 116 bytes".
- */
-const READ_DIFF = ['--text', ...DIFF];
-
-/**
- * A `git diff --stat` of a patch made with `--text`: lines added and removed per file, counted in
- * the hunks only (an added line `++ x` is `+++ x` in the patch, not a file header).
- */
-export function diffStatOf(patch: string): string {
-  const files: Array<{ name: string; added: number; removed: number }> = [];
-  let current: { name: string; added: number; removed: number } | undefined;
-  let inHunk = false;
-  for (const line of patch.split('\n')) {
-    if (line.startsWith('diff --git ')) {
-      current = {
-        name: line.replace(/^diff --git "?a\/.*? "?b\//, '').replace(/"$/, ''),
-        added: 0,
-        removed: 0,
-      };
-      files.push(current);
-      inHunk = false;
-      continue;
-    }
-    if (!current) continue;
-    if (line.startsWith('@@')) {
-      inHunk = true;
-    } else if (inHunk) {
-      if (line.startsWith('+')) current.added++;
-      else if (line.startsWith('-')) current.removed++;
-    } else if (line.startsWith('+++ b/') || line.startsWith('+++ "b/')) {
-      current.name = line.slice(line.indexOf('b/') + 2).replace(/"$/, '');
-    } else if (line.startsWith('--- a/') || line.startsWith('--- "a/')) {
-      current.name = line.slice(line.indexOf('a/') + 2).replace(/"$/, '');
-    }
-  }
-  if (files.length === 0) return '';
-  const width = Math.max(...files.map((f) => f.name.length));
-  const most = Math.max(...files.map((f) => f.added + f.removed));
-  const digits = String(most).length;
-  const scale = most > 40 ? 40 / most : 1;
-  const rows = files.map((f) => {
-    const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
-    const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
-    const graph = `${'+'.repeat(plus)}${'-'.repeat(minus)}`;
-    return ` ${f.name.padEnd(width)} | ${String(f.added + f.removed).padStart(digits)}${graph ? ` ${graph}` : ''}`;
-  });
-  const added = files.reduce((n, f) => n + f.added, 0);
-  const removed = files.reduce((n, f) => n + f.removed, 0);
-  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  const total = [
-    plural(files.length, 'file changed', 'files changed'),
-    ...(added > 0 ? [plural(added, 'insertion(+)', 'insertions(+)')] : []),
-    ...(removed > 0 ? [plural(removed, 'deletion(-)', 'deletions(-)')] : []),
-  ].join(', ');
-  return [...rows, ` ${total}`].join('\n');
-}
-
-/** The names of the staged changes, raw (not quoted), renames as a deletion and an addition. */
-async function stagedNames(git: Git, filter?: string): Promise<string[]> {
-  const args = [
-    'diff',
-    '--cached',
-    '--name-only',
-    '-z',
-    '--no-renames',
-    ...(filter ? [`--diff-filter=${filter}`] : []),
-  ];
-  return (await git.raw([...args, 'HEAD'])).split('\0').filter(Boolean);
-}
-
-/** What the commit check needs from the redactor. */
-export interface SecretScanner {
-  redact(text: string): string;
-  finds(text: string): boolean;
-}
-
-/** The run's changes hold a secret: nothing was committed. The message names files, never the secret. */
-export class SecretInChangesError extends Error {
-  constructor(readonly files: string[]) {
-    super(
-      `the run's changes were not committed: ${files.map((f) => `\`${f}\``).join(', ')} ` +
-        `${files.length === 1 ? 'holds' : 'hold'} a secret this run knows (the job token, the model key or a configured value, as it is or encoded); ` +
-        'nothing was committed or pushed, and the working copy with those changes was removed',
-    );
-    this.name = 'SecretInChangesError';
-  }
-}
-
-/** Runs async work one piece at a time, in call order. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
+export { SecretInChangesError, type SecretScanner } from './commit-check.js';
+export { diffStatOf } from './diff-stat.js';
 
 export interface WorkspaceOptions {
   /** The repository the run works on: a git checkout with at least one commit, or a plain directory. */
@@ -333,27 +220,6 @@ export class Workspace {
     });
   }
 
-  /**
-   * The staged files (as named, redacted) whose name or content holds a secret in a form the
-   * redactor knows. Whole files are read from the index, so a secret is found even when an
-   * agent's edit only completed it, or when `.gitattributes` marks the file binary.
-   */
-  private async filesWithSecrets(git: Git): Promise<string[]> {
-    const secrets = this.options.secrets;
-    if (!secrets) return [];
-    const hits: string[] = [];
-    for (const file of await stagedNames(git, 'd')) {
-      let content = '';
-      try {
-        content = await git.raw(['cat-file', 'blob', `:0:${file}`]);
-      } catch {
-        // Not a blob (a submodule's commit): nothing to read.
-      }
-      if (secrets.finds(file) || secrets.finds(content)) hits.push(secrets.redact(file));
-    }
-    return hits;
-  }
-
   /** Removes the run's working copy, its branch and every patch of its agents' changes. */
   private async discard(repoGit: Git, root: string): Promise<void> {
     await repoGit.raw(['worktree', 'remove', '--force', root]);
@@ -394,7 +260,7 @@ export class Workspace {
         writeFileSync(target, content);
       }
       await git.raw(['add', '-A']);
-      const leaking = await this.filesWithSecrets(git);
+      const leaking = await filesWithSecrets(git, this.options.secrets);
       if (leaking.length > 0) {
         await this.discard(repoGit, root);
         throw new SecretInChangesError(leaking);
