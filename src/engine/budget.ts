@@ -1,6 +1,9 @@
 import { billedTokens, type Usage } from '../models/types.js';
 
+/** `agent()` refused because the budget is spent; its kind stops the run (see HostErrorKind). */
 export class BudgetExhaustedError extends Error {
+  readonly kind = 'budget' as const;
+
   constructor(message: string) {
     super(message);
     this.name = 'BudgetExhaustedError';

@@ -6,7 +6,9 @@
  * Every guest value the host needs is turned into a string here, in the guest, while the host's
  * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
  * like any other endless loop, and the host only ever copies plain strings of a bounded size.
- * The prelude returns `describe`, which the host calls (also metered) to read a thrown value.
+ * The prelude returns `[describe, tagKind]`, which the host calls (also metered): `describe` reads
+ * a thrown value, `tagKind` records the kind of a host call's error (see HostErrorKind in
+ * sandbox.ts) where the script can neither reach nor forge it; `describe` reports it.
  * `LIMITS` (see `GuestLimits` in sandbox.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -48,11 +50,21 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
   };
   const report = (where, error) => sync('itemFailed', stringify([where, describe(error)]));
+  // Taken before the script runs, so a script that replaces them cannot read or forge a kind.
+  const apply = Reflect.apply;
+  const kinds = new WeakMap();
+  const getKind = WeakMap.prototype.get;
+  const setKind = WeakMap.prototype.set;
+  const tagKind = (e, kind) => {
+    apply(setKind, kinds, [e, kind]);
+  };
 
   /** A thrown value as JSON {name?, message, stack?}; reading it may run the script's getters. */
   const describeThrown = (e) => {
     const out = {};
     if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+      const kind = apply(getKind, kinds, [e]);
+      if (kind !== undefined) out.kind = kind;
       for (const key of ['name', 'message', 'stack']) {
         try {
           const value = e[key];
@@ -201,5 +213,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return describeThrown;
+  return [describeThrown, tagKind];
 })`;

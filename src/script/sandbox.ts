@@ -10,13 +10,11 @@ import {
   type QuickJSHandle,
   type QuickJSSyncVariant,
 } from 'quickjs-emscripten-core';
+import { type HostBridge, type HostErrorKind, hostErrorKind, isHostErrorKind } from './host.js';
 import { PRELUDE } from './prelude.js';
 
-/** The functions a script can reach; everything crosses the boundary as JSON. */
-export interface HostBridge {
-  call(name: string, args: unknown[]): Promise<unknown>;
-  sync(name: string, args: unknown[]): unknown;
-}
+/** The bridge's type, where it was before host.ts. */
+export type { HostBridge } from './host.js';
 
 export interface SandboxLimits {
   /** Hard cap on the guest's heap: a fixed-size WebAssembly memory. */
@@ -61,7 +59,19 @@ export const GUEST_LIMITS = {
 /** How long reading a thrown value may take; it also counts against the CPU cap. */
 export const CONVERSION_MS = 1000;
 
-export type FailureKind = 'error' | 'memory' | 'cpu' | 'wall' | 'stack' | 'deadlock' | 'aborted';
+/**
+ * What ended a script: its own error, a cap (`memory`, `cpu`, `wall`, `stack`), a wait that can
+ * never end, a stop of the run, or an uncaught host error with a kind (see HostErrorKind).
+ */
+export type FailureKind =
+  | 'error'
+  | 'memory'
+  | 'cpu'
+  | 'wall'
+  | 'stack'
+  | 'deadlock'
+  | 'aborted'
+  | HostErrorKind;
 
 export interface ScriptFailure {
   kind: FailureKind;
@@ -188,6 +198,8 @@ interface GuestError {
   name?: string;
   message?: string;
   stack?: string;
+  /** The kind of a host call's error (see HostErrorKind), as the prelude recorded it. */
+  kind?: string;
 }
 
 function locate(file: string, stack: string | undefined): { line: number; column: number } | undefined {
@@ -219,7 +231,7 @@ function toFailure(file: string, err: GuestError, limits: SandboxLimits): Script
       ...where,
     };
   }
-  return { kind: 'error', message: `${name}: ${message}`, ...where };
+  return { kind: isHostErrorKind(err.kind) ? err.kind : 'error', message: `${name}: ${message}`, ...where };
 }
 
 /**
@@ -361,6 +373,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
   let done = false;
   let mainHandle: QuickJSHandle | undefined;
   let describer: QuickJSHandle | undefined;
+  /** The prelude's function that records the kind of a host call's error (see HostErrorKind). */
+  let tagger: QuickJSHandle | undefined;
   /** Characters of call arguments the host holds for calls not yet settled. */
   let held = 0;
 
@@ -611,6 +625,7 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
           outcome = { error };
         }
       }
+      const kind = 'error' in outcome ? hostErrorKind(outcome.error) : undefined;
       // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
       settled.push(() => {
         pending.delete(deferred);
@@ -620,6 +635,13 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
             name: typeof e?.name === 'string' ? e.name : 'Error',
             message: typeof e?.message === 'string' ? e.message : String(outcome.error),
           });
+          if (kind !== undefined) {
+            const kindHandle = ctx.newString(kind);
+            const tagged = ctx.callFunction(tagger!, ctx.undefined, handle, kindHandle);
+            kindHandle.dispose();
+            if (tagged.error) tagged.error.dispose();
+            else tagged.value.dispose();
+          }
           deferred.reject(handle);
           handle.dispose();
         } else if (json === undefined) {
@@ -706,8 +728,11 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxOutc
           guestLimits.value,
         );
         if (installed.error) return installed.error;
-        describer = installed.value;
+        owned.push(installed.value);
+        describer = ctx.getProp(installed.value, 0);
         owned.push(describer);
+        tagger = ctx.getProp(installed.value, 1);
+        owned.push(tagger);
         return undefined;
       });
       if (!setup.ok) return;

@@ -1,0 +1,188 @@
+import { noRepoCode } from '../agents/isolation.js';
+import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
+import { runTool, toolDefinitions } from '../agents/tools.js';
+import type { Isolated } from '../agents/workspace.js';
+import { costUsd, priceOf } from '../models/pricing.js';
+import { type ToolCall, type Usage, ZERO_USAGE } from '../models/types.js';
+import { BudgetExhaustedError } from './budget.js';
+import { budgetCheck, emit, onCommand, type RunContext, type ScriptScope } from './context.js';
+import type { AgentStatus } from './events.js';
+import type { JournalEntry } from './journal.js';
+import type { AgentOptions } from './options.js';
+import { pumpReplays } from './replay.js';
+
+/** What every event about one agent says of it. */
+interface AgentBase {
+  index: number;
+  label?: string;
+  phase?: string;
+  model: string;
+}
+
+function finishAgent(
+  run: RunContext,
+  base: AgentBase,
+  outcome: Pick<AgentOutcome, 'status' | 'usage' | 'attempts'> & { error?: string },
+  usd: number | null,
+): void {
+  run.ledger.record({ ...base, status: outcome.status, usage: outcome.usage, usd });
+  emit(run, {
+    type: 'agent.finished',
+    index: base.index,
+    ...(base.label !== undefined ? { label: base.label } : {}),
+    ...(base.phase !== undefined ? { phase: base.phase } : {}),
+    status: outcome.status as AgentStatus,
+    usage: outcome.usage,
+    usd,
+    attempts: outcome.attempts,
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+  });
+}
+
+/** The agent's model and what its events say of it; refuses an agent the budget cannot cover. */
+function admitAgent(run: RunContext, scope: ScriptScope, index: number, opts: AgentOptions): AgentBase {
+  const { provider } = run.options;
+  const phase = opts.phase ?? scope.phase;
+  const phaseModel = scope.meta.phases?.find((p) => p.title === phase)?.model;
+  const model = provider.modelFor(opts.model ?? phaseModel ?? provider.defaultModel);
+  const base = {
+    index,
+    ...(opts.label !== undefined ? { label: opts.label } : {}),
+    ...(phase !== undefined ? { phase } : {}),
+    model,
+  };
+  const refused = budgetCheck(run);
+  if (refused) throw new BudgetExhaustedError(`agent() refused: ${refused}`);
+  if (run.budget.totalUsd !== null && !priceOf(model)) {
+    throw new Error(`agent(): model "${model}" has no known price, so the dollar budget cannot cover it`);
+  }
+  return base;
+}
+
+/**
+ * The life of a live agent: queued under the concurrency cap, started if the budget allows, run
+ * to its outcome, its isolated changes merged, its answer journaled. Resolves to the answer, or
+ * null for an agent that was stopped or failed; throws for a refusal and an invalid answer.
+ */
+export async function runLiveAgent(
+  run: RunContext,
+  scope: ScriptScope,
+  index: number,
+  prompt: string,
+  opts: AgentOptions,
+  key: string,
+): Promise<unknown> {
+  const base = admitAgent(run, scope, index, opts);
+  emit(run, { type: 'agent.queued', ...base });
+  run.liveAgents++;
+  let release: (() => void) | undefined;
+  try {
+    try {
+      release = run.scheduler.tryAcquire(run.stop.signal) ?? (await run.scheduler.acquire(run.stop.signal));
+    } catch {
+      finishAgent(
+        run,
+        base,
+        { status: 'stopped', usage: ZERO_USAGE, attempts: 0, error: 'the run was stopped' },
+        null,
+      );
+      return null;
+    }
+    const late = budgetCheck(run);
+    if (late) {
+      finishAgent(run, base, { status: 'stopped', usage: ZERO_USAGE, attempts: 0, error: late }, null);
+      throw new BudgetExhaustedError(`agent() refused: ${late}`);
+    }
+    emit(run, { type: 'agent.started', ...base });
+    return await runStartedAgent(run, base, prompt, opts, key);
+  } finally {
+    release?.();
+    run.liveAgents--;
+    pumpReplays(run);
+  }
+}
+
+/** An agent that holds a slot: runs it, merges its isolated changes and records its outcome. */
+async function runStartedAgent(
+  run: RunContext,
+  base: AgentBase,
+  prompt: string,
+  opts: AgentOptions,
+  key: string,
+): Promise<unknown> {
+  const { index, model } = base;
+  let usd: number | null = priceOf(model) ? 0 : null;
+  const tools = run.workspace ? agentTools(run, index, opts.isolation === 'worktree') : undefined;
+  const outcome = await runAgent(
+    {
+      prompt,
+      ...base,
+      ...(opts.effort ? { effort: opts.effort } : {}),
+      ...(opts.schema ? { schema: opts.schema } : {}),
+    },
+    {
+      provider: run.options.provider,
+      signal: run.stop.signal,
+      stopReason: () => budgetCheck(run),
+      onUsage: (usage: Usage, answeredBy: string) => {
+        const cost = costUsd(answeredBy, usage);
+        if (cost !== null) usd = (usd ?? 0) + cost;
+        run.budget.charge(usage, cost);
+        budgetCheck(run);
+      },
+      onTurn: (turn) => emit(run, { type: 'agent.turn', index, ...turn }),
+      ...(tools ? { tools } : {}),
+      ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
+    },
+  );
+  const isolated = await tools?.isolated();
+  if (isolated) {
+    const merged = await isolated.finish();
+    if (merged.conflict) emit(run, { type: 'changes.conflict', index, error: merged.conflict });
+    else if (merged.changed.length > 0) emit(run, { type: 'changes.merged', index, files: merged.changed });
+  }
+  finishAgent(run, base, outcome, usd);
+  if (outcome.status === 'completed') {
+    // An answer is kept in the journal (uploaded as an artifact) and flows on into prompts and the
+    // report: a secret in it is redacted here, once, so a replay gives the same value.
+    const result = run.redactor.redactValue(outcome.result);
+    run.journal.append({ ...base, key, result, usage: outcome.usage, usd } satisfies JournalEntry);
+    return result;
+  }
+  if (outcome.status === 'invalid') throw new Error(outcome.error);
+  return null;
+}
+
+/**
+ * An agent's tools. Its working copy is set up at its first tool call, so agents that never
+ * touch the repository (and runs under `sim`) create no worktree.
+ */
+function agentTools(run: RunContext, index: number, isolate: boolean) {
+  const config = run.options.workspace!;
+  const workspace = run.workspace!;
+  const base = {
+    agentIndex: index,
+    workspace,
+    redactor: run.redactor,
+    runner: run.runner ?? noRepoCode,
+    allowedCommands: config.allowedCommands ?? [],
+    ...(config.oracle ? { oracle: config.oracle } : {}),
+    commandTimeoutMs: config.commandTimeoutMs ?? 120_000,
+    signal: run.stop.signal,
+    onCommand: onCommand(run, index),
+  };
+  let own: Promise<Isolated | undefined> | undefined;
+  let root: Promise<string> | undefined;
+  const workingCopy = () => {
+    root ??= (async () => {
+      if (isolate) own = workspace.isolate(index);
+      return (await own)?.root ?? (await workspace.root());
+    })();
+    return root;
+  };
+  return {
+    definitions: toolDefinitions(base),
+    run: async (call: ToolCall) => runTool(call, { ...base, root: await workingCopy() }),
+    isolated: async () => (own ? await own : undefined),
+  };
+}

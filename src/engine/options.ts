@@ -1,0 +1,157 @@
+import type { IsolationMode, RepoCodeRunner } from '../agents/isolation.js';
+import { schemaProblem } from '../agents/schema.js';
+import type { OracleConfig } from '../agents/tools.js';
+import { priceOf } from '../models/pricing.js';
+import type { JsonSchema, ModelProvider } from '../models/types.js';
+import { type CheckResult, checkScript, ScriptCheckError } from '../script/check.js';
+import { GUEST_LIMITS, type SandboxLimits } from '../script/sandbox.js';
+import { Budget } from './budget.js';
+import type { RunEvent, RunStatus } from './events.js';
+import type { UsageTotals } from './usage.js';
+
+export const MAX_CONCURRENCY = 16;
+export const MAX_AGENTS = 1000;
+
+export interface SavedWorkflow {
+  source: string;
+  file: string;
+}
+
+/** Finds a saved workflow by name for `workflow()`, or says where it looked. */
+export type WorkflowResolver = (nameOrRef: unknown) => SavedWorkflow;
+
+export interface RunOptions {
+  source: string;
+  /** How errors name the script, e.g. the path the user gave. */
+  file: string;
+  args?: unknown;
+  provider: ModelProvider;
+  runsDir: string;
+  concurrency?: number;
+  maxAgents?: number;
+  budgetTokens?: number | null;
+  budgetUsd?: number | null;
+  /** The id of an earlier run in `runsDir` whose journal this run replays. */
+  resume?: string;
+  limits?: Partial<SandboxLimits>;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  workflows?: WorkflowResolver;
+  /** The repository agents work on; without it agents have no tools and `oracle()` is unavailable. */
+  workspace?: WorkspaceOptions;
+  /** Secret values to redact everywhere, besides the secret-looking variables of `env`. */
+  secrets?: string[];
+  /** The environment secrets are looked for in (default: this process's). Commands never see it. */
+  env?: NodeJS.ProcessEnv;
+  /** Runs repository code (the test command, allowed commands); default: one made for this run from `isolation`. */
+  runner?: RepoCodeRunner;
+  /** Repository code runs isolated or not at all (`required`, the default), or unisolated (`off`). */
+  isolation?: IsolationMode;
+  /** A dry run: `oracle()` answers this without running anything (for estimates under `sim`). */
+  dryRun?: { oraclePasses: boolean };
+}
+
+export interface WorkspaceOptions {
+  repoDir: string;
+  /** The test command: `oracle()` and the agents' `run_tests` tool. */
+  oracle?: OracleConfig;
+  /** Command lines agents may run, word for word as a prefix (no shell). */
+  allowedCommands?: string[];
+  commandTimeoutMs?: number;
+  maxTurns?: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  result: unknown;
+  error?: string;
+  runDir: string;
+  usage: UsageTotals;
+  resumedFrom?: string;
+  /** The branch holding the run's changes and report, when it changed anything. */
+  branch?: string;
+  reportPath: string;
+}
+
+/** What the checks of a run's options give the run: the checked script, its caps and its budget. */
+export interface CheckedRun {
+  checked: Extract<CheckResult, { ok: true }>;
+  concurrency: number;
+  maxAgents: number;
+  budget: Budget;
+}
+
+function checkLimit(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be a whole number from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Checks the script and the run's options, before anything is written; throws what is wrong. */
+export function checkRunOptions(options: RunOptions): CheckedRun {
+  const checked = checkScript(options.source);
+  if (!checked.ok) throw new ScriptCheckError(options.file, checked.diagnostics);
+
+  const concurrency = checkLimit('concurrency', options.concurrency ?? MAX_CONCURRENCY, MAX_CONCURRENCY);
+  const maxAgents = checkLimit('maxAgents', options.maxAgents ?? MAX_AGENTS, MAX_AGENTS);
+  const budget = new Budget(options.budgetTokens ?? null, options.budgetUsd ?? null);
+  for (const [name, value] of [
+    ['budgetTokens', budget.totalTokens],
+    ['budgetUsd', budget.totalUsd],
+  ] as const) {
+    if (value !== null && !(Number.isFinite(value) && value > 0))
+      throw new RangeError(`${name} must be a number > 0`);
+  }
+  if (budget.totalUsd !== null && !priceOf(options.provider.modelFor(options.provider.defaultModel))) {
+    throw new Error(
+      `a dollar budget needs prices, and model "${options.provider.defaultModel}" has none; use a token budget instead`,
+    );
+  }
+  return { checked, concurrency, maxAgents, budget };
+}
+
+const AGENT_OPTION_KEYS = new Set(['label', 'phase', 'schema', 'model', 'effort', 'isolation', 'agentType']);
+
+export interface AgentOptions {
+  label?: string;
+  phase?: string;
+  schema?: JsonSchema;
+  model?: string;
+  effort?: string;
+  isolation?: 'worktree';
+  agentType?: string;
+}
+
+/** Checks the options a script passed to `agent()`; throws what is wrong, as the script will see it. */
+export function agentOptions(raw: unknown): AgentOptions {
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new TypeError('agent(prompt, opts): opts must be an object');
+  const opts = raw as Record<string, unknown>;
+  for (const key of Object.keys(opts)) {
+    if (!AGENT_OPTION_KEYS.has(key)) {
+      throw new TypeError(`agent(): unknown option "${key}" (known: ${[...AGENT_OPTION_KEYS].join(', ')})`);
+    }
+  }
+  for (const key of ['label', 'phase', 'model', 'effort', 'agentType'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'string') {
+      throw new TypeError(`agent(): opts.${key} must be a string`);
+    }
+    const length = typeof opts[key] === 'string' ? opts[key].length : 0;
+    if (length > GUEST_LIMITS.phase) {
+      throw new RangeError(
+        `agent(): opts.${key} is ${length} characters; the limit is ${GUEST_LIMITS.phase}`,
+      );
+    }
+  }
+  if (opts.isolation !== undefined && opts.isolation !== 'worktree') {
+    throw new TypeError(`agent(): opts.isolation must be 'worktree' when given`);
+  }
+  if (opts.schema !== undefined) {
+    const problem = schemaProblem(opts.schema);
+    if (problem) throw new TypeError(`agent(): ${problem}`);
+  }
+  return opts as AgentOptions;
+}
