@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redactor } from './secrets.js';
 
 /**
  * Every git command the product runs goes through here, so none of them runs repository code:
@@ -117,11 +118,7 @@ export async function pushBranch(options: {
     );
   } catch (error) {
     // git's message can quote the header it sent; the token never leaves in an error.
-    const message = (error as Error).message
-      .split(basic)
-      .join('[REDACTED]')
-      .split(options.token)
-      .join('[REDACTED]');
+    const message = new Redactor([basic, options.token]).redact((error as Error).message);
     throw new GitError(message, (error as GitError).exitCode ?? null, '');
   }
 }
