@@ -1,31 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { checkScript } from '../../src/script/check.js';
-import {
-  GUEST_LIMITS,
-  type HostBridge,
-  runInSandbox,
-  type SandboxOptions,
-} from '../../src/script/sandbox.js';
+import { GUEST_LIMITS, type HostBridge, type SandboxOptions } from '../../src/script/sandbox.js';
+import { runSandboxed } from './sandboxed.js';
 
 // Issue 9, hole 6: guest code that runs while the host converts a guest value (a thrown value, the
 // result, a call's arguments, a log line) must be metered like any other guest code.
 
-const META = `export const meta = { name: 'n', description: 'd' };\n`;
 const CPU_MS = 300;
 
-function run(body: string, options: Partial<SandboxOptions> = {}) {
-  const checked = checkScript(META + body);
-  if (!checked.ok) throw new Error(JSON.stringify(checked.diagnostics));
-  return runInSandbox({
-    body: checked.body,
-    file: 'plan.js',
-    args: null,
-    budgetTotal: null,
-    host: { call: async () => null, sync: () => undefined },
-    limits: { cpuMs: CPU_MS },
-    ...options,
-  });
-}
+const run = (body: string, options: Partial<SandboxOptions> = {}) =>
+  runSandboxed(body, { limits: { cpuMs: CPU_MS }, ...options });
 
 /** Runs a hostile script and says how it ended and how long the host was held. */
 async function contained(body: string, options: Partial<SandboxOptions> = {}) {

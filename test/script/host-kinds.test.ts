@@ -1,10 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { checkScript } from '../../src/script/check.js';
 import { type HostBridge, HostError, type HostFunctions, hostBridge } from '../../src/script/host.js';
 import { PRELUDE } from '../../src/script/prelude.js';
-import { runInSandbox, type SandboxOptions } from '../../src/script/sandbox.js';
-
-const META = `export const meta = { name: 'n', description: 'd' };\n`;
+import type { SandboxOptions } from '../../src/script/sandbox.js';
+import { runSandboxed } from './sandboxed.js';
 
 /** A host whose `agent()` rejects with a budget error. */
 const refusing: HostBridge = {
@@ -16,18 +14,8 @@ const refusing: HostBridge = {
   sync: () => undefined,
 };
 
-function run(body: string, options: Partial<SandboxOptions> = {}) {
-  const checked = checkScript(META + body);
-  if (!checked.ok) throw new Error(JSON.stringify(checked.diagnostics));
-  return runInSandbox({
-    body: checked.body,
-    file: 'plan.js',
-    args: null,
-    budgetTotal: null,
-    host: refusing,
-    ...options,
-  });
-}
+const run = (body: string, options: Partial<SandboxOptions> = {}) =>
+  runSandboxed(body, { host: refusing, ...options });
 
 const failureOf = async (body: string) => {
   const outcome = await run(body);

@@ -1,26 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { checkScript } from '../../src/script/check.js';
-import { type HostBridge, runInSandbox, type SandboxOptions } from '../../src/script/sandbox.js';
-
-const META = `export const meta = { name: 'n', description: 'd' };\n`;
+import { type HostBridge, runInSandbox } from '../../src/script/sandbox.js';
+import { runSandboxed } from './sandboxed.js';
 
 const quietHost: HostBridge = {
   call: async () => null,
   sync: () => undefined,
 };
 
-function run(body: string, options: Partial<SandboxOptions> = {}) {
-  const checked = checkScript(META + body);
-  if (!checked.ok) throw new Error(JSON.stringify(checked.diagnostics));
-  return runInSandbox({
-    body: checked.body,
-    file: 'plan.js',
-    args: null,
-    budgetTotal: null,
-    host: quietHost,
-    ...options,
-  });
-}
+const run = runSandboxed;
 
 describe('the sandbox', () => {
   test('returns the script value and reaches host calls concurrently', async () => {
