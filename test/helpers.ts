@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -69,4 +69,17 @@ export function git(cwd: string, ...args: string[]): string {
     cwd,
     encoding: 'utf8',
   }).trim();
+}
+
+/** A git repository (a real path) in a temp dir holding these files in one commit on main. */
+export function gitRepoWith(files: Record<string, string>): string {
+  const dir = realpathSync(tempDir());
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  git(dir, 'init', '-q', '--initial-branch=main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'base');
+  return dir;
 }

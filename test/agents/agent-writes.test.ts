@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openPullRequest } from '../../src/action/pull-request.js';
@@ -7,22 +7,10 @@ import type { RunSummary } from '../../src/engine/run.js';
 import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
 import type { ChatMessage, ModelProvider } from '../../src/models/types.js';
-import { git, runScript, tempDir } from '../helpers.js';
+import { git, gitRepoWith, runScript } from '../helpers.js';
 
 // What an injected agent writes into the repository, through the real path: runWorkflow, a
 // scripted model, the real tools, a real git repository, the real commit and report.
-
-function repoWith(files: Record<string, string>): string {
-  const dir = tempDir();
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  git(dir, 'init', '-q', '--initial-branch=main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
-  return dir;
-}
 
 type Step = { tool: string; input: Record<string, unknown> };
 
@@ -71,7 +59,7 @@ function everythingInGit(repo: string): string {
 
 describe('F7: agents cannot write GitHub Actions workflows or actions', () => {
   test('writes and edits under .github/workflows and .github/actions, in any case, are refused; the rest is committed', async () => {
-    const repo = repoWith({
+    const repo = gitRepoWith({
       'src/a.js': 'export const a = 1;\n',
       '.github/workflows/ci.yml': 'on: push\n',
       '.github/dependabot.yml': 'version: 2\n',
@@ -153,7 +141,7 @@ describe('F6: a .gitattributes cannot blind the report', () => {
   ];
 
   test('added lines in a file marked -diff reach the quality check; the report lists .gitattributes first, as needing a careful look', async () => {
-    const repo = repoWith({ 'src/math.js': 'export const add = (a, b) => a + b;\n' });
+    const repo = gitRepoWith({ 'src/math.js': 'export const add = (a, b) => a + b;\n' });
     const { provider } = injected(steps, {
       findings: [{ title: 'Minor style nit <!-- ', status: 'fixed', file: 'src/math.js' }],
     });
@@ -182,7 +170,7 @@ describe('F6: a .gitattributes cannot blind the report', () => {
   });
 
   test('the pull request body starts with the sensitive changes', async () => {
-    const repo = repoWith({ 'src/math.js': 'export const add = (a, b) => a + b;\n' });
+    const repo = gitRepoWith({ 'src/math.js': 'export const add = (a, b) => a + b;\n' });
     const { provider } = injected(steps);
     const { summary } = await runScript(AGENT, { provider, workspace: { repoDir: repo } });
     let sent: { body: string; head: string } | undefined;
@@ -237,7 +225,7 @@ describe('secrets in what agents commit', () => {
   ])(
     'a file holding the token (%s) is not committed; the run fails naming the file, never the token',
     async (_, path, content, isolate) => {
-      const repo = repoWith({ 'src/a.js': 'export const a = 1;\n' });
+      const repo = gitRepoWith({ 'src/a.js': 'export const a = 1;\n' });
       const { provider } = injected([
         [
           { tool: 'write_file', input: { path: 'src/ok.js', content: 'export const ok = 1;\n' } },
@@ -281,7 +269,7 @@ describe('secrets in what agents commit', () => {
   );
 
   test('a secret in a file name is refused too, and the name is shown redacted', async () => {
-    const repo = repoWith({ 'src/a.js': 'export const a = 1;\n' });
+    const repo = gitRepoWith({ 'src/a.js': 'export const a = 1;\n' });
     const { provider } = injected([
       [{ tool: 'write_file', input: { path: `keys/${TOKEN}.txt`, content: 'x\n' } }],
     ]);
@@ -298,7 +286,7 @@ describe('secrets in what agents commit', () => {
   });
 
   test('changes without a secret are committed as before', async () => {
-    const repo = repoWith({ 'src/a.js': 'export const a = 1;\n' });
+    const repo = gitRepoWith({ 'src/a.js': 'export const a = 1;\n' });
     const { provider } = injected([
       [{ tool: 'write_file', input: { path: 'src/ok.js', content: 'export const ok = 1;\n' } }],
     ]);

@@ -25,7 +25,7 @@ import { Redactor } from '../../src/agents/secrets.js';
 import { type CommandRecord, runTool } from '../../src/agents/tools.js';
 import { Workspace } from '../../src/agents/workspace.js';
 import { assessRepository } from '../../src/plan/assess.js';
-import { git, runScript, tempDir } from '../helpers.js';
+import { git, gitRepoWith, runScript, tempDir } from '../helpers.js';
 
 const TOKEN = 'ghs_isolationProbeToken0123456789';
 const KEY = 'sk-ant-isolation-probe-key-0123456789';
@@ -51,18 +51,6 @@ afterAll(() => {
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
 });
 
-function repoWith(files: Record<string, string>): string {
-  const dir = realpathSync(tempDir());
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  git(dir, 'init', '-q', '--initial-branch=main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
-  return dir;
-}
-
 const limits = (cwd: string, timeoutMs = 20_000) => ({ cwd, timeoutMs, maxOutputBytes: 256 * 1024 });
 
 /** The runner a run makes for its repository: the only one whose git directory the sandbox is shown. */
@@ -84,7 +72,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   });
 
   test('the probe: no other process, no secret in any environ, no sudo, .git read-only, the host HOME hidden', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const hostHomeFile = join(homedir(), `dwf-probe-${process.pid}.txt`);
     writeFileSync(hostHomeFile, `home secret ${TOKEN}\n`);
     cleanup.push(hostHomeFile);
@@ -144,7 +132,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
       encoding: 'utf8',
     });
     expect(control.stdout.trim()).toBe('0');
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     const inside = await runner.run({ argv: [suid, '-u'] }, limits(repo));
     expect(inside.exitCode).toBe(0);
     expect(inside.output.trim()).toBe(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }).trim());
@@ -169,7 +157,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
         { encoding: 'utf8' },
       );
       expect(control.stdout.trim()).toBe('0');
-      const repo = repoWith({ 'a.txt': 'a\n' });
+      const repo = gitRepoWith({ 'a.txt': 'a\n' });
       const inside = await probeRunner.run({ shell: 'sudo -n id -u; echo "exit=$?"; id -u' }, limits(repo));
       expect(inside.output).toContain('exit=1');
       expect(inside.output.trim().endsWith(`\n${uid}`)).toBe(true);
@@ -179,7 +167,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   );
 
   test("writes go to a throwaway copy at the tree's own path; git works in it, with the checkout's credentials stripped", async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
     git(repo, 'config', 'http.https://github.com/.extraheader', header);
     git(repo, 'remote', 'add', 'origin', `https://x-access-token:${TOKEN}@github.com/o/r.git`);
@@ -206,7 +194,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   });
 
   test('allowed commands cannot reach outside through their arguments (git diff --no-index, --output=)', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const hiddenSecret = join(tempDir(), 'secret.txt');
     writeFileSync(hiddenSecret, `secret in a temp dir ${TOKEN}\n`);
     const guarded = visibleDir();
@@ -252,7 +240,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   });
 
   test('a timeout kills the whole process tree, background children included', async () => {
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     const started = performance.now();
     const result = await runner.run(
       { shell: 'sleep 387 & sleep 388 & (setsid sleep 389 &) ; echo started; wait' },
@@ -270,7 +258,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   });
 
   test('an abort stops it at once', async () => {
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 500);
     const started = performance.now();
@@ -284,7 +272,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   });
 
   test('a worktree in a hidden directory: its copy shows at its path, the common .git read-only beside it', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const worktree = join(realpathSync(tempDir()), 'runs', 'r1', 'workspace');
     git(repo, 'worktree', 'add', '-q', '-b', 'dwf/r1', worktree);
     writeFileSync(join(worktree, 'a.txt'), 'changed by an agent\n');
@@ -301,11 +289,11 @@ describe('the isolated runner (as root, as CI runs)', () => {
 
   test('F2: credentials in submodule and worktree configs (checkout with persist-credentials + submodules) never reach the sandbox', async () => {
     const file = ['-c', 'protocol.file.allow=always'];
-    const inner = repoWith({ 'i.txt': 'inner\n' });
-    const lib = repoWith({ 's.txt': 'lib\n' });
+    const inner = gitRepoWith({ 'i.txt': 'inner\n' });
+    const lib = gitRepoWith({ 's.txt': 'lib\n' });
     git(lib, ...file, 'submodule', 'add', '-q', inner, 'inner');
     git(lib, 'commit', '-q', '-m', 'inner');
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     git(repo, ...file, 'submodule', 'add', '-q', lib, 'lib');
     git(repo, ...file, 'submodule', 'update', '--init', '--recursive', '-q');
     git(repo, 'commit', '-q', '-m', 'submodule');
@@ -368,7 +356,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   }, 30_000);
 
   test('credentials in section names ([url "https://TOKEN@host/"]) and in the machine\'s /etc/gitconfig are stripped too', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     git(repo, 'config', `url.https://x-access-token:${TOKEN}@github.com/.insteadOf`, 'https://github.com/');
     git(repo, 'config', `http.https://${TOKEN}@github.com/.sslVerify`, 'true');
     // The machine's configuration: a CI step may write one there. Only an example.invalid rule, so
@@ -402,7 +390,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   }, 30_000);
 
   test('F4: a .git file naming any other directory is not followed: nothing hidden comes back, git finds no repository', async () => {
-    const served = repoWith({ 'a.txt': 'served\n' });
+    const served = gitRepoWith({ 'a.txt': 'served\n' });
     const runner4 = await runnerFor(served);
     // A directory under the hidden /root, shaped like a git directory, with a root-only config.
     const secretDir = mkdtempSync(join(homedir(), 'dwf-f4-'));
@@ -412,7 +400,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     writeFileSync(join(secretDir, 'config'), `[core]\n\tsecretvalue = ${KEY}\n`, { mode: 0o600 });
     writeFileSync(join(secretDir, 'note'), `world-readable ${TOKEN}\n`, { mode: 0o644 });
     // Another real repository (not the one served), its config world-readable with a credential.
-    const other = repoWith({ 'o.txt': 'other\n' });
+    const other = gitRepoWith({ 'o.txt': 'other\n' });
     git(other, 'config', 'http.extraheader', `AUTHORIZATION: basic ${TOKEN}`);
     for (const [name, target] of [
       ['to-hidden', secretDir],
@@ -450,7 +438,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     });
     expect(small.isolated).toBe(true);
     expect(small.description).toContain('32 MiB to write in each and at most 40 processes');
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     const fill = await small.run(
       {
         shell: [
@@ -514,7 +502,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
   }, 30_000);
 
   test('F3: `dwf plan --baseline` in a repository: its .dwf runs, root-only files and hidden directories stay out of the copy', async () => {
-    const repo = repoWith({
+    const repo = gitRepoWith({
       'probe.sh':
         'echo "env=[$(cat .env 2>&1)] dwf=[$(ls -A .dwf 2>&1)] git=[$(git status --short | tr "\\n" " ")]"\n',
     });
@@ -537,7 +525,7 @@ describe('the isolated runner (as root, as CI runs)', () => {
     mkdirSync(planted, { recursive: true });
     cleanup.push(planted);
     writeFileSync(join(planted, 'token'), `${TOKEN}\n`, { mode: 0o644 });
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     const result = await runner.run(
       {
         shell: `ls -A /run | wc -l; ls -A /var/run/ | wc -l; cat ${planted}/token 2>&1; ls /var/run/secrets 2>&1`,
@@ -757,7 +745,7 @@ console.log(JSON.stringify({ isolated: runner.isolated, description: runner.desc
   }, 30_000);
 
   test('a run refuses the test command, says so in its log, and fails with the way out; `off` runs it and says it is unisolated', async () => {
-    const repo = repoWith({ 'a.txt': 'a\n' });
+    const repo = gitRepoWith({ 'a.txt': 'a\n' });
     // No unshare on this PATH: the same refusal as on a machine without util-linux.
     const refusing = await createRepoCodeRunner({ isolation: 'required', env: { PATH: '/nonexistent' } });
     expect(refusing.isolated).toBe(false);

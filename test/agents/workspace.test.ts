@@ -1,18 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
-import { git, runScript, tempDir } from '../helpers.js';
-
-function repoWith(files: Record<string, string>): string {
-  const dir = tempDir();
-  for (const [path, content] of Object.entries(files)) writeFileSync(join(dir, path), content);
-  git(dir, 'init', '-q', '--initial-branch=main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
-  return dir;
-}
+import { git, gitRepoWith, runScript, tempDir } from '../helpers.js';
 
 const edit = (label: string, path: string, from: string, to: string): FixtureRule => ({
   match: { label: `^${label}$` },
@@ -26,7 +17,7 @@ function ofType<T extends RunEvent['type']>(events: RunEvent[], type: T) {
 
 describe('the run workspace', () => {
   test("agents work in a worktree; the run ends as one branch with the changes and the report; the user's checkout is untouched", async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
     const head = git(repo, 'rev-parse', 'HEAD');
     const provider = createFixtureProvider('f.json', {
       rules: [edit('one', 'a.txt', 'alpha', 'ALPHA'), edit('two', 'b.txt', 'beta', 'BETA')],
@@ -59,7 +50,7 @@ describe('the run workspace', () => {
   });
 
   test('a run that changes nothing leaves no branch and no worktree', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const provider = createFixtureProvider('f.json', {
       rules: [{ match: {}, steps: [[{ tool: 'read_file', input: { path: 'a.txt' } }]], text: 'looked' }],
     });
@@ -74,7 +65,7 @@ describe('the run workspace', () => {
   });
 
   test('findings without changes still end on a branch holding the report', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     const { summary } = await runScript(
       `return { findings: [{ title: 'weak hash', file: 'a.txt', line: 1, severity: 'low', status: 'confirmed', evidence: 'md5' }] };`,
       { workspace: { repoDir: repo } },
@@ -90,7 +81,7 @@ describe('the run workspace', () => {
   });
 
   test('concurrent edits of one file in the shared workspace are serialised, so none is lost', async () => {
-    const repo = repoWith({ 'many.txt': Array.from({ length: 8 }, (_, i) => `line ${i}`).join('\n') });
+    const repo = gitRepoWith({ 'many.txt': Array.from({ length: 8 }, (_, i) => `line ${i}`).join('\n') });
     const provider = createFixtureProvider('f.json', {
       rules: Array.from({ length: 8 }, (_, i) => edit(`e${i}`, 'many.txt', `line ${i}`, `LINE ${i}`)),
     });
@@ -106,7 +97,7 @@ describe('the run workspace', () => {
 
 describe("isolation: 'worktree'", () => {
   test('each agent edits its own worktree; changes are merged back, unchanged worktrees removed, conflicts reported', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n', 'c.txt': 'gamma\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n', 'c.txt': 'gamma\n' });
     const provider = createFixtureProvider('f.json', {
       rules: [
         edit('first', 'a.txt', 'alpha', 'ALPHA'),
@@ -144,7 +135,7 @@ describe("isolation: 'worktree'", () => {
   });
 
   test('an isolated agent whose change no longer applies is reported as a conflict, and the rest is kept', async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
     // Every turn takes 300 ms. slow reads first (its worktree is made then, at ~300 ms, from the
     // untouched workspace), edits at ~600 ms and is merged at ~900 ms; fast edits at once and is
     // merged at ~600 ms, in the middle: 300 ms of margin on both sides, whatever the machine's load.
@@ -178,7 +169,7 @@ describe("isolation: 'worktree'", () => {
 
 describe('oracle()', () => {
   test('runs the test command in the workspace and returns its verdict; every command is in the event log', async () => {
-    const repo = repoWith({ 'check.js': "console.log('# pass 1\\n# fail 0');\n" });
+    const repo = gitRepoWith({ 'check.js': "console.log('# pass 1\\n# fail 0');\n" });
     const { summary, logged } = await runScript(`return await oracle();`, {
       workspace: { repoDir: repo, oracle: { command: 'node check.js', timeoutSeconds: 30 } },
     });
@@ -204,7 +195,7 @@ describe('oracle()', () => {
 
 describe('resuming a run with a workspace', () => {
   test("starts from the earlier run's files: replayed agents' edits are kept, not redone", async () => {
-    const repo = repoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
     const runsDir = tempDir();
     const provider = createFixtureProvider('f.json', {
       rules: [edit('first', 'a.txt', 'alpha', 'ALPHA'), edit('second', 'b.txt', 'beta', 'BETA')],
