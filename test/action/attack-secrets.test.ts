@@ -7,7 +7,7 @@ import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment
 import { createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 import { exampleCheckout, git } from './checkout.js';
-import { quiet, type Schema, serve } from './stand-ins.js';
+import { messageReply, quiet, type Schema, serve } from './stand-ins.js';
 
 /**
  * Hole 1 of issue 9, through the real action bundle: a prompt-injected agent points the test
@@ -161,24 +161,7 @@ describe('a prompt-injected agent after the secrets, through the bundled action'
       const content = step
         ? [{ type: 'tool_use', id: `toolu_${turn}`, name: step.name, input: step.input }]
         : [{ type: 'text', text: schema ? JSON.stringify(quiet(schema)) : 'Nothing to report.' }];
-      return [
-        200,
-        {
-          id: `msg_${turn}`,
-          type: 'message',
-          role: 'assistant',
-          model: request.model,
-          content,
-          stop_reason: step ? 'tool_use' : 'end_turn',
-          stop_sequence: null,
-          usage: {
-            input_tokens: 1000,
-            output_tokens: 20,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
-          },
-        },
-      ];
+      return [200, messageReply(`msg_${turn}`, request.model, content, step !== undefined)];
     });
 
     const temp = tempDir('dwf-attack-runner-');

@@ -7,7 +7,7 @@ import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment
 import { createPlan } from '../../src/plan/plan.js';
 import { tempDir } from '../helpers.js';
 import { exampleCheckout, git } from './checkout.js';
-import { quiet, type Schema, serve } from './stand-ins.js';
+import { messageReply, quiet, type Schema, serve } from './stand-ins.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bundle = join(root, 'action', 'dist', 'index.mjs');
@@ -70,24 +70,7 @@ describe('the bundled action', () => {
       const request = body as { model: string; output_config?: { format?: { schema: Schema } } };
       const schema = request.output_config?.format?.schema;
       const text = schema ? JSON.stringify(quiet(schema)) : 'Nothing to report: no finding held up.';
-      return [
-        200,
-        {
-          id: 'msg_1',
-          type: 'message',
-          role: 'assistant',
-          model: request.model,
-          content: [{ type: 'text', text }],
-          stop_reason: 'end_turn',
-          stop_sequence: null,
-          usage: {
-            input_tokens: 1000,
-            output_tokens: 20,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
-          },
-        },
-      ];
+      return [200, messageReply('msg_1', request.model, [{ type: 'text', text }])];
     });
 
     const temp = tempDir('dwf-runner-');

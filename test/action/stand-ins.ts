@@ -52,3 +52,22 @@ export function quiet(schema: Schema): unknown {
   if (schema.type === 'integer' || schema.type === 'number') return 1;
   return 'nothing found';
 }
+
+/** A Messages API reply as the model stand-ins send it: 1000 tokens in, 20 out, no cache. */
+export function messageReply(id: string, model: string, content: unknown[], toolUse = false) {
+  return {
+    id,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: toolUse ? 'tool_use' : 'end_turn',
+    stop_sequence: null,
+    usage: {
+      input_tokens: 1000,
+      output_tokens: 20,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    },
+  };
+}
