@@ -42344,89 +42344,6 @@ import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-var emptyDir;
-function empty() {
-  emptyDir ??= mkdtempSync(join(tmpdir(), "dwf-git-empty-"));
-  return emptyDir;
-}
-function gitEnv(config2 = []) {
-  const pairs2 = [
-    ["core.hooksPath", empty()],
-    ["core.fsmonitor", "false"],
-    ...config2
-  ];
-  const env = {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: empty(),
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_COUNT: String(pairs2.length)
-  };
-  pairs2.forEach(([key, value], i2) => {
-    env[`GIT_CONFIG_KEY_${i2}`] = key;
-    env[`GIT_CONFIG_VALUE_${i2}`] = value;
-  });
-  return env;
-}
-var GitError = class extends Error {
-  constructor(message, exitCode, stderr) {
-    super(message);
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-    this.name = "GitError";
-  }
-  exitCode;
-  stderr;
-};
-function runGit(args, options) {
-  return new Promise((resolve4, reject) => {
-    execFile(
-      "git",
-      args,
-      {
-        cwd: options.cwd,
-        env: gitEnv(options.config),
-        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
-        encoding: "utf8"
-      },
-      (error62, stdout, stderr) => {
-        if (!error62) return resolve4(stdout);
-        const code18 = typeof error62.code === "number" ? error62.code : null;
-        reject(
-          new GitError(
-            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
-            code18,
-            stderr
-          )
-        );
-      }
-    );
-  });
-}
-var IDENTITY = [
-  ["user.name", "Dynamic Workflows"],
-  ["user.email", "dynamic-workflows@users.noreply.github.com"]
-];
-async function pushBranch(options) {
-  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
-  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
-  try {
-    await runGit(
-      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
-      {
-        cwd: options.cwd,
-        config: [
-          [key, ""],
-          [key, `AUTHORIZATION: basic ${basic}`]
-        ]
-      }
-    );
-  } catch (error62) {
-    const message = error62.message.split(basic).join("[REDACTED]").split(options.token).join("[REDACTED]");
-    throw new GitError(message, error62.exitCode ?? null, "");
-  }
-}
 
 // src/agents/secrets.ts
 var SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)/i;
@@ -42541,6 +42458,91 @@ var Redactor = class {
 };
 function configuredSecrets(names, env) {
   return names.map((name2) => env[name2]).filter((value) => Boolean(value));
+}
+
+// src/agents/git.ts
+var emptyDir;
+function empty() {
+  emptyDir ??= mkdtempSync(join(tmpdir(), "dwf-git-empty-"));
+  return emptyDir;
+}
+function gitEnv(config2 = []) {
+  const pairs2 = [
+    ["core.hooksPath", empty()],
+    ["core.fsmonitor", "false"],
+    ...config2
+  ];
+  const env = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: empty(),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_COUNT: String(pairs2.length)
+  };
+  pairs2.forEach(([key, value], i2) => {
+    env[`GIT_CONFIG_KEY_${i2}`] = key;
+    env[`GIT_CONFIG_VALUE_${i2}`] = value;
+  });
+  return env;
+}
+var GitError = class extends Error {
+  constructor(message, exitCode, stderr) {
+    super(message);
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.name = "GitError";
+  }
+  exitCode;
+  stderr;
+};
+function runGit(args, options) {
+  return new Promise((resolve4, reject) => {
+    execFile(
+      "git",
+      args,
+      {
+        cwd: options.cwd,
+        env: gitEnv(options.config),
+        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
+        encoding: "utf8"
+      },
+      (error62, stdout, stderr) => {
+        if (!error62) return resolve4(stdout);
+        const code18 = typeof error62.code === "number" ? error62.code : null;
+        reject(
+          new GitError(
+            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
+            code18,
+            stderr
+          )
+        );
+      }
+    );
+  });
+}
+var IDENTITY = [
+  ["user.name", "Dynamic Workflows"],
+  ["user.email", "dynamic-workflows@users.noreply.github.com"]
+];
+async function pushBranch(options) {
+  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
+  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
+  try {
+    await runGit(
+      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
+      {
+        cwd: options.cwd,
+        config: [
+          [key, ""],
+          [key, `AUTHORIZATION: basic ${basic}`]
+        ]
+      }
+    );
+  } catch (error62) {
+    const message = new Redactor([basic, options.token]).redact(error62.message);
+    throw new GitError(message, error62.exitCode ?? null, "");
+  }
 }
 
 // node_modules/zod/v4/classic/external.js
