@@ -88381,7 +88381,12 @@ Its run directory is uploaded as an artifact; reply \`/workflow resume\` to cont
 // src/action/index.ts
 function flushed() {
   return Promise.all(
-    [process.stdout, process.stderr].map((stream2) => new Promise((resolve4) => stream2.write("", resolve4)))
+    [process.stdout, process.stderr].map(
+      (stream2) => new Promise((resolve4) => {
+        const check2 = () => stream2.writableLength === 0 ? resolve4() : setTimeout(check2, 5);
+        check2();
+      })
+    )
   );
 }
 main(process.env).then(

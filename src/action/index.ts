@@ -1,9 +1,19 @@
 import { ActionError, main } from './main.js';
 
-/** Resolves once everything written to stdout and stderr so far is out. */
+/**
+ * Resolves once everything written to stdout and stderr so far is out. A pipe that was busy holds
+ * the rest in the stream's buffer, and an empty write's callback does not wait for it: watch the
+ * buffer itself.
+ */
 function flushed(): Promise<unknown> {
   return Promise.all(
-    [process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))),
+    [process.stdout, process.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          const check = () => (stream.writableLength === 0 ? resolve() : setTimeout(check, 5));
+          check();
+        }),
+    ),
   );
 }
 

@@ -191,8 +191,7 @@ describe('Ctrl-C', () => {
     expect(exit.closedAt - sent).toBeLessThan(5000);
     expect(exit.signal).toBeNull();
     expect(exit.code).toBe(1);
-    // The handler's "SIGINT: stopping the run" line may be lost when the signal lands inside the
-    // sandbox's SIGINT watchdog; the outcome below is what the user relies on.
+    expect(exit.stderr).toMatch(/SIGINT: stopping the run/);
     expect(exit.stderr).toMatch(/^stopped: /m);
     const runId = /run (\S+): test/.exec(exit.stderr)![1]!;
     const result = readJson<{ status: string; error: string }>(join(cwd, 'runs', runId, 'result.json'));
