@@ -6,6 +6,8 @@ import { afterEach } from 'vitest';
 import type { RunEvent } from '../src/engine/events.js';
 import { type RunOptions, runWorkflow } from '../src/engine/run.js';
 import { readJsonLines } from '../src/engine/run-dir.js';
+import { reportAndCommit } from '../src/flows/finish.js';
+import type { FinishedRun } from '../src/flows/run.js';
 import { resolveModel } from '../src/models/resolve.js';
 
 const dirs: string[] = [];
@@ -23,18 +25,22 @@ export function tempDir(prefix = 'dwf-test-'): string {
 
 export const META = `export const meta = { name: 'test', description: 'a test workflow' };\n`;
 
-/** Runs a script body (meta added) for real: sandbox, engine and run directory in a temp dir. */
+/**
+ * Runs a script body (meta added) for real: sandbox, engine and run directory in a temp dir, and
+ * the finish every door uses (the report, the commit).
+ */
 export async function runScript(body: string, options: Partial<RunOptions> & { model?: string } = {}) {
   const events: RunEvent[] = [];
   const { model = 'sim', ...rest } = options;
-  const summary = await runWorkflow({
+  const summary = (await runWorkflow({
     source: body.startsWith('export const meta') ? body : META + body,
     file: 'plan.js',
     provider: resolveModel(model),
     runsDir: options.runsDir ?? tempDir(),
     onEvent: (e) => events.push(e),
+    finish: reportAndCommit,
     ...rest,
-  });
+  })) as FinishedRun;
   const logged = readJsonLines<RunEvent>(join(summary.runDir, 'events.jsonl'));
   return { summary, events, logged };
 }

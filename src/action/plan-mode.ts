@@ -1,4 +1,6 @@
 import { runGit } from '../agents/git.js';
+import { planRequest } from '../flows/plan.js';
+import { runSettings } from '../flows/settings.js';
 import { botPlans } from '../github/approval.js';
 import { parseCommand } from '../github/commands.js';
 import type { Config } from '../github/config.js';
@@ -8,7 +10,7 @@ import { mayAct } from '../github/permissions.js';
 import { renderPlanComment } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
-import { createPlan, type Plan } from '../plan/plan.js';
+import type { Plan } from '../plan/plan.js';
 
 export interface PlanModeOptions {
   /** The repository's GitHub: the asking comment or label event, roles, the plan comment. */
@@ -164,23 +166,16 @@ export async function postPlan(
   }
   // A revision is a request in words: the old request and the feedback, for the model to plan.
   const request = o.revise ? `${verified.request} — revised: ${o.revise.feedback}` : verified.request;
-  const model = o.provider.modelFor(o.provider.defaultModel);
-  const plan = await createPlan({
-    repoDir: o.repoDir,
-    request,
-    model,
-    author: o.provider,
-    concurrency: o.config.concurrency,
-    maxAgents: o.config.maxAgents,
-    budget: { tokens: o.config.budget.tokens ?? null, usd: o.config.budget.usd ?? null },
-    ...(o.config.oracle?.command ? { oracle: o.config.oracle.command } : {}),
-    ...(o.config.scope?.include.length ? { include: o.config.scope.include } : {}),
-    ...(o.config.scope?.exclude.length ? { exclude: o.config.scope.exclude } : {}),
-    baseline: true,
-    isolation: o.config.isolation,
-    ...(o.env ? { env: o.env } : {}),
-    ...(o.secrets ? { secrets: o.secrets } : {}),
-  });
+  const settings = runSettings(
+    {
+      repoDir: o.repoDir,
+      provider: o.provider,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.secrets ? { secrets: o.secrets } : {}),
+    },
+    o.config,
+  );
+  const plan = await planRequest(settings, { request, author: o.provider, baseline: true });
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });
   const posted = await o.github.comment(o.issue, body);

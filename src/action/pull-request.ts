@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunSummary } from '../engine/run.js';
+import type { FinishedRun } from '../flows/run.js';
 import { type Authored, type PlanMarker, readMarker, validMarker, writeMarker } from '../github/markers.js';
 import type { GitHubPort } from '../github/port.js';
 import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
@@ -23,7 +23,7 @@ function carefulLook(changedFiles: readonly string[]): string {
 
 /** The pull request: its body is the report, with what was approved and the estimate against the actual. */
 export function pullRequestFor(
-  summary: RunSummary,
+  summary: FinishedRun,
   report: string,
   plan: { marker: PlanMarker; approver: string; issue: number } | { sweep: true; known: string[] },
   changedFiles: readonly string[] = [],
@@ -81,7 +81,7 @@ function changedFilesOf(runDir: string): string[] {
 /** Pushes the run's branch and opens its pull request, the report as its body. */
 export async function openPullRequest(
   o: { github: GitHubPort; push(branch: string): Promise<void> },
-  summary: RunSummary & { branch: string },
+  summary: FinishedRun & { branch: string },
   about: Parameters<typeof pullRequestFor>[2],
 ): Promise<{ number: number; url: string }> {
   await o.push(summary.branch);

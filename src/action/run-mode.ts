@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunSummary, runWorkflow } from '../engine/run.js';
-import { savedWorkflows } from '../engine/saved-workflows.js';
+import type { FinishedRun } from '../flows/run.js';
+import { runScript } from '../flows/run.js';
+import { runSettings } from '../flows/settings.js';
 import { runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
@@ -10,8 +11,6 @@ import { mayAct } from '../github/permissions.js';
 import { scriptOf } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
-import { detectOracle, trackedFiles } from '../plan/assess.js';
-import { BUILTIN_DIR } from '../plan/estimate.js';
 import { emptyProgress } from '../report/progress-state.js';
 import { endMarker, ProgressComment, renderProgress } from './progress-comment.js';
 import { openPullRequest } from './pull-request.js';
@@ -46,7 +45,7 @@ export interface RunModeOptions {
 
 export type RunModeOutcome =
   | { status: 'refused'; reason: string }
-  | { status: RunSummary['status']; summary: RunSummary; pullRequest?: { number: number; url: string } };
+  | { status: FinishedRun['status']; summary: FinishedRun; pullRequest?: { number: number; url: string } };
 
 /**
  * Run mode: check the approved plan again from the thread alone (the bot's newest plan, intact, the
@@ -100,28 +99,21 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     o.progressIntervalMs,
   );
 
-  const oracleCommand =
-    o.config.oracle?.command ?? detectOracle(o.repoDir, await trackedFiles(o.repoDir))?.command;
-  const summary = await runWorkflow({
+  const settings = runSettings(
+    {
+      repoDir: o.repoDir,
+      runsDir: o.runsDir,
+      provider: o.provider,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.secrets ? { secrets: o.secrets } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    },
+    o.config,
+  );
+  const summary = await runScript(settings, {
     source: script,
     file: `plan-${found.marker.planId}.js`,
-    provider: o.provider,
-    runsDir: o.runsDir,
-    concurrency: o.config.concurrency,
-    maxAgents: o.config.maxAgents,
-    budgetTokens: o.config.budget.tokens ?? null,
-    budgetUsd: o.config.budget.usd ?? null,
-    workspace: {
-      repoDir: o.repoDir,
-      ...(oracleCommand
-        ? { oracle: { command: oracleCommand, timeoutSeconds: o.config.oracle?.timeoutSeconds ?? 600 } }
-        : {}),
-    },
-    workflows: savedWorkflows({ repoDir: o.repoDir, builtinDir: BUILTIN_DIR }),
-    ...(o.env ? { env: o.env } : {}),
-    ...(o.secrets ? { secrets: o.secrets } : {}),
-    isolation: o.config.isolation,
-    ...(o.signal ? { signal: o.signal } : {}),
+    oracle: 'detect',
     ...(previous ? { resume: previous.runId } : {}),
     onEvent: (event) => progress.on(event),
   });

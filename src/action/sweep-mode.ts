@@ -1,10 +1,9 @@
-import { type RunSummary, runWorkflow } from '../engine/run.js';
-import { savedWorkflows } from '../engine/saved-workflows.js';
+import type { FinishedRun } from '../flows/run.js';
+import { planAndRun } from '../flows/run.js';
+import { runSettings } from '../flows/settings.js';
 import type { Config } from '../github/config.js';
 import type { GitHubPort } from '../github/port.js';
 import type { ModelProvider } from '../models/types.js';
-import { BUILTIN_DIR } from '../plan/estimate.js';
-import { createPlan } from '../plan/plan.js';
 import { findingsOf } from '../report/report.js';
 import { knownFrom, openPullRequest } from './pull-request.js';
 
@@ -26,8 +25,8 @@ export interface SweepOptions {
 export type SweepOutcome =
   | { status: 'skipped'; reason: string }
   | {
-      status: RunSummary['status'];
-      summary: RunSummary;
+      status: FinishedRun['status'];
+      summary: FinishedRun;
       newFindings: number;
       pullRequest?: { number: number; url: string };
     };
@@ -41,43 +40,20 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   const earlier = await o.github.listPullRequests();
   const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? 'sweep';
-  const budget = o.config.sweep?.budget ?? o.config.budget;
-  const plan = await createPlan({
-    repoDir: o.repoDir,
-    request: template,
-    model: o.provider.modelFor(o.provider.defaultModel),
-    args: { known },
-    concurrency: o.config.concurrency,
-    maxAgents: o.config.maxAgents,
-    ...(o.config.oracle?.command ? { oracle: o.config.oracle.command } : {}),
-    ...(o.env ? { env: o.env } : {}),
-  });
-  if (!plan.script) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };
-  const summary = await runWorkflow({
-    source: plan.script,
-    file: `${template}.js`,
-    provider: o.provider,
-    runsDir: o.runsDir,
-    concurrency: o.config.concurrency,
-    maxAgents: o.config.maxAgents,
-    budgetTokens: budget.tokens ?? null,
-    budgetUsd: budget.usd ?? null,
-    workspace: {
+  const settings = runSettings(
+    {
       repoDir: o.repoDir,
-      ...(plan.assessment.oracle
-        ? {
-            oracle: {
-              command: plan.assessment.oracle.command,
-              timeoutSeconds: o.config.oracle?.timeoutSeconds ?? 600,
-            },
-          }
-        : {}),
+      runsDir: o.runsDir,
+      provider: o.provider,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.secrets ? { secrets: o.secrets } : {}),
     },
-    workflows: savedWorkflows({ repoDir: o.repoDir, builtinDir: BUILTIN_DIR }),
-    ...(o.env ? { env: o.env } : {}),
-    ...(o.secrets ? { secrets: o.secrets } : {}),
-    isolation: o.config.isolation,
-  });
+    o.config,
+    // The sweep's own budget, when configured, is its approval.
+    { budget: o.config.sweep?.budget },
+  );
+  const { plan, summary } = await planAndRun(settings, { request: template, args: { known } });
+  if (!summary) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };
   const pullRequest = await openPullRequest(

@@ -1,7 +1,13 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { runGit } from '../agents/git.js';
 import { createRepoCodeRunner } from '../agents/isolation.js';
+import type { CliIo } from './options.js';
+import { run } from './run.js';
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * A fresh git repository holding a copy of the example API, so the demo never edits the
@@ -38,4 +44,40 @@ export async function demoIsolationArgs(write: (text: string) => void): Promise<
       "the demo passes --no-isolation: the tests it runs are the bundled example's, shipped with dwf, not a repository's\n",
   );
   return ['--no-isolation'];
+}
+
+/** `dwf demo`: audits a fresh copy of the bundled example API with replayed replies and its own tests as the oracle. */
+export async function demo(rest: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: { model: { type: 'string' }, 'runs-dir': { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const shown = (path: string) => relative(io.cwd, path) || '.';
+  const repo = await prepareDemoRepository(
+    join(PACKAGE_ROOT, 'examples', 'api'),
+    resolve(io.cwd, '.dwf', 'demo', 'example-api'),
+  );
+  io.stderr.write(
+    `demo repository: ${shown(repo)} — a fresh copy of examples/api, a small web API with planted bugs and security holes\n`,
+  );
+  const outcome = await run(
+    [
+      'audit',
+      '--repo',
+      shown(repo),
+      '--oracle',
+      'node --test',
+      '--model',
+      values.model ?? `fixture:${shown(join(PACKAGE_ROOT, 'examples', 'workflows', 'audit.replies.json'))}`,
+      ...(values['runs-dir'] ? ['--runs-dir', values['runs-dir']] : []),
+      ...(values.json ? ['--json'] : []),
+      ...(await demoIsolationArgs((text) => io.stderr.write(text))),
+    ],
+    io,
+  );
+  if (outcome.summary?.branch && !values.json) {
+    io.stderr.write(`see the fixes: git -C ${shown(repo)} show --stat ${outcome.summary.branch}\n`);
+  }
+  return outcome.code;
 }

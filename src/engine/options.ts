@@ -1,13 +1,14 @@
 import type { IsolationMode, RepoCodeRunner } from '../agents/isolation.js';
 import { schemaProblem } from '../agents/schema.js';
 import type { OracleConfig } from '../agents/tools.js';
+import type { Workspace } from '../agents/workspace.js';
 import { priceOf } from '../models/pricing.js';
 import type { JsonSchema, ModelProvider } from '../models/types.js';
 import { type CheckResult, checkScript, ScriptCheckError } from '../script/check.js';
 import { GUEST_LIMITS, type SandboxLimits } from '../script/sandbox.js';
 import { Budget } from './budget.js';
-import type { RunEvent, RunStatus } from './events.js';
-import type { UsageTotals } from './usage.js';
+import type { RunDigest, RunEvent, RunStatus } from './events.js';
+import type { UsageLedger, UsageTotals } from './usage.js';
 
 export const MAX_CONCURRENCY = 16;
 export const MAX_AGENTS = 1000;
@@ -29,8 +30,8 @@ export interface RunOptions {
   runsDir: string;
   concurrency?: number;
   maxAgents?: number;
-  budgetTokens?: number | null;
-  budgetUsd?: number | null;
+  /** The hard ceiling of the run, in tokens and/or dollars (null or absent: no ceiling of that kind). */
+  budget?: { tokens?: number | null; usd?: number | null };
   /** The id of an earlier run in `runsDir` whose journal this run replays. */
   resume?: string;
   limits?: Partial<SandboxLimits>;
@@ -49,7 +50,47 @@ export interface RunOptions {
   isolation?: IsolationMode;
   /** A dry run: `oracle()` answers this without running anything (for estimates under `sim`). */
   dryRun?: { oraclePasses: boolean };
+  /**
+   * Closes the run's work once its script has ended: the flows layer writes the report and commits
+   * the changes (`flows/finish.ts`). Without it the run leaves its logs, usage and result only.
+   */
+  finish?: RunFinisher;
 }
+
+/** What a run leaves for its finisher: the outcome, the usage, the events' digest and the workspace. */
+export interface RunEnding {
+  runId: string;
+  runDir: string;
+  name: string;
+  description: string;
+  args: unknown;
+  /** The provider's id (`sim`, `fixture:...`, `anthropic:...`). */
+  model: string;
+  status: RunStatus;
+  /** Redacted. */
+  error?: string;
+  /** Redacted. */
+  result: unknown;
+  digest: RunDigest;
+  usage: ReturnType<UsageLedger['toJSON']>;
+  durationMs: number;
+  /** True when results came from a journal or a fixture rather than from a model. */
+  replayed: boolean;
+  /** The agents' workspace, when the run had a repository directory. */
+  workspace?: Workspace;
+  /** Redacts the run's secrets from text the finisher writes. */
+  redact(text: string): string;
+}
+
+/** What a finisher did: the branch it committed, the report it wrote, and a failure that changes the status. */
+export interface FinishedWork {
+  branch?: string;
+  reportPath?: string;
+  /** A reason the run fails after all (e.g. changes holding a secret were not committed). */
+  failure?: string;
+}
+
+export type RunFinisher = (ending: RunEnding) => Promise<FinishedWork>;
 
 export interface WorkspaceOptions {
   repoDir: string;
@@ -71,7 +112,8 @@ export interface RunSummary {
   resumedFrom?: string;
   /** The branch holding the run's changes and report, when it changed anything. */
   branch?: string;
-  reportPath: string;
+  /** report.md, when the run had a finisher that wrote one. */
+  reportPath?: string;
 }
 
 /** What the checks of a run's options give the run: the checked script, its caps and its budget. */
@@ -96,10 +138,10 @@ export function checkRunOptions(options: RunOptions): CheckedRun {
 
   const concurrency = checkLimit('concurrency', options.concurrency ?? MAX_CONCURRENCY, MAX_CONCURRENCY);
   const maxAgents = checkLimit('maxAgents', options.maxAgents ?? MAX_AGENTS, MAX_AGENTS);
-  const budget = new Budget(options.budgetTokens ?? null, options.budgetUsd ?? null);
+  const budget = new Budget(options.budget?.tokens ?? null, options.budget?.usd ?? null);
   for (const [name, value] of [
-    ['budgetTokens', budget.totalTokens],
-    ['budgetUsd', budget.totalUsd],
+    ['budget.tokens', budget.totalTokens],
+    ['budget.usd', budget.totalUsd],
   ] as const) {
     if (value !== null && !(Number.isFinite(value) && value > 0))
       throw new RangeError(`${name} must be a number > 0`);

@@ -4,8 +4,11 @@ import { runScript } from './host.js';
 import { checkRunOptions, type RunOptions, type RunSummary } from './options.js';
 
 export {
+  type FinishedWork,
   MAX_AGENTS,
   MAX_CONCURRENCY,
+  type RunEnding,
+  type RunFinisher,
   type RunOptions,
   type RunSummary,
   type SavedWorkflow,
@@ -19,7 +22,7 @@ export {
  *
  * The parts: `options` (the checks), `context` (the run's shared state, its events and logs),
  * `host` (the functions the script calls), `live-agent` and `replay` (the agents), `oracle`, and
- * `finish` (status, usage, report, commit).
+ * `finish` (status, usage, result; the report and the commit through `options.finish`).
  */
 export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
   const run = await openRun(options, checkRunOptions(options));

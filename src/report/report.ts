@@ -177,8 +177,19 @@ export function cacheHitRatio(u: UsageTotals): number | null {
 
 /** report.md: what was asked, what happened, what it found and changed, and what it cost. */
 export function renderReport(input: ReportInput): string {
+  const lines = [
+    ...headerSection(input),
+    ...findingsSection(input),
+    ...oracleSection(input),
+    ...changesSection(input),
+    ...accountingSection(input),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The title, the run's facts, what needs a careful look, and the phases. */
+function headerSection(input: ReportInput): string[] {
   const lines: string[] = [];
-  const t = input.usage.totals;
   lines.push(`# ${input.name}: ${input.status}`, '', input.description, '');
   lines.push(
     `- run: \`${input.runId}\`, ${(input.durationMs / 1000).toFixed(1)} s, model \`${input.model}\``,
@@ -210,77 +221,83 @@ export function renderReport(input: ReportInput): string {
       '> The model replies in this run were replayed from a fixture or journal: no model was called for them.',
     );
   }
-
   const { phases, morePhases } = input.digest;
   if (phases.length > 0) {
     lines.push('', '## Phases', '', ...phases.map((p) => `1. ${cell(p)}`));
     if (morePhases > 0) lines.push('', `… and ${tokens(morePhases)} more phases.`);
   }
+  return lines;
+}
 
+/** The findings the script returned, by status. */
+function findingsSection(input: ReportInput): string[] {
   const findings = findingsOf(input.result);
-  lines.push('', '## Findings', '');
-  if (findings.length === 0) {
-    lines.push('No findings were reported.');
-  } else {
-    const counts = STATUS_ORDER.map(
-      (s) => [s, findings.filter((f) => f.status === s).length] as const,
-    ).filter(([, n]) => n > 0);
-    lines.push(counts.map(([s, n]) => `${n} ${s}`).join(', '), '');
-    lines.push('| status | severity | finding | where | evidence |', '|---|---|---|---|---|');
-    const rank = (f: Finding) => {
-      const i = STATUS_ORDER.indexOf(f.status ?? '');
-      return i < 0 ? STATUS_ORDER.length : i;
-    };
-    for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
-      const where = f.file ? `\`${cell(f.file)}${f.line ? `:${f.line}` : ''}\`` : '';
-      lines.push(
-        `| ${cell(f.status ?? 'unverified')} | ${cell(f.severity)} | ${cell(f.title)} | ${where} | ${cell(f.evidence)} |`,
-      );
-    }
+  const lines = ['', '## Findings', ''];
+  if (findings.length === 0) return [...lines, 'No findings were reported.'];
+  const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(
+    ([, n]) => n > 0,
+  );
+  lines.push(counts.map(([s, n]) => `${n} ${s}`).join(', '), '');
+  lines.push('| status | severity | finding | where | evidence |', '|---|---|---|---|---|');
+  const rank = (f: Finding) => {
+    const i = STATUS_ORDER.indexOf(f.status ?? '');
+    return i < 0 ? STATUS_ORDER.length : i;
+  };
+  for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
+    const where = f.file ? `\`${cell(f.file)}${f.line ? `:${f.line}` : ''}\`` : '';
+    lines.push(
+      `| ${cell(f.status ?? 'unverified')} | ${cell(f.severity)} | ${cell(f.title)} | ${where} | ${cell(f.evidence)} |`,
+    );
   }
+  return lines;
+}
 
+/** The test suite before and after. */
+function oracleSection(input: ReportInput): string[] {
   const oracles = input.digest.oracles;
-  lines.push('', '## Tests (the oracle)', '');
-  if (!oracles.first || !oracles.last) {
-    lines.push('The script did not run the test suite.');
-  } else {
-    const describe = (o: NonNullable<typeof oracles.first>) =>
-      `${o.passed ? 'passing' : 'failing'} (exit ${o.exitCode}; ${cell(o.summary)})`;
-    lines.push(`- before: ${describe(oracles.first)}`);
-    if (oracles.count > 1) lines.push(`- after: ${describe(oracles.last)}`);
-  }
+  const lines = ['', '## Tests (the oracle)', ''];
+  if (!oracles.first || !oracles.last) return [...lines, 'The script did not run the test suite.'];
+  const describe = (o: NonNullable<typeof oracles.first>) =>
+    `${o.passed ? 'passing' : 'failing'} (exit ${o.exitCode}; ${cell(o.summary)})`;
+  lines.push(`- before: ${describe(oracles.first)}`);
+  if (oracles.count > 1) lines.push(`- after: ${describe(oracles.last)}`);
+  return lines;
+}
 
-  lines.push('', '## Changes', '');
-  if (!input.changes || input.changes.files.length === 0) {
-    lines.push('No files were changed.');
-  } else {
-    const fence = fenceFor(input.changes.diffStat);
-    lines.push(fence, input.changes.diffStat, fence, '');
-    const byAgent = Object.entries(input.changes.byAgent);
-    if (byAgent.length > 0) {
-      lines.push('| file | changed by agent |', '|---|---|');
-      const label = (i: number) => input.usage.agents.find((a) => a.index === i)?.label ?? '';
-      for (const [file, agents] of byAgent) {
-        lines.push(
-          `| ${codeSpan(file)} | ${agents.map((i) => `#${i}${label(i) ? ` ${cell(label(i))}` : ''}`).join(', ')} |`,
-        );
-      }
-      lines.push('');
-    }
-    const hits = qualityCheck(input.changes.diff);
-    lines.push('### Quality check', '');
-    if (hits.length === 0) {
+/** The changed files, who changed them, and the lines worth a first look. */
+function changesSection(input: ReportInput): string[] {
+  const lines = ['', '## Changes', ''];
+  if (!input.changes || input.changes.files.length === 0) return [...lines, 'No files were changed.'];
+  const fence = fenceFor(input.changes.diffStat);
+  lines.push(fence, input.changes.diffStat, fence, '');
+  const byAgent = Object.entries(input.changes.byAgent);
+  if (byAgent.length > 0) {
+    lines.push('| file | changed by agent |', '|---|---|');
+    const label = (i: number) => input.usage.agents.find((a) => a.index === i)?.label ?? '';
+    for (const [file, agents] of byAgent) {
       lines.push(
-        'No added line uses `any`, `@ts-ignore`, a disabled lint rule, `unsafe`, a skipped test or a TODO.',
+        `| ${codeSpan(file)} | ${agents.map((i) => `#${i}${label(i) ? ` ${cell(label(i))}` : ''}`).join(', ')} |`,
       );
-    } else {
-      lines.push('Automated changes are rarely production-ready on day one; look at these lines first:', '');
-      for (const h of hits)
-        lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
     }
+    lines.push('');
   }
+  const hits = qualityCheck(input.changes.diff);
+  lines.push('### Quality check', '');
+  if (hits.length === 0) {
+    lines.push(
+      'No added line uses `any`, `@ts-ignore`, a disabled lint rule, `unsafe`, a skipped test or a TODO.',
+    );
+  } else {
+    lines.push('Automated changes are rarely production-ready on day one; look at these lines first:', '');
+    for (const h of hits) lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
+  }
+  return lines;
+}
 
-  lines.push('', '## Token accounting', '');
+/** What the run cost: totals, cache, replayed and unpriced agents, by phase and model, the top agents. */
+function accountingSection(input: ReportInput): string[] {
+  const t = input.usage.totals;
+  const lines = ['', '## Token accounting', ''];
   const ratio = cacheHitRatio(t);
   lines.push(
     `${t.agents} agents ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
@@ -319,7 +336,7 @@ export function renderReport(input: ReportInput): string {
       );
     }
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 function totalTokens(u: {

@@ -188,7 +188,7 @@ describe('F6: a .gitattributes cannot blind the report', () => {
           pushed.push(b);
         },
       },
-      { ...(summary as RunSummary), branch: summary.branch! },
+      { ...summary, branch: summary.branch! },
       {
         marker: {
           planId: 'p1',

@@ -16,7 +16,7 @@ describe('a token budget', () => {
     const { summary, logged } = await runScript(
       `const out = await parallel(Array.from({ length: 200 }, (_, i) => () => agent('task ' + i, { label: 'task ' + i })));
        return out.filter((x) => x !== null).length;`,
-      { provider: createFixtureProvider('b.json', { rules }), concurrency: 8, budgetTokens: 1000 },
+      { provider: createFixtureProvider('b.json', { rules }), concurrency: 8, budget: { tokens: 1000 } },
     );
     const exhaustedAt = logged.findIndex((e) => e.type === 'budget.exhausted');
     expect(exhaustedAt).toBeGreaterThan(0);
@@ -54,7 +54,7 @@ describe('a token budget', () => {
     };
     const { summary, logged } = await runScript(
       `return await agent('x', { schema: { type: 'object', required: ['n'] } });`,
-      { provider: stubborn, budgetTokens: 250 },
+      { provider: stubborn, budget: { tokens: 250 } },
     );
     expect(calls).toBe(3);
     expect(summary.result).toBeNull();
@@ -70,7 +70,7 @@ describe('a token budget', () => {
 
 describe('a dollar budget', () => {
   test('needs a priced model, and stops the run when spent', async () => {
-    await expect(runScript('return 1;', { model: 'sim', budgetUsd: 1 })).rejects.toThrow(
+    await expect(runScript('return 1;', { model: 'sim', budget: { usd: 1 } })).rejects.toThrow(
       'a dollar budget needs prices, and model "sim" has none; use a token budget instead',
     );
     // Sonnet 5.5 output costs $10 per million tokens: each agent here costs $0.01.
@@ -80,7 +80,7 @@ describe('a dollar budget', () => {
     });
     const { summary } = await runScript(`for (let i = 0; i < 10; i++) await agent('x' + i);`, {
       provider,
-      budgetUsd: 0.035,
+      budget: { usd: 0.035 },
     });
     expect(summary.status).toBe('stopped');
     expect(summary.usage.agents).toBe(4);

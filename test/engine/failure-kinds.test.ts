@@ -12,7 +12,7 @@ describe("the run's status comes from the failure's kind, not its text", () => {
   test('a nested workflow stopped by the budget stops the run', async () => {
     const { summary } = await runScript(`return await workflow('inner');`, {
       provider: costly(),
-      budgetTokens: 500,
+      budget: { tokens: 500 },
       workflows: () => ({
         source: `${META}for (let i = 0; i < 100; i++) await agent('x' + i);`,
         file: 'inner.js',

@@ -289,7 +289,7 @@ describe('budget', () => {
       `const before = [budget.total, budget.spent(), budget.remaining()];
        await agent('x');
        return [before, [budget.total, budget.spent(), budget.remaining()]];`,
-      { provider: costly(), budgetTokens: 1000 },
+      { provider: costly(), budget: { tokens: 1000 } },
     );
     expect(summary.result).toEqual([
       [1000, 0, 1000],
@@ -307,7 +307,7 @@ describe('budget', () => {
   test('once spent reaches the total, agent() throws and an uncaught stop ends the run as stopped', async () => {
     const { summary, logged } = await runScript(`for (let i = 0; i < 100; i++) await agent('x' + i);`, {
       provider: costly(),
-      budgetTokens: 500,
+      budget: { tokens: 500 },
     });
     expect(summary.status).toBe('stopped');
     expect(summary.error).toMatch(
@@ -339,7 +339,7 @@ describe('workflow()', () => {
        const child = await workflow('child', { items: [1, 2] });
        await agent('last', { label: 'parent' });
        return { child, spent: budget.spent() };`,
-      { provider, workflows: savedWorkflows({ repoDir: repo }), budgetTokens: 1000 },
+      { provider, workflows: savedWorkflows({ repoDir: repo }), budget: { tokens: 1000 } },
     );
     expect(summary.result).toEqual({ child: { r: ['ok', 'ok'], spent: 30 }, spent: 40 });
     expect(ofType(logged, 'agent.started').map((e) => [e.index, e.label])).toEqual([

@@ -139,7 +139,7 @@ return out;`;
       provider,
       runsDir,
       resume: first.summary.runId,
-      budgetTokens: 300,
+      budget: { tokens: 300 },
     });
     expect(second.summary.status).toBe('stopped');
     expect(second.summary.error).toMatch(/token budget exhausted: 400 of 300/);

@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { planRequest } from '../flows/plan.js';
+import type { Plan } from '../plan/plan.js';
+import { PlanRequestError } from '../plan/request.js';
+import { renderPlan } from '../report/plan.js';
+import { type CliIo, cliSettings, modelFrom, parseJsonArgs, SHARED_OPTIONS, UsageError } from './options.js';
+
+/** The model an estimate is priced as when `--model` names none. */
+const PRICED_AS = 'claude-sonnet-5-5';
+
+/** `dwf plan KIND|TEXT`: assess the repository, decide, write the script and estimate it. */
+export async function plan(rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: { ...SHARED_OPTIONS, baseline: { type: 'boolean' } },
+  });
+  if (positionals.length === 0) {
+    throw new UsageError(
+      'plan takes what to plan: audit, bug-hunt, sweep, migrate TARGET, research QUESTION, or a request in words',
+    );
+  }
+  const request = positionals.join(' ');
+  const args = parseJsonArgs(values.args) as Record<string, unknown> | undefined;
+  // The estimate is priced as the model the run will use; a request in words also needs it to write the script.
+  const author = values.model ? modelFrom(values.model, io) : undefined;
+  const settings = cliSettings(io, values, author ?? modelFrom('sim', io));
+  const model = author ? author.modelFor(author.defaultModel) : PRICED_AS;
+  let result: Plan;
+  try {
+    result = await planRequest(settings, {
+      request,
+      pricedAs: model,
+      ...(author ? { author } : {}),
+      ...(args ? { args } : {}),
+      ...(values.baseline ? { baseline: true } : {}),
+    });
+  } catch (error) {
+    if (error instanceof PlanRequestError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(planJson(result))}\n`);
+  } else {
+    const what = request.includes(' ') ? JSON.stringify(request) : request;
+    const howToRun = `To run it: \`dwf run ${what}${values.repo ? ` --repo ${values.repo}` : ''} --model anthropic:${model}\``;
+    io.stdout.write(renderPlan(result, result.script ? { howToRun } : {}));
+  }
+  return result.verdict.decision === 'stop' ? 1 : 0;
+}
+
+function planJson(result: Plan) {
+  const e = result.estimate;
+  return {
+    assessment: result.assessment,
+    verdict: result.verdict,
+    questions: result.questions,
+    script: result.script,
+    scriptSha256: result.scriptSha256,
+    estimate: e && {
+      agents: e.agents,
+      inputTokens: e.inputTokens,
+      outputTokens: e.outputTokens,
+      usd: e.usd,
+      wallSeconds: e.wallSeconds,
+      model: e.model,
+      problems: e.problems,
+      ...(e.overBudget ? { overBudget: e.overBudget } : {}),
+    },
+    ...(result.authoring ? { authoring: result.authoring } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SecretInChangesError } from '../agents/workspace.js';
+import type { FinishedWork, RunEnding } from '../engine/run.js';
+import { writeJsonAtomic } from '../engine/run-dir.js';
+import { findingsOf, renderReport } from '../report/report.js';
+
+/**
+ * The finish every door shares: the report and the changes end on one branch, whatever the
+ * outcome, so work done is never lost; report.md is written in the run directory. Changes holding
+ * a secret are not committed: the run fails, and its report says which files.
+ */
+export async function reportAndCommit(ending: RunEnding): Promise<FinishedWork> {
+  const { workspace, runId } = ending;
+  const changes = await workspace?.summary();
+  const reportFor = (branch: string | undefined, failure?: string) =>
+    ending.redact(
+      renderReport({
+        runId,
+        name: ending.name,
+        description: ending.description,
+        args: ending.args,
+        model: ending.model,
+        status: failure !== undefined && ending.status === 'completed' ? 'failed' : ending.status,
+        ...(failure !== undefined || ending.error !== undefined
+          ? { error: [ending.error, failure].filter((e) => e !== undefined).join('; ') }
+          : {}),
+        result: ending.result,
+        digest: ending.digest,
+        usage: ending.usage,
+        durationMs: ending.durationMs,
+        ...(changes
+          ? { changes: { ...changes, byAgent: workspace!.changes(), ...(branch ? { branch } : {}) } }
+          : {}),
+        replayed: ending.replayed,
+      }),
+    );
+  let failure: string | undefined;
+  // Commits when anything changed; otherwise removes the worktree and its empty branch.
+  const committed = await workspace
+    ?.commit(
+      `${ending.name}: changes from dynamic workflow run ${runId}`,
+      {
+        [`.dynamic-workflows/${runId}/report.md`]: reportFor(workspace.branch),
+        [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(ending.usage, null, 2)}\n`,
+      },
+      // Findings without changes still get a branch: the report is worth reviewing on its own.
+      { evenWithoutChanges: findingsOf(ending.result).length > 0 },
+    )
+    .catch((error: unknown) => {
+      if (!(error instanceof SecretInChangesError)) throw error;
+      failure = error.message;
+      return undefined;
+    });
+  if (committed) {
+    writeJsonAtomic(join(ending.runDir, 'changes.json'), {
+      ...committed,
+      files: changes?.files ?? [],
+      byAgent: workspace!.changes(),
+    });
+  }
+  const reportPath = join(ending.runDir, 'report.md');
+  writeFileSync(reportPath, reportFor(committed?.branch, failure));
+  return {
+    ...(committed ? { branch: committed.branch } : {}),
+    reportPath,
+    ...(failure !== undefined ? { failure } : {}),
+  };
+}

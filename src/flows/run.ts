@@ -1,0 +1,95 @@
+import type { RunEvent } from '../engine/events.js';
+import { type RunSummary, runWorkflow } from '../engine/run.js';
+import { savedWorkflows } from '../engine/saved-workflows.js';
+import { detectOracle, trackedFiles } from '../plan/assess.js';
+import { BUILTIN_DIR } from '../plan/estimate.js';
+import type { Plan } from '../plan/plan.js';
+import { reportAndCommit } from './finish.js';
+import { type PlanRequestOptions, planRequest } from './plan.js';
+import type { RunSettings } from './settings.js';
+
+/** Settings a run can use: they say where its run directory goes. */
+export type RunnableSettings = RunSettings & { runsDir: string };
+
+export interface ScriptToRun {
+  source: string;
+  /** How errors and the run name the script (a path, `plan-ID.js`). */
+  file: string;
+  args?: unknown;
+  /**
+   * The test command when the settings name none: the plan's (`planned`), or the one the
+   * repository's files suggest (`detect`), or none.
+   */
+  oracle?: { planned: string } | 'detect';
+  /** The id of an earlier run in the runs directory whose journal this run replays. */
+  resume?: string;
+  onEvent?: (event: RunEvent) => void;
+}
+
+/** A finished run: its summary, with the report every door shows. */
+export type FinishedRun = RunSummary & { reportPath: string };
+
+/**
+ * Runs a script (an approved plan's, or one the user gave) with the settings every door builds the
+ * same way, and finishes it: the report, and the changes on one branch.
+ */
+export async function runScript(settings: RunnableSettings, script: ScriptToRun): Promise<FinishedRun> {
+  const { repoDir } = settings;
+  const command =
+    settings.oracle.command ??
+    (script.oracle === 'detect'
+      ? detectOracle(repoDir, await trackedFiles(repoDir))?.command
+      : script.oracle?.planned);
+  const summary = await runWorkflow({
+    source: script.source,
+    file: script.file,
+    ...(script.args !== undefined ? { args: script.args } : {}),
+    provider: settings.provider,
+    runsDir: settings.runsDir,
+    ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
+    ...(settings.maxAgents !== undefined ? { maxAgents: settings.maxAgents } : {}),
+    budget: settings.budget,
+    workspace: {
+      repoDir,
+      allowedCommands: settings.allowedCommands,
+      ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
+    },
+    workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
+    ...(settings.env ? { env: settings.env } : {}),
+    ...(settings.secrets ? { secrets: settings.secrets } : {}),
+    isolation: settings.isolation,
+    ...(settings.signal ? { signal: settings.signal } : {}),
+    ...(script.resume !== undefined ? { resume: script.resume } : {}),
+    ...(script.onEvent ? { onEvent: script.onEvent } : {}),
+    finish: reportAndCommit,
+  });
+  // reportAndCommit always writes report.md.
+  return summary as FinishedRun;
+}
+
+/** A plan that was run: the plan, and the run's summary when the plan offered a script. */
+export interface PlannedRun {
+  plan: Plan;
+  summary?: FinishedRun;
+}
+
+/**
+ * Plans a request and runs exactly the planned script (`dwf run audit`, the scheduled sweep).
+ * `onPlanned` sees the plan before anything runs; a plan with no script (verdict `stop`) runs nothing.
+ */
+export async function planAndRun(
+  settings: RunnableSettings,
+  request: PlanRequestOptions & { file?: string; onPlanned?(plan: Plan): void },
+  run: Pick<ScriptToRun, 'onEvent' | 'resume'> = {},
+): Promise<PlannedRun> {
+  const plan = await planRequest(settings, request);
+  request.onPlanned?.(plan);
+  if (!plan.script) return { plan };
+  const summary = await runScript(settings, {
+    source: plan.script,
+    file: request.file ?? `${request.request}.js`,
+    ...(plan.assessment.oracle ? { oracle: { planned: plan.assessment.oracle.command } } : {}),
+    ...run,
+  });
+  return { plan, summary };
+}
