@@ -1,0 +1,176 @@
+/**
+ * The bridge of host calls: the two functions the prelude calls (`call`, which answers with a
+ * promise, and `sync`), the size checks on what the script hands the host, and the settling of
+ * the promises, handed to the guest in batches, one guest turn per turn of the event loop.
+ */
+import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten-core';
+import { hostErrorKind } from './host.js';
+import { GUEST_LIMITS } from './limits.js';
+import type { SandboxOptions } from './sandbox-options.js';
+
+/** What the bridge needs of the run it serves. */
+export interface BridgeRun {
+  /** The run has ended: nothing more is handed to the guest. */
+  readonly done: boolean;
+  /** Runs host code outside a slice; what it throws ends the run. */
+  guarded(fn: () => void): void;
+  /** Runs `first` and then the guest's pending jobs, in one slice. */
+  pump(first?: () => void): void;
+  /** The prelude's function that records the kind of a host call's error (see HostErrorKind). */
+  readonly tagger: QuickJSHandle | undefined;
+}
+
+export class HostCalls {
+  /** Host calls not yet handed to the guest (in flight, or settled and waiting for the next turn). */
+  private readonly pending = new Set<QuickJSDeferredPromise>();
+  /** Characters of call arguments the host holds for calls not yet settled. */
+  private held = 0;
+  /**
+   * Settled host calls not yet handed to the guest, in the order they settled. Calls that settle
+   * in one turn of the event loop are handed over together in the next macrotask, in one slice
+   * with one run of the guest's pending jobs: a fan-out of agents costs one guest turn per batch,
+   * not one per agent. They stay in `pending` until handed over (so teardown frees them).
+   */
+  private readonly settled: Array<() => void> = [];
+  private turnScheduled = false;
+
+  constructor(
+    private readonly ctx: QuickJSContext,
+    private readonly run: BridgeRun,
+    private readonly options: Pick<SandboxOptions, 'host' | 'guestTurns'>,
+  ) {}
+
+  /** How many host calls the guest still waits for. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** The guest's `call` and `sync` functions; the caller owns the handles. */
+  functions(): { call: QuickJSHandle; sync: QuickJSHandle } {
+    return {
+      call: this.ctx.newFunction('call', (name, args) => this.call(name, args)),
+      sync: this.ctx.newFunction('sync', (name, args) => this.sync(name, args)),
+    };
+  }
+
+  /** Frees the promises of the calls not handed over (inside a slice, at teardown). */
+  dispose(): void {
+    for (const deferred of this.pending) deferred.dispose();
+    this.pending.clear();
+  }
+
+  /** A string argument from the prelude; anything else is refused (the prelude only passes strings). */
+  private text(handle: QuickJSHandle, what: string): string {
+    if (this.ctx.typeof(handle) !== 'string') throw new TypeError(`host call: ${what} must be a string`);
+    return this.ctx.getString(handle);
+  }
+
+  private call(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {
+    const name = this.text(nameHandle, 'the name');
+    const json = this.text(argsHandle, 'the arguments');
+    if (json.length > GUEST_LIMITS.call) {
+      throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+    }
+    if (this.held + json.length > GUEST_LIMITS.held) {
+      throw new RangeError(
+        `${name}(): the calls still in flight hold ${this.held} characters of prompts and arguments, and this one ` +
+          `${json.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time ` +
+          '(pipeline() or batches), or pass shorter prompts.',
+      );
+    }
+    const args = JSON.parse(json) as unknown[];
+    const deferred = this.ctx.newPromise();
+    this.pending.add(deferred);
+    this.held += json.length;
+    const size = json.length;
+    let started: Promise<unknown>;
+    try {
+      started = this.options.host.call(name, args);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    started.then(
+      (value) => this.run.guarded(() => this.settle(deferred, size, { value })),
+      (error: unknown) => this.run.guarded(() => this.settle(deferred, size, { error })),
+    );
+    return deferred.handle;
+  }
+
+  private sync(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {
+    const name = this.text(nameHandle, 'the name');
+    const json = this.text(argsHandle, 'the arguments');
+    if (json.length > GUEST_LIMITS.call) {
+      throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+    }
+    const value = this.options.host.sync(name, JSON.parse(json) as unknown[]);
+    return value === undefined ? this.ctx.undefined : this.ctx.newString(JSON.stringify(value));
+  }
+
+  private settle(
+    deferred: QuickJSDeferredPromise,
+    size: number,
+    outcome: { value?: unknown; error?: unknown },
+  ) {
+    if (this.run.done || !this.pending.has(deferred)) return;
+    this.held -= size;
+    // The value becomes JSON before the slice: a value the host cannot write (nested deeper than
+    // V8's stack allows, say) is an error for the call, not a fault of the instance.
+    let json: string | undefined;
+    if (!('error' in outcome) && outcome.value !== undefined) {
+      try {
+        json = JSON.stringify(outcome.value);
+      } catch (error) {
+        outcome = { error };
+      }
+    }
+    const kind = 'error' in outcome ? hostErrorKind(outcome.error) : undefined;
+    // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
+    this.settled.push(() => {
+      this.pending.delete(deferred);
+      if ('error' in outcome) this.reject(deferred, outcome.error, kind);
+      else if (json === undefined) deferred.resolve();
+      else {
+        const handle = this.ctx.newString(json);
+        deferred.resolve(handle);
+        handle.dispose();
+      }
+    });
+    this.scheduleTurn();
+  }
+
+  private reject(deferred: QuickJSDeferredPromise, error: unknown, kind: string | undefined) {
+    const { ctx } = this;
+    const e = error as { name?: unknown; message?: unknown };
+    const handle = ctx.newError({
+      name: typeof e?.name === 'string' ? e.name : 'Error',
+      message: typeof e?.message === 'string' ? e.message : String(error),
+    });
+    if (kind !== undefined) {
+      const kindHandle = ctx.newString(kind);
+      const tagged = ctx.callFunction(this.run.tagger!, ctx.undefined, handle, kindHandle);
+      kindHandle.dispose();
+      if (tagged.error) tagged.error.dispose();
+      else tagged.value.dispose();
+    }
+    deferred.reject(handle);
+    handle.dispose();
+  }
+
+  private scheduleTurn() {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    const turns = this.options.guestTurns;
+    if (turns) turns.pending++;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      if (turns) turns.pending--;
+      this.run.guarded(() => {
+        if (this.run.done) return;
+        const batch = this.settled.splice(0);
+        this.run.pump(() => {
+          for (const handOver of batch) handOver();
+        });
+      });
+    });
+  }
+}
