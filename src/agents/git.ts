@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redactor } from './secrets.js';
@@ -20,9 +20,13 @@ export interface GitOptions {
 
 let emptyDir: string | undefined;
 
-/** An empty directory of this process: the hooks path and HOME of every git command. */
+/** An empty directory of this process: the hooks path and HOME of every git command; removed at exit. */
 function empty(): string {
-  emptyDir ??= mkdtempSync(join(tmpdir(), 'dwf-git-empty-'));
+  if (emptyDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'dwf-git-empty-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    emptyDir = dir;
+  }
   return emptyDir;
 }
 

@@ -156,21 +156,26 @@ function isolatedRunner(isolation: Isolation, setup: SandboxSetup, env: NodeJS.P
 }
 
 function unisolatedRunner(env: NodeJS.ProcessEnv): RepoCodeRunner {
-  const home = mkdtempSync(join(tmpdir(), 'dwf-home-'));
-  const commandEnv = allowedEnv(env, { HOME: home });
   return {
     isolated: false,
     description:
       'repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, ' +
       "able to read this process's environment (tokens and keys) through /proc",
-    run: (command, limits) =>
-      runProcess(command, {
-        cwd: limits.cwd,
-        env: commandEnv,
-        timeoutMs: limits.timeoutMs,
-        maxOutputBytes: limits.maxOutputBytes,
-        ...(limits.signal ? { signal: limits.signal } : {}),
-      }),
+    // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
+    run: async (command, limits) => {
+      const home = mkdtempSync(join(tmpdir(), 'dwf-home-'));
+      try {
+        return await runProcess(command, {
+          cwd: limits.cwd,
+          env: allowedEnv(env, { HOME: home }),
+          timeoutMs: limits.timeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+          ...(limits.signal ? { signal: limits.signal } : {}),
+        });
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
   };
 }
 

@@ -1,10 +1,9 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runGit } from '../agents/git.js';
 import { createRepoCodeRunner } from '../agents/isolation.js';
-import type { CliIo } from './options.js';
+import { type CliIo, parseFlags, UsageError } from './options.js';
 import { run } from './run.js';
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,11 +47,12 @@ export async function demoIsolationArgs(write: (text: string) => void): Promise<
 
 /** `dwf demo`: audits a fresh copy of the bundled example API with replayed replies and its own tests as the oracle. */
 export async function demo(rest: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: rest,
-    strict: true,
-    options: { model: { type: 'string' }, 'runs-dir': { type: 'string' }, json: { type: 'boolean' } },
+  const { values, positionals } = parseFlags('demo', rest, {
+    model: { type: 'string' },
+    'runs-dir': { type: 'string' },
+    json: { type: 'boolean' },
   });
+  if (positionals.length > 0) throw new UsageError(`demo takes no arguments, got "${positionals[0]}"`);
   const shown = (path: string) => relative(io.cwd, path) || '.';
   const repo = await prepareDemoRepository(
     join(PACKAGE_ROOT, 'examples', 'api'),

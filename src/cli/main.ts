@@ -1,16 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
 import { MODEL_HELP } from '../models/resolve.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import { demo } from './demo.js';
 import { type CliIo, readScript, UsageError } from './options.js';
 import { plan } from './plan.js';
+import { plural } from './progress.js';
 import { run } from './run.js';
 
 export type { CliIo } from './options.js';
 
+const VERSION = (
+  JSON.parse(
+    readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
+  ) as {
+    version: string;
+  }
+).version;
+
 const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
 usage:
+  dwf version                  print dwf's version
   dwf validate FILE            check a workflow script without running it
   dwf run FILE [options]       run a workflow script
   dwf run KIND [options]       plan a built-in workflow (audit, bug-hunt, sweep, migrate TARGET,
@@ -53,7 +66,9 @@ function validate(rest: string[], io: CliIo): number {
   const phases = checked.meta.phases?.map((p) => p.title) ?? [];
   io.stdout.write(
     `${file}: valid workflow "${checked.meta.name}"` +
-      (phases.length > 0 ? `, ${phases.length} phases: ${phases.join(', ')}` : ', no phases declared') +
+      (phases.length > 0
+        ? `, ${plural(phases.length, 'phase')}: ${phases.join(', ')}`
+        : ', no phases declared') +
       '\n',
   );
   return 0;
@@ -72,6 +87,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await demo(rest, io);
       case 'plan':
         return await plan(rest, io);
+      case 'version':
+      case '--version':
+      case '-V':
+        io.stdout.write(`dwf ${VERSION}\n`);
+        return 0;
       case undefined:
       case 'help':
       case '--help':
@@ -82,9 +102,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
     const usage =
-      error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    io.stderr.write(`dwf: ${(error as Error).message}\n`);
+      error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    io.stderr.write(`dwf: ${error instanceof Error ? error.message : String(error)}\n`);
     if (usage) {
       io.stderr.write("run 'dwf help' for usage\n");
       return 2;

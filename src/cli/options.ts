@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { runGit } from '../agents/git.js';
 import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
 import { runSettings, type SettingsLayer } from '../flows/settings.js';
 import { resolveModel } from '../models/resolve.js';
@@ -42,6 +44,68 @@ export interface SettingsFlags {
   'oracle-timeout'?: string | undefined;
   'allow-command'?: string[] | undefined;
   'no-isolation'?: boolean | undefined;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * parseArgs with the CLI's own errors: an unknown option is named with the command's options, and
+ * a negative number after an option is taken as its value (and then refused by its check), not as
+ * an option of its own.
+ */
+export function parseFlags<O extends Options>(command: string, args: string[], options: O) {
+  const argv: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([a-z-]+)$/.exec(args[i]!)?.[1];
+    const next = args[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      argv.push(`--${name}=${next}`);
+      i++;
+    } else argv.push(args[i]!);
+  }
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const name = /'([^']+)'/.exec((error as Error).message)?.[1] ?? 'an option';
+      const known = Object.keys(options)
+        .map((o) => `--${o}`)
+        .join(' ');
+      throw new UsageError(`dwf ${command} has no option ${name}; its options are ${known}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /'(--[a-z-]+)/.exec((error as Error).message)?.[1] ?? 'an option';
+      throw new UsageError(`${name} needs a value`);
+    }
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * The repository directory an option named, checked: it exists and is in a git working tree.
+ * Returns false for the working directory (no --repo) outside a git repository when `optional`.
+ */
+export async function checkRepo(
+  repoDir: string,
+  given: string | undefined,
+  optional = false,
+): Promise<boolean> {
+  const named = given === undefined ? 'this directory' : `--repo ${given}`;
+  let directory = false;
+  try {
+    directory = statSync(repoDir).isDirectory();
+  } catch {}
+  if (!directory) throw new UsageError(`${named}: no such directory`);
+  const inside = await runGit(['rev-parse', '--is-inside-work-tree'], { cwd: repoDir }).catch(() => '');
+  if (inside.trim() !== 'true') {
+    if (optional && given === undefined) return false;
+    throw new UsageError(
+      `${named} is not a git repository: dwf works on a repository's committed files ` +
+        `(run \`git init && git add -A && git commit -m init\` there, or point --repo at a clone)`,
+    );
+  }
+  return true;
 }
 
 function positive(name: string, raw: string | undefined, integer: boolean): number | undefined {

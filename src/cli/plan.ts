@@ -1,20 +1,27 @@
-import { parseArgs } from 'node:util';
 import { planRequest } from '../flows/plan.js';
 import type { Plan } from '../plan/plan.js';
 import { PlanRequestError } from '../plan/request.js';
 import { renderPlan } from '../report/plan.js';
-import { type CliIo, cliSettings, modelFrom, parseJsonArgs, SHARED_OPTIONS, UsageError } from './options.js';
+import {
+  builtinRequest,
+  type CliIo,
+  checkRepo,
+  cliSettings,
+  modelFrom,
+  parseFlags,
+  parseJsonArgs,
+  SHARED_OPTIONS,
+  UsageError,
+} from './options.js';
 
 /** The model an estimate is priced as when `--model` names none. */
 const PRICED_AS = 'claude-sonnet-5-5';
 
 /** `dwf plan KIND|TEXT`: assess the repository, decide, write the script and estimate it. */
 export async function plan(rest: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: { ...SHARED_OPTIONS, baseline: { type: 'boolean' } },
+  const { values, positionals } = parseFlags('plan', rest, {
+    ...SHARED_OPTIONS,
+    baseline: { type: 'boolean' },
   });
   if (positionals.length === 0) {
     throw new UsageError(
@@ -25,7 +32,14 @@ export async function plan(rest: string[], io: CliIo): Promise<number> {
   const args = parseJsonArgs(values.args) as Record<string, unknown> | undefined;
   // The estimate is priced as the model the run will use; a request in words also needs it to write the script.
   const author = values.model ? modelFrom(values.model, io) : undefined;
+  if (!builtinRequest(request) && (!author || author.id === 'sim')) {
+    throw new UsageError(
+      `"${request}" is a request in words: writing its script needs a real model (the sim only answers with placeholders); ` +
+        'pass --model anthropic:claude-sonnet-5-5 with ANTHROPIC_API_KEY set, or plan a built-in workflow (audit, bug-hunt, sweep, migrate TARGET, research QUESTION)',
+    );
+  }
   const settings = cliSettings(io, values, author ?? modelFrom('sim', io));
+  await checkRepo(settings.repoDir, values.repo);
   const model = author ? author.modelFor(author.defaultModel) : PRICED_AS;
   let result: Plan;
   try {

@@ -1,8 +1,8 @@
 import type { RunEvent } from '../engine/events.js';
-import { formatTokens, formatUsd } from '../report/format.js';
+import { formatTokens, formatUsd, plural } from '../report/format.js';
 import { applyEvent, emptyProgress, statusLine } from '../report/progress-state.js';
 
-export { formatTokens, formatUsd };
+export { formatTokens, formatUsd, plural };
 
 /**
  * Live progress for a terminal: one redrawn status line on a TTY, plain lines elsewhere. Phases,

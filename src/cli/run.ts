@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type FinishedRun, planAndRun, runScript } from '../flows/run.js';
 import type { RunSettings } from '../flows/settings.js';
 import type { ModelProvider } from '../models/types.js';
@@ -9,14 +8,16 @@ import { ScriptCheckError } from '../script/check.js';
 import {
   builtinRequest,
   type CliIo,
+  checkRepo,
   cliSettings,
   modelFrom,
+  parseFlags,
   parseJsonArgs,
   readScript,
   SHARED_OPTIONS,
   UsageError,
 } from './options.js';
-import { formatTokens, formatUsd, ProgressView } from './progress.js';
+import { formatTokens, formatUsd, ProgressView, plural } from './progress.js';
 
 const RUN_OPTIONS = {
   ...SHARED_OPTIONS,
@@ -37,44 +38,57 @@ function modelNotice(provider: ModelProvider): string {
 
 /** `dwf run FILE` runs the script; `dwf run KIND` plans it for the repository, then runs exactly the planned script. */
 export async function run(rest: string[], io: CliIo): Promise<{ code: number; summary?: FinishedRun }> {
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    strict: true,
-    options: RUN_OPTIONS,
-  });
-  if (positionals.length !== 1) throw new UsageError('run takes one FILE');
+  const { values, positionals } = parseFlags('run', rest, RUN_OPTIONS);
+  if (positionals.length !== 1)
+    throw new UsageError('run takes one FILE (or a built-in workflow: audit, bug-hunt, ...)');
   const file = positionals[0]!;
   const args = parseJsonArgs(values.args);
   const settings = cliSettings(io, values, modelFrom(values.model ?? 'sim', io));
   const planned = !existsSync(resolve(io.cwd, file)) && builtinRequest(file);
   const source = planned ? undefined : readScript(io, file);
-  const progress = new ProgressView((text) => io.stderr.write(text), Boolean(io.stderr.isTTY));
+  // A script given as a file may run outside a repository (its agents then have no tools); a plan needs one.
+  const inRepository = await checkRepo(settings.repoDir, values.repo, source !== undefined);
+  // With --json, stdout carries one object and stderr only what went wrong.
+  const progress = new ProgressView((text) => {
+    if (!values.json) io.stderr.write(text);
+  }, Boolean(io.stderr.isTTY) && !values.json);
   const script = {
     ...(values.resume !== undefined ? { resume: values.resume } : {}),
     onEvent: progress.on.bind(progress),
   };
   let summary: FinishedRun | undefined;
   try {
-    io.stderr.write(modelNotice(settings.provider));
+    if (!values.json) io.stderr.write(modelNotice(settings.provider));
+    if (!inRepository && !values.json) {
+      io.stderr.write(
+        'this directory is not a git repository: agents get no tools and oracle() is unavailable (pass --repo DIR to work on one)\n',
+      );
+    }
     if (source === undefined) {
       const outcome = await planAndRun(
         settings,
         {
           request: file,
           ...(args !== undefined ? { args: args as Record<string, unknown> } : {}),
-          onPlanned: (plan) =>
-            io.stderr.write(
-              plan.script
-                ? `planned ${file}: verdict ${plan.verdict.decision}, script sha256:${plan.scriptSha256}\n`
-                : renderPlan(plan),
-            ),
+          onPlanned: (plan) => {
+            if (!plan.script) io.stderr.write(renderPlan(plan));
+            else if (!values.json)
+              io.stderr.write(
+                `planned ${file}: verdict ${plan.verdict.decision}, script sha256:${plan.scriptSha256}\n`,
+              );
+          },
         },
         script,
       );
       summary = outcome.summary;
     } else {
-      summary = await runScript(settings, { source, file, args, ...script });
+      summary = await runScript(settings, {
+        source,
+        file,
+        args,
+        ...(inRepository ? {} : { withoutRepository: true }),
+        ...script,
+      });
     }
   } catch (error) {
     if (error instanceof ScriptCheckError) {
@@ -102,6 +116,10 @@ function jsonOutcome(summary: FinishedRun): string {
     ...(summary.error !== undefined ? { error: summary.error } : {}),
     runDir: summary.runDir,
     usage: summary.usage,
+    replayedAgents: summary.replayedAgents,
+    ...(summary.resumedFrom !== undefined ? { resumedFrom: summary.resumedFrom } : {}),
+    ...(summary.branch ? { branch: summary.branch } : {}),
+    reportPath: summary.reportPath,
   })}\n`;
 }
 
@@ -109,8 +127,12 @@ function jsonOutcome(summary: FinishedRun): string {
 function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, file: string): void {
   const u = summary.usage;
   const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+  const replayed =
+    summary.replayedAgents > 0
+      ? ` (+ ${plural(summary.replayedAgents, 'agent')} replayed from ${summary.resumedFrom ?? 'a journal'} at no cost)`
+      : '';
   io.stderr.write(
-    `${summary.status}: ${u.agents} agents · ${formatTokens(tokens)} tokens ` +
+    `${summary.status}: ${plural(u.agents, 'agent')}${replayed} · ${formatTokens(tokens)} tokens ` +
       `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
       `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
       (summary.error ? `error: ${summary.error}\n` : '') +

@@ -64,6 +64,7 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     ...(error !== undefined ? { error } : {}),
     runDir: run.paths.dir,
     usage: run.ledger.totals(),
+    replayedAgents: usageReport.replayedFromJournal.agents,
     ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
     ...(branch ? { branch } : {}),
     ...(reportPath ? { reportPath } : {}),

@@ -30,7 +30,17 @@ function callAgent(
   }
   const phase = opts.phase ?? scope.phase;
   const key = agentKey({ prompt: rawPrompt, options: opts as Record<string, unknown>, phase });
+  const replaying = run.replayer.replaying;
   if (run.replayer.match(index, key)) return replayAgent(run, index);
+  if (replaying) {
+    // Says where the replay of a resumed run ends, whether the script changed or the run broke off there.
+    emit(run, {
+      type: 'log',
+      message:
+        `[dwf] agent #${index} is not in run ${run.options.resume}'s journal as asked now (its prompt, options or phase changed, ` +
+        `or it did not finish there): ${index === 0 ? 'no agent was' : `agents before #${index} were`} replayed; it and every later agent run live`,
+    });
+  }
   const running = runLiveAgent(run, scope, index, rawPrompt, opts, key);
   run.inFlight.add(running);
   running.then(

@@ -110,6 +110,8 @@ export interface RunSummary {
   runDir: string;
   usage: UsageTotals;
   resumedFrom?: string;
+  /** Agents whose results were replayed from the resumed run's journal, at no cost. */
+  replayedAgents: number;
   /** The branch holding the run's changes and report, when it changed anything. */
   branch?: string;
   /** report.md, when the run had a finisher that wrote one. */
@@ -147,7 +149,7 @@ export function checkRunOptions(options: RunOptions): CheckedRun {
       throw new RangeError(`${name} must be a number > 0`);
   }
   if (budget.totalUsd !== null && !priceOf(options.provider.modelFor(options.provider.defaultModel))) {
-    throw new Error(
+    throw new RangeError(
       `a dollar budget needs prices, and model "${options.provider.defaultModel}" has none; use a token budget instead`,
     );
   }

@@ -23,6 +23,8 @@ export interface ScriptToRun {
   oracle?: { planned: string } | 'detect';
   /** The id of an earlier run in the runs directory whose journal this run replays. */
   resume?: string;
+  /** The repository directory is not a git repository: agents get no tools and `oracle()` is unavailable. */
+  withoutRepository?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -49,11 +51,15 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
     ...(settings.maxAgents !== undefined ? { maxAgents: settings.maxAgents } : {}),
     budget: settings.budget,
-    workspace: {
-      repoDir,
-      allowedCommands: settings.allowedCommands,
-      ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
-    },
+    ...(script.withoutRepository
+      ? {}
+      : {
+          workspace: {
+            repoDir,
+            allowedCommands: settings.allowedCommands,
+            ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
+          },
+        }),
     workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
     ...(settings.env ? { env: settings.env } : {}),
     ...(settings.secrets ? { secrets: settings.secrets } : {}),

@@ -21,3 +21,8 @@ export function fenceFor(text: string): string {
 export function neutralise(text: string): string {
   return text.replace(/<!--/g, '<!\u2010\u2010').replace(/--(!?)>/g, '\u2010\u2010$1>');
 }
+
+/** A count with its noun: `1 agent`, `2 agents`, `1 phase`. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}

@@ -81,16 +81,27 @@ describe('dwf run', () => {
       },
       usage: { agents: 6, cacheReadTokens: 0, cacheWriteTokens: 0, usd: null },
     });
-    expect(Object.keys(outcome).sort()).toEqual(['result', 'runDir', 'runId', 'status', 'usage']);
+    expect(Object.keys(outcome).sort()).toEqual([
+      'replayedAgents',
+      'reportPath',
+      'result',
+      'runDir',
+      'runId',
+      'status',
+      'usage',
+    ]);
     expect(Object.keys(outcome.usage).sort()).toEqual(
       ['agents', 'cacheReadTokens', 'cacheWriteTokens', 'inputTokens', 'outputTokens', 'usd'].sort(),
     );
-    expect(out.stderr).toContain('replies replayed from a fixture file; no model was called');
-    expect(out.stderr).toContain('2 confirmed bugs out of 3 files');
+    // With --json, stdout holds the one object and stderr stays quiet: the log is in events.jsonl.
+    expect(out.stderr).toBe('');
     const events = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'log', message: '2 confirmed bugs out of 3 files' }),
+    );
     for (const e of events) expect(typeof e.t).toBe('number');
     expect(events.filter((e) => e.type === 'agent.started')).toHaveLength(6);
   });
@@ -115,7 +126,7 @@ describe('dwf run', () => {
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ ok: true });
     expect(out.stderr).toMatch(
-      /^model: sim — simulated placeholder replies; no model was called and nothing is billed\nrun \S+: cli\n▸ One\n {2}working\ncompleted: 1 agents · \d+ tokens/,
+      /^model: sim — simulated placeholder replies; no model was called and nothing is billed\nthis directory is not a git repository: agents get no tools and oracle\(\) is unavailable \(pass --repo DIR to work on one\)\nrun \S+: cli\n▸ One\n {2}working\ncompleted: 1 agent · \d+ tokens/,
     );
     scriptIn(dir, `await agent('x', { label: 'a' });\nnull.x;`);
     const failed = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);
@@ -135,7 +146,7 @@ describe('dwf run', () => {
 
   test.each([
     [['run'], 'dwf: run takes one FILE'],
-    [['run', 'x.js', '--colour'], "dwf: Unknown option '--colour'"],
+    [['run', 'x.js', '--colour'], 'dwf: dwf run has no option --colour; its options are --args --model'],
     [['run', 'x.js', '--args', '{bad'], 'dwf: --args must be JSON'],
     [
       ['run', 'x.js', '--concurrency', '0'],
