@@ -1,9 +1,10 @@
 /**
- * The bridge of host calls: the two functions the prelude calls (`call`, which answers with a
- * promise, and `sync`), the size checks on what the script hands the host, and the settling of
- * the promises, handed to the guest in batches, one guest turn per turn of the event loop.
+ * The bridge of host calls: the two functions the prelude calls (`call`, which answers with the
+ * id of the call, and `sync`), the size checks on what the script hands the host, and the settling
+ * of the calls' promises (the prelude's `settle`), handed to the guest in batches, one guest turn
+ * per turn of the event loop.
  */
-import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { hostErrorKind } from './host.js';
 import { GUEST_LIMITS } from './limits.js';
 import type { SandboxOptions } from './sandbox-options.js';
@@ -18,18 +19,21 @@ export interface BridgeRun {
   pump(first?: () => void): void;
   /** The prelude's function that records the kind of a host call's error (see HostErrorKind). */
   readonly tagger: QuickJSHandle | undefined;
+  /** The prelude's function that settles the promise of a call, by its id. */
+  readonly settler: QuickJSHandle | undefined;
 }
 
 export class HostCalls {
-  /** Host calls not yet handed to the guest (in flight, or settled and waiting for the next turn). */
-  private readonly pending = new Set<QuickJSDeferredPromise>();
+  /** Ids of the host calls not yet handed to the guest (in flight, or settled and waiting for the next turn). */
+  private readonly pending = new Set<number>();
+  private lastId = 0;
   /** Characters of call arguments the host holds for calls not yet settled. */
   private held = 0;
   /**
    * Settled host calls not yet handed to the guest, in the order they settled. Calls that settle
    * in one turn of the event loop are handed over together in the next macrotask, in one slice
    * with one run of the guest's pending jobs: a fan-out of agents costs one guest turn per batch,
-   * not one per agent. They stay in `pending` until handed over (so teardown frees them).
+   * not one per agent. They stay in `pending` until handed over.
    */
   private readonly settled: Array<() => void> = [];
   private turnScheduled = false;
@@ -53,12 +57,6 @@ export class HostCalls {
     };
   }
 
-  /** Frees the promises of the calls not handed over (inside a slice, at teardown). */
-  dispose(): void {
-    for (const deferred of this.pending) deferred.dispose();
-    this.pending.clear();
-  }
-
   /** A string argument from the prelude; anything else is refused (the prelude only passes strings). */
   private text(handle: QuickJSHandle, what: string): string {
     if (this.ctx.typeof(handle) !== 'string') throw new TypeError(`host call: ${what} must be a string`);
@@ -79,8 +77,9 @@ export class HostCalls {
       );
     }
     const args = JSON.parse(json) as unknown[];
-    const deferred = this.ctx.newPromise();
-    this.pending.add(deferred);
+    const id = ++this.lastId;
+    const idHandle = this.ctx.newNumber(id);
+    this.pending.add(id);
     this.held += json.length;
     const size = json.length;
     let started: Promise<unknown>;
@@ -90,10 +89,10 @@ export class HostCalls {
       started = Promise.reject(error);
     }
     started.then(
-      (value) => this.run.guarded(() => this.settle(deferred, size, { value })),
-      (error: unknown) => this.run.guarded(() => this.settle(deferred, size, { error })),
+      (value) => this.run.guarded(() => this.settle(id, size, { value })),
+      (error: unknown) => this.run.guarded(() => this.settle(id, size, { error })),
     );
-    return deferred.handle;
+    return idHandle;
   }
 
   private sync(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {
@@ -106,12 +105,8 @@ export class HostCalls {
     return value === undefined ? this.ctx.undefined : this.ctx.newString(JSON.stringify(value));
   }
 
-  private settle(
-    deferred: QuickJSDeferredPromise,
-    size: number,
-    outcome: { value?: unknown; error?: unknown },
-  ) {
-    if (this.run.done || !this.pending.has(deferred)) return;
+  private settle(id: number, size: number, outcome: { value?: unknown; error?: unknown }) {
+    if (this.run.done || !this.pending.has(id)) return;
     this.held -= size;
     // The value becomes JSON before the slice: a value the host cannot write (nested deeper than
     // V8's stack allows, say) is an error for the call, not a fault of the instance.
@@ -126,19 +121,31 @@ export class HostCalls {
     const kind = 'error' in outcome ? hostErrorKind(outcome.error) : undefined;
     // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
     this.settled.push(() => {
-      this.pending.delete(deferred);
-      if ('error' in outcome) this.reject(deferred, outcome.error, kind);
-      else if (json === undefined) deferred.resolve();
-      else {
-        const handle = this.ctx.newString(json);
-        deferred.resolve(handle);
-        handle.dispose();
-      }
+      this.pending.delete(id);
+      if ('error' in outcome) this.reject(id, outcome.error, kind);
+      else this.resolve(id, json);
     });
     this.scheduleTurn();
   }
 
-  private reject(deferred: QuickJSDeferredPromise, error: unknown, kind: string | undefined) {
+  /** Settles the call's promise in the guest: `failed` and `value` go to the prelude's `settle`. */
+  private handOver(id: number, failed: QuickJSHandle, value?: QuickJSHandle) {
+    const { ctx } = this;
+    const idHandle = ctx.newNumber(id);
+    const args = value === undefined ? [idHandle, failed] : [idHandle, failed, value];
+    // What throws here ends the slice with the instance dropped untouched: nothing is freed then.
+    ctx.unwrapResult(ctx.callFunction(this.run.settler!, ctx.undefined, args)).dispose();
+    idHandle.dispose();
+  }
+
+  private resolve(id: number, json: string | undefined) {
+    if (json === undefined) return this.handOver(id, this.ctx.false);
+    const handle = this.ctx.newString(json);
+    this.handOver(id, this.ctx.false, handle);
+    handle.dispose();
+  }
+
+  private reject(id: number, error: unknown, kind: string | undefined) {
     const { ctx } = this;
     const e = error as { name?: unknown; message?: unknown };
     const handle = ctx.newError({
@@ -152,7 +159,7 @@ export class HostCalls {
       if (tagged.error) tagged.error.dispose();
       else tagged.value.dispose();
     }
-    deferred.reject(handle);
+    this.handOver(id, ctx.true, handle);
     handle.dispose();
   }
 

@@ -6,9 +6,12 @@
  * Every guest value the host needs is turned into a string here, in the guest, while the host's
  * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
  * like any other endless loop, and the host only ever copies plain strings of a bounded size.
- * The prelude returns `[describe, tagKind]`, which the host calls (also metered): `describe` reads
- * a thrown value, `tagKind` records the kind of a host call's error (see HostErrorKind in
- * sandbox.ts) where the script can neither reach nor forge it; `describe` reports it.
+ * The prelude returns `[describe, tagKind, settle]`, which the host calls (also metered):
+ * `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
+ * HostErrorKind in host.ts) where the script can neither reach nor forge it; `describe` reports
+ * it. `call` answers with the id of the call, and `settle(id, failed, value)` settles the promise
+ * the prelude made for it: the promise's resolvers stay here, out of the script's reach, and the
+ * host hands over a result with one call instead of making and freeing a promise's handles.
  * `LIMITS` (see `GuestLimits` in sandbox.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -34,7 +37,20 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     return json;
   };
-  const invoke = (name, list) => call(name, encode(name, list)).then(decode);
+  // The resolvers of the host calls in flight, by the host's id of each.
+  const HostPromise = Promise;
+  const waiting = { __proto__: null };
+  const invoke = (name, list) => {
+    const id = call(name, encode(name, list));
+    return new HostPromise((resolve, reject) => {
+      waiting[id] = [resolve, reject];
+    }).then(decode);
+  };
+  const settle = (id, failed, value) => {
+    const resolvers = waiting[id];
+    delete waiting[id];
+    resolvers[failed ? 1 : 0](value);
+  };
   const invokeSync = (name, list) => decode(sync(name, stringify(list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
@@ -213,5 +229,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return [describeThrown, tagKind];
+  return [describeThrown, tagKind, settle];
 })`;

@@ -26,6 +26,7 @@ type Sliced<T> = { ok: true; value: T } | { ok: false };
 export class ScriptRun implements BridgeRun {
   done = false;
   tagger: QuickJSHandle | undefined;
+  settler: QuickJSHandle | undefined;
   /** The prelude's function that reads a thrown value as JSON. */
   private describer: QuickJSHandle | undefined;
   /** The script's promise: of its result's JSON. */
@@ -93,7 +94,6 @@ export class ScriptRun implements BridgeRun {
     if (this.poisoned || this.meter.stopped) return;
     try {
       this.meter.inGuest(() => {
-        this.calls.dispose();
         this.mainHandle?.dispose();
         for (const handle of this.owned) handle.dispose();
         this.ctx.dispose();
@@ -240,6 +240,8 @@ export class ScriptRun implements BridgeRun {
       owned.push(this.describer);
       this.tagger = ctx.getProp(installed.value, 1);
       owned.push(this.tagger);
+      this.settler = ctx.getProp(installed.value, 2);
+      owned.push(this.settler);
       return undefined;
     });
   }
