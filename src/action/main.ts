@@ -8,6 +8,7 @@ import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../
 import { type Dispatch, parseDispatch } from '../github/dispatch.js';
 import { type CommandPort, onComment, onLabel, onWorkflowRun } from '../github/handlers.js';
 import { type GitHubPort, octokitPort } from '../github/port.js';
+import * as texts from '../github/texts.js';
 import { resolveModel } from '../models/resolve.js';
 import type { ModelProvider } from '../models/types.js';
 import { postPlan } from './plan-mode.js';
@@ -158,13 +159,11 @@ async function planJob(job: Job): Promise<number> {
     secrets: job.secrets,
   });
   if (planned.status === 'refused') {
-    job.summary(`Did not plan: ${planned.reason}.`);
+    job.summary(texts.didNotPlan(planned.reason));
     return 1;
   }
   const { plan } = planned;
-  job.summary(
-    `Plan for #${inputs.issue}: verdict \`${plan.verdict.decision}\`${plan.scriptSha256 ? `, script sha256:${plan.scriptSha256}` : ''}.`,
-  );
+  job.summary(texts.planSummary(inputs.issue, plan.verdict.decision, plan.scriptSha256));
   return 0;
 }
 
@@ -189,7 +188,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     secrets: job.secrets,
   });
   if (outcome.status === 'refused') {
-    job.summary(`Refused to run: ${outcome.reason}.`);
+    job.summary(texts.refusedToRun(outcome.reason));
     return 1;
   }
   job.summary(readFileSync(outcome.summary.reportPath, 'utf8'));
@@ -209,14 +208,10 @@ async function sweepJob(job: Job): Promise<number> {
     secrets: job.secrets,
   });
   if (outcome.status === 'skipped') {
-    job.summary(`The sweep did not run: ${outcome.reason}`);
+    job.summary(texts.sweepSkipped(outcome.reason));
     return 0;
   }
-  job.summary(
-    outcome.pullRequest
-      ? `The sweep found ${outcome.newFindings} new findings: ${outcome.pullRequest.url}`
-      : 'The sweep found nothing new; no pull request was opened.',
-  );
+  job.summary(texts.sweepSummary(outcome.newFindings, outcome.pullRequest));
   return outcome.status === 'completed' ? 0 : 1;
 }
 
@@ -353,10 +348,7 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     // A failure is never silent: the issue hears what happened (secrets redacted) and how to go on.
     const message = new Redactor(secrets, env).redact((error as Error).message);
     if (issue > 0 && !(error instanceof ActionError)) {
-      await github.comment(
-        issue,
-        `The ${mode} job failed: ${message}\n\nIts run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`,
-      );
+      await github.comment(issue, texts.jobFailed(mode, message));
     }
     throw error;
   }

@@ -9,6 +9,7 @@ import { mention, quoteUserText } from '../github/markers.js';
 import { mayAct } from '../github/permissions.js';
 import { renderPlanComment } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
+import { didNotPlan } from '../github/texts.js';
 import type { ModelProvider } from '../models/types.js';
 import type { Plan } from '../plan/plan.js';
 
@@ -161,7 +162,7 @@ export async function postPlan(
     if (!decision.allowed) verified = { refused: decision.reason };
   }
   if ('refused' in verified) {
-    await o.github.comment(o.issue, `Did not plan: ${verified.refused}.`);
+    await o.github.comment(o.issue, didNotPlan(verified.refused));
     return { status: 'refused', reason: verified.refused };
   }
   // A revision is a request in words: the old request and the feedback, for the model to plan.

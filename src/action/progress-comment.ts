@@ -1,51 +1,5 @@
 import type { RunEvent } from '../engine/events.js';
-import { runMarker } from '../github/approval.js';
-import { isId } from '../github/ids.js';
-import { neutralise } from '../github/markers.js';
-import { applyEvent, emptyProgress, type ProgressState, statusLine } from '../report/progress-state.js';
-
-export interface ProgressInfo {
-  planId: string;
-  runUrl?: string;
-  /** This Actions run, recorded with the engine's run id so `/workflow resume` finds its artifact. */
-  actionsRunId?: string;
-}
-
-/** A log line may be 16 KiB; five of them must leave the comment far below GitHub's 65,536 characters. */
-const MAX_LOG_LINE = 500;
-
-function clip(line: string): string {
-  const flat = line.replace(/\s+/g, ' ');
-  return flat.length > MAX_LOG_LINE
-    ? `${flat.slice(0, MAX_LOG_LINE)}… [${flat.length - MAX_LOG_LINE} more characters in the run's log]`
-    : flat;
-}
-
-/** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
-export function renderProgress(state: ProgressState, info: ProgressInfo): string {
-  const lines = [
-    `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}`,
-    '',
-    `\`${statusLine(state)}\``,
-  ];
-  // Log lines are the script's words: quoted, on one line, and unable to open an HTML comment.
-  if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
-  lines.push('', endMarker(state, info));
-  return lines.join('\n');
-}
-
-/**
- * The marker every version of the progress comment ends with: this plan ran, and (once both ids are
- * known and valid) which run of the engine and which Actions run it was.
- */
-export function endMarker(state: ProgressState, info: ProgressInfo): string {
-  return state.runId &&
-    isId('runId', state.runId) &&
-    info.actionsRunId &&
-    isId('actionsRunId', info.actionsRunId)
-    ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId })
-    : runMarker(info.planId);
-}
+import { applyEvent, emptyProgress, type ProgressState } from '../report/progress-state.js';
 
 /**
  * Keeps one comment up to date while a run goes on, editing it at most once per interval so a

@@ -6,13 +6,13 @@ import { runSettings } from '../flows/settings.js';
 import { runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
-import { neutralise } from '../github/markers.js';
 import { mayAct } from '../github/permissions.js';
 import { scriptOf } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
+import { didNotRun, runEndedComment, runProgress } from '../github/texts.js';
 import type { ModelProvider } from '../models/types.js';
 import { emptyProgress } from '../report/progress-state.js';
-import { endMarker, ProgressComment, renderProgress } from './progress-comment.js';
+import { ProgressComment } from './progress-comment.js';
 import { openPullRequest } from './pull-request.js';
 
 export interface RunModeOptions {
@@ -60,7 +60,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
   if (!issue.ok) return { status: 'refused', reason: issue.problem };
   const comment = (body: string) => o.github.comment(o.issue, body);
   const refuse = async (reason: string): Promise<RunModeOutcome> => {
-    await comment(`Did not run: ${reason}.`);
+    await comment(didNotRun(reason));
     return { status: 'refused', reason };
   };
 
@@ -92,10 +92,10 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     // A local run ('local') has no Actions run whose artifact a resume could download.
     ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
   };
-  const progressComment = await comment(renderProgress(emptyProgress(), info));
+  const progressComment = await comment(runProgress(emptyProgress(), info));
   const progress = new ProgressComment(
     (body) => o.github.updateComment(progressComment.id, body),
-    (state) => renderProgress(state, info),
+    (state) => runProgress(state, info),
     o.progressIntervalMs,
   );
 
@@ -126,13 +126,6 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
       { marker: found.marker, approver: approver.login, issue: o.issue },
     );
   }
-  const ending =
-    summary.status === 'completed'
-      ? pullRequest
-        ? `The run completed: ${pullRequest.url}`
-        : 'The run completed with no changes and no findings: nothing to review.'
-      : `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${neutralise(summary.error ?? 'no error recorded')}. ` +
-        `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`;
-  await progress.flush(`${ending}\n\n${endMarker(progress.state, info)}`);
+  await progress.flush(runEndedComment(summary, pullRequest, progress.state, info));
   return { status: summary.status, summary, ...(pullRequest ? { pullRequest } : {}) };
 }

@@ -5,12 +5,13 @@ import {
   latestAttempt,
   type ThreadComment,
 } from './approval.js';
-import { type Command, HELP, parseCommand } from './commands.js';
+import { type Command, parseCommand } from './commands.js';
 import { type Config, configProblemComment, parseConfig } from './config.js';
 import { dispatchInputs } from './dispatch.js';
-import { markersIn, mention, quoteUserText, readMarker, validMarker, writeMarker } from './markers.js';
+import { markersIn, readMarker } from './markers.js';
 import { type Actor, mayAct } from './permissions.js';
 import type { GitHubPort } from './port.js';
+import * as texts from './texts.js';
 
 /**
  * What the command handlers work with: the GitHub port, and what the door that runs them knows of
@@ -53,8 +54,6 @@ function actionsUrl(gh: CommandPort, config: Config): string {
   return `${gh.repoUrl}/actions/workflows/${encodeURIComponent(config.workflowFile)}`;
 }
 
-const ack = (commentId: number) => writeMarker('ack', commentId);
-
 async function plan(
   gh: CommandPort,
   event: CommentEvent,
@@ -76,8 +75,12 @@ async function plan(
   );
   await gh.comment(
     event.issue,
-    `Planning ${quoteUserText(request)} for ${mention(event.comment.user.login)}: the assessment, the script and its estimate will be posted here. ` +
-      `Follow [the planning run](${runUrl ?? actionsUrl(gh, config)}).\n\n${ack(event.comment.id)}`,
+    texts.planningStarted({
+      request,
+      requester: event.comment.user.login,
+      runUrl: runUrl ?? actionsUrl(gh, config),
+      commentId: event.comment.id,
+    }),
   );
 }
 
@@ -89,10 +92,10 @@ async function approve(
   trusted: string[],
 ) {
   const found = approvable(trusted, thread);
-  if ('refused' in found) return reply(gh, event.issue, `Not approved: ${found.refused}.`);
+  if ('refused' in found) return reply(gh, event.issue, texts.notApproved(found.refused));
   const approver = event.comment.user.login;
   const distinct = distinctApproverProblem(config, approver, found.marker);
-  if (distinct) return reply(gh, event.issue, `Not approved: ${distinct}.`);
+  if (distinct) return reply(gh, event.issue, texts.notApproved(distinct));
   await gh.react(event.comment.id, '+1');
   await gh.dispatch(
     config.workflowFile,
@@ -104,20 +107,18 @@ async function approve(
       approver,
     }),
   );
-  const e = found.marker.estimate;
-  const estimate = e
-    ? ` Estimate: ${e.agents.min}–${e.agents.max} agents${e.usd ? `, $${e.usd.min.toFixed(2)}–$${e.usd.max.toFixed(2)}` : ''}.`
-    : '';
   await gh.comment(
     event.issue,
-    `Approved by ${mention(approver)}: plan \`${found.marker.planId}\`, script \`sha256:${found.marker.scriptSha256}\`.${estimate} ` +
-      `The run is starting in [Actions](${actionsUrl(gh, config)}); its pull request will be linked here.\n\n` +
-      writeMarker('approval', {
+    texts.approved({
+      approval: {
         planId: found.marker.planId,
         scriptSha256: found.marker.scriptSha256,
         approver,
         commentId: event.comment.id,
-      }),
+      },
+      estimate: found.marker.estimate,
+      actionsUrl: actionsUrl(gh, config),
+    }),
   );
 }
 
@@ -140,13 +141,11 @@ async function cancel(gh: CommandPort, event: CommentEvent, config: Config) {
   const mine = (await gh.activeRuns(config.workflowFile)).filter((r) =>
     new RegExp(`#${event.issue}\\b`).test(r.title),
   );
-  if (mine.length === 0)
-    return reply(gh, event.issue, 'There is no running workflow for this issue to cancel.');
+  if (mine.length === 0) return reply(gh, event.issue, texts.nothingToCancel());
   for (const run of mine) await gh.cancelRun(run.id);
   await gh.comment(
     event.issue,
-    `Cancelled at the request of ${mention(event.comment.user.login)}: ${mine.map((r) => `[run ${r.id}](${r.url})`).join(', ')}. ` +
-      `What the run finished is kept; \`/workflow resume\` continues it.\n\n${ack(event.comment.id)}`,
+    texts.cancelled({ requester: event.comment.user.login, runs: mine, commentId: event.comment.id }),
   );
 }
 
@@ -165,24 +164,19 @@ export async function onComment(gh: CommandPort, event: CommentEvent): Promise<v
   if (!config) return;
   const actor = event.comment.user;
   if (actor.type === 'Bot' && !config.allowBots.includes(actor.login)) return;
-  if ('error' in parsed) return reply(gh, event.issue, `${parsed.error}.\n\n${HELP}`);
+  if ('error' in parsed) return reply(gh, event.issue, texts.commandProblem(parsed.error));
   const { command } = parsed;
-  if (command.type === 'help') return reply(gh, event.issue, HELP);
+  if (command.type === 'help') return reply(gh, event.issue, texts.help());
   const action = command.type === 'approve' ? 'approve' : 'trigger';
   const decision = mayAct(actor, await gh.roleOf(actor.login), config, action);
-  if (!decision.allowed) return reply(gh, event.issue, `Nothing was done: ${decision.reason}.`);
+  if (!decision.allowed) return reply(gh, event.issue, texts.nothingDone(decision.reason));
   if (command.type === 'approve') return approve(gh, event, config, thread, trusted);
   if (command.type === 'status') return reply(gh, event.issue, statusOf(trusted, thread));
   if (command.type === 'cancel') return cancel(gh, event, config);
   if (dispatchedCommand(command)) {
     if (command.type === 'plan') return plan(gh, event, config, command.request);
     const newestPlan = botPlans(trusted, thread).pop();
-    if (!newestPlan)
-      return reply(
-        gh,
-        event.issue,
-        `There is no plan in this thread to ${command.type}; ask for one with \`/workflow audit\`.`,
-      );
+    if (!newestPlan) return reply(gh, event.issue, texts.noPlanTo(command.type));
     const { comment: newest, marker } = newestPlan;
     if (command.type === 'revise') {
       return plan(gh, event, config, marker.request, {
@@ -191,12 +185,7 @@ export async function onComment(gh: CommandPort, event: CommentEvent): Promise<v
       });
     }
     const attempt = latestAttempt(trusted, thread, marker.planId);
-    if (!attempt)
-      return reply(
-        gh,
-        event.issue,
-        `Plan \`${marker.planId}\` has no run to resume yet; approve it with \`/approve\`.`,
-      );
+    if (!attempt) return reply(gh, event.issue, texts.nothingToResume(marker.planId));
     await gh.react(event.comment.id, 'eyes');
     // The run job downloads the journal from that Actions run's artifact, checks the plan again and resumes.
     await gh.dispatch(
@@ -211,21 +200,23 @@ export async function onComment(gh: CommandPort, event: CommentEvent): Promise<v
     );
     await gh.comment(
       event.issue,
-      `Resuming plan \`${marker.planId}\` (run \`${attempt.runId}\`) for ${mention(actor.login)}: completed agents are replayed at no cost. See [Actions](${actionsUrl(gh, config)}).\n\n${ack(event.comment.id)}`,
+      texts.resuming({
+        planId: marker.planId,
+        runId: attempt.runId,
+        requester: actor.login,
+        actionsUrl: actionsUrl(gh, config),
+        commentId: event.comment.id,
+      }),
     );
   }
 }
 
 function statusOf(trusted: string[], thread: ThreadComment[]): string {
-  const newest = botPlans(trusted, thread).pop();
-  if (!newest) return 'No plan in this thread yet: ask for one with `/workflow audit`.';
-  const { marker } = newest;
+  const newest = botPlans(trusted, thread).pop()?.marker;
   const approval = markersIn('approval', thread, trusted)
     .map((a) => a.marker)
-    .find((a) => a.planId === marker.planId);
-  return approval
-    ? `Plan \`${marker.planId}\` was approved by @${approval.approver} and dispatched; the run reports back here.`
-    : `Plan \`${marker.planId}\` (requested by @${marker.requester}) is waiting for \`/approve\`.`;
+    .find((a) => a.planId === newest?.planId);
+  return texts.planStatus(newest, approval);
 }
 
 /** A label `workflow:KIND` on an issue: the same as the command, with the issue's text as the request. */
@@ -239,12 +230,7 @@ export async function onLabel(
   const config = await loadConfig(gh, event.issue, thread, await gh.trustedAuthors());
   if (!config) return;
   const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config, 'trigger');
-  if (!decision.allowed)
-    return reply(
-      gh,
-      event.issue,
-      `Nothing was done for the label ${quoteUserText(event.label)}: ${decision.reason}.`,
-    );
+  if (!decision.allowed) return reply(gh, event.issue, texts.labelRefused(event.label, decision.reason));
   // The title is the request's data: it goes to the planner as such, and the reply only quotes it.
   const request = ['migrate', 'research'].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
   // No comment asked: the job checks the sender's label event instead.
@@ -254,7 +240,12 @@ export async function onLabel(
   );
   await gh.comment(
     event.issue,
-    `Planning ${quoteUserText(request)} for ${mention(event.sender.login)} (label ${quoteUserText(event.label)}). See [Actions](${actionsUrl(gh, config)}).`,
+    texts.planningStartedByLabel({
+      request,
+      requester: event.sender.login,
+      label: event.label,
+      actionsUrl: actionsUrl(gh, config),
+    }),
   );
 }
 
@@ -265,9 +256,16 @@ export interface FinishedRun {
   path: string;
 }
 
+const BAD_ENDINGS = ['failure', 'cancelled', 'timed_out', 'startup_failure'] as const;
+
+/** Whether a workflow run's conclusion is one that ends with a notice on its issue. */
+const isBadEnding = (conclusion: string | null): conclusion is (typeof BAD_ENDINGS)[number] =>
+  (BAD_ENDINGS as readonly (string | null)[]).includes(conclusion);
+
 /** A run of our workflow that failed, was cancelled or timed out still ends with a comment on its issue. */
 export async function onWorkflowRun(gh: CommandPort, run: FinishedRun): Promise<void> {
-  if (!['failure', 'cancelled', 'timed_out', 'startup_failure'].includes(run.conclusion ?? '')) return;
+  const conclusion = run.conclusion;
+  if (!isBadEnding(conclusion)) return;
   const config = parseConfig(await gh.readConfig());
   const file = config.ok ? config.config.workflowFile : 'dynamic-workflows.yml';
   if (!run.path.endsWith(`/${file}`)) return;
@@ -277,17 +275,5 @@ export async function onWorkflowRun(gh: CommandPort, run: FinishedRun): Promise<
   const thread = await gh.listComments(issue);
   const trusted = await gh.trustedAuthors();
   if (markersIn('run-ended', thread, trusted).some((m) => m.marker === run.html_url)) return;
-  // A run page that is not a plain web address still gets its notice, without a marker to find it by.
-  const ended = validMarker('run-ended', run.html_url) ? `\n\n${writeMarker('run-ended', run.html_url)}` : '';
-  const what = {
-    failure: 'failed',
-    cancelled: 'was cancelled',
-    timed_out: 'timed out',
-    startup_failure: 'could not start',
-  }[run.conclusion!];
-  await gh.comment(
-    issue,
-    `The workflow run ${what}: [logs](${run.html_url}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. ` +
-      `Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.${ended}`,
-  );
+  await gh.comment(issue, texts.workflowRunEnded(conclusion, run.html_url));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { renderProgress } from '../../src/action/progress-comment.js';
 import { readMarker } from '../../src/github/markers.js';
+import { runProgress } from '../../src/github/texts.js';
 import { applyEvent, emptyProgress } from '../../src/report/progress-state.js';
 
 const bot = 'github-actions[bot]';
@@ -20,7 +20,7 @@ function withLogs(messages: string[]) {
 
 describe('the progress comment', () => {
   test('five 16 KiB log lines leave it far below GitHub’s 65,536-character limit, each clipped with a note', () => {
-    const body = renderProgress(withLogs(Array.from({ length: 5 }, (_, i) => `${i}`.repeat(16 * 1024))), {
+    const body = runProgress(withLogs(Array.from({ length: 5 }, (_, i) => `${i}`.repeat(16 * 1024))), {
       planId: 'plan-1',
       actionsRunId: '77',
     });
@@ -30,7 +30,7 @@ describe('the progress comment', () => {
 
   test('a log line holding a marker is quoted inert: the comment carries only its own run marker', () => {
     const forged = `<!-- dynamic-workflows:approval {"planId":"plan-1","scriptSha256":"${'a'.repeat(64)}"} -->`;
-    const body = renderProgress(withLogs([forged]), { planId: 'plan-1', actionsRunId: '77' });
+    const body = runProgress(withLogs([forged]), { planId: 'plan-1', actionsRunId: '77' });
     expect(body).not.toContain('<!-- dynamic-workflows:approval');
     const comment = { body, user: { login: bot, type: 'Bot' } };
     expect(readMarker('approval', comment, [bot])).toBeUndefined();

@@ -1,0 +1,308 @@
+import type { FinishedRun } from '../flows/run.js';
+import { type ProgressState, statusLine } from '../report/progress-state.js';
+import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
+import { runMarker } from './approval.js';
+import { HELP } from './commands.js';
+import { isId } from './ids.js';
+import {
+  type ApprovalMarker,
+  mention,
+  neutralise,
+  type PlanMarker,
+  quoteUserText,
+  validMarker,
+  writeMarker,
+} from './markers.js';
+
+/**
+ * Every text the bot writes (comments, job summaries, pull requests) but the plan comment
+ * (`plan-comment.ts`) and the configuration notice (`config.ts`): pure, data in and markdown out.
+ * Text a user or a model wrote goes through `quoteUserText`, `mention` or `neutralise`; markers
+ * through `writeMarker`.
+ */
+
+/** The marker that answers a command comment, so a redelivered webhook does nothing twice. */
+const ack = (commentId: number) => writeMarker('ack', commentId);
+
+type Estimate = NonNullable<PlanMarker['estimate']>;
+type Usage = FinishedRun['usage'];
+
+const usdRange = (e: Estimate) => (e.usd ? `, $${e.usd.min.toFixed(2)}–$${e.usd.max.toFixed(2)}` : '');
+const actual = (u: Usage) => `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ''}.`;
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+// The command handlers' answers.
+
+/** A malformed command: what is wrong with it, then the help text. */
+export const commandProblem = (error: string) => `${error}.\n\n${HELP}`;
+
+/** The help text, for `/workflow help`. */
+export const help = () => HELP;
+
+/** The one who commented may not do what the command asks. */
+export const nothingDone = (reason: string) => `Nothing was done: ${reason}.`;
+
+/** A comment asked for a plan: what, for whom, where to follow it; answers the comment. */
+export function planningStarted(o: {
+  request: string;
+  requester: string;
+  runUrl: string;
+  commentId: number;
+}) {
+  return (
+    `Planning ${quoteUserText(o.request)} for ${mention(o.requester)}: the assessment, the script and its estimate will be posted here. ` +
+    `Follow [the planning run](${o.runUrl}).\n\n${ack(o.commentId)}`
+  );
+}
+
+/** `/approve` was refused: why. */
+export const notApproved = (reason: string) => `Not approved: ${reason}.`;
+
+/** `/approve` dispatched the run: who approved which plan and script, the estimate; the approval's marker. */
+export function approved(o: {
+  approval: ApprovalMarker;
+  estimate?: Estimate | undefined;
+  actionsUrl: string;
+}) {
+  const { approval: a, estimate: e } = o;
+  const estimate = e ? ` Estimate: ${e.agents.min}–${e.agents.max} agents${usdRange(e)}.` : '';
+  return (
+    `Approved by ${mention(a.approver)}: plan \`${a.planId}\`, script \`sha256:${a.scriptSha256}\`.${estimate} ` +
+    `The run is starting in [Actions](${o.actionsUrl}); its pull request will be linked here.\n\n` +
+    writeMarker('approval', a)
+  );
+}
+
+/** `/workflow cancel` found no run of this issue. */
+export const nothingToCancel = () => 'There is no running workflow for this issue to cancel.';
+
+/** `/workflow cancel` cancelled these runs: who asked, links to them, how to go on; answers the comment. */
+export function cancelled(o: {
+  requester: string;
+  runs: Array<{ id: number; url: string }>;
+  commentId: number;
+}) {
+  return (
+    `Cancelled at the request of ${mention(o.requester)}: ${o.runs.map((r) => `[run ${r.id}](${r.url})`).join(', ')}. ` +
+    `What the run finished is kept; \`/workflow resume\` continues it.\n\n${ack(o.commentId)}`
+  );
+}
+
+/** `/workflow revise` or `resume` without a plan in the thread. */
+export const noPlanTo = (command: 'revise' | 'resume') =>
+  `There is no plan in this thread to ${command}; ask for one with \`/workflow audit\`.`;
+
+/** `/workflow resume` for a plan that never ran. */
+export const nothingToResume = (planId: string) =>
+  `Plan \`${planId}\` has no run to resume yet; approve it with \`/approve\`.`;
+
+/** `/workflow resume` dispatched: which plan and run, for whom, where; answers the comment. */
+export function resuming(o: {
+  planId: string;
+  runId: string;
+  requester: string;
+  actionsUrl: string;
+  commentId: number;
+}) {
+  return `Resuming plan \`${o.planId}\` (run \`${o.runId}\`) for ${mention(o.requester)}: completed agents are replayed at no cost. See [Actions](${o.actionsUrl}).\n\n${ack(o.commentId)}`;
+}
+
+/** `/workflow status`: the newest plan (if any) and its approval (if any). */
+export function planStatus(plan: PlanMarker | undefined, approval: ApprovalMarker | undefined): string {
+  if (!plan) return 'No plan in this thread yet: ask for one with `/workflow audit`.';
+  return approval
+    ? `Plan \`${plan.planId}\` was approved by ${mention(approval.approver)} and dispatched; the run reports back here.`
+    : `Plan \`${plan.planId}\` (requested by ${mention(plan.requester)}) is waiting for \`/approve\`.`;
+}
+
+/** The one who added a `workflow:` label may not trigger a plan. */
+export const labelRefused = (label: string, reason: string) =>
+  `Nothing was done for the label ${quoteUserText(label)}: ${reason}.`;
+
+/** A `workflow:` label asked for a plan: what, for whom, which label. */
+export const planningStartedByLabel = (o: {
+  request: string;
+  requester: string;
+  label: string;
+  actionsUrl: string;
+}) =>
+  `Planning ${quoteUserText(o.request)} for ${mention(o.requester)} (label ${quoteUserText(o.label)}). See [Actions](${o.actionsUrl}).`;
+
+const ENDINGS = {
+  failure: 'failed',
+  cancelled: 'was cancelled',
+  timed_out: 'timed out',
+  startup_failure: 'could not start',
+} as const;
+
+/** A job that ended badly: how, its logs, how to resume; its marker when the page is a plain web address. */
+export function workflowRunEnded(conclusion: keyof typeof ENDINGS, runUrl: string): string {
+  // A run page that is not a plain web address still gets its notice, without a marker to find it by.
+  const ended = validMarker('run-ended', runUrl) ? `\n\n${writeMarker('run-ended', runUrl)}` : '';
+  return (
+    `The workflow run ${ENDINGS[conclusion]}: [logs](${runUrl}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. ` +
+    `Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.${ended}`
+  );
+}
+
+// The action's comments and job summaries.
+
+/** The plan job refused the dispatch (comment and job summary). */
+export const didNotPlan = (reason: string) => `Did not plan: ${reason}.`;
+
+/** The plan job's summary: the issue, the verdict and the script's sha256. */
+export const planSummary = (issue: number, verdict: string, scriptSha256?: string | null) =>
+  `Plan for #${issue}: verdict \`${verdict}\`${scriptSha256 ? `, script sha256:${scriptSha256}` : ''}.`;
+
+/** The run job refused to run (its comment). */
+export const didNotRun = (reason: string) => `Did not run: ${reason}.`;
+
+/** The run job refused to run (its job summary). */
+export const refusedToRun = (reason: string) => `Refused to run: ${reason}.`;
+
+/** Any job that failed: what the issue hears (the message already redacted), and how to go on. */
+export const jobFailed = (mode: string, message: string) =>
+  `The ${mode} job failed: ${message}\n\nIts run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`;
+
+/** The sweep's summary when it did not run. */
+export const sweepSkipped = (reason: string) => `The sweep did not run: ${reason}`;
+
+/** The sweep's summary: its new findings and pull request, or that there was nothing new. */
+export const sweepSummary = (newFindings: number, pullRequest?: { url: string }) =>
+  pullRequest
+    ? `The sweep found ${newFindings} new findings: ${pullRequest.url}`
+    : 'The sweep found nothing new; no pull request was opened.';
+
+// The progress comment of a run.
+
+export interface ProgressInfo {
+  planId: string;
+  runUrl?: string;
+  /** This Actions run, recorded with the engine's run id so `/workflow resume` finds its artifact. */
+  actionsRunId?: string;
+}
+
+/** A log line may be 16 KiB; five of them must leave the comment far below GitHub's 65,536 characters. */
+const MAX_LOG_LINE = 500;
+
+function clip(line: string): string {
+  const flat = line.replace(/\s+/g, ' ');
+  return flat.length > MAX_LOG_LINE
+    ? `${flat.slice(0, MAX_LOG_LINE)}… [${flat.length - MAX_LOG_LINE} more characters in the run's log]`
+    : flat;
+}
+
+/** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
+export function runProgress(state: ProgressState, info: ProgressInfo): string {
+  const lines = [
+    `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}`,
+    '',
+    `\`${statusLine(state)}\``,
+  ];
+  // Log lines are the script's words: quoted, on one line, and unable to open an HTML comment.
+  if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
+  lines.push('', progressMarker(state, info));
+  return lines.join('\n');
+}
+
+/**
+ * The marker every version of the progress comment ends with: this plan ran, and (once both ids are
+ * known and valid) which run of the engine and which Actions run it was.
+ */
+export function progressMarker(state: ProgressState, info: ProgressInfo): string {
+  return state.runId &&
+    isId('runId', state.runId) &&
+    info.actionsRunId &&
+    isId('actionsRunId', info.actionsRunId)
+    ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId })
+    : runMarker(info.planId);
+}
+
+/** How a run ended, in one line: its pull request, or why it stopped and how to resume. */
+export function runEnded(
+  summary: Pick<FinishedRun, 'status' | 'error'>,
+  pullRequest: { url: string } | undefined,
+): string {
+  if (summary.status === 'completed')
+    return pullRequest
+      ? `The run completed: ${pullRequest.url}`
+      : 'The run completed with no changes and no findings: nothing to review.';
+  return (
+    `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${neutralise(summary.error ?? 'no error recorded')}. ` +
+    `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`
+  );
+}
+
+/** The progress comment's last version: how the run ended, and the run's marker. */
+export const runEndedComment = (
+  summary: Pick<FinishedRun, 'status' | 'error'>,
+  pullRequest: { url: string } | undefined,
+  state: ProgressState,
+  info: ProgressInfo,
+) => `${runEnded(summary, pullRequest)}\n\n${progressMarker(state, info)}`;
+
+// The pull request of a run.
+
+/**
+ * The first lines of the body when the run changed files that control the repository
+ * (`.gitattributes`, `.github/**`, `CODEOWNERS`…): a reviewer sees them before anything else.
+ */
+function carefulLook(changedFiles: readonly string[]): string {
+  const sensitive = sensitiveChanges(changedFiles);
+  if (sensitive.length === 0) return '';
+  return [
+    '> [!WARNING]',
+    '> **Needs a careful look**: this pull request changes files that control the repository, git or GitHub:',
+    ...sensitive.map((s) => `> - ${codeSpan(s.file, false)}: ${s.why}`),
+    '',
+    '',
+  ].join('\n');
+}
+
+/** What a pull request is for: an approved plan, or a sweep with the findings earlier sweeps reported. */
+export type PullRequestAbout =
+  | { marker: PlanMarker; approver: string; issue: number }
+  | { sweep: true; known: string[] };
+
+/** The pull request: its body is the report, with what was approved and the estimate against the actual. */
+export function pullRequestFor(
+  summary: FinishedRun,
+  report: string,
+  plan: PullRequestAbout,
+  changedFiles: readonly string[] = [],
+): { title: string; body: string } {
+  const careful = carefulLook(changedFiles);
+  const findings = findingsOf(summary.result);
+  const fixed = findings.filter((f) => f.status === 'fixed').length;
+  const name = /^# ([^:\n]+)/.exec(report)?.[1] ?? 'workflow';
+  const title = `${name}: ${fixed > 0 ? plural(fixed, 'fix', 'fixes') : plural(findings.length, 'finding')} (run ${summary.runId})`;
+  const u = summary.usage;
+  if ('sweep' in plan) {
+    // The fingerprints of everything sweeps have reported so far: the next sweep leaves them out.
+    const known = [
+      ...new Set([
+        ...plan.known,
+        ...findings
+          .map((f) => (f as { fingerprint?: string }).fingerprint)
+          .filter((f): f is string => typeof f === 'string' && validMarker('sweep-known', [f])),
+      ]),
+    ];
+    const head = `${careful}The scheduled security sweep found ${plural(findings.length, 'new finding')}. ${actual(u)}\n\n---\n\n`;
+    // The marker is the body's last line, where knownFrom reads it.
+    return { title, body: `${head}${report}\n${writeMarker('sweep-known', known.slice(-10_000))}\n` };
+  }
+  const e = plan.marker.estimate;
+  const estimate = e
+    ? `Estimate: ${e.agents.min}–${e.agents.max} agents${usdRange(e)}. ${actual(u)}`
+    : actual(u);
+  const head = [
+    `${careful}Plan \`${plan.marker.planId}\` (script \`sha256:${plan.marker.scriptSha256}\`), requested by @${plan.marker.requester} and approved by @${plan.approver} in #${plan.issue}.`,
+    estimate,
+    '',
+    'Automated changes: review them like any contribution; the report says where to look first.',
+    '',
+    '---',
+    '',
+  ].join('\n');
+  return { title, body: head + report };
+}
