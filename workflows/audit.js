@@ -27,7 +27,7 @@ const files = args?.files ?? [];
 if (files.length === 0) throw new Error('audit needs args.files, the files to audit (dwf plan fills them in)');
 const focus = args?.focus ?? 'security holes and bugs';
 const maxRounds = args?.rounds ?? 2;
-// Severities worth a code change; the rest are reported, not fixed.
+// Severities worth a code change; the rest are reported, not fixed. A plan binds `fix` and states it.
 const fixSeverities = args?.fix ?? ['medium', 'high', 'critical'];
 // Findings an earlier run reported (file + title): a sweep does not report them again.
 const known = new Set(args?.known ?? []);

@@ -2,7 +2,7 @@ export const meta = {
   name: 'bug-hunt',
   description:
     'Hunt for bugs file by file: each finding is checked by an independent agent, what holds up is fixed in its own worktree, and the test suite judges the fixes.',
-  whenToUse: 'Wrong behaviour anywhere in the codebase, with tests to prove fixes. args: { files, rounds?, fix? }',
+  whenToUse: 'Wrong behaviour anywhere in the codebase, with tests to prove fixes. args: { files, focus?, rounds?, fix? }',
   phases: [
     { title: 'Baseline' },
     { title: 'Find', detail: 'one agent per file reports bugs with evidence' },

@@ -13,9 +13,11 @@ export const meta = {
   ],
 };
 
-// `known` holds the fingerprints (file: title) of findings earlier sweeps reported.
+// `known` holds the fingerprints (file: title) of findings earlier sweeps reported. Unattended, a
+// sweep fixes high and critical findings only unless told otherwise (the plan binds `fix`).
 const result = await workflow('audit', {
   ...args,
+  fix: args?.fix ?? ['high', 'critical'],
   focus: args?.focus ?? 'security holes: injection, path traversal, broken access control, secrets in code, unsafe deserialisation',
 });
 log(`${result.findings.length} new findings; ${(args?.known ?? []).length} known ones left out`);

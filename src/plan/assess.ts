@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import picomatch from 'picomatch';
-import { summarizeTestOutput } from '../agents/commands.js';
 import { runGit } from '../agents/git.js';
 import {
   createRepoCodeRunner,
@@ -10,6 +9,14 @@ import {
   type RepoCodeRunner,
 } from '../agents/isolation.js';
 import { Redactor } from '../agents/secrets.js';
+import {
+  type ExcludedGroup,
+  excludedGroups,
+  linguistAttributes,
+  type ScopeGroup,
+  scopeGroup,
+} from './scope.js';
+import { readTestOutput, summarizeOutcome } from './test-output.js';
 
 export interface OracleChoice {
   command: string;
@@ -20,8 +27,16 @@ export interface OracleChoice {
 export interface Baseline {
   passed: boolean;
   exitCode: number;
+  /** The counts (`3 passed, 4 failed`), or why the tests could not run, or the output's first error. */
   summary: string;
   durationMs: number;
+  /** The first failing tests, by name, as the runner's output gives them. */
+  failing?: string[];
+  /**
+   * Why the test command could not run at all (a missing toolchain, command, dependency or script,
+   * collection errors), quoted from its output: the oracle is unusable, not the tests failing.
+   */
+  unusable?: string;
 }
 
 export interface Assessment {
@@ -29,8 +44,10 @@ export interface Assessment {
   files: number;
   lines: number;
   languages: Array<{ language: string; files: number; lines: number }>;
-  /** Source files in scope: what a fan-out goes over (no tests, docs or data). */
+  /** Source files in scope: what a fan-out goes over (no tests, docs, benchmarks, CI, generated or vendored code, data). */
   sourceFiles: string[];
+  /** The groups left out by the conventions of each ecosystem and `.gitattributes`, with counts. */
+  excluded: ExcludedGroup[];
   /** Roughly what reading every source file once costs, in tokens. */
   sourceTokens: number;
   testFiles: number;
@@ -90,9 +107,6 @@ const LANGUAGES: Record<string, string> = {
 };
 
 const NOT_SOURCE = new Set(['Markdown', 'JSON', 'YAML', 'TOML', 'HTML', 'CSS']);
-const TEST_PATH =
-  /(^|\/)(tests?|__tests__|spec)\/|[._-](test|spec)\.[a-z]+$|(^|\/)test_[^/]*\.py$|_test\.(go|py)$/;
-const VENDORED = /(^|\/)(vendor|third_party|node_modules|dist|build)\//;
 const NPM_DEFAULT_TEST = /no test specified/;
 
 /** Files git tracks, relative to the repository root. */
@@ -184,27 +198,31 @@ export async function assessRepository(repoDir: string, options: AssessOptions =
   const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
   const files = tracked.filter((f) => include(f) && !exclude(f));
 
+  const attributes = await linguistAttributes(repoDir, files, (f) => readText(join(repoDir, f)));
+  const groups = new Map<string, ScopeGroup>();
   const byLanguage = new Map<string, { files: number; lines: number }>();
   let lines = 0;
   const sourceFiles: string[] = [];
   let sourceTokens = 0;
-  let testFiles = 0;
   for (const file of files) {
     const content = readText(join(repoDir, file));
     const count = content === undefined ? 0 : content.split('\n').length - (content.endsWith('\n') ? 1 : 0);
     lines += count;
+    const group = scopeGroup(file, attributes.get(file));
+    if (group) groups.set(file, group);
     const language = LANGUAGES[extname(file).toLowerCase()];
     if (!language) continue;
     const entry = byLanguage.get(language) ?? { files: 0, lines: 0 };
     entry.files++;
     entry.lines += count;
     byLanguage.set(language, entry);
-    if (TEST_PATH.test(file)) testFiles++;
-    else if (!NOT_SOURCE.has(language) && !VENDORED.test(file) && content !== undefined) {
+    if (!group && !NOT_SOURCE.has(language) && content !== undefined) {
       sourceFiles.push(file);
       sourceTokens += Math.ceil(content.length / 4);
     }
   }
+  const excluded = excludedGroups(groups);
+  const testFiles = excluded.find((g) => g.group === 'tests')?.files ?? 0;
   const languages = [...byLanguage]
     .map(([language, v]) => ({ language, ...v }))
     .sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
@@ -220,6 +238,7 @@ export async function assessRepository(repoDir: string, options: AssessOptions =
     lines,
     languages,
     sourceFiles,
+    excluded,
     sourceTokens,
     testFiles,
     oracle,
@@ -239,11 +258,14 @@ async function runBaseline(repoDir: string, command: string, options: AssessOpti
       { cwd: repoDir, timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1000, maxOutputBytes: 64 * 1024 },
     );
     const output = new Redactor(options.secrets ?? [], options.env ?? process.env).redact(result.output);
+    const outcome = readTestOutput(output, result.exitCode);
     return {
       passed: result.exitCode === 0,
       exitCode: result.exitCode,
-      summary: summarizeTestOutput(output, result.exitCode),
+      summary: summarizeOutcome(outcome, output, result.exitCode),
       durationMs: result.durationMs,
+      ...(outcome.failing.length > 0 ? { failing: outcome.failing.slice(0, 20) } : {}),
+      ...(outcome.unusable ? { unusable: outcome.unusable } : {}),
     };
   } catch (error) {
     // Said plainly in the plan, not hidden: the baseline was not run, and why.

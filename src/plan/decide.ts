@@ -1,11 +1,15 @@
 import type { Assessment } from './assess.js';
 import type { PlanRequest } from './request.js';
 
+export type { Question } from './questions.js';
+
 export type Decision = 'workflow' | 'subagents' | 'goal' | 'stop';
 
 export interface Verdict {
   decision: Decision;
   reasons: string[];
+  /** What stopped the plan, when the verdict is `stop`. */
+  stoppedBy?: 'no-oracle' | 'unusable-oracle' | 'no-source-files';
 }
 
 /** Fix rounds a plan allows: a full workflow gets a second chance, a small orchestration one round. */
@@ -27,8 +31,25 @@ export function decide(
 ): Verdict {
   const reasons: string[] = [];
   const readOnly = request.kind === 'research';
+  if (assessment.sourceFiles.length === 0) {
+    const left = assessment.excluded.map((g) => `${g.label} ${g.files}`).join(', ');
+    reasons.push(
+      `nothing to work on: no source files in scope${left ? ` (left out: ${left})` : ''}. ` +
+        'If the code is there, widen scope.include in the configuration and ask again.',
+    );
+    return { decision: 'stop', reasons, stoppedBy: 'no-source-files' };
+  }
+  const unusable = assessment.baseline?.unusable;
+  if (assessment.oracle && unusable && !readOnly) {
+    reasons.push(
+      `the test oracle is unusable: \`${assessment.oracle.command}\` could not run the tests (${unusable}). ` +
+        'A baseline that cannot run is not failing tests: nothing could tell a real fix from a plausible one.',
+    );
+    return { decision: 'stop', reasons, stoppedBy: 'unusable-oracle' };
+  }
   if (assessment.oracle) {
     reasons.push(`objective oracle: \`${assessment.oracle.command}\` (from ${assessment.oracle.source})`);
+    if (unusable) reasons.push(`its baseline could not run (${unusable}): research does not need it`);
   } else if (readOnly) {
     reasons.push('no test suite, but research changes no code: cross-checked evidence is its oracle');
   } else if (options.allowNoOracle) {
@@ -38,7 +59,7 @@ export function decide(
       'no test suite or other objective oracle was found: nothing could tell a real fix from a plausible one. ' +
         'Add tests (or configure oracle.command) and ask again.',
     );
-    return { decision: 'stop', reasons };
+    return { decision: 'stop', reasons, stoppedBy: 'no-oracle' };
   }
   const fanOut = assessment.sourceFiles.length;
   if (fanOut < FAN_OUT_FILES) {
@@ -60,69 +81,4 @@ export function decide(
       : 'mid-run state: findings, verdicts and fixes are carried from phase to phase',
   );
   return { decision: 'workflow', reasons };
-}
-
-export interface Question {
-  question: string;
-  assumed: string;
-}
-
-/** Up to three questions a maintainer may want to answer, each with the default the plan assumes. */
-export function clarifyingQuestions(
-  assessment: Assessment,
-  request: PlanRequest,
-  rounds = plannedRounds('workflow'),
-): Question[] {
-  const roundsQuestion = {
-    question: 'How many fix rounds at most?',
-    assumed: `${rounds} round${rounds === 1 ? '' : 's'}; what still fails after that is reported as confirmed, not fixed`,
-  };
-  const scope = {
-    question: 'Which files are in scope?',
-    assumed: `the ${assessment.sourceFiles.length} source files tracked by git (tests, docs, data and vendored code left out)`,
-  };
-  switch (request.kind) {
-    case 'audit':
-    case 'sweep':
-      return [
-        scope,
-        {
-          question: 'Which severities should be fixed?',
-          assumed: 'fix high and critical; report medium and low without changing code',
-        },
-        roundsQuestion,
-      ];
-    case 'bug-hunt':
-      return [
-        scope,
-        {
-          question: 'What counts as a bug?',
-          assumed: 'wrong behaviour a test could show; style and performance are left out',
-        },
-        roundsQuestion,
-      ];
-    case 'migrate':
-      return [
-        scope,
-        {
-          question: `What exactly does "${request.target}" mean here?`,
-          assumed: 'every file in scope is converted; behaviour stays the same, proven by the test suite',
-        },
-      ];
-    case 'research':
-      return [
-        {
-          question: 'What counts as an answer?',
-          assumed: 'claims backed by file and line evidence, each checked by a second agent',
-        },
-      ];
-    case 'custom':
-      return [
-        scope,
-        {
-          question: 'May the workflow change code?',
-          assumed: 'yes, on its own branch, with each change verified',
-        },
-      ];
-  }
 }

@@ -6,11 +6,12 @@ import type { ModelProvider } from '../models/types.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import { type Assessment, assessRepository } from './assess.js';
 import { type AuthorAttempt, authorScript } from './author.js';
-import { clarifyingQuestions, decide, plannedRounds, type Question, type Verdict } from './decide.js';
+import { decide, type Verdict } from './decide.js';
 import { BUILTIN_DIR, type Estimate, estimateScript } from './estimate.js';
 
 export { BUILTIN_DIR };
 
+import { oracleQuestion, plannedArguments, type Question } from './questions.js';
 import { type PlanRequest, parsePlanRequest } from './request.js';
 import { sha256 } from './sha256.js';
 
@@ -67,22 +68,6 @@ export function bindArgs(source: string, args: Record<string, unknown>): string 
   return `${head}\n\n// The arguments this plan was made with: an approval of this script covers them too.\nconst args = ${JSON.stringify(args, null, 2)};\n${rest}`;
 }
 
-function builtinArgs(
-  request: PlanRequest,
-  assessment: Assessment,
-  verdict: Verdict,
-): Record<string, unknown> {
-  const sized = { files: assessment.sourceFiles, rounds: plannedRounds(verdict.decision) };
-  switch (request.kind) {
-    case 'migrate':
-      return { ...sized, target: request.target };
-    case 'research':
-      return { files: assessment.sourceFiles, question: request.question };
-    default:
-      return sized;
-  }
-}
-
 /** Assessment, verdict, questions, the script and its estimate: everything a user reads before spending a token. */
 export async function createPlan(options: PlanOptions): Promise<Plan> {
   const request = parsePlanRequest(options.request);
@@ -97,7 +82,14 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
     ...(options.secrets ? { secrets: options.secrets } : {}),
   });
   const verdict = decide(assessment, request, { ...(options.allowNoOracle ? { allowNoOracle: true } : {}) });
-  const questions = clarifyingQuestions(assessment, request, plannedRounds(verdict.decision));
+  // One set of values: each question's default is the argument bound into the script.
+  const planned = plannedArguments(assessment, request, verdict, options.args);
+  const questions =
+    verdict.stoppedBy === 'unusable-oracle'
+      ? [oracleQuestion(assessment)]
+      : verdict.stoppedBy === 'no-source-files'
+        ? []
+        : planned.questions;
   const base: Plan = {
     request,
     assessment,
@@ -132,7 +124,7 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
     authoring = written.attempts;
   } else {
     const template = readFileSync(join(BUILTIN_DIR, `${request.kind}.js`), 'utf8');
-    script = bindArgs(template, { ...builtinArgs(request, assessment, verdict), ...options.args });
+    script = bindArgs(template, planned.args);
   }
   const { worlds: _worlds, ...estimate } = await estimateScript({
     source: script,

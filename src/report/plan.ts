@@ -1,4 +1,5 @@
 import type { Plan } from '../plan/plan.js';
+import { failingText } from '../plan/test-output.js';
 import { fenceFor, formatTokens, formatUsd } from './format.js';
 
 function count(n: number, noun: string): string {
@@ -24,6 +25,11 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
   lines.push(
     `- ${count(a.files, 'file')} tracked by git, ${a.lines.toLocaleString('en-US')} lines; ${count(a.sourceFiles.length, 'source file')} in scope, ${count(a.testFiles, 'test file')}`,
   );
+  if (a.excluded.length > 0) {
+    lines.push(
+      `- left out of scope: ${a.excluded.map((g) => `${g.label} ${g.files} (${g.examples.map((e) => `\`${e}\``).join(', ')}${g.files > g.examples.length ? ', …' : ''})`).join('; ')}`,
+    );
+  }
   if (a.languages.length > 0) {
     lines.push(
       `- languages: ${a.languages.map((l) => `${l.language} ${count(l.files, 'file')} / ${count(l.lines, 'line')}`).join(', ')}`,
@@ -35,8 +41,14 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
       : '- test oracle: none found',
   );
   if (a.baseline) {
+    const b = a.baseline;
+    const state = b.passed ? 'passing' : b.unusable ? 'cannot run' : 'failing';
+    const failing = b.failing?.length ? `; first failing: ${failingText(b.failing)}` : '';
+    // exit -1: the baseline was not run (its summary says why).
     lines.push(
-      `- baseline: ${a.baseline.passed ? 'passing' : 'failing'} (exit ${a.baseline.exitCode}; ${a.baseline.summary})`,
+      b.exitCode < 0
+        ? `- baseline: ${b.summary}`
+        : `- baseline: ${state} (exit ${b.exitCode}; ${b.summary}${failing})`,
     );
   }
   lines.push(

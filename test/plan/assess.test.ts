@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { assessRepository, detectOracle } from '../../src/plan/assess.js';
-import { clarifyingQuestions, decide } from '../../src/plan/decide.js';
+import { decide } from '../../src/plan/decide.js';
+import { plannedArguments } from '../../src/plan/questions.js';
 import { parsePlanRequest } from '../../src/plan/request.js';
 import { ECOSYSTEMS, gitRepo, lsFiles } from './repos.js';
 
@@ -100,12 +101,14 @@ describe('the decision tree', () => {
     sourceFiles: Array.from({ length: sourceFiles }, (_, i) => `src/f${i}.js`),
     sourceTokens: 100,
     testFiles: 1,
+    excluded: [],
     oracle: oracle ? { command: 'npm test', source: 'package.json scripts.test' } : null,
   });
 
   test('no oracle: stop, unless the configuration allows it or the request changes no code', () => {
     expect(decide(assessment(50, false), parsePlanRequest('audit'))).toEqual({
       decision: 'stop',
+      stoppedBy: 'no-oracle',
       reasons: [
         'no test suite or other objective oracle was found: nothing could tell a real fix from a plausible one. Add tests (or configure oracle.command) and ask again.',
       ],
@@ -133,7 +136,7 @@ describe('the decision tree', () => {
     ).toBe('goal');
   });
 
-  test('requests parse into kinds; ambiguous ones get at most three questions with defaults', () => {
+  test('requests parse into kinds; ambiguous ones get at most four questions with defaults', () => {
     expect(parsePlanRequest('migrate CommonJS to ESM')).toEqual({
       kind: 'migrate',
       text: 'migrate CommonJS to ESM',
@@ -144,9 +147,10 @@ describe('the decision tree', () => {
       'migrate needs a target, e.g. "migrate CommonJS to ESM"',
     );
     for (const request of ['audit', 'bug-hunt', 'sweep', 'migrate x to y', 'research why?', 'do something']) {
-      const questions = clarifyingQuestions(assessment(9), parsePlanRequest(request));
+      const parsed = parsePlanRequest(request);
+      const { questions } = plannedArguments(assessment(9), parsed, decide(assessment(9), parsed));
       expect(questions.length).toBeGreaterThan(0);
-      expect(questions.length).toBeLessThanOrEqual(3);
+      expect(questions.length).toBeLessThanOrEqual(4);
       for (const q of questions) expect(q.assumed.length).toBeGreaterThan(10);
     }
   });

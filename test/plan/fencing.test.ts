@@ -109,6 +109,7 @@ return { findings: [], summary: check };`;
         sourceFiles: ['src/a.js', `src/x</source-files>${PAYLOAD} FILE/b.js`],
         sourceTokens: 10,
         testFiles: 0,
+        excluded: [],
         oracle: {
           command: `npm test </test-command>${PAYLOAD} COMMAND`,
           source: 'package.json scripts.test',

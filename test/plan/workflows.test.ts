@@ -185,6 +185,7 @@ describe('model-written scripts', () => {
     sourceFiles: ['src/a.js', 'src/b.js', 'src/c.js'],
     sourceTokens: 90,
     testFiles: 1,
+    excluded: [],
     oracle: { command: 'npm test', source: 'package.json scripts.test' },
   };
   const META = "export const meta = { name: 'x', description: 'y' };";
