@@ -77,7 +77,7 @@ function scopeQuestion(assessment: Assessment, files: unknown, given: boolean): 
 function roundsQuestion(rounds: unknown, migrate: boolean): Question {
   const n = Number(rounds);
   return {
-    question: 'How many fix rounds at most?',
+    question: migrate ? 'How many rounds at most?' : 'How many fix rounds at most?',
     assumed: migrate
       ? `${plural(n, 'round')}: the first migrates${n > 1 ? ', each later one repairs what the reviewer found' : ''}; files still incomplete after that are reported, not fixed`
       : `${plural(n, 'round')}; what still fails after that is reported as confirmed, not fixed`,
@@ -99,7 +99,6 @@ export function plannedArguments(
   const scope =
     Array.isArray(files) && files.length > 0 ? [scopeQuestion(assessment, files, 'files' in given)] : [];
   const answer = (q: Question[], extra: Record<string, unknown> = {}): PlannedArguments => ({
-    // The given arguments first, so that the questions' values (which are them, where given) win in order only.
     args: { ...given, ...extra, ...Object.fromEntries(q.filter((x) => x.arg).map((x) => [x.arg!, x.value])) },
     questions: q,
   });

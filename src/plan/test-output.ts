@@ -106,10 +106,25 @@ function failingNames(output: string): string[] {
   return [];
 }
 
+/** A line of output as a cause: without the rules runners draw around it. */
+function quote(line: string): string {
+  return line
+    .replace(/^[\s_=!*-]+|[\s_=!*-]+$/g, '')
+    .trim()
+    .slice(0, 240);
+}
+
 function cannotRun(output: string, exitCode: number): string | undefined {
+  const lines = output.split('\n');
   for (const [pattern, cause] of CANNOT_RUN) {
-    const line = output.split('\n').find((l) => pattern.test(l));
-    if (line) return `${cause}: ${line.trim().slice(0, 240)}`;
+    const line = lines.find((l) => pattern.test(l));
+    if (!line) continue;
+    // Collection errors have a cause of their own, often a missing module: name it too.
+    const missing =
+      cause === 'test collection errors'
+        ? lines.find((l) => /ModuleNotFoundError|No module named|ImportError:/.test(l))
+        : undefined;
+    return `${cause}: ${quote(line)}${missing ? `; ${quote(missing.replace(/^E\s+/, ''))}` : ''}`;
   }
   if (exitCode === 127) return 'missing command: the shell could not find the test command (exit 127)';
   if (exitCode === 126) return 'the test command is not executable (exit 126)';
