@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { createHttpFetch } from './http-fetch.js';
 import {
   abortableSleep,
   type ChatMessage,
@@ -145,7 +146,8 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     ...(options.baseURL ? { baseURL: options.baseURL } : {}),
     maxRetries: 0,
     timeout: options.timeoutMs ?? 10 * 60 * 1000,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    // One client per provider (so per run), its requests over node:http (see createHttpFetch).
+    fetch: options.fetch ?? createHttpFetch(),
   });
   const maxRetries = options.maxRetries ?? 12;
   const sleep = options.sleep ?? abortableSleep;
