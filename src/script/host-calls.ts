@@ -1,8 +1,8 @@
 /**
  * The bridge of host calls: the two functions the prelude calls (`call`, which answers with the
  * id of the call, and `sync`), the size checks on what the script hands the host, and the settling
- * of the calls' promises (the prelude's `settle`), handed to the guest in batches, one guest turn
- * per turn of the event loop.
+ * of the calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in batches,
+ * one guest turn per turn of the event loop.
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { hostErrorKind } from './host.js';
@@ -17,11 +17,21 @@ export interface BridgeRun {
   guarded(fn: () => void): void;
   /** Runs `first` and then the guest's pending jobs, in one slice. */
   pump(first?: () => void): void;
+  /** The interrupt handler has stopped the guest. */
+  readonly interrupted: boolean;
   /** The prelude's function that records the kind of a host call's error (see HostErrorKind). */
   readonly tagger: QuickJSHandle | undefined;
-  /** The prelude's function that settles the promise of a call, by its id. */
-  readonly settler: QuickJSHandle | undefined;
+  /** The prelude's functions that settle the promise of one call, or of many, by their ids. */
+  readonly settlers: { one: QuickJSHandle; many: QuickJSHandle } | undefined;
 }
+
+/** A settled host call waiting for its turn: its result as JSON (none for undefined), or its error. */
+type Settled =
+  | { id: number; failed: false; json: string | undefined }
+  | { id: number; failed: true; error: unknown; kind: string | undefined };
+
+/** Characters of results' JSON handed to the guest in one call, at most (unless one result is longer). */
+const HAND_OVER = 1024 * 1024;
 
 export class HostCalls {
   /** Ids of the host calls not yet handed to the guest (in flight, or settled and waiting for the next turn). */
@@ -35,7 +45,7 @@ export class HostCalls {
    * with one run of the guest's pending jobs: a fan-out of agents costs one guest turn per batch,
    * not one per agent. They stay in `pending` until handed over.
    */
-  private readonly settled: Array<() => void> = [];
+  private readonly settled: Settled[] = [];
   private turnScheduled = false;
 
   constructor(
@@ -118,31 +128,63 @@ export class HostCalls {
         outcome = { error };
       }
     }
-    const kind = 'error' in outcome ? hostErrorKind(outcome.error) : undefined;
-    // Settling can run guest code (an Error.prototype setter, say): it is part of the slice.
-    this.settled.push(() => {
-      this.pending.delete(id);
-      if ('error' in outcome) this.reject(id, outcome.error, kind);
-      else this.resolve(id, json);
-    });
+    if ('error' in outcome) {
+      this.settled.push({ id, failed: true, error: outcome.error, kind: hostErrorKind(outcome.error) });
+    } else {
+      this.settled.push({ id, failed: false, json });
+    }
     this.scheduleTurn();
   }
 
-  /** Settles the call's promise in the guest: `failed` and `value` go to the prelude's `settle`. */
-  private handOver(id: number, failed: QuickJSHandle, value?: QuickJSHandle) {
-    const { ctx } = this;
-    const idHandle = ctx.newNumber(id);
-    const args = value === undefined ? [idHandle, failed] : [idHandle, failed, value];
-    // What throws here ends the slice with the instance dropped untouched: nothing is freed then.
-    ctx.unwrapResult(ctx.callFunction(this.run.settler!, ctx.undefined, args)).dispose();
-    idHandle.dispose();
+  /**
+   * Hands a batch of settled calls to the guest, in order (inside the slice: settling can run guest
+   * code, an Error.prototype setter, say). Results go over together, at most HAND_OVER characters
+   * of JSON at a time so that the guest never holds much more than the results themselves; an
+   * error goes over on its own. Once the interrupt handler has stopped the guest, the rest waits
+   * for nothing: the slice ends the run.
+   */
+  private handOver(batch: Settled[]) {
+    let fields: number[] = [];
+    let payload = '';
+    const flush = () => {
+      if (fields.length === 0) return;
+      const header = this.ctx.newString(JSON.stringify(fields));
+      const results = this.ctx.newString(payload);
+      this.callGuest(this.run.settlers!.many, [header, results]);
+      header.dispose();
+      results.dispose();
+      fields = [];
+      payload = '';
+    };
+    for (const settled of batch) {
+      if (this.run.interrupted) return;
+      this.pending.delete(settled.id);
+      if (settled.failed) {
+        flush();
+        if (!this.run.interrupted) this.reject(settled.id, settled.error, settled.kind);
+        continue;
+      }
+      const { json } = settled;
+      fields.push(settled.id, json === undefined ? -1 : json.length);
+      if (json !== undefined) payload += json;
+      if (payload.length >= HAND_OVER) flush();
+    }
+    if (!this.run.interrupted) flush();
   }
 
-  private resolve(id: number, json: string | undefined) {
-    if (json === undefined) return this.handOver(id, this.ctx.false);
-    const handle = this.ctx.newString(json);
-    this.handOver(id, this.ctx.false, handle);
-    handle.dispose();
+  /**
+   * Calls one of the prelude's settling functions. A stop by the interrupt handler is left to the
+   * slice to report; any other error is a fault of the instance, and thrown (the instance is then
+   * dropped untouched, nothing freed).
+   */
+  private callGuest(fn: QuickJSHandle, args: QuickJSHandle[]) {
+    const result = this.ctx.callFunction(fn, this.ctx.undefined, args);
+    if (!result.error) {
+      result.value.dispose();
+      return;
+    }
+    if (!this.run.interrupted) this.ctx.unwrapResult(result);
+    result.error.dispose();
   }
 
   private reject(id: number, error: unknown, kind: string | undefined) {
@@ -159,7 +201,9 @@ export class HostCalls {
       if (tagged.error) tagged.error.dispose();
       else tagged.value.dispose();
     }
-    this.handOver(id, ctx.true, handle);
+    const idHandle = ctx.newNumber(id);
+    this.callGuest(this.run.settlers!.one, [idHandle, ctx.true, handle]);
+    idHandle.dispose();
     handle.dispose();
   }
 
@@ -174,9 +218,7 @@ export class HostCalls {
       this.run.guarded(() => {
         if (this.run.done) return;
         const batch = this.settled.splice(0);
-        this.run.pump(() => {
-          for (const handOver of batch) handOver();
-        });
+        this.run.pump(() => this.handOver(batch));
       });
     });
   }

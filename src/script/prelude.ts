@@ -6,12 +6,13 @@
  * Every guest value the host needs is turned into a string here, in the guest, while the host's
  * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
  * like any other endless loop, and the host only ever copies plain strings of a bounded size.
- * The prelude returns `[describe, tagKind, settle]`, which the host calls (also metered):
+ * The prelude returns `[describe, tagKind, settle, settleMany]`, which the host calls (also metered):
  * `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
  * HostErrorKind in host.ts) where the script can neither reach nor forge it; `describe` reports
  * it. `call` answers with the id of the call, and `settle(id, failed, value)` settles the promise
  * the prelude made for it: the promise's resolvers stay here, out of the script's reach, and the
- * host hands over a result with one call instead of making and freeing a promise's handles.
+ * host hands over a result without making and freeing a promise's handles; `settleMany` hands
+ * over many results in one call.
  * `LIMITS` (see `GuestLimits` in sandbox.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -21,6 +22,8 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const toText = String;
+  const apply = Reflect.apply;
+  const cut = String.prototype.slice;
   const MAX_LIST = LIMITS.list;
   const decode = (s) => (s === undefined ? undefined : parse(s));
   const clip = (text, max, what) =>
@@ -51,6 +54,16 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     delete waiting[id];
     resolvers[failed ? 1 : 0](value);
   };
+  // Resolves calls in order, from [id, length, id, length, …] as JSON and their results' JSON end
+  // to end (length -1: no result).
+  const settleMany = (header, payload) => {
+    const fields = parse(header);
+    let at = 0;
+    for (let i = 0; i < fields.length; i += 2) {
+      const length = fields[i + 1];
+      settle(fields[i], false, length < 0 ? undefined : apply(cut, payload, [at, (at += length)]));
+    }
+  };
   const invokeSync = (name, list) => decode(sync(name, stringify(list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
@@ -67,7 +80,6 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   };
   const report = (where, error) => sync('itemFailed', stringify([where, describe(error)]));
   // Taken before the script runs, so a script that replaces them cannot read or forge a kind.
-  const apply = Reflect.apply;
   const kinds = new WeakMap();
   const getKind = WeakMap.prototype.get;
   const setKind = WeakMap.prototype.set;
@@ -229,5 +241,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return [describeThrown, tagKind, settle];
+  return [describeThrown, tagKind, settle, settleMany];
 })`;

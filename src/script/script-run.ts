@@ -26,7 +26,7 @@ type Sliced<T> = { ok: true; value: T } | { ok: false };
 export class ScriptRun implements BridgeRun {
   done = false;
   tagger: QuickJSHandle | undefined;
-  settler: QuickJSHandle | undefined;
+  settlers: { one: QuickJSHandle; many: QuickJSHandle } | undefined;
   /** The prelude's function that reads a thrown value as JSON. */
   private describer: QuickJSHandle | undefined;
   /** The script's promise: of its result's JSON. */
@@ -51,6 +51,10 @@ export class ScriptRun implements BridgeRun {
   ) {
     this.meter = new GuestMeter(runtime, limits, options.signal);
     this.calls = new HostCalls(ctx, this, options);
+  }
+
+  get interrupted(): boolean {
+    return this.meter.stopped !== undefined;
   }
 
   /**
@@ -240,8 +244,8 @@ export class ScriptRun implements BridgeRun {
       owned.push(this.describer);
       this.tagger = ctx.getProp(installed.value, 1);
       owned.push(this.tagger);
-      this.settler = ctx.getProp(installed.value, 2);
-      owned.push(this.settler);
+      this.settlers = { one: ctx.getProp(installed.value, 2), many: ctx.getProp(installed.value, 3) };
+      owned.push(this.settlers.one, this.settlers.many);
       return undefined;
     });
   }
