@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { estimateTokens, type ModelRequest, messageText, type Usage } from './types.js';
 
 /** Anthropic does not cache a prefix shorter than this (Sonnet and Opus; Haiku needs more). */
@@ -10,10 +10,9 @@ interface Estimate {
   writes: string[];
 }
 
+/** The hash of the parts, each ended by a NUL (one-shot: cheaper than a Hash object). */
 function digest(parts: string[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part).update('\0');
-  return hash.digest('hex');
+  return hash('sha256', `${parts.join('\0')}\0`, 'hex');
 }
 
 /**

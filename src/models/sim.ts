@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { PromptCacheEstimator } from './prompt-cache.js';
 import {
   abortableSleep,
@@ -25,7 +25,7 @@ export interface SimOptions {
 
 /** A deterministic pseudo-random stream, seeded per call so replies never depend on timing. */
 function streamFor(seed: number, key: string): () => number {
-  const digest = createHash('sha256').update(`${seed}\0${key}`).digest();
+  const digest = hash('sha256', `${seed}\0${key}`, 'buffer');
   let state = digest.readUInt32LE(0) || 1;
   return () => {
     state ^= state << 13;
