@@ -49,8 +49,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
       ...(o.secrets ? { secrets: o.secrets } : {}),
     },
     o.config,
-    // The sweep's own budget, when configured, is its approval.
-    { budget: o.config.sweep?.budget },
+    // The sweep's own budget, when configured, is its approval. Its pull request carries its new
+    // findings (and their fingerprints) even when it fixed nothing, so the report is committed.
+    { budget: o.config.sweep?.budget, commitReport: true },
   );
   const { plan, summary } = await planAndRun(settings, { request: template, args: { known } });
   if (!summary) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };

@@ -83,29 +83,28 @@ export function parseFlags<O extends Options>(command: string, args: string[], o
 }
 
 /**
- * The repository directory an option named, checked: it exists and is in a git working tree.
- * Returns false for the working directory (no --repo) outside a git repository when `optional`.
+ * The repository directory, checked: it exists, and for planning it is in a git working tree (a
+ * script given as a file may run outside git: its agents then edit the directory in place).
  */
 export async function checkRepo(
   repoDir: string,
   given: string | undefined,
-  optional = false,
-): Promise<boolean> {
+  needsGit: boolean,
+): Promise<void> {
   const named = given === undefined ? 'this directory' : `--repo ${given}`;
   let directory = false;
   try {
     directory = statSync(repoDir).isDirectory();
   } catch {}
   if (!directory) throw new UsageError(`${named}: no such directory`);
+  if (!needsGit) return;
   const inside = await runGit(['rev-parse', '--is-inside-work-tree'], { cwd: repoDir }).catch(() => '');
   if (inside.trim() !== 'true') {
-    if (optional && given === undefined) return false;
     throw new UsageError(
       `${named} is not a git repository: dwf works on a repository's committed files ` +
         `(run \`git init && git add -A && git commit -m init\` there, or point --repo at a clone)`,
     );
   }
-  return true;
 }
 
 function positive(name: string, raw: string | undefined, integer: boolean): number | undefined {

@@ -39,7 +39,7 @@ export async function plan(rest: string[], io: CliIo): Promise<number> {
     );
   }
   const settings = cliSettings(io, values, author ?? modelFrom('sim', io));
-  await checkRepo(settings.repoDir, values.repo);
+  await checkRepo(settings.repoDir, values.repo, true);
   const model = author ? author.modelFor(author.defaultModel) : PRICED_AS;
   let result: Plan;
   try {

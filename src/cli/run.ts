@@ -46,8 +46,7 @@ export async function run(rest: string[], io: CliIo): Promise<{ code: number; su
   const settings = cliSettings(io, values, modelFrom(values.model ?? 'sim', io));
   const planned = !existsSync(resolve(io.cwd, file)) && builtinRequest(file);
   const source = planned ? undefined : readScript(io, file);
-  // A script given as a file may run outside a repository (its agents then have no tools); a plan needs one.
-  const inRepository = await checkRepo(settings.repoDir, values.repo, source !== undefined);
+  await checkRepo(settings.repoDir, values.repo, source === undefined);
   // With --json, stdout carries one object and stderr only what went wrong.
   const progress = new ProgressView((text) => {
     if (!values.json) io.stderr.write(text);
@@ -59,11 +58,6 @@ export async function run(rest: string[], io: CliIo): Promise<{ code: number; su
   let summary: FinishedRun | undefined;
   try {
     if (!values.json) io.stderr.write(modelNotice(settings.provider));
-    if (!inRepository && !values.json) {
-      io.stderr.write(
-        'this directory is not a git repository: agents get no tools and oracle() is unavailable (pass --repo DIR to work on one)\n',
-      );
-    }
     if (source === undefined) {
       const outcome = await planAndRun(
         settings,
@@ -86,7 +80,6 @@ export async function run(rest: string[], io: CliIo): Promise<{ code: number; su
         source,
         file,
         args,
-        ...(inRepository ? {} : { withoutRepository: true }),
         ...script,
       });
     }

@@ -4,7 +4,7 @@ import { savedWorkflows } from '../engine/saved-workflows.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import type { Plan } from '../plan/plan.js';
-import { reportAndCommit } from './finish.js';
+import { reportAndCommitWith } from './finish.js';
 import { type PlanRequestOptions, planRequest } from './plan.js';
 import type { RunSettings } from './settings.js';
 
@@ -23,8 +23,6 @@ export interface ScriptToRun {
   oracle?: { planned: string } | 'detect';
   /** The id of an earlier run in the runs directory whose journal this run replays. */
   resume?: string;
-  /** The repository directory is not a git repository: agents get no tools and `oracle()` is unavailable. */
-  withoutRepository?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -51,15 +49,11 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
     ...(settings.maxAgents !== undefined ? { maxAgents: settings.maxAgents } : {}),
     budget: settings.budget,
-    ...(script.withoutRepository
-      ? {}
-      : {
-          workspace: {
-            repoDir,
-            allowedCommands: settings.allowedCommands,
-            ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
-          },
-        }),
+    workspace: {
+      repoDir,
+      allowedCommands: settings.allowedCommands,
+      ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
+    },
     workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
     ...(settings.env ? { env: settings.env } : {}),
     ...(settings.secrets ? { secrets: settings.secrets } : {}),
@@ -67,9 +61,9 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     ...(settings.signal ? { signal: settings.signal } : {}),
     ...(script.resume !== undefined ? { resume: script.resume } : {}),
     ...(script.onEvent ? { onEvent: script.onEvent } : {}),
-    finish: reportAndCommit,
+    finish: reportAndCommitWith({ commitReport: settings.commitReport }),
   });
-  // reportAndCommit always writes report.md.
+  // The finisher always writes report.md.
   return summary as FinishedRun;
 }
 

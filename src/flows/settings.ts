@@ -14,6 +14,7 @@ export interface SettingsLayer {
   scope?: { include?: string[] | undefined; exclude?: string[] | undefined } | undefined;
   isolation?: IsolationMode | undefined;
   allowedCommands?: string[] | undefined;
+  commitReport?: boolean | undefined;
 }
 
 /** Where a plan or run happens and with what: the same for every door. */
@@ -46,6 +47,8 @@ export interface RunSettings extends Place {
   isolation: IsolationMode;
   /** Command lines agents may run, word for word as a prefix. */
   allowedCommands: string[];
+  /** Commit report.md and usage.json on the run's branch too (default: only the changes). */
+  commitReport: boolean;
 }
 
 export const DEFAULT_ORACLE_TIMEOUT_SECONDS = 600;
@@ -59,6 +62,7 @@ export function runSettings<P extends Place>(place: P, ...layers: SettingsLayer[
     scope: { include: [], exclude: [] },
     isolation: 'required',
     allowedCommands: [],
+    commitReport: false,
   };
   for (const layer of layers) {
     if (layer.concurrency !== undefined) settings.concurrency = layer.concurrency;
@@ -72,6 +76,7 @@ export function runSettings<P extends Place>(place: P, ...layers: SettingsLayer[
     if (layer.scope?.exclude !== undefined) settings.scope.exclude = layer.scope.exclude;
     if (layer.isolation !== undefined) settings.isolation = layer.isolation;
     if (layer.allowedCommands !== undefined) settings.allowedCommands = layer.allowedCommands;
+    if (layer.commitReport !== undefined) settings.commitReport = layer.commitReport;
   }
   return settings;
 }

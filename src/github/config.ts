@@ -53,6 +53,11 @@ export const configSchema = z
     redactEnv: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
       .default([]),
+    /**
+     * Commit the run's report.md and usage.json on its branch too. By default the branch holds only
+     * the changes: the report is the pull request's body and in the run's artifact.
+     */
+    commitReport: z.boolean().default(false),
     /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
     appLogin: z.string().min(1).default('dynamic-workflows[bot]'),
   })

@@ -1,6 +1,7 @@
 import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
 import { fenceFor, neutralise } from './format.js';
+import { reconcile, UNCONFIRMED_FIX } from './reconcile.js';
 
 export interface UsageReport {
   totals: UsageTotals;
@@ -51,7 +52,7 @@ export interface ReportInput {
   replayed: boolean;
 }
 
-const STATUS_ORDER = ['fixed', 'confirmed', 'unverified', 'refuted'];
+const STATUS_ORDER = ['fixed', UNCONFIRMED_FIX, 'confirmed', 'unverified', 'refuted'];
 
 /** Text on one line, safe in a table cell: no pipe splits it, no `<!--` hides what follows. */
 function cell(value: unknown): string {
@@ -177,17 +178,22 @@ export function cacheHitRatio(u: UsageTotals): number | null {
 
 /** report.md: what was asked, what happened, what it found and changed, and what it cost. */
 export function renderReport(input: ReportInput): string {
+  const reconciled = reconcile(findingsOf(input.result), input.changes?.files ?? [], input.digest.oracles);
   const lines = [
     ...headerSection(input),
-    ...findingsSection(input),
+    ...doesNotAddUp(reconciled.problems),
+    ...careful(input),
+    ...summarySection(input.result),
+    ...findingsSection(reconciled.findings),
     ...oracleSection(input),
     ...changesSection(input),
+    ...phasesSection(input),
     ...accountingSection(input),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-/** The title, the run's facts, what needs a careful look, and the phases. */
+/** The title and the run's facts. */
 function headerSection(input: ReportInput): string[] {
   const lines: string[] = [];
   lines.push(`# ${input.name}: ${input.status}`, '', input.description, '');
@@ -204,34 +210,61 @@ function headerSection(input: ReportInput): string[] {
         'past the limit on its output; `events.jsonl` has the lines before them',
     );
   }
-  const sensitive = sensitiveChanges(input.changes?.files ?? []);
-  if (sensitive.length > 0) {
-    lines.push(
-      '',
-      '## Needs a careful look',
-      '',
-      'This run changed files that control the repository, git or GitHub; review these first:',
-      '',
-      ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`),
-    );
-  }
   if (input.replayed) {
     lines.push(
       '',
       '> The model replies in this run were replayed from a fixture or journal: no model was called for them.',
     );
   }
-  const { phases, morePhases } = input.digest;
-  if (phases.length > 0) {
-    lines.push('', '## Phases', '', ...phases.map((p) => `1. ${cell(p)}`));
-    if (morePhases > 0) lines.push('', `… and ${tokens(morePhases)} more phases.`);
-  }
   return lines;
 }
 
-/** The findings the script returned, by status. */
-function findingsSection(input: ReportInput): string[] {
-  const findings = findingsOf(input.result);
+/** Where the script's claims and the run's record disagree: shown before anything the script claims. */
+function doesNotAddUp(problems: string[]): string[] {
+  if (problems.length === 0) return [];
+  return [
+    '',
+    '> [!CAUTION]',
+    "> **The run's claims do not add up**; what it calls fixed is not counted as fixed:",
+    ...problems.map((p) => `> - ${p}`),
+  ];
+}
+
+/** The changed files that control the repository, git or GitHub. */
+function careful(input: ReportInput): string[] {
+  const sensitive = sensitiveChanges(input.changes?.files ?? []);
+  if (sensitive.length === 0) return [];
+  return [
+    '',
+    '## Needs a careful look',
+    '',
+    'This run changed files that control the repository, git or GitHub; review these first:',
+    '',
+    ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`),
+  ];
+}
+
+/** The summary the script's synthesizing agent wrote, as text (a model wrote it: nothing in it renders). */
+function summarySection(result: unknown): string[] {
+  const summary = (result as { summary?: unknown } | null)?.summary;
+  if (typeof summary !== 'string' || summary.trim() === '') return [];
+  // Neutralised too: a code block shows `<!--` as text, but no marker may ever be read from it.
+  const text = neutralise(summary.trim());
+  const fence = fenceFor(text);
+  return ['', '## Summary', '', `${fence}text`, text, fence];
+}
+
+/** The phases the run went through. */
+function phasesSection(input: ReportInput): string[] {
+  const { phases, morePhases } = input.digest;
+  if (phases.length === 0) return [];
+  const lines = ['', '## Phases', '', ...phases.map((p) => `1. ${cell(p)}`)];
+  if (morePhases > 0) lines.push('', `… and ${tokens(morePhases)} more phases.`);
+  return lines;
+}
+
+/** The findings the script returned, by status (a fix the record does not bear out is not counted as one). */
+function findingsSection(findings: Finding[]): string[] {
   const lines = ['', '## Findings', ''];
   if (findings.length === 0) return [...lines, 'No findings were reported.'];
   const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(

@@ -148,11 +148,11 @@ describe('run mode', () => {
     expect(pr!.body).toContain('## Findings\n\n3 fixed, 1 refuted');
     expect(pr!.body).toContain('- after: passing (exit 0; 7 passed, 0 failed)');
     expect(pr!.body).toContain('| phase | agents | input | cache write | cache read | output | dollars |');
-    // The branch on the remote holds the fixes and the report.
+    // The branch on the remote holds the fixes only; the report is the pull request's body.
     expect(git(s.remote, 'show', `${branch}:src/orders.js`)).toContain('order?.owner === userId');
-    expect(
-      git(s.remote, 'show', `${branch}:.dynamic-workflows/${outcome.summary.runId}/report.md`),
-    ).toContain('3 fixed, 1 refuted');
+    const onBranch = git(s.remote, 'diff', '--name-only', `main..${branch}`).split('\n');
+    expect(onBranch).toContain('src/orders.js');
+    expect(onBranch.filter((f) => !f.startsWith('src/'))).toEqual([]);
     expect(bodies[0]).toMatch(new RegExp(`\n${runMarker('plan-1').replace(/[{}]/g, '\\$&')}$`));
     expect(bodies[bodies.length - 1]).toBe(
       `The run completed: https://github.com/octo/example-api/pull/12\n\n${runMarker('plan-1')}`,

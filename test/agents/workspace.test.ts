@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
+import { reportAndCommitWith } from '../../src/flows/finish.js';
 import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
 import { git, gitRepoWith, runScript, tempDir } from '../helpers.js';
 
@@ -32,11 +33,16 @@ describe('the run workspace', () => {
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
     expect(git(repo, 'status', '--porcelain')).toBe('');
     expect(readFileSync(join(repo, 'a.txt'), 'utf8')).toBe('alpha\n');
-    // The branch holds both changes and the report, one commit on top of the base.
+    // The branch holds both changes and nothing else, one commit on top of the base; the report is
+    // in the run directory (and becomes the pull request's body).
     expect(git(repo, 'rev-parse', `${summary.branch}~1`)).toBe(head);
     expect(git(repo, 'show', `${summary.branch}:a.txt`)).toBe('ALPHA');
     expect(git(repo, 'show', `${summary.branch}:b.txt`)).toBe('BETA');
-    const report = git(repo, 'show', `${summary.branch}:.dynamic-workflows/${summary.runId}/report.md`);
+    expect(git(repo, 'diff', '--name-only', `main..${summary.branch}`).split('\n')).toEqual([
+      'a.txt',
+      'b.txt',
+    ]);
+    const report = readFileSync(summary.reportPath, 'utf8');
     expect(report).toContain('| `a.txt` | #0 one |');
     expect(report).toContain('2 files changed');
     expect(git(repo, 'worktree', 'list')).not.toContain(summary.runId);
@@ -64,12 +70,22 @@ describe('the run workspace', () => {
     expect(git(repo, 'worktree', 'list').split('\n')).toHaveLength(1);
   });
 
-  test('findings without changes still end on a branch holding the report', async () => {
+  const FINDINGS_ONLY = `return { findings: [{ title: 'weak hash', file: 'a.txt', line: 1, severity: 'low', status: 'confirmed', evidence: 'md5' }] };`;
+
+  test('findings without changes leave no branch: the report is in the run directory', async () => {
     const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
-    const { summary } = await runScript(
-      `return { findings: [{ title: 'weak hash', file: 'a.txt', line: 1, severity: 'low', status: 'confirmed', evidence: 'md5' }] };`,
-      { workspace: { repoDir: repo } },
-    );
+    const { summary } = await runScript(FINDINGS_ONLY, { workspace: { repoDir: repo } });
+    expect(summary.branch).toBeUndefined();
+    expect(git(repo, 'branch', '--list', 'dwf/*')).toBe('');
+    expect(readFileSync(summary.reportPath, 'utf8')).toContain('| confirmed | low | weak hash |');
+  });
+
+  test('with commitReport, findings without changes end on a branch holding the report', async () => {
+    const repo = gitRepoWith({ 'a.txt': 'alpha\n' });
+    const { summary } = await runScript(FINDINGS_ONLY, {
+      workspace: { repoDir: repo },
+      finish: reportAndCommitWith({ commitReport: true }),
+    });
     expect(summary.branch).toBe(`dwf/${summary.runId}`);
     expect(git(repo, 'diff', '--name-only', `main..${summary.branch}`).split('\n')).toEqual([
       `.dynamic-workflows/${summary.runId}/report.md`,

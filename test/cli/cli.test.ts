@@ -126,7 +126,7 @@ describe('dwf run', () => {
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ ok: true });
     expect(out.stderr).toMatch(
-      /^model: sim — simulated placeholder replies; no model was called and nothing is billed\nthis directory is not a git repository: agents get no tools and oracle\(\) is unavailable \(pass --repo DIR to work on one\)\nrun \S+: cli\n▸ One\n {2}working\ncompleted: 1 agent · \d+ tokens/,
+      /^model: sim — simulated placeholder replies; no model was called and nothing is billed\nrun \S+: cli\n▸ One\n {2}working\ncompleted: 1 agent · \d+ tokens/,
     );
     scriptIn(dir, `await agent('x', { label: 'a' });\nnull.x;`);
     const failed = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -27,7 +28,8 @@ test('the demo audits the example API with real tools and leaves a branch where 
     env: { PATH: process.env.PATH },
     cwd,
   });
-  expect(stderr).toContain('replies replayed from a fixture file; no model was called');
+  // With --json the run's progress stays off stderr; the demo still says where its repository is.
+  expect(stderr).toMatch(/^demo repository: \.dwf\/demo\/example-api — /);
   expect(code).toBe(0);
   const outcome = JSON.parse(stdout);
   expect(outcome.result.tests).toEqual({ before: '3 passed, 4 failed', after: '7 passed, 0 failed' });
@@ -47,7 +49,13 @@ test('the demo audits the example API with real tools and leaves a branch where 
   expect(git('diff', '--stat', 'main', '--', 'src').split('\n').pop()?.trim()).toBe(
     '3 files changed, 5 insertions(+), 4 deletions(-)',
   );
-  const report = git('show', `${branch}:.dynamic-workflows/${outcome.runId}/report.md`);
+  // The branch holds the fixes only; the report is in the run directory.
+  expect(
+    git('diff', '--name-only', 'main', branch)
+      .split('\n')
+      .every((f) => f.startsWith('src/')),
+  ).toBe(true);
+  const report = readFileSync(outcome.reportPath, 'utf8');
   expect(report).toContain('3 fixed, 1 refuted');
   expect(report).toContain('- before: failing (exit 1; 3 passed, 4 failed)');
   expect(report).toContain('- after: passing (exit 0; 7 passed, 0 failed)');
