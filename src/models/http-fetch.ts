@@ -29,10 +29,11 @@ const DECODERS: Record<string, (data: Buffer, done: (error: Error | null, out: B
  * Anything else (a `Request` object, a body that is not bytes or text) goes to the global fetch.
  */
 export function createHttpFetch(): typeof fetch {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true }),
-    'https:': new https.Agent({ keepAlive: true }),
-  };
+  // Idle connections are closed after 4 s (undici's default), sooner when the server's Keep-Alive
+  // hint says so: a connection a middlebox dropped while agents ran their tools is not reused. The
+  // timeout applies to idle sockets only; a request waiting minutes for its reply is not cut.
+  const options = { keepAlive: true, timeout: 4000 };
+  const agents = { 'http:': new http.Agent(options), 'https:': new https.Agent(options) };
   const httpFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
     const bytes =
