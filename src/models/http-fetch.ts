@@ -86,16 +86,13 @@ export function createHttpFetch(): typeof fetch {
             if (!res.complete) settle(new Error('the connection closed before the reply was complete'));
           });
           res.on('end', () => {
-            const replyHeaders = new Headers();
-            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-              replyHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-            }
             const make = (data: Buffer | null) => {
               try {
-                settle(
-                  null,
-                  new Response(data, { status, statusText: res.statusMessage ?? '', headers: replyHeaders }),
-                );
+                const replyHeaders = new Headers();
+                for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+                  replyHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+                }
+                settle(null, new Response(data, { status, headers: replyHeaders }));
               } catch (error) {
                 settle(error);
               }
