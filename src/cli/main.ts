@@ -5,6 +5,7 @@ import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
 import { MODEL_HELP } from '../models/resolve.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import { demo } from './demo.js';
+import { init } from './init.js';
 import { type CliIo, readScript, UsageError } from './options.js';
 import { plan } from './plan.js';
 import { plural } from './progress.js';
@@ -33,6 +34,14 @@ usage:
                                --concurrency --max-agents --budget-tokens --budget-usd --json
   dwf demo [options]           audit the bundled example API: agents find, verify and fix
                                its planted bugs, and its tests judge the fixes
+  dwf init [options]           set up a repository: write .github/workflows/dynamic-workflows.yml
+                               (the action pinned to a commit) and .github/dynamic-workflows.yml;
+                               asks on a terminal, else takes flags: --app | --no-app, --model M,
+                               --budget-tokens N, --budget-usd X, --sweep with --sweep-budget-usd X
+                               or --sweep-budget-tokens N, --action-ref SHA|OWNER/NAME@SHA|./PATH,
+                               --action-repo OWNER/NAME, --app-login LOGIN, --repo DIR, --yes, --force
+  dwf init --check [--repo DIR] check the set-up: the workflow against GitHub's schema and the
+                               dispatch inputs, the configuration against ours; each problem with its fix
 
 run options:
   --args JSON                  arguments for the script (its \`args\` global)
@@ -87,6 +96,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await demo(rest, io);
       case 'plan':
         return await plan(rest, io);
+      case 'init':
+        return await init(rest, io);
       case 'version':
       case '--version':
       case '-V':
