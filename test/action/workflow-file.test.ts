@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { validateAction, validateWorkflow } from '@action-validator/core';
 import yaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
+import { inputProblems } from '../../src/cli/init-check.js';
+import { EXAMPLE_USES, exampleWorkflowText, SWEEP_CRON, workflowText } from '../../src/cli/init-workflow.js';
 import { parseCommand } from '../../src/github/commands.js';
 import { DISPATCH_INPUTS } from '../../src/github/dispatch.js';
 
@@ -49,16 +51,30 @@ describe("GitHub's schema", () => {
 });
 
 describe('triggers and permissions', () => {
-  test('dispatch, the weekly sweep, new comments and labels start it', () => {
-    expect(Object.keys(workflow.on).sort()).toEqual([
-      'issue_comment',
-      'issues',
-      'schedule',
-      'workflow_dispatch',
-    ]);
+  test('dispatch, new comments and labels start it; the weekly sweep only when asked for', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['issue_comment', 'issues', 'workflow_dispatch']);
     expect(workflow.on.issue_comment).toEqual({ types: ['created'] });
     expect(workflow.on.issues).toEqual({ types: ['labeled'] });
-    expect(workflow.on.schedule).toEqual([{ cron: '17 4 * * 1' }]);
+    // Opt-in: the schedule is commented out, and `dwf init --sweep` (with its own budget) writes it.
+    expect(WORKFLOW).toContain('  # schedule:\n  #   - cron: "17 4 * * 1"\n');
+    const swept = yaml.load(
+      workflowText({ app: false, uses: EXAMPLE_USES, sweepCron: SWEEP_CRON }),
+    ) as Workflow;
+    expect(swept.on.schedule).toEqual([{ cron: '17 4 * * 1' }]);
+    expect(validateWorkflow(yaml.dump(swept)).errors).toEqual([]);
+  });
+
+  test('with the app, only dispatches start it: no commands job that would answer comments twice', () => {
+    const text = workflowText({ app: true, uses: EXAMPLE_USES });
+    const app = yaml.load(text) as Workflow;
+    expect(Object.keys(app.on)).toEqual(['workflow_dispatch']);
+    expect(Object.keys(app.jobs)).toEqual(['workflow']);
+    expect(app.jobs.workflow).toEqual(workflow.jobs.workflow);
+    expect(validateWorkflow(text).errors).toEqual([]);
+  });
+
+  test('the example is what dwf init --no-app writes (npm run docs regenerates it)', () => {
+    expect(WORKFLOW).toBe(exampleWorkflowText());
   });
 
   test('nothing at the top level; each job the least it needs; only the commands job may dispatch', () => {
@@ -337,6 +353,8 @@ describe('dispatch inputs', () => {
 
   test('the workflow declares exactly the inputs of the dispatch schema, each with a description', () => {
     expect([...declared].sort()).toEqual(DISPATCH_INPUTS);
+    // The same check dwf init --check makes on a repository's workflow.
+    expect(inputProblems('workflow-example.yml', workflow)).toEqual([]);
     expect(DISPATCH_INPUTS).toEqual([
       'approver',
       'comment_id',
