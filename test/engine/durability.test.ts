@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
@@ -74,30 +74,44 @@ interface Exit {
   runId?: string;
 }
 
-/** Runs `dwf`; with `kill`, SIGKILLs it once the script has seen that many results, after a delay. */
+/** The run directories under `cwd`/runs. */
+function runIds(cwd: string): string[] {
+  try {
+    return readdirSync(join(cwd, 'runs'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs `dwf`; with `kill`, SIGKILLs it once the script has seen that many results, after a delay.
+ * The run is the directory that appears under runs/ (with --json, dwf writes nothing to stderr).
+ */
 function dwf(args: string[], cwd: string, kill?: { afterSeen: number; delayMs: number }): Promise<Exit> {
   return new Promise((resolve) => {
+    const before = new Set(runIds(cwd));
     const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    let stderr = '';
     let runId: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    const findRun = () => {
+      runId ??= runIds(cwd).find((id) => !before.has(id));
+      return runId;
+    };
     child.stdout.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      runId ??= /run (\S+): durable/.exec(stderr)?.[1];
-      if (!kill || !runId || timer) return;
-      const events = join(cwd, 'runs', runId, 'events.jsonl');
-      timer = setInterval(() => {
-        if (seenIn(events).length < kill.afterSeen) return;
-        clearInterval(timer);
-        setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
-      }, 2);
-    });
+    child.stderr.resume();
+    const timer = kill
+      ? setInterval(() => {
+          const id = findRun();
+          if (!id || seenIn(join(cwd, 'runs', id, 'events.jsonl')).length < kill.afterSeen) return;
+          clearInterval(timer);
+          setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
+        }, 2)
+      : undefined;
     child.on('close', (code, signal) => {
       clearInterval(timer);
+      findRun();
       resolve({ code, signal, stdout, ...(runId ? { runId } : {}) });
     });
   });

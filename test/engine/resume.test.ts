@@ -158,32 +158,42 @@ const out = await pipeline(
 );
 return out;`;
 
+  /** Runs `dwf`; the run is the directory that appears under runs/ (--json keeps stderr quiet). */
   function dwf(args: string[], cwd: string, killAfterJournalLines?: number) {
     return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) => {
+      const runs = join(cwd, 'runs');
+      const ids = () => {
+        try {
+          return readdirSync(runs);
+        } catch {
+          return [];
+        }
+      };
+      const before = new Set(ids());
       const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
-      let stderr = '';
+      let runId: string | undefined;
       child.stdout.on('data', (d) => {
         stdout += d;
       });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        const runId = /run (\S+): kill/.exec(stderr)?.[1];
-        if (killAfterJournalLines === undefined || !runId || timer) return;
-        timer = setInterval(() => {
-          let lines = 0;
-          try {
-            lines = readFileSync(join(cwd, 'runs', runId, 'journal.jsonl'), 'utf8').split('\n').length - 1;
-          } catch {
-            return;
-          }
-          if (lines >= killAfterJournalLines) {
-            clearInterval(timer);
-            child.kill('SIGKILL');
-          }
-        }, 5);
-      });
-      let timer: NodeJS.Timeout | undefined;
+      child.stderr.resume();
+      const timer =
+        killAfterJournalLines === undefined
+          ? undefined
+          : setInterval(() => {
+              runId ??= ids().find((id) => !before.has(id));
+              if (!runId) return;
+              let lines = 0;
+              try {
+                lines = readFileSync(join(runs, runId, 'journal.jsonl'), 'utf8').split('\n').length - 1;
+              } catch {
+                return;
+              }
+              if (lines >= killAfterJournalLines) {
+                clearInterval(timer);
+                child.kill('SIGKILL');
+              }
+            }, 5);
       child.on('close', (code, signal) => {
         clearInterval(timer);
         resolve({ code, signal, stdout });
