@@ -13,7 +13,7 @@
  * the prelude made for it: the promise's resolvers stay here, out of the script's reach, and the
  * host hands over a result without making and freeing a promise's handles; `settleMany` hands
  * over many results in one call.
- * `LIMITS` (see `GuestLimits` in sandbox.ts) is filled in by the host.
+ * `LIMITS` (`GUEST_LIMITS` in limits.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   'use strict';
