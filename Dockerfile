@@ -25,7 +25,11 @@ COPY workflows ./workflows
 # The image's own unprivileged user.
 USER node
 EXPOSE 3000
-# Probot reads APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET from the environment.
+# Configuration comes from the environment (see .env.example and docs/deploy.md): APP_ID,
+# PRIVATE_KEY (or PRIVATE_KEY_PATH to a mounted file) and WEBHOOK_SECRET. Without them the
+# production image refuses to start and says which is missing.
 # Node as PID 1 ignores SIGTERM: run the container with `docker run --init` (or an orchestrator's
 # equivalent) so that stopping it is immediate.
-CMD ["node_modules/.bin/probot", "run", "./dist/app/index.js"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/app/start.js"]

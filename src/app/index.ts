@@ -1,5 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Octokit } from '@octokit/rest';
-import type { Context, Probot } from 'probot';
+import type { ApplicationFunctionOptions, Context, Probot } from 'probot';
 import { type CommandPort, onComment, onLabel, onWorkflowRun } from '../github/handlers.js';
 import { octokitPort } from '../github/port.js';
 
@@ -21,8 +22,23 @@ function portFor(context: RepoContext, appLogin: () => Promise<string>): Command
   };
 }
 
+/**
+ * The container's health check: the server is up and has loaded the app. It asks GitHub nothing,
+ * so an outage or a rate limit there does not get a healthy container restarted.
+ */
+export function healthCheck(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' || req.url?.split('?')[0] !== '/healthz') return false;
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
+  return true;
+}
+
 /** The Probot app: thin. It parses commands, checks who may act, binds approvals, and dispatches the runner. */
-export default function app(probot: Probot): void {
+export default function app(probot: Probot, options?: Partial<ApplicationFunctionOptions>): void {
+  try {
+    options?.addHandler?.(healthCheck);
+  } catch {
+    // Loaded without a server (probot.load in tests, a serverless adapter): no routes to serve.
+  }
   let login: Promise<string> | undefined;
   const appLogin = () => {
     login ??= probot
