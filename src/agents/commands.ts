@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readTestOutput, summarizeOutcome } from './test-output.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -122,19 +123,10 @@ export function isAllowed(words: string[], allowed: readonly string[]): boolean 
   });
 }
 
-/** A one-line summary of a test run: counts where the runner prints them, else the last line. */
+/**
+ * A one-line summary of a test run, as the oracle and the plan's baseline both read it: counts
+ * where the runner prints them, why the tests could not run, or the first error line.
+ */
 export function summarizeTestOutput(output: string, exitCode: number): string {
-  const tail = output.split('\n').slice(-60).join('\n');
-  const tap = { pass: /^# pass (\d+)/m.exec(tail)?.[1], fail: /^# fail (\d+)/m.exec(tail)?.[1] };
-  if (tap.pass !== undefined && tap.fail !== undefined) return `${tap.pass} passed, ${tap.fail} failed`;
-  const jestLike = /Tests?:?\s+(?:(\d+) failed, )?(\d+) passed/.exec(tail);
-  if (jestLike) return `${jestLike[2]} passed, ${jestLike[1] ?? 0} failed`;
-  const pytest = /=+ (?:(\d+) failed, )?(\d+) passed/.exec(tail);
-  if (pytest) return `${pytest[2]} passed, ${pytest[1] ?? 0} failed`;
-  const last =
-    tail
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .pop() ?? '';
-  return `exit ${exitCode}${last ? `: ${last.trim().slice(0, 200)}` : ''}`;
+  return summarizeOutcome(readTestOutput(output, exitCode), output, exitCode);
 }

@@ -9,6 +9,7 @@ import {
   type RepoCodeRunner,
 } from '../agents/isolation.js';
 import { Redactor } from '../agents/secrets.js';
+import { readTestOutput, summarizeOutcome } from '../agents/test-output.js';
 import {
   type ExcludedGroup,
   excludedGroups,
@@ -16,7 +17,6 @@ import {
   type ScopeGroup,
   scopeGroup,
 } from './scope.js';
-import { readTestOutput, summarizeOutcome } from './test-output.js';
 
 export interface OracleChoice {
   command: string;

@@ -1,5 +1,5 @@
+import { failingText } from '../agents/test-output.js';
 import type { Plan } from '../plan/plan.js';
-import { failingText } from '../plan/test-output.js';
 import { fenceFor, formatTokens, formatUsd } from './format.js';
 
 function count(n: number, noun: string): string {

@@ -273,7 +273,11 @@ describe('commands', () => {
     expect(summarizeTestOutput('# tests 7\n# pass 3\n# fail 4\n', 1)).toBe('3 passed, 4 failed');
     expect(summarizeTestOutput('Tests:       2 failed, 10 passed, 12 total', 1)).toBe('10 passed, 2 failed');
     expect(summarizeTestOutput('===== 1 failed, 5 passed in 0.2s =====', 1)).toBe('5 passed, 1 failed');
-    expect(summarizeTestOutput('something broke\n', 2)).toBe('exit 2: something broke');
+    expect(summarizeTestOutput('something broke\n', 2)).toBe(
+      'exit 2, no test counts in the output: something broke',
+    );
+    expect(summarizeTestOutput(' Tests  1 failed | 4 passed (5)\n', 1)).toBe('4 passed, 1 failed');
+    expect(summarizeTestOutput('bash: pytest: command not found\n', 127)).toMatch(/^missing command/);
   });
 });
 

@@ -1,9 +1,9 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { readTestOutput, summarizeOutcome } from '../../src/agents/test-output.js';
 import { main } from '../../src/cli/main.js';
 import { assessRepository } from '../../src/plan/assess.js';
 import { createPlan } from '../../src/plan/plan.js';
-import { readTestOutput, summarizeOutcome } from '../../src/plan/test-output.js';
 import { renderPlan } from '../../src/report/plan.js';
 import { gitRepo } from './repos.js';
 import { ITOA, ITSDANGEROUS } from './shapes.js';
