@@ -59,7 +59,9 @@ describe('a report that holds the script to the record', () => {
     const summary = report.indexOf('## Summary');
     expect(summary).toBeGreaterThan(caution);
     expect(summary).toBeLessThan(report.indexOf('## Findings'));
-    expect(report).toMatch(/## Summary\n\n```text\nAll fixed\. <!\u2010\u2010 dynamic-workflows:plan .*\n```/);
+    expect(report).toMatch(
+      /## Summary\n\n```text\nAll fixed\. <!\u2010\u2010 dynamic-workflows:plan .*\n```/,
+    );
     expect(report).not.toContain('<!-- dynamic-workflows');
     // Findings first, the token accounting last.
     expect(report.indexOf('## Findings')).toBeLessThan(report.indexOf('## Token accounting'));
