@@ -41,7 +41,7 @@ async function check(repoDir: string, io: CliIo): Promise<number> {
     return 1;
   }
   io.stdout.write(
-    `${workflowFile}: valid against GitHub's workflow schema; declares exactly the inputs the app dispatches; the action is pinned\n` +
+    `${workflowFile}: valid against GitHub's workflow schema; declares exactly the inputs the app dispatches; the action pinned to a commit or vendored\n` +
       `${CONFIG_FILE}: ${existsSync(join(repoDir, CONFIG_FILE)) ? 'valid' : 'absent (every key at its default)'}\n` +
       'the set-up is ready: add the secret ANTHROPIC_API_KEY if you have not, then comment `/workflow audit` on an issue\n',
   );
@@ -66,12 +66,15 @@ function summary(c: InitChoices): string {
 async function nextSteps(repoDir: string, c: InitChoices): Promise<string> {
   const origin = await runGit(['remote', 'get-url', 'origin'], { cwd: repoDir }).catch(() => '');
   const repo = githubRepoOf(origin);
-  const settings = repo ? `https://github.com/${repo}/settings` : 'the repository settings';
+  const secrets = repo
+    ? `https://github.com/${repo}/settings/secrets/actions`
+    : 'Settings → Secrets and variables → Actions';
+  const actions = repo ? `https://github.com/${repo}/settings/actions` : 'Settings → Actions → General';
   return [
     '',
     'One secret to add, the model key every plan and run uses:',
-    `  gh secret set ANTHROPIC_API_KEY${repo ? ` --repo ${repo}` : ''}    (or ${settings}/secrets/actions → New repository secret)`,
-    `And let the job token open pull requests: ${settings}/actions → "Allow GitHub Actions to create and approve pull requests".`,
+    `  gh secret set ANTHROPIC_API_KEY${repo ? ` --repo ${repo}` : ''}    (or ${secrets} → New repository secret)`,
+    `And let the job token open pull requests: ${actions} → "Allow GitHub Actions to create and approve pull requests".`,
     ...(c.app
       ? [
           'The app dispatches this workflow: install it on the repository (docs/app.md in dynamic-workflows);',
