@@ -207,9 +207,10 @@ async function sweepJob(job: Job): Promise<number> {
     env: job.commandEnv,
     secrets: job.secrets,
   });
-  if (outcome.status === 'skipped') {
+  if (outcome.status === 'skipped' || outcome.status === 'refused') {
     job.summary(texts.sweepSkipped(outcome.reason));
-    return 0;
+    // A refused sweep (no budget of its own) shows red on the scheduled run; a skipped one is fine.
+    return outcome.status === 'refused' ? 1 : 0;
   }
   job.summary(texts.sweepSummary(outcome.newFindings, outcome.pullRequest));
   return outcome.status === 'completed' ? 0 : 1;

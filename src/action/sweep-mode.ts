@@ -24,6 +24,7 @@ export interface SweepOptions {
 
 export type SweepOutcome =
   | { status: 'skipped'; reason: string }
+  | { status: 'refused'; reason: string }
   | {
       status: FinishedRun['status'];
       summary: FinishedRun;
@@ -32,11 +33,22 @@ export type SweepOutcome =
     };
 
 /**
- * The scheduled sweep: no human approval, the configuration's sweep budget is the approval.
+ * The scheduled sweep: no human approval, the configuration's sweep budget is the approval (and
+ * without one, the sweep is refused before anything is called).
  * Findings an earlier sweep reported (recorded in the pull request the bot opened for it) are left
  * out; anyone else's pull request suppresses nothing. A sweep that finds nothing new opens nothing.
  */
 export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
+  const own = o.config.sweep?.budget;
+  if (own?.tokens === undefined && own?.usd === undefined) {
+    // Nobody approves a scheduled sweep: without a budget of its own, nothing says how much it may spend.
+    return {
+      status: 'refused',
+      reason:
+        'the scheduled sweep needs its own budget, which is its approval: set sweep.budget.tokens or sweep.budget.usd ' +
+        'in .github/dynamic-workflows.yml (`dwf init --sweep --sweep-budget-usd 5 --force` writes it)',
+    };
+  }
   const earlier = await o.github.listPullRequests();
   const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? 'sweep';
@@ -51,7 +63,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     o.config,
     // The sweep's own budget, when configured, is its approval. Its pull request carries its new
     // findings (and their fingerprints) even when it fixed nothing, so the report is committed.
-    { budget: o.config.sweep?.budget, commitReport: true },
+    { budget: own, commitReport: true },
   );
   const { plan, summary } = await planAndRun(settings, { request: template, args: { known } });
   if (!summary) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };

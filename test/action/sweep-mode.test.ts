@@ -89,3 +89,38 @@ test('a sweep opens a pull request for new findings, and the next sweep leaves t
   expect(two).toMatchObject({ status: 'completed', newFindings: 0 });
   expect('pullRequest' in two).toBe(false);
 }, 90_000);
+
+test('a sweep without a budget of its own is refused before GitHub or a model is called', async () => {
+  const parsed = parseConfig({});
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  // No nock interceptor: any GitHub call fails the test (net connect is disabled).
+  const modelCalls: unknown[] = [];
+  const provider = createFixtureProvider('none.json', { rules: [] });
+  const outcome = await runSweep({
+    github: octokitPort(new Octokit({ auth: 'ghs_sweep', baseUrl: API }), {
+      owner: 'octo',
+      repo: 'example-api',
+    }),
+    repoDir: tempDir(),
+    runsDir: tempDir(),
+    provider: {
+      ...provider,
+      complete: async (request) => {
+        modelCalls.push(request);
+        return provider.complete(request);
+      },
+    },
+    config: parsed.config,
+    trusted: [ACTIONS],
+    push: async () => {
+      throw new Error('nothing may be pushed');
+    },
+  });
+  expect(outcome).toEqual({
+    status: 'refused',
+    reason: expect.stringMatching(
+      /^the scheduled sweep needs its own budget, which is its approval: set sweep\.budget/,
+    ),
+  });
+  expect(modelCalls).toEqual([]);
+});
