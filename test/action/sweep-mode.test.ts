@@ -100,6 +100,7 @@ test('a sweep without a budget of its own is refused before GitHub or a model is
     github: octokitPort(new Octokit({ auth: 'ghs_sweep', baseUrl: API }), {
       owner: 'octo',
       repo: 'example-api',
+      defaultBranch: 'main',
     }),
     repoDir: tempDir(),
     runsDir: tempDir(),
