@@ -1,12 +1,32 @@
+import { unknownAgentType } from '../agents/agent-definitions.js';
 import { checkScript, ScriptCheckError } from '../script/check.js';
 import { HostError, type HostFunctions, hostBridge, isHostErrorKind } from '../script/host.js';
 import { runInSandbox, type SandboxOutcome } from '../script/sandbox.js';
 import { describeFailure, emit, flushLogs, type RunContext, type ScriptScope } from './context.js';
 import { agentKey } from './journal.js';
 import { runLiveAgent } from './live-agent.js';
-import { agentOptions } from './options.js';
+import { type AgentOptions, agentOptions } from './options.js';
 import { callOracle } from './oracle.js';
 import { replayAgent } from './replay.js';
+
+/**
+ * The options with the definition `agentType` names (its model unless the call names one); an
+ * unknown type is refused, as the run's start refuses one the script names literally.
+ */
+function withDefinition(run: RunContext, opts: AgentOptions): AgentOptions {
+  if (opts.agentType === undefined) return opts;
+  const definition = run.agentDefinitions.get(opts.agentType);
+  if (!definition) {
+    throw new RangeError(
+      `agent(): ${unknownAgentType(opts.agentType, run.agentDefinitions.keys(), run.agentDefinitionDirs)}`,
+    );
+  }
+  return {
+    ...opts,
+    definition,
+    ...(opts.model === undefined && definition.model ? { model: definition.model } : {}),
+  };
+}
 
 /** `agent()`: checks the call, then replays the agent from the journal or runs it live. */
 function callAgent(
@@ -18,7 +38,7 @@ function callAgent(
   if (typeof rawPrompt !== 'string' || rawPrompt.trim() === '') {
     throw new TypeError('agent(prompt, opts?) needs a non-empty prompt string');
   }
-  const opts = agentOptions(rawOpts);
+  const opts = withDefinition(run, agentOptions(rawOpts));
   const index = run.nextIndex++;
   if (index >= run.maxAgents) {
     emit(run, { type: 'agent.refused', index, reason: `the agent cap of ${run.maxAgents} was reached` });
@@ -29,7 +49,15 @@ function callAgent(
     );
   }
   const phase = opts.phase ?? scope.phase;
-  const key = agentKey({ prompt: rawPrompt, options: opts as Record<string, unknown>, phase });
+  // The key holds what the definition says, not where it was read: a resume on another runner matches.
+  const { definition, ...keyed } = opts;
+  const key = agentKey({
+    prompt: rawPrompt,
+    options: definition
+      ? { ...keyed, definition: { prompt: definition.prompt, tools: definition.tools ?? null } }
+      : keyed,
+    phase,
+  });
   const replaying = run.replayer.replaying;
   if (run.replayer.match(index, key)) return replayAgent(run, index);
   if (replaying) {

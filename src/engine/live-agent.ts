@@ -112,7 +112,9 @@ async function runStartedAgent(
 ): Promise<unknown> {
   const { index, model } = base;
   let usd: number | null = priceOf(model) ? 0 : null;
-  const tools = run.workspace ? agentTools(run, index, opts.isolation === 'worktree') : undefined;
+  const tools = run.workspace
+    ? agentTools(run, index, opts.isolation === 'worktree', opts.definition?.tools)
+    : undefined;
   const outcome = await runAgent(
     {
       prompt,
@@ -157,7 +159,8 @@ async function runStartedAgent(
  * An agent's tools. Its working copy is set up at its first tool call, so agents that never
  * touch the repository (and runs under `sim`) create no worktree.
  */
-function agentTools(run: RunContext, index: number, isolate: boolean) {
+/** The agent's tools in its workspace; `only` (an agent definition's subset) limits what it is offered and may run. */
+function agentTools(run: RunContext, index: number, isolate: boolean, only?: readonly string[]) {
   const config = run.options.workspace!;
   const workspace = run.workspace!;
   const base = {
@@ -181,8 +184,14 @@ function agentTools(run: RunContext, index: number, isolate: boolean) {
     return root;
   };
   return {
-    definitions: toolDefinitions(base),
-    run: async (call: ToolCall) => runTool(call, { ...base, root: await workingCopy() }),
+    definitions: toolDefinitions(base).filter((d) => !only || only.includes(d.name)),
+    run: async (call: ToolCall) =>
+      only && !only.includes(call.name)
+        ? {
+            content: `refused: ${call.name} is not among this agent's tools (${only.join(', ')})`,
+            isError: true,
+          }
+        : runTool(call, { ...base, root: await workingCopy() }),
     isolated: async () => (own ? await own : undefined),
   };
 }

@@ -1,3 +1,10 @@
+import { join } from 'node:path';
+import {
+  type AgentDefinition,
+  agentTypesIn,
+  loadAgentDefinitions,
+  unknownAgentType,
+} from '../agents/agent-definitions.js';
 import type { IsolationMode, RepoCodeRunner } from '../agents/isolation.js';
 import { schemaProblem } from '../agents/schema.js';
 import type { OracleConfig } from '../agents/tools.js';
@@ -50,6 +57,11 @@ export interface RunOptions {
   isolation?: IsolationMode;
   /** A dry run: `oracle()` answers this without running anything (for estimates under `sim`). */
   dryRun?: { oraclePasses: boolean };
+  /**
+   * Where `agentType` definitions are read (`*.md`, Claude Code's format), later ones first
+   * (default: the repository directory's `.claude/agents`). Claude Code's built-in types are always known.
+   */
+  agentDefinitionDirs?: string[];
   /**
    * Closes the run's work once its script has ended: the flows layer writes the report and commits
    * the changes (`flows/finish.ts`). Without it the run leaves its logs, usage and result only.
@@ -124,6 +136,22 @@ export interface CheckedRun {
   concurrency: number;
   maxAgents: number;
   budget: Budget;
+  /** The agent types the script may name, by name. */
+  agentDefinitions: Map<string, AgentDefinition>;
+  /** Where they were looked for, for the errors that name an unknown one. */
+  agentDefinitionDirs: string[];
+}
+
+/** The run's agent definitions; an agent type the script names literally and none defines is refused now. */
+function checkAgentTypes(options: RunOptions) {
+  const dirs =
+    options.agentDefinitionDirs ??
+    (options.workspace ? [join(options.workspace.repoDir, '.claude', 'agents')] : []);
+  const definitions = loadAgentDefinitions(dirs);
+  for (const name of agentTypesIn(options.source)) {
+    if (!definitions.has(name)) throw new RangeError(unknownAgentType(name, definitions.keys(), dirs));
+  }
+  return { agentDefinitions: definitions, agentDefinitionDirs: dirs };
 }
 
 function checkLimit(name: string, value: number, max: number): number {
@@ -153,7 +181,7 @@ export function checkRunOptions(options: RunOptions): CheckedRun {
       `a dollar budget needs prices, and model "${options.provider.defaultModel}" has none; use a token budget instead`,
     );
   }
-  return { checked, concurrency, maxAgents, budget };
+  return { checked, concurrency, maxAgents, budget, ...checkAgentTypes(options) };
 }
 
 const AGENT_OPTION_KEYS = new Set(['label', 'phase', 'schema', 'model', 'effort', 'isolation', 'agentType']);
@@ -166,6 +194,8 @@ export interface AgentOptions {
   effort?: string;
   isolation?: 'worktree';
   agentType?: string;
+  /** The definition `agentType` names, resolved by the host (never set by a script). */
+  definition?: AgentDefinition;
 }
 
 /** Checks the options a script passed to `agent()`; throws what is wrong, as the script will see it. */
