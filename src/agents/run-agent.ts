@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   addUsage,
   type ChatMessage,
@@ -54,7 +55,17 @@ export interface AgentDeps {
   /** The agent's tools; without them the agent only reasons. */
   tools?: { definitions: ToolDefinition[]; run(call: ToolCall): Promise<ToolOutcome> };
   maxTurns?: number;
+  /** Everything the agent exchanges, as it happens: for its transcript (engine/transcript.ts). */
+  onTrace?(entry: AgentTrace): void;
 }
+
+/** One step of an agent's exchange with its model and tools, as its transcript records it. */
+export type AgentTrace =
+  | { kind: 'turn'; turn: number; reply: ModelReply; ms: number }
+  | { kind: 'tool'; turn: number; call: ToolCall; outcome: ToolOutcome; ms: number }
+  | { kind: 'model-error'; turn: number; error: string; ms: number }
+  /** What the loop itself told the model: a schema correction, the last turn's notice. */
+  | { kind: 'note'; turn: number; text: string };
 
 const PREAMBLE = [
   'You are one agent in an automated workflow run by a script, not a chat.',
@@ -106,10 +117,14 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
     }
     if (deps.signal.aborted) return end('stopped', { error: 'the run was stopped' }, turn - 1);
     const lastTurn = turn >= maxTurns;
-    if (lastTurn && turn > 1)
-      appendToLastUser(messages, 'You have no tool turns left: give your final answer now.');
+    if (lastTurn && turn > 1) {
+      const note = 'You have no tool turns left: give your final answer now.';
+      appendToLastUser(messages, note);
+      deps.onTrace?.({ kind: 'note', turn, text: note });
+    }
     const offered = lastTurn ? toolDefs.filter((t) => t.name === SUBMIT_TOOL) : toolDefs;
     let reply: ModelReply;
+    const asked = performance.now();
     try {
       reply = await deps.provider.complete({
         model: task.model,
@@ -128,13 +143,12 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
         deps.onUsage(failedUsage, task.model);
       }
       const stopped = deps.signal.aborted;
-      return end(
-        stopped ? 'stopped' : 'failed',
-        { error: stopped ? 'the run was stopped' : (error as Error).message || String(error) },
-        turn,
-      );
+      const message = (error as Error).message || String(error);
+      deps.onTrace?.({ kind: 'model-error', turn, error: message, ms: performance.now() - asked });
+      return end(stopped ? 'stopped' : 'failed', { error: stopped ? 'the run was stopped' : message }, turn);
     }
     usage = addUsage(usage, reply.usage);
+    deps.onTrace?.({ kind: 'turn', turn, reply, ms: performance.now() - asked });
     deps.onUsage(reply.usage, reply.model);
     deps.onTurn?.({
       turn,
@@ -148,23 +162,7 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
     const work = reply.toolCalls.filter((c) => c.name !== SUBMIT_TOOL);
     if (work.length > 0 && !lastTurn && deps.tools) {
       messages.push({ role: 'assistant', content: reply.content });
-      const results: ContentBlock[] = [];
-      for (const call of reply.toolCalls) {
-        const outcome =
-          call.name === SUBMIT_TOOL
-            ? {
-                content: `call ${SUBMIT_TOOL} on its own, after your other tools have answered`,
-                isError: true,
-              }
-            : await deps.tools.run(call);
-        results.push({
-          type: 'tool_result',
-          tool_use_id: call.id,
-          content: outcome.content,
-          ...(outcome.isError ? { is_error: true } : {}),
-        });
-      }
-      messages.push({ role: 'user', content: results });
+      messages.push({ role: 'user', content: await runTools(reply.toolCalls, deps, turn) });
       continue;
     }
 
@@ -187,6 +185,7 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
       );
     }
     const correction = `Your answer does not match the required JSON Schema: ${checked.error}. Reply again with only the corrected ${submit ? `${SUBMIT_TOOL} call` : 'JSON object'}.`;
+    deps.onTrace?.({ kind: 'note', turn, text: correction });
     messages.push({ role: 'assistant', content: reply.content });
     messages.push({
       role: 'user',
@@ -195,6 +194,26 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
         : correction,
     });
   }
+}
+
+/** Runs a turn's tool calls in order; `submit_result` beside other tools is refused. */
+async function runTools(calls: ToolCall[], deps: AgentDeps, turn: number): Promise<ContentBlock[]> {
+  const results: ContentBlock[] = [];
+  for (const call of calls) {
+    const began = performance.now();
+    const outcome =
+      call.name === SUBMIT_TOOL
+        ? { content: `call ${SUBMIT_TOOL} on its own, after your other tools have answered`, isError: true }
+        : await deps.tools!.run(call);
+    deps.onTrace?.({ kind: 'tool', turn, call, outcome, ms: performance.now() - began });
+    results.push({
+      type: 'tool_result',
+      tool_use_id: call.id,
+      content: outcome.content,
+      ...(outcome.isError ? { is_error: true } : {}),
+    });
+  }
+  return results;
 }
 
 function appendToLastUser(messages: ChatMessage[], note: string): void {
