@@ -121,6 +121,7 @@ async function runStartedAgent(
       ...base,
       ...(opts.effort ? { effort: opts.effort } : {}),
       ...(opts.schema ? { schema: opts.schema } : {}),
+      ...(opts.definition?.prompt ? { instructions: opts.definition.prompt } : {}),
     },
     {
       provider: run.options.provider,
