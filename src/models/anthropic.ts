@@ -6,6 +6,7 @@ import {
   type ContentBlock,
   type JsonSchema,
   ModelError,
+  type ModelFailure,
   type ModelProvider,
   type ModelReply,
   type ModelRequest,
@@ -31,6 +32,12 @@ export interface AnthropicOptions {
   structured?: 'native' | 'submit-tool';
   /** Retries of one call on 408/409/429/5xx/529 and lost connections. */
   maxRetries?: number;
+  /**
+   * Retries of a connection error while the endpoint has never answered this provider (4 by
+   * default, about 4 to 8 s of waits): an endpoint that cannot be reached at all is said so in
+   * seconds, not after the minutes of `maxRetries`. Once anything has answered, `maxRetries`.
+   */
+  unreachableRetries?: number;
   maxTokens?: number;
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -128,6 +135,37 @@ export function retryAfterMs(headers: unknown, now = Date.now()): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** What kind of failure an error of the SDK is, in a few words, and what to check. */
+export function failureOf(error: unknown, baseURL: string | undefined): ModelFailure {
+  const status = error instanceof Anthropic.APIError ? error.status : undefined;
+  if (status === undefined) {
+    const reason = ((error as Error).message || 'Connection error').replace(/\.$/, '');
+    return {
+      kind: 'unreachable',
+      reason,
+      explanation:
+        `the model API at ${baseURL ?? 'https://api.anthropic.com'} could not be reached (${reason}) — ` +
+        'check the network, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY',
+    };
+  }
+  const reason = `API error ${status}`;
+  if (status === 401 || status === 403)
+    return {
+      kind: 'auth',
+      reason,
+      explanation: `the model API refused the key (${reason}) — check ANTHROPIC_API_KEY`,
+    };
+  if (status === 429 || status === 529)
+    return { kind: 'overloaded', reason, explanation: `the model API was overloaded (${reason})` };
+  if (status >= 500)
+    return {
+      kind: 'server',
+      reason,
+      explanation: `the model API kept failing (${reason}) — it may be down; try again later`,
+    };
+  return { kind: 'refused', reason, explanation: `the model API refused the request (${reason})` };
+}
+
 function backoffMs(attempt: number): number {
   const base = Math.min(500 * 2 ** attempt, 30_000);
   return base / 2 + (base / 2) * Math.random();
@@ -135,7 +173,8 @@ function backoffMs(attempt: number): number {
 
 /**
  * Anthropic's Messages API through the official SDK. Retries are ours, not the SDK's, so that each
- * one is counted and a storm of 429s and 529s is survived with the waits the API asks for.
+ * one is counted and told (`request.onRetry`) and a storm of 429s and 529s is survived with the
+ * waits the API asks for.
  */
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
   const useHeaderKey = options.auth === 'x-api-key';
@@ -150,6 +189,10 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     fetch: options.fetch ?? createHttpFetch(),
   });
   const maxRetries = options.maxRetries ?? 12;
+  const unreachableRetries = Math.min(options.unreachableRetries ?? 4, maxRetries);
+  // Whether the endpoint has ever answered (any HTTP status): until then a lost connection is
+  // more likely an endpoint that cannot be reached than a blip.
+  let answered = false;
   const sleep = options.sleep ?? abortableSleep;
   const modelFor = (requested: string) => {
     const bare = requested.startsWith('anthropic:') ? requested.slice('anthropic:'.length) : requested;
@@ -166,19 +209,25 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
       for (let retries = 0; ; retries++) {
         try {
           const message = await client.messages.create(params, { signal: request.signal });
+          answered = true;
           return toReply(message, model, retries);
         } catch (error) {
           if (request.signal.aborted) throw error;
           const status = error instanceof Anthropic.APIError ? error.status : undefined;
+          if (status !== undefined) answered = true;
           const retryable =
             error instanceof Anthropic.APIConnectionError || (status !== undefined && RETRYABLE.has(status));
-          if (!retryable || retries >= maxRetries) {
+          const failure = failureOf(error, options.baseURL);
+          const limit = failure.kind === 'unreachable' && !answered ? unreachableRetries : maxRetries;
+          if (!retryable || retries >= limit) {
             const what = status !== undefined ? `API error ${status}` : 'API request failed';
             const suffix = retryable ? ` after ${retries} retries` : '';
-            throw new ModelError(`${what}${suffix}: ${(error as Error).message}`);
+            throw new ModelError(`${what}${suffix}: ${(error as Error).message}`, undefined, failure);
           }
           const headers = error instanceof Anthropic.APIError ? error.headers : undefined;
-          await sleep(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000), request.signal);
+          const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000));
+          request.onRetry?.({ attempt: retries + 1, of: limit, reason: failure.reason, delayMs });
+          await sleep(delayMs, request.signal);
         }
       }
     },

@@ -67,6 +67,17 @@ export interface AgentIdentity {
   attempt: number;
 }
 
+/**
+ * A retry the provider is about to make: which one of how many, why (a few words), and how long
+ * until it is sent.
+ */
+export interface RetryNotice {
+  attempt: number;
+  of: number;
+  reason: string;
+  delayMs: number;
+}
+
 export interface ModelRequest {
   /** The model to use, as the script or the run named it (provider-specific). */
   model: string;
@@ -79,6 +90,8 @@ export interface ModelRequest {
   effort?: string;
   agent: AgentIdentity;
   signal: AbortSignal;
+  /** Told of each retry as it is scheduled, before the wait (providers that never retry never call it). */
+  onRetry?(notice: RetryNotice): void;
 }
 
 export interface ModelReply {
@@ -111,11 +124,31 @@ export interface ModelProvider {
   complete(request: ModelRequest): Promise<ModelReply>;
 }
 
+/**
+ * How a model call failed for good, which the engine decides from (never from the text):
+ * `unreachable` (no connection), `auth` (the key was refused: 401, 403), `server` (5xx),
+ * `overloaded` (429, 529 past the retries), `refused` (any other answer: the request itself).
+ */
+export type ModelFailureKind = 'unreachable' | 'auth' | 'server' | 'overloaded' | 'refused';
+
+/** Kinds that say the model cannot be used at all when they come before any answer. */
+export const UNUSABLE_MODEL: ReadonlySet<ModelFailureKind> = new Set(['unreachable', 'auth', 'server']);
+
+export interface ModelFailure {
+  kind: ModelFailureKind;
+  /** A few words, the same for every call that failed the same way: `Connection error`, `API error 500`. */
+  reason: string;
+  /** What happened and what to check, as a sentence for the run's error. */
+  explanation: string;
+}
+
 /** A model call that failed for good: the agent resolves to `null` and the run goes on. */
 export class ModelError extends Error {
   constructor(
     message: string,
     readonly usage: Usage = ZERO_USAGE,
+    /** The kind and the short reason, when the provider knows them. */
+    readonly failure?: ModelFailure,
   ) {
     super(message);
     this.name = 'ModelError';
