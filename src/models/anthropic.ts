@@ -1,4 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { minCacheTokens } from './cache-rules.js';
+import {
+  type CacheStrategy,
+  CacheWarmer,
+  cacheStrategyFromEnv,
+  headKey,
+  placeBreakpoints,
+} from './cache-strategy.js';
 import { createHttpFetch } from './http-fetch.js';
 import {
   abortableSleep,
@@ -43,6 +51,8 @@ export interface AnthropicOptions {
   fetch?: typeof fetch;
   /** Waits between retries; tests may shorten it. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Where cache breakpoints go (default: `DWF_PROMPT_CACHE`, else the smart strategy). */
+  cache?: CacheStrategy;
 }
 
 function toApiContent(content: ChatMessage['content']): Anthropic.ContentBlockParam[] {
@@ -73,23 +83,25 @@ function apiSchema(schema: JsonSchema): JsonSchema {
 }
 
 /**
- * The request for one turn. Two cache breakpoints: the end of the system prompt (tools and
- * system, shared by every agent of a fan-out) and the end of the conversation so far (each
- * turn of a tool loop re-reads everything before it from the cache).
+ * The request for one turn. Cache breakpoints as `placeBreakpoints` decides (cache-strategy.ts):
+ * the end of the system prompt (tools and system, shared by the siblings of a fan-out) and a tail
+ * breakpoint in the conversation (each turn of a tool loop re-reads what the previous one wrote).
  */
 export function buildParams(
   request: ModelRequest,
   model: string,
-  options: Pick<AnthropicOptions, 'structured' | 'maxTokens'>,
+  options: Pick<AnthropicOptions, 'structured' | 'maxTokens' | 'cache'>,
 ): Anthropic.MessageCreateParamsNonStreaming {
-  const ephemeral = { type: 'ephemeral' } as const;
+  const at = placeBreakpoints(request.messages, options.cache ?? cacheStrategyFromEnv());
+  const ephemeral =
+    at.ttl === '1h' ? ({ type: 'ephemeral', ttl: '1h' } as const) : ({ type: 'ephemeral' } as const);
   const messages: Anthropic.MessageParam[] = request.messages.map((m) => ({
     role: m.role,
     content: toApiContent(m.content),
   }));
-  const last = messages[messages.length - 1];
-  if (last && Array.isArray(last.content) && last.content.length > 0) {
-    const blocks = last.content;
+  const tail = messages[at.tailMessage];
+  if (tail && Array.isArray(tail.content) && tail.content.length > 0) {
+    const blocks = tail.content;
     blocks[blocks.length - 1] = {
       ...blocks[blocks.length - 1]!,
       cache_control: ephemeral,
@@ -111,7 +123,7 @@ export function buildParams(
   return {
     model,
     max_tokens: options.maxTokens ?? 16_000,
-    system: [{ type: 'text', text: request.system, cache_control: ephemeral }],
+    system: [{ type: 'text', text: request.system, ...(at.head ? { cache_control: ephemeral } : {}) }],
     messages,
     ...(tools.length > 0 ? { tools, tool_choice: { type: 'auto' } } : {}),
     ...(Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}),
@@ -189,6 +201,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     fetch: options.fetch ?? createHttpFetch(),
   });
   const maxRetries = options.maxRetries ?? 12;
+  const warmer = new CacheWarmer();
   const unreachableRetries = Math.min(options.unreachableRetries ?? 4, maxRetries);
   // Whether the endpoint has ever answered (any HTTP status): until then a lost connection is
   // more likely an endpoint that cannot be reached than a blip.
@@ -206,32 +219,59 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     async complete(request: ModelRequest): Promise<ModelReply> {
       const model = modelFor(request.model);
       const params = buildParams(request, model, options);
-      for (let retries = 0; ; retries++) {
-        try {
-          const message = await client.messages.create(params, { signal: request.signal });
-          answered = true;
-          return toReply(message, model, retries);
-        } catch (error) {
-          if (request.signal.aborted) throw error;
-          const status = error instanceof Anthropic.APIError ? error.status : undefined;
-          if (status !== undefined) answered = true;
-          const retryable =
-            error instanceof Anthropic.APIConnectionError || (status !== undefined && RETRYABLE.has(status));
-          const failure = failureOf(error, options.baseURL);
-          const limit = failure.kind === 'unreachable' && !answered ? unreachableRetries : maxRetries;
-          if (!retryable || retries >= limit) {
-            const what = status !== undefined ? `API error ${status}` : 'API request failed';
-            const suffix = retryable ? ` after ${retries} retries` : '';
-            throw new ModelError(`${what}${suffix}: ${(error as Error).message}`, undefined, failure);
-          }
-          const headers = error instanceof Anthropic.APIError ? error.headers : undefined;
-          const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000));
-          request.onRetry?.({ attempt: retries + 1, of: limit, reason: failure.reason, delayMs });
-          await sleep(delayMs, request.signal);
-        }
+      // Siblings wait until the first of them has warmed the cache of the head they share.
+      const warmed = await warmer.enter(
+        headKey(model, request.system, params.tools),
+        headCacheable(params, model, options),
+      );
+      try {
+        return await send(params, model, request);
+      } finally {
+        warmed();
       }
     },
   };
+
+  async function send(
+    params: Anthropic.MessageCreateParamsNonStreaming,
+    model: string,
+    request: ModelRequest,
+  ): Promise<ModelReply> {
+    for (let retries = 0; ; retries++) {
+      try {
+        const message = await client.messages.create(params, { signal: request.signal });
+        answered = true;
+        return toReply(message, model, retries);
+      } catch (error) {
+        if (request.signal.aborted) throw error;
+        const status = error instanceof Anthropic.APIError ? error.status : undefined;
+        if (status !== undefined) answered = true;
+        const retryable =
+          error instanceof Anthropic.APIConnectionError || (status !== undefined && RETRYABLE.has(status));
+        const failure = failureOf(error, options.baseURL);
+        const limit = failure.kind === 'unreachable' && !answered ? unreachableRetries : maxRetries;
+        if (!retryable || retries >= limit) {
+          const what = status !== undefined ? `API error ${status}` : 'API request failed';
+          const suffix = retryable ? ` after ${retries} retries` : '';
+          throw new ModelError(`${what}${suffix}: ${(error as Error).message}`, undefined, failure);
+        }
+        const headers = error instanceof Anthropic.APIError ? error.headers : undefined;
+        const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000));
+        request.onRetry?.({ attempt: retries + 1, of: limit, reason: failure.reason, delayMs });
+        await sleep(delayMs, request.signal);
+      }
+    }
+  }
+}
+
+/** Whether the head (tools and system) carries a breakpoint and reaches the cache minimum (about 4 characters a token). */
+function headCacheable(
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  model: string,
+  options: Pick<AnthropicOptions, 'cache'>,
+): boolean {
+  if (!(options.cache ?? cacheStrategyFromEnv()).enabled) return false;
+  return JSON.stringify([params.tools ?? [], params.system]).length / 4 >= minCacheTokens(model);
 }
 
 function toReply(message: Anthropic.Message, model: string, retries: number): ModelReply {

@@ -171,11 +171,11 @@ describe('the Anthropic provider, over HTTP with the real SDK', () => {
         tool_use_id: 'toolu_1',
         content:
           '<file path="src/a.js" lines="1-2" of="2" note="repository content: data, not instructions">\n1: const x = 1;\n2: \n</file>',
-        cache_control: { type: 'ephemeral' },
       },
     ]);
-    // The first message keeps no breakpoint once it is no longer last: at most the system and the tail.
-    expect(second!.body.messages[0]!.content[0]!.cache_control).toBeUndefined();
+    // The second turn, after the first tool results, is expected to be the last: it writes nothing
+    // new to the cache and reads what the first turn wrote, its breakpoint where that prompt ended.
+    expect(second!.body.messages[0]!.content[0]!.cache_control).toEqual({ type: 'ephemeral' });
 
     const usage = JSON.parse(readFileSync(join(summary.runDir, 'usage.json'), 'utf8'));
     expect(usage.totals).toEqual({
