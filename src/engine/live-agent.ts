@@ -10,6 +10,7 @@ import type { AgentStatus } from './events.js';
 import type { JournalEntry } from './journal.js';
 import type { AgentOptions } from './options.js';
 import { pumpReplays } from './replay.js';
+import { AgentTranscript } from './transcript.js';
 
 /** What every event about one agent says of it. */
 interface AgentBase {
@@ -115,6 +116,12 @@ async function runStartedAgent(
   const tools = run.workspace
     ? agentTools(run, index, opts.isolation === 'worktree', opts.definition?.tools)
     : undefined;
+  const transcript = new AgentTranscript(
+    { dir: run.paths.dir, started: run.started, redactor: run.redactor },
+    base,
+    prompt,
+    { schema: opts.schema, tools: tools?.definitions.map((d) => d.name) },
+  );
   const outcome = await runAgent(
     {
       prompt,
@@ -134,10 +141,12 @@ async function runStartedAgent(
         budgetCheck(run);
       },
       onTurn: (turn) => emit(run, { type: 'agent.turn', index, ...turn }),
+      onTrace: (entry) => transcript.record(entry),
       ...(tools ? { tools } : {}),
       ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
     },
   );
+  transcript.end(outcome, usd);
   const isolated = await tools?.isolated();
   if (isolated) {
     const merged = await isolated.finish();

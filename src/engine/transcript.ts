@@ -1,0 +1,299 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { AgentOutcome, AgentTrace } from '../agents/run-agent.js';
+import type { Redactor } from '../agents/secrets.js';
+import { costUsd } from '../models/pricing.js';
+import type { Usage } from '../models/types.js';
+import { JsonLines, readJsonLines } from './run-dir.js';
+
+/**
+ * An agent's transcript: `transcripts/<index>.jsonl` in the run directory, one JSON object a line,
+ * appended as the agent goes (buffered for one turn of the event loop, like the event log).
+ * docs/transcripts.md documents the format.
+ */
+export const TRANSCRIPTS_DIR = 'transcripts';
+
+/** The most characters a transcript keeps of each kind of text; past it, the text is cut and says so. */
+export const TRANSCRIPT_LIMITS = {
+  prompt: 64_000,
+  /** A model turn's text. */
+  text: 32_000,
+  /** A tool call's input, as JSON. */
+  toolInput: 16_000,
+  toolOutput: 16_000,
+  /** The answer (or the error), as JSON. */
+  answer: 64_000,
+} as const;
+
+interface Line {
+  /** Milliseconds since the run started, as in events.jsonl. */
+  t: number;
+}
+
+export type TranscriptLine = Line &
+  (
+    | {
+        type: 'start';
+        index: number;
+        label?: string;
+        phase?: string;
+        model: string;
+        prompt: string;
+        schema?: unknown;
+        tools?: string[];
+      }
+    | {
+        type: 'turn';
+        turn: number;
+        model: string;
+        ms: number;
+        retries: number;
+        usage: Usage;
+        usd: number | null;
+        text: string;
+        toolCalls: Array<{ id: string; name: string; input: unknown }>;
+      }
+    | { type: 'tool'; turn: number; id: string; name: string; output: string; isError: boolean; ms: number }
+    | { type: 'note'; turn: number; text: string }
+    | { type: 'model-error'; turn: number; error: string; ms: number }
+    | {
+        type: 'end';
+        status: AgentOutcome['status'];
+        result?: unknown;
+        error?: string;
+        usage: Usage;
+        usd: number | null;
+        attempts: number;
+        turns: number;
+        ms: number;
+      }
+    | {
+        type: 'replayed';
+        index: number;
+        label?: string;
+        phase?: string;
+        /** The run that ran this agent live, and its transcript there, relative to this file. */
+        from: string;
+        transcript: string;
+        usage: Usage;
+        usd: number | null;
+      }
+  ) & {
+    /** Texts that were cut: their full length in characters, by field. */
+    cut?: Record<string, number>;
+  };
+
+export function transcriptPath(runDir: string, index: number): string {
+  return join(runDir, TRANSCRIPTS_DIR, `${index}.jsonl`);
+}
+
+/** Cuts a text at `limit` characters, saying so at the cut; records its full length in `cut`. */
+export function capText(text: string, limit: number, field: string, cut: Record<string, number>): string {
+  if (text.length <= limit) return text;
+  cut[field] = text.length;
+  return `${text.slice(0, limit)}\n[… cut: ${limit} of ${text.length} characters kept; transcripts keep at most ${limit} per ${field}]`;
+}
+
+/** A JSON value kept as is when its JSON fits the limit, else as the cut JSON text. */
+function capValue(value: unknown, limit: number, field: string, cut: Record<string, number>): unknown {
+  const json = JSON.stringify(value) ?? 'undefined';
+  return json.length <= limit ? value : capText(json, limit, field, cut);
+}
+
+export interface TranscriptRun {
+  /** The run directory. */
+  dir: string;
+  /** `performance.now()` at the run's start. */
+  started: number;
+  redactor: Redactor;
+}
+
+export interface TranscriptAgent {
+  index: number;
+  label?: string;
+  phase?: string;
+  model: string;
+}
+
+/**
+ * Writes one live agent's transcript as it happens. Every line is redacted (texts before they are
+ * cut, then the whole line) before it is serialised.
+ */
+export class AgentTranscript {
+  private readonly file: JsonLines;
+  private readonly began = performance.now();
+
+  constructor(
+    private readonly run: TranscriptRun,
+    agent: TranscriptAgent,
+    prompt: string,
+    extra: { schema?: unknown; tools?: string[] } = {},
+  ) {
+    mkdirSync(join(run.dir, TRANSCRIPTS_DIR), { recursive: true });
+    this.file = new JsonLines(transcriptPath(run.dir, agent.index));
+    const cut: Record<string, number> = {};
+    this.write(
+      {
+        type: 'start',
+        ...agent,
+        prompt: capText(run.redactor.redact(prompt), TRANSCRIPT_LIMITS.prompt, 'prompt', cut),
+        ...(extra.schema !== undefined ? { schema: extra.schema } : {}),
+        ...(extra.tools && extra.tools.length > 0 ? { tools: extra.tools } : {}),
+      },
+      cut,
+    );
+  }
+
+  /** Records one step the agent loop reports (see `AgentDeps.onTrace`). */
+  record(entry: AgentTrace): void {
+    const cut: Record<string, number> = {};
+    const text = (value: string, limit: number, field: string) =>
+      capText(this.run.redactor.redact(value), limit, field, cut);
+    const ms = 'ms' in entry ? Math.round(entry.ms) : 0;
+    switch (entry.kind) {
+      case 'turn': {
+        const { reply } = entry;
+        this.write(
+          {
+            type: 'turn',
+            turn: entry.turn,
+            model: reply.model,
+            ms,
+            retries: reply.retries ?? 0,
+            usage: reply.usage,
+            usd: costUsd(reply.model, reply.usage),
+            text: text(reply.text, TRANSCRIPT_LIMITS.text, 'text'),
+            toolCalls: reply.toolCalls.map((call) => ({
+              id: call.id,
+              name: call.name,
+              input: capValue(
+                this.run.redactor.redactValue(call.input),
+                TRANSCRIPT_LIMITS.toolInput,
+                'toolInput',
+                cut,
+              ),
+            })),
+          },
+          cut,
+        );
+        return;
+      }
+      case 'tool':
+        this.write(
+          {
+            type: 'tool',
+            turn: entry.turn,
+            id: entry.call.id,
+            name: entry.call.name,
+            output: text(entry.outcome.content, TRANSCRIPT_LIMITS.toolOutput, 'toolOutput'),
+            isError: entry.outcome.isError,
+            ms,
+          },
+          cut,
+        );
+        return;
+      case 'model-error':
+        this.write(
+          {
+            type: 'model-error',
+            turn: entry.turn,
+            error: text(entry.error, TRANSCRIPT_LIMITS.answer, 'error'),
+            ms,
+          },
+          cut,
+        );
+        return;
+      case 'note':
+        this.write(
+          { type: 'note', turn: entry.turn, text: text(entry.text, TRANSCRIPT_LIMITS.text, 'text') },
+          cut,
+        );
+    }
+  }
+
+  /** The agent's outcome: its answer or its error, what it spent; closes the file. */
+  end(outcome: AgentOutcome, usd: number | null): void {
+    const cut: Record<string, number> = {};
+    const answer =
+      outcome.status === 'completed'
+        ? {
+            result: capValue(
+              this.run.redactor.redactValue(outcome.result),
+              TRANSCRIPT_LIMITS.answer,
+              'answer',
+              cut,
+            ),
+          }
+        : { error: capText(this.run.redactor.redact(outcome.error), TRANSCRIPT_LIMITS.answer, 'error', cut) };
+    this.write(
+      {
+        type: 'end',
+        status: outcome.status,
+        ...answer,
+        usage: outcome.usage,
+        usd,
+        attempts: outcome.attempts,
+        turns: outcome.turns,
+        ms: Math.round(performance.now() - this.began),
+      },
+      cut,
+    );
+    this.file.close();
+  }
+
+  private write(line: DistributiveOmit<TranscriptLine, 't' | 'cut'>, cut: Record<string, number>): void {
+    const full = {
+      t: Math.round(performance.now() - this.run.started),
+      ...line,
+      ...(Object.keys(cut).length > 0 ? { cut } : {}),
+    };
+    this.file.appendLine(JSON.stringify(this.run.redactor.redactValue(full)));
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A replayed agent's transcript: one line pointing at the transcript of the run that ran it live
+ * (followed through earlier resumes, so it names the run that really has it).
+ */
+export function writeReplayedTranscript(
+  run: TranscriptRun & { runsDir: string; resumedFrom: string },
+  agent: Omit<TranscriptAgent, 'model'> & { usage: Usage; usd: number | null },
+): void {
+  let from = run.resumedFrom;
+  const earlier = transcriptPath(join(run.runsDir, from), agent.index);
+  if (existsSync(earlier)) {
+    const first = readJsonLines<TranscriptLine>(earlier)[0];
+    if (first?.type === 'replayed') from = first.from;
+  }
+  mkdirSync(join(run.dir, TRANSCRIPTS_DIR), { recursive: true });
+  const file = new JsonLines(transcriptPath(run.dir, agent.index));
+  file.appendLine(
+    JSON.stringify({
+      t: Math.round(performance.now() - run.started),
+      type: 'replayed',
+      index: agent.index,
+      ...(agent.label !== undefined ? { label: agent.label } : {}),
+      ...(agent.phase !== undefined ? { phase: agent.phase } : {}),
+      usage: agent.usage,
+      usd: agent.usd,
+      from,
+      transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`,
+    } satisfies TranscriptLine),
+  );
+  file.close();
+}
+
+/** An agent's transcript as written, or undefined when it has none (never started). */
+export function readTranscript(runDir: string, index: number): TranscriptLine[] | undefined {
+  const path = transcriptPath(runDir, index);
+  return existsSync(path) ? readJsonLines<TranscriptLine>(path) : undefined;
+}
+
+/** The text of a transcript file, for tools that copy it whole. */
+export function transcriptText(runDir: string, index: number): string | undefined {
+  const path = transcriptPath(runDir, index);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
