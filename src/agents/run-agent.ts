@@ -4,8 +4,11 @@ import {
   type ChatMessage,
   type ContentBlock,
   type JsonSchema,
+  ModelError,
+  type ModelFailure,
   type ModelProvider,
   type ModelReply,
+  type RetryNotice,
   type ToolCall,
   type ToolDefinition,
   type Usage,
@@ -32,8 +35,15 @@ export interface AgentTask {
 
 export type AgentOutcome =
   | { status: 'completed'; result: unknown; usage: Usage; attempts: number; turns: number }
-  /** The model call failed for good, or the agent was stopped: the script gets `null`. */
-  | { status: 'failed' | 'stopped'; error: string; usage: Usage; attempts: number; turns: number }
+  /** The model call failed for good (`failure`: its kind, when the provider knew it), or the agent was stopped: the script gets `null`. */
+  | {
+      status: 'failed' | 'stopped';
+      error: string;
+      failure?: ModelFailure;
+      usage: Usage;
+      attempts: number;
+      turns: number;
+    }
   /** Every attempt failed validation: the script's `agent()` call throws. */
   | { status: 'invalid'; error: string; usage: Usage; attempts: number; turns: number };
 
@@ -54,6 +64,8 @@ export interface AgentDeps {
   /** Called with each model call's usage as it lands, so budgets see it at once. */
   onUsage(usage: Usage, model: string): void;
   onTurn?(turn: TurnRecord): void;
+  /** Told of each retry of a model call as it is scheduled. */
+  onRetry?(notice: RetryNotice): void;
   /** The agent's tools; without them the agent only reasons. */
   tools?: { definitions: ToolDefinition[]; run(call: ToolCall): Promise<ToolOutcome> };
   maxTurns?: number;
@@ -114,7 +126,7 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
   let lastError = '';
   const end = <S extends AgentOutcome['status']>(
     status: S,
-    rest: { result?: unknown; error?: string },
+    rest: { result?: unknown; error?: string; failure?: ModelFailure },
     turns: number,
   ) => ({ status, ...rest, usage, attempts, turns }) as AgentOutcome;
 
@@ -143,6 +155,7 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
         ...(task.effort ? { effort: task.effort } : {}),
         agent: { index: task.index, label: task.label, phase: task.phase, attempt: attempts + 1 },
         signal: deps.signal,
+        ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
       });
     } catch (error) {
       const failedUsage = (error as { usage?: Usage }).usage;
@@ -153,7 +166,12 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
       const stopped = deps.signal.aborted;
       const message = (error as Error).message || String(error);
       deps.onTrace?.({ kind: 'model-error', turn, error: message, ms: performance.now() - asked });
-      return end(stopped ? 'stopped' : 'failed', { error: stopped ? 'the run was stopped' : message }, turn);
+      const failure = error instanceof ModelError ? error.failure : undefined;
+      return end(
+        stopped ? 'stopped' : 'failed',
+        stopped ? { error: 'the run was stopped' } : { error: message, ...(failure ? { failure } : {}) },
+        turn,
+      );
     }
     usage = addUsage(usage, reply.usage);
     deps.onTrace?.({ kind: 'turn', turn, reply, ms: performance.now() - asked });
