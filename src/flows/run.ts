@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
@@ -55,6 +56,8 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
       ...(command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}),
     },
     workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
+    // The built-in workflows' own agent definitions, then the repository's, which win by name.
+    agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), join(repoDir, '.claude', 'agents')],
     ...(settings.env ? { env: settings.env } : {}),
     ...(settings.secrets ? { secrets: settings.secrets } : {}),
     isolation: settings.isolation,

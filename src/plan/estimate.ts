@@ -79,8 +79,11 @@ export async function dryRun(options: EstimateOptions, world: 'quiet' | 'busy'):
       limits: { cpuMs: DRY_RUN_CPU_MS },
       env: {},
       workflows: savedWorkflows({ repoDir: options.repoDir ?? runsDir, builtinDir: BUILTIN_DIR }),
-      // The repository's agent definitions, so that a script naming one is estimated, not refused.
-      ...(options.repoDir ? { agentDefinitionDirs: [join(options.repoDir, '.claude', 'agents')] } : {}),
+      // The same agent definitions as the run, so that a script naming one is estimated, not refused.
+      agentDefinitionDirs: [
+        join(BUILTIN_DIR, 'agents'),
+        ...(options.repoDir ? [join(options.repoDir, '.claude', 'agents')] : []),
+      ],
       onEvent: (e) => events.push(e),
     });
     return { summary, events, wallSeconds: sequentialAgents(events) * (options.secondsPerAgent ?? 60) };
