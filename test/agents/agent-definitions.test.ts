@@ -10,6 +10,7 @@ import { gitRepoWith, runScript, tempDir } from '../helpers.js';
 // Issue 12, "Claude Code's agent definitions": agentType names .claude/agents/<name>.md.
 
 const API = 'http://llm.test';
+const root = join(import.meta.dirname, '..', '..');
 
 const SCOUT = `---
 name: scout
@@ -158,7 +159,7 @@ return [a, b];`,
     });
     expect(code).toBe(2);
     expect(stderr).toContain(
-      `dwf: agentType "ticker-scout" has no definition: looked in ${join(repo, '.claude', 'agents')}/ and the built-in types; known: general-purpose, Explore, Plan. Add .claude/agents/ticker-scout.md`,
+      `dwf: agentType "ticker-scout" has no definition: looked in ${join(root, 'workflows', 'agents')}/, ${join(repo, '.claude', 'agents')}/ and the built-in types; known: general-purpose, Explore, Plan. Add .claude/agents/ticker-scout.md`,
     );
   });
 
