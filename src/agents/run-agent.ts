@@ -69,6 +69,8 @@ export interface AgentDeps {
   /** The agent's tools; without them the agent only reasons. */
   tools?: { definitions: ToolDefinition[]; run(call: ToolCall): Promise<ToolOutcome> };
   maxTurns?: number;
+  /** The repository's map (models/repo-map.ts), shared by every agent of a run: part of the cached head. */
+  repositoryMap?: string;
   /** Everything the agent exchanges, as it happens: for its transcript (engine/transcript.ts). */
   onTrace?(entry: AgentTrace): void;
 }
@@ -96,12 +98,13 @@ function withInstructions(system: string, instructions: string | undefined): str
   return `${system}\n\nYour role, as the repository's agent definition describes it (the rules above still apply):\n${instructions}`;
 }
 
-export function systemPrompt(schema: JsonSchema | undefined, submitTool: boolean): string {
-  if (!schema) return PREAMBLE;
+export function systemPrompt(schema: JsonSchema | undefined, submitTool: boolean, map?: string): string {
+  const head = map ? `${PREAMBLE}\n<repository-map>\n${map}\n</repository-map>` : PREAMBLE;
+  if (!schema) return head;
   if (submitTool) {
-    return `${PREAMBLE}\nWhen you are done, call the ${SUBMIT_TOOL} tool once with your final answer; it is checked against the tool's schema.`;
+    return `${head}\nWhen you are done, call the ${SUBMIT_TOOL} tool once with your final answer; it is checked against the tool's schema.`;
   }
-  return `${PREAMBLE}\nYour final answer must be a single JSON object valid against this JSON Schema, with nothing before or after it:\n${JSON.stringify(schema)}`;
+  return `${head}\nYour final answer must be a single JSON object valid against this JSON Schema, with nothing before or after it:\n${JSON.stringify(schema)}`;
 }
 
 function submitDefinition(schema: JsonSchema): ToolDefinition {
@@ -114,7 +117,10 @@ function submitDefinition(schema: JsonSchema): ToolDefinition {
  */
 export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentOutcome> {
   const submitMode = task.schema !== undefined && deps.provider.structuredOutput === 'submit-tool';
-  const system = withInstructions(systemPrompt(task.schema, submitMode), task.instructions);
+  const system = withInstructions(
+    systemPrompt(task.schema, submitMode, deps.repositoryMap),
+    task.instructions,
+  );
   const toolDefs = [
     ...(deps.tools?.definitions ?? []),
     ...(submitMode && task.schema ? [submitDefinition(task.schema)] : []),

@@ -3,6 +3,7 @@ import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
 import { runTool, toolDefinitions } from '../agents/tools.js';
 import type { Isolated } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
+import { repositoryMap } from '../models/repo-map.js';
 import { type ToolCall, type Usage, ZERO_USAGE } from '../models/types.js';
 import { BudgetExhaustedError } from './budget.js';
 import { budgetCheck, emit, onCommand, type RunContext, type ScriptScope } from './context.js';
@@ -144,6 +145,7 @@ async function runStartedAgent(
       onTrace: (entry) => transcript.record(entry),
       ...(tools ? { tools } : {}),
       ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
+      ...(run.options.workspace ? { repositoryMap: await repositoryMap(run.options.workspace.repoDir) } : {}),
     },
   );
   transcript.end(outcome, usd);
