@@ -4,6 +4,15 @@ import { applyEvent, emptyProgress, statusLine } from '../report/progress-state.
 
 export { formatTokens, formatUsd, plural };
 
+/** A wait, as a person reads it: `250 ms`, `1.5 s`, `8 s`, `2 min 30 s`. */
+export function formatDelay(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  return `${Math.floor(seconds / 60)} min${seconds % 60 ? ` ${seconds % 60} s` : ''}`;
+}
+
 /**
  * Live progress for a terminal: one redrawn status line on a TTY, plain lines elsewhere. Phases,
  * logs and failures are printed as they happen; the counts are kept from the event stream alone.
@@ -44,6 +53,12 @@ export class ProgressView {
             `  ✗ agent #${event.index}${event.label ? ` ${event.label}` : ''} ${event.status}: ${event.error}`,
           );
         }
+        break;
+      case 'agent.retry':
+        this.line(
+          `  ↻ agent #${event.index}${event.label ? ` ${event.label}` : ''}: ${event.reason} — ` +
+            `retry ${event.attempt} of ${event.of} in ${formatDelay(event.delayMs)}`,
+        );
         break;
       case 'item.failed':
         this.line(`  ! ${event.where} failed: ${event.error}`);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type FinishedRun, planAndRun, runScript } from '../flows/run.js';
 import type { RunSettings } from '../flows/settings.js';
 import type { ModelProvider } from '../models/types.js';
+import { failureList } from '../report/failures.js';
 import { renderPlan } from '../report/plan.js';
 import { ScriptCheckError } from '../script/check.js';
 import {
@@ -110,6 +111,8 @@ function jsonOutcome(summary: FinishedRun): string {
     runDir: summary.runDir,
     usage: summary.usage,
     replayedAgents: summary.replayedAgents,
+    failedAgents: summary.failedAgents,
+    failures: summary.failures,
     ...(summary.resumedFrom !== undefined ? { resumedFrom: summary.resumedFrom } : {}),
     ...(summary.branch ? { branch: summary.branch } : {}),
     reportPath: summary.reportPath,
@@ -124,8 +127,10 @@ function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, fi
     summary.replayedAgents > 0
       ? ` (+ ${plural(summary.replayedAgents, 'agent')} replayed from ${summary.resumedFrom ?? 'a journal'} at no cost)`
       : '';
+  const failed =
+    summary.failedAgents > 0 ? `, ${summary.failedAgents} failed (${failureList(summary.failures)})` : '';
   io.stderr.write(
-    `${summary.status}: ${plural(u.agents, 'agent')}${replayed} · ${formatTokens(tokens)} tokens ` +
+    `${summary.status}: ${plural(u.agents, 'agent')}${failed}${replayed} · ${formatTokens(tokens)} tokens ` +
       `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
       `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
       (summary.error ? `error: ${summary.error}\n` : '') +

@@ -53,6 +53,13 @@ export interface RunContext extends CheckedRun {
   otherCalls: number;
   budgetAnnounced: boolean;
   pumpScheduled: boolean;
+  /**
+   * Set when the model cannot be used (unreachable, the key refused, server errors) before any
+   * agent succeeded: what happened and what to check. The engine stops the run, which fails with it.
+   */
+  unusableModel?: string;
+  /** What each reason of a failed agent means (a sentence, with what to check), when its provider said (the digest's reasons, capped alike). */
+  readonly failureExplanations: Map<string, string>;
   /** Live agents not yet settled: awaited at the end, so their usage counts. */
   readonly inFlight: Set<Promise<unknown>>;
   /**
@@ -133,6 +140,7 @@ export async function openRun(options: RunOptions, checks: CheckedRun): Promise<
     otherCalls: 0,
     budgetAnnounced: false,
     pumpScheduled: false,
+    failureExplanations: new Map(),
     inFlight: new Set(),
     guestTurns: { pending: 0 },
   };

@@ -34,6 +34,18 @@ export type RunEvent = Base &
         replayed?: true;
         attempts?: number;
         error?: string;
+        /** Why it failed in a few words, the same for agents that failed the same way (failed and invalid agents). */
+        reason?: string;
+      }
+    | {
+        /** A model call of the agent failed and is retried after `delayMs`: retry `attempt` of `of`. */
+        type: 'agent.retry';
+        index: number;
+        label?: string;
+        attempt: number;
+        of: number;
+        reason: string;
+        delayMs: number;
       }
     | {
         type: 'agent.turn';
@@ -71,6 +83,8 @@ export const MAX_SCRIPT_OUTPUT_BYTES = 8 * 1024 * 1024;
 const LINE_COST = 64;
 /** Phases the report lists; a script that names more gets a count. */
 const MAX_PHASES = 100;
+/** Distinct reasons of failed agents the digest keeps; agents failing for others are counted apart. */
+export const MAX_FAILURE_REASONS = 20;
 
 type OracleEvent = Extract<RunEvent, { type: 'oracle' }>;
 
@@ -84,6 +98,40 @@ export interface RunDigest {
   oracles: { first?: OracleEvent; last?: OracleEvent; count: number };
   /** Lines the script wrote past MAX_SCRIPT_OUTPUT_BYTES, dropped from the event log. */
   dropped: { lines: number; characters: number };
+  /** Agents by how they ended; `completed` counts the replayed ones too. */
+  agents: { completed: number; failed: number; stopped: number; replayed: number };
+  /** Model answers in this run (agent turns): none means the model was never reached. */
+  modelAnswers: number;
+  /** Model calls retried (each `agent.retry`). */
+  retries: number;
+  /**
+   * Why agents failed (the `failed` and `invalid` ones): each distinct reason with its count, most
+   * frequent first, the first MAX_FAILURE_REASONS reasons; agents failing for any other are `otherFailures`.
+   */
+  failures: Array<{ reason: string; count: number }>;
+  otherFailures: number;
+}
+
+/** A failed agent's reason in a few words: its given reason, else the first line of its error, cut short. */
+export function failureReason(event: { reason?: string; error?: string }): string {
+  if (event.reason) return event.reason;
+  const line = (event.error ?? 'no error recorded').split('\n')[0]!.trim();
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+/** The failed agents' reasons with their counts (those past the digest's cap under one key). */
+export function failureCounts(digest: Pick<RunDigest, 'failures' | 'otherFailures'>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of digest.failures) counts[f.reason] = f.count;
+  if (digest.otherFailures > 0) counts['other reasons'] = digest.otherFailures;
+  return counts;
+}
+
+/** `Connection error ×3, API error 500` : the reasons with their counts, for one line of text. */
+export function describeFailures(digest: Pick<RunDigest, 'failures' | 'otherFailures'>): string {
+  const parts = digest.failures.map((f) => (f.count > 1 ? `${f.reason} ×${f.count}` : f.reason));
+  if (digest.otherFailures > 0) parts.push(`${digest.otherFailures} for other reasons`);
+  return parts.join(', ');
 }
 
 const SCRIPT_OUTPUT = new Set<RunEvent['type']>(['log', 'phase', 'item.failed']);
@@ -110,6 +158,11 @@ export class EventDigest implements RunDigest {
   morePhases = 0;
   readonly oracles: RunDigest['oracles'] = { count: 0 };
   readonly dropped = { lines: 0, characters: 0 };
+  readonly agents = { completed: 0, failed: 0, stopped: 0, replayed: 0 };
+  modelAnswers = 0;
+  retries = 0;
+  readonly failures: RunDigest['failures'] = [];
+  otherFailures = 0;
   private readonly seenPhases = new Set<string>();
   private scriptOutput = 0;
 
@@ -153,6 +206,28 @@ export class EventDigest implements RunDigest {
       this.oracles.first ??= event;
       this.oracles.last = event;
       this.oracles.count++;
+    } else if (event.type === 'agent.turn') {
+      this.modelAnswers++;
+    } else if (event.type === 'agent.retry') {
+      this.retries++;
+    } else if (event.type === 'agent.finished') {
+      this.addAgent(event);
+    }
+  }
+
+  private addAgent(event: Extract<RunEvent, { type: 'agent.finished' }>): void {
+    if (event.replayed) this.agents.replayed++;
+    if (event.status === 'completed') this.agents.completed++;
+    else if (event.status === 'stopped') this.agents.stopped++;
+    else {
+      this.agents.failed++;
+      const reason = failureReason(event);
+      const known = this.failures.find((f) => f.reason === reason);
+      if (known) known.count++;
+      else if (this.failures.length < MAX_FAILURE_REASONS) this.failures.push({ reason, count: 1 });
+      else this.otherFailures++;
+      // Most frequent first; a stable sort keeps reasons of equal count in the order they came.
+      this.failures.sort((a, b) => b.count - a.count);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SandboxOutcome } from '../script/sandbox.js';
 import { describeFailure, emit, type RunContext } from './context.js';
-import type { RunStatus } from './events.js';
+import { describeFailures, failureCounts, type RunStatus } from './events.js';
 import type { FinishedWork, RunEnding, RunSummary } from './options.js';
 import { writeJsonAtomic } from './run-dir.js';
 
@@ -12,6 +12,55 @@ import { writeJsonAtomic } from './run-dir.js';
 export function statusOf(outcome: SandboxOutcome): RunStatus {
   if (outcome.ok) return 'completed';
   return outcome.failure.kind === 'aborted' || outcome.failure.kind === 'budget' ? 'stopped' : 'failed';
+}
+
+declare module './options.js' {
+  interface RunSummary {
+    /** Agents that failed (their model call failed for good, or their answer never fit its schema). */
+    failedAgents: number;
+    /** Why they failed: each reason, in a few words, with how many agents failed for it. */
+    failures: Record<string, number>;
+  }
+}
+
+/**
+ * Why the run fails although its script may have ended well: the model could not be used before
+ * any agent succeeded (the engine stopped the run), or every agent that ran failed. A script that
+ * handles some failed agents is in control of its outcome; when none succeeded, this wins.
+ */
+export function agentsFailure(run: RunContext): string | undefined {
+  const { agents, failures, otherFailures } = run.digest;
+  const more = failures.length > 1 || otherFailures > 0 ? ` (${describeFailures(run.digest)})` : '';
+  if (run.unusableModel) {
+    if (agents.stopped === 0 && agents.completed === 0)
+      return `every agent failed: ${run.unusableModel}${more}`;
+    return (
+      `${run.unusableModel}${more}; the run was stopped before any agent succeeded ` +
+      `(${agents.failed} failed, ${agents.stopped} stopped), since the others would have failed alike`
+    );
+  }
+  if (agents.failed === 0 || agents.completed > 0) return undefined;
+  const top = failures[0];
+  const explained = (top && run.failureExplanations.get(top.reason)) ?? top?.reason;
+  if (agents.stopped === 0) return `every agent failed: ${explained}${more}`;
+  return `no agent succeeded (${agents.failed} failed, ${agents.stopped} stopped): ${explained}${more}`;
+}
+
+/** The run's status and error from the script's outcome and its agents' (see `agentsFailure`). */
+function endingOf(run: RunContext, outcome: SandboxOutcome): Pick<RunEnding, 'status' | 'error'> {
+  const scriptError = outcome.ok ? undefined : describeFailure(run.options.file, outcome.failure);
+  const status = statusOf(outcome);
+  // A run stopped by its caller or its budget stays stopped, unless the engine stopped it.
+  const failed = status === 'stopped' && !run.unusableModel ? undefined : agentsFailure(run);
+  if (failed === undefined) return { status, ...(scriptError !== undefined ? { error: scriptError } : {}) };
+  const after =
+    scriptError !== undefined && !run.unusableModel ? `; then the script failed: ${scriptError}` : '';
+  return { status: 'failed', error: `${failed}${after}` };
+}
+
+function redactedEnding(run: RunContext, outcome: SandboxOutcome): Pick<RunEnding, 'status' | 'error'> {
+  const { status, error } = endingOf(run, outcome);
+  return { status, ...(error !== undefined ? { error: run.redactor.redact(error) } : {}) };
 }
 
 /**
@@ -30,8 +79,7 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     description: run.checked.meta.description,
     args: options.args,
     model: options.provider.id,
-    status: statusOf(outcome),
-    ...(outcome.ok ? {} : { error: redactor.redact(describeFailure(options.file, outcome.failure)) }),
+    ...redactedEnding(run, outcome),
     // The result and the error reach result.json, the pull request and comments: redacted too.
     result: outcome.ok ? redactor.redactValue(outcome.value) : null,
     digest: run.digest,
@@ -65,6 +113,8 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     runDir: run.paths.dir,
     usage: run.ledger.totals(),
     replayedAgents: usageReport.replayedFromJournal.agents,
+    failedAgents: run.digest.agents.failed,
+    failures: failureCounts(run.digest),
     ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
     ...(branch ? { branch } : {}),
     ...(reportPath ? { reportPath } : {}),

@@ -1,4 +1,5 @@
 import type { FinishedRun } from '../flows/run.js';
+import { failureList } from '../report/failures.js';
 import { type ProgressState, statusLine } from '../report/progress-state.js';
 import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
 import { runMarker } from './approval.js';
@@ -218,15 +219,26 @@ export function progressMarker(state: ProgressState, info: ProgressInfo): string
     : runMarker(info.planId);
 }
 
-/** How a run ended, in one line: its pull request, or why it stopped and how to resume. */
-export function runEnded(
-  summary: Pick<FinishedRun, 'status' | 'error'>,
-  pullRequest: { url: string } | undefined,
-): string {
-  if (summary.status === 'completed')
-    return pullRequest
-      ? `The run completed: ${pullRequest.url}`
+type Ended = Pick<FinishedRun, 'status' | 'error'> &
+  Partial<Pick<FinishedRun, 'failedAgents' | 'failures' | 'usage' | 'replayedAgents'>>;
+
+/** `2 of 5 agents failed (API error 500 ×2)`, or nothing when none failed. */
+export function failedAgents(summary: Ended): string {
+  const failed = summary.failedAgents ?? 0;
+  if (failed === 0) return '';
+  const all = (summary.usage?.agents ?? failed) + (summary.replayedAgents ?? 0);
+  return `${failed} of ${plural(all, 'agent')} failed (${neutralise(failureList(summary.failures ?? {}))})`;
+}
+
+/** How a run ended, in one line: its pull request, or why it stopped and how to resume; how many agents failed. */
+export function runEnded(summary: Ended, pullRequest: { url: string } | undefined): string {
+  const failed = failedAgents(summary);
+  if (summary.status === 'completed') {
+    if (pullRequest) return `The run completed: ${pullRequest.url}${failed ? `. ${failed}.` : ''}`;
+    return failed
+      ? `The run completed with no changes and no findings, but ${failed}: its report, in the run's artifact, says why.`
       : 'The run completed with no changes and no findings: nothing to review.';
+  }
   return (
     `The run ${summary.status === 'stopped' ? 'stopped' : 'failed'}: ${neutralise(summary.error ?? 'no error recorded')}. ` +
     `${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ''}Reply \`/workflow resume\` to continue from its journal.`
@@ -235,7 +247,7 @@ export function runEnded(
 
 /** The progress comment's last version: how the run ended, and the run's marker. */
 export const runEndedComment = (
-  summary: Pick<FinishedRun, 'status' | 'error'>,
+  summary: Ended,
   pullRequest: { url: string } | undefined,
   state: ProgressState,
   info: ProgressInfo,
@@ -259,6 +271,18 @@ function carefulLook(changedFiles: readonly string[]): string {
   ].join('\n');
 }
 
+/** Right under the warnings of a pull request: how many agents failed and why, when any did. */
+function failedNotice(summary: FinishedRun): string {
+  const failed = failedAgents(summary);
+  if (!failed) return '';
+  return [
+    '> [!WARNING]',
+    `> **${failed}**: their part of the work is missing here; the report's Failures section says why.`,
+    '',
+    '',
+  ].join('\n');
+}
+
 /** What a pull request is for: an approved plan, or a sweep with the findings earlier sweeps reported. */
 export type PullRequestAbout =
   | { marker: PlanMarker; approver: string; issue: number }
@@ -271,7 +295,7 @@ export function pullRequestFor(
   plan: PullRequestAbout,
   changedFiles: readonly string[] = [],
 ): { title: string; body: string } {
-  const careful = carefulLook(changedFiles);
+  const careful = carefulLook(changedFiles) + failedNotice(summary);
   const findings = findingsOf(summary.result);
   const fixed = findings.filter((f) => f.status === 'fixed').length;
   const name = /^# ([^:\n]+)/.exec(report)?.[1] ?? 'workflow';

@@ -9,6 +9,10 @@ export interface ProgressState {
   running: number;
   done: number;
   failed: number;
+  /** Agents waiting to retry a failed model call. */
+  retrying: number[];
+  /** The newest retry, in a few words: `Connection error, retry 3 of 12`. */
+  lastRetry?: string;
   replayed: number;
   tokens: number;
   usd: number | null;
@@ -26,6 +30,7 @@ export function emptyProgress(): ProgressState {
     running: 0,
     done: 0,
     failed: 0,
+    retrying: [],
     replayed: 0,
     tokens: 0,
     usd: null,
@@ -52,11 +57,19 @@ export function applyEvent(state: ProgressState, event: RunEvent): ProgressState
     case 'agent.queued':
       state.queued++;
       break;
+    case 'agent.retry':
+      if (!state.retrying.includes(event.index)) state.retrying = [...state.retrying, event.index];
+      state.lastRetry = `${event.reason}, retry ${event.attempt} of ${event.of}`;
+      break;
+    case 'agent.turn':
+      state.retrying = state.retrying.filter((i) => i !== event.index);
+      break;
     case 'agent.started':
       state.queued--;
       state.running++;
       break;
     case 'agent.finished':
+      state.retrying = state.retrying.filter((i) => i !== event.index);
       if (event.replayed) state.replayed++;
       else if (event.attempts === 0 && event.status === 'stopped') state.queued--;
       else state.running--;
@@ -77,6 +90,7 @@ export function statusLine(s: ProgressState): string {
     s.phase || 'starting',
     `${s.running} running`,
     `${s.done} done`,
+    ...(s.retrying.length > 0 ? [`${s.retrying.length} retrying (${s.lastRetry})`] : []),
     ...(s.failed > 0 ? [`${s.failed} failed`] : []),
     ...(s.queued > 0 ? [`${s.queued} queued`] : []),
     ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),

@@ -1,5 +1,6 @@
 import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
+import { failedAgentsLine, failuresSection } from './failures.js';
 import { fenceFor, neutralise } from './format.js';
 import { reconcile, UNCONFIRMED_FIX } from './reconcile.js';
 
@@ -184,7 +185,8 @@ export function renderReport(input: ReportInput): string {
     ...doesNotAddUp(reconciled.problems),
     ...careful(input),
     ...summarySection(input.result),
-    ...findingsSection(reconciled.findings),
+    ...findingsSection(reconciled.findings, input.digest),
+    ...failuresSection(input.digest),
     ...oracleSection(input),
     ...changesSection(input),
     ...phasesSection(input),
@@ -264,9 +266,12 @@ function phasesSection(input: ReportInput): string[] {
 }
 
 /** The findings the script returned, by status (a fix the record does not bear out is not counted as one). */
-function findingsSection(findings: Finding[]): string[] {
+function findingsSection(findings: Finding[], digest: RunDigest): string[] {
   const lines = ['', '## Findings', ''];
-  if (findings.length === 0) return [...lines, 'No findings were reported.'];
+  if (findings.length === 0) {
+    const failed = failedAgentsLine(digest);
+    return [...lines, `No findings were reported${failed ? `; ${failed}: see Failures` : ''}.`];
+  }
   const counts = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length] as const).filter(
     ([, n]) => n > 0,
   );

@@ -47,6 +47,8 @@ function finished(over: Partial<FinishedRun> = {}): FinishedRun {
     runDir: '/tmp/run',
     usage: { agents: 5, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, usd: 0.75 },
     replayedAgents: 0,
+    failedAgents: 0,
+    failures: {},
     reportPath: '/tmp/run/report.md',
     ...over,
   };
