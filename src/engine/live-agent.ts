@@ -4,10 +4,10 @@ import { runTool, toolDefinitions } from '../agents/tools.js';
 import type { Isolated } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
 import { repositoryMap } from '../models/repo-map.js';
-import { type ToolCall, type Usage, ZERO_USAGE } from '../models/types.js';
+import { type ToolCall, UNUSABLE_MODEL, type Usage, ZERO_USAGE } from '../models/types.js';
 import { BudgetExhaustedError } from './budget.js';
 import { budgetCheck, emit, onCommand, type RunContext, type ScriptScope } from './context.js';
-import type { AgentStatus } from './events.js';
+import { type AgentStatus, failureReason, MAX_FAILURE_REASONS } from './events.js';
 import type { JournalEntry } from './journal.js';
 import type { AgentOptions } from './options.js';
 import { pumpReplays } from './replay.js';
@@ -21,12 +21,37 @@ interface AgentBase {
   model: string;
 }
 
-function finishAgent(
-  run: RunContext,
-  base: AgentBase,
-  outcome: Pick<AgentOutcome, 'status' | 'usage' | 'attempts'> & { error?: string },
-  usd: number | null,
-): void {
+type Finished = Pick<AgentOutcome, 'status' | 'usage' | 'attempts'> & {
+  error?: string;
+  failure?: Extract<AgentOutcome, { status: 'failed' }>['failure'];
+};
+
+/** Why a failed or invalid agent failed, in a few words; what it means is kept for the run's error. */
+function reasonOf(run: RunContext, outcome: Finished): string | undefined {
+  if (outcome.status === 'invalid') return "the answer never fit the agent's schema";
+  if (outcome.status !== 'failed') return undefined;
+  const reason = outcome.failure?.reason ?? failureReason(outcome);
+  if (outcome.failure && run.failureExplanations.size < MAX_FAILURE_REASONS) {
+    run.failureExplanations.set(reason, outcome.failure.explanation);
+  }
+  return reason;
+}
+
+/**
+ * A model that cannot be used (unreachable, the key refused, server errors) before any agent
+ * got an answer: the agents still queued or retrying would fail alike, so the run is stopped
+ * now and fails with why, instead of each agent waiting out its retries.
+ */
+function stopIfModelUnusable(run: RunContext, outcome: Finished): void {
+  const failure = outcome.status === 'failed' ? outcome.failure : undefined;
+  if (!failure || !UNUSABLE_MODEL.has(failure.kind)) return;
+  if (run.digest.modelAnswers > 0 || run.unusableModel !== undefined) return;
+  run.unusableModel = failure.explanation;
+  run.stop.abort(new Error(`the model cannot be used: ${failure.explanation}`));
+}
+
+function finishAgent(run: RunContext, base: AgentBase, outcome: Finished, usd: number | null): void {
+  const reason = reasonOf(run, outcome);
   run.ledger.record({ ...base, status: outcome.status, usage: outcome.usage, usd });
   emit(run, {
     type: 'agent.finished',
@@ -38,7 +63,9 @@ function finishAgent(
     usd,
     attempts: outcome.attempts,
     ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(reason !== undefined ? { reason } : {}),
   });
+  stopIfModelUnusable(run, outcome);
 }
 
 /** The agent's model and what its events say of it; refuses an agent the budget cannot cover. */
@@ -142,6 +169,13 @@ async function runStartedAgent(
         budgetCheck(run);
       },
       onTurn: (turn) => emit(run, { type: 'agent.turn', index, ...turn }),
+      onRetry: (notice) =>
+        emit(run, {
+          type: 'agent.retry',
+          index,
+          ...(base.label !== undefined ? { label: base.label } : {}),
+          ...notice,
+        }),
       onTrace: (entry) => transcript.record(entry),
       ...(tools ? { tools } : {}),
       ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
