@@ -4,7 +4,7 @@ import { runTool, toolDefinitions } from '../agents/tools.js';
 import type { Isolated } from '../agents/workspace.js';
 import { costUsd, priceOf } from '../models/pricing.js';
 import { repositoryMap } from '../models/repo-map.js';
-import { type ToolCall, UNUSABLE_MODEL, type Usage, ZERO_USAGE } from '../models/types.js';
+import { type ModelFailure, type ToolCall, UNUSABLE_MODEL, type Usage, ZERO_USAGE } from '../models/types.js';
 import { BudgetExhaustedError } from './budget.js';
 import { budgetCheck, emit, onCommand, type RunContext, type ScriptScope } from './context.js';
 import { type AgentStatus, failureReason, MAX_FAILURE_REASONS } from './events.js';
@@ -23,7 +23,7 @@ interface AgentBase {
 
 type Finished = Pick<AgentOutcome, 'status' | 'usage' | 'attempts'> & {
   error?: string;
-  failure?: Extract<AgentOutcome, { status: 'failed' }>['failure'];
+  failure?: ModelFailure;
 };
 
 /** Why a failed or invalid agent failed, in a few words; what it means is kept for the run's error. */
