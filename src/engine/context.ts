@@ -12,6 +12,7 @@ import { type JournalEntry, Replayer, readJournal } from './journal.js';
 import type { CheckedRun, RunOptions } from './options.js';
 import { createRunDir, JsonLines, newRunId, type RunPaths, runPaths } from './run-dir.js';
 import { Scheduler } from './scheduler.js';
+import { writeReplayedTranscript } from './transcript.js';
 import { UsageLedger } from './usage.js';
 
 /** Where a script's agents and logs land: each running script (the run's, or a nested workflow) has its own phase. */
@@ -167,6 +168,13 @@ export function emit(run: RunContext, input: RunEventInput): void {
     const event = run.redactor.redactValue(raw);
     run.digest.add(event);
     run.eventLog.appendLine(JSON.stringify(event));
+    // A replayed agent's transcript points at the one of the run that ran it live.
+    if (event.type === 'agent.finished' && event.replayed && run.options.resume !== undefined)
+      writeReplayedTranscript(
+        { dir: run.paths.dir, started: run.started, redactor: run.redactor, runsDir: run.options.runsDir },
+        run.options.resume,
+        event,
+      );
     run.options.onEvent?.(event);
   }
 }

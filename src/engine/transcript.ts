@@ -259,10 +259,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * (followed through earlier resumes, so it names the run that really has it).
  */
 export function writeReplayedTranscript(
-  run: TranscriptRun & { runsDir: string; resumedFrom: string },
+  run: TranscriptRun & { runsDir: string },
+  resumedFrom: string,
   agent: Omit<TranscriptAgent, 'model'> & { usage: Usage; usd: number | null },
 ): void {
-  let from = run.resumedFrom;
+  let from = resumedFrom;
   const earlier = transcriptPath(join(run.runsDir, from), agent.index);
   if (existsSync(earlier)) {
     const first = readJsonLines<TranscriptLine>(earlier)[0];
