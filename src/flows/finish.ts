@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { SecretInChangesError } from '../agents/workspace.js';
 import type { FinishedWork, RunEnding, RunFinisher } from '../engine/run.js';
 import { writeJsonAtomic } from '../engine/run-dir.js';
+import { readRunEvents, startOfRunId } from '../engine/run-record.js';
+import { readTranscript } from '../engine/transcript.js';
 import { findingsOf, renderReport } from '../report/report.js';
+import { escapeHtml, renderTrace, type TraceData, traceData } from '../report/trace.js';
 
 export interface FinishOptions {
   /**
@@ -81,9 +84,50 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
   }
   const reportPath = join(ending.runDir, 'report.md');
   writeFileSync(reportPath, reportFor(committed?.branch, failure));
+  await writeTracePage(
+    ending.runDir,
+    {
+      runId,
+      name: ending.name,
+      status: failure !== undefined && ending.status === 'completed' ? 'failed' : ending.status,
+      ...(ending.error !== undefined ? { error: ending.error } : {}),
+      durationMs: ending.durationMs,
+      model: ending.model,
+    },
+    ending.redact,
+  );
   return {
     ...(committed ? { branch: committed.branch } : {}),
     reportPath,
     ...(failure !== undefined ? { failure } : {}),
   };
+}
+
+/**
+ * Writes trace.html in a run directory from its events and transcripts (docs/transcripts.md). It
+ * waits one turn first, so the event lines buffered in this one are on disk. A page that cannot be
+ * made says why instead: the run's outcome never depends on it.
+ */
+export async function writeTracePage(
+  runDir: string,
+  run: TraceData['run'],
+  redact: (text: string) => string = (text) => text,
+): Promise<string> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const path = join(runDir, 'trace.html');
+  let html: string;
+  try {
+    html = renderTrace(
+      traceData({
+        run: { startedAt: startOfRunId(run.runId), ...run },
+        events: readRunEvents(runDir),
+        transcript: (index) => readTranscript(runDir, index),
+      }),
+    );
+  } catch (error) {
+    html = `<!doctype html><meta charset="utf-8"><title>trace</title><p>The trace page of run ${escapeHtml(run.runId)} could not be made: ${escapeHtml(String(error))}</p>`;
+  }
+  // Everything in it was redacted when it was recorded; the page as a whole is checked once more.
+  writeFileSync(path, redact(html));
+  return path;
 }
