@@ -10,6 +10,8 @@ import { type CliIo, readScript, UsageError } from './options.js';
 import { plan } from './plan.js';
 import { plural } from './progress.js';
 import { run } from './run.js';
+import { runs } from './runs.js';
+import { show } from './show.js';
 
 export type { CliIo } from './options.js';
 
@@ -32,6 +34,13 @@ usage:
   dwf plan KIND|TEXT [options] assess the repository, decide, write the script and estimate it;
                                options: --repo --args --model --oracle --baseline --no-isolation
                                --concurrency --max-agents --budget-tokens --budget-usd --json
+  dwf runs [--runs-dir DIR] [--json]
+                               list the runs: id, workflow, status, agents, tokens, dollars,
+                               start and duration
+  dwf show RUN [AGENT] [--runs-dir DIR] [--json] [--full]
+                               a run's phases, agents and findings (RUN: an id, or last), or one
+                               agent's transcript (AGENT: its number or label); the run's
+                               trace.html shows the same in a browser
   dwf demo [options]           audit the bundled example API: agents find, verify and fix
                                its planted bugs, and its tests judge the fixes
   dwf init [options]           set up a repository: write .github/workflows/dynamic-workflows.yml
@@ -92,6 +101,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return validate(rest, io);
       case 'run':
         return (await run(rest, io)).code;
+      case 'runs':
+        return runs(rest, io);
+      case 'show':
+        return show(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'plan':
