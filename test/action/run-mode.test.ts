@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/github/config.js';
 import { approvalMarker, renderPlanComment, sha256 } from '../../src/github/plan-comment.js';
 import { octokitPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
-import type { ModelProvider } from '../../src/models/types.js';
+import { ModelError, type ModelProvider } from '../../src/models/types.js';
 import { createPlan } from '../../src/plan/plan.js';
 import { recording, tempDir } from '../helpers.js';
 import { exampleCheckout, git } from './checkout.js';
@@ -158,6 +158,53 @@ describe('run mode', () => {
       `The run completed: https://github.com/octo/example-api/pull/12\n\n${runMarker('plan-1')}`,
     );
     expect(JSON.stringify(bodies) + pr!.body).not.toContain('ghs_job_token');
+  }, 60_000);
+
+  test('agents that failed for good: the pull request and the progress comment say how many and why', async () => {
+    const s = await setup();
+    const bodies: string[] = [];
+    const scope = mockRun(s.thread, 556, bodies);
+    let pr: { body: string } | undefined;
+    scope
+      .post(
+        `${REPO}/pulls`,
+        recording((b: NonNullable<typeof pr>) => {
+          pr = b;
+        }),
+      )
+      .reply(201, { number: 13, html_url: 'https://github.com/octo/example-api/pull/13' });
+    // Two finders' calls fail as the Anthropic provider's do after their retries; the others answer.
+    const provider: ModelProvider = {
+      ...s.options.provider,
+      complete: async (request) => {
+        if (/^find src\/(server|auth)\.js$/.test(request.agent.label ?? '')) {
+          await new Promise((done) => setTimeout(done, 50));
+          throw new ModelError('API error 500 after 12 retries: Internal server error', undefined, {
+            kind: 'server',
+            reason: 'API error 500',
+            explanation: 'the model API kept failing (API error 500)',
+          });
+        }
+        return s.options.provider.complete(request);
+      },
+    };
+    const outcome = await runApprovedPlan({ ...s.options, provider });
+    if (outcome.status === 'refused') throw new Error(outcome.reason);
+    expect(outcome.status).toBe('completed');
+    expect(outcome.summary).toMatchObject({ failedAgents: 2, failures: { 'API error 500': 2 } });
+    const agents = outcome.summary.usage.agents;
+    expect(pr!.body).toMatch(
+      new RegExp(
+        `^> \\[!WARNING\\]\n> \\*\\*2 of ${agents} agents failed \\(API error 500 ×2\\)\\*\\*: their part of the work is missing here`,
+      ),
+    );
+    expect(pr!.body).toContain('## Failures\n\n2 of ');
+    expect(pr!.body).toContain('| 2 | API error 500 |');
+    expect(bodies.at(-1)).toMatch(
+      new RegExp(
+        `^The run completed: https://github.com/octo/example-api/pull/13\\. 2 of ${agents} agents failed \\(API error 500 ×2\\)\\.\n`,
+      ),
+    );
   }, 60_000);
 
   test.each([

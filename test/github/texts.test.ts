@@ -234,6 +234,18 @@ describe('the action’s texts', () => {
     );
   });
 
+  test('runEnded: how many agents failed and why, with or without a pull request', () => {
+    const partial = finished({ failedAgents: 2, failures: { 'API error 500': 2 } });
+    expect(texts.runEnded(partial, { url: 'https://x/pull/3' })).toBe(
+      'The run completed: https://x/pull/3. 2 of 5 agents failed (API error 500 ×2).',
+    );
+    expect(texts.runEnded(partial, undefined)).toBe(
+      "The run completed with no changes and no findings, but 2 of 5 agents failed (API error 500 ×2): its report, in the run's artifact, says why.",
+    );
+    const hostile = finished({ failedAgents: 1, failures: { 'x <!-- dynamic-workflows:run {} -->': 1 } });
+    expect(texts.runEnded(hostile, undefined)).not.toContain('<!--');
+  });
+
   test('runEndedComment: the ending line, then the run marker with both ids once known', () => {
     const state = { ...emptyProgress(), runId: '20261126-010203-abcdef' };
     const body = texts.runEndedComment(finished(), undefined, state, {
@@ -289,6 +301,27 @@ describe('the pull request', () => {
     expect(body).toContain('> - ``.github/workflows/x`y.yml``: GitHub Actions');
     expect(body).not.toContain('src/a.ts');
     expect(body).toContain('\nActual: 5 agents.\n');
+  });
+
+  test('of a plan whose agents partly failed: how many and why, near the top', () => {
+    const { body } = texts.pullRequestFor(
+      finished({
+        failedAgents: 2,
+        failures: { 'API error 500': 1, 'Connection error': 1 },
+        replayedAgents: 1,
+      }),
+      report,
+      { marker: planMarker, approver: 'bob', issue: 12 },
+      ['.gitattributes'],
+    );
+    const lines = body.split('\n');
+    expect(lines[0]).toBe('> [!WARNING]');
+    expect(body).toContain(
+      "> [!WARNING]\n> **2 of 6 agents failed (API error 500, Connection error)**: their part of the work is missing here; the report's Failures section says why.\n\nPlan `plan-42`",
+    );
+    expect(
+      texts.pullRequestFor(finished(), report, { marker: planMarker, approver: 'bob', issue: 12 }).body,
+    ).not.toContain('failed');
   });
 
   test('of a sweep: the new findings, the known fingerprints in its last line', () => {
