@@ -225,6 +225,24 @@ describe('the Anthropic provider, over HTTP with the real SDK', () => {
     expect(summary.status).toBe('completed');
     expect(summary.result).toBe('done');
     expect(waits).toEqual([5, 2000, 40, 0]);
+    // Each retry is an event as it is scheduled: which of how many, why, and the wait.
+    expect(
+      logged
+        .filter((e): e is Extract<RunEvent, { type: 'agent.retry' }> => e.type === 'agent.retry')
+        .map(({ index, label, attempt, of, reason, delayMs }) => ({
+          index,
+          label,
+          attempt,
+          of,
+          reason,
+          delayMs,
+        })),
+    ).toEqual([
+      { index: 0, label: 'storm', attempt: 1, of: 12, reason: 'API error 529', delayMs: 5 },
+      { index: 0, label: 'storm', attempt: 2, of: 12, reason: 'API error 429', delayMs: 2000 },
+      { index: 0, label: 'storm', attempt: 3, of: 12, reason: 'API error 529', delayMs: 40 },
+      { index: 0, label: 'storm', attempt: 4, of: 12, reason: 'API error 503', delayMs: 0 },
+    ]);
     expect(turns(logged)[0]).toMatchObject({ retries: 4, usage: { inputTokens: 10, outputTokens: 2 } });
     expect(summary.usage).toMatchObject({ agents: 1, inputTokens: 10, outputTokens: 2 });
     expect(captured).toHaveLength(5);
@@ -262,6 +280,51 @@ describe('the Anthropic provider, over HTTP with the real SDK', () => {
     );
     expect(finished[0]!.error).toMatch(/^API error 400: .*prompt is too long/);
     expect(finished[1]!.error).toMatch(/^API error 529 after 1 retries: /);
+  });
+
+  test('lost connections: 4 retries while the endpoint has never answered, and the run fails with why; 12 once it has', async () => {
+    const scope = nock(API);
+    scope.post('/v1/messages').times(5).replyWithError('connect ECONNREFUSED 127.0.0.1:1');
+    const waits: number[] = [];
+    const down = await runScript(`return await agent('hello', { label: 'first' });`, {
+      provider: provider({ sleep: async (ms) => void waits.push(ms) }),
+    });
+    expect(waits).toHaveLength(4);
+    expect(down.summary).toMatchObject({
+      status: 'failed',
+      failedAgents: 1,
+      failures: { 'Connection error': 1 },
+      error: `every agent failed: the model API at ${API} could not be reached (Connection error) — check the network, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY`,
+    });
+
+    api({ body: message([{ type: 'text', text: 'one' }], { input_tokens: 3, output_tokens: 1 }) });
+    scope.post('/v1/messages').times(6).replyWithError('socket hang up');
+    api({ body: message([{ type: 'text', text: 'two' }], { input_tokens: 3, output_tokens: 1 }) });
+    const blips = await runScript(`return [await agent('one'), await agent('two')];`, {
+      provider: provider({ sleep: async () => {} }),
+    });
+    expect(blips.summary).toMatchObject({ status: 'completed', result: ['one', 'two'], failedAgents: 0 });
+    expect(turns(blips.logged).map((t) => t.retries)).toEqual([0, 6]);
+  });
+
+  test('failures by kind: a refused key, a server error, an overloaded API, a bad request', async () => {
+    const { failureOf } = await import('../../src/models/anthropic.js');
+    const Anthropic = (await import('@anthropic-ai/sdk')).default;
+    const error = (status: number) => Anthropic.APIError.generate(status, { error: {} }, 'x', new Headers());
+    expect(failureOf(error(401), undefined)).toEqual({
+      kind: 'auth',
+      reason: 'API error 401',
+      explanation: 'the model API refused the key (API error 401) — check ANTHROPIC_API_KEY',
+    });
+    expect(failureOf(error(403), undefined).kind).toBe('auth');
+    expect(failureOf(error(502), undefined).kind).toBe('server');
+    expect(failureOf(error(529), undefined).kind).toBe('overloaded');
+    expect(failureOf(error(429), undefined).kind).toBe('overloaded');
+    expect(failureOf(error(400), undefined).kind).toBe('refused');
+    expect(failureOf(new Anthropic.APIConnectionTimeoutError(), 'http://x')).toMatchObject({
+      kind: 'unreachable',
+      reason: 'Request timed out',
+    });
   });
 
   test('x-api-key instead of Bearer, for endpoints that want it', async () => {
