@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ProgressView } from '../../src/cli/progress.js';
+import { formatDelay, ProgressView } from '../../src/cli/progress.js';
 import { tempDir } from '../helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -204,5 +204,36 @@ describe('progress on a terminal', () => {
     view.close();
     expect(screen).toContain('▸ Verify\n');
     expect(screen).toContain('  ✗ agent #1 v1 failed: API 500\n');
+  });
+
+  test('a retry is one line as it is scheduled, and the status line counts the agents retrying until they answer', () => {
+    let screen = '';
+    const view = new ProgressView((t) => (screen += t), false);
+    view.on({ t: 0, type: 'agent.queued', index: 0 });
+    view.on({ t: 0, type: 'agent.started', index: 0, model: 'm' });
+    view.on({ t: 1, type: 'agent.queued', index: 1, label: 'two' });
+    view.on({ t: 1, type: 'agent.started', index: 1, label: 'two', model: 'm' });
+    const retry = { type: 'agent.retry', reason: 'Connection error', of: 12 } as const;
+    view.on({ t: 2, ...retry, index: 0, attempt: 3, delayMs: 8000 });
+    view.on({ t: 3, ...retry, index: 1, label: 'two', attempt: 1, delayMs: 350 });
+    view.on({ t: 4, ...retry, index: 1, label: 'two', attempt: 2, delayMs: 45_000 });
+    expect(screen).toBe(
+      [
+        '  ↻ agent #0: Connection error — retry 3 of 12 in 8 s',
+        '  ↻ agent #1 two: Connection error — retry 1 of 12 in 350 ms',
+        '  ↻ agent #1 two: Connection error — retry 2 of 12 in 45 s',
+        '',
+      ].join('\n'),
+    );
+    expect(view.status()).toBe(
+      'starting · 2 running · 0 done · 2 retrying (Connection error, retry 2 of 12) · 0 tokens · 0.0s',
+    );
+    const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    view.on({ t: 5, type: 'agent.turn', index: 0, turn: 1, model: 'm', usage, retries: 3, tools: [] });
+    expect(view.status()).toContain('· 1 retrying (');
+    view.on({ t: 6, type: 'agent.finished', index: 1, status: 'failed', usage, usd: null, error: 'gave up' });
+    expect(view.status()).not.toContain('retrying');
+    expect(formatDelay(1500)).toBe('1.5 s');
+    expect(formatDelay(150_000)).toBe('2 min 30 s');
   });
 });
