@@ -69,19 +69,41 @@ const BUILT_IN: AgentDefinition[] = [
 
 const HONOURED = new Set(['name', 'description', 'tools', 'model']);
 
+/**
+ * Front matter as Claude Code reads it: YAML where it is YAML, else `key: value` lines (the rest of
+ * the line after the first colon, so a description holding `: ` still reads) and `- item` lists.
+ */
+function readFrontMatter(text: string): Record<string, unknown> | string {
+  try {
+    const data = yaml.load(text, { schema: yaml.JSON_SCHEMA });
+    if (data !== null && typeof data === 'object' && !Array.isArray(data))
+      return data as Record<string, unknown>;
+  } catch {}
+  const data: Record<string, unknown> = {};
+  let last: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const item = /^\s+-\s+(.*)$/.exec(line);
+    const entry = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(line);
+    if (item && last !== undefined) {
+      const list = Array.isArray(data[last]) ? (data[last] as unknown[]) : [];
+      data[last] = [...list, item[1]!.trim()];
+    } else if (entry) {
+      last = entry[1]!;
+      data[last] = entry[2]!.trim().replace(/^(['"])(.*)\1$/, '$2');
+    } else if (line.trim() !== '' && !/^\s/.test(line)) {
+      return `its front matter cannot be read at "${line.slice(0, 60)}"`;
+    }
+  }
+  return data;
+}
+
 /** The front matter and body of a definition file, or the problem with it. */
 function splitFrontMatter(text: string): { data: Record<string, unknown>; body: string } | string {
   const match = /^---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)([\s\S]*)$/.exec(text.replace(/^\uFEFF/, ''));
   if (!match) return 'it does not start with YAML front matter between --- lines';
-  let data: unknown;
-  try {
-    data = yaml.load(match[1]!, { schema: yaml.JSON_SCHEMA });
-  } catch (error) {
-    return `its front matter is not YAML: ${(error as Error).message.split('\n')[0]}`;
-  }
-  if (data === null || typeof data !== 'object' || Array.isArray(data))
-    return 'its front matter is not a mapping';
-  return { data: data as Record<string, unknown>, body: match[2]!.trim() };
+  const data = readFrontMatter(match[1]!);
+  if (typeof data === 'string') return data;
+  return { data, body: match[2]!.trim() };
 }
 
 /** Our tools for a definition's `tools` (a comma-separated string or a list), and the names we lack. */
@@ -123,19 +145,48 @@ export function readAgentDefinition(path: string): AgentDefinition {
   };
 }
 
+/** A directory of definitions; a plugin's are named `plugin:name`, as Claude Code names them. */
+export type DefinitionDir = string | { dir: string; namespace: string };
+
+/**
+ * The definition directories of a repository: its `.claude/agents`, and when the repository is a
+ * Claude Code plugin (`.claude-plugin/plugin.json`), the plugin's `agents/` under its name.
+ */
+export function repositoryDefinitionDirs(repoDir: string): DefinitionDir[] {
+  const dirs: DefinitionDir[] = [join(repoDir, '.claude', 'agents')];
+  const manifest = join(repoDir, '.claude-plugin', 'plugin.json');
+  if (existsSync(manifest)) {
+    let name: unknown;
+    try {
+      name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
+    } catch {
+      throw new Error(`${manifest} is not JSON: its plugin's agent definitions cannot be named`);
+    }
+    if (typeof name === 'string' && /^[\w.-]+$/.test(name))
+      dirs.push({ dir: join(repoDir, 'agents'), namespace: name });
+  }
+  return dirs;
+}
+
+/** How an error names where definitions were looked for. */
+export const dirName = (d: DefinitionDir) =>
+  typeof d === 'string' ? `${d}/` : `${d.dir}/ (as ${d.namespace}:NAME)`;
+
 /**
  * The definitions a run can use: Claude Code's built-in types, then each directory's `*.md` files
  * in order (a later one with the same name replaces an earlier one). A file that cannot be read is
  * an error naming it.
  */
-export function loadAgentDefinitions(dirs: readonly string[]): Map<string, AgentDefinition> {
+export function loadAgentDefinitions(dirs: readonly DefinitionDir[]): Map<string, AgentDefinition> {
   const found = new Map(BUILT_IN.map((d) => [d.name, d]));
-  for (const dir of dirs) {
+  for (const entry of dirs) {
+    const dir = typeof entry === 'string' ? entry : entry.dir;
     if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
     for (const file of readdirSync(dir).sort()) {
       if (!file.endsWith('.md')) continue;
       const definition = readAgentDefinition(join(dir, file));
-      found.set(definition.name, definition);
+      const name = typeof entry === 'string' ? definition.name : `${entry.namespace}:${definition.name}`;
+      found.set(name, { ...definition, name });
     }
   }
   return found;
@@ -149,9 +200,13 @@ export function agentTypesIn(source: string): string[] {
 }
 
 /** The error for an agent type no definition names: which, where it was looked for, and how to add it. */
-export function unknownAgentType(name: string, known: Iterable<string>, dirs: readonly string[]): string {
+export function unknownAgentType(
+  name: string,
+  known: Iterable<string>,
+  dirs: readonly DefinitionDir[],
+): string {
   return (
-    `agentType "${name}" has no definition: looked in ${dirs.map((d) => `${d}/`).join(', ')} and the built-in types; ` +
+    `agentType "${name}" has no definition: looked in ${dirs.map(dirName).join(', ')} and the built-in types; ` +
     `known: ${[...known].join(', ')}. Add .claude/agents/${name}.md (front matter name, description, tools, model; ` +
     'the body is its instructions) or use a known type'
   );

@@ -1,8 +1,9 @@
-import { join } from 'node:path';
 import {
   type AgentDefinition,
   agentTypesIn,
+  type DefinitionDir,
   loadAgentDefinitions,
+  repositoryDefinitionDirs,
   unknownAgentType,
 } from '../agents/agent-definitions.js';
 import type { IsolationMode, RepoCodeRunner } from '../agents/isolation.js';
@@ -61,7 +62,7 @@ export interface RunOptions {
    * Where `agentType` definitions are read (`*.md`, Claude Code's format), later ones first
    * (default: the repository directory's `.claude/agents`). Claude Code's built-in types are always known.
    */
-  agentDefinitionDirs?: string[];
+  agentDefinitionDirs?: DefinitionDir[];
   /**
    * Closes the run's work once its script has ended: the flows layer writes the report and commits
    * the changes (`flows/finish.ts`). Without it the run leaves its logs, usage and result only.
@@ -139,14 +140,14 @@ export interface CheckedRun {
   /** The agent types the script may name, by name. */
   agentDefinitions: Map<string, AgentDefinition>;
   /** Where they were looked for, for the errors that name an unknown one. */
-  agentDefinitionDirs: string[];
+  agentDefinitionDirs: DefinitionDir[];
 }
 
 /** The run's agent definitions; an agent type the script names literally and none defines is refused now. */
 function checkAgentTypes(options: RunOptions) {
   const dirs =
     options.agentDefinitionDirs ??
-    (options.workspace ? [join(options.workspace.repoDir, '.claude', 'agents')] : []);
+    (options.workspace ? repositoryDefinitionDirs(options.workspace.repoDir) : []);
   const definitions = loadAgentDefinitions(dirs);
   for (const name of agentTypesIn(options.source)) {
     if (!definitions.has(name)) throw new RangeError(unknownAgentType(name, definitions.keys(), dirs));

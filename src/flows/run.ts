@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { repositoryDefinitionDirs } from '../agents/agent-definitions.js';
 import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
@@ -57,7 +58,7 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     },
     workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
     // The built-in workflows' own agent definitions, then the repository's, which win by name.
-    agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), join(repoDir, '.claude', 'agents')],
+    agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), ...repositoryDefinitionDirs(repoDir)],
     ...(settings.env ? { env: settings.env } : {}),
     ...(settings.secrets ? { secrets: settings.secrets } : {}),
     isolation: settings.isolation,
