@@ -242,11 +242,11 @@ export const TRACE_JS = String.raw`
       if (l.type === 'start') {
         entry(box, 'prompt', 'Prompt' + (l.tools ? ' · tools: ' + l.tools.join(', ') : ''), l.prompt);
       } else if (l.type === 'turn') {
-        var u = l.usage;
-        var e = entry(box, 'turn', 'Turn ' + l.turn + ' · ' + l.model + ' · ' + fmtMs(l.ms) + ' · in ' + fmtTok(u.inputTokens) +
-          ', out ' + fmtTok(u.outputTokens) + ', cache read ' + fmtTok(u.cacheReadTokens) + ', cache write ' +
-          fmtTok(u.cacheWriteTokens) + ' · ' + fmtUsd(l.usd) + (l.retries ? ' · ' + l.retries + ' retries' : ''), l.text);
-        l.toolCalls.forEach(function (c) {
+        var u = l.u || [0, 0, 0, 0];
+        var e = entry(box, 'turn', 'Turn ' + l.turn + ' · ' + l.model + ' · ' + fmtMs(l.ms) + ' · in ' + fmtTok(u[0]) +
+          ', out ' + fmtTok(u[1]) + ', cache read ' + fmtTok(u[2]) + ', cache write ' + fmtTok(u[3]) + ' · ' +
+          fmtUsd(l.usd) + (l.retries ? ' · ' + l.retries + ' retries' : ''), l.text);
+        (l.toolCalls || []).forEach(function (c) {
           var out = outputs[c.id];
           var t = entry(e, 'tool' + (out && out.isError ? ' error' : ''), 'Tool call: ' + c.name + (out ? ' · ' + fmtMs(out.ms) : ''), pretty(c.input));
           if (out) { t.appendChild(el('div', 'muted', out.isError ? 'error output' : 'output')); t.appendChild(el('pre', 'output', out.output)); }
@@ -255,7 +255,7 @@ export const TRACE_JS = String.raw`
       else if (l.type === 'model-error') entry(box, 'error', 'Model call failed after ' + fmtMs(l.ms), l.error);
       else if (l.type === 'omitted') entry(box, 'note', l.lines + ' lines left out of this page: the full transcript is ' + file);
       else if (l.type === 'end') {
-        var head = (l.status === 'completed' ? 'Answer' : 'Ended: ' + l.status) + ' · ' + fmtMs(l.ms) + ' · ' + l.turns + ' turns · ' + fmtUsd(l.usd);
+        var head = (l.status === 'completed' ? 'Answer' : 'Ended: ' + l.status) + ' · ' + fmtMs(l.ms) + ' · ' + l.turns + ' turns · ' + fmtUsd(a.u);
         entry(box, l.status === 'completed' ? 'answer' : 'error', head, l.status === 'completed' ? pretty(l.result) : l.error);
       } else if (l.type === 'replayed') {
         entry(box, 'note', 'Replayed from run ' + l.from + ' at no cost; its transcript is ' + l.transcript.replace('../../', 'the runs directory\'s '));

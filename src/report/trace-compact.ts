@@ -1,4 +1,5 @@
 import type { TranscriptLine } from '../engine/transcript.js';
+import type { Usage } from '../models/types.js';
 
 /**
  * The page embeds every agent's transcript, each cut to its share of a fixed total, so a run of
@@ -27,31 +28,56 @@ function cutValue(value: unknown, cap: number): unknown {
   return value;
 }
 
+/** Fields the page does not show for a line, or shows from the agent's row instead. */
+const DROPPED: Record<string, string[]> = {
+  start: ['index', 'label', 'phase', 'model', 'schema'],
+  end: ['usage', 'attempts'],
+};
+
+/** A line for the page: what it shows, no empty or zero fields, a turn's usage as [in, out, cache read, cache write]. */
+function pageLine(
+  line: TranscriptLine,
+  cap: number,
+  answerText: string | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const dropped = DROPPED[line.type] ?? [];
+  for (const [key, value] of Object.entries(line)) {
+    if (dropped.includes(key) || key === 'cut') continue;
+    if (value === null || value === '' || (Array.isArray(value) && value.length === 0)) continue;
+    if (key === 'retries' && value === 0) continue;
+    if (key === 'usage') {
+      const u = value as Usage;
+      out.u = [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens];
+    } else if (key === 'toolCalls') {
+      out.toolCalls = (value as Array<{ id: string; name: string; input: unknown }>).map((c) => ({
+        id: c.id,
+        name: c.name,
+        input: cutValue(c.input, cap),
+      }));
+    } else if (key === 'text' && line.type === 'turn' && value === answerText) {
+      // The final turn's text is the answer, shown once, under the answer.
+    } else out[key] = cutValue(value, cap);
+  }
+  if (line.cut) out.cut = line.cut;
+  return out;
+}
+
 /**
- * One agent's transcript for the page: its schema left out, every text cut to a third of the
+ * One agent's transcript for the page: the fields it shows, every text cut to a third of the
  * agent's budget, and, when the lines still exceed it, the middle lines dropped (the start and the
  * end are always kept) with one line saying how many.
  */
 export function compactTranscript(lines: readonly TranscriptLine[], budget: number): unknown[] {
   const cap = Math.max(200, Math.floor(budget / 3));
-  const compact = lines.map((line) => {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(line)) {
-      if (key === 'schema' || key === 'cut') continue;
-      out[key] =
-        key === 'toolCalls' && Array.isArray(value)
-          ? value.map((c: { id: string; name: string; input: unknown }) => ({
-              id: c.id,
-              name: c.name,
-              input: cutValue(c.input, cap),
-            }))
-          : key === 'usage'
-            ? value
-            : cutValue(value, cap);
-    }
-    if (line.cut) out.cut = line.cut;
-    return out;
-  });
+  const end = lines.find((l) => l.type === 'end');
+  const answerText =
+    end?.type === 'end' && end.status === 'completed'
+      ? typeof end.result === 'string'
+        ? end.result
+        : JSON.stringify(end.result)
+      : undefined;
+  const compact = lines.map((line) => pageLine(line, cap, answerText));
   const size = (l: unknown) => JSON.stringify(l).length;
   let total = compact.reduce((n, l) => n + size(l), 0);
   if (total <= budget) return compact;
