@@ -5,15 +5,22 @@ import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
-import { priceOf } from '../models/pricing.js';
-import { createSimProvider } from '../models/sim.js';
+import type { CacheStrategy } from '../models/cache-strategy.js';
+import { createDiligentProvider } from '../models/diligent.js';
+import { detectOracle, trackedFiles } from './assess.js';
+import {
+  type Budgeted,
+  budgetFrom,
+  CALIBRATION,
+  copyForDryRun,
+  type PhaseEstimate,
+  phasesOf,
+  type Range,
+} from './dry-run.js';
 
 export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'workflows');
 
-export interface Range {
-  min: number;
-  max: number;
-}
+export type { Budgeted, PhaseEstimate, Range } from './dry-run.js';
 
 export interface Estimate {
   agents: Range;
@@ -27,6 +34,10 @@ export interface Estimate {
   problems: string[];
   /** True when the top of the range is above the budget. */
   overBudget?: { tokens?: boolean; usd?: boolean };
+  /** Agents, tokens and dollars phase by phase, in the order the script enters them. */
+  phases?: PhaseEstimate[];
+  /** The run's budget: the configured one, or the estimate's maximum times a margin. */
+  budget?: Budgeted;
 }
 
 export interface EstimateOptions {
@@ -40,8 +51,10 @@ export interface EstimateOptions {
   budget?: { tokens?: number | null; usd?: number | null };
   /** Seconds of real time one agent takes; the dry run measures how many run one after another. */
   secondsPerAgent?: number;
-  /** The repository, whose saved workflows `workflow()` may use (the built-in ones always). */
+  /** The repository: its files are what the dry run's agents read (a copy), its saved workflows what `workflow()` may use. */
   repoDir?: string;
+  /** Where the simulated provider puts cache breakpoints (default: the real provider's). */
+  cache?: CacheStrategy;
 }
 
 export interface WorldRun {
@@ -55,18 +68,27 @@ const DRY_LATENCY_MS = 5;
 /** CPU a dry run's script may use: a model wrote it and nobody has approved it yet. */
 export const DRY_RUN_CPU_MS = 10_000;
 
-/** Runs a script under `sim` in one world; the oracle answers as that world would. */
-export async function dryRun(options: EstimateOptions, world: 'quiet' | 'busy'): Promise<WorldRun> {
+/**
+ * Runs a script in one world with the diligent simulated model, through the real agent loop and
+ * tools over a copy of the repository's tracked files (the repository itself is never touched);
+ * the oracle answers as that world would and repository code never runs.
+ */
+export async function dryRun(
+  options: EstimateOptions,
+  world: 'quiet' | 'busy',
+  copy?: string,
+): Promise<WorldRun> {
   const runsDir = mkdtempSync(join(tmpdir(), 'dwf-dry-run-'));
   const events: RunEvent[] = [];
   try {
-    const provider = createSimProvider({
-      latencyMs: DRY_LATENCY_MS,
-      seed: 0,
-      items: 1,
+    const provider = createDiligentProvider({
+      model: options.model,
       world,
-      ...(priceOf(options.model) ? { as: options.model } : {}),
+      calibration: CALIBRATION,
+      latencyMs: DRY_LATENCY_MS,
+      ...(options.cache ? { cache: options.cache } : {}),
     });
+    const oracle = copy ? detectOracle(copy, await trackedFiles(copy)) : null;
     const summary = await runWorkflow({
       source: options.source,
       file: options.file,
@@ -78,15 +100,19 @@ export async function dryRun(options: EstimateOptions, world: 'quiet' | 'busy'):
       dryRun: { oraclePasses: world === 'quiet' },
       limits: { cpuMs: DRY_RUN_CPU_MS },
       env: {},
+      ...(copy
+        ? {
+            workspace: {
+              repoDir: copy,
+              ...(oracle ? { oracle: { command: oracle.command, timeoutSeconds: 600 } } : {}),
+            },
+          }
+        : {}),
       workflows: savedWorkflows({ repoDir: options.repoDir ?? runsDir, builtinDir: BUILTIN_DIR }),
-      // The same agent definitions as the run, so that a script naming one is estimated, not refused.
-      agentDefinitionDirs: [
-        join(BUILTIN_DIR, 'agents'),
-        ...(options.repoDir ? [join(options.repoDir, '.claude', 'agents')] : []),
-      ],
       onEvent: (e) => events.push(e),
     });
-    return { summary, events, wallSeconds: sequentialAgents(events) * (options.secondsPerAgent ?? 60) };
+    const seconds = options.secondsPerAgent ?? 60;
+    return { summary, events, wallSeconds: sequentialAgents(events) * seconds };
   } finally {
     rmSync(runsDir, { recursive: true, force: true });
   }
@@ -116,16 +142,24 @@ function range(a: number, b: number): Range {
 }
 
 /**
- * The size of a run before it spends anything: the script runs under `sim` in a quiet world
- * (agents find nothing) and a busy one (everything is found, nothing is ever done, so every loop
- * runs to its cap). Tokens include the estimated effect of prompt caching; dollars use the run's
- * model; wall time counts the agents that must run one after another at the run's concurrency.
+ * The size of a run before it spends anything: the script runs with the diligent simulated model
+ * in a quiet world (agents find nothing) and a busy one (the calibrated most findings per file,
+ * nothing is ever done, so every loop runs to its cap). Tokens are counted as the API bills them,
+ * prompt caching included; dollars use the run's model; wall time counts the agents that must run
+ * one after another at the run's concurrency.
  */
 export async function estimateScript(
   options: EstimateOptions,
 ): Promise<Estimate & { worlds: { quiet: WorldRun; busy: WorldRun } }> {
-  const quiet = await dryRun(options, 'quiet');
-  const busy = await dryRun(options, 'busy');
+  const copy = options.repoDir ? await copyForDryRun(options.repoDir) : undefined;
+  let quiet: WorldRun;
+  let busy: WorldRun;
+  try {
+    quiet = await dryRun(options, 'quiet', copy);
+    busy = await dryRun(options, 'busy', copy);
+  } finally {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  }
   const problems = (['quiet', 'busy'] as const).flatMap((name) => {
     const { summary } = name === 'quiet' ? quiet : busy;
     return summary.status === 'completed' ? [] : [`the ${name} dry run ${summary.status}: ${summary.error}`];
@@ -141,8 +175,10 @@ export async function estimateScript(
     wallSeconds: range(quiet.wallSeconds, busy.wallSeconds),
     model: options.model,
     problems,
+    phases: phasesOf(quiet.events, busy.events),
     worlds: { quiet, busy },
   };
+  estimate.budget = budgetFrom(estimate, options.budget);
   const tokensMax = estimate.inputTokens.max + estimate.outputTokens.max;
   const overTokens = options.budget?.tokens != null && tokensMax > options.budget.tokens;
   const overUsd =
