@@ -117,7 +117,8 @@ export const TRACE_JS = String.raw`
       n.appendChild(el('div', 'name', r.phase + ' · ' + r.count + (r.count === 1 ? ' agent' : ' agents')));
       r.oracles.forEach(function (o) {
         var m = el('div', 'oracle-mark');
-        m.style.left = pct(o.t);
+        m.style.left = pct(Math.max(0, o.t - o.durationMs));
+        m.style.width = 'calc(max(2px, ' + pct(o.t) + ' - ' + pct(Math.max(0, o.t - o.durationMs)) + '))';
         m.title = 'oracle: ' + (o.passed ? 'passed' : 'failed') + ' — ' + o.summary;
         track.appendChild(m);
       });

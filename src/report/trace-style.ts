@@ -36,7 +36,7 @@ tr.phase-link { cursor: pointer; } tr.phase-link:hover { background: var(--bg); 
 .bar.wait { background: var(--queued); opacity: .55; }
 .phase-row { font-weight: 600; background: var(--bg); cursor: default; border-top: 1px solid var(--line); }
 .phase-row:hover { background: var(--bg); }
-.oracle-mark { position: absolute; top: 0; bottom: 0; width: 2px; background: #7a5cc2; opacity: .7; }
+.oracle-mark { position: absolute; top: 5px; height: 12px; border-radius: 2px; background: #7a5cc2; opacity: .75; }
 .s-queued { background: var(--queued); } .s-running { background: var(--running); } .s-done { background: var(--done); }
 .s-failed { background: var(--failed); } .s-stopped { background: var(--stopped); } .s-invalid { background: var(--invalid); }
 .s-replayed { background: var(--replayed); }
