@@ -92,7 +92,11 @@ export function buildParams(
   model: string,
   options: Pick<AnthropicOptions, 'structured' | 'maxTokens' | 'cache'>,
 ): Anthropic.MessageCreateParamsNonStreaming {
-  const at = placeBreakpoints(request.messages, options.cache ?? cacheStrategyFromEnv());
+  const at = placeBreakpoints(
+    request.messages,
+    options.cache ?? cacheStrategyFromEnv(),
+    (request.tools ?? []).length > 0,
+  );
   const ephemeral =
     at.ttl === '1h' ? ({ type: 'ephemeral', ttl: '1h' } as const) : ({ type: 'ephemeral' } as const);
   const messages: Anthropic.MessageParam[] = request.messages.map((m) => ({

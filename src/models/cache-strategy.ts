@@ -14,14 +14,17 @@ import type { ChatMessage } from './types.js';
  *   the last should not (a write costs 1.25× and would never be read), but can still read what the
  *   previous turn wrote, by putting its breakpoint where that turn's prompt ended.
  *
- * Which turns are expected to be the last: an agent's second turn, the one after its first tool
- * results, is where a reading agent answers (measured in the issue: the tail write of that turn
- * was never read). Turn 1 (the task, about to call tools) and turns 3+ (a loop that has gone past
- * read-and-answer: editing, testing) are expected to go on. `npm run bench:cost` checks the rule
- * against writing every turn and against no caching.
+ * Which turns are expected to be the last: a request that offers no tools (an agent without
+ * tools, or the loop's last turn, where the tools are withdrawn) is answered at once. A turn that
+ * offers tools may well be followed by another: the issue's measurement found the tail write of an
+ * agent's second turn never read when agents answer right after reading one file, but agents that
+ * follow imports, search for callers, edit and test go on, and `npm run bench:cost` measured, on a
+ * 45-file Go audit against the diligent test server, writing every tool turn at $1.52 against
+ * $1.75 for skipping the second turn's write (`skip-second`) and $4.14 without caching. So the
+ * default writes every turn that offers tools, and never one that does not.
  */
 
-export type TailPolicy = 'smart' | 'every-turn' | 'none';
+export type TailPolicy = 'smart' | 'skip-second' | 'every-turn' | 'none';
 
 export interface CacheStrategy {
   /** False: no breakpoints at all (the `caching off` comparison). */
@@ -32,11 +35,12 @@ export interface CacheStrategy {
 
 export const DEFAULT_CACHE_STRATEGY: CacheStrategy = { enabled: true, tail: 'smart', ttl: '5m' };
 
-/** Reads the strategy from `DWF_PROMPT_CACHE` (`off`, `every-turn`, `no-tail`; default smart). */
+/** Reads the strategy from `DWF_PROMPT_CACHE` (`off`, `every-turn`, `skip-second`, `no-tail`; default smart). */
 export function cacheStrategyFromEnv(env: NodeJS.ProcessEnv = process.env): CacheStrategy {
   const value = env.DWF_PROMPT_CACHE;
   if (value === 'off') return { ...DEFAULT_CACHE_STRATEGY, enabled: false };
   if (value === 'every-turn') return { ...DEFAULT_CACHE_STRATEGY, tail: 'every-turn' };
+  if (value === 'skip-second') return { ...DEFAULT_CACHE_STRATEGY, tail: 'skip-second' };
   if (value === 'no-tail') return { ...DEFAULT_CACHE_STRATEGY, tail: 'none' };
   return DEFAULT_CACHE_STRATEGY;
 }
@@ -53,16 +57,22 @@ export function turnOf(messages: ChatMessage[]): number {
   return messages.filter((m) => m.role === 'assistant').length + 1;
 }
 
-/** The breakpoints of one request. */
-export function placeBreakpoints(messages: ChatMessage[], strategy: CacheStrategy): Breakpoints {
-  if (!strategy.enabled) return { head: false, tailMessage: -1, ttl: strategy.ttl };
+/** The breakpoints of one request; `offersTools`: whether the request offers the model any tool. */
+export function placeBreakpoints(
+  messages: ChatMessage[],
+  strategy: CacheStrategy,
+  offersTools = true,
+): Breakpoints {
+  const { ttl } = strategy;
+  if (!strategy.enabled) return { head: false, tailMessage: -1, ttl };
+  if (strategy.tail === 'none') return { head: true, tailMessage: -1, ttl };
   const last = messages.length - 1;
-  const turn = turnOf(messages);
-  const writes = strategy.tail === 'every-turn' || (strategy.tail === 'smart' && turn !== 2 && last >= 0);
-  if (strategy.tail === 'none') return { head: true, tailMessage: -1, ttl: strategy.ttl };
-  if (writes) return { head: true, tailMessage: last, ttl: strategy.ttl };
+  const expectedLast =
+    (strategy.tail === 'smart' && !offersTools) ||
+    (strategy.tail === 'skip-second' && turnOf(messages) === 2);
+  if (!expectedLast) return { head: true, tailMessage: last, ttl };
   // Expected last: read what the previous turn wrote (its prompt ended two messages back), write nothing.
-  return { head: true, tailMessage: last >= 2 ? last - 2 : -1, ttl: strategy.ttl };
+  return { head: true, tailMessage: last >= 2 ? last - 2 : -1, ttl };
 }
 
 /** The identity of the prefix siblings share: model, tools and system. */
