@@ -152,17 +152,19 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
     let reply: ModelReply;
     const asked = performance.now();
     try {
-      reply = await deps.provider.complete({
-        model: task.model,
-        system,
-        messages,
-        ...(offered.length > 0 ? { tools: offered } : {}),
-        ...(task.schema && !submitMode ? { schema: task.schema } : {}),
-        ...(task.effort ? { effort: task.effort } : {}),
-        agent: { index: task.index, label: task.label, phase: task.phase, attempt: attempts + 1 },
-        signal: deps.signal,
-        ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
-      });
+      reply = await deps.provider.complete(
+        {
+          model: task.model,
+          system,
+          messages,
+          ...(offered.length > 0 ? { tools: offered } : {}),
+          ...(task.schema && !submitMode ? { schema: task.schema } : {}),
+          ...(task.effort ? { effort: task.effort } : {}),
+          agent: { index: task.index, label: task.label, phase: task.phase, attempt: attempts + 1 },
+          signal: deps.signal,
+        },
+        deps.onRetry ? { onRetry: deps.onRetry } : undefined,
+      );
     } catch (error) {
       const failedUsage = (error as { usage?: Usage }).usage;
       if (failedUsage) {

@@ -13,6 +13,7 @@ import {
   type ChatMessage,
   type ContentBlock,
   type JsonSchema,
+  type ModelCallObserver,
   ModelError,
   type ModelFailure,
   type ModelProvider,
@@ -189,7 +190,7 @@ function backoffMs(attempt: number): number {
 
 /**
  * Anthropic's Messages API through the official SDK. Retries are ours, not the SDK's, so that each
- * one is counted and told (`request.onRetry`) and a storm of 429s and 529s is survived with the
+ * one is counted and told (the observer's `onRetry`) and a storm of 429s and 529s is survived with the
  * waits the API asks for.
  */
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
@@ -220,7 +221,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     defaultModel: options.model,
     modelFor,
     structuredOutput: options.structured ?? 'native',
-    async complete(request: ModelRequest): Promise<ModelReply> {
+    async complete(request: ModelRequest, observer?: ModelCallObserver): Promise<ModelReply> {
       const model = modelFor(request.model);
       const params = buildParams(request, model, options);
       // Siblings wait until the first of them has warmed the cache of the head they share.
@@ -229,7 +230,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
         headCacheable(params, model, options),
       );
       try {
-        return await send(params, model, request);
+        return await send(params, model, request, observer);
       } finally {
         warmed();
       }
@@ -240,6 +241,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     params: Anthropic.MessageCreateParamsNonStreaming,
     model: string,
     request: ModelRequest,
+    observer: ModelCallObserver | undefined,
   ): Promise<ModelReply> {
     for (let retries = 0; ; retries++) {
       try {
@@ -261,7 +263,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
         }
         const headers = error instanceof Anthropic.APIError ? error.headers : undefined;
         const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1000));
-        request.onRetry?.({ attempt: retries + 1, of: limit, reason: failure.reason, delayMs });
+        observer?.onRetry?.({ attempt: retries + 1, of: limit, reason: failure.reason, delayMs });
         await sleep(delayMs, request.signal);
       }
     }

@@ -90,7 +90,13 @@ export interface ModelRequest {
   effort?: string;
   agent: AgentIdentity;
   signal: AbortSignal;
-  /** Told of each retry as it is scheduled, before the wait (providers that never retry never call it). */
+}
+
+/**
+ * Who watches one model call (beside the request, which stays plain data): told of each retry as
+ * it is scheduled, before the wait. Providers that never retry never call it.
+ */
+export interface ModelCallObserver {
   onRetry?(notice: RetryNotice): void;
 }
 
@@ -121,7 +127,7 @@ export interface ModelProvider {
    * `submit-tool` ones get a strict `submit_result` tool from the agent loop instead.
    */
   readonly structuredOutput: 'native' | 'submit-tool';
-  complete(request: ModelRequest): Promise<ModelReply>;
+  complete(request: ModelRequest, observer?: ModelCallObserver): Promise<ModelReply>;
 }
 
 /**
