@@ -5,6 +5,7 @@ import type { FinishedWork, RunEnding, RunFinisher } from '../engine/run.js';
 import { writeJsonAtomic } from '../engine/run-dir.js';
 import { readRunEvents, startOfRunId } from '../engine/run-record.js';
 import { readTranscript } from '../engine/transcript.js';
+import type { PhaseEstimate } from '../plan/estimate.js';
 import { findingsOf, renderReport } from '../report/report.js';
 import { escapeHtml, renderTrace, type TraceData, traceData } from '../report/trace.js';
 
@@ -16,6 +17,8 @@ export interface FinishOptions {
    * run directory.
    */
   commitReport?: boolean;
+  /** The plan's per-phase estimate, for the report's estimate vs actual. */
+  estimate?: PhaseEstimate[];
 }
 
 /** The finish every door shares, with its options. */
@@ -54,6 +57,7 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
           ? { changes: { ...changes, byAgent: workspace!.changes(), ...(branch ? { branch } : {}) } }
           : {}),
         replayed: ending.replayed,
+        ...(options.estimate ? { estimate: options.estimate } : {}),
       }),
     );
   let failure: string | undefined;

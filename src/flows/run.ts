@@ -4,6 +4,7 @@ import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import { detectOracle, trackedFiles } from '../plan/assess.js';
+import type { Budgeted, PhaseEstimate } from '../plan/estimate.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import type { Plan } from '../plan/plan.js';
 import { reportAndCommitWith } from './finish.js';
@@ -26,6 +27,8 @@ export interface ScriptToRun {
   /** The id of an earlier run in the runs directory whose journal this run replays. */
   resume?: string;
   onEvent?: (event: RunEvent) => void;
+  /** The plan's estimate: its phases go in the report; its budget applies when the settings have none. */
+  estimate?: { phases?: PhaseEstimate[]; budget?: Budgeted };
 }
 
 /** A finished run: its summary, with the report every door shows. */
@@ -50,7 +53,7 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     runsDir: settings.runsDir,
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
     ...(settings.maxAgents !== undefined ? { maxAgents: settings.maxAgents } : {}),
-    budget: settings.budget,
+    budget: budgetOf(settings.budget, script.estimate?.budget),
     workspace: {
       repoDir,
       allowedCommands: settings.allowedCommands,
@@ -65,7 +68,10 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     ...(settings.signal ? { signal: settings.signal } : {}),
     ...(script.resume !== undefined ? { resume: script.resume } : {}),
     ...(script.onEvent ? { onEvent: script.onEvent } : {}),
-    finish: reportAndCommitWith({ commitReport: settings.commitReport }),
+    finish: reportAndCommitWith({
+      commitReport: settings.commitReport,
+      ...(script.estimate?.phases ? { estimate: script.estimate.phases } : {}),
+    }),
   });
   // The finisher always writes report.md.
   return summary as FinishedRun;
@@ -93,7 +99,18 @@ export async function planAndRun(
     source: plan.script,
     file: request.file ?? `${request.request}.js`,
     ...(plan.assessment.oracle ? { oracle: { planned: plan.assessment.oracle.command } } : {}),
+    ...(plan.estimate ? { estimate: plan.estimate } : {}),
     ...run,
   });
   return { plan, summary };
+}
+
+/** The configured budget; when it sets no ceiling, the one the plan derived from its estimate. */
+export function budgetOf(
+  configured: RunSettings['budget'],
+  fromPlan: Budgeted | undefined,
+): RunSettings['budget'] {
+  if (configured.tokens !== null || configured.usd !== null || fromPlan?.source !== 'estimate')
+    return configured;
+  return { tokens: fromPlan.tokens, usd: fromPlan.usd };
 }

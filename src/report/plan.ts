@@ -1,5 +1,7 @@
 import { failingText } from '../agents/test-output.js';
+import { CALIBRATION } from '../plan/dry-run.js';
 import type { Plan } from '../plan/plan.js';
+import { budgetLine, costDrivers, phaseTable } from './estimate-text.js';
 import { fenceFor, formatTokens, formatUsd } from './format.js';
 
 function count(n: number, noun: string): string {
@@ -65,7 +67,7 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
     const e = plan.estimate;
     lines.push('', '### Estimate', '');
     lines.push(
-      `From dry runs under \`sim\` in a quiet world (agents find nothing) and a busy one (everything is found and every check fails until the last round), priced as \`${e.model}\`:`,
+      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as \`${e.model}\`:`,
       '',
       `- agents: ${span(e.agents.min, e.agents.max, String)}`,
       `- input tokens: ${span(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
@@ -73,8 +75,13 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
       `- dollars: ${e.usd ? span(e.usd.min, e.usd.max, (n) => formatUsd(n)) : 'unknown (no price for this model)'}`,
       `- wall time: ${span(e.wallSeconds.min, e.wallSeconds.max, duration)} (about a minute an agent, agents in parallel as the concurrency allows)`,
       '',
-      `The dry run counts prompts and answers. The files agents read with their tools come on top: reading all ${count(a.sourceFiles.length, 'source file')} once is about ${formatTokens(a.sourceTokens)} tokens, and an agent re-reads its context each turn (mostly from the cache).`,
+      'Agents read the repository through the real tools (a copy of it), one after another turn as a diligent model would; tokens are counted as the API bills them, prompt caching included.',
     );
+    const table = phaseTable(e.phases ?? []);
+    if (table.length > 0) lines.push('', 'Per phase, quiet to busy:', '', ...table);
+    lines.push('', costDrivers(e, a.sourceFiles.length, CALIBRATION.findingsPerFile.busy));
+    const budget = budgetLine(e);
+    if (budget) lines.push('', budget);
     if (e.overBudget)
       lines.push(
         '',

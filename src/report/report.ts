@@ -1,5 +1,7 @@
 import type { RunDigest, RunStatus } from '../engine/events.js';
 import type { UsageTotals } from '../engine/usage.js';
+import type { PhaseEstimate } from '../plan/estimate.js';
+import { estimateVsActual } from './estimate-vs-actual.js';
 import { failedAgentsLine, failuresSection } from './failures.js';
 import { fenceFor, neutralise } from './format.js';
 import { reconcile, UNCONFIRMED_FIX } from './reconcile.js';
@@ -51,6 +53,8 @@ export interface ReportInput {
     branch?: string;
   };
   replayed: boolean;
+  /** The plan's per-phase estimate, shown beside the actual cost of each phase. */
+  estimate?: PhaseEstimate[];
 }
 
 const STATUS_ORDER = ['fixed', UNCONFIRMED_FIX, 'confirmed', 'unverified', 'refuted'];
@@ -190,6 +194,7 @@ export function renderReport(input: ReportInput): string {
     ...oracleSection(input),
     ...changesSection(input),
     ...phasesSection(input),
+    ...estimateVsActual(input.estimate ?? [], input.usage.byPhase),
     ...accountingSection(input),
   ];
   return `${lines.join('\n')}\n`;
