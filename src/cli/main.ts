@@ -40,7 +40,7 @@ usage:
   dwf show RUN [AGENT] [--runs-dir DIR] [--json] [--full]
                                a run's phases, agents and findings (RUN: an id, or last), or one
                                agent's transcript (AGENT: its number or label); the run's
-                               trace.html shows the same in a browser
+                               trace.html shows the same in a browser (--trace writes it again)
   dwf demo [options]           audit the bundled example API: agents find, verify and fix
                                its planted bugs, and its tests judge the fixes
   dwf init [options]           set up a repository: write .github/workflows/dynamic-workflows.yml
@@ -104,7 +104,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'runs':
         return runs(rest, io);
       case 'show':
-        return show(rest, io);
+        return await show(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'plan':

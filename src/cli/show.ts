@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { checkRunId } from '../engine/run-dir.js';
 import { listRuns, readResultFile, readRunEvents, runListing } from '../engine/run-record.js';
 import { readTranscript, type TranscriptLine, transcriptPath } from '../engine/transcript.js';
+import { writeTracePage } from '../flows/finish.js';
 import { formatTokens, formatUsd, plural } from '../report/format.js';
 import { findingsOf } from '../report/report.js';
 import { agentsOf, phaseSummaries, type TraceAgent } from '../report/trace-data.js';
@@ -47,11 +48,12 @@ function answerOf(lines: TranscriptLine[] | undefined): unknown {
 }
 
 /** `dwf show RUN [AGENT]`: a run's phases and agents, or one agent's transcript. */
-export function show(rest: string[], io: CliIo): number {
+export async function show(rest: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags('show', rest, {
     'runs-dir': { type: 'string' },
     json: { type: 'boolean' },
     full: { type: 'boolean' },
+    trace: { type: 'boolean' },
   });
   if (positionals.length < 1 || positionals.length > 2)
     throw new UsageError('show takes RUN (a run id, or last) and optionally AGENT (its number or label)');
@@ -89,6 +91,19 @@ export function show(rest: string[], io: CliIo): number {
     return 0;
   }
   const listing = runListing(runsDir, runId);
+  if (values.trace) {
+    // A killed run has no page: this writes it (or writes it again) from what the run recorded.
+    const result = readResultFile(dir);
+    const path = await writeTracePage(dir, {
+      runId,
+      name: listing.workflow,
+      status: listing.status,
+      ...(result?.error !== undefined ? { error: result.error } : {}),
+      durationMs: listing.durationMs ?? 0,
+    });
+    io.stdout.write(`${shown(path)}\n`);
+    return 0;
+  }
   const phases = phaseSummaries(folded);
   const findings = findingsOf(readResultFile(dir)?.result);
   if (values.json) {

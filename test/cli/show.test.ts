@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -109,5 +109,21 @@ describe("dwf runs and dwf show on the demo's run", () => {
     expect(bad.stderr).toContain('is not a run id');
     const missing = await dwf(cwd, 'show', '20200101-000000-abcdef', '--runs-dir', 'runs');
     expect(missing.stderr).toContain('no run "20200101-000000-abcdef"');
+  });
+
+  test('a run without result.json (killed) is unfinished, and --trace writes its page from what it recorded', async () => {
+    const tiny = JSON.parse((await dwf(cwd, 'run', 'tiny.js', '--runs-dir', 'killed', '--json')).stdout);
+    rmSync(join(tiny.runDir, 'result.json'));
+    rmSync(join(tiny.runDir, 'usage.json'));
+    rmSync(join(tiny.runDir, 'trace.html'));
+    const listed = JSON.parse((await dwf(cwd, 'runs', '--runs-dir', 'killed', '--json')).stdout);
+    expect(listed).toEqual([
+      expect.objectContaining({ runId: tiny.runId, workflow: 'tiny', status: 'unfinished', agents: 1 }),
+    ]);
+    const written = await dwf(cwd, 'show', tiny.runId, '--trace', '--runs-dir', 'killed');
+    expect(written.stdout).toBe(`killed/${tiny.runId}/trace.html\n`);
+    const page = readFileSync(join(tiny.runDir, 'trace.html'), 'utf8');
+    expect(page).toContain('<b>unfinished</b>');
+    expect(page).toContain('"prompt":"hi"');
   });
 });
