@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repositoryDefinitionDirs } from '../agents/agent-definitions.js';
 import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
@@ -109,6 +110,8 @@ export async function dryRun(
           }
         : {}),
       workflows: savedWorkflows({ repoDir: options.repoDir ?? runsDir, builtinDir: BUILTIN_DIR }),
+      // The same agent definitions as the run: a script naming one is estimated, not refused.
+      agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), ...(copy ? repositoryDefinitionDirs(copy) : [])],
       onEvent: (e) => events.push(e),
     });
     const seconds = options.secondsPerAgent ?? 60;
