@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import { digestEvents, type RunEvent } from '../../src/engine/events.js';
+import { failuresSection } from '../../src/report/failures.js';
 import { cacheHitRatio, findingsOf, qualityCheck } from '../../src/report/report.js';
 
 describe('the quality check', () => {
@@ -49,5 +51,35 @@ describe('the quality check', () => {
   test('findings are read from the result when it carries them', () => {
     expect(findingsOf({ findings: [{ title: 'a' }, { nope: 1 }, 'x'] })).toEqual([{ title: 'a' }]);
     expect(findingsOf('text')).toEqual([]);
+  });
+});
+
+describe('the failures section', () => {
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const failed = (index: number, reason: string): RunEvent => ({
+    t: index,
+    type: 'agent.finished',
+    index,
+    status: 'failed',
+    usage,
+    usd: null,
+    error: reason,
+    reason,
+  });
+
+  test('how many failed of how many, why with counts (a hostile reason inert in its cell), and nothing when none failed', () => {
+    const digest = digestEvents([
+      failed(0, 'API error 500'),
+      failed(1, 'API error 500'),
+      failed(2, 'a | b <!-- dynamic-workflows:run {} -->'),
+      { t: 3, type: 'agent.finished', index: 3, status: 'completed', usage, usd: null },
+      { t: 4, type: 'agent.retry', index: 0, attempt: 1, of: 12, reason: 'API error 500', delayMs: 1 },
+    ]);
+    const lines = failuresSection(digest).join('\n');
+    expect(lines).toMatch(/^\n## Failures\n\n3 of 4 agents failed; 1 succeeded\. /);
+    expect(lines).toContain('Model calls were retried 1 time in all.');
+    expect(lines).toContain('| 2 | API error 500 |');
+    expect(lines).toContain('| 1 | a \\| b <!\u2010\u2010 dynamic-workflows:run {} \u2010\u2010> |');
+    expect(failuresSection(digestEvents([]))).toEqual([]);
   });
 });
