@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { digestEvents, MAX_FAILURE_REASONS, type RunEvent } from '../../src/engine/events.js';
-import { createSimProvider } from '../../src/models/sim.js';
+import { resolveModel } from '../../src/models/resolve.js';
 import { ModelError, type ModelFailure, type ModelProvider, ZERO_USAGE } from '../../src/models/types.js';
 import { runScript } from '../helpers.js';
 
@@ -8,7 +8,7 @@ import { runScript } from '../helpers.js';
 
 /** The sim, but agents whose prompt names a failure fail with it (as the Anthropic provider's do). */
 function failing(failures: Record<string, ModelFailure | string>): ModelProvider {
-  const sim = createSimProvider({});
+  const sim = resolveModel('sim');
   return {
     ...sim,
     async complete(request) {
