@@ -1,7 +1,6 @@
 import { copyFile, lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { IDENTITY, runGit } from '../agents/git.js';
 import type { RunEvent } from '../engine/events.js';
 import type { DiligentCalibration } from '../models/diligent.js';
 import { trackedFiles } from './assess.js';
@@ -36,11 +35,12 @@ export interface Budgeted {
 const MAX_COPY_BYTES = 2 * 1024 * 1024;
 
 /**
- * The repository's tracked files copied into a new git repository in a temp dir: the dry run's
- * agents read (and, fixing, edit) this copy, never the repository. Undefined when the directory is
- * not a git checkout (the dry run then has no tools).
+ * The repository's tracked files copied into a plain directory in a temp dir: the dry run's agents
+ * read (and, fixing, edit) this copy in place, never the repository, and no worktree is made for
+ * them (a plain directory is worked on in place), which keeps a busy world of hundreds of agents
+ * quick. Undefined when the directory is not a git checkout (the dry run then has no tools).
  */
-export async function copyForDryRun(repoDir: string): Promise<string | undefined> {
+export async function copyForDryRun(repoDir: string): Promise<{ dir: string; files: string[] } | undefined> {
   let files: string[];
   try {
     files = await trackedFiles(repoDir);
@@ -54,10 +54,7 @@ export async function copyForDryRun(repoDir: string): Promise<string | undefined
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await copyFile(join(repoDir, path), join(dir, path));
   }
-  await runGit(['init', '-q'], { cwd: dir });
-  await runGit(['add', '-A'], { cwd: dir });
-  await runGit(['commit', '-q', '--allow-empty', '-m', 'dry run'], { cwd: dir, config: IDENTITY });
-  return dir;
+  return { dir, files };
 }
 
 interface Totals {

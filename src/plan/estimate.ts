@@ -8,7 +8,7 @@ import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
 import type { CacheStrategy } from '../models/cache-strategy.js';
 import { createDiligentProvider } from '../models/diligent.js';
-import { detectOracle, trackedFiles } from './assess.js';
+import { detectOracle } from './assess.js';
 import {
   type Budgeted,
   budgetFrom,
@@ -77,7 +77,7 @@ export const DRY_RUN_CPU_MS = 10_000;
 export async function dryRun(
   options: EstimateOptions,
   world: 'quiet' | 'busy',
-  copy?: string,
+  copy?: { dir: string; files: string[] },
 ): Promise<WorldRun> {
   const runsDir = mkdtempSync(join(tmpdir(), 'dwf-dry-run-'));
   const events: RunEvent[] = [];
@@ -89,7 +89,7 @@ export async function dryRun(
       latencyMs: DRY_LATENCY_MS,
       ...(options.cache ? { cache: options.cache } : {}),
     });
-    const oracle = copy ? detectOracle(copy, await trackedFiles(copy)) : null;
+    const oracle = copy ? detectOracle(copy.dir, copy.files) : null;
     const summary = await runWorkflow({
       source: options.source,
       file: options.file,
@@ -104,14 +104,14 @@ export async function dryRun(
       ...(copy
         ? {
             workspace: {
-              repoDir: copy,
+              repoDir: copy.dir,
               ...(oracle ? { oracle: { command: oracle.command, timeoutSeconds: 600 } } : {}),
             },
           }
         : {}),
       workflows: savedWorkflows({ repoDir: options.repoDir ?? runsDir, builtinDir: BUILTIN_DIR }),
       // The same agent definitions as the run: a script naming one is estimated, not refused.
-      agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), ...(copy ? repositoryDefinitionDirs(copy) : [])],
+      agentDefinitionDirs: [join(BUILTIN_DIR, 'agents'), ...(copy ? repositoryDefinitionDirs(copy.dir) : [])],
       onEvent: (e) => events.push(e),
     });
     const seconds = options.secondsPerAgent ?? 60;
@@ -161,7 +161,7 @@ export async function estimateScript(
     quiet = await dryRun(options, 'quiet', copy);
     busy = await dryRun(options, 'busy', copy);
   } finally {
-    if (copy) rmSync(copy, { recursive: true, force: true });
+    if (copy) rmSync(copy.dir, { recursive: true, force: true });
   }
   const problems = (['quiet', 'busy'] as const).flatMap((name) => {
     const { summary } = name === 'quiet' ? quiet : busy;

@@ -5,7 +5,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
 import { type AnthropicOptions, createAnthropicProvider, retryAfterMs } from '../../src/models/anthropic.js';
-import { CacheRules } from '../../src/models/cache-rules.js';
+import { CacheRules, type PromptBlock } from '../../src/models/cache-rules.js';
 import { CacheWarmer, DEFAULT_CACHE_STRATEGY, placeBreakpoints } from '../../src/models/cache-strategy.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import type { ChatMessage } from '../../src/models/types.js';
@@ -508,7 +508,10 @@ describe('cache breakpoints (cache-strategy.ts)', () => {
     // A sibling sent before the first was answered writes again.
     expect(rules.bill([head, { text: 'other', tokens: 100 }]).usage.cacheWriteTokens).toBe(1100);
     rules.commit(first.writes);
-    const blocks = [head, ...Array.from({ length: 25 }, (_, i) => ({ text: `b${i}`, tokens: 10 }))];
+    const blocks: PromptBlock[] = [
+      head,
+      ...Array.from({ length: 25 }, (_, i) => ({ text: `b${i}`, tokens: 10 })),
+    ];
     blocks[24] = { ...blocks[24]!, cache: '5m' };
     // The head is 24 blocks before the tail breakpoint, beyond the lookback, but the head's own breakpoint finds it.
     expect(rules.bill(blocks).usage).toEqual({
