@@ -14,15 +14,6 @@ export function statusOf(outcome: SandboxOutcome): RunStatus {
   return outcome.failure.kind === 'aborted' || outcome.failure.kind === 'budget' ? 'stopped' : 'failed';
 }
 
-declare module './options.js' {
-  interface RunSummary {
-    /** Agents that failed (their model call failed for good, or their answer never fit its schema). */
-    failedAgents: number;
-    /** Why they failed: each reason, in a few words, with how many agents failed for it. */
-    failures: Record<string, number>;
-  }
-}
-
 /**
  * Why the run fails although its script may have ended well: the model could not be used before
  * any agent succeeded (the engine stopped the run), or every agent that ran failed. A script that

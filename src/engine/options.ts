@@ -125,6 +125,10 @@ export interface RunSummary {
   resumedFrom?: string;
   /** Agents whose results were replayed from the resumed run's journal, at no cost. */
   replayedAgents: number;
+  /** Agents that failed (their model call failed for good, or their answer never fit its schema). */
+  failedAgents: number;
+  /** Why they failed: each reason, in a few words, with how many agents failed for it. */
+  failures: Record<string, number>;
   /** The branch holding the run's changes and report, when it changed anything. */
   branch?: string;
   /** report.md, when the run had a finisher that wrote one. */
