@@ -1,16 +1,20 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AgentOutcome, AgentTrace } from '../agents/run-agent.js';
 import type { Redactor } from '../agents/secrets.js';
 import { costUsd } from '../models/pricing.js';
 import type { Usage } from '../models/types.js';
-import { JsonLines, readJsonLines } from './run-dir.js';
+import { readJsonLines } from './run-dir.js';
+import { AsyncJsonLines, trackWrite } from './transcript-file.js';
+
+export { transcriptsWritten } from './transcript-file.js';
 
 /**
  * An agent's transcript: `transcripts/<index>.jsonl` in the run directory, one JSON object a line,
- * appended as the agent goes (buffered for one turn of the event loop, like the event log).
- * docs/transcripts.md documents the format.
+ * appended as the agent goes (the lines of one event-loop turn written together, off the main
+ * thread: see transcript-file.ts). docs/transcripts.md documents the format.
  */
 export const TRANSCRIPTS_DIR = 'transcripts';
 
@@ -121,7 +125,7 @@ export interface TranscriptAgent {
  * cut, then the whole line) before it is serialised.
  */
 export class AgentTranscript {
-  private readonly file: JsonLines;
+  private readonly file: AsyncJsonLines;
   private readonly began = performance.now();
 
   constructor(
@@ -130,8 +134,7 @@ export class AgentTranscript {
     prompt: string,
     extra: { schema?: unknown; tools?: string[] } = {},
   ) {
-    mkdirSync(join(run.dir, TRANSCRIPTS_DIR), { recursive: true });
-    this.file = new JsonLines(transcriptPath(run.dir, agent.index));
+    this.file = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
     const cut: Record<string, number> = {};
     this.write(
       {
@@ -239,7 +242,7 @@ export class AgentTranscript {
       },
       cut,
     );
-    this.file.close();
+    this.file.flush();
   }
 
   private write(line: DistributiveOmit<TranscriptLine, 't' | 'cut'>, cut: Record<string, number>): void {
@@ -263,38 +266,48 @@ export function writeReplayedTranscript(
   resumedFrom: string,
   agent: Omit<TranscriptAgent, 'model'> & { usage: Usage; usd: number | null },
 ): void {
-  let from = resumedFrom;
-  const earlier = transcriptPath(join(run.runsDir, from), agent.index);
-  if (existsSync(earlier)) {
-    const first = readJsonLines<TranscriptLine>(earlier)[0];
-    if (first?.type === 'replayed') from = first.from;
+  const t = Math.round(performance.now() - run.started);
+  const earlier = transcriptPath(join(run.runsDir, resumedFrom), agent.index);
+  const file = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
+  const write = async () => {
+    const from = (await pointerOf(earlier)) ?? resumedFrom;
+    file.appendLine(
+      JSON.stringify({
+        t,
+        type: 'replayed',
+        index: agent.index,
+        ...(agent.label !== undefined ? { label: agent.label } : {}),
+        ...(agent.phase !== undefined ? { phase: agent.phase } : {}),
+        usage: agent.usage,
+        usd: agent.usd,
+        from,
+        transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`,
+      } satisfies TranscriptLine),
+    );
+    file.flush();
+  };
+  trackWrite(run.dir, write());
+}
+
+/** The run a transcript points at when it is itself a replayed agent's pointer (its first line). */
+async function pointerOf(path: string): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(65_536) });
+    const first = buffer.subarray(0, bytesRead).toString('utf8').split('\n', 1)[0]!;
+    if (!first.includes('"type":"replayed"')) return undefined;
+    const line = JSON.parse(first) as TranscriptLine;
+    return line.type === 'replayed' ? line.from : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
   }
-  mkdirSync(join(run.dir, TRANSCRIPTS_DIR), { recursive: true });
-  const file = new JsonLines(transcriptPath(run.dir, agent.index));
-  file.appendLine(
-    JSON.stringify({
-      t: Math.round(performance.now() - run.started),
-      type: 'replayed',
-      index: agent.index,
-      ...(agent.label !== undefined ? { label: agent.label } : {}),
-      ...(agent.phase !== undefined ? { phase: agent.phase } : {}),
-      usage: agent.usage,
-      usd: agent.usd,
-      from,
-      transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`,
-    } satisfies TranscriptLine),
-  );
-  file.close();
 }
 
 /** An agent's transcript as written, or undefined when it has none (never started). */
 export function readTranscript(runDir: string, index: number): TranscriptLine[] | undefined {
   const path = transcriptPath(runDir, index);
   return existsSync(path) ? readJsonLines<TranscriptLine>(path) : undefined;
-}
-
-/** The text of a transcript file, for tools that copy it whole. */
-export function transcriptText(runDir: string, index: number): string | undefined {
-  const path = transcriptPath(runDir, index);
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }

@@ -4,7 +4,7 @@ import { SecretInChangesError } from '../agents/workspace.js';
 import type { FinishedWork, RunEnding, RunFinisher } from '../engine/run.js';
 import { writeJsonAtomic } from '../engine/run-dir.js';
 import { readRunEvents, startOfRunId } from '../engine/run-record.js';
-import { readTranscript } from '../engine/transcript.js';
+import { readTranscript, transcriptsWritten } from '../engine/transcript.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
 import { findingsOf, renderReport } from '../report/report.js';
 import { escapeHtml, renderTrace, type TraceData, traceData } from '../report/trace.js';
@@ -109,7 +109,8 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
 
 /**
  * Writes trace.html in a run directory from its events and transcripts (docs/transcripts.md). It
- * waits one turn first, so the event lines buffered in this one are on disk. A page that cannot be
+ * waits one turn first, so the event lines buffered in this one are on disk, and then for the
+ * transcripts' writes. A page that cannot be
  * made says why instead: the run's outcome never depends on it.
  */
 export async function writeTracePage(
@@ -118,6 +119,7 @@ export async function writeTracePage(
   redact: (text: string) => string = (text) => text,
 ): Promise<string> {
   await new Promise((resolve) => setImmediate(resolve));
+  await transcriptsWritten(runDir);
   const path = join(runDir, 'trace.html');
   let html: string;
   try {
