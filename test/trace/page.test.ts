@@ -163,4 +163,25 @@ describe.skipIf(!executablePath)('the trace page in headless Chromium', () => {
     await expect.poll(() => detail.locator('.thread').textContent()).toContain('find part-123');
     await page.close();
   }, 120_000);
+
+  test('a resumed run: replayed agents are marked, and point at the run that ran them', async () => {
+    const runsDir = tempDir();
+    const script = (n: number) =>
+      `phase('Work'); const out = []; for (let i = 0; i < ${n}; i++) out.push(await agent('step ' + i, { label: 'step ' + i })); return out;`;
+    const first = await runScript(script(2), { runsDir });
+    const second = await runScript(script(3), { runsDir, resume: first.summary.runId });
+    const { page } = await open(join(second.summary.runDir, 'trace.html'));
+    expect(await page.locator('#f-status option').allTextContents()).toEqual([
+      'all statuses',
+      'replayed',
+      'done',
+    ]);
+    await page.locator('.row', { hasText: '#1 step 1' }).click();
+    await expect
+      .poll(() => page.locator('#detail').textContent())
+      .toContain(`Replayed from run ${first.summary.runId} at no cost`);
+    await page.locator('.row', { hasText: '#2 step 2' }).click();
+    await expect.poll(() => page.locator('#detail .entry.prompt').textContent()).toContain('step 2');
+    await page.close();
+  }, 60_000);
 });
