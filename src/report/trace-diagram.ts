@@ -77,3 +77,17 @@ export function runDiagramOf(events: Iterable<RunEvent>): string {
   const folded = agentsOf(events);
   return runDiagram(phaseSummaries(folded), folded.oracles);
 }
+
+/**
+ * The line the progress comment's last version and the pull request carry: where the run's trace
+ * page and transcripts are. The artifact is the one the workflow uploads
+ * (`dynamic-workflows-<Actions run id>`, action/workflow-example.yml): it holds the runs directory.
+ */
+export function traceArtifactLine(o: { runUrl: string; actionsRunId: string; runId: string }): string {
+  const artifact = `dynamic-workflows-${o.actionsRunId}`;
+  return (
+    `Trace: the artifact [\`${artifact}\`](${o.runUrl}#artifacts) holds the run directory; ` +
+    `open \`${o.runId}/trace.html\` in a browser for the timeline and every agent's transcript, ` +
+    `or run \`dwf show ${o.runId} --runs-dir DIR\` on the unzipped directory.`
+  );
+}

@@ -8,6 +8,7 @@ import {
   mermaidLabel,
   runDiagram,
   runDiagramOf,
+  traceArtifactLine,
 } from '../../src/report/trace-diagram.js';
 import { findingAgents } from '../../src/report/trace-text.js';
 
@@ -161,4 +162,18 @@ describe('the page data', () => {
     expect(page.at(-2)).toMatchObject({ type: 'omitted' });
     expect(page.filter((l) => l.type === 'tool').length + (page.at(-2)!.lines as number)).toBe(20);
   });
+});
+
+test('the trace line names the artifact the workflow uploads and the page in it', () => {
+  expect(
+    traceArtifactLine({
+      runUrl: 'https://github.com/o/r/actions/runs/123',
+      actionsRunId: '123',
+      runId: '20261126-142501-3fa9c2',
+    }),
+  ).toBe(
+    'Trace: the artifact [`dynamic-workflows-123`](https://github.com/o/r/actions/runs/123#artifacts) holds the run directory; ' +
+      "open `20261126-142501-3fa9c2/trace.html` in a browser for the timeline and every agent's transcript, " +
+      'or run `dwf show 20261126-142501-3fa9c2 --runs-dir DIR` on the unzipped directory.',
+  );
 });
