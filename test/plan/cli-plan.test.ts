@@ -62,7 +62,9 @@ describe('dwf plan', () => {
     for (const key of ['agents', 'inputTokens', 'outputTokens', 'usd', 'wallSeconds']) {
       expect(plan.estimate[key].min).toBeLessThanOrEqual(plan.estimate[key].max);
     }
-    expect(plan.estimate.agents).toEqual({ min: 6, max: 19 });
+    // 5 files: the quiet world runs the finders and the synthesizer; the busy one finds 2 things a
+    // file (the calibration table's busy count), so 10 verifiers, 10 fixers and 10 re-checks more.
+    expect(plan.estimate.agents).toEqual({ min: 6, max: 36 });
   });
 
   test('the human-readable plan ends with how to run it', async () => {
