@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRunEvents } from '../engine/run-record.js';
 import type { FinishedRun } from '../flows/run.js';
 import { type Authored, readMarker } from '../github/markers.js';
 import type { GitHubPort } from '../github/port.js';
 import { type PullRequestAbout, pullRequestFor } from '../github/texts.js';
+import { reconcile } from '../report/reconcile.js';
+import { findingsOf } from '../report/report.js';
+import { runDiagramOf, traceArtifactLine } from '../report/trace-diagram.js';
 
 /** Fingerprints an earlier sweep's pull request recorded: only one the bot opened counts, open or closed. */
 export function knownFrom(pullRequest: Authored, trusted: readonly string[]): string[] {
@@ -18,18 +22,36 @@ function changedFilesOf(runDir: string): string[] {
   return Array.isArray(files) ? files.filter((f): f is string => typeof f === 'string') : [];
 }
 
-/** Pushes the run's branch and opens its pull request, the report as its body. */
+/** Where the job is, for the line that says where the run's trace page and transcripts are. */
+export interface JobPlace {
+  jobUrl?: string;
+  actionsRunId?: string;
+}
+
+/**
+ * Pushes the run's branch and opens its pull request: the report as its body, a diagram of the run,
+ * where its trace is, and a title that counts only the fixes the run's record bears out.
+ */
 export async function openPullRequest(
-  o: { github: GitHubPort; push(branch: string): Promise<void> },
+  o: { github: GitHubPort; push(branch: string): Promise<void> } & JobPlace,
   summary: FinishedRun & { branch: string },
   about: PullRequestAbout,
 ): Promise<{ number: number; url: string }> {
   await o.push(summary.branch);
-  const { title, body } = pullRequestFor(
-    summary,
-    readFileSync(summary.reportPath, 'utf8'),
-    about,
-    changedFilesOf(summary.runDir),
-  );
+  const events = readRunEvents(summary.runDir);
+  const changed = changedFilesOf(summary.runDir);
+  const oracles = events.filter((e) => e.type === 'oracle');
+  const { fixedCounted } = reconcile(findingsOf(summary.result), changed, {
+    ...(oracles[0] ? { first: oracles[0] } : {}),
+    ...(oracles.length > 0 ? { last: oracles[oracles.length - 1] } : {}),
+    count: oracles.length,
+  });
+  const { title, body } = pullRequestFor(summary, readFileSync(summary.reportPath, 'utf8'), about, changed, {
+    fixed: fixedCounted,
+    diagram: runDiagramOf(events),
+    ...(o.jobUrl && o.actionsRunId
+      ? { trace: traceArtifactLine({ runUrl: o.jobUrl, actionsRunId: o.actionsRunId, runId: summary.runId }) }
+      : {}),
+  });
   return o.github.createPullRequest({ title, body, head: summary.branch });
 }

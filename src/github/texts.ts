@@ -2,6 +2,7 @@ import type { FinishedRun } from '../flows/run.js';
 import { failureList } from '../report/failures.js';
 import { type ProgressState, statusLine } from '../report/progress-state.js';
 import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
+import { traceArtifactLine } from '../report/trace-diagram.js';
 import { runMarker } from './approval.js';
 import { HELP } from './commands.js';
 import { isId } from './ids.js';
@@ -247,11 +248,17 @@ export function runEnded(summary: Ended, pullRequest: { url: string } | undefine
 
 /** The progress comment's last version: how the run ended, and the run's marker. */
 export const runEndedComment = (
-  summary: Ended,
+  summary: Ended & { runId?: string },
   pullRequest: { url: string } | undefined,
   state: ProgressState,
   info: ProgressInfo,
-) => `${runEnded(summary, pullRequest)}\n\n${progressMarker(state, info)}`;
+) => {
+  const trace =
+    info.runUrl && info.actionsRunId && summary.runId
+      ? `\n\n${traceArtifactLine({ runUrl: info.runUrl, actionsRunId: info.actionsRunId, runId: summary.runId })}`
+      : '';
+  return `${runEnded(summary, pullRequest)}${trace}\n\n${progressMarker(state, info)}`;
+};
 
 // The pull request of a run.
 
@@ -289,15 +296,27 @@ export type PullRequestAbout =
   | { sweep: true; known: string[] };
 
 /** The pull request: its body is the report, with what was approved and the estimate against the actual. */
+/** What the pull request adds beside the report: the fixes counted, the run's diagram, where its trace is. */
+export interface PullRequestExtras {
+  /** Fixes the run's record bears out (report/reconcile.ts); default: those the script claims. */
+  fixed?: number;
+  /** A Mermaid diagram of the run's phases (report/trace-diagram.ts), fenced. */
+  diagram?: string;
+  /** The line naming the artifact with the trace page and transcripts. */
+  trace?: string;
+}
+
 export function pullRequestFor(
   summary: FinishedRun,
   report: string,
   plan: PullRequestAbout,
   changedFiles: readonly string[] = [],
+  extras: PullRequestExtras = {},
 ): { title: string; body: string } {
   const careful = carefulLook(changedFiles) + failedNotice(summary);
   const findings = findingsOf(summary.result);
-  const fixed = findings.filter((f) => f.status === 'fixed').length;
+  const fixed = extras.fixed ?? findings.filter((f) => f.status === 'fixed').length;
+  const run = [...(extras.diagram ? [extras.diagram, ''] : []), ...(extras.trace ? [extras.trace, ''] : [])];
   const name = /^# ([^:\n]+)/.exec(report)?.[1] ?? 'workflow';
   const title = `${name}: ${fixed > 0 ? plural(fixed, 'fix', 'fixes') : plural(findings.length, 'finding')} (run ${summary.runId})`;
   const u = summary.usage;
@@ -311,7 +330,7 @@ export function pullRequestFor(
           .filter((f): f is string => typeof f === 'string' && validMarker('sweep-known', [f])),
       ]),
     ];
-    const head = `${careful}The scheduled security sweep found ${plural(findings.length, 'new finding')}. ${actual(u)}\n\n---\n\n`;
+    const head = `${careful}The scheduled security sweep found ${plural(findings.length, 'new finding')}. ${actual(u)}\n\n${run.map((l) => `${l}\n`).join('')}---\n\n`;
     // The marker is the body's last line, where knownFrom reads it.
     return { title, body: `${head}${report}\n${writeMarker('sweep-known', known.slice(-10_000))}\n` };
   }
@@ -323,6 +342,7 @@ export function pullRequestFor(
     `${careful}Plan \`${plan.marker.planId}\` (script \`sha256:${plan.marker.scriptSha256}\`), requested by @${plan.marker.requester} and approved by @${plan.approver} in #${plan.issue}.`,
     estimate,
     '',
+    ...run,
     'Automated changes: review them like any contribution; the report says where to look first.',
     '',
     '---',
