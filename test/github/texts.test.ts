@@ -324,6 +324,39 @@ describe('the pull request', () => {
     ).not.toContain('failed');
   });
 
+  test("of a plan: the fixes the record bears out in the title, the run's diagram and where its trace is", () => {
+    const diagram = '```mermaid\nflowchart LR\n  p0["Find"]:::done\n```';
+    const trace =
+      'Trace: the artifact [`dynamic-workflows-77`](https://github.com/o/r/actions/runs/77#artifacts) holds the run directory.';
+    const { title, body } = texts.pullRequestFor(
+      finished(),
+      report,
+      { marker: planMarker, approver: 'bob', issue: 12 },
+      [],
+      { fixed: 0, diagram, trace },
+    );
+    // The script claimed one fix; the record bore out none: the title counts findings instead.
+    expect(title).toBe('audit: 1 finding (run 20261126-010203-abcdef)');
+    expect(body).toContain(`Actual: 5 agents, $0.75.\n\n${diagram}\n\n${trace}\n\nAutomated changes:`);
+    expect(body.endsWith(report)).toBe(true);
+  });
+
+  test("the progress comment's last version names the artifact when it knows the Actions run", () => {
+    const info = { planId: 'plan-42', runUrl: 'https://github.com/o/r/actions/runs/77', actionsRunId: '77' };
+    const ended = texts.runEndedComment(
+      finished(),
+      { url: 'https://github.com/o/r/pull/3' },
+      emptyProgress(),
+      info,
+    );
+    expect(ended).toContain(
+      'Trace: the artifact [`dynamic-workflows-77`](https://github.com/o/r/actions/runs/77#artifacts) holds the run directory; open `20261126-010203-abcdef/trace.html`',
+    );
+    expect(
+      texts.runEndedComment(finished(), undefined, emptyProgress(), { planId: 'plan-42' }),
+    ).not.toContain('Trace:');
+  });
+
   test('of a sweep: the new findings, the known fingerprints in its last line', () => {
     const { title, body } = texts.pullRequestFor(
       finished({
