@@ -336,7 +336,7 @@ describe('the pull request', () => {
       { fixed: 0, diagram, trace },
     );
     // The script claimed one fix; the record bore out none: the title counts findings instead.
-    expect(title).toBe('audit: 1 finding (run 20261126-010203-abcdef)');
+    expect(title).toBe('audit: 2 findings (run 20261126-010203-abcdef)');
     expect(body).toContain(`Actual: 5 agents, $0.75.\n\n${diagram}\n\n${trace}\n\nAutomated changes:`);
     expect(body.endsWith(report)).toBe(true);
   });
