@@ -7,7 +7,7 @@ import { runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
 import { mayAct } from '../github/permissions.js';
-import { scriptOf } from '../github/plan-comment.js';
+import { estimateOf, scriptOf } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
 import { didNotRun, runEndedComment, runProgress } from '../github/texts.js';
 import type { ModelProvider } from '../models/types.js';
@@ -114,6 +114,8 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     source: script,
     file: `plan-${found.marker.planId}.js`,
     oracle: 'detect',
+    // The plan's per-phase estimate goes in the report; its derived budget applies when none is configured.
+    estimate: estimateOf(found.comment.body),
     ...(previous ? { resume: previous.runId } : {}),
     onEvent: (event) => progress.on(event),
   });

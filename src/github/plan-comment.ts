@@ -1,3 +1,4 @@
+import type { Budgeted, PhaseEstimate } from '../plan/estimate.js';
 import type { Plan } from '../plan/plan.js';
 import { fenceFor } from '../report/format.js';
 import { renderPlan } from '../report/plan.js';
@@ -55,4 +56,51 @@ export function renderPlanComment(
     'Reply `/approve` to run exactly this script (someone with the configured permission). ' +
     'Reply `/workflow revise FEEDBACK` for a new plan; an edited comment or a newer plan voids this one.';
   return `${marker}\n${renderVisiblePlan(plan, howToRun)}`;
+}
+
+const NUMBER = /^\$?([\d.]+)([kM]?)$/;
+
+function amount(text: string): number {
+  const m = NUMBER.exec(text.trim());
+  if (!m) return Number.NaN;
+  return Number(m[1]) * (m[2] === 'M' ? 1e6 : m[2] === 'k' ? 1e3 : 1);
+}
+
+function rangeOf(text: string): { min: number; max: number } | null {
+  const [min, max = min] = text.split('–').map(amount);
+  return Number.isFinite(min) && Number.isFinite(max) ? { min: min!, max: max! } : null;
+}
+
+/**
+ * The estimate a plan comment shows, read back for the run it approves: the per-phase table (for
+ * the report's estimate vs actual) and the budget derived from the estimate (applied when the
+ * configuration sets none). Read only from the bot's own plan comment, found by its marker.
+ */
+export function estimateOf(body: string): { phases: PhaseEstimate[]; budget?: Budgeted } {
+  const phases: PhaseEstimate[] = [];
+  const start = body.indexOf('| phase | agents | tokens | dollars |');
+  if (start >= 0) {
+    for (const row of body.slice(start).split('\n').slice(2)) {
+      const cells = /^\| (.+?) \| (.+?) \| (.+?) \| (.+?) \|$/.exec(row.trim());
+      if (!cells) break;
+      const agents = rangeOf(cells[2]!);
+      const tokens = rangeOf(cells[3]!);
+      if (!agents || !tokens) break;
+      phases.push({ phase: cells[1]!, agents, tokens, usd: rangeOf(cells[4]!) });
+    }
+  }
+  const budget = /^Budget: \$([\d.]+), the estimate's maximum × ([\d.]+)/m.exec(body);
+  return {
+    phases,
+    ...(budget
+      ? {
+          budget: {
+            usd: Number(budget[1]),
+            tokens: null,
+            source: 'estimate' as const,
+            margin: Number(budget[2]),
+          },
+        }
+      : {}),
+  };
 }

@@ -143,11 +143,16 @@ describe('run mode', () => {
       title: `audit: 3 fixes (run ${outcome.summary.runId})`,
     });
     expect(pr!.body).toMatch(
-      /^Plan `plan-1` \(script `sha256:[0-9a-f]{64}`\), requested by @octocat and approved by @maintainer in #7\.\nEstimate: 6–19 agents, \$0\.00–\$0\.02\. Actual: 16 agents\./,
+      /^Plan `plan-1` \(script `sha256:[0-9a-f]{64}`\), requested by @octocat and approved by @maintainer in #7\.\nEstimate: 6–36 agents, \$0\.03–\$0\.27\. Actual: 16 agents\./,
     );
     expect(pr!.body).toContain('## Findings\n\n3 fixed, 1 refuted');
     expect(pr!.body).toContain('- after: passing (exit 0; 7 passed, 0 failed)');
     expect(pr!.body).toContain('| phase | agents | input | cache write | cache read | output | dollars |');
+    // The plan comment's per-phase estimate, read back, beside what each phase cost (the fixture has no price).
+    expect(pr!.body).toContain('## Estimate vs actual');
+    expect(pr!.body).toMatch(
+      /\| Find \| 5 \| 5 \| [\d.]+k(–[\d.]+k)? \| [\d.]+k? \| \$[\d.]+–\$[\d.]+ \| – \|/,
+    );
     // The branch on the remote holds the fixes only; the report is the pull request's body.
     expect(git(s.remote, 'show', `${branch}:src/orders.js`)).toContain('order?.owner === userId');
     const onBranch = git(s.remote, 'diff', '--name-only', `main..${branch}`).split('\n');

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { renderPlanComment } from '../../src/github/plan-comment.js';
+import { estimateOf, renderPlanComment } from '../../src/github/plan-comment.js';
 import { estimateVsActual } from '../../src/report/estimate-vs-actual.js';
 import { planAudit, repoOf } from '../cost/harness.js';
 import { realisticItsdangerous } from '../cost/realistic.js';
