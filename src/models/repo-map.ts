@@ -54,15 +54,16 @@ export function declaredNames(text: string): string[] {
   return names;
 }
 
-const maps = new Map<string, Promise<string>>();
+const maps = new Map<string, { made: number; map: Promise<string> }>();
+/** How long a map is reused: the agents of one run share it, a later run in the same process gets a fresh one. */
+const MAP_REUSE_MS = 10 * 60_000;
 
-/** The map of a repository directory, made once per directory and process (an empty string when it has no source files). */
-export function repositoryMap(root: string): Promise<string> {
-  let map = maps.get(root);
-  if (!map) {
-    map = buildMap(root);
-    maps.set(root, map);
-  }
+/** The map of a repository directory (an empty string when it has no source files), made once per run. */
+export function repositoryMap(root: string, now = Date.now()): Promise<string> {
+  const known = maps.get(root);
+  if (known && now - known.made < MAP_REUSE_MS) return known.map;
+  const map = buildMap(root);
+  maps.set(root, { made: now, map });
   return map;
 }
 
