@@ -81,7 +81,8 @@ function calledTools(request: ModelRequest): ToolCall[] {
 export function importsOf(path: string, text: string, known: Set<string>): string[] {
   const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
   const out: string[] = [];
-  for (const match of text.matchAll(IMPORT)) {
+  // Tool results number their lines (`12: from .b import x`): the numbers go before matching.
+  for (const match of text.replace(/^\s*\d+: /gm, '').matchAll(IMPORT)) {
     const spec = (match[1] ?? match[2] ?? match[3] ?? match[4] ?? '').replace(/^\s*\d+: /, '');
     if (!spec.startsWith('.')) continue;
     const dots = /^\.+/.exec(spec)![0].length;
