@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+// biome-ignore lint/suspicious/noExplicitAny: a request body as JSON, read field by field like any server would
 type Json = Record<string, any>;
 
 export interface ServerTotals {

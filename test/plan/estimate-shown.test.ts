@@ -20,6 +20,12 @@ test('the plan comment shows the estimate per phase, what would cost more, and t
   expect(body).toContain(
     `Budget: $${budget.usd!.toFixed(2)}, the estimate's maximum × 1.5 (no budget is configured)`,
   );
+  // The run an approval starts reads them back from the comment: the phases for its report, the budget.
+  const back = estimateOf(body);
+  expect(back.phases.map((p) => [p.phase, p.agents])).toEqual(
+    plan.estimate!.phases!.map((p) => [p.phase, p.agents]),
+  );
+  expect(back.budget).toEqual(budget);
 }, 120_000);
 
 test('the report puts each phase estimate beside its actual, and says which went over', () => {
