@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type FinishedRun, planAndRun, runScript } from '../flows/run.js';
 import type { RunSettings } from '../flows/settings.js';
 import type { ModelProvider } from '../models/types.js';
+import { PlanRequestError } from '../plan/request.js';
 import { failureList } from '../report/failures.js';
 import { renderPlan } from '../report/plan.js';
 import { ScriptCheckError } from '../script/check.js';
@@ -89,7 +90,11 @@ export async function run(rest: string[], io: CliIo): Promise<{ code: number; su
       io.stderr.write(`${error.message}\n`);
       return { code: 1 };
     }
-    if (error instanceof RangeError || /^no run "/.test((error as Error).message)) {
+    if (
+      error instanceof RangeError ||
+      error instanceof PlanRequestError ||
+      /^no run "/.test((error as Error).message)
+    ) {
       throw new UsageError((error as Error).message);
     }
     throw error;

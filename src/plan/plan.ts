@@ -11,8 +11,8 @@ import { BUILTIN_DIR, type Estimate, estimateScript } from './estimate.js';
 
 export { BUILTIN_DIR };
 
-import { oracleQuestion, plannedArguments, type Question } from './questions.js';
-import { type PlanRequest, parsePlanRequest } from './request.js';
+import { checkGivenArguments, oracleQuestion, plannedArguments, type Question } from './questions.js';
+import { type PlanRequest, PlanRequestError, parsePlanRequest } from './request.js';
 import { sha256 } from './sha256.js';
 
 export interface PlanOptions {
@@ -71,6 +71,9 @@ export function bindArgs(source: string, args: Record<string, unknown>): string 
 /** Assessment, verdict, questions, the script and its estimate: everything a user reads before spending a token. */
 export async function createPlan(options: PlanOptions): Promise<Plan> {
   const request = parsePlanRequest(options.request);
+  // Before anything is assessed: a wrong argument would make the plan say one thing and run another.
+  const wrong = checkGivenArguments(options.args);
+  if (wrong) throw new PlanRequestError(wrong);
   const assessment = await assessRepository(options.repoDir, {
     ...(options.include ? { include: options.include } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),

@@ -87,6 +87,40 @@ function roundsQuestion(rounds: unknown, migrate: boolean): Question {
 }
 
 /** The arguments a built-in is planned with, and the questions whose defaults they are. */
+/** The arguments the built-ins take, each with the check its value must pass and what it must be. */
+const ARGUMENT_TYPES: Record<string, [(v: unknown) => boolean, string]> = {
+  fix: [
+    (v) => Array.isArray(v) && v.every((s) => (SEVERITIES as readonly unknown[]).includes(s)),
+    `a list of severities (${SEVERITIES.join(', ')}), e.g. ["high","critical"]`,
+  ],
+  rounds: [
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 10,
+    'a whole number from 0 to 10',
+  ],
+  files: [
+    (v) => Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === 'string' && f.trim() !== ''),
+    'a non-empty list of file paths, e.g. ["src/a.js"]',
+  ],
+  focus: [(v) => typeof v === 'string' && v.trim() !== '', 'a non-empty string'],
+  known: [(v) => Array.isArray(v) && v.every((k) => typeof k === 'string'), 'a list of fingerprints'],
+};
+
+/**
+ * Given arguments checked against what the built-ins take: a value of the wrong shape would make the
+ * plan say one thing and the script do another, so it is refused, naming the argument and its type.
+ */
+export function checkGivenArguments(given: unknown): string | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object' || Array.isArray(given))
+    return '--args must be a JSON object of named arguments, e.g. {"fix":["high","critical"]}';
+  for (const [name, value] of Object.entries(given)) {
+    const type = ARGUMENT_TYPES[name];
+    if (type && !type[0](value))
+      return `--args: \`${name}\` must be ${type[1]}, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
 export function plannedArguments(
   assessment: Assessment,
   request: PlanRequest,

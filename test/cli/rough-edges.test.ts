@@ -88,6 +88,24 @@ describe('bad input says what is wrong, exit 2', () => {
     );
   });
 
+  test.each([
+    [
+      '{"fix":"high"}',
+      /--args: `fix` must be a list of severities \(low, medium, high, critical\).*, got "high"/,
+    ],
+    ['[1,2]', /--args must be a JSON object of named arguments/],
+    ['{"rounds":"abc"}', /--args: `rounds` must be a whole number from 0 to 10, got "abc"/],
+    ['{"files":"index.js"}', /--args: `files` must be a non-empty list of file paths.*, got "index.js"/],
+  ])(
+    'a built-in argument of the wrong shape (%s) is refused, for plan and run, before anything is planned',
+    async (args, why) => {
+      const repo = gitRepoWith({ 'index.js': 'export const x = 1;\n' });
+      expectUsage(await dwf(['plan', 'audit', '--args', args], repo), why);
+      expectUsage(await dwf(['run', 'audit', '--args', args, '--runs-dir', 'runs'], repo), why);
+      expect(existsSync(join(repo, 'runs'))).toBe(false);
+    },
+  );
+
   test('a request in words with the sim says a real model is needed, and how to give one', async () => {
     const repo = gitRepoWith({ 'index.js': 'export const x = 1;\n' });
     const exit = await dwf(['plan', 'find every race condition', '--model', 'sim'], repo);
