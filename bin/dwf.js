@@ -27,12 +27,12 @@ function directWriter(fd, stream) {
   };
 }
 
-// The first Ctrl-C (or SIGTERM) stops the run cleanly: running agents are stopped, the journal and
+// The first Ctrl-C (or SIGTERM, or SIGHUP when the terminal closes) stops the run cleanly: running agents are stopped, the journal and
 // result are written, and the run can be resumed. A second Ctrl-C quits at once.
 const stdout = directWriter(1, process.stdout);
 const stderr = directWriter(2, process.stderr);
 const stop = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM']) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     if (stop.signal.aborted) process.exit(130);
     stderr.write(`\n${signal}: stopping the run (press Ctrl-C again to quit at once)\n`);

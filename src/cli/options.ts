@@ -199,3 +199,6 @@ export function modelFrom(spec: string, io: CliIo): ModelProvider {
     throw new UsageError((error as Error).message);
   }
 }
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+export const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);

@@ -11,6 +11,7 @@ import {
   parseFlags,
   parseJsonArgs,
   SHARED_OPTIONS,
+  shellWord,
   UsageError,
 } from './options.js';
 
@@ -57,8 +58,13 @@ export async function plan(rest: string[], io: CliIo): Promise<number> {
   if (values.json) {
     io.stdout.write(`${JSON.stringify(planJson(result))}\n`);
   } else {
-    const what = request.includes(' ') ? JSON.stringify(request) : request;
-    const howToRun = `To run it: \`dwf run ${what}${values.repo ? ` --repo ${values.repo}` : ''} --model anthropic:${model}\``;
+    // The same request with the same flags plans the same script: the command says all of them.
+    const flags = (
+      ['repo', 'args', 'oracle', 'concurrency', 'max-agents', 'budget-tokens', 'budget-usd'] as const
+    ).flatMap((name) => (values[name] !== undefined ? [`--${name}`, values[name]!] : []));
+    const words = ['dwf', 'run', request, ...flags, '--model', `anthropic:${model}`];
+    if (values['no-isolation']) words.push('--no-isolation');
+    const howToRun = `To run it: \`${words.map(shellWord).join(' ')}\``;
     io.stdout.write(renderPlan(result, result.script ? { howToRun } : {}));
   }
   return result.verdict.decision === 'stop' ? 1 : 0;

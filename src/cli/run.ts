@@ -17,6 +17,7 @@ import {
   parseJsonArgs,
   readScript,
   SHARED_OPTIONS,
+  shellWord,
   UsageError,
 } from './options.js';
 import { formatTokens, formatUsd, ProgressView, plural } from './progress.js';
@@ -103,7 +104,7 @@ export async function run(rest: string[], io: CliIo): Promise<{ code: number; su
   }
   if (!summary) return { code: 1 };
   if (values.json) io.stdout.write(jsonOutcome(summary));
-  else writeSummary(io, summary, settings, file);
+  else writeSummary(io, summary, settings, rest);
   return { code: summary.status === 'completed' ? 0 : 1, summary };
 }
 
@@ -125,7 +126,20 @@ function jsonOutcome(summary: FinishedRun): string {
 }
 
 /** The end of a run in a terminal: the totals, where things are, and how to resume; the result on stdout. */
-function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, file: string): void {
+/**
+ * The command that resumes this run: the same command line (its --repo, --runs-dir, --model and
+ * the rest), with --resume naming this run.
+ */
+export function resumeCommand(argv: readonly string[], runId: string): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--resume') i++;
+    else if (!argv[i]!.startsWith('--resume=') && argv[i] !== '--json') kept.push(argv[i]!);
+  }
+  return ['dwf', 'run', ...kept, '--resume', runId].map(shellWord).join(' ');
+}
+
+function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, argv: readonly string[]): void {
   const u = summary.usage;
   const tokens = u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
   const replayed =
@@ -139,10 +153,10 @@ function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, fi
       `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
       `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
       (summary.error ? `error: ${summary.error}\n` : '') +
-      (summary.branch ? `changes and report on branch ${summary.branch} of ${settings.repoDir}\n` : '') +
+      (summary.branch ? `changes on branch ${summary.branch} of ${settings.repoDir}\n` : '') +
       `report: ${summary.reportPath}\n` +
       `run directory: ${summary.runDir}\n` +
-      (summary.status !== 'completed' ? `resume with: dwf run ${file} --resume ${summary.runId}\n` : ''),
+      (summary.status !== 'completed' ? `resume with: ${resumeCommand(argv, summary.runId)}\n` : ''),
   );
   if (summary.status === 'completed') io.stdout.write(`${JSON.stringify(summary.result, null, 2)}\n`);
 }

@@ -25,7 +25,7 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
   lines.push(`## Plan: ${plan.request.text}`, '');
   lines.push('### Assessment', '');
   lines.push(
-    `- ${count(a.files, 'file')} tracked by git, ${a.lines.toLocaleString('en-US')} lines; ${count(a.sourceFiles.length, 'source file')} in scope, ${count(a.testFiles, 'test file')}`,
+    `- ${count(a.files, 'file')} tracked by git, ${a.lines.toLocaleString('en-US')} line${a.lines === 1 ? '' : 's'}; ${count(a.sourceFiles.length, 'source file')} in scope, ${count(a.testFiles, 'test file')}`,
   );
   if (a.excluded.length > 0) {
     lines.push(

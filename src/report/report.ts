@@ -343,7 +343,7 @@ function accountingSection(input: ReportInput): string[] {
   const lines = ['', '## Token accounting', ''];
   const ratio = cacheHitRatio(t);
   lines.push(
-    `${t.agents} agents ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
+    `${t.agents} agent${t.agents === 1 ? '' : 's'} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
       (ratio === null ? '.' : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`),
   );
   if (input.usage.replayedFromJournal.agents > 0) {

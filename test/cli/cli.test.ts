@@ -134,7 +134,7 @@ describe('dwf run', () => {
     const failed = await dwf(['run', 'plan.js', '--runs-dir', 'runs'], dir);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(
-      /error: plan\.js:3:5: TypeError: .*\nreport: .*report\.md\nrun directory: .*\nresume with: dwf run plan\.js --resume \S+\n$/,
+      /error: plan\.js:3:5: TypeError: .*\nreport: .*report\.md\nrun directory: .*\nresume with: dwf run plan\.js --runs-dir runs --resume \S+\n$/,
     );
   });
 

@@ -187,6 +187,38 @@ return [a, b];
     );
   });
 
+  test("the plan's command to run it, and a stopped run's command to resume it, carry every flag given", async () => {
+    const repo = gitRepoWith({ 'index.js': 'export const x = 1;\n', 'test.js': 'process.exit(0)\n' });
+    const planned = await dwf(
+      [
+        'plan',
+        'audit',
+        '--repo',
+        repo,
+        '--args',
+        '{"fix":["critical"]}',
+        '--oracle',
+        'node test.js',
+        '--budget-tokens',
+        '90000',
+      ],
+      tempDir(),
+    );
+    expect(planned.stdout).toContain(
+      `To run it: \`dwf run audit --repo ${repo} --args '{"fix":["critical"]}' --oracle 'node test.js' --budget-tokens 90000 --model anthropic:claude-sonnet-5-5\``,
+    );
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'x.js'),
+      `export const meta = { name: 'x', description: 'd' };\nthrow new Error('no');\n`,
+    );
+    const failed = await dwf(['run', 'x.js', '--repo', repo, '--runs-dir', 'my runs'], cwd);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      new RegExp(`resume with: dwf run x\\.js --repo ${repo} --runs-dir 'my runs' --resume \\S+\\n$`),
+    );
+  });
+
   test('the review example defaults to files that exist in the bundled example API', async () => {
     const source = (await import('node:fs')).readFileSync(join(root, 'examples/workflows/review.js'), 'utf8');
     const defaults = JSON.parse(
