@@ -1,12 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  agentTypesIn,
+  loadAgentDefinitions,
+  repositoryDefinitionDirs,
+  unknownAgentType,
+} from '../agents/agent-definitions.js';
 import { MAX_AGENTS, MAX_CONCURRENCY } from '../engine/run.js';
 import { MODEL_HELP } from '../models/resolve.js';
+import { BUILTIN_DIR } from '../plan/estimate.js';
 import { checkScript, formatDiagnostics } from '../script/check.js';
 import { demo } from './demo.js';
 import { init } from './init.js';
-import { type CliIo, readScript, UsageError } from './options.js';
+import { type CliIo, parseFlags, readScript, UsageError } from './options.js';
 import { plan } from './plan.js';
 import { plural } from './progress.js';
 import { run } from './run.js';
@@ -27,7 +34,8 @@ const USAGE = `dwf: run dynamic workflows (multi-agent loops whose plan is code)
 
 usage:
   dwf version                  print dwf's version
-  dwf validate FILE            check a workflow script without running it
+  dwf validate FILE [--repo D] check a workflow script without running it (and the agent types
+                               it names against D's .claude/agents; default: this directory)
   dwf run FILE [options]       run a workflow script
   dwf run KIND [options]       plan a built-in workflow (audit, bug-hunt, sweep, migrate TARGET,
                                research QUESTION) for --repo, then run it
@@ -73,12 +81,30 @@ run options:
 
 exit status: 0 completed, 1 failed or stopped, 2 bad usage`;
 
+/**
+ * `dwf validate FILE [--repo DIR]`: the script's static checks, and the agent types it names
+ * against the definitions of the repository (default: this directory) and the built-ins.
+ */
 function validate(rest: string[], io: CliIo): number {
-  if (rest.length !== 1) throw new UsageError('validate takes one FILE');
-  const file = rest[0]!;
-  const checked = checkScript(readScript(io, file));
+  const { values, positionals } = parseFlags('validate', rest, { repo: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('validate takes one FILE');
+  const file = positionals[0]!;
+  const source = readScript(io, file);
+  const checked = checkScript(source);
   if (!checked.ok) {
     io.stdout.write(`${formatDiagnostics(file, checked.diagnostics)}\n`);
+    return 1;
+  }
+  const dirs = [
+    join(BUILTIN_DIR, 'agents'),
+    ...repositoryDefinitionDirs(resolve(io.cwd, values.repo ?? '.')),
+  ];
+  const definitions = loadAgentDefinitions(dirs);
+  const unknown = agentTypesIn(source).filter((name) => !definitions.has(name));
+  if (unknown.length > 0) {
+    io.stdout.write(
+      unknown.map((name) => `${file}: ${unknownAgentType(name, definitions.keys(), dirs)}\n`).join(''),
+    );
     return 1;
   }
   const phases = checked.meta.phases?.map((p) => p.title) ?? [];

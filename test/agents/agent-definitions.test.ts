@@ -163,6 +163,44 @@ return [a, b];`,
     );
   });
 
+  test('dwf validate checks the agent types a script names against the repository and the built-ins', async () => {
+    const repo = gitRepoWith({
+      '.claude/agents/scout.md': SCOUT,
+      'good.js': `export const meta = { name: 'g', description: 'd' };\nawait agent('a', { agentType: 'scout' });\nreturn await agent('b', { agentType: 'Plan' });\n`,
+      'bad.js': `export const meta = { name: 'b', description: 'd' };\nreturn await agent('x', { agentType: 'no-such-agent' });\n`,
+    });
+    const validate = async (...argv: string[]) => {
+      let stdout = '';
+      const code = await main(['validate', ...argv], {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: () => true },
+        env: {},
+        cwd: repo,
+      });
+      return { code, stdout };
+    };
+    expect(await validate('good.js')).toEqual({
+      code: 0,
+      stdout: 'good.js: valid workflow "g", no phases declared\n',
+    });
+    const bad = await validate('bad.js');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(
+      /^bad\.js: agentType "no-such-agent" has no definition: looked in .*known: general-purpose, Explore, Plan, scout\./,
+    );
+    // From elsewhere, --repo names the repository whose definitions count.
+    const elsewhere = tempDir();
+    let out = '';
+    expect(
+      await main(['validate', join(repo, 'good.js'), '--repo', repo], {
+        stdout: { write: (t: string) => (out += t) },
+        stderr: { write: () => true },
+        env: {},
+        cwd: elsewhere,
+      }),
+    ).toBe(0);
+  });
+
   test('an agent type chosen at run time and defined nowhere fails that agent() call with the same reason', async () => {
     const repo = gitRepoWith({ 'src/a.js': 'x\n' });
     const { summary } = await runScript(
