@@ -117,7 +117,8 @@ export async function dryRun(
     const seconds = options.secondsPerAgent ?? 60;
     return { summary, events, wallSeconds: sequentialAgents(events) * seconds };
   } finally {
-    rmSync(runsDir, { recursive: true, force: true });
+    // Retries: a transcript may still be landing in the run directory as the run returns.
+    rmSync(runsDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
 
