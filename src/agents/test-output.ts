@@ -37,6 +37,12 @@ const CANNOT_RUN: Array<[RegExp, string]> = [
     /\[setup failed\]|no Go files in|go: cannot find main module|could not find `Cargo\.toml`/,
     'broken setup',
   ],
+  // pytest's exit 5 and its configuration errors (exit 4): nothing was judged.
+  [/^(=+ )?no tests ran\b|^collected 0 items\b/m, 'no tests were collected'],
+  [
+    /^ERROR: .*(pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini|conftest\.py)|^ERROR: usage:|INTERNALERROR>/m,
+    "the test runner's configuration is broken",
+  ],
 ];
 
 const MAX_NAMES = 5;
