@@ -126,3 +126,12 @@ export async function pushBranch(options: {
     throw new GitError(message, (error as GitError).exitCode ?? null, '');
   }
 }
+
+/** The files git tracks in a working tree, or undefined outside a git repository. */
+export async function committedFiles(cwd: string): Promise<string[] | undefined> {
+  try {
+    return (await runGit(['ls-files', '-z'], { cwd })).split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,3 +1,5 @@
+import { isAbsolute, relative } from 'node:path';
+import { committedFiles } from '../agents/git.js';
 import { noRepoCode } from '../agents/isolation.js';
 import { type AgentOutcome, runAgent } from '../agents/run-agent.js';
 import { runTool, toolDefinitions } from '../agents/tools.js';
@@ -179,7 +181,7 @@ async function runStartedAgent(
       onTrace: (entry) => transcript.record(entry),
       ...(tools ? { tools } : {}),
       ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
-      ...(run.options.workspace ? { repositoryMap: await repositoryMap(run.options.workspace.repoDir) } : {}),
+      ...(run.options.workspace ? { repositoryMap: await runRepositoryMap(run) } : {}),
     },
   );
   transcript.end(outcome, usd);
@@ -240,4 +242,14 @@ function agentTools(run: RunContext, index: number, isolate: boolean, only?: rea
         : runTool(call, { ...base, root: await workingCopy() }),
     isolated: async () => (own ? await own : undefined),
   };
+}
+
+/** The repository's map from its committed files (outside git: what the directory holds, but the runs). */
+async function runRepositoryMap(run: RunContext): Promise<string> {
+  const repoDir = run.options.workspace!.repoDir;
+  const runs = relative(repoDir, run.options.runsDir);
+  return repositoryMap(repoDir, {
+    files: await committedFiles(repoDir),
+    exclude: runs.startsWith('..') || isAbsolute(runs) ? [] : [runs],
+  });
 }

@@ -58,19 +58,38 @@ const maps = new Map<string, { made: number; map: Promise<string> }>();
 /** How long a map is reused: the agents of one run share it, a later run in the same process gets a fresh one. */
 const MAP_REUSE_MS = 10 * 60_000;
 
-/** The map of a repository directory (an empty string when it has no source files), made once per run. */
-export function repositoryMap(root: string, now = Date.now()): Promise<string> {
+/**
+ * The map of a repository directory (an empty string when it has no source files), made once per
+ * run. `files` are the repository's committed files (git ls-files): given, the map is the same for
+ * the same commit, whatever else lies in the directory (run directories, build output), so a
+ * resumed run's agents get the same prompt as the run they resume.
+ */
+export function repositoryMap(
+  root: string,
+  o: { files?: readonly string[] | undefined; exclude?: readonly string[]; now?: number } = {},
+): Promise<string> {
+  const now = o.now ?? Date.now();
   const known = maps.get(root);
   if (known && now - known.made < MAP_REUSE_MS) return known.map;
-  const map = buildMap(root);
+  const map = buildMap(root, o.files, o.exclude ?? []);
   maps.set(root, { made: now, map });
   return map;
 }
 
-async function buildMap(root: string): Promise<string> {
+async function buildMap(
+  root: string,
+  files: readonly string[] | undefined,
+  exclude: readonly string[],
+): Promise<string> {
   const lines: string[] = [];
   let size = 0;
-  for (const path of await sourceFiles(root)) {
+  const paths = files
+    ? [...files]
+        .filter((f) => SOURCE.test(f) && !f.split('/').some((part) => SKIP_DIRS.has(part)))
+        .sort()
+        .slice(0, MAX_FILES)
+    : (await sourceFiles(root)).filter((f) => !exclude.some((d) => f === d || f.startsWith(`${d}/`)));
+  for (const path of paths) {
     const info = await stat(join(root, path)).catch(() => undefined);
     if (!info || info.size > 512 * 1024) continue;
     const text = await readFile(join(root, path), 'utf8').catch(() => '');
