@@ -84,6 +84,8 @@ describe('dwf run', () => {
       usage: { agents: 6, cacheReadTokens: 0, cacheWriteTokens: expect.any(Number), usd: null },
     });
     expect(Object.keys(outcome).sort()).toEqual([
+      'failedAgents',
+      'failures',
       'replayedAgents',
       'reportPath',
       'result',
