@@ -81,7 +81,7 @@ describe('dwf run', () => {
       },
       // The system prompt carries the repository's map (this checkout's: its size moves with the
       // code), so the head siblings share is long enough to be cached: the fixture estimates writes.
-      usage: { agents: 6, cacheReadTokens: 0, cacheWriteTokens: expect.any(Number), usd: null },
+      usage: { agents: 6, cacheReadTokens: expect.any(Number), cacheWriteTokens: expect.any(Number), usd: null },
     });
     expect(Object.keys(outcome).sort()).toEqual([
       'failedAgents',
