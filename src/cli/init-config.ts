@@ -66,11 +66,15 @@ export function configText(c: ConfigChoices): string {
       '',
     );
   }
-  lines.push('# The other keys, at their defaults:', '');
+  lines.push('# The other keys, commented out: each at its default, or an example where it has none.', '');
   for (const [key, node] of Object.entries(properties)) {
     if (key in set || key === 'sweep') continue;
-    const example = node.default ?? EXAMPLES[key];
-    lines.push(...describe(node), `# ${line(key, example)}`, '');
+    if (node.default !== undefined) {
+      lines.push(...describe(node), `# ${line(key, node.default)}`, '');
+    } else {
+      // No default: unset, the product decides (the test command is detected, the scope is every file).
+      lines.push(...describe(node), `# Unset by default. For example:`, `# ${line(key, EXAMPLES[key])}`, '');
+    }
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
