@@ -17,6 +17,8 @@ export type RunEvent = Base &
         resumedFrom?: string;
         concurrency: number;
         maxAgents: number;
+        /** The run's ceiling, when it has one. */
+        budget?: { tokens: number | null; usd: number | null };
       }
     | { type: 'phase'; phase: string }
     | { type: 'log'; message: string; phase?: string }

@@ -36,6 +36,9 @@ export async function runWorkflow(options: RunOptions): Promise<RunSummary> {
     ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
     concurrency: run.concurrency,
     maxAgents: run.maxAgents,
+    ...(run.budget.totalTokens !== null || run.budget.totalUsd !== null
+      ? { budget: { tokens: run.budget.totalTokens, usd: run.budget.totalUsd } }
+      : {}),
   });
   // The log says how repository code runs: isolated, unisolated by choice, or refused.
   if (runner) emit(run, { type: 'log', message: runner.description });

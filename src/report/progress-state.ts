@@ -21,6 +21,8 @@ export interface ProgressState {
   /** The newest log lines, oldest first. */
   logs: string[];
   runId?: string;
+  /** The run's ceiling, when it has one: spend is shown against it. */
+  budget?: { tokens: number | null; usd: number | null };
 }
 
 export function emptyProgress(): ProgressState {
@@ -47,6 +49,7 @@ export function applyEvent(state: ProgressState, event: RunEvent): ProgressState
   switch (event.type) {
     case 'run.started':
       state.runId = event.runId;
+      if (event.budget) state.budget = event.budget;
       break;
     case 'phase':
       state.phase = event.phase;
@@ -84,7 +87,7 @@ export function applyEvent(state: ProgressState, event: RunEvent): ProgressState
   return state;
 }
 
-/** One line: phase, agents by state, tokens, dollars and time. */
+/** One line: phase, agents by state, tokens and dollars (against the budget, when there is one), and time. */
 export function statusLine(s: ProgressState): string {
   return [
     s.phase || 'starting',
@@ -94,8 +97,10 @@ export function statusLine(s: ProgressState): string {
     ...(s.failed > 0 ? [`${s.failed} failed`] : []),
     ...(s.queued > 0 ? [`${s.queued} queued`] : []),
     ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),
-    `${formatTokens(s.tokens)} tokens`,
-    ...(s.usd !== null ? [formatUsd(s.usd)] : []),
+    `${formatTokens(s.tokens)}${s.budget?.tokens ? ` of ${formatTokens(s.budget.tokens)}` : ''} tokens`,
+    ...(s.usd !== null || s.budget?.usd
+      ? [`${formatUsd(s.usd ?? 0)}${s.budget?.usd ? ` of ${formatUsd(s.budget.usd)}` : ''}`]
+      : []),
     `${(s.t / 1000).toFixed(1)}s`,
   ].join(' · ');
 }

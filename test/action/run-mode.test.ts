@@ -159,6 +159,8 @@ describe('run mode', () => {
     expect(onBranch).toContain('src/orders.js');
     expect(onBranch.filter((f) => !f.startsWith('src/'))).toEqual([]);
     expect(bodies[0]).toMatch(new RegExp(`\n${runMarker('plan-1').replace(/[{}]/g, '\\$&')}$`));
+    // The progress comment shows spend against the budget (the configuration's default ceiling here).
+    expect(bodies.some((b) => / of 5\.0M tokens · /.test(b))).toBe(true);
     expect(bodies[bodies.length - 1]).toBe(
       `The run completed: https://github.com/octo/example-api/pull/12\n\n${runMarker('plan-1')}`,
     );

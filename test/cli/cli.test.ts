@@ -81,7 +81,12 @@ describe('dwf run', () => {
       },
       // The system prompt carries the repository's map (this checkout's: its size moves with the
       // code), so the head siblings share is long enough to be cached: the fixture estimates writes.
-      usage: { agents: 6, cacheReadTokens: expect.any(Number), cacheWriteTokens: expect.any(Number), usd: null },
+      usage: {
+        agents: 6,
+        cacheReadTokens: expect.any(Number),
+        cacheWriteTokens: expect.any(Number),
+        usd: null,
+      },
     });
     expect(Object.keys(outcome).sort()).toEqual([
       'failedAgents',
@@ -208,6 +213,27 @@ describe('progress on a terminal', () => {
     view.close();
     expect(screen).toContain('▸ Verify\n');
     expect(screen).toContain('  ✗ agent #1 v1 failed: API 500\n');
+  });
+
+  test('with a budget, the status line shows spend against it', () => {
+    const view = new ProgressView(() => true, false);
+    view.on({
+      t: 0,
+      type: 'run.started',
+      runId: 'r',
+      name: 'n',
+      concurrency: 16,
+      maxAgents: 1000,
+      budget: { tokens: 90_000, usd: 2 },
+    });
+    const usage = { inputTokens: 1500, outputTokens: 500, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    view.on({ t: 1, type: 'agent.queued', index: 0 });
+    view.on({ t: 2, type: 'agent.started', index: 0, model: 'sim' });
+    view.on({ t: 900, type: 'agent.finished', index: 0, status: 'completed', usage, usd: 0.01 });
+    expect(view.status()).toBe(
+      'starting · 0 running · 1 done · 2.0k of 90.0k tokens · $0.0100 of $2.00 · 0.9s',
+    );
+    view.close();
   });
 
   test('a retry is one line as it is scheduled, and the status line counts the agents retrying until they answer', () => {
