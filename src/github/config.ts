@@ -111,7 +111,10 @@ export const configSchema = z
     workflowFile: z
       .string()
       .regex(/^[\w.-]+\.ya?ml$/, 'must be a file name in .github/workflows/, e.g. dynamic-workflows.yml')
-      .refine((name) => !name.startsWith('.'), 'must be a file name in .github/workflows/, e.g. dynamic-workflows.yml')
+      .refine(
+        (name) => !name.startsWith('.'),
+        'must be a file name in .github/workflows/, e.g. dynamic-workflows.yml',
+      )
       .default('dynamic-workflows.yml')
       .describe('The workflow file under `.github/workflows/` that the app and the commands job dispatch.'),
     /**
