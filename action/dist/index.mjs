@@ -62432,7 +62432,10 @@ var configSchema = external_exports.object({
   }).strict().optional().describe(
     "The scheduled security sweep (opt-in: it runs only when the workflow file has a `schedule:` trigger)."
   ),
-  workflowFile: external_exports.string().regex(/^[\w.-]+\.ya?ml$/, "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml").refine((name2) => !name2.startsWith("."), "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml").default("dynamic-workflows.yml").describe("The workflow file under `.github/workflows/` that the app and the commands job dispatch."),
+  workflowFile: external_exports.string().regex(/^[\w.-]+\.ya?ml$/, "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml").refine(
+    (name2) => !name2.startsWith("."),
+    "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml"
+  ).default("dynamic-workflows.yml").describe("The workflow file under `.github/workflows/` that the app and the commands job dispatch."),
   /**
    * Repository code (the test command, allowed commands, the baseline) runs isolated, or not at
    * all where isolation cannot be set up (`required`); `off` runs it unisolated, as the job's user.

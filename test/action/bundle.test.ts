@@ -119,7 +119,7 @@ describe('the bundled action', () => {
       .filter((r) => r.method === 'PATCH')
       .map((r) => (r.body as { body: string }).body);
     expect(edits.at(-1)).toMatch(
-      /^The run completed with no changes and no findings: nothing to review\.\n\n<!-- dynamic-workflows:run \{"planId":"plan-9","runId":"[^"]+","actionsRunId":"77"\} -->$/,
+      /^The run completed with no changes and no findings: nothing to review\.\n\nTrace: the artifact \[`dynamic-workflows-77`\]\(http:\/\/127\.0\.0\.1:\d+\/octo\/api\/actions\/runs\/77#artifacts\) holds the run directory; open `[^`]+\/trace\.html` .*\n\n<!-- dynamic-workflows:run \{"planId":"plan-9","runId":"[^"]+","actionsRunId":"77"\} -->$/,
     );
     expect(github.seen.every((r) => r.headers.authorization === 'token ghs_runner_token_0123')).toBe(true);
     const summary = readFileSync(summaryFile, 'utf8');
