@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -30,11 +30,16 @@ export async function transcriptsWritten(root: string): Promise<void> {
   for (const dir of made.keys()) if (dir.startsWith(root)) made.delete(dir);
 }
 
-/** An append-only JSON-lines file written asynchronously, in order, one batch per event-loop turn. */
+/**
+ * An append-only JSON-lines file written asynchronously, in order, one batch per event-loop turn,
+ * through one handle opened at the first write and closed by `close()` (one open and one close per
+ * file, not one per batch).
+ */
 export class AsyncJsonLines {
   private lines: string[] = [];
   private scheduled = false;
   private chain: Promise<unknown>;
+  private handle: Promise<FileHandle> | undefined;
 
   constructor(
     readonly path: string,
@@ -60,9 +65,28 @@ export class AsyncJsonLines {
     if (this.lines.length === 0) return;
     const text = `${this.lines.join('\n')}\n`;
     this.lines = [];
-    const write = this.chain.then(() => appendFile(this.path, text));
+    const write = this.chain.then(async () => {
+      this.handle ??= open(this.path, 'a');
+      await (await this.handle).write(text);
+    });
     // A transcript that cannot be written (a full disk) must not fail the run: it is a record.
     const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chain = settled;
+    trackWrite(this.root, settled);
+  }
+
+  /** Writes what is buffered, then closes the file; later lines would open it again. */
+  close(): void {
+    this.flush();
+    const closed = this.chain.then(async () => {
+      const handle = this.handle;
+      this.handle = undefined;
+      await (await handle)?.close();
+    });
+    const settled = closed.then(
       () => undefined,
       () => undefined,
     );

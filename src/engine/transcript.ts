@@ -242,7 +242,7 @@ export class AgentTranscript {
       },
       cut,
     );
-    this.file.flush();
+    this.file.close();
   }
 
   private write(line: DistributiveOmit<TranscriptLine, 't' | 'cut'>, cut: Record<string, number>): void {
@@ -284,7 +284,7 @@ export function writeReplayedTranscript(
         transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`,
       } satisfies TranscriptLine),
     );
-    file.flush();
+    file.close();
   };
   trackWrite(run.dir, write());
 }
