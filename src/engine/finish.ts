@@ -4,6 +4,7 @@ import { describeFailure, emit, type RunContext } from './context.js';
 import { describeFailures, failureCounts, type RunStatus } from './events.js';
 import type { FinishedWork, RunEnding, RunSummary } from './options.js';
 import { writeJsonAtomic } from './run-dir.js';
+import { transcriptsWritten } from './transcript.js';
 
 /**
  * The status of a script's outcome, read from the failure's kind: stopped by the caller (or
@@ -95,6 +96,9 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
   });
   run.journal.close();
   run.eventLog.close();
+  // Transcripts are written off the main thread: the run directory is complete (and can be read,
+  // archived or removed) only once they are.
+  await transcriptsWritten(run.paths.dir);
 
   const summary: RunSummary = {
     runId: run.runId,
