@@ -1,10 +1,10 @@
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
  * Transcript files are written off the main thread: one file per agent means a file created per
  * agent, and creating files synchronously cost about 100 µs of the engine's time per agent here,
- * as much as everything else it does for one. Lines appended in one turn of the event loop go out
+ * as much as everything else it does for one. Lines wait in memory up to a second and go out
  * together, in order, through the thread pool; `transcriptsWritten(dir)` waits for every write
  * under a directory (the trace page does, before it reads them).
  */
@@ -30,16 +30,19 @@ export async function transcriptsWritten(root: string): Promise<void> {
   for (const dir of made.keys()) if (dir.startsWith(root)) made.delete(dir);
 }
 
+/** How long a line may wait in memory before it is written: a transcript on disk lags at most this. */
+export const TRANSCRIPT_STREAM_MS = 1000;
+
 /**
- * An append-only JSON-lines file written asynchronously, in order, one batch per event-loop turn,
- * through one handle opened at the first write and closed by `close()` (one open and one close per
- * file, not one per batch).
+ * An append-only JSON-lines file written asynchronously and in order. Lines wait in memory at most
+ * TRANSCRIPT_STREAM_MS, then go out together; `close()` writes what is left at once. An agent that
+ * ends within that time costs one append (its file's open, write and close) however many lines it
+ * wrote, and a long one still streams to disk as it goes.
  */
 export class AsyncJsonLines {
   private lines: string[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown>;
-  private handle: Promise<FileHandle> | undefined;
 
   constructor(
     readonly path: string,
@@ -54,43 +57,29 @@ export class AsyncJsonLines {
 
   appendLine(json: string): void {
     this.lines.push(json);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
   }
 
   /** Hands the buffered lines to the thread pool now, after the writes before them. */
   flush(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.lines.length === 0) return;
     const text = `${this.lines.join('\n')}\n`;
     this.lines = [];
-    const write = this.chain.then(async () => {
-      this.handle ??= open(this.path, 'a');
-      await (await this.handle).write(text);
-    });
     // A transcript that cannot be written (a full disk) must not fail the run: it is a record.
-    const settled = write.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settled = this.chain
+      .then(() => appendFile(this.path, text))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     this.chain = settled;
     trackWrite(this.root, settled);
   }
 
-  /** Writes what is buffered, then closes the file; later lines would open it again. */
+  /** Writes what is left; the file is complete once `transcriptsWritten` resolves. */
   close(): void {
     this.flush();
-    const closed = this.chain.then(async () => {
-      const handle = this.handle;
-      this.handle = undefined;
-      await (await handle)?.close();
-    });
-    const settled = closed.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.chain = settled;
-    trackWrite(this.root, settled);
   }
 }

@@ -13,7 +13,7 @@ export { transcriptsWritten } from './transcript-file.js';
 
 /**
  * An agent's transcript: `transcripts/<index>.jsonl` in the run directory, one JSON object a line,
- * appended as the agent goes (the lines of one event-loop turn written together, off the main
+ * appended as the agent goes (lines wait at most a second in memory and go out together, off the main
  * thread: see transcript-file.ts). docs/transcripts.md documents the format.
  */
 export const TRANSCRIPTS_DIR = 'transcripts';
