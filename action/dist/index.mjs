@@ -1042,16 +1042,16 @@ var require_parse = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open4 = tokens2[token.tokensIndex];
-          open4.type = "text";
-          open4.value = literal3;
-          open4.output = safeOutput || utils.escapeRegex(literal3);
+          const open3 = tokens2[token.tokensIndex];
+          open3.type = "text";
+          open3.value = literal3;
+          open3.output = safeOutput || utils.escapeRegex(literal3);
           for (let i2 = token.tokensIndex + 1; i2 < tokens2.length; i2++) {
             tokens2[i2].value = "";
             tokens2[i2].output = "";
             delete tokens2[i2].suffix;
           }
-          state.output = token.output + open4.output;
+          state.output = token.output + open3.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -1271,15 +1271,15 @@ var require_parse = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open4 = {
+          const open3 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open4);
-          push(open4);
+          braces.push(open3);
+          push(open3);
           continue;
         }
         if (value === "}") {
@@ -14290,17 +14290,17 @@ var init_parser = __esm({
       return tokens2;
     };
     strip = (tokens2) => {
-      let open4 = [];
+      let open3 = [];
       for (const token of tokens2) {
         if (token.type === "brace" || token.type === "paren") {
           if (token.value === "{" || token.value === "[") {
-            open4.push(token.value);
+            open3.push(token.value);
           } else {
-            open4.pop();
+            open3.pop();
           }
         }
       }
-      let innermostOpenBracket = open4[open4.length - 1];
+      let innermostOpenBracket = open3[open3.length - 1];
       let length = tokens2.length;
       let JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
       while (length > 0) {
@@ -64010,10 +64010,10 @@ function renderPlan(plan2, options = {}) {
 // src/github/plan-comment.ts
 var planMarker = (m) => writeMarker("plan", m);
 function scriptOf(body) {
-  const open4 = /^(`{3,})js[ \t]*\r?\n/m.exec(body);
-  if (!open4) return void 0;
-  const fence2 = open4[1];
-  const start = open4.index + open4[0].length;
+  const open3 = /^(`{3,})js[ \t]*\r?\n/m.exec(body);
+  if (!open3) return void 0;
+  const fence2 = open3[1];
+  const start = open3.index + open3[0].length;
   const close = new RegExp(`\\r?\\n${fence2}[ \\t]*(\\r?\\n|$)`).exec(body.slice(start));
   if (!close) return void 0;
   return `${body.slice(start, start + close.index)}
@@ -66947,7 +66947,7 @@ var Scheduler = class {
 
 // src/engine/transcript.ts
 import { existsSync as existsSync6 } from "node:fs";
-import { open as open3 } from "node:fs/promises";
+import { open as open2 } from "node:fs/promises";
 import { join as join12 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 
@@ -66979,7 +66979,7 @@ function costUsd(model, usage) {
 }
 
 // src/engine/transcript-file.ts
-import { mkdir as mkdir3, open as open2 } from "node:fs/promises";
+import { appendFile, mkdir as mkdir3 } from "node:fs/promises";
 import { dirname as dirname6 } from "node:path";
 var pending = /* @__PURE__ */ new Map();
 var made = /* @__PURE__ */ new Map();
@@ -66996,6 +66996,7 @@ async function transcriptsWritten(root) {
   for (let set3 = pending.get(root); set3 && set3.size > 0; set3 = pending.get(root)) await Promise.all([...set3]);
   for (const dir of made.keys()) if (dir.startsWith(root)) made.delete(dir);
 }
+var TRANSCRIPT_STREAM_MS = 1e3;
 var AsyncJsonLines = class {
   constructor(path4, root) {
     this.path = path4;
@@ -67008,47 +67009,30 @@ var AsyncJsonLines = class {
   path;
   root;
   lines = [];
-  scheduled = false;
+  timer;
   chain;
-  handle;
   appendLine(json3) {
     this.lines.push(json3);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
   }
   /** Hands the buffered lines to the thread pool now, after the writes before them. */
   flush() {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = void 0;
     if (this.lines.length === 0) return;
     const text2 = `${this.lines.join("\n")}
 `;
     this.lines = [];
-    const write = this.chain.then(async () => {
-      this.handle ??= open2(this.path, "a");
-      await (await this.handle).write(text2);
-    });
-    const settled = write.then(
+    const settled = this.chain.then(() => appendFile(this.path, text2)).then(
       () => void 0,
       () => void 0
     );
     this.chain = settled;
     trackWrite(this.root, settled);
   }
-  /** Writes what is buffered, then closes the file; later lines would open it again. */
+  /** Writes what is left; the file is complete once `transcriptsWritten` resolves. */
   close() {
     this.flush();
-    const closed = this.chain.then(async () => {
-      const handle = this.handle;
-      this.handle = void 0;
-      await (await handle)?.close();
-    });
-    const settled = closed.then(
-      () => void 0,
-      () => void 0
-    );
-    this.chain = settled;
-    trackWrite(this.root, settled);
   }
 };
 
@@ -67222,7 +67206,7 @@ function writeReplayedTranscript(run, resumedFrom, agent) {
 async function pointerOf(path4) {
   let handle;
   try {
-    handle = await open3(path4, "r");
+    handle = await open2(path4, "r");
     const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(65536) });
     const first = buffer.subarray(0, bytesRead).toString("utf8").split("\n", 1)[0];
     if (!first.includes('"type":"replayed"')) return void 0;
