@@ -67432,7 +67432,7 @@ async function finishRun(run, outcome) {
     if (status === "completed") status = "failed";
     error62 = redactor.redact(error62 === void 0 ? work.failure : `${error62}; ${work.failure}`);
   }
-  const { branch, reportPath } = work;
+  const { branch, reportPath, warnings } = work;
   emit(run, {
     type: "run.finished",
     status,
@@ -67454,7 +67454,8 @@ async function finishRun(run, outcome) {
     failures: failureCounts(run.digest),
     ...options.resume !== void 0 ? { resumedFrom: options.resume } : {},
     ...branch ? { branch } : {},
-    ...reportPath ? { reportPath } : {}
+    ...reportPath ? { reportPath } : {},
+    ...warnings && warnings.length > 0 ? { warnings } : {}
   };
   const { budget } = run;
   writeJsonAtomic(run.paths.result, {
@@ -91018,10 +91019,12 @@ async function finish(ending, options) {
     },
     ending.redact
   );
+  const { problems } = reconcile(findingsOf(ending.result), changes?.files ?? [], ending.digest.oracles);
   return {
     ...committed ? { branch: committed.branch } : {},
     reportPath,
-    ...failure3 !== void 0 ? { failure: failure3 } : {}
+    ...failure3 !== void 0 ? { failure: failure3 } : {},
+    ...problems.length > 0 ? { warnings: problems.map((p) => `the run's claims do not add up: ${p}`) } : {}
   };
 }
 async function writeTracePage(runDir, run, redact = (text2) => text2) {

@@ -117,6 +117,7 @@ function jsonOutcome(summary: FinishedRun): string {
     runDir: summary.runDir,
     usage: summary.usage,
     replayedAgents: summary.replayedAgents,
+    ...(summary.warnings ? { warnings: summary.warnings } : {}),
     failedAgents: summary.failedAgents,
     failures: summary.failures,
     ...(summary.resumedFrom !== undefined ? { resumedFrom: summary.resumedFrom } : {}),
@@ -153,6 +154,7 @@ function writeSummary(io: CliIo, summary: FinishedRun, settings: RunSettings, ar
       `(in ${formatTokens(u.inputTokens)}, out ${formatTokens(u.outputTokens)}, cache read ${formatTokens(u.cacheReadTokens)}, ` +
       `cache write ${formatTokens(u.cacheWriteTokens)}) · ${formatUsd(u.usd)}\n` +
       (summary.error ? `error: ${summary.error}\n` : '') +
+      (summary.warnings ?? []).map((w) => `warning: ${w}\n`).join('') +
       (summary.branch ? `changes on branch ${summary.branch} of ${settings.repoDir}\n` : '') +
       `report: ${summary.reportPath}\n` +
       `run directory: ${summary.runDir}\n` +

@@ -87,7 +87,7 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     if (status === 'completed') status = 'failed';
     error = redactor.redact(error === undefined ? work.failure : `${error}; ${work.failure}`);
   }
-  const { branch, reportPath } = work;
+  const { branch, reportPath, warnings } = work;
   emit(run, {
     type: 'run.finished',
     status,
@@ -113,6 +113,7 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     ...(options.resume !== undefined ? { resumedFrom: options.resume } : {}),
     ...(branch ? { branch } : {}),
     ...(reportPath ? { reportPath } : {}),
+    ...(warnings && warnings.length > 0 ? { warnings } : {}),
   };
   const { budget } = run;
   writeJsonAtomic(run.paths.result, {

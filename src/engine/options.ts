@@ -101,6 +101,8 @@ export interface FinishedWork {
   reportPath?: string;
   /** A reason the run fails after all (e.g. changes holding a secret were not committed). */
   failure?: string;
+  /** What the caller should show beside the outcome (e.g. claims of the script the record does not bear out). */
+  warnings?: string[];
 }
 
 export type RunFinisher = (ending: RunEnding) => Promise<FinishedWork>;
@@ -125,6 +127,8 @@ export interface RunSummary {
   resumedFrom?: string;
   /** Agents whose results were replayed from the resumed run's journal, at no cost. */
   replayedAgents: number;
+  /** What the finisher found worth a warning (the report says more). */
+  warnings?: string[];
   /** Agents that failed (their model call failed for good, or their answer never fit its schema). */
   failedAgents: number;
   /** Why they failed: each reason, in a few words, with how many agents failed for it. */

@@ -6,6 +6,7 @@ import { writeJsonAtomic } from '../engine/run-dir.js';
 import { readRunEvents, startOfRunId } from '../engine/run-record.js';
 import { readTranscript, transcriptsWritten } from '../engine/transcript.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
+import { reconcile } from '../report/reconcile.js';
 import { findingsOf, renderReport } from '../report/report.js';
 import { escapeHtml, renderTrace, type TraceData, traceData } from '../report/trace.js';
 
@@ -100,10 +101,13 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
     },
     ending.redact,
   );
+  // The report's caution, said where the run ends too: the terminal, --json, the job summary.
+  const { problems } = reconcile(findingsOf(ending.result), changes?.files ?? [], ending.digest.oracles);
   return {
     ...(committed ? { branch: committed.branch } : {}),
     reportPath,
     ...(failure !== undefined ? { failure } : {}),
+    ...(problems.length > 0 ? { warnings: problems.map((p) => `the run's claims do not add up: ${p}`) } : {}),
   };
 }
 

@@ -13,7 +13,15 @@ async function dwf(argv: string[], cwd: string) {
     env: {},
     cwd,
   });
-  return { code, outcome: JSON.parse(stdout) as { reportPath: string; branch?: string; runId: string } };
+  return {
+    code,
+    outcome: JSON.parse(stdout) as {
+      reportPath: string;
+      branch?: string;
+      runId: string;
+      warnings?: string[];
+    },
+  };
 }
 
 const CLAIMS = `export const meta = { name: 'claims', description: 'claims fixes it never made' };
@@ -41,8 +49,12 @@ describe('a report that holds the script to the record', () => {
       repo,
     );
     expect(code).toBe(0);
-    // Nothing changed: no branch, whatever the script claims.
+    // Nothing changed: no branch, whatever the script claims; --json says the claims do not add up.
     expect(outcome.branch).toBeUndefined();
+    expect(outcome.warnings).toEqual([
+      "the run's claims do not add up: 1 finding is marked fixed, but no file was changed.",
+      "the run's claims do not add up: 1 finding is marked fixed, but the tests were not run after the changes: the fixes are unchecked.",
+    ]);
     expect(git(repo, 'branch', '--list', 'dwf/*')).toBe('');
     const report = readFileSync(outcome.reportPath, 'utf8');
     const caution = report.indexOf('> [!CAUTION]');
@@ -63,6 +75,17 @@ describe('a report that holds the script to the record', () => {
       /## Summary\n\n```text\nAll fixed\. <!\u2010\u2010 dynamic-workflows:plan .*\n```/,
     );
     expect(report).not.toContain('<!-- dynamic-workflows');
+    // The terminal says so too, under the summary line.
+    let stderr = '';
+    await main(['run', 'claims.js', '--oracle', 'sh test.sh', '--no-isolation', '--runs-dir', 'runs'], {
+      stdout: { write: () => true },
+      stderr: { write: (t: string) => (stderr += t) },
+      env: {},
+      cwd: repo,
+    });
+    expect(stderr).toContain(
+      "\nwarning: the run's claims do not add up: 1 finding is marked fixed, but no file was changed.\n",
+    );
     // Findings first, the token accounting last.
     expect(report.indexOf('## Findings')).toBeLessThan(report.indexOf('## Token accounting'));
     expect(
