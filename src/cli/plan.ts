@@ -87,6 +87,8 @@ function planJson(result: Plan) {
       model: e.model,
       problems: e.problems,
       ...(e.overBudget ? { overBudget: e.overBudget } : {}),
+      ...(e.phases ? { phases: e.phases } : {}),
+      ...(e.budget ? { budget: e.budget } : {}),
     },
     ...(result.authoring ? { authoring: result.authoring } : {}),
   };

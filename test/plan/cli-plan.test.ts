@@ -48,6 +48,15 @@ describe('dwf plan', () => {
     ]);
     expect(plan.assessment.baseline.failing).toHaveLength(4);
     expect(plan.verdict.decision).toBe('subagents');
+    // The per-phase estimate and the budget it implies are in the JSON too (issue 11).
+    expect(plan.estimate.phases.map((p: { phase: string }) => p.phase)).toEqual([
+      'Find',
+      'Verify',
+      'Fix',
+      'Re-verify',
+      'Report',
+    ]);
+    expect(plan.estimate.budget).toMatchObject({ source: 'estimate', margin: 1.5, usd: expect.any(Number) });
     expect(plan.questions).toHaveLength(3);
     // What the plan says it fixes is what the script is bound with.
     expect(plan.questions[1]).toEqual({
