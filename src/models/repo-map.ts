@@ -54,26 +54,17 @@ export function declaredNames(text: string): string[] {
   return names;
 }
 
-const maps = new Map<string, { made: number; map: Promise<string> }>();
-/** How long a map is reused: the agents of one run share it, a later run in the same process gets a fresh one. */
-const MAP_REUSE_MS = 10 * 60_000;
-
 /**
- * The map of a repository directory (an empty string when it has no source files), made once per
- * run. `files` are the repository's committed files (git ls-files): given, the map is the same for
- * the same commit, whatever else lies in the directory (run directories, build output), so a
- * resumed run's agents get the same prompt as the run they resume.
+ * The map of a repository directory (an empty string when it has no source files). `files` are
+ * the repository's committed files (git ls-files): given, the map is the same for the same commit,
+ * whatever else lies in the directory (run directories, build output), so a resumed run's agents
+ * get the same prompt as the run they resume. The engine makes it once per run.
  */
 export function repositoryMap(
   root: string,
-  o: { files?: readonly string[] | undefined; exclude?: readonly string[]; now?: number } = {},
+  o: { files?: readonly string[] | undefined; exclude?: readonly string[] } = {},
 ): Promise<string> {
-  const now = o.now ?? Date.now();
-  const known = maps.get(root);
-  if (known && now - known.made < MAP_REUSE_MS) return known.map;
-  const map = buildMap(root, o.files, o.exclude ?? []);
-  maps.set(root, { made: now, map });
-  return map;
+  return buildMap(root, o.files, o.exclude ?? []);
 }
 
 async function buildMap(
