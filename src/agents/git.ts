@@ -127,11 +127,12 @@ export async function pushBranch(options: {
   }
 }
 
+/** Files git tracks in a working tree, relative to its root; throws outside a git repository. */
+export async function trackedFiles(cwd: string): Promise<string[]> {
+  return (await runGit(['ls-files', '-z'], { cwd })).split('\0').filter(Boolean);
+}
+
 /** The files git tracks in a working tree, or undefined outside a git repository. */
-export async function committedFiles(cwd: string): Promise<string[] | undefined> {
-  try {
-    return (await runGit(['ls-files', '-z'], { cwd })).split('\0').filter(Boolean);
-  } catch {
-    return undefined;
-  }
+export function committedFiles(cwd: string): Promise<string[] | undefined> {
+  return trackedFiles(cwd).catch(() => undefined);
 }

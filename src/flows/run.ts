@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { repositoryDefinitionDirs } from '../agents/agent-definitions.js';
+import { trackedFiles } from '../agents/git.js';
 import type { RunEvent } from '../engine/events.js';
 import { type RunSummary, runWorkflow } from '../engine/run.js';
 import { savedWorkflows } from '../engine/saved-workflows.js';
-import { detectOracle, trackedFiles } from '../plan/assess.js';
+import { detectOracle } from '../plan/assess.js';
 import type { Budgeted, PhaseEstimate } from '../plan/estimate.js';
 import { BUILTIN_DIR } from '../plan/estimate.js';
 import type { Plan } from '../plan/plan.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import picomatch from 'picomatch';
-import { runGit } from '../agents/git.js';
+import { trackedFiles } from '../agents/git.js';
 import {
   createRepoCodeRunner,
   type IsolationMode,
@@ -108,12 +108,6 @@ const LANGUAGES: Record<string, string> = {
 
 const NOT_SOURCE = new Set(['Markdown', 'JSON', 'YAML', 'TOML', 'HTML', 'CSS']);
 const NPM_DEFAULT_TEST = /no test specified/;
-
-/** Files git tracks, relative to the repository root. */
-export async function trackedFiles(repoDir: string): Promise<string[]> {
-  const stdout = await runGit(['ls-files', '-z'], { cwd: repoDir });
-  return stdout.split('\0').filter(Boolean);
-}
 
 function readText(path: string): string | undefined {
   try {

@@ -1,9 +1,9 @@
 import { copyFile, lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { trackedFiles } from '../agents/git.js';
 import type { RunEvent } from '../engine/events.js';
 import type { DiligentCalibration } from '../models/diligent.js';
-import { trackedFiles } from './assess.js';
 import calibration from './calibration.json' with { type: 'json' };
 
 /** The calibration table of the dry runs (src/plan/calibration.json, documented in docs/planning.md). */
