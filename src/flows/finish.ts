@@ -38,6 +38,9 @@ export const reportAndCommit: RunFinisher = reportAndCommitWith({});
 async function finish(ending: RunEnding, options: FinishOptions): Promise<FinishedWork> {
   const { workspace, runId } = ending;
   const changes = await workspace?.summary();
+  // A failure of the finish (changes holding a secret) fails a run that had completed, as the engine records it.
+  const statusWith = (failure: string | undefined) =>
+    failure !== undefined && ending.status === 'completed' ? 'failed' : ending.status;
   const reportFor = (branch: string | undefined, failure?: string) =>
     ending.redact(
       renderReport({
@@ -46,7 +49,7 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
         description: ending.description,
         args: ending.args,
         model: ending.model,
-        status: failure !== undefined && ending.status === 'completed' ? 'failed' : ending.status,
+        status: statusWith(failure),
         ...(failure !== undefined || ending.error !== undefined
           ? { error: [ending.error, failure].filter((e) => e !== undefined).join('; ') }
           : {}),
@@ -94,7 +97,7 @@ async function finish(ending: RunEnding, options: FinishOptions): Promise<Finish
     {
       runId,
       name: ending.name,
-      status: failure !== undefined && ending.status === 'completed' ? 'failed' : ending.status,
+      status: statusWith(failure),
       ...(ending.error !== undefined ? { error: ending.error } : {}),
       durationMs: ending.durationMs,
       model: ending.model,

@@ -1,4 +1,5 @@
-import type { RunDigest, RunStatus } from '../engine/events.js';
+import type { RunDigest } from '../engine/events.js';
+import type { RunEnding } from '../engine/run.js';
 import type { UsageTotals } from '../engine/usage.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
 import { estimateVsActual } from './estimate-vs-actual.js';
@@ -32,19 +33,24 @@ export interface Finding {
   evidence?: string;
 }
 
-export interface ReportInput {
-  runId: string;
-  name: string;
-  description: string;
-  args: unknown;
-  model: string;
-  status: RunStatus;
-  error?: string;
-  result: unknown;
+/** What the report is made of: the run's ending as the engine hands it over, with the changes and the plan's estimate. */
+export interface ReportInput
+  extends Pick<
+    RunEnding,
+    | 'runId'
+    | 'name'
+    | 'description'
+    | 'args'
+    | 'model'
+    | 'status'
+    | 'error'
+    | 'result'
+    | 'durationMs'
+    | 'replayed'
+  > {
   /** What the report needs from the run's events (see `EventDigest`; `digestEvents` for a list). */
   digest: RunDigest;
   usage: UsageReport;
-  durationMs: number;
   changes?: {
     files: string[];
     diffStat: string;
@@ -52,7 +58,6 @@ export interface ReportInput {
     byAgent: Record<string, number[]>;
     branch?: string;
   };
-  replayed: boolean;
   /** The plan's per-phase estimate, shown beside the actual cost of each phase. */
   estimate?: PhaseEstimate[];
 }
