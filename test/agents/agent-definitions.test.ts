@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { agentTypesIn, readAgentDefinition } from '../../src/agents/agent-definitions.js';
 import { main } from '../../src/cli/main.js';
 import { createAnthropicProvider } from '../../src/models/anthropic.js';
+import { messageReply } from '../action/stand-ins.js';
 import { gitRepoWith, runScript, tempDir } from '../helpers.js';
 
 // Issue 12, "Claude Code's agent definitions": agentType names .claude/agents/<name>.md.
@@ -50,21 +51,7 @@ function api(replies: number) {
       sent.push(body as Sent);
       return [
         200,
-        {
-          id: `msg_${sent.length}`,
-          type: 'message',
-          role: 'assistant',
-          model: (body as Sent).model,
-          content: [{ type: 'text', text: 'src/a.js:1' }],
-          stop_reason: 'end_turn',
-          stop_sequence: null,
-          usage: {
-            input_tokens: 10,
-            output_tokens: 5,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
-          },
-        },
+        messageReply(`msg_${sent.length}`, (body as Sent).model, [{ type: 'text', text: 'src/a.js:1' }]),
       ];
     });
 }

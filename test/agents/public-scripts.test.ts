@@ -4,6 +4,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { agentTypesIn, readAgentDefinition } from '../../src/agents/agent-definitions.js';
 import { main } from '../../src/cli/main.js';
+import { messageReply } from '../action/stand-ins.js';
 import { git, tempDir } from '../helpers.js';
 
 // Issue 12: real public Claude Code workflow scripts that use agentType run unchanged, with their
@@ -68,28 +69,14 @@ beforeEach(() => {
       sent.push(body as Sent);
       return [
         200,
-        {
-          id: `msg_${sent.length}`,
-          type: 'message',
-          role: 'assistant',
-          model: (body as Sent).model,
-          content: [
-            {
-              type: 'text',
-              text: (body as Sent).output_config?.format?.schema
-                ? JSON.stringify(leastValid((body as Sent).output_config!.format!.schema!))
-                : `review ${sent.length}: PASS`,
-            },
-          ],
-          stop_reason: 'end_turn',
-          stop_sequence: null,
-          usage: {
-            input_tokens: 100,
-            output_tokens: 10,
-            cache_creation_input_tokens: 0,
-            cache_read_input_tokens: 0,
+        messageReply(`msg_${sent.length}`, (body as Sent).model, [
+          {
+            type: 'text',
+            text: (body as Sent).output_config?.format?.schema
+              ? JSON.stringify(leastValid((body as Sent).output_config!.format!.schema!))
+              : `review ${sent.length}: PASS`,
           },
-        },
+        ]),
       ];
     });
 });
