@@ -41,1782 +41,6 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/picomatch/lib/constants.js
-var require_constants = __commonJS({
-  "node_modules/picomatch/lib/constants.js"(exports, module) {
-    "use strict";
-    var WIN_SLASH = "\\\\/";
-    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
-    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
-    var DOT_LITERAL = "\\.";
-    var PLUS_LITERAL = "\\+";
-    var QMARK_LITERAL = "\\?";
-    var SLASH_LITERAL = "\\/";
-    var ONE_CHAR = "(?=.)";
-    var QMARK = "[^/]";
-    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
-    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
-    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
-    var NO_DOT = `(?!${DOT_LITERAL})`;
-    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
-    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
-    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
-    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
-    var STAR = `${QMARK}*?`;
-    var SEP = "/";
-    var POSIX_CHARS = {
-      DOT_LITERAL,
-      PLUS_LITERAL,
-      QMARK_LITERAL,
-      SLASH_LITERAL,
-      ONE_CHAR,
-      QMARK,
-      END_ANCHOR,
-      DOTS_SLASH,
-      NO_DOT,
-      NO_DOTS,
-      NO_DOT_SLASH,
-      NO_DOTS_SLASH,
-      QMARK_NO_DOT,
-      STAR,
-      START_ANCHOR,
-      SEP
-    };
-    var WINDOWS_CHARS = {
-      ...POSIX_CHARS,
-      SLASH_LITERAL: `[${WIN_SLASH}]`,
-      QMARK: WIN_NO_SLASH,
-      STAR: `${WIN_NO_SLASH}*?`,
-      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
-      NO_DOT: `(?!${DOT_LITERAL})`,
-      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
-      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
-      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
-      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
-      SEP: "\\"
-    };
-    var POSIX_REGEX_SOURCE = {
-      __proto__: null,
-      alnum: "a-zA-Z0-9",
-      alpha: "a-zA-Z",
-      ascii: "\\x00-\\x7F",
-      blank: " \\t",
-      cntrl: "\\x00-\\x1F\\x7F",
-      digit: "0-9",
-      graph: "\\x21-\\x7E",
-      lower: "a-z",
-      print: "\\x20-\\x7E ",
-      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
-      space: " \\t\\r\\n\\v\\f",
-      upper: "A-Z",
-      word: "A-Za-z0-9_",
-      xdigit: "A-Fa-f0-9"
-    };
-    module.exports = {
-      DEFAULT_MAX_EXTGLOB_RECURSION,
-      MAX_LENGTH: 1024 * 64,
-      POSIX_REGEX_SOURCE,
-      // regular expressions
-      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
-      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
-      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
-      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
-      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
-      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
-      // Replace globs with equivalent patterns to reduce parsing time.
-      REPLACEMENTS: {
-        __proto__: null,
-        "***": "*",
-        "**/**": "**",
-        "**/**/**": "**"
-      },
-      // Digits
-      CHAR_0: 48,
-      /* 0 */
-      CHAR_9: 57,
-      /* 9 */
-      // Alphabet chars.
-      CHAR_UPPERCASE_A: 65,
-      /* A */
-      CHAR_LOWERCASE_A: 97,
-      /* a */
-      CHAR_UPPERCASE_Z: 90,
-      /* Z */
-      CHAR_LOWERCASE_Z: 122,
-      /* z */
-      CHAR_LEFT_PARENTHESES: 40,
-      /* ( */
-      CHAR_RIGHT_PARENTHESES: 41,
-      /* ) */
-      CHAR_ASTERISK: 42,
-      /* * */
-      // Non-alphabetic chars.
-      CHAR_AMPERSAND: 38,
-      /* & */
-      CHAR_AT: 64,
-      /* @ */
-      CHAR_BACKWARD_SLASH: 92,
-      /* \ */
-      CHAR_CARRIAGE_RETURN: 13,
-      /* \r */
-      CHAR_CIRCUMFLEX_ACCENT: 94,
-      /* ^ */
-      CHAR_COLON: 58,
-      /* : */
-      CHAR_COMMA: 44,
-      /* , */
-      CHAR_DOT: 46,
-      /* . */
-      CHAR_DOUBLE_QUOTE: 34,
-      /* " */
-      CHAR_EQUAL: 61,
-      /* = */
-      CHAR_EXCLAMATION_MARK: 33,
-      /* ! */
-      CHAR_FORM_FEED: 12,
-      /* \f */
-      CHAR_FORWARD_SLASH: 47,
-      /* / */
-      CHAR_GRAVE_ACCENT: 96,
-      /* ` */
-      CHAR_HASH: 35,
-      /* # */
-      CHAR_HYPHEN_MINUS: 45,
-      /* - */
-      CHAR_LEFT_ANGLE_BRACKET: 60,
-      /* < */
-      CHAR_LEFT_CURLY_BRACE: 123,
-      /* { */
-      CHAR_LEFT_SQUARE_BRACKET: 91,
-      /* [ */
-      CHAR_LINE_FEED: 10,
-      /* \n */
-      CHAR_NO_BREAK_SPACE: 160,
-      /* \u00A0 */
-      CHAR_PERCENT: 37,
-      /* % */
-      CHAR_PLUS: 43,
-      /* + */
-      CHAR_QUESTION_MARK: 63,
-      /* ? */
-      CHAR_RIGHT_ANGLE_BRACKET: 62,
-      /* > */
-      CHAR_RIGHT_CURLY_BRACE: 125,
-      /* } */
-      CHAR_RIGHT_SQUARE_BRACKET: 93,
-      /* ] */
-      CHAR_SEMICOLON: 59,
-      /* ; */
-      CHAR_SINGLE_QUOTE: 39,
-      /* ' */
-      CHAR_SPACE: 32,
-      /*   */
-      CHAR_TAB: 9,
-      /* \t */
-      CHAR_UNDERSCORE: 95,
-      /* _ */
-      CHAR_VERTICAL_LINE: 124,
-      /* | */
-      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
-      /* \uFEFF */
-      /**
-       * Create EXTGLOB_CHARS
-       */
-      extglobChars(chars) {
-        return {
-          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
-          "?": { type: "qmark", open: "(?:", close: ")?" },
-          "+": { type: "plus", open: "(?:", close: ")+" },
-          "*": { type: "star", open: "(?:", close: ")*" },
-          "@": { type: "at", open: "(?:", close: ")" }
-        };
-      },
-      /**
-       * Create GLOB_CHARS
-       */
-      globChars(win32) {
-        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
-      }
-    };
-  }
-});
-
-// node_modules/picomatch/lib/utils.js
-var require_utils = __commonJS({
-  "node_modules/picomatch/lib/utils.js"(exports) {
-    "use strict";
-    var {
-      REGEX_BACKSLASH,
-      REGEX_REMOVE_BACKSLASH,
-      REGEX_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_GLOBAL
-    } = require_constants();
-    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
-    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
-    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
-    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
-    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
-    exports.isWindows = () => {
-      if (typeof navigator !== "undefined" && navigator.platform) {
-        const platform = navigator.platform.toLowerCase();
-        return platform === "win32" || platform === "windows";
-      }
-      if (typeof process !== "undefined" && process.platform) {
-        return process.platform === "win32";
-      }
-      return false;
-    };
-    exports.removeBackslashes = (str2) => {
-      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
-        return match === "\\" ? "" : match;
-      });
-    };
-    exports.escapeLast = (input2, char, lastIdx) => {
-      const idx = input2.lastIndexOf(char, lastIdx);
-      if (idx === -1) return input2;
-      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
-      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
-    };
-    exports.removePrefix = (input2, state = {}) => {
-      let output2 = input2;
-      if (output2.startsWith("./")) {
-        output2 = output2.slice(2);
-        state.prefix = "./";
-      }
-      return output2;
-    };
-    exports.wrapOutput = (input2, state = {}, options = {}) => {
-      const prepend = options.contains ? "" : "^";
-      const append = options.contains ? "" : "$";
-      let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
-        output2 = `(?:^(?!${output2}).*$)`;
-      }
-      return output2;
-    };
-    exports.basename = (path4, { windows } = {}) => {
-      const segs = path4.split(windows ? /[\\/]/ : "/");
-      const last = segs[segs.length - 1];
-      if (last === "") {
-        return segs[segs.length - 2];
-      }
-      return last;
-    };
-  }
-});
-
-// node_modules/picomatch/lib/scan.js
-var require_scan = __commonJS({
-  "node_modules/picomatch/lib/scan.js"(exports, module) {
-    "use strict";
-    var utils = require_utils();
-    var {
-      CHAR_ASTERISK,
-      /* * */
-      CHAR_AT,
-      /* @ */
-      CHAR_BACKWARD_SLASH,
-      /* \ */
-      CHAR_COMMA,
-      /* , */
-      CHAR_DOT,
-      /* . */
-      CHAR_EXCLAMATION_MARK,
-      /* ! */
-      CHAR_FORWARD_SLASH,
-      /* / */
-      CHAR_LEFT_CURLY_BRACE,
-      /* { */
-      CHAR_LEFT_PARENTHESES,
-      /* ( */
-      CHAR_LEFT_SQUARE_BRACKET,
-      /* [ */
-      CHAR_PLUS,
-      /* + */
-      CHAR_QUESTION_MARK,
-      /* ? */
-      CHAR_RIGHT_CURLY_BRACE,
-      /* } */
-      CHAR_RIGHT_PARENTHESES,
-      /* ) */
-      CHAR_RIGHT_SQUARE_BRACKET
-      /* ] */
-    } = require_constants();
-    var isPathSeparator = (code18) => {
-      return code18 === CHAR_FORWARD_SLASH || code18 === CHAR_BACKWARD_SLASH;
-    };
-    var depth = (token) => {
-      if (token.isPrefix !== true) {
-        token.depth = token.isGlobstar ? Infinity : 1;
-      }
-    };
-    var scan = (input2, options) => {
-      const opts = options || {};
-      const length = input2.length - 1;
-      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
-      const slashes = [];
-      const tokens2 = [];
-      const parts = [];
-      let str2 = input2;
-      let index = -1;
-      let start = 0;
-      let lastIndex = 0;
-      let isBrace = false;
-      let isBracket = false;
-      let isGlob = false;
-      let isExtglob = false;
-      let isGlobstar = false;
-      let braceEscaped = false;
-      let backslashes = false;
-      let negated = false;
-      let negatedExtglob = false;
-      let finished = false;
-      let braces = 0;
-      let prev;
-      let code18;
-      let token = { value: "", depth: 0, isGlob: false };
-      const eos = () => index >= length;
-      const peek = () => str2.charCodeAt(index + 1);
-      const advance2 = () => {
-        prev = code18;
-        return str2.charCodeAt(++index);
-      };
-      while (index < length) {
-        code18 = advance2();
-        let next;
-        if (code18 === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          code18 = advance2();
-          if (code18 === CHAR_LEFT_CURLY_BRACE) {
-            braceEscaped = true;
-          }
-          continue;
-        }
-        if (braceEscaped === true || code18 === CHAR_LEFT_CURLY_BRACE) {
-          braces++;
-          while (eos() !== true && (code18 = advance2())) {
-            if (code18 === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance2();
-              continue;
-            }
-            if (code18 === CHAR_LEFT_CURLY_BRACE) {
-              braces++;
-              continue;
-            }
-            if (braceEscaped !== true && code18 === CHAR_DOT && (code18 = advance2()) === CHAR_DOT) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (braceEscaped !== true && code18 === CHAR_COMMA) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (code18 === CHAR_RIGHT_CURLY_BRACE) {
-              braces--;
-              if (braces === 0) {
-                braceEscaped = false;
-                isBrace = token.isBrace = true;
-                finished = true;
-                break;
-              }
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_FORWARD_SLASH) {
-          slashes.push(index);
-          tokens2.push(token);
-          token = { value: "", depth: 0, isGlob: false };
-          if (finished === true) continue;
-          if (prev === CHAR_DOT && index === start + 1) {
-            start += 2;
-            continue;
-          }
-          lastIndex = index + 1;
-          continue;
-        }
-        if (opts.noext !== true) {
-          const isExtglobChar = code18 === CHAR_PLUS || code18 === CHAR_AT || code18 === CHAR_ASTERISK || code18 === CHAR_QUESTION_MARK || code18 === CHAR_EXCLAMATION_MARK;
-          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
-            isGlob = token.isGlob = true;
-            isExtglob = token.isExtglob = true;
-            finished = true;
-            if (code18 === CHAR_EXCLAMATION_MARK && index === start) {
-              negatedExtglob = true;
-            }
-            if (scanToEnd === true) {
-              let parens = 0;
-              while (eos() !== true && (code18 = advance2())) {
-                if (code18 === CHAR_BACKWARD_SLASH) {
-                  backslashes = token.backslashes = true;
-                  advance2();
-                  continue;
-                }
-                if (code18 === CHAR_LEFT_PARENTHESES) {
-                  parens++;
-                  continue;
-                }
-                if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                  finished = true;
-                  break;
-                }
-              }
-              continue;
-            }
-            break;
-          }
-        }
-        if (code18 === CHAR_ASTERISK) {
-          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_QUESTION_MARK) {
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_LEFT_SQUARE_BRACKET) {
-          while (eos() !== true && (next = advance2())) {
-            if (next === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance2();
-              continue;
-            }
-            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
-              isBracket = token.isBracket = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              break;
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (opts.nonegate !== true && code18 === CHAR_EXCLAMATION_MARK && index === start) {
-          negated = token.negated = true;
-          start++;
-          continue;
-        }
-        if (opts.noparen !== true && code18 === CHAR_LEFT_PARENTHESES) {
-          isGlob = token.isGlob = true;
-          if (scanToEnd === true) {
-            let parens = 1;
-            while (eos() !== true && (code18 = advance2())) {
-              if (code18 === CHAR_BACKWARD_SLASH) {
-                backslashes = token.backslashes = true;
-                advance2();
-                continue;
-              }
-              if (code18 === CHAR_LEFT_PARENTHESES) {
-                parens++;
-                continue;
-              }
-              if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                finished = true;
-                break;
-              }
-            }
-            continue;
-          }
-          break;
-        }
-        if (isGlob === true) {
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-      }
-      if (opts.noext === true) {
-        isExtglob = false;
-        isGlob = false;
-      }
-      let base2 = str2;
-      let prefix = "";
-      let glob2 = "";
-      if (start > 0) {
-        prefix = str2.slice(0, start);
-        str2 = str2.slice(start);
-        lastIndex -= start;
-      }
-      if (base2 && isGlob === true && lastIndex > 0) {
-        base2 = str2.slice(0, lastIndex);
-        glob2 = str2.slice(lastIndex);
-      } else if (isGlob === true) {
-        base2 = "";
-        glob2 = str2;
-      } else {
-        base2 = str2;
-      }
-      if (base2 && base2 !== "" && base2 !== "/" && base2 !== str2) {
-        if (isPathSeparator(base2.charCodeAt(base2.length - 1))) {
-          base2 = base2.slice(0, -1);
-        }
-      }
-      if (opts.unescape === true) {
-        if (glob2) glob2 = utils.removeBackslashes(glob2);
-        if (base2 && backslashes === true) {
-          base2 = utils.removeBackslashes(base2);
-        }
-      }
-      const state = {
-        prefix,
-        input: input2,
-        start,
-        base: base2,
-        glob: glob2,
-        isBrace,
-        isBracket,
-        isGlob,
-        isExtglob,
-        isGlobstar,
-        negated,
-        negatedExtglob
-      };
-      if (opts.tokens === true) {
-        state.maxDepth = 0;
-        if (!isPathSeparator(code18)) {
-          tokens2.push(token);
-        }
-        state.tokens = tokens2;
-      }
-      if (opts.parts === true || opts.tokens === true) {
-        let prevIndex;
-        for (let idx = 0; idx < slashes.length; idx++) {
-          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
-          const i2 = slashes[idx];
-          const value2 = input2.slice(n2, i2);
-          if (opts.tokens) {
-            if (idx === 0 && start !== 0) {
-              tokens2[idx].isPrefix = true;
-              tokens2[idx].value = prefix;
-            } else {
-              tokens2[idx].value = value2;
-            }
-            depth(tokens2[idx]);
-            state.maxDepth += tokens2[idx].depth;
-          }
-          if (i2 >= start) {
-            parts.push(value2);
-            prevIndex = i2;
-          }
-        }
-        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
-        const value = input2.slice(n);
-        parts.push(value);
-        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
-          tokens2[tokens2.length - 1].value = value;
-          depth(tokens2[tokens2.length - 1]);
-          state.maxDepth += tokens2[tokens2.length - 1].depth;
-        }
-        state.slashes = slashes;
-        state.parts = parts;
-      }
-      return state;
-    };
-    module.exports = scan;
-  }
-});
-
-// node_modules/picomatch/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/picomatch/lib/parse.js"(exports, module) {
-    "use strict";
-    var constants3 = require_constants();
-    var utils = require_utils();
-    var {
-      MAX_LENGTH,
-      POSIX_REGEX_SOURCE,
-      REGEX_NON_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_BACKREF,
-      REPLACEMENTS
-    } = constants3;
-    var expandRange = (args, options) => {
-      if (typeof options.expandRange === "function") {
-        return options.expandRange(...args, options);
-      }
-      args.sort();
-      const value = `[${args.join("-")}]`;
-      try {
-        new RegExp(value);
-      } catch (ex) {
-        return args.map((v) => utils.escapeRegex(v)).join("..");
-      }
-      return value;
-    };
-    var syntaxError = (type2, char) => {
-      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
-    };
-    var splitTopLevel = (input2) => {
-      const parts = [];
-      let bracket = 0;
-      let paren = 0;
-      let quote2 = 0;
-      let value = "";
-      let escaped = false;
-      for (const ch of input2) {
-        if (escaped === true) {
-          value += ch;
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          value += ch;
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote2 = quote2 === 1 ? 0 : 1;
-          value += ch;
-          continue;
-        }
-        if (quote2 === 0) {
-          if (ch === "[") {
-            bracket++;
-          } else if (ch === "]" && bracket > 0) {
-            bracket--;
-          } else if (bracket === 0) {
-            if (ch === "(") {
-              paren++;
-            } else if (ch === ")" && paren > 0) {
-              paren--;
-            } else if (ch === "|" && paren === 0) {
-              parts.push(value);
-              value = "";
-              continue;
-            }
-          }
-        }
-        value += ch;
-      }
-      parts.push(value);
-      return parts;
-    };
-    var isPlainBranch = (branch) => {
-      let escaped = false;
-      for (const ch of branch) {
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (/[?*+@!()[\]{}]/.test(ch)) {
-          return false;
-        }
-      }
-      return true;
-    };
-    var normalizeSimpleBranch = (branch) => {
-      let value = branch.trim();
-      let changed = true;
-      while (changed === true) {
-        changed = false;
-        if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
-          value = value.slice(2, -1);
-          changed = true;
-        }
-      }
-      if (!isPlainBranch(value)) {
-        return;
-      }
-      return value.replace(/\\(.)/g, "$1");
-    };
-    var hasRepeatedCharPrefixOverlap = (branches) => {
-      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
-      for (let i2 = 0; i2 < values.length; i2++) {
-        for (let j = i2 + 1; j < values.length; j++) {
-          const a = values[i2];
-          const b = values[j];
-          const char = a[0];
-          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
-            continue;
-          }
-          if (a === b || a.startsWith(b) || b.startsWith(a)) {
-            return true;
-          }
-        }
-      }
-      return false;
-    };
-    var parseRepeatedExtglob = (pattern, requireEnd = true) => {
-      if (pattern[0] !== "+" && pattern[0] !== "*" || pattern[1] !== "(") {
-        return;
-      }
-      let bracket = 0;
-      let paren = 0;
-      let quote2 = 0;
-      let escaped = false;
-      for (let i2 = 1; i2 < pattern.length; i2++) {
-        const ch = pattern[i2];
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote2 = quote2 === 1 ? 0 : 1;
-          continue;
-        }
-        if (quote2 === 1) {
-          continue;
-        }
-        if (ch === "[") {
-          bracket++;
-          continue;
-        }
-        if (ch === "]" && bracket > 0) {
-          bracket--;
-          continue;
-        }
-        if (bracket > 0) {
-          continue;
-        }
-        if (ch === "(") {
-          paren++;
-          continue;
-        }
-        if (ch === ")") {
-          paren--;
-          if (paren === 0) {
-            if (requireEnd === true && i2 !== pattern.length - 1) {
-              return;
-            }
-            return {
-              type: pattern[0],
-              body: pattern.slice(2, i2),
-              end: i2
-            };
-          }
-        }
-      }
-    };
-    var buildCharClassStar = (chars) => {
-      const source = chars.length === 1 ? utils.escapeRegex(chars[0]) : `[${chars.map((ch) => utils.escapeRegex(ch)).join("")}]`;
-      return `${source}*`;
-    };
-    var getStarExtglobSequenceChars = (pattern) => {
-      let index = 0;
-      const chars = [];
-      while (index < pattern.length) {
-        const match = parseRepeatedExtglob(pattern.slice(index), false);
-        if (!match || match.type !== "*") {
-          return;
-        }
-        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
-        if (branches.length !== 1) {
-          return;
-        }
-        const branch = normalizeSimpleBranch(branches[0]);
-        if (!branch || branch.length !== 1) {
-          return;
-        }
-        chars.push(branch);
-        index += match.end + 1;
-      }
-      if (chars.length < 1) {
-        return;
-      }
-      return chars;
-    };
-    var repeatedExtglobRecursion = (pattern) => {
-      let depth = 0;
-      let value = pattern.trim();
-      let match = parseRepeatedExtglob(value);
-      while (match) {
-        depth++;
-        value = match.body.trim();
-        match = parseRepeatedExtglob(value);
-      }
-      return depth;
-    };
-    var analyzeRepeatedExtglob = (body, options) => {
-      if (options.maxExtglobRecursion === false) {
-        return { risky: false };
-      }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
-      const branches = splitTopLevel(body).map((branch) => branch.trim());
-      if (branches.length > 1) {
-        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
-          return { risky: true };
-        }
-      }
-      const safeChars = [];
-      let sawStarSequence = false;
-      let combinable = true;
-      for (const branch of branches) {
-        const chars = getStarExtglobSequenceChars(branch);
-        if (chars) {
-          sawStarSequence = true;
-          safeChars.push(...chars);
-          continue;
-        }
-        const literal3 = normalizeSimpleBranch(branch);
-        if (literal3 && literal3.length === 1) {
-          safeChars.push(literal3);
-          continue;
-        }
-        combinable = false;
-        if (repeatedExtglobRecursion(branch) > max) {
-          return { risky: true };
-        }
-      }
-      if (sawStarSequence) {
-        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
-      }
-      return { risky: false };
-    };
-    var parse9 = (input2, options) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected a string");
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      let len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      const bos = { type: "bos", value: "", output: opts.prepend || "" };
-      const tokens2 = [bos];
-      const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
-      const {
-        DOT_LITERAL,
-        PLUS_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOT_SLASH,
-        NO_DOTS_SLASH,
-        QMARK,
-        QMARK_NO_DOT,
-        STAR,
-        START_ANCHOR
-      } = PLATFORM_CHARS;
-      const globstar = (opts2) => {
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const nodot = opts.dot ? "" : NO_DOT;
-      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
-      let star = opts.bash === true ? globstar(opts) : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      if (typeof opts.noext === "boolean") {
-        opts.noextglob = opts.noext;
-      }
-      const state = {
-        input: input2,
-        index: -1,
-        start: 0,
-        dot: opts.dot === true,
-        consumed: "",
-        output: "",
-        prefix: "",
-        backtrack: false,
-        negated: false,
-        brackets: 0,
-        braces: 0,
-        parens: 0,
-        quotes: 0,
-        globstar: false,
-        tokens: tokens2
-      };
-      input2 = utils.removePrefix(input2, state);
-      len = input2.length;
-      const extglobs = [];
-      const braces = [];
-      const stack = [];
-      let prev = bos;
-      let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance2 = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
-      const consume = (value2 = "", num = 0) => {
-        state.consumed += value2;
-        state.index += num;
-      };
-      const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
-        consume(token.value);
-      };
-      const negate = () => {
-        let count3 = 1;
-        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
-          advance2();
-          state.start++;
-          count3++;
-        }
-        if (count3 % 2 === 0) {
-          return false;
-        }
-        state.negated = true;
-        state.start++;
-        return true;
-      };
-      const increment = (type2) => {
-        state[type2]++;
-        stack.push(type2);
-      };
-      const decrement = (type2) => {
-        state[type2]--;
-        stack.pop();
-      };
-      const push = (tok) => {
-        if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
-          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
-          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
-            prev.type = "star";
-            prev.value = "*";
-            prev.output = star;
-            state.output += prev.output;
-          }
-        }
-        if (extglobs.length && tok.type !== "paren") {
-          extglobs[extglobs.length - 1].inner += tok.value;
-        }
-        if (tok.value || tok.output) append(tok);
-        if (prev && prev.type === "text" && tok.type === "text") {
-          prev.output = (prev.output || prev.value) + tok.value;
-          prev.value += tok.value;
-          return;
-        }
-        tok.prev = prev;
-        tokens2.push(tok);
-        prev = tok;
-      };
-      const extglobOpen = (type2, value2) => {
-        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
-        token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
-        token.tokensIndex = tokens2.length;
-        const output2 = (opts.capture ? "(" : "") + token.open;
-        increment("parens");
-        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
-        push({ type: "paren", extglob: true, value: advance2(), output: output2 });
-        extglobs.push(token);
-      };
-      const extglobClose = (token) => {
-        const literal3 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
-        const analysis = analyzeRepeatedExtglob(body, opts);
-        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
-          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open3 = tokens2[token.tokensIndex];
-          open3.type = "text";
-          open3.value = literal3;
-          open3.output = safeOutput || utils.escapeRegex(literal3);
-          for (let i2 = token.tokensIndex + 1; i2 < tokens2.length; i2++) {
-            tokens2[i2].value = "";
-            tokens2[i2].output = "";
-            delete tokens2[i2].suffix;
-          }
-          state.output = token.output + open3.output;
-          state.backtrack = true;
-          push({ type: "paren", extglob: true, value, output: "" });
-          decrement("parens");
-          return;
-        }
-        let output2 = token.close + (opts.capture ? ")" : "");
-        let rest;
-        if (token.type === "negate") {
-          let extglobStar = star;
-          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
-            extglobStar = globstar(opts);
-          }
-          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
-            output2 = token.close = `)$))${extglobStar}`;
-          }
-          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
-            const expression = parse9(rest, { ...options, fastpaths: false }).output;
-            output2 = token.close = `)${expression})${extglobStar})`;
-          }
-          if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
-          }
-        }
-        push({ type: "paren", extglob: true, value, output: output2 });
-        decrement("parens");
-      };
-      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
-        let backslashes = false;
-        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
-          if (first === "\\") {
-            backslashes = true;
-            return m;
-          }
-          if (first === "?") {
-            if (esc2) {
-              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            if (index === 0) {
-              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            return QMARK.repeat(chars.length);
-          }
-          if (first === ".") {
-            return DOT_LITERAL.repeat(chars.length);
-          }
-          if (first === "*") {
-            if (esc2) {
-              return esc2 + first + (rest ? star : "");
-            }
-            return star;
-          }
-          return esc2 ? m : `\\${m}`;
-        });
-        if (backslashes === true) {
-          if (opts.unescape === true) {
-            output2 = output2.replace(/\\/g, "");
-          } else {
-            output2 = output2.replace(/\\+/g, (m) => {
-              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
-            });
-          }
-        }
-        if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
-        }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
-      }
-      while (!eos()) {
-        value = advance2();
-        if (value === "\0") {
-          continue;
-        }
-        if (value === "\\") {
-          const next = peek();
-          if (next === "/" && opts.bash !== true) {
-            continue;
-          }
-          if (next === "." || next === ";") {
-            continue;
-          }
-          if (!next) {
-            value += "\\";
-            push({ type: "text", value });
-            continue;
-          }
-          const match = /^\\+/.exec(remaining());
-          let slashes = 0;
-          if (match && match[0].length > 2) {
-            slashes = match[0].length;
-            state.index += slashes;
-            if (slashes % 2 !== 0) {
-              value += "\\";
-            }
-          }
-          if (opts.unescape === true) {
-            value = advance2();
-          } else {
-            value += advance2();
-          }
-          if (state.brackets === 0) {
-            push({ type: "text", value });
-            continue;
-          }
-        }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
-          if (opts.posix !== false && value === ":") {
-            const inner = prev.value.slice(1);
-            if (inner.includes("[")) {
-              prev.posix = true;
-              if (inner.includes(":")) {
-                const idx = prev.value.lastIndexOf("[");
-                const pre = prev.value.slice(0, idx);
-                const rest2 = prev.value.slice(idx + 2);
-                const posix = POSIX_REGEX_SOURCE[rest2];
-                if (posix) {
-                  prev.value = pre + posix;
-                  state.backtrack = true;
-                  advance2();
-                  if (!bos.output && tokens2.indexOf(prev) === 1) {
-                    bos.output = ONE_CHAR;
-                  }
-                  continue;
-                }
-              }
-            }
-          }
-          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
-            value = `\\${value}`;
-          }
-          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
-            value = `\\${value}`;
-          }
-          if (opts.posix === true && value === "!" && prev.value === "[") {
-            value = "^";
-          }
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (state.quotes === 1 && value !== '"') {
-          value = utils.escapeRegex(value);
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
-          if (opts.keepQuotes === true) {
-            push({ type: "text", value });
-          }
-          continue;
-        }
-        if (value === "(") {
-          increment("parens");
-          push({ type: "paren", value });
-          continue;
-        }
-        if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
-            throw new SyntaxError(syntaxError("opening", "("));
-          }
-          const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
-            extglobClose(extglobs.pop());
-            continue;
-          }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
-          decrement("parens");
-          continue;
-        }
-        if (value === "[") {
-          if (opts.nobracket === true || !remaining().includes("]")) {
-            if (opts.nobracket !== true && opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("closing", "]"));
-            }
-            value = `\\${value}`;
-          } else {
-            increment("brackets");
-          }
-          push({ type: "bracket", value });
-          continue;
-        }
-        if (value === "]") {
-          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          if (state.brackets === 0) {
-            if (opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("opening", "["));
-            }
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          decrement("brackets");
-          const prevValue = prev.value.slice(1);
-          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
-            value = `/${value}`;
-          }
-          prev.value += value;
-          append({ value });
-          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
-            continue;
-          }
-          const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
-          if (opts.literalBrackets === true) {
-            state.output += escaped;
-            prev.value = escaped;
-            continue;
-          }
-          prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
-          continue;
-        }
-        if (value === "{" && opts.nobrace !== true) {
-          increment("braces");
-          const open3 = {
-            type: "brace",
-            value,
-            output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
-          };
-          braces.push(open3);
-          push(open3);
-          continue;
-        }
-        if (value === "}") {
-          const brace = braces[braces.length - 1];
-          if (opts.nobrace === true || !brace) {
-            push({ type: "text", value, output: value });
-            continue;
-          }
-          let output2 = ")";
-          if (brace.dots === true) {
-            const arr = tokens2.slice();
-            const range2 = [];
-            for (let i2 = arr.length - 1; i2 >= 0; i2--) {
-              tokens2.pop();
-              if (arr[i2].type === "brace") {
-                break;
-              }
-              if (arr[i2].type !== "dots") {
-                range2.unshift(arr[i2].value);
-              }
-            }
-            output2 = expandRange(range2, opts);
-            state.backtrack = true;
-          }
-          if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
-            brace.value = brace.output = "\\{";
-            value = output2 = "\\}";
-            state.output = out;
-            for (const t of toks) {
-              state.output += t.output || t.value;
-            }
-          }
-          push({ type: "brace", value, output: output2 });
-          decrement("braces");
-          braces.pop();
-          continue;
-        }
-        if (value === "|") {
-          if (extglobs.length > 0) {
-            extglobs[extglobs.length - 1].conditions++;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value === ",") {
-          let output2 = value;
-          const brace = braces[braces.length - 1];
-          if (brace && stack[stack.length - 1] === "braces") {
-            brace.comma = true;
-            output2 = "|";
-          }
-          push({ type: "comma", value, output: output2 });
-          continue;
-        }
-        if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
-            tokens2.pop();
-            prev = bos;
-            continue;
-          }
-          push({ type: "slash", value, output: SLASH_LITERAL });
-          continue;
-        }
-        if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
-            if (prev.value === ".") prev.output = DOT_LITERAL;
-            const brace = braces[braces.length - 1];
-            prev.type = "dots";
-            prev.output += value;
-            prev.value += value;
-            brace.dots = true;
-            continue;
-          }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
-            push({ type: "text", value, output: DOT_LITERAL });
-            continue;
-          }
-          push({ type: "dot", value, output: DOT_LITERAL });
-          continue;
-        }
-        if (value === "?") {
-          const isGroup = prev && prev.value === "(";
-          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("qmark", value);
-            continue;
-          }
-          if (prev && prev.type === "paren") {
-            const next = peek();
-            let output2 = value;
-            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
-              output2 = `\\${value}`;
-            }
-            push({ type: "text", value, output: output2 });
-            continue;
-          }
-          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
-            push({ type: "qmark", value, output: QMARK_NO_DOT });
-            continue;
-          }
-          push({ type: "qmark", value, output: QMARK });
-          continue;
-        }
-        if (value === "!") {
-          if (opts.noextglob !== true && peek() === "(") {
-            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
-              extglobOpen("negate", value);
-              continue;
-            }
-          }
-          if (opts.nonegate !== true && state.index === 0) {
-            negate();
-            continue;
-          }
-        }
-        if (value === "+") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("plus", value);
-            continue;
-          }
-          if (prev && prev.value === "(" || opts.regex === false) {
-            push({ type: "plus", value, output: PLUS_LITERAL });
-            continue;
-          }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
-            push({ type: "plus", value });
-            continue;
-          }
-          push({ type: "plus", value: PLUS_LITERAL });
-          continue;
-        }
-        if (value === "@") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            push({ type: "at", extglob: true, value, output: "" });
-            continue;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value !== "*") {
-          if (value === "$" || value === "^") {
-            value = `\\${value}`;
-          }
-          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
-          if (match) {
-            value += match[0];
-            state.index += match[0].length;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (prev && (prev.type === "globstar" || prev.star === true)) {
-          prev.type = "star";
-          prev.star = true;
-          prev.value += value;
-          prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        let rest = remaining();
-        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
-          extglobOpen("star", value);
-          continue;
-        }
-        if (prev.type === "star") {
-          if (opts.noglobstar === true) {
-            consume(value);
-            continue;
-          }
-          const prior = prev.prev;
-          const before = prior.prev;
-          const isStart = prior.type === "slash" || prior.type === "bos";
-          const afterStar = before && (before.type === "star" || before.type === "globstar");
-          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
-          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
-          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
-            if (after && after !== "/") {
-              break;
-            }
-            rest = rest.slice(3);
-            consume("/**", 3);
-          }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
-          if (prior.type === "bos" && eos()) {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
-            prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
-            const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
-            prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
-            consume(value + advance2());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          if (prior.type === "bos" && rest[0] === "/") {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value + advance2());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          state.output = state.output.slice(0, -prev.output.length);
-          prev.type = "globstar";
-          prev.output = globstar(opts);
-          prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        const token = { type: "star", value, output: star };
-        if (opts.bash === true) {
-          token.output = ".*?";
-          if (prev.type === "bos" || prev.type === "slash") {
-            token.output = nodot + token.output;
-          }
-          push(token);
-          continue;
-        }
-        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
-          token.output = value;
-          push(token);
-          continue;
-        }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
-          if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
-            prev.output += NO_DOT_SLASH;
-          } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
-            prev.output += NO_DOTS_SLASH;
-          } else {
-            state.output += nodot;
-            prev.output += nodot;
-          }
-          if (peek() !== "*") {
-            state.output += ONE_CHAR;
-            prev.output += ONE_CHAR;
-          }
-        }
-        push(token);
-      }
-      while (state.brackets > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
-        decrement("brackets");
-      }
-      while (state.parens > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
-        decrement("parens");
-      }
-      while (state.braces > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
-        decrement("braces");
-      }
-      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
-        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
-      }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
-          if (token.suffix) {
-            state.output += token.suffix;
-          }
-        }
-      }
-      return state;
-    };
-    parse9.fastpaths = (input2, options) => {
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      const len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const {
-        DOT_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOTS,
-        NO_DOTS_SLASH,
-        STAR,
-        START_ANCHOR
-      } = constants3.globChars(opts.windows);
-      const nodot = opts.dot ? NO_DOTS : NO_DOT;
-      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
-      const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
-      let star = opts.bash === true ? ".*?" : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      const globstar = (opts2) => {
-        if (opts2.noglobstar === true) return star;
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const create = (str2) => {
-        switch (str2) {
-          case "*":
-            return `${nodot}${ONE_CHAR}${star}`;
-          case ".*":
-            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*.*":
-            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*/*":
-            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
-          case "**":
-            return nodot + globstar(opts);
-          case "**/*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
-          case "**/*.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "**/.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
-          default: {
-            const match = /^(.*?)\.(\w+)$/.exec(str2);
-            if (!match) return;
-            const source2 = create(match[1]);
-            if (!source2) return;
-            return source2 + DOT_LITERAL + match[2];
-          }
-        }
-      };
-      const output2 = utils.removePrefix(input2, state);
-      let source = create(output2);
-      if (source && opts.strictSlashes !== true) {
-        source += `${SLASH_LITERAL}?`;
-      }
-      return source;
-    };
-    module.exports = parse9;
-  }
-});
-
-// node_modules/picomatch/lib/picomatch.js
-var require_picomatch = __commonJS({
-  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
-    "use strict";
-    var scan = require_scan();
-    var parse9 = require_parse();
-    var utils = require_utils();
-    var constants3 = require_constants();
-    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
-    var picomatch3 = (glob2, options, returnState = false) => {
-      if (Array.isArray(glob2)) {
-        const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
-        const arrayMatcher = (str2) => {
-          for (const isMatch of fns) {
-            const state2 = isMatch(str2);
-            if (state2) return state2;
-          }
-          return false;
-        };
-        return arrayMatcher;
-      }
-      const isState2 = isObject2(glob2) && glob2.tokens && glob2.input;
-      if (glob2 === "" || typeof glob2 !== "string" && !isState2) {
-        throw new TypeError("Expected pattern to be a non-empty string");
-      }
-      const opts = options || {};
-      const posix = opts.windows;
-      const regex3 = isState2 ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex3.state;
-      delete regex3.state;
-      let isIgnored = () => false;
-      if (opts.ignore) {
-        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
-        isIgnored = picomatch3(opts.ignore, ignoreOpts, returnState);
-      }
-      const matcher = (input2, returnObject = false) => {
-        const { isMatch, match, output: output2 } = picomatch3.test(input2, regex3, options, { glob: glob2, posix });
-        const result = { glob: glob2, state, regex: regex3, posix, input: input2, output: output2, match, isMatch };
-        if (typeof opts.onResult === "function") {
-          opts.onResult(result);
-        }
-        if (isMatch === false) {
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (isIgnored(input2)) {
-          if (typeof opts.onIgnore === "function") {
-            opts.onIgnore(result);
-          }
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (typeof opts.onMatch === "function") {
-          opts.onMatch(result);
-        }
-        return returnObject ? result : true;
-      };
-      if (returnState) {
-        matcher.state = state;
-      }
-      return matcher;
-    };
-    picomatch3.test = (input2, regex3, options, { glob: glob2, posix } = {}) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected input to be a string");
-      }
-      if (input2 === "") {
-        return { isMatch: false, output: "" };
-      }
-      const opts = options || {};
-      const format2 = opts.format || (posix ? utils.toPosixSlashes : null);
-      let match = input2 === glob2;
-      let output2 = match && format2 ? format2(input2) : input2;
-      if (match === false) {
-        output2 = format2 ? format2(input2) : input2;
-        match = output2 === glob2;
-      }
-      if (match === false || opts.capture === true) {
-        if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch3.matchBase(input2, regex3, options, posix);
-        } else {
-          match = regex3.exec(output2);
-        }
-      }
-      return { isMatch: Boolean(match), match, output: output2 };
-    };
-    picomatch3.matchBase = (input2, glob2, options, posix = options && options.windows) => {
-      const regex3 = glob2 instanceof RegExp ? glob2 : picomatch3.makeRe(glob2, options);
-      return regex3.test(utils.basename(input2, { windows: posix }));
-    };
-    picomatch3.isMatch = (str2, patterns, options) => picomatch3(patterns, options)(str2);
-    picomatch3.parse = (pattern, options) => {
-      if (Array.isArray(pattern)) return pattern.map((p) => picomatch3.parse(p, options));
-      return parse9(pattern, { ...options, fastpaths: false });
-    };
-    picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
-      if (returnOutput === true) {
-        return state.output;
-      }
-      const opts = options || {};
-      const prepend = opts.contains ? "" : "^";
-      const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
-        source = `^(?!${source}).*$`;
-      }
-      const regex3 = picomatch3.toRegex(source, options);
-      if (returnState === true) {
-        regex3.state = state;
-      }
-      return regex3;
-    };
-    picomatch3.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
-      if (!input2 || typeof input2 !== "string") {
-        throw new TypeError("Expected a non-empty string");
-      }
-      let parsed = { negated: false, fastpaths: true };
-      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
-        parsed.output = parse9.fastpaths(input2, options);
-      }
-      if (!parsed.output) {
-        parsed = parse9(input2, options);
-      }
-      return picomatch3.compileRe(parsed, options, returnOutput, returnState);
-    };
-    picomatch3.toRegex = (source, options) => {
-      try {
-        const opts = options || {};
-        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
-      } catch (err) {
-        if (options && options.debug === true) throw err;
-        return /$^/;
-      }
-    };
-    picomatch3.constants = constants3;
-    module.exports = picomatch3;
-  }
-});
-
-// node_modules/picomatch/index.js
-var require_picomatch2 = __commonJS({
-  "node_modules/picomatch/index.js"(exports, module) {
-    "use strict";
-    var pico = require_picomatch();
-    var utils = require_utils();
-    function picomatch3(glob2, options, returnState = false) {
-      if (options && (options.windows === null || options.windows === void 0)) {
-        options = { ...options, windows: utils.isWindows() };
-      }
-      return pico(glob2, options, returnState);
-    }
-    Object.assign(picomatch3, pico);
-    module.exports = picomatch3;
-  }
-});
-
 // node_modules/@anthropic-ai/sdk/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value, kind, f) {
   if (kind === "m")
@@ -35219,6 +33443,1782 @@ var init_module_ES6BEMUI = __esm({
   }
 });
 
+// node_modules/picomatch/lib/constants.js
+var require_constants = __commonJS({
+  "node_modules/picomatch/lib/constants.js"(exports, module) {
+    "use strict";
+    var WIN_SLASH = "\\\\/";
+    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+    var DOT_LITERAL = "\\.";
+    var PLUS_LITERAL = "\\+";
+    var QMARK_LITERAL = "\\?";
+    var SLASH_LITERAL = "\\/";
+    var ONE_CHAR = "(?=.)";
+    var QMARK = "[^/]";
+    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+    var NO_DOT = `(?!${DOT_LITERAL})`;
+    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+    var STAR = `${QMARK}*?`;
+    var SEP = "/";
+    var POSIX_CHARS = {
+      DOT_LITERAL,
+      PLUS_LITERAL,
+      QMARK_LITERAL,
+      SLASH_LITERAL,
+      ONE_CHAR,
+      QMARK,
+      END_ANCHOR,
+      DOTS_SLASH,
+      NO_DOT,
+      NO_DOTS,
+      NO_DOT_SLASH,
+      NO_DOTS_SLASH,
+      QMARK_NO_DOT,
+      STAR,
+      START_ANCHOR,
+      SEP
+    };
+    var WINDOWS_CHARS = {
+      ...POSIX_CHARS,
+      SLASH_LITERAL: `[${WIN_SLASH}]`,
+      QMARK: WIN_NO_SLASH,
+      STAR: `${WIN_NO_SLASH}*?`,
+      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+      NO_DOT: `(?!${DOT_LITERAL})`,
+      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+      SEP: "\\"
+    };
+    var POSIX_REGEX_SOURCE = {
+      __proto__: null,
+      alnum: "a-zA-Z0-9",
+      alpha: "a-zA-Z",
+      ascii: "\\x00-\\x7F",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1F\\x7F",
+      digit: "0-9",
+      graph: "\\x21-\\x7E",
+      lower: "a-z",
+      print: "\\x20-\\x7E ",
+      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
+      space: " \\t\\r\\n\\v\\f",
+      upper: "A-Z",
+      word: "A-Za-z0-9_",
+      xdigit: "A-Fa-f0-9"
+    };
+    module.exports = {
+      DEFAULT_MAX_EXTGLOB_RECURSION,
+      MAX_LENGTH: 1024 * 64,
+      POSIX_REGEX_SOURCE,
+      // regular expressions
+      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+      // Replace globs with equivalent patterns to reduce parsing time.
+      REPLACEMENTS: {
+        __proto__: null,
+        "***": "*",
+        "**/**": "**",
+        "**/**/**": "**"
+      },
+      // Digits
+      CHAR_0: 48,
+      /* 0 */
+      CHAR_9: 57,
+      /* 9 */
+      // Alphabet chars.
+      CHAR_UPPERCASE_A: 65,
+      /* A */
+      CHAR_LOWERCASE_A: 97,
+      /* a */
+      CHAR_UPPERCASE_Z: 90,
+      /* Z */
+      CHAR_LOWERCASE_Z: 122,
+      /* z */
+      CHAR_LEFT_PARENTHESES: 40,
+      /* ( */
+      CHAR_RIGHT_PARENTHESES: 41,
+      /* ) */
+      CHAR_ASTERISK: 42,
+      /* * */
+      // Non-alphabetic chars.
+      CHAR_AMPERSAND: 38,
+      /* & */
+      CHAR_AT: 64,
+      /* @ */
+      CHAR_BACKWARD_SLASH: 92,
+      /* \ */
+      CHAR_CARRIAGE_RETURN: 13,
+      /* \r */
+      CHAR_CIRCUMFLEX_ACCENT: 94,
+      /* ^ */
+      CHAR_COLON: 58,
+      /* : */
+      CHAR_COMMA: 44,
+      /* , */
+      CHAR_DOT: 46,
+      /* . */
+      CHAR_DOUBLE_QUOTE: 34,
+      /* " */
+      CHAR_EQUAL: 61,
+      /* = */
+      CHAR_EXCLAMATION_MARK: 33,
+      /* ! */
+      CHAR_FORM_FEED: 12,
+      /* \f */
+      CHAR_FORWARD_SLASH: 47,
+      /* / */
+      CHAR_GRAVE_ACCENT: 96,
+      /* ` */
+      CHAR_HASH: 35,
+      /* # */
+      CHAR_HYPHEN_MINUS: 45,
+      /* - */
+      CHAR_LEFT_ANGLE_BRACKET: 60,
+      /* < */
+      CHAR_LEFT_CURLY_BRACE: 123,
+      /* { */
+      CHAR_LEFT_SQUARE_BRACKET: 91,
+      /* [ */
+      CHAR_LINE_FEED: 10,
+      /* \n */
+      CHAR_NO_BREAK_SPACE: 160,
+      /* \u00A0 */
+      CHAR_PERCENT: 37,
+      /* % */
+      CHAR_PLUS: 43,
+      /* + */
+      CHAR_QUESTION_MARK: 63,
+      /* ? */
+      CHAR_RIGHT_ANGLE_BRACKET: 62,
+      /* > */
+      CHAR_RIGHT_CURLY_BRACE: 125,
+      /* } */
+      CHAR_RIGHT_SQUARE_BRACKET: 93,
+      /* ] */
+      CHAR_SEMICOLON: 59,
+      /* ; */
+      CHAR_SINGLE_QUOTE: 39,
+      /* ' */
+      CHAR_SPACE: 32,
+      /*   */
+      CHAR_TAB: 9,
+      /* \t */
+      CHAR_UNDERSCORE: 95,
+      /* _ */
+      CHAR_VERTICAL_LINE: 124,
+      /* | */
+      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
+      /* \uFEFF */
+      /**
+       * Create EXTGLOB_CHARS
+       */
+      extglobChars(chars) {
+        return {
+          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
+          "?": { type: "qmark", open: "(?:", close: ")?" },
+          "+": { type: "plus", open: "(?:", close: ")+" },
+          "*": { type: "star", open: "(?:", close: ")*" },
+          "@": { type: "at", open: "(?:", close: ")" }
+        };
+      },
+      /**
+       * Create GLOB_CHARS
+       */
+      globChars(win32) {
+        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+      }
+    };
+  }
+});
+
+// node_modules/picomatch/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/picomatch/lib/utils.js"(exports) {
+    "use strict";
+    var {
+      REGEX_BACKSLASH,
+      REGEX_REMOVE_BACKSLASH,
+      REGEX_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_GLOBAL
+    } = require_constants();
+    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
+    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
+    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
+    exports.isWindows = () => {
+      if (typeof navigator !== "undefined" && navigator.platform) {
+        const platform = navigator.platform.toLowerCase();
+        return platform === "win32" || platform === "windows";
+      }
+      if (typeof process !== "undefined" && process.platform) {
+        return process.platform === "win32";
+      }
+      return false;
+    };
+    exports.removeBackslashes = (str2) => {
+      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+        return match === "\\" ? "" : match;
+      });
+    };
+    exports.escapeLast = (input2, char, lastIdx) => {
+      const idx = input2.lastIndexOf(char, lastIdx);
+      if (idx === -1) return input2;
+      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
+      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
+    };
+    exports.removePrefix = (input2, state = {}) => {
+      let output2 = input2;
+      if (output2.startsWith("./")) {
+        output2 = output2.slice(2);
+        state.prefix = "./";
+      }
+      return output2;
+    };
+    exports.wrapOutput = (input2, state = {}, options = {}) => {
+      const prepend = options.contains ? "" : "^";
+      const append = options.contains ? "" : "$";
+      let output2 = `${prepend}(?:${input2})${append}`;
+      if (state.negated === true) {
+        output2 = `(?:^(?!${output2}).*$)`;
+      }
+      return output2;
+    };
+    exports.basename = (path4, { windows } = {}) => {
+      const segs = path4.split(windows ? /[\\/]/ : "/");
+      const last = segs[segs.length - 1];
+      if (last === "") {
+        return segs[segs.length - 2];
+      }
+      return last;
+    };
+  }
+});
+
+// node_modules/picomatch/lib/scan.js
+var require_scan = __commonJS({
+  "node_modules/picomatch/lib/scan.js"(exports, module) {
+    "use strict";
+    var utils = require_utils();
+    var {
+      CHAR_ASTERISK,
+      /* * */
+      CHAR_AT,
+      /* @ */
+      CHAR_BACKWARD_SLASH,
+      /* \ */
+      CHAR_COMMA,
+      /* , */
+      CHAR_DOT,
+      /* . */
+      CHAR_EXCLAMATION_MARK,
+      /* ! */
+      CHAR_FORWARD_SLASH,
+      /* / */
+      CHAR_LEFT_CURLY_BRACE,
+      /* { */
+      CHAR_LEFT_PARENTHESES,
+      /* ( */
+      CHAR_LEFT_SQUARE_BRACKET,
+      /* [ */
+      CHAR_PLUS,
+      /* + */
+      CHAR_QUESTION_MARK,
+      /* ? */
+      CHAR_RIGHT_CURLY_BRACE,
+      /* } */
+      CHAR_RIGHT_PARENTHESES,
+      /* ) */
+      CHAR_RIGHT_SQUARE_BRACKET
+      /* ] */
+    } = require_constants();
+    var isPathSeparator = (code18) => {
+      return code18 === CHAR_FORWARD_SLASH || code18 === CHAR_BACKWARD_SLASH;
+    };
+    var depth = (token) => {
+      if (token.isPrefix !== true) {
+        token.depth = token.isGlobstar ? Infinity : 1;
+      }
+    };
+    var scan = (input2, options) => {
+      const opts = options || {};
+      const length = input2.length - 1;
+      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+      const slashes = [];
+      const tokens2 = [];
+      const parts = [];
+      let str2 = input2;
+      let index = -1;
+      let start = 0;
+      let lastIndex = 0;
+      let isBrace = false;
+      let isBracket = false;
+      let isGlob = false;
+      let isExtglob = false;
+      let isGlobstar = false;
+      let braceEscaped = false;
+      let backslashes = false;
+      let negated = false;
+      let negatedExtglob = false;
+      let finished = false;
+      let braces = 0;
+      let prev;
+      let code18;
+      let token = { value: "", depth: 0, isGlob: false };
+      const eos = () => index >= length;
+      const peek = () => str2.charCodeAt(index + 1);
+      const advance2 = () => {
+        prev = code18;
+        return str2.charCodeAt(++index);
+      };
+      while (index < length) {
+        code18 = advance2();
+        let next;
+        if (code18 === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          code18 = advance2();
+          if (code18 === CHAR_LEFT_CURLY_BRACE) {
+            braceEscaped = true;
+          }
+          continue;
+        }
+        if (braceEscaped === true || code18 === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          while (eos() !== true && (code18 = advance2())) {
+            if (code18 === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance2();
+              continue;
+            }
+            if (code18 === CHAR_LEFT_CURLY_BRACE) {
+              braces++;
+              continue;
+            }
+            if (braceEscaped !== true && code18 === CHAR_DOT && (code18 = advance2()) === CHAR_DOT) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (braceEscaped !== true && code18 === CHAR_COMMA) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (code18 === CHAR_RIGHT_CURLY_BRACE) {
+              braces--;
+              if (braces === 0) {
+                braceEscaped = false;
+                isBrace = token.isBrace = true;
+                finished = true;
+                break;
+              }
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_FORWARD_SLASH) {
+          slashes.push(index);
+          tokens2.push(token);
+          token = { value: "", depth: 0, isGlob: false };
+          if (finished === true) continue;
+          if (prev === CHAR_DOT && index === start + 1) {
+            start += 2;
+            continue;
+          }
+          lastIndex = index + 1;
+          continue;
+        }
+        if (opts.noext !== true) {
+          const isExtglobChar = code18 === CHAR_PLUS || code18 === CHAR_AT || code18 === CHAR_ASTERISK || code18 === CHAR_QUESTION_MARK || code18 === CHAR_EXCLAMATION_MARK;
+          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+            isGlob = token.isGlob = true;
+            isExtglob = token.isExtglob = true;
+            finished = true;
+            if (code18 === CHAR_EXCLAMATION_MARK && index === start) {
+              negatedExtglob = true;
+            }
+            if (scanToEnd === true) {
+              let parens = 0;
+              while (eos() !== true && (code18 = advance2())) {
+                if (code18 === CHAR_BACKWARD_SLASH) {
+                  backslashes = token.backslashes = true;
+                  advance2();
+                  continue;
+                }
+                if (code18 === CHAR_LEFT_PARENTHESES) {
+                  parens++;
+                  continue;
+                }
+                if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                  finished = true;
+                  break;
+                }
+              }
+              continue;
+            }
+            break;
+          }
+        }
+        if (code18 === CHAR_ASTERISK) {
+          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_QUESTION_MARK) {
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_LEFT_SQUARE_BRACKET) {
+          while (eos() !== true && (next = advance2())) {
+            if (next === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance2();
+              continue;
+            }
+            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+              isBracket = token.isBracket = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              break;
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (opts.nonegate !== true && code18 === CHAR_EXCLAMATION_MARK && index === start) {
+          negated = token.negated = true;
+          start++;
+          continue;
+        }
+        if (opts.noparen !== true && code18 === CHAR_LEFT_PARENTHESES) {
+          isGlob = token.isGlob = true;
+          if (scanToEnd === true) {
+            let parens = 1;
+            while (eos() !== true && (code18 = advance2())) {
+              if (code18 === CHAR_BACKWARD_SLASH) {
+                backslashes = token.backslashes = true;
+                advance2();
+                continue;
+              }
+              if (code18 === CHAR_LEFT_PARENTHESES) {
+                parens++;
+                continue;
+              }
+              if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                finished = true;
+                break;
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        if (isGlob === true) {
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+      }
+      if (opts.noext === true) {
+        isExtglob = false;
+        isGlob = false;
+      }
+      let base2 = str2;
+      let prefix = "";
+      let glob2 = "";
+      if (start > 0) {
+        prefix = str2.slice(0, start);
+        str2 = str2.slice(start);
+        lastIndex -= start;
+      }
+      if (base2 && isGlob === true && lastIndex > 0) {
+        base2 = str2.slice(0, lastIndex);
+        glob2 = str2.slice(lastIndex);
+      } else if (isGlob === true) {
+        base2 = "";
+        glob2 = str2;
+      } else {
+        base2 = str2;
+      }
+      if (base2 && base2 !== "" && base2 !== "/" && base2 !== str2) {
+        if (isPathSeparator(base2.charCodeAt(base2.length - 1))) {
+          base2 = base2.slice(0, -1);
+        }
+      }
+      if (opts.unescape === true) {
+        if (glob2) glob2 = utils.removeBackslashes(glob2);
+        if (base2 && backslashes === true) {
+          base2 = utils.removeBackslashes(base2);
+        }
+      }
+      const state = {
+        prefix,
+        input: input2,
+        start,
+        base: base2,
+        glob: glob2,
+        isBrace,
+        isBracket,
+        isGlob,
+        isExtglob,
+        isGlobstar,
+        negated,
+        negatedExtglob
+      };
+      if (opts.tokens === true) {
+        state.maxDepth = 0;
+        if (!isPathSeparator(code18)) {
+          tokens2.push(token);
+        }
+        state.tokens = tokens2;
+      }
+      if (opts.parts === true || opts.tokens === true) {
+        let prevIndex;
+        for (let idx = 0; idx < slashes.length; idx++) {
+          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
+          const i2 = slashes[idx];
+          const value2 = input2.slice(n2, i2);
+          if (opts.tokens) {
+            if (idx === 0 && start !== 0) {
+              tokens2[idx].isPrefix = true;
+              tokens2[idx].value = prefix;
+            } else {
+              tokens2[idx].value = value2;
+            }
+            depth(tokens2[idx]);
+            state.maxDepth += tokens2[idx].depth;
+          }
+          if (i2 >= start) {
+            parts.push(value2);
+            prevIndex = i2;
+          }
+        }
+        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
+        const value = input2.slice(n);
+        parts.push(value);
+        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
+          tokens2[tokens2.length - 1].value = value;
+          depth(tokens2[tokens2.length - 1]);
+          state.maxDepth += tokens2[tokens2.length - 1].depth;
+        }
+        state.slashes = slashes;
+        state.parts = parts;
+      }
+      return state;
+    };
+    module.exports = scan;
+  }
+});
+
+// node_modules/picomatch/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/picomatch/lib/parse.js"(exports, module) {
+    "use strict";
+    var constants3 = require_constants();
+    var utils = require_utils();
+    var {
+      MAX_LENGTH,
+      POSIX_REGEX_SOURCE,
+      REGEX_NON_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_BACKREF,
+      REPLACEMENTS
+    } = constants3;
+    var expandRange = (args, options) => {
+      if (typeof options.expandRange === "function") {
+        return options.expandRange(...args, options);
+      }
+      args.sort();
+      const value = `[${args.join("-")}]`;
+      try {
+        new RegExp(value);
+      } catch (ex) {
+        return args.map((v) => utils.escapeRegex(v)).join("..");
+      }
+      return value;
+    };
+    var syntaxError = (type2, char) => {
+      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
+    };
+    var splitTopLevel = (input2) => {
+      const parts = [];
+      let bracket = 0;
+      let paren = 0;
+      let quote2 = 0;
+      let value = "";
+      let escaped = false;
+      for (const ch of input2) {
+        if (escaped === true) {
+          value += ch;
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          value += ch;
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote2 = quote2 === 1 ? 0 : 1;
+          value += ch;
+          continue;
+        }
+        if (quote2 === 0) {
+          if (ch === "[") {
+            bracket++;
+          } else if (ch === "]" && bracket > 0) {
+            bracket--;
+          } else if (bracket === 0) {
+            if (ch === "(") {
+              paren++;
+            } else if (ch === ")" && paren > 0) {
+              paren--;
+            } else if (ch === "|" && paren === 0) {
+              parts.push(value);
+              value = "";
+              continue;
+            }
+          }
+        }
+        value += ch;
+      }
+      parts.push(value);
+      return parts;
+    };
+    var isPlainBranch = (branch) => {
+      let escaped = false;
+      for (const ch of branch) {
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (/[?*+@!()[\]{}]/.test(ch)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    var normalizeSimpleBranch = (branch) => {
+      let value = branch.trim();
+      let changed = true;
+      while (changed === true) {
+        changed = false;
+        if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+          value = value.slice(2, -1);
+          changed = true;
+        }
+      }
+      if (!isPlainBranch(value)) {
+        return;
+      }
+      return value.replace(/\\(.)/g, "$1");
+    };
+    var hasRepeatedCharPrefixOverlap = (branches) => {
+      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+      for (let i2 = 0; i2 < values.length; i2++) {
+        for (let j = i2 + 1; j < values.length; j++) {
+          const a = values[i2];
+          const b = values[j];
+          const char = a[0];
+          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+            continue;
+          }
+          if (a === b || a.startsWith(b) || b.startsWith(a)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    var parseRepeatedExtglob = (pattern, requireEnd = true) => {
+      if (pattern[0] !== "+" && pattern[0] !== "*" || pattern[1] !== "(") {
+        return;
+      }
+      let bracket = 0;
+      let paren = 0;
+      let quote2 = 0;
+      let escaped = false;
+      for (let i2 = 1; i2 < pattern.length; i2++) {
+        const ch = pattern[i2];
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote2 = quote2 === 1 ? 0 : 1;
+          continue;
+        }
+        if (quote2 === 1) {
+          continue;
+        }
+        if (ch === "[") {
+          bracket++;
+          continue;
+        }
+        if (ch === "]" && bracket > 0) {
+          bracket--;
+          continue;
+        }
+        if (bracket > 0) {
+          continue;
+        }
+        if (ch === "(") {
+          paren++;
+          continue;
+        }
+        if (ch === ")") {
+          paren--;
+          if (paren === 0) {
+            if (requireEnd === true && i2 !== pattern.length - 1) {
+              return;
+            }
+            return {
+              type: pattern[0],
+              body: pattern.slice(2, i2),
+              end: i2
+            };
+          }
+        }
+      }
+    };
+    var buildCharClassStar = (chars) => {
+      const source = chars.length === 1 ? utils.escapeRegex(chars[0]) : `[${chars.map((ch) => utils.escapeRegex(ch)).join("")}]`;
+      return `${source}*`;
+    };
+    var getStarExtglobSequenceChars = (pattern) => {
+      let index = 0;
+      const chars = [];
+      while (index < pattern.length) {
+        const match = parseRepeatedExtglob(pattern.slice(index), false);
+        if (!match || match.type !== "*") {
+          return;
+        }
+        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
+        if (branches.length !== 1) {
+          return;
+        }
+        const branch = normalizeSimpleBranch(branches[0]);
+        if (!branch || branch.length !== 1) {
+          return;
+        }
+        chars.push(branch);
+        index += match.end + 1;
+      }
+      if (chars.length < 1) {
+        return;
+      }
+      return chars;
+    };
+    var repeatedExtglobRecursion = (pattern) => {
+      let depth = 0;
+      let value = pattern.trim();
+      let match = parseRepeatedExtglob(value);
+      while (match) {
+        depth++;
+        value = match.body.trim();
+        match = parseRepeatedExtglob(value);
+      }
+      return depth;
+    };
+    var analyzeRepeatedExtglob = (body, options) => {
+      if (options.maxExtglobRecursion === false) {
+        return { risky: false };
+      }
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const branches = splitTopLevel(body).map((branch) => branch.trim());
+      if (branches.length > 1) {
+        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
+          return { risky: true };
+        }
+      }
+      const safeChars = [];
+      let sawStarSequence = false;
+      let combinable = true;
+      for (const branch of branches) {
+        const chars = getStarExtglobSequenceChars(branch);
+        if (chars) {
+          sawStarSequence = true;
+          safeChars.push(...chars);
+          continue;
+        }
+        const literal3 = normalizeSimpleBranch(branch);
+        if (literal3 && literal3.length === 1) {
+          safeChars.push(literal3);
+          continue;
+        }
+        combinable = false;
+        if (repeatedExtglobRecursion(branch) > max) {
+          return { risky: true };
+        }
+      }
+      if (sawStarSequence) {
+        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
+      }
+      return { risky: false };
+    };
+    var parse9 = (input2, options) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected a string");
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      let len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      const bos = { type: "bos", value: "", output: opts.prepend || "" };
+      const tokens2 = [bos];
+      const capture = opts.capture ? "" : "?:";
+      const PLATFORM_CHARS = constants3.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const {
+        DOT_LITERAL,
+        PLUS_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOT_SLASH,
+        NO_DOTS_SLASH,
+        QMARK,
+        QMARK_NO_DOT,
+        STAR,
+        START_ANCHOR
+      } = PLATFORM_CHARS;
+      const globstar = (opts2) => {
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const nodot = opts.dot ? "" : NO_DOT;
+      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+      let star = opts.bash === true ? globstar(opts) : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      if (typeof opts.noext === "boolean") {
+        opts.noextglob = opts.noext;
+      }
+      const state = {
+        input: input2,
+        index: -1,
+        start: 0,
+        dot: opts.dot === true,
+        consumed: "",
+        output: "",
+        prefix: "",
+        backtrack: false,
+        negated: false,
+        brackets: 0,
+        braces: 0,
+        parens: 0,
+        quotes: 0,
+        globstar: false,
+        tokens: tokens2
+      };
+      input2 = utils.removePrefix(input2, state);
+      len = input2.length;
+      const extglobs = [];
+      const braces = [];
+      const stack = [];
+      let prev = bos;
+      let value;
+      const eos = () => state.index === len - 1;
+      const peek = state.peek = (n = 1) => input2[state.index + n];
+      const advance2 = state.advance = () => input2[++state.index] || "";
+      const remaining = () => input2.slice(state.index + 1);
+      const consume = (value2 = "", num = 0) => {
+        state.consumed += value2;
+        state.index += num;
+      };
+      const append = (token) => {
+        state.output += token.output != null ? token.output : token.value;
+        consume(token.value);
+      };
+      const negate = () => {
+        let count3 = 1;
+        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
+          advance2();
+          state.start++;
+          count3++;
+        }
+        if (count3 % 2 === 0) {
+          return false;
+        }
+        state.negated = true;
+        state.start++;
+        return true;
+      };
+      const increment = (type2) => {
+        state[type2]++;
+        stack.push(type2);
+      };
+      const decrement = (type2) => {
+        state[type2]--;
+        stack.pop();
+      };
+      const push = (tok) => {
+        if (prev.type === "globstar") {
+          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
+          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
+            state.output = state.output.slice(0, -prev.output.length);
+            prev.type = "star";
+            prev.value = "*";
+            prev.output = star;
+            state.output += prev.output;
+          }
+        }
+        if (extglobs.length && tok.type !== "paren") {
+          extglobs[extglobs.length - 1].inner += tok.value;
+        }
+        if (tok.value || tok.output) append(tok);
+        if (prev && prev.type === "text" && tok.type === "text") {
+          prev.output = (prev.output || prev.value) + tok.value;
+          prev.value += tok.value;
+          return;
+        }
+        tok.prev = prev;
+        tokens2.push(tok);
+        prev = tok;
+      };
+      const extglobOpen = (type2, value2) => {
+        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
+        token.prev = prev;
+        token.parens = state.parens;
+        token.output = state.output;
+        token.startIndex = state.index;
+        token.tokensIndex = tokens2.length;
+        const output2 = (opts.capture ? "(" : "") + token.open;
+        increment("parens");
+        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type: "paren", extglob: true, value: advance2(), output: output2 });
+        extglobs.push(token);
+      };
+      const extglobClose = (token) => {
+        const literal3 = input2.slice(token.startIndex, state.index + 1);
+        const body = input2.slice(token.startIndex + 2, state.index);
+        const analysis = analyzeRepeatedExtglob(body, opts);
+        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
+          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
+          const open3 = tokens2[token.tokensIndex];
+          open3.type = "text";
+          open3.value = literal3;
+          open3.output = safeOutput || utils.escapeRegex(literal3);
+          for (let i2 = token.tokensIndex + 1; i2 < tokens2.length; i2++) {
+            tokens2[i2].value = "";
+            tokens2[i2].output = "";
+            delete tokens2[i2].suffix;
+          }
+          state.output = token.output + open3.output;
+          state.backtrack = true;
+          push({ type: "paren", extglob: true, value, output: "" });
+          decrement("parens");
+          return;
+        }
+        let output2 = token.close + (opts.capture ? ")" : "");
+        let rest;
+        if (token.type === "negate") {
+          let extglobStar = star;
+          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
+            extglobStar = globstar(opts);
+          }
+          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+            output2 = token.close = `)$))${extglobStar}`;
+          }
+          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+            const expression = parse9(rest, { ...options, fastpaths: false }).output;
+            output2 = token.close = `)${expression})${extglobStar})`;
+          }
+          if (token.prev.type === "bos") {
+            state.negatedExtglob = true;
+          }
+        }
+        push({ type: "paren", extglob: true, value, output: output2 });
+        decrement("parens");
+      };
+      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
+        let backslashes = false;
+        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
+          if (first === "\\") {
+            backslashes = true;
+            return m;
+          }
+          if (first === "?") {
+            if (esc2) {
+              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            if (index === 0) {
+              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            return QMARK.repeat(chars.length);
+          }
+          if (first === ".") {
+            return DOT_LITERAL.repeat(chars.length);
+          }
+          if (first === "*") {
+            if (esc2) {
+              return esc2 + first + (rest ? star : "");
+            }
+            return star;
+          }
+          return esc2 ? m : `\\${m}`;
+        });
+        if (backslashes === true) {
+          if (opts.unescape === true) {
+            output2 = output2.replace(/\\/g, "");
+          } else {
+            output2 = output2.replace(/\\+/g, (m) => {
+              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
+            });
+          }
+        }
+        if (output2 === input2 && opts.contains === true) {
+          state.output = input2;
+          return state;
+        }
+        state.output = utils.wrapOutput(output2, state, options);
+        return state;
+      }
+      while (!eos()) {
+        value = advance2();
+        if (value === "\0") {
+          continue;
+        }
+        if (value === "\\") {
+          const next = peek();
+          if (next === "/" && opts.bash !== true) {
+            continue;
+          }
+          if (next === "." || next === ";") {
+            continue;
+          }
+          if (!next) {
+            value += "\\";
+            push({ type: "text", value });
+            continue;
+          }
+          const match = /^\\+/.exec(remaining());
+          let slashes = 0;
+          if (match && match[0].length > 2) {
+            slashes = match[0].length;
+            state.index += slashes;
+            if (slashes % 2 !== 0) {
+              value += "\\";
+            }
+          }
+          if (opts.unescape === true) {
+            value = advance2();
+          } else {
+            value += advance2();
+          }
+          if (state.brackets === 0) {
+            push({ type: "text", value });
+            continue;
+          }
+        }
+        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+          if (opts.posix !== false && value === ":") {
+            const inner = prev.value.slice(1);
+            if (inner.includes("[")) {
+              prev.posix = true;
+              if (inner.includes(":")) {
+                const idx = prev.value.lastIndexOf("[");
+                const pre = prev.value.slice(0, idx);
+                const rest2 = prev.value.slice(idx + 2);
+                const posix = POSIX_REGEX_SOURCE[rest2];
+                if (posix) {
+                  prev.value = pre + posix;
+                  state.backtrack = true;
+                  advance2();
+                  if (!bos.output && tokens2.indexOf(prev) === 1) {
+                    bos.output = ONE_CHAR;
+                  }
+                  continue;
+                }
+              }
+            }
+          }
+          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
+            value = `\\${value}`;
+          }
+          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
+            value = `\\${value}`;
+          }
+          if (opts.posix === true && value === "!" && prev.value === "[") {
+            value = "^";
+          }
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (state.quotes === 1 && value !== '"') {
+          value = utils.escapeRegex(value);
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (value === '"') {
+          state.quotes = state.quotes === 1 ? 0 : 1;
+          if (opts.keepQuotes === true) {
+            push({ type: "text", value });
+          }
+          continue;
+        }
+        if (value === "(") {
+          increment("parens");
+          push({ type: "paren", value });
+          continue;
+        }
+        if (value === ")") {
+          if (state.parens === 0 && opts.strictBrackets === true) {
+            throw new SyntaxError(syntaxError("opening", "("));
+          }
+          const extglob = extglobs[extglobs.length - 1];
+          if (extglob && state.parens === extglob.parens + 1) {
+            extglobClose(extglobs.pop());
+            continue;
+          }
+          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          decrement("parens");
+          continue;
+        }
+        if (value === "[") {
+          if (opts.nobracket === true || !remaining().includes("]")) {
+            if (opts.nobracket !== true && opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("closing", "]"));
+            }
+            value = `\\${value}`;
+          } else {
+            increment("brackets");
+          }
+          push({ type: "bracket", value });
+          continue;
+        }
+        if (value === "]") {
+          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          if (state.brackets === 0) {
+            if (opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("opening", "["));
+            }
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          decrement("brackets");
+          const prevValue = prev.value.slice(1);
+          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
+            value = `/${value}`;
+          }
+          prev.value += value;
+          append({ value });
+          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+            continue;
+          }
+          const escaped = utils.escapeRegex(prev.value);
+          state.output = state.output.slice(0, -prev.value.length);
+          if (opts.literalBrackets === true) {
+            state.output += escaped;
+            prev.value = escaped;
+            continue;
+          }
+          prev.value = `(${capture}${escaped}|${prev.value})`;
+          state.output += prev.value;
+          continue;
+        }
+        if (value === "{" && opts.nobrace !== true) {
+          increment("braces");
+          const open3 = {
+            type: "brace",
+            value,
+            output: "(",
+            outputIndex: state.output.length,
+            tokensIndex: state.tokens.length
+          };
+          braces.push(open3);
+          push(open3);
+          continue;
+        }
+        if (value === "}") {
+          const brace = braces[braces.length - 1];
+          if (opts.nobrace === true || !brace) {
+            push({ type: "text", value, output: value });
+            continue;
+          }
+          let output2 = ")";
+          if (brace.dots === true) {
+            const arr = tokens2.slice();
+            const range2 = [];
+            for (let i2 = arr.length - 1; i2 >= 0; i2--) {
+              tokens2.pop();
+              if (arr[i2].type === "brace") {
+                break;
+              }
+              if (arr[i2].type !== "dots") {
+                range2.unshift(arr[i2].value);
+              }
+            }
+            output2 = expandRange(range2, opts);
+            state.backtrack = true;
+          }
+          if (brace.comma !== true && brace.dots !== true) {
+            const out = state.output.slice(0, brace.outputIndex);
+            const toks = state.tokens.slice(brace.tokensIndex);
+            brace.value = brace.output = "\\{";
+            value = output2 = "\\}";
+            state.output = out;
+            for (const t of toks) {
+              state.output += t.output || t.value;
+            }
+          }
+          push({ type: "brace", value, output: output2 });
+          decrement("braces");
+          braces.pop();
+          continue;
+        }
+        if (value === "|") {
+          if (extglobs.length > 0) {
+            extglobs[extglobs.length - 1].conditions++;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value === ",") {
+          let output2 = value;
+          const brace = braces[braces.length - 1];
+          if (brace && stack[stack.length - 1] === "braces") {
+            brace.comma = true;
+            output2 = "|";
+          }
+          push({ type: "comma", value, output: output2 });
+          continue;
+        }
+        if (value === "/") {
+          if (prev.type === "dot" && state.index === state.start + 1) {
+            state.start = state.index + 1;
+            state.consumed = "";
+            state.output = "";
+            tokens2.pop();
+            prev = bos;
+            continue;
+          }
+          push({ type: "slash", value, output: SLASH_LITERAL });
+          continue;
+        }
+        if (value === ".") {
+          if (state.braces > 0 && prev.type === "dot") {
+            if (prev.value === ".") prev.output = DOT_LITERAL;
+            const brace = braces[braces.length - 1];
+            prev.type = "dots";
+            prev.output += value;
+            prev.value += value;
+            brace.dots = true;
+            continue;
+          }
+          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+            push({ type: "text", value, output: DOT_LITERAL });
+            continue;
+          }
+          push({ type: "dot", value, output: DOT_LITERAL });
+          continue;
+        }
+        if (value === "?") {
+          const isGroup = prev && prev.value === "(";
+          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("qmark", value);
+            continue;
+          }
+          if (prev && prev.type === "paren") {
+            const next = peek();
+            let output2 = value;
+            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
+              output2 = `\\${value}`;
+            }
+            push({ type: "text", value, output: output2 });
+            continue;
+          }
+          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
+            push({ type: "qmark", value, output: QMARK_NO_DOT });
+            continue;
+          }
+          push({ type: "qmark", value, output: QMARK });
+          continue;
+        }
+        if (value === "!") {
+          if (opts.noextglob !== true && peek() === "(") {
+            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
+              extglobOpen("negate", value);
+              continue;
+            }
+          }
+          if (opts.nonegate !== true && state.index === 0) {
+            negate();
+            continue;
+          }
+        }
+        if (value === "+") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("plus", value);
+            continue;
+          }
+          if (prev && prev.value === "(" || opts.regex === false) {
+            push({ type: "plus", value, output: PLUS_LITERAL });
+            continue;
+          }
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+            push({ type: "plus", value });
+            continue;
+          }
+          push({ type: "plus", value: PLUS_LITERAL });
+          continue;
+        }
+        if (value === "@") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            push({ type: "at", extglob: true, value, output: "" });
+            continue;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value !== "*") {
+          if (value === "$" || value === "^") {
+            value = `\\${value}`;
+          }
+          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+          if (match) {
+            value += match[0];
+            state.index += match[0].length;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (prev && (prev.type === "globstar" || prev.star === true)) {
+          prev.type = "star";
+          prev.star = true;
+          prev.value += value;
+          prev.output = star;
+          state.backtrack = true;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        let rest = remaining();
+        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+          extglobOpen("star", value);
+          continue;
+        }
+        if (prev.type === "star") {
+          if (opts.noglobstar === true) {
+            consume(value);
+            continue;
+          }
+          const prior = prev.prev;
+          const before = prior.prev;
+          const isStart = prior.type === "slash" || prior.type === "bos";
+          const afterStar = before && (before.type === "star" || before.type === "globstar");
+          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
+          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          while (rest.slice(0, 3) === "/**") {
+            const after = input2[state.index + 4];
+            if (after && after !== "/") {
+              break;
+            }
+            rest = rest.slice(3);
+            consume("/**", 3);
+          }
+          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          if (prior.type === "bos" && eos()) {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = globstar(opts);
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
+            prev.value += value;
+            state.globstar = true;
+            state.output += prior.output + prev.output;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
+            const end = rest[1] !== void 0 ? "|$" : "";
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+            prev.value += value;
+            state.output += prior.output + prev.output;
+            state.globstar = true;
+            consume(value + advance2());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          if (prior.type === "bos" && rest[0] === "/") {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value + advance2());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          state.output = state.output.slice(0, -prev.output.length);
+          prev.type = "globstar";
+          prev.output = globstar(opts);
+          prev.value += value;
+          state.output += prev.output;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        const token = { type: "star", value, output: star };
+        if (opts.bash === true) {
+          token.output = ".*?";
+          if (prev.type === "bos" || prev.type === "slash") {
+            token.output = nodot + token.output;
+          }
+          push(token);
+          continue;
+        }
+        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
+          token.output = value;
+          push(token);
+          continue;
+        }
+        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+          if (prev.type === "dot") {
+            state.output += NO_DOT_SLASH;
+            prev.output += NO_DOT_SLASH;
+          } else if (opts.dot === true) {
+            state.output += NO_DOTS_SLASH;
+            prev.output += NO_DOTS_SLASH;
+          } else {
+            state.output += nodot;
+            prev.output += nodot;
+          }
+          if (peek() !== "*") {
+            state.output += ONE_CHAR;
+            prev.output += ONE_CHAR;
+          }
+        }
+        push(token);
+      }
+      while (state.brackets > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
+        state.output = utils.escapeLast(state.output, "[");
+        decrement("brackets");
+      }
+      while (state.parens > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
+        state.output = utils.escapeLast(state.output, "(");
+        decrement("parens");
+      }
+      while (state.braces > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
+        state.output = utils.escapeLast(state.output, "{");
+        decrement("braces");
+      }
+      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
+        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
+      }
+      if (state.backtrack === true) {
+        state.output = "";
+        for (const token of state.tokens) {
+          state.output += token.output != null ? token.output : token.value;
+          if (token.suffix) {
+            state.output += token.suffix;
+          }
+        }
+      }
+      return state;
+    };
+    parse9.fastpaths = (input2, options) => {
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      const len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const {
+        DOT_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOTS,
+        NO_DOTS_SLASH,
+        STAR,
+        START_ANCHOR
+      } = constants3.globChars(opts.windows);
+      const nodot = opts.dot ? NO_DOTS : NO_DOT;
+      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+      const capture = opts.capture ? "" : "?:";
+      const state = { negated: false, prefix: "" };
+      let star = opts.bash === true ? ".*?" : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      const globstar = (opts2) => {
+        if (opts2.noglobstar === true) return star;
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const create = (str2) => {
+        switch (str2) {
+          case "*":
+            return `${nodot}${ONE_CHAR}${star}`;
+          case ".*":
+            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*.*":
+            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*/*":
+            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+          case "**":
+            return nodot + globstar(opts);
+          case "**/*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+          case "**/*.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "**/.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+          default: {
+            const match = /^(.*?)\.(\w+)$/.exec(str2);
+            if (!match) return;
+            const source2 = create(match[1]);
+            if (!source2) return;
+            return source2 + DOT_LITERAL + match[2];
+          }
+        }
+      };
+      const output2 = utils.removePrefix(input2, state);
+      let source = create(output2);
+      if (source && opts.strictSlashes !== true) {
+        source += `${SLASH_LITERAL}?`;
+      }
+      return source;
+    };
+    module.exports = parse9;
+  }
+});
+
+// node_modules/picomatch/lib/picomatch.js
+var require_picomatch = __commonJS({
+  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
+    "use strict";
+    var scan = require_scan();
+    var parse9 = require_parse();
+    var utils = require_utils();
+    var constants3 = require_constants();
+    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var picomatch3 = (glob2, options, returnState = false) => {
+      if (Array.isArray(glob2)) {
+        const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
+        const arrayMatcher = (str2) => {
+          for (const isMatch of fns) {
+            const state2 = isMatch(str2);
+            if (state2) return state2;
+          }
+          return false;
+        };
+        return arrayMatcher;
+      }
+      const isState2 = isObject2(glob2) && glob2.tokens && glob2.input;
+      if (glob2 === "" || typeof glob2 !== "string" && !isState2) {
+        throw new TypeError("Expected pattern to be a non-empty string");
+      }
+      const opts = options || {};
+      const posix = opts.windows;
+      const regex3 = isState2 ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
+      const state = regex3.state;
+      delete regex3.state;
+      let isIgnored = () => false;
+      if (opts.ignore) {
+        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+        isIgnored = picomatch3(opts.ignore, ignoreOpts, returnState);
+      }
+      const matcher = (input2, returnObject = false) => {
+        const { isMatch, match, output: output2 } = picomatch3.test(input2, regex3, options, { glob: glob2, posix });
+        const result = { glob: glob2, state, regex: regex3, posix, input: input2, output: output2, match, isMatch };
+        if (typeof opts.onResult === "function") {
+          opts.onResult(result);
+        }
+        if (isMatch === false) {
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (isIgnored(input2)) {
+          if (typeof opts.onIgnore === "function") {
+            opts.onIgnore(result);
+          }
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (typeof opts.onMatch === "function") {
+          opts.onMatch(result);
+        }
+        return returnObject ? result : true;
+      };
+      if (returnState) {
+        matcher.state = state;
+      }
+      return matcher;
+    };
+    picomatch3.test = (input2, regex3, options, { glob: glob2, posix } = {}) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected input to be a string");
+      }
+      if (input2 === "") {
+        return { isMatch: false, output: "" };
+      }
+      const opts = options || {};
+      const format2 = opts.format || (posix ? utils.toPosixSlashes : null);
+      let match = input2 === glob2;
+      let output2 = match && format2 ? format2(input2) : input2;
+      if (match === false) {
+        output2 = format2 ? format2(input2) : input2;
+        match = output2 === glob2;
+      }
+      if (match === false || opts.capture === true) {
+        if (opts.matchBase === true || opts.basename === true) {
+          match = picomatch3.matchBase(input2, regex3, options, posix);
+        } else {
+          match = regex3.exec(output2);
+        }
+      }
+      return { isMatch: Boolean(match), match, output: output2 };
+    };
+    picomatch3.matchBase = (input2, glob2, options, posix = options && options.windows) => {
+      const regex3 = glob2 instanceof RegExp ? glob2 : picomatch3.makeRe(glob2, options);
+      return regex3.test(utils.basename(input2, { windows: posix }));
+    };
+    picomatch3.isMatch = (str2, patterns, options) => picomatch3(patterns, options)(str2);
+    picomatch3.parse = (pattern, options) => {
+      if (Array.isArray(pattern)) return pattern.map((p) => picomatch3.parse(p, options));
+      return parse9(pattern, { ...options, fastpaths: false });
+    };
+    picomatch3.scan = (input2, options) => scan(input2, options);
+    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+      if (returnOutput === true) {
+        return state.output;
+      }
+      const opts = options || {};
+      const prepend = opts.contains ? "" : "^";
+      const append = opts.contains ? "" : "$";
+      let source = `${prepend}(?:${state.output})${append}`;
+      if (state && state.negated === true) {
+        source = `^(?!${source}).*$`;
+      }
+      const regex3 = picomatch3.toRegex(source, options);
+      if (returnState === true) {
+        regex3.state = state;
+      }
+      return regex3;
+    };
+    picomatch3.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
+      if (!input2 || typeof input2 !== "string") {
+        throw new TypeError("Expected a non-empty string");
+      }
+      let parsed = { negated: false, fastpaths: true };
+      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
+        parsed.output = parse9.fastpaths(input2, options);
+      }
+      if (!parsed.output) {
+        parsed = parse9(input2, options);
+      }
+      return picomatch3.compileRe(parsed, options, returnOutput, returnState);
+    };
+    picomatch3.toRegex = (source, options) => {
+      try {
+        const opts = options || {};
+        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
+      } catch (err) {
+        if (options && options.debug === true) throw err;
+        return /$^/;
+      }
+    };
+    picomatch3.constants = constants3;
+    module.exports = picomatch3;
+  }
+});
+
+// node_modules/picomatch/index.js
+var require_picomatch2 = __commonJS({
+  "node_modules/picomatch/index.js"(exports, module) {
+    "use strict";
+    var pico = require_picomatch();
+    var utils = require_utils();
+    function picomatch3(glob2, options, returnState = false) {
+      if (options && (options.windows === null || options.windows === void 0)) {
+        options = { ...options, windows: utils.isWindows() };
+      }
+      return pico(glob2, options, returnState);
+    }
+    Object.assign(picomatch3, pico);
+    module.exports = picomatch3;
+  }
+});
+
 // src/action/main.ts
 import { appendFileSync, existsSync as existsSync13, readFileSync as readFileSync11 } from "node:fs";
 import { join as join25 } from "node:path";
@@ -42548,12 +42548,11 @@ async function pushBranch(options) {
     throw new GitError(message, error62.exitCode ?? null, "");
   }
 }
-async function committedFiles(cwd) {
-  try {
-    return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
-  } catch {
-    return void 0;
-  }
+async function trackedFiles(cwd) {
+  return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
+}
+function committedFiles(cwd) {
+  return trackedFiles(cwd).catch(() => void 0);
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -62750,1046 +62749,8 @@ function failingText(failing) {
 
 // src/plan/dry-run.ts
 import { copyFile, lstat, mkdir, mkdtemp } from "node:fs/promises";
-import { tmpdir as tmpdir4 } from "node:os";
-import { dirname as dirname3, join as join8 } from "node:path";
-
-// src/plan/assess.ts
-var import_picomatch = __toESM(require_picomatch2(), 1);
-import { existsSync as existsSync3, readFileSync as readFileSync2, statSync as statSync2 } from "node:fs";
-import { extname, join as join7 } from "node:path";
-
-// src/agents/isolation.ts
-import { existsSync as existsSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3, rmSync as rmSync2 } from "node:fs";
-import { tmpdir as tmpdir3 } from "node:os";
-import { join as join6 } from "node:path";
-
-// src/agents/commands.ts
-import { spawn } from "node:child_process";
-function runProcess(command, options) {
-  const started = performance.now();
-  const [file2, args] = "argv" in command ? [command.argv[0], command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
-  return new Promise((resolve4) => {
-    const chunks = [];
-    let size = 0;
-    let dropped = 0;
-    const keep = (chunk) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      while (size > options.maxOutputBytes && chunks.length > 1) {
-        const first = chunks.shift();
-        size -= first.length;
-        dropped += first.length;
-      }
-    };
-    let timedOut = false;
-    const child = spawn(file2, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true
-    });
-    let exited = false;
-    const signalGroup = (signal) => {
-      if (exited) return;
-      try {
-        if (child.pid) process.kill(-child.pid, signal);
-      } catch {
-        child.kill(signal);
-      }
-    };
-    const killGroup = () => {
-      if (!options.gentleStop) return signalGroup("SIGKILL");
-      signalGroup("SIGTERM");
-      setTimeout(() => signalGroup("SIGKILL"), 2e3).unref();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    const onAbort = () => killGroup();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const finish2 = (exitCode, extra = "") => {
-      exited = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      let output2 = Buffer.concat(chunks).toString("utf8");
-      if (output2.length > options.maxOutputBytes || dropped > 0) {
-        output2 = output2.slice(-options.maxOutputBytes);
-        const newline = output2.indexOf("\n");
-        if (newline !== -1) {
-          dropped += Buffer.byteLength(output2.slice(0, newline + 1));
-          output2 = output2.slice(newline + 1);
-        }
-      }
-      if (dropped > 0) output2 = `[${dropped} bytes of earlier output dropped]
-${output2}`;
-      if (timedOut) output2 += `
-[stopped after ${options.timeoutMs} ms]`;
-      resolve4({
-        exitCode,
-        output: output2 + extra,
-        timedOut,
-        durationMs: Math.round(performance.now() - started)
-      });
-    };
-    child.on("error", (error62) => finish2(127, `${error62.message}
-`));
-    child.on("close", (code18, signal) => finish2(code18 ?? (signal ? 128 + 9 : 1)));
-    if (options.signal?.aborted) killGroup();
-  });
-}
-function splitCommand(line) {
-  if (/[|&;<>()$`\\\n*?{}[\]!~]/.test(line.replace(/'[^']*'|"[^"$`\\]*"/g, ""))) return void 0;
-  const words = [];
-  const pattern = /'([^']*)'|"([^"]*)"|(\S+)/g;
-  for (let m = pattern.exec(line); m; m = pattern.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
-  return words.length > 0 ? words : void 0;
-}
-function isAllowed(words, allowed) {
-  return allowed.some((entry) => {
-    const prefix = splitCommand(entry);
-    return prefix !== void 0 && prefix.length <= words.length && prefix.every((w, i2) => w === words[i2]);
-  });
-}
-function summarizeTestOutput(output2, exitCode) {
-  return summarizeOutcome(readTestOutput(output2, exitCode), output2, exitCode);
-}
-
-// src/agents/git-layout.ts
-import {
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  writeFileSync
-} from "node:fs";
-import { dirname, join as join2, resolve } from "node:path";
-function realDir(path4) {
-  try {
-    const real = realpathSync(path4);
-    return statSync(real).isDirectory() ? real : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function gitDirOf(dotGitFile) {
-  let text2;
-  try {
-    text2 = readFileSync(dotGitFile, "utf8");
-  } catch {
-    return void 0;
-  }
-  const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
-  return pointer ? realDir(resolve(dirname(dotGitFile), pointer)) : void 0;
-}
-function trustedGitDir(repoDir) {
-  const dotGit = join2(repoDir, ".git");
-  let stat3;
-  try {
-    stat3 = lstatSync(dotGit);
-  } catch {
-    return void 0;
-  }
-  if (stat3.isDirectory()) return realDir(dotGit);
-  if (!stat3.isFile()) return void 0;
-  const gitDir = gitDirOf(dotGit);
-  if (!gitDir) return void 0;
-  const commonFile = join2(gitDir, "commondir");
-  return existsSync(commonFile) ? realDir(resolve(gitDir, readFileSync(commonFile, "utf8").trim())) : gitDir;
-}
-var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
-function gitConfigFiles(gitDir) {
-  const found = [];
-  const walk4 = (dir, isGitDir) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path4 = join2(dir, entry.name);
-      if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
-      else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
-        walk4(path4, existsSync(join2(path4, "HEAD")));
-      }
-    }
-  };
-  walk4(gitDir, true);
-  return found.sort();
-}
-function gitLayout(cwd, trusted) {
-  const none = { dirs: [], configs: [] };
-  if (!trusted) return none;
-  const dotGit = join2(cwd, ".git");
-  let stat3;
-  try {
-    stat3 = lstatSync(dotGit);
-  } catch {
-    return none;
-  }
-  if (stat3.isDirectory()) {
-    return realDir(dotGit) === trusted ? { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: gitConfigFiles(dotGit) } : none;
-  }
-  if (!stat3.isFile()) return none;
-  const gitDir = gitDirOf(dotGit);
-  if (!gitDir) return none;
-  if (gitDir !== trusted) {
-    if (dirname(gitDir) !== join2(trusted, "worktrees")) return none;
-    const commonFile = join2(gitDir, "commondir");
-    if (!existsSync(commonFile)) return none;
-    if (realDir(resolve(gitDir, readFileSync(commonFile, "utf8").trim())) !== trusted) return none;
-  }
-  return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
-}
-var SYSTEM_GITCONFIG = "/etc/gitconfig";
-var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
-async function strippedGitConfig(file2) {
-  const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
-    cwd: dirname(file2)
-  });
-  const lines = [];
-  let header = "";
-  const quote2 = (text2) => `"${text2.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
-  for (const entry of listed.split("\0")) {
-    if (entry === "") continue;
-    const newline = entry.indexOf("\n");
-    const key = newline === -1 ? entry : entry.slice(0, newline);
-    const value = newline === -1 ? "true" : entry.slice(newline + 1);
-    const lower = key.toLowerCase();
-    if (lower.endsWith(".extraheader") || lower.startsWith("credential.") || lower.startsWith("include.") || lower.startsWith("includeif.")) {
-      continue;
-    }
-    const first = key.indexOf(".");
-    const last = key.lastIndexOf(".");
-    if (first <= 0 || last === key.length - 1) continue;
-    const section = key.slice(0, first);
-    const name2 = key.slice(last + 1);
-    const sub = first === last ? void 0 : withoutUserinfo(key.slice(first + 1, last));
-    const wanted = sub === void 0 ? `[${section}]` : `[${section} ${quote2(sub)}]`;
-    if (wanted !== header) {
-      lines.push(wanted);
-      header = wanted;
-    }
-    lines.push(`	${name2} = ${quote2(withoutUserinfo(value))}`);
-  }
-  return `${lines.join("\n")}
-`;
-}
-async function strippedConfigs(stage, git) {
-  const targets = [...git.configs, ...existsSync(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
-  return Promise.all(
-    targets.map(async (target, i2) => {
-      const source = join2(stage, `config-${i2}`);
-      let text2 = "";
-      try {
-        text2 = await strippedGitConfig(target);
-      } catch {
-      }
-      writeFileSync(source, text2, { mode: 384 });
-      const othersRead = (statSync(target).mode & 4) !== 0;
-      return { source, target, mode: othersRead ? "640" : "600" };
-    })
-  );
-}
-
-// src/agents/repo-code.ts
-var IsolationRefusedError = class extends Error {
-  constructor(reason) {
-    super(
-      `refused to run repository code: it runs only isolated (another user, its own PID namespace), and isolation cannot be set up here: ${reason}. To run it unisolated anyway, as this user and able to read its environment, set \`isolation: off\` in .github/dynamic-workflows.yml, or pass --no-isolation to dwf`
-    );
-    this.reason = reason;
-    this.name = "IsolationRefusedError";
-  }
-  reason;
-};
-var SANDBOX_USER = "dwf-sandbox";
-var PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
-function allowedEnv(host, fixed) {
-  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
-  for (const name2 of PASSED_THROUGH) {
-    const value = host[name2];
-    if (value !== void 0) out[name2] = value;
-  }
-  return {
-    ...out,
-    CI: "true",
-    NO_COLOR: "1",
-    FORCE_COLOR: "0",
-    GIT_TERMINAL_PROMPT: "0",
-    ...fixed
-  };
-}
-var noRepoCode = {
-  isolated: false,
-  description: "no repository code runs in this run",
-  run: () => Promise.reject(new Error("no test command or allowed command is configured for this run"))
-};
-
-// src/agents/sandbox-steps.ts
-import { realpathSync as realpathSync2 } from "node:fs";
-import { homedir, tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname2, join as join4, relative as relative2, sep as sep3 } from "node:path";
-
-// src/agents/confine.ts
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync as lstatSync2,
-  mkdirSync,
-  openSync,
-  readSync,
-  writeSync
-} from "node:fs";
-import { isAbsolute, join as join3, relative, resolve as resolve2, sep as sep2 } from "node:path";
-var ToolRefusal = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ToolRefusal";
-  }
-};
-function inside(root, target) {
-  const rel = relative(root, target);
-  return rel === "" || !rel.startsWith(`..${sep2}`) && rel !== ".." && !isAbsolute(rel);
-}
-function code(error62) {
-  return error62.code;
-}
-function confinePath(root, requested) {
-  if (typeof requested !== "string" || requested.trim() === "")
-    throw new ToolRefusal("path must be a non-empty string");
-  if (requested.includes("\0")) throw new ToolRefusal("path contains a NUL byte");
-  const absolute = resolve2(root, requested);
-  if (!inside(root, absolute)) {
-    throw new ToolRefusal(
-      `refused: ${requested} is outside the workspace; use paths relative to the repository root`
-    );
-  }
-  const rel = relative(root, absolute);
-  const parts = rel === "" ? [] : rel.split(sep2);
-  if (parts.some((part) => part.toLowerCase() === ".git"))
-    throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
-  let current2 = root;
-  for (const part of parts) {
-    current2 = join3(current2, part);
-    let stat3;
-    try {
-      stat3 = lstatSync2(current2);
-    } catch (error62) {
-      if (code(error62) === "ENOENT" || code(error62) === "ENOTDIR") break;
-      throw error62;
-    }
-    if (stat3.isSymbolicLink()) {
-      throw new ToolRefusal(
-        `refused: ${requested} goes through a symbolic link (${relative(root, current2).split(sep2).join("/")}); the file tools read and write real files only`
-      );
-    }
-  }
-  return { absolute, relative: parts.join("/") };
-}
-var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
-function refuseWorkflowWrite(relativePath) {
-  const lower = relativePath.toLowerCase();
-  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
-  if (dir === void 0) return;
-  throw new ToolRefusal(
-    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
-  );
-}
-function refuseLink(error62, shown) {
-  if (code(error62) === "ELOOP") throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
-  throw error62;
-}
-function readNoFollow(absolute, shown, maxBytes) {
-  let fd;
-  try {
-    fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error62) {
-    refuseLink(error62, shown);
-  }
-  try {
-    const stat3 = fstatSync(fd);
-    if (!stat3.isFile()) throw new ToolRefusal(`${shown} is not a file`);
-    if (stat3.size > maxBytes) throw new ToolRefusal(`${shown} is too large to read (${stat3.size} bytes)`);
-    const buffer = Buffer.alloc(stat3.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return buffer.subarray(0, read);
-  } finally {
-    closeSync(fd);
-  }
-}
-function writeNoFollow(root, relativePath, content) {
-  const parts = relativePath.split("/");
-  let current2 = root;
-  for (const part of parts.slice(0, -1)) {
-    current2 = join3(current2, part);
-    try {
-      mkdirSync(current2);
-    } catch (error62) {
-      if (code(error62) !== "EEXIST") throw error62;
-      const stat3 = lstatSync2(current2);
-      if (stat3.isSymbolicLink())
-        throw new ToolRefusal(`refused: ${relativePath} goes through a symbolic link`);
-      if (!stat3.isDirectory())
-        throw new ToolRefusal(`refused: ${relative(root, current2)} is not a directory`);
-    }
-  }
-  const target = join3(root, ...parts);
-  let fd;
-  try {
-    fd = openSync(
-      target,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-      420
-    );
-  } catch (error62) {
-    refuseLink(error62, relativePath);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new ToolRefusal(`${relativePath} is not a file`);
-    const bytes = Buffer.from(content, "utf8");
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-// src/agents/sandbox-steps.ts
-var SETUP = `set -euo pipefail
-trap 'echo "dwf-sandbox: setting up the sandbox failed at: $BASH_COMMAND" >&2; exit 125' ERR
-uid=$1 gid=$2 cwd=$3 nproc=$4
-shift 4
-while [ "$#" -gt 0 ]; do
-  op=$1
-  shift
-  case "$op" in
-    --) break ;;
-    tmpfs) mkdir -p -- "$1"; mount -n -t tmpfs -o "mode=$2,size=$3,nr_inodes=$4,nosuid,nodev" dwf-sandbox "$1"; shift 4 ;;
-    dir) mkdir -p -- "$1"; shift ;;
-    file) if [ ! -e "$1" ]; then mkdir -p -- "\${1%/*}"; : > "$1"; fi; shift ;;
-    home) mkdir -p -- "$1"; chown -- "$uid:$gid" "$1"; chmod 700 -- "$1"; shift ;;
-    copydir)
-      src=$1 dst=$2 n=$3
-      shift 3
-      skip=()
-      for ((i = 0; i < n; i++)); do skip+=(! -name "$1"); shift; done
-      mkdir -p -- "$dst"
-      chown --reference="$src" -- "$dst"
-      chmod --reference="$src" -- "$dst"
-      find "$src" -mindepth 1 -maxdepth 1 \${skip[@]+"\${skip[@]}"} -exec cp -a -t "$dst" -- {} +
-      ;;
-    own)
-      chown -h -- "$uid:$gid" "$1"
-      find "$1" -mindepth 1 \\( -type d -perm -o=rx -o ! -type d -perm -o=r \\) -exec chown -h -- "$uid:$gid" {} +
-      shift ;;
-    limit)
-      read -r b f s c d <<< "$(stat -f -c '%b %f %S %c %d' -- "$1")"
-      mount -n -o "remount,size=$(( (b - f) * s + $2 )),nr_inodes=$(( c - d + $3 ))" -- "$1"
-      shift 3 ;;
-    config) install -m "$3" -o 0 -g "$gid" -- "$1" "$2"; shift 3 ;;
-    bind) mount -n --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    robind) mount -n --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    move) mount -n --move -- "$1" "$2"; shift 2 ;;
-    *) echo "dwf-sandbox: unknown setup step: $op" >&2; exit 125 ;;
-  esac
-done
-cd -- "$cwd"
-unset OLDPWD
-ulimit -u "$nproc"
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
-`;
-function defaultHidden(env) {
-  return [
-    "/root",
-    "/home",
-    "/tmp",
-    "/var/tmp",
-    "/dev/shm",
-    // Sockets (docker's, the system bus), sudo's state, systemd's; what programs need of it
-    // (the resolver's directory) is shown through read-only.
-    "/run",
-    "/var/run",
-    // Kubernetes service-account tokens, when /var/run is not a link to /run.
-    "/var/run/secrets",
-    homedir(),
-    tmpdir2(),
-    ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
-  ];
-}
-function defaultRevealed() {
-  try {
-    return [dirname2(realpathSync2("/etc/resolv.conf"))];
-  } catch {
-    return [];
-  }
-}
-var DEFAULT_LIMITS = {
-  writableBytes: 2 * 1024 ** 3,
-  writableFiles: 1024 * 1024,
-  hiddenBytes: 16 * 1024 ** 2,
-  processes: 4096
-};
-var literalName = (name2) => name2.replace(/[[\]*?\\]/g, "\\$&");
-function copySteps(cwd, to, leftOut) {
-  const steps = [];
-  const rels = leftOut.map((p) => relative2(cwd, p).split(sep3));
-  const level2 = (prefix) => {
-    const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
-    const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
-    const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
-      const dir = join4(cwd, ...prefix, name2);
-      return !here.has(name2) && realDir(dir) === dir;
-    });
-    const names = [...here, ...onTheWay].sort();
-    steps.push(
-      "copydir",
-      join4(cwd, ...prefix),
-      join4(to, ...prefix),
-      String(names.length),
-      ...names.map(literalName)
-    );
-    for (const name2 of onTheWay) level2([...prefix, name2]);
-  };
-  level2([]);
-  return steps;
-}
-function sandboxSteps(plan2) {
-  const t = plan2.stage;
-  const { limits } = plan2;
-  const small = [String(limits.hiddenBytes), "4096"];
-  const writable = [String(limits.writableBytes), String(limits.writableFiles)];
-  const work = join4(t, "work");
-  const steps = ["tmpfs", t, "700", ...small];
-  const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
-  const real = [
-    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
-  ];
-  const inTree = real.filter((d) => d !== plan2.cwd && inside(plan2.cwd, d));
-  const candidates = real.filter((d) => !inside(plan2.cwd, d));
-  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
-  const revealed = [
-    ...new Set((plan2.revealed ?? []).map(realDir).filter((d) => d !== void 0))
-  ].filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan2.cwd, d)).filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
-  const sources = [
-    ...plan2.git.dotGit ? [plan2.git.dotGit] : [],
-    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" })),
-    ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
-  ];
-  sources.forEach((source, i2) => {
-    const hold = join4(t, "hold", String(i2));
-    steps.push(source.kind, hold, "robind", source.path, hold);
-    binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
-  });
-  const leftOut = [
-    ...inTree,
-    join4(plan2.cwd, ".dwf"),
-    ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
-    ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
-  ];
-  steps.push("tmpfs", work, "755", ...writable);
-  steps.push(...copySteps(plan2.cwd, work, leftOut));
-  steps.push("own", work, "limit", work, ...writable);
-  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join4(work, ".git"));
-  plan2.configs.forEach((config2, i2) => {
-    const copy = join4(t, "configs", String(i2));
-    if (i2 === 0) steps.push("dir", join4(t, "configs"));
-    steps.push("config", config2.source, copy, config2.mode);
-    binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
-  });
-  const prep = hidden.map((dir, i2) => ({ dir, at: join4(t, "hidden", String(i2)) }));
-  const home = plan2.home;
-  for (const { dir, at: at3 } of prep) {
-    const roomy = dir === "/tmp" || inside(dir, home);
-    steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755", ...roomy ? writable : small);
-  }
-  const mapped = (target) => {
-    const owner = prep.find((p) => inside(p.dir, target));
-    return owner ? { path: join4(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
-  };
-  const depth = (path4) => path4.split(sep3).length;
-  for (const bind3 of [...binds].sort((a, b) => depth(a.target) - depth(b.target))) {
-    const at3 = mapped(bind3.target);
-    if (at3.prepared) steps.push(bind3.kind, at3.path);
-    steps.push(bind3.readOnly ? "robind" : "bind", bind3.source, at3.path);
-  }
-  steps.push("home", mapped(home).path);
-  const last = (p) => inside(p.dir, t) ? 1 : 0;
-  for (const { dir, at: at3 } of [...prep].sort((a, b) => last(a) - last(b))) steps.push("move", at3, dir);
-  return steps;
-}
-
-// src/agents/sandbox-user.ts
-import { execFile as execFile2 } from "node:child_process";
-import { accessSync, constants as constants2 } from "node:fs";
-import { delimiter, join as join5 } from "node:path";
-function onPath(program, env) {
-  const dirs = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).concat(["/usr/sbin", "/sbin"]);
-  return dirs.some((dir) => {
-    try {
-      accessSync(join5(dir, program), constants2.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-function exec(file2, args) {
-  return new Promise((resolvePromise) => {
-    execFile2(
-      file2,
-      args,
-      { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 3e4 },
-      (error62, stdout, stderr) => {
-        const code18 = error62 ? typeof error62.code === "number" ? error62.code : 1 : 0;
-        resolvePromise({ code: code18, output: `${stdout}${stderr}`.trim() });
-      }
-    );
-  });
-}
-async function sandboxUser(prefix, user) {
-  const lookup = async () => {
-    const { code: code18, output: output2 } = await exec("getent", ["passwd", user]);
-    const fields = output2.split(":");
-    return code18 === 0 && fields.length >= 4 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : void 0;
-  };
-  let found = await lookup();
-  for (let attempt = 0; !found && attempt < 3; attempt++) {
-    const [file2, ...args] = [
-      ...prefix,
-      "useradd",
-      "--system",
-      "--user-group",
-      "--no-create-home",
-      "--home-dir",
-      "/nonexistent",
-      "--shell",
-      "/usr/sbin/nologin",
-      user
-    ];
-    const made2 = await exec(file2, args);
-    found = await lookup();
-    if (!found && attempt === 2) return `could not create the user ${user}: ${made2.output}`;
-    if (!found) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-  }
-  if (found.uid === 0) return `the user ${user} has uid 0`;
-  return found;
-}
-async function findIsolation(env, user) {
-  if (process.platform !== "linux") return `${process.platform} has no Linux namespaces`;
-  const missing = [
-    "unshare",
-    "setpriv",
-    "timeout",
-    "bash",
-    "env",
-    "cp",
-    "find",
-    "chown",
-    "mount",
-    "stat",
-    "install"
-  ].filter((p) => !onPath(p, env));
-  if (missing.length > 0) return `${missing.join(", ")} not found (util-linux and coreutils provide them)`;
-  let prefix;
-  if (process.getuid?.() === 0) prefix = [];
-  else if ((await exec("sudo", ["-n", "true"])).code === 0) prefix = ["sudo", "-n"];
-  else return "this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password";
-  const account = await sandboxUser(prefix, user);
-  if (typeof account === "string") return account;
-  return { prefix, user, ...account };
-}
-
-// src/agents/isolation.ts
-function isolatedRunner(isolation, setup, env) {
-  const home = existsSync2("/home") ? `/home/${isolation.user}` : `/tmp/${isolation.user}-home`;
-  const fixed = {
-    HOME: home,
-    TMPDIR: "/tmp",
-    USER: isolation.user,
-    LOGNAME: isolation.user,
-    // The copy belongs to another user than the repository: let git work in it.
-    GIT_CONFIG_COUNT: "1",
-    GIT_CONFIG_KEY_0: "safe.directory",
-    GIT_CONFIG_VALUE_0: "*"
-  };
-  const commandEnv = allowedEnv(env, fixed);
-  const hidden = [...defaultHidden(env), ...setup.hide];
-  const revealed = defaultRevealed();
-  const { limits } = setup;
-  const mib2 = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
-  return {
-    isolated: true,
-    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
-    async run(command, limits_) {
-      const cwd = realpathSync3(limits_.cwd);
-      const stage = mkdtempSync2(join6(tmpdir3(), "dwf-sandbox-"));
-      try {
-        const git = gitLayout(cwd, setup.gitDir);
-        const configs = await strippedConfigs(stage, git);
-        const t = join6(stage, "setup");
-        mkdirSync2(t);
-        const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git, configs, home, limits });
-        const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
-        const seconds = Math.max(1, Math.ceil(limits_.timeoutMs / 1e3) + 1);
-        return await runProcess(
-          {
-            argv: [
-              ...isolation.prefix,
-              "timeout",
-              "-k",
-              "2",
-              "-s",
-              "KILL",
-              String(seconds),
-              "env",
-              "-i",
-              ...Object.entries(commandEnv).map(([k, v]) => `${k}=${v}`),
-              "unshare",
-              "--mount",
-              "--pid",
-              "--fork",
-              "--mount-proc",
-              "--ipc",
-              "--uts",
-              "--kill-child",
-              "--",
-              "bash",
-              "-c",
-              SETUP,
-              "dwf-sandbox-setup",
-              String(isolation.uid),
-              String(isolation.gid),
-              cwd,
-              String(limits.processes),
-              ...steps,
-              "--",
-              ...argv
-            ]
-          },
-          {
-            cwd: "/",
-            env: commandEnv,
-            timeoutMs: limits_.timeoutMs,
-            maxOutputBytes: limits_.maxOutputBytes,
-            ...limits_.signal ? { signal: limits_.signal } : {},
-            gentleStop: isolation.prefix.length > 0
-          }
-        );
-      } finally {
-        rmSync2(stage, { recursive: true, force: true });
-      }
-    }
-  };
-}
-function unisolatedRunner(env) {
-  return {
-    isolated: false,
-    description: "repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, able to read this process's environment (tokens and keys) through /proc",
-    // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
-    run: async (command, limits) => {
-      const home = mkdtempSync2(join6(tmpdir3(), "dwf-home-"));
-      try {
-        return await runProcess(command, {
-          cwd: limits.cwd,
-          env: allowedEnv(env, { HOME: home }),
-          timeoutMs: limits.timeoutMs,
-          maxOutputBytes: limits.maxOutputBytes,
-          ...limits.signal ? { signal: limits.signal } : {}
-        });
-      } finally {
-        rmSync2(home, { recursive: true, force: true });
-      }
-    }
-  };
-}
-function refusingRunner(reason) {
-  const error62 = new IsolationRefusedError(reason);
-  return {
-    isolated: false,
-    description: `repository code will be refused: isolation cannot be set up here (${reason}); set \`isolation: off\` or pass --no-isolation to run it unisolated`,
-    run: () => Promise.reject(error62)
-  };
-}
-async function createRepoCodeRunner(options) {
-  const env = options.env ?? process.env;
-  if (options.isolation === "off") return unisolatedRunner(env);
-  const found = await findIsolation(env, options.user ?? SANDBOX_USER);
-  if (typeof found === "string") return refusingRunner(found);
-  const runner = isolatedRunner(
-    found,
-    {
-      hide: options.hide ?? [],
-      gitDir: options.repoDir ? trustedGitDir(realpathSync3(options.repoDir)) : void 0,
-      limits: { ...DEFAULT_LIMITS, ...options.limits }
-    },
-    env
-  );
-  const probeDir = mkdtempSync2(join6(tmpdir3(), "dwf-probe-"));
-  try {
-    const probe = await runner.run(
-      { argv: ["true"] },
-      { cwd: probeDir, timeoutMs: 3e4, maxOutputBytes: 4096 }
-    );
-    if (probe.exitCode !== 0) {
-      return refusingRunner(
-        `setting up a sandbox failed (exit ${probe.exitCode}): ${probe.output.trim().slice(0, 500)}`
-      );
-    }
-  } finally {
-    rmSync2(probeDir, { recursive: true, force: true });
-  }
-  return runner;
-}
-
-// src/plan/scope.ts
-var GROUP_LABELS = {
-  tests: "tests",
-  docs: "docs",
-  benchmarks: "benchmarks",
-  fuzz: "fuzz targets",
-  examples: "examples",
-  ci: "CI and dev-container scripts",
-  generated: "generated code",
-  vendored: "vendored code"
-};
-var CONVENTIONS = [
-  ["vendored", /(^|\/)(vendor|vendors|third_party|third-party|node_modules|bower_components)\//],
-  [
-    "generated",
-    /(^|\/)(dist|build)\/|\.pb(\.[a-z]+)+$|_pb2(_grpc)?\.py$|(^|\/)zz_generated[^/]*$|[._-]generated\.[a-z0-9]+$|\.gen\.go$|\.min\.(js|css)$/
-  ],
-  [
-    "ci",
-    /^\.(github|devcontainer|circleci|buildkite|gitlab|husky|ci)\/|^\.gitlab-ci\.ya?ml$|^\.travis\.ya?ml$|^(ci|verify|hack)\/[^/]*\.(sh|bash|ps1|bat)$|(^|\/)scripts?\/ci[^/]*$|(^|\/)scripts?\/[^/]*\.(sh|bash|ps1|bat)$/
-  ],
-  ["fuzz", /(^|\/)(fuzz|fuzzing|fuzz_targets)\//],
-  [
-    "benchmarks",
-    /(^|\/)(benches|bench|benchmarks?)\/|(^|\/)[^/]+[._-]bench(mark)?s?([._-][^/]*)?\.[a-z0-9]+$/
-  ],
-  ["examples", /(^|\/)_?examples?\//],
-  ["docs", /^(docs?|documentation|website)\/|(^|\/)docs\//],
-  [
-    "tests",
-    /(^|\/)(tests?|__tests__|__mocks__|spec|specs|testdata|test-d|e2e)\/|(^|\/)tests?\.([cm]?[jt]sx?|py|rb|go|rs|sh|php|java|kt|cs|swift|lua|pl|ex|exs)$|[._-](test|tests|spec)\.[a-z]+$|\.test-d\.[a-z]+$|(^|\/)test_[^/]*\.py$|_test\.(go|py)$|(^|\/)conftest\.py$|_spec\.rb$|(Test|Tests|IT)\.(java|kt|scala)$/
-  ]
-];
-var ATTRIBUTES = {
-  "linguist-vendored": ["vendored"],
-  "linguist-generated": ["generated"],
-  "linguist-documentation": ["docs", "examples"]
-};
-function scopeGroup(file2, attributes = {}) {
-  for (const [attribute, groups] of Object.entries(ATTRIBUTES)) {
-    if (attributes[attribute] === true) return groups[0];
-  }
-  const overridden = new Set(
-    Object.entries(ATTRIBUTES).flatMap(
-      ([attribute, groups]) => attributes[attribute] === false ? groups : []
-    )
-  );
-  for (const [group, pattern] of CONVENTIONS) {
-    if (!overridden.has(group) && pattern.test(file2)) return group;
-  }
-  return null;
-}
-function excludedGroups(groups) {
-  const out = [];
-  for (const group of Object.keys(GROUP_LABELS)) {
-    const files = [...groups].filter(([, g]) => g === group).map(([f]) => f);
-    if (files.length > 0)
-      out.push({ group, label: GROUP_LABELS[group], files: files.length, examples: files.slice(0, 3) });
-  }
-  return out;
-}
-async function linguistAttributes(repoDir, files, readText2) {
-  const out = /* @__PURE__ */ new Map();
-  const mentions = files.filter((f) => f === ".gitattributes" || f.endsWith("/.gitattributes")).some((f) => /linguist-/.test(readText2(f) ?? ""));
-  if (!mentions) return out;
-  const names = Object.keys(ATTRIBUTES);
-  for (let i2 = 0; i2 < files.length; i2 += 500) {
-    const batch = files.slice(i2, i2 + 500);
-    const stdout = await runGit(["check-attr", "-z", ...names, "--", ...batch], { cwd: repoDir });
-    const fields = stdout.split("\0");
-    for (let j = 0; j + 2 < fields.length; j += 3) {
-      const [file2, attribute, value] = [fields[j], fields[j + 1], fields[j + 2]];
-      const set3 = value === "set" || value === "true" ? true : value === "unset" || value === "false" ? false : void 0;
-      if (set3 === void 0) continue;
-      out.set(file2, { ...out.get(file2), [attribute]: set3 });
-    }
-  }
-  return out;
-}
-
-// src/plan/assess.ts
-var LANGUAGES = {
-  ".js": "JavaScript",
-  ".mjs": "JavaScript",
-  ".cjs": "JavaScript",
-  ".jsx": "JavaScript",
-  ".ts": "TypeScript",
-  ".tsx": "TypeScript",
-  ".mts": "TypeScript",
-  ".py": "Python",
-  ".go": "Go",
-  ".rs": "Rust",
-  ".java": "Java",
-  ".kt": "Kotlin",
-  ".rb": "Ruby",
-  ".php": "PHP",
-  ".cs": "C#",
-  ".c": "C",
-  ".h": "C",
-  ".cc": "C++",
-  ".cpp": "C++",
-  ".hpp": "C++",
-  ".swift": "Swift",
-  ".scala": "Scala",
-  ".sh": "Shell",
-  ".sql": "SQL",
-  ".html": "HTML",
-  ".css": "CSS",
-  ".md": "Markdown",
-  ".json": "JSON",
-  ".yml": "YAML",
-  ".yaml": "YAML",
-  ".toml": "TOML"
-};
-var NOT_SOURCE = /* @__PURE__ */ new Set(["Markdown", "JSON", "YAML", "TOML", "HTML", "CSS"]);
-var NPM_DEFAULT_TEST = /no test specified/;
-async function trackedFiles(repoDir) {
-  const stdout = await runGit(["ls-files", "-z"], { cwd: repoDir });
-  return stdout.split("\0").filter(Boolean);
-}
-function readText(path4) {
-  try {
-    if (statSync2(path4).size > 2 * 1024 * 1024) return void 0;
-    const buffer = readFileSync2(path4);
-    return buffer.subarray(0, 8e3).includes(0) ? void 0 : buffer.toString("utf8");
-  } catch {
-    return void 0;
-  }
-}
-function detectOracle(repoDir, files) {
-  const has2 = (name2) => files.includes(name2);
-  const text2 = (name2) => has2(name2) ? readText(join7(repoDir, name2)) ?? "" : "";
-  const anyTest = (pattern) => files.some((f) => pattern.test(f));
-  const makefile = ["Makefile", "makefile", "GNUmakefile"].find(has2);
-  if (makefile && /^test\s*:/m.test(text2(makefile)))
-    return { command: "make test", source: `${makefile} test target` };
-  if (has2("package.json")) {
-    let scripts = {};
-    try {
-      scripts = JSON.parse(text2("package.json")).scripts ?? {};
-    } catch {
-      scripts = {};
-    }
-    if (scripts.test && !NPM_DEFAULT_TEST.test(scripts.test)) {
-      const runner = has2("pnpm-lock.yaml") ? "pnpm" : has2("yarn.lock") ? "yarn" : has2("bun.lockb") || has2("bun.lock") ? "bun" : "npm";
-      return { command: `${runner} test`, source: "package.json scripts.test" };
-    }
-  }
-  const pythonTests = anyTest(/(^|\/)test_[^/]*\.py$|_test\.py$|(^|\/)tests?\/.*\.py$/);
-  const pytestConfig = has2("pytest.ini") || has2("conftest.py") || /\[tool\.pytest/.test(text2("pyproject.toml")) || /\[tool:pytest\]/.test(text2("setup.cfg")) || /\[pytest\]/.test(text2("tox.ini"));
-  if (pytestConfig || pythonTests && (has2("pyproject.toml") || has2("setup.py") || has2("setup.cfg") || has2("requirements.txt"))) {
-    return { command: "pytest", source: pytestConfig ? "pytest configuration" : "Python test files" };
-  }
-  if (has2("go.mod") && anyTest(/_test\.go$/))
-    return { command: "go test ./...", source: "go.mod and _test.go files" };
-  if (has2("Cargo.toml")) {
-    const rustTests = anyTest(/(^|\/)tests\/.*\.rs$/) || files.some(
-      (f) => f.endsWith(".rs") && /#\[(cfg\(test\)|test)\]/.test(readText(join7(repoDir, f)) ?? "")
-    );
-    if (rustTests) return { command: "cargo test", source: "Cargo.toml and #[test] functions" };
-  }
-  if (has2("pom.xml") && anyTest(/src\/test\//)) return { command: "mvn test", source: "pom.xml" };
-  const gradle = ["build.gradle", "build.gradle.kts"].find(has2);
-  if (gradle && anyTest(/src\/test\//)) {
-    return { command: has2("gradlew") ? "./gradlew test" : "gradle test", source: gradle };
-  }
-  return null;
-}
-async function assessRepository(repoDir, options = {}) {
-  const tracked = await trackedFiles(repoDir);
-  const include = options.include?.length ? (0, import_picomatch.default)(options.include, { dot: true }) : () => true;
-  const exclude = options.exclude?.length ? (0, import_picomatch.default)(options.exclude, { dot: true }) : () => false;
-  const files = tracked.filter((f) => include(f) && !exclude(f));
-  const attributes = await linguistAttributes(repoDir, files, (f) => readText(join7(repoDir, f)));
-  const groups = /* @__PURE__ */ new Map();
-  const byLanguage = /* @__PURE__ */ new Map();
-  let lines = 0;
-  const sourceFiles2 = [];
-  let sourceTokens = 0;
-  for (const file2 of files) {
-    const content = readText(join7(repoDir, file2));
-    const count3 = content === void 0 ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
-    lines += count3;
-    const group = scopeGroup(file2, attributes.get(file2));
-    if (group) groups.set(file2, group);
-    const language = LANGUAGES[extname(file2).toLowerCase()];
-    if (!language) continue;
-    const entry = byLanguage.get(language) ?? { files: 0, lines: 0 };
-    entry.files++;
-    entry.lines += count3;
-    byLanguage.set(language, entry);
-    if (!group && !NOT_SOURCE.has(language) && content !== void 0) {
-      sourceFiles2.push(file2);
-      sourceTokens += Math.ceil(content.length / 4);
-    }
-  }
-  const excluded = excludedGroups(groups);
-  const testFiles = excluded.find((g) => g.group === "tests")?.files ?? 0;
-  const languages = [...byLanguage].map(([language, v]) => ({ language, ...v })).sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
-  const oracle = options.oracle ? { command: options.oracle, source: "config" } : detectOracle(
-    repoDir,
-    tracked.filter((f) => existsSync3(join7(repoDir, f)))
-  );
-  const assessment = {
-    files: files.length,
-    lines,
-    languages,
-    sourceFiles: sourceFiles2,
-    excluded,
-    sourceTokens,
-    testFiles,
-    oracle
-  };
-  if (options.baseline && oracle) assessment.baseline = await runBaseline(repoDir, oracle.command, options);
-  return assessment;
-}
-async function runBaseline(repoDir, command, options) {
-  const runner = options.runner ?? await createRepoCodeRunner({ isolation: options.isolation ?? "required", repoDir, hide: [repoDir] });
-  try {
-    const result = await runner.run(
-      { shell: command },
-      { cwd: repoDir, timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1e3, maxOutputBytes: 64 * 1024 }
-    );
-    const output2 = new Redactor(options.secrets ?? [], options.env ?? process.env).redact(result.output);
-    const outcome = readTestOutput(output2, result.exitCode);
-    return {
-      passed: result.exitCode === 0,
-      exitCode: result.exitCode,
-      summary: summarizeOutcome(outcome, output2, result.exitCode),
-      durationMs: result.durationMs,
-      ...outcome.failing.length > 0 ? { failing: outcome.failing.slice(0, 20) } : {},
-      ...outcome.unusable ? { unusable: outcome.unusable } : {}
-    };
-  } catch (error62) {
-    if (!(error62 instanceof IsolationRefusedError)) throw error62;
-    return { passed: false, exitCode: -1, summary: `not run: ${error62.message}`, durationMs: 0 };
-  }
-}
+import { tmpdir as tmpdir2 } from "node:os";
+import { dirname, join as join2 } from "node:path";
 
 // src/plan/calibration.json
 var calibration_default = {
@@ -63813,12 +62774,12 @@ async function copyForDryRun(repoDir) {
   } catch {
     return void 0;
   }
-  const dir = await mkdtemp(join8(tmpdir4(), "dwf-dry-repo-"));
+  const dir = await mkdtemp(join2(tmpdir2(), "dwf-dry-repo-"));
   for (const path4 of files) {
-    const info = await lstat(join8(repoDir, path4)).catch(() => void 0);
+    const info = await lstat(join2(repoDir, path4)).catch(() => void 0);
     if (!info?.isFile() || info.size > MAX_COPY_BYTES) continue;
-    await mkdir(dirname3(join8(dir, path4)), { recursive: true });
-    await copyFile(join8(repoDir, path4), join8(dir, path4));
+    await mkdir(dirname(join2(dir, path4)), { recursive: true });
+    await copyFile(join2(repoDir, path4), join2(dir, path4));
   }
   return { dir, files };
 }
@@ -66049,7 +65010,7 @@ function toReply(message, model, retries) {
 }
 
 // src/models/fixture.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync } from "node:fs";
 
 // src/models/prompt-cache.ts
 import { hash as hash4 } from "node:crypto";
@@ -66133,7 +65094,7 @@ ${problems.map((p) => `  - ${p}`).join("\n")}`);
 function loadFixture(file2) {
   let raw;
   try {
-    raw = JSON.parse(readFileSync3(file2, "utf8"));
+    raw = JSON.parse(readFileSync(file2, "utf8"));
   } catch (error62) {
     throw new FixtureFileError(file2, [error62.message]);
   }
@@ -66372,12 +65333,806 @@ import { join as join19 } from "node:path";
 
 // src/engine/context.ts
 import { setMaxListeners } from "node:events";
-import { existsSync as existsSync7 } from "node:fs";
+import { existsSync as existsSync6 } from "node:fs";
 import { performance as performance3 } from "node:perf_hooks";
 
+// src/agents/isolation.ts
+import { existsSync as existsSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3, rmSync as rmSync2 } from "node:fs";
+import { tmpdir as tmpdir4 } from "node:os";
+import { join as join8 } from "node:path";
+
+// src/agents/commands.ts
+import { spawn as spawn2 } from "node:child_process";
+function runProcess(command, options) {
+  const started = performance.now();
+  const [file2, args] = "argv" in command ? [command.argv[0], command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
+  return new Promise((resolve4) => {
+    const chunks = [];
+    let size = 0;
+    let dropped = 0;
+    const keep = (chunk) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size > options.maxOutputBytes && chunks.length > 1) {
+        const first = chunks.shift();
+        size -= first.length;
+        dropped += first.length;
+      }
+    };
+    let timedOut = false;
+    const child = spawn2(file2, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    });
+    let exited = false;
+    const signalGroup = (signal) => {
+      if (exited) return;
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    const killGroup = () => {
+      if (!options.gentleStop) return signalGroup("SIGKILL");
+      signalGroup("SIGTERM");
+      setTimeout(() => signalGroup("SIGKILL"), 2e3).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const onAbort = () => killGroup();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const finish2 = (exitCode, extra = "") => {
+      exited = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      let output2 = Buffer.concat(chunks).toString("utf8");
+      if (output2.length > options.maxOutputBytes || dropped > 0) {
+        output2 = output2.slice(-options.maxOutputBytes);
+        const newline = output2.indexOf("\n");
+        if (newline !== -1) {
+          dropped += Buffer.byteLength(output2.slice(0, newline + 1));
+          output2 = output2.slice(newline + 1);
+        }
+      }
+      if (dropped > 0) output2 = `[${dropped} bytes of earlier output dropped]
+${output2}`;
+      if (timedOut) output2 += `
+[stopped after ${options.timeoutMs} ms]`;
+      resolve4({
+        exitCode,
+        output: output2 + extra,
+        timedOut,
+        durationMs: Math.round(performance.now() - started)
+      });
+    };
+    child.on("error", (error62) => finish2(127, `${error62.message}
+`));
+    child.on("close", (code18, signal) => finish2(code18 ?? (signal ? 128 + 9 : 1)));
+    if (options.signal?.aborted) killGroup();
+  });
+}
+function splitCommand(line) {
+  if (/[|&;<>()$`\\\n*?{}[\]!~]/.test(line.replace(/'[^']*'|"[^"$`\\]*"/g, ""))) return void 0;
+  const words = [];
+  const pattern = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (let m = pattern.exec(line); m; m = pattern.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
+  return words.length > 0 ? words : void 0;
+}
+function isAllowed(words, allowed) {
+  return allowed.some((entry) => {
+    const prefix = splitCommand(entry);
+    return prefix !== void 0 && prefix.length <= words.length && prefix.every((w, i2) => w === words[i2]);
+  });
+}
+function summarizeTestOutput(output2, exitCode) {
+  return summarizeOutcome(readTestOutput(output2, exitCode), output2, exitCode);
+}
+
+// src/agents/git-layout.ts
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync as readFileSync2,
+  realpathSync,
+  statSync,
+  writeFileSync
+} from "node:fs";
+import { dirname as dirname3, join as join4, resolve as resolve2 } from "node:path";
+function realDir(path4) {
+  try {
+    const real = realpathSync(path4);
+    return statSync(real).isDirectory() ? real : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function gitDirOf(dotGitFile) {
+  let text2;
+  try {
+    text2 = readFileSync2(dotGitFile, "utf8");
+  } catch {
+    return void 0;
+  }
+  const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
+  return pointer ? realDir(resolve2(dirname3(dotGitFile), pointer)) : void 0;
+}
+function trustedGitDir(repoDir) {
+  const dotGit = join4(repoDir, ".git");
+  let stat3;
+  try {
+    stat3 = lstatSync(dotGit);
+  } catch {
+    return void 0;
+  }
+  if (stat3.isDirectory()) return realDir(dotGit);
+  if (!stat3.isFile()) return void 0;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return void 0;
+  const commonFile = join4(gitDir, "commondir");
+  return existsSync(commonFile) ? realDir(resolve2(gitDir, readFileSync2(commonFile, "utf8").trim())) : gitDir;
+}
+var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
+function gitConfigFiles(gitDir) {
+  const found = [];
+  const walk4 = (dir, isGitDir) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path4 = join4(dir, entry.name);
+      if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
+      else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
+        walk4(path4, existsSync(join4(path4, "HEAD")));
+      }
+    }
+  };
+  walk4(gitDir, true);
+  return found.sort();
+}
+function gitLayout(cwd, trusted) {
+  const none = { dirs: [], configs: [] };
+  if (!trusted) return none;
+  const dotGit = join4(cwd, ".git");
+  let stat3;
+  try {
+    stat3 = lstatSync(dotGit);
+  } catch {
+    return none;
+  }
+  if (stat3.isDirectory()) {
+    return realDir(dotGit) === trusted ? { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: gitConfigFiles(dotGit) } : none;
+  }
+  if (!stat3.isFile()) return none;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return none;
+  if (gitDir !== trusted) {
+    if (dirname3(gitDir) !== join4(trusted, "worktrees")) return none;
+    const commonFile = join4(gitDir, "commondir");
+    if (!existsSync(commonFile)) return none;
+    if (realDir(resolve2(gitDir, readFileSync2(commonFile, "utf8").trim())) !== trusted) return none;
+  }
+  return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
+}
+var SYSTEM_GITCONFIG = "/etc/gitconfig";
+var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
+async function strippedGitConfig(file2) {
+  const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
+    cwd: dirname3(file2)
+  });
+  const lines = [];
+  let header = "";
+  const quote2 = (text2) => `"${text2.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
+  for (const entry of listed.split("\0")) {
+    if (entry === "") continue;
+    const newline = entry.indexOf("\n");
+    const key = newline === -1 ? entry : entry.slice(0, newline);
+    const value = newline === -1 ? "true" : entry.slice(newline + 1);
+    const lower = key.toLowerCase();
+    if (lower.endsWith(".extraheader") || lower.startsWith("credential.") || lower.startsWith("include.") || lower.startsWith("includeif.")) {
+      continue;
+    }
+    const first = key.indexOf(".");
+    const last = key.lastIndexOf(".");
+    if (first <= 0 || last === key.length - 1) continue;
+    const section = key.slice(0, first);
+    const name2 = key.slice(last + 1);
+    const sub = first === last ? void 0 : withoutUserinfo(key.slice(first + 1, last));
+    const wanted = sub === void 0 ? `[${section}]` : `[${section} ${quote2(sub)}]`;
+    if (wanted !== header) {
+      lines.push(wanted);
+      header = wanted;
+    }
+    lines.push(`	${name2} = ${quote2(withoutUserinfo(value))}`);
+  }
+  return `${lines.join("\n")}
+`;
+}
+async function strippedConfigs(stage, git) {
+  const targets = [...git.configs, ...existsSync(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
+  return Promise.all(
+    targets.map(async (target, i2) => {
+      const source = join4(stage, `config-${i2}`);
+      let text2 = "";
+      try {
+        text2 = await strippedGitConfig(target);
+      } catch {
+      }
+      writeFileSync(source, text2, { mode: 384 });
+      const othersRead = (statSync(target).mode & 4) !== 0;
+      return { source, target, mode: othersRead ? "640" : "600" };
+    })
+  );
+}
+
+// src/agents/repo-code.ts
+var IsolationRefusedError = class extends Error {
+  constructor(reason) {
+    super(
+      `refused to run repository code: it runs only isolated (another user, its own PID namespace), and isolation cannot be set up here: ${reason}. To run it unisolated anyway, as this user and able to read its environment, set \`isolation: off\` in .github/dynamic-workflows.yml, or pass --no-isolation to dwf`
+    );
+    this.reason = reason;
+    this.name = "IsolationRefusedError";
+  }
+  reason;
+};
+var SANDBOX_USER = "dwf-sandbox";
+var PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
+function allowedEnv(host, fixed) {
+  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+  for (const name2 of PASSED_THROUGH) {
+    const value = host[name2];
+    if (value !== void 0) out[name2] = value;
+  }
+  return {
+    ...out,
+    CI: "true",
+    NO_COLOR: "1",
+    FORCE_COLOR: "0",
+    GIT_TERMINAL_PROMPT: "0",
+    ...fixed
+  };
+}
+var noRepoCode = {
+  isolated: false,
+  description: "no repository code runs in this run",
+  run: () => Promise.reject(new Error("no test command or allowed command is configured for this run"))
+};
+
+// src/agents/sandbox-steps.ts
+import { realpathSync as realpathSync2 } from "node:fs";
+import { homedir, tmpdir as tmpdir3 } from "node:os";
+import { dirname as dirname4, join as join6, relative as relative2, sep as sep3 } from "node:path";
+
+// src/agents/confine.ts
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync as lstatSync2,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync
+} from "node:fs";
+import { isAbsolute as isAbsolute2, join as join5, relative, resolve as resolve3, sep as sep2 } from "node:path";
+var ToolRefusal = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ToolRefusal";
+  }
+};
+function inside(root, target) {
+  const rel = relative(root, target);
+  return rel === "" || !rel.startsWith(`..${sep2}`) && rel !== ".." && !isAbsolute2(rel);
+}
+function code(error62) {
+  return error62.code;
+}
+function confinePath(root, requested) {
+  if (typeof requested !== "string" || requested.trim() === "")
+    throw new ToolRefusal("path must be a non-empty string");
+  if (requested.includes("\0")) throw new ToolRefusal("path contains a NUL byte");
+  const absolute = resolve3(root, requested);
+  if (!inside(root, absolute)) {
+    throw new ToolRefusal(
+      `refused: ${requested} is outside the workspace; use paths relative to the repository root`
+    );
+  }
+  const rel = relative(root, absolute);
+  const parts = rel === "" ? [] : rel.split(sep2);
+  if (parts.some((part) => part.toLowerCase() === ".git"))
+    throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
+  let current2 = root;
+  for (const part of parts) {
+    current2 = join5(current2, part);
+    let stat3;
+    try {
+      stat3 = lstatSync2(current2);
+    } catch (error62) {
+      if (code(error62) === "ENOENT" || code(error62) === "ENOTDIR") break;
+      throw error62;
+    }
+    if (stat3.isSymbolicLink()) {
+      throw new ToolRefusal(
+        `refused: ${requested} goes through a symbolic link (${relative(root, current2).split(sep2).join("/")}); the file tools read and write real files only`
+      );
+    }
+  }
+  return { absolute, relative: parts.join("/") };
+}
+var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
+function refuseWorkflowWrite(relativePath) {
+  const lower = relativePath.toLowerCase();
+  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  if (dir === void 0) return;
+  throw new ToolRefusal(
+    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
+  );
+}
+function refuseLink(error62, shown) {
+  if (code(error62) === "ELOOP") throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
+  throw error62;
+}
+function readNoFollow(absolute, shown, maxBytes) {
+  let fd;
+  try {
+    fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error62) {
+    refuseLink(error62, shown);
+  }
+  try {
+    const stat3 = fstatSync(fd);
+    if (!stat3.isFile()) throw new ToolRefusal(`${shown} is not a file`);
+    if (stat3.size > maxBytes) throw new ToolRefusal(`${shown} is too large to read (${stat3.size} bytes)`);
+    const buffer = Buffer.alloc(stat3.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+function writeNoFollow(root, relativePath, content) {
+  const parts = relativePath.split("/");
+  let current2 = root;
+  for (const part of parts.slice(0, -1)) {
+    current2 = join5(current2, part);
+    try {
+      mkdirSync(current2);
+    } catch (error62) {
+      if (code(error62) !== "EEXIST") throw error62;
+      const stat3 = lstatSync2(current2);
+      if (stat3.isSymbolicLink())
+        throw new ToolRefusal(`refused: ${relativePath} goes through a symbolic link`);
+      if (!stat3.isDirectory())
+        throw new ToolRefusal(`refused: ${relative(root, current2)} is not a directory`);
+    }
+  }
+  const target = join5(root, ...parts);
+  let fd;
+  try {
+    fd = openSync(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      420
+    );
+  } catch (error62) {
+    refuseLink(error62, relativePath);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ToolRefusal(`${relativePath} is not a file`);
+    const bytes = Buffer.from(content, "utf8");
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// src/agents/sandbox-steps.ts
+var SETUP = `set -euo pipefail
+trap 'echo "dwf-sandbox: setting up the sandbox failed at: $BASH_COMMAND" >&2; exit 125' ERR
+uid=$1 gid=$2 cwd=$3 nproc=$4
+shift 4
+while [ "$#" -gt 0 ]; do
+  op=$1
+  shift
+  case "$op" in
+    --) break ;;
+    tmpfs) mkdir -p -- "$1"; mount -n -t tmpfs -o "mode=$2,size=$3,nr_inodes=$4,nosuid,nodev" dwf-sandbox "$1"; shift 4 ;;
+    dir) mkdir -p -- "$1"; shift ;;
+    file) if [ ! -e "$1" ]; then mkdir -p -- "\${1%/*}"; : > "$1"; fi; shift ;;
+    home) mkdir -p -- "$1"; chown -- "$uid:$gid" "$1"; chmod 700 -- "$1"; shift ;;
+    copydir)
+      src=$1 dst=$2 n=$3
+      shift 3
+      skip=()
+      for ((i = 0; i < n; i++)); do skip+=(! -name "$1"); shift; done
+      mkdir -p -- "$dst"
+      chown --reference="$src" -- "$dst"
+      chmod --reference="$src" -- "$dst"
+      find "$src" -mindepth 1 -maxdepth 1 \${skip[@]+"\${skip[@]}"} -exec cp -a -t "$dst" -- {} +
+      ;;
+    own)
+      chown -h -- "$uid:$gid" "$1"
+      find "$1" -mindepth 1 \\( -type d -perm -o=rx -o ! -type d -perm -o=r \\) -exec chown -h -- "$uid:$gid" {} +
+      shift ;;
+    limit)
+      read -r b f s c d <<< "$(stat -f -c '%b %f %S %c %d' -- "$1")"
+      mount -n -o "remount,size=$(( (b - f) * s + $2 )),nr_inodes=$(( c - d + $3 ))" -- "$1"
+      shift 3 ;;
+    config) install -m "$3" -o 0 -g "$gid" -- "$1" "$2"; shift 3 ;;
+    bind) mount -n --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    robind) mount -n --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    move) mount -n --move -- "$1" "$2"; shift 2 ;;
+    *) echo "dwf-sandbox: unknown setup step: $op" >&2; exit 125 ;;
+  esac
+done
+cd -- "$cwd"
+unset OLDPWD
+ulimit -u "$nproc"
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
+`;
+function defaultHidden(env) {
+  return [
+    "/root",
+    "/home",
+    "/tmp",
+    "/var/tmp",
+    "/dev/shm",
+    // Sockets (docker's, the system bus), sudo's state, systemd's; what programs need of it
+    // (the resolver's directory) is shown through read-only.
+    "/run",
+    "/var/run",
+    // Kubernetes service-account tokens, when /var/run is not a link to /run.
+    "/var/run/secrets",
+    homedir(),
+    tmpdir3(),
+    ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
+  ];
+}
+function defaultRevealed() {
+  try {
+    return [dirname4(realpathSync2("/etc/resolv.conf"))];
+  } catch {
+    return [];
+  }
+}
+var DEFAULT_LIMITS = {
+  writableBytes: 2 * 1024 ** 3,
+  writableFiles: 1024 * 1024,
+  hiddenBytes: 16 * 1024 ** 2,
+  processes: 4096
+};
+var literalName = (name2) => name2.replace(/[[\]*?\\]/g, "\\$&");
+function copySteps(cwd, to, leftOut) {
+  const steps = [];
+  const rels = leftOut.map((p) => relative2(cwd, p).split(sep3));
+  const level2 = (prefix) => {
+    const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
+    const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
+    const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
+      const dir = join6(cwd, ...prefix, name2);
+      return !here.has(name2) && realDir(dir) === dir;
+    });
+    const names = [...here, ...onTheWay].sort();
+    steps.push(
+      "copydir",
+      join6(cwd, ...prefix),
+      join6(to, ...prefix),
+      String(names.length),
+      ...names.map(literalName)
+    );
+    for (const name2 of onTheWay) level2([...prefix, name2]);
+  };
+  level2([]);
+  return steps;
+}
+function sandboxSteps(plan2) {
+  const t = plan2.stage;
+  const { limits } = plan2;
+  const small = [String(limits.hiddenBytes), "4096"];
+  const writable = [String(limits.writableBytes), String(limits.writableFiles)];
+  const work = join6(t, "work");
+  const steps = ["tmpfs", t, "700", ...small];
+  const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
+  const real = [
+    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
+  ];
+  const inTree = real.filter((d) => d !== plan2.cwd && inside(plan2.cwd, d));
+  const candidates = real.filter((d) => !inside(plan2.cwd, d));
+  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
+  const revealed = [
+    ...new Set((plan2.revealed ?? []).map(realDir).filter((d) => d !== void 0))
+  ].filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan2.cwd, d)).filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
+  const sources = [
+    ...plan2.git.dotGit ? [plan2.git.dotGit] : [],
+    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" })),
+    ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
+  ];
+  sources.forEach((source, i2) => {
+    const hold = join6(t, "hold", String(i2));
+    steps.push(source.kind, hold, "robind", source.path, hold);
+    binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
+  });
+  const leftOut = [
+    ...inTree,
+    join6(plan2.cwd, ".dwf"),
+    ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
+    ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
+  ];
+  steps.push("tmpfs", work, "755", ...writable);
+  steps.push(...copySteps(plan2.cwd, work, leftOut));
+  steps.push("own", work, "limit", work, ...writable);
+  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join6(work, ".git"));
+  plan2.configs.forEach((config2, i2) => {
+    const copy = join6(t, "configs", String(i2));
+    if (i2 === 0) steps.push("dir", join6(t, "configs"));
+    steps.push("config", config2.source, copy, config2.mode);
+    binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
+  });
+  const prep = hidden.map((dir, i2) => ({ dir, at: join6(t, "hidden", String(i2)) }));
+  const home = plan2.home;
+  for (const { dir, at: at3 } of prep) {
+    const roomy = dir === "/tmp" || inside(dir, home);
+    steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755", ...roomy ? writable : small);
+  }
+  const mapped = (target) => {
+    const owner = prep.find((p) => inside(p.dir, target));
+    return owner ? { path: join6(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
+  };
+  const depth = (path4) => path4.split(sep3).length;
+  for (const bind3 of [...binds].sort((a, b) => depth(a.target) - depth(b.target))) {
+    const at3 = mapped(bind3.target);
+    if (at3.prepared) steps.push(bind3.kind, at3.path);
+    steps.push(bind3.readOnly ? "robind" : "bind", bind3.source, at3.path);
+  }
+  steps.push("home", mapped(home).path);
+  const last = (p) => inside(p.dir, t) ? 1 : 0;
+  for (const { dir, at: at3 } of [...prep].sort((a, b) => last(a) - last(b))) steps.push("move", at3, dir);
+  return steps;
+}
+
+// src/agents/sandbox-user.ts
+import { execFile as execFile2 } from "node:child_process";
+import { accessSync, constants as constants2 } from "node:fs";
+import { delimiter, join as join7 } from "node:path";
+function onPath(program, env) {
+  const dirs = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).concat(["/usr/sbin", "/sbin"]);
+  return dirs.some((dir) => {
+    try {
+      accessSync(join7(dir, program), constants2.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+function exec(file2, args) {
+  return new Promise((resolvePromise) => {
+    execFile2(
+      file2,
+      args,
+      { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 3e4 },
+      (error62, stdout, stderr) => {
+        const code18 = error62 ? typeof error62.code === "number" ? error62.code : 1 : 0;
+        resolvePromise({ code: code18, output: `${stdout}${stderr}`.trim() });
+      }
+    );
+  });
+}
+async function sandboxUser(prefix, user) {
+  const lookup = async () => {
+    const { code: code18, output: output2 } = await exec("getent", ["passwd", user]);
+    const fields = output2.split(":");
+    return code18 === 0 && fields.length >= 4 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : void 0;
+  };
+  let found = await lookup();
+  for (let attempt = 0; !found && attempt < 3; attempt++) {
+    const [file2, ...args] = [
+      ...prefix,
+      "useradd",
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--home-dir",
+      "/nonexistent",
+      "--shell",
+      "/usr/sbin/nologin",
+      user
+    ];
+    const made2 = await exec(file2, args);
+    found = await lookup();
+    if (!found && attempt === 2) return `could not create the user ${user}: ${made2.output}`;
+    if (!found) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  }
+  if (found.uid === 0) return `the user ${user} has uid 0`;
+  return found;
+}
+async function findIsolation(env, user) {
+  if (process.platform !== "linux") return `${process.platform} has no Linux namespaces`;
+  const missing = [
+    "unshare",
+    "setpriv",
+    "timeout",
+    "bash",
+    "env",
+    "cp",
+    "find",
+    "chown",
+    "mount",
+    "stat",
+    "install"
+  ].filter((p) => !onPath(p, env));
+  if (missing.length > 0) return `${missing.join(", ")} not found (util-linux and coreutils provide them)`;
+  let prefix;
+  if (process.getuid?.() === 0) prefix = [];
+  else if ((await exec("sudo", ["-n", "true"])).code === 0) prefix = ["sudo", "-n"];
+  else return "this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password";
+  const account = await sandboxUser(prefix, user);
+  if (typeof account === "string") return account;
+  return { prefix, user, ...account };
+}
+
+// src/agents/isolation.ts
+function isolatedRunner(isolation, setup, env) {
+  const home = existsSync2("/home") ? `/home/${isolation.user}` : `/tmp/${isolation.user}-home`;
+  const fixed = {
+    HOME: home,
+    TMPDIR: "/tmp",
+    USER: isolation.user,
+    LOGNAME: isolation.user,
+    // The copy belongs to another user than the repository: let git work in it.
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "safe.directory",
+    GIT_CONFIG_VALUE_0: "*"
+  };
+  const commandEnv = allowedEnv(env, fixed);
+  const hidden = [...defaultHidden(env), ...setup.hide];
+  const revealed = defaultRevealed();
+  const { limits } = setup;
+  const mib2 = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
+  return {
+    isolated: true,
+    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
+    async run(command, limits_) {
+      const cwd = realpathSync3(limits_.cwd);
+      const stage = mkdtempSync2(join8(tmpdir4(), "dwf-sandbox-"));
+      try {
+        const git = gitLayout(cwd, setup.gitDir);
+        const configs = await strippedConfigs(stage, git);
+        const t = join8(stage, "setup");
+        mkdirSync2(t);
+        const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git, configs, home, limits });
+        const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
+        const seconds = Math.max(1, Math.ceil(limits_.timeoutMs / 1e3) + 1);
+        return await runProcess(
+          {
+            argv: [
+              ...isolation.prefix,
+              "timeout",
+              "-k",
+              "2",
+              "-s",
+              "KILL",
+              String(seconds),
+              "env",
+              "-i",
+              ...Object.entries(commandEnv).map(([k, v]) => `${k}=${v}`),
+              "unshare",
+              "--mount",
+              "--pid",
+              "--fork",
+              "--mount-proc",
+              "--ipc",
+              "--uts",
+              "--kill-child",
+              "--",
+              "bash",
+              "-c",
+              SETUP,
+              "dwf-sandbox-setup",
+              String(isolation.uid),
+              String(isolation.gid),
+              cwd,
+              String(limits.processes),
+              ...steps,
+              "--",
+              ...argv
+            ]
+          },
+          {
+            cwd: "/",
+            env: commandEnv,
+            timeoutMs: limits_.timeoutMs,
+            maxOutputBytes: limits_.maxOutputBytes,
+            ...limits_.signal ? { signal: limits_.signal } : {},
+            gentleStop: isolation.prefix.length > 0
+          }
+        );
+      } finally {
+        rmSync2(stage, { recursive: true, force: true });
+      }
+    }
+  };
+}
+function unisolatedRunner(env) {
+  return {
+    isolated: false,
+    description: "repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, able to read this process's environment (tokens and keys) through /proc",
+    // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
+    run: async (command, limits) => {
+      const home = mkdtempSync2(join8(tmpdir4(), "dwf-home-"));
+      try {
+        return await runProcess(command, {
+          cwd: limits.cwd,
+          env: allowedEnv(env, { HOME: home }),
+          timeoutMs: limits.timeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+          ...limits.signal ? { signal: limits.signal } : {}
+        });
+      } finally {
+        rmSync2(home, { recursive: true, force: true });
+      }
+    }
+  };
+}
+function refusingRunner(reason) {
+  const error62 = new IsolationRefusedError(reason);
+  return {
+    isolated: false,
+    description: `repository code will be refused: isolation cannot be set up here (${reason}); set \`isolation: off\` or pass --no-isolation to run it unisolated`,
+    run: () => Promise.reject(error62)
+  };
+}
+async function createRepoCodeRunner(options) {
+  const env = options.env ?? process.env;
+  if (options.isolation === "off") return unisolatedRunner(env);
+  const found = await findIsolation(env, options.user ?? SANDBOX_USER);
+  if (typeof found === "string") return refusingRunner(found);
+  const runner = isolatedRunner(
+    found,
+    {
+      hide: options.hide ?? [],
+      gitDir: options.repoDir ? trustedGitDir(realpathSync3(options.repoDir)) : void 0,
+      limits: { ...DEFAULT_LIMITS, ...options.limits }
+    },
+    env
+  );
+  const probeDir = mkdtempSync2(join8(tmpdir4(), "dwf-probe-"));
+  try {
+    const probe = await runner.run(
+      { argv: ["true"] },
+      { cwd: probeDir, timeoutMs: 3e4, maxOutputBytes: 4096 }
+    );
+    if (probe.exitCode !== 0) {
+      return refusingRunner(
+        `setting up a sandbox failed (exit ${probe.exitCode}): ${probe.output.trim().slice(0, 500)}`
+      );
+    }
+  } finally {
+    rmSync2(probeDir, { recursive: true, force: true });
+  }
+  return runner;
+}
+
 // src/agents/workspace.ts
-import { existsSync as existsSync4, mkdirSync as mkdirSync3, realpathSync as realpathSync4, rmSync as rmSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { dirname as dirname5, join as join10 } from "node:path";
+import { existsSync as existsSync3, mkdirSync as mkdirSync3, realpathSync as realpathSync4, rmSync as rmSync3, writeFileSync as writeFileSync2 } from "node:fs";
+import { dirname as dirname5, join as join9 } from "node:path";
 
 // src/agents/workspace-git.ts
 function gitIn(cwd) {
@@ -66513,7 +66268,7 @@ var Workspace = class {
       base2 = void 0;
     }
     if (!base2) return { root: repo };
-    const path4 = join10(this.options.runDir, "workspace");
+    const path4 = join9(this.options.runDir, "workspace");
     mkdirSync3(dirname5(path4), { recursive: true });
     await repoGit.raw(["worktree", "add", "--quiet", "-b", this.branch, path4, base2]);
     const root = realpathSync4(path4);
@@ -66526,10 +66281,10 @@ var Workspace = class {
    * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
    */
   async carryOver(repoGit, git, base2, from) {
-    const oldPath = join10(from.runDir, "workspace");
+    const oldPath = join9(from.runDir, "workspace");
     const oldBranch = `dwf/${from.runId}`;
     let patch = "";
-    if (existsSync4(oldPath)) {
+    if (existsSync3(oldPath)) {
       const old = this.git(oldPath);
       await old.raw(["add", "-A"]);
       patch = await old.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
@@ -66547,7 +66302,7 @@ var Workspace = class {
       ]);
     }
     if (patch.trim() === "") return;
-    const file2 = join10(this.options.runDir, "resumed.patch");
+    const file2 = join9(this.options.runDir, "resumed.patch");
     writeFileSync2(file2, patch);
     await git.raw(["apply", "--binary", file2]);
   }
@@ -66575,7 +66330,7 @@ var Workspace = class {
     this.setup ??= this.create();
     const { git } = await this.setup;
     if (!git) return void 0;
-    const path4 = join10(this.options.runDir, "worktrees", `agent-${agentIndex}`);
+    const path4 = join9(this.options.runDir, "worktrees", `agent-${agentIndex}`);
     const current2 = await this.gitLock.run(async () => {
       await git.raw(["add", "-A"]);
       return git.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
@@ -66583,7 +66338,7 @@ var Workspace = class {
     await this.gitLock.run(() => git.raw(["worktree", "add", "--quiet", "--detach", path4, "HEAD"]));
     const own2 = this.git(path4);
     if (current2.trim() !== "") {
-      const patch = join10(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
+      const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
       writeFileSync2(patch, current2);
       await own2.raw(["apply", "--binary", patch]);
     }
@@ -66607,7 +66362,7 @@ var Workspace = class {
           return { changed: [] };
         }
         const changed = await stagedNames(own2);
-        const patch = join10(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
+        const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
         writeFileSync2(patch, diff);
         const conflict = await this.gitLock.run(async () => {
           await git.raw(["add", "-A"]);
@@ -66648,8 +66403,8 @@ var Workspace = class {
   /** Removes the run's working copy, its branch and every patch of its agents' changes. */
   async discard(repoGit, root) {
     await repoGit.raw(["worktree", "remove", "--force", root]);
-    rmSync3(join10(this.options.runDir, "worktrees"), { recursive: true, force: true });
-    rmSync3(join10(this.options.runDir, "resumed.patch"), { force: true });
+    rmSync3(join9(this.options.runDir, "worktrees"), { recursive: true, force: true });
+    rmSync3(join9(this.options.runDir, "resumed.patch"), { force: true });
     await repoGit.raw(["worktree", "prune"]);
     await repoGit.raw(["branch", "-D", this.branch]);
   }
@@ -66675,7 +66430,7 @@ var Workspace = class {
         return void 0;
       }
       for (const [path4, content] of Object.entries(extraFiles)) {
-        const target = join10(root, path4);
+        const target = join9(root, path4);
         mkdirSync3(dirname5(target), { recursive: true });
         writeFileSync2(target, content);
       }
@@ -66695,12 +66450,12 @@ var Workspace = class {
 
 // src/engine/journal.ts
 import { hash as hash6 } from "node:crypto";
-import { existsSync as existsSync5 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 
 // src/engine/run-dir.ts
 import { randomBytes } from "node:crypto";
-import { closeSync as closeSync2, mkdirSync as mkdirSync4, openSync as openSync2, readFileSync as readFileSync4, renameSync, writeFileSync as writeFileSync3, writeSync as writeSync2 } from "node:fs";
-import { join as join11 } from "node:path";
+import { closeSync as closeSync2, mkdirSync as mkdirSync4, openSync as openSync2, readFileSync as readFileSync3, renameSync, writeFileSync as writeFileSync3, writeSync as writeSync2 } from "node:fs";
+import { join as join10 } from "node:path";
 function newRunId(now) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   return `${stamp}-${randomBytes(3).toString("hex")}`;
@@ -66754,7 +66509,7 @@ var JsonLines = class {
   }
 };
 function readJsonLines(path4) {
-  const lines = readFileSync4(path4, "utf8").split("\n");
+  const lines = readFileSync3(path4, "utf8").split("\n");
   const out = [];
   lines.forEach((line, i2) => {
     if (line.trim() === "") return;
@@ -66775,14 +66530,14 @@ function writeJsonAtomic(path4, value) {
   renameSync(tmp, path4);
 }
 function runPaths(runsDir, runId) {
-  const dir = join11(runsDir, checkRunId(runId));
+  const dir = join10(runsDir, checkRunId(runId));
   return {
     dir,
-    script: join11(dir, "script.js"),
-    journal: join11(dir, "journal.jsonl"),
-    events: join11(dir, "events.jsonl"),
-    result: join11(dir, "result.json"),
-    usage: join11(dir, "usage.json")
+    script: join10(dir, "script.js"),
+    journal: join10(dir, "journal.jsonl"),
+    events: join10(dir, "events.jsonl"),
+    result: join10(dir, "result.json"),
+    usage: join10(dir, "usage.json")
   };
 }
 function createRunDir(runsDir, runId, script) {
@@ -66797,7 +66552,7 @@ function agentKey(call) {
   return hash6("sha256", JSON.stringify([call.prompt, call.options, call.phase ?? null]), "hex");
 }
 function readJournal(path4) {
-  if (!existsSync5(path4)) return [];
+  if (!existsSync4(path4)) return [];
   return readJsonLines(path4);
 }
 var Replayer = class {
@@ -66946,9 +66701,9 @@ var Scheduler = class {
 };
 
 // src/engine/transcript.ts
-import { existsSync as existsSync6 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { open as open2 } from "node:fs/promises";
-import { join as join12 } from "node:path";
+import { join as join11 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 
 // src/models/prices.json
@@ -67049,7 +66804,7 @@ var TRANSCRIPT_LIMITS = {
   answer: 64e3
 };
 function transcriptPath(runDir, index) {
-  return join12(runDir, TRANSCRIPTS_DIR, `${index}.jsonl`);
+  return join11(runDir, TRANSCRIPTS_DIR, `${index}.jsonl`);
 }
 function capText(text2, limit2, field2, cut) {
   if (text2.length <= limit2) return text2;
@@ -67182,7 +66937,7 @@ var AgentTranscript = class {
 };
 function writeReplayedTranscript(run, resumedFrom, agent) {
   const t = Math.round(performance2.now() - run.started);
-  const earlier = transcriptPath(join12(run.runsDir, resumedFrom), agent.index);
+  const earlier = transcriptPath(join11(run.runsDir, resumedFrom), agent.index);
   const file2 = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
   const write = async () => {
     const from = await pointerOf(earlier) ?? resumedFrom;
@@ -67220,7 +66975,7 @@ async function pointerOf(path4) {
 }
 function readTranscript(runDir, index) {
   const path4 = transcriptPath(runDir, index);
-  return existsSync6(path4) ? readJsonLines(path4) : void 0;
+  return existsSync5(path4) ? readJsonLines(path4) : void 0;
 }
 
 // src/engine/usage.ts
@@ -67282,7 +67037,7 @@ async function openRun(options, checks) {
   let journalEntries = [];
   if (options.resume !== void 0) {
     const previous = runPaths(options.runsDir, options.resume);
-    if (!existsSync7(previous.dir))
+    if (!existsSync6(previous.dir))
       throw new Error(`no run "${options.resume}" in ${options.runsDir} to resume`);
     journalEntries = readJournal(previous.journal);
   }
@@ -67470,8 +67225,8 @@ async function finishRun(run, outcome) {
 }
 
 // src/agents/agent-definitions.ts
-import { existsSync as existsSync8, readdirSync as readdirSync2, readFileSync as readFileSync5, statSync as statSync3 } from "node:fs";
-import { join as join13 } from "node:path";
+import { existsSync as existsSync7, readdirSync as readdirSync2, readFileSync as readFileSync4, statSync as statSync2 } from "node:fs";
+import { join as join12 } from "node:path";
 var TOOL_NAMES = {
   Read: ["read_file"],
   Glob: ["list_files"],
@@ -67555,7 +67310,7 @@ function mapTools(raw) {
   return { tools: [...tools], ignored };
 }
 function readAgentDefinition(path4) {
-  const parsed = splitFrontMatter(readFileSync5(path4, "utf8"));
+  const parsed = splitFrontMatter(readFileSync4(path4, "utf8"));
   if (typeof parsed === "string") throw new Error(`agent definition ${path4}: ${parsed}`);
   const { data: data2, body } = parsed;
   if (typeof data2.name !== "string" || data2.name.trim() === "")
@@ -67573,17 +67328,17 @@ function readAgentDefinition(path4) {
   };
 }
 function repositoryDefinitionDirs(repoDir) {
-  const dirs = [join13(repoDir, ".claude", "agents")];
-  const manifest = join13(repoDir, ".claude-plugin", "plugin.json");
-  if (existsSync8(manifest)) {
+  const dirs = [join12(repoDir, ".claude", "agents")];
+  const manifest = join12(repoDir, ".claude-plugin", "plugin.json");
+  if (existsSync7(manifest)) {
     let name2;
     try {
-      name2 = JSON.parse(readFileSync5(manifest, "utf8")).name;
+      name2 = JSON.parse(readFileSync4(manifest, "utf8")).name;
     } catch {
       throw new Error(`${manifest} is not JSON: its plugin's agent definitions cannot be named`);
     }
     if (typeof name2 === "string" && /^[\w.-]+$/.test(name2))
-      dirs.push({ dir: join13(repoDir, "agents"), namespace: name2 });
+      dirs.push({ dir: join12(repoDir, "agents"), namespace: name2 });
   }
   return dirs;
 }
@@ -67592,10 +67347,10 @@ function loadAgentDefinitions(dirs) {
   const found = new Map(BUILT_IN.map((d) => [d.name, d]));
   for (const entry of dirs) {
     const dir = typeof entry === "string" ? entry : entry.dir;
-    if (!existsSync8(dir) || !statSync3(dir).isDirectory()) continue;
+    if (!existsSync7(dir) || !statSync2(dir).isDirectory()) continue;
     for (const file2 of readdirSync2(dir).sort()) {
       if (!file2.endsWith(".md")) continue;
-      const definition = readAgentDefinition(join13(dir, file2));
+      const definition = readAgentDefinition(join12(dir, file2));
       const name2 = typeof entry === "string" ? definition.name : `${entry.namespace}:${definition.name}`;
       found.set(name2, { ...definition, name: name2 });
     }
@@ -79532,7 +79287,7 @@ function hostErrorKind(error62) {
 }
 
 // src/script/instance.ts
-import { readFileSync as readFileSync6 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 import { createRequire } from "node:module";
 
 // node_modules/@jitl/quickjs-wasmfile-release-sync/dist/index.mjs
@@ -79614,7 +79369,7 @@ function quickjsWasm() {
     ];
     for (const place of places) {
       try {
-        return await compileWasm(readFileSync6(place()));
+        return await compileWasm(readFileSync5(place()));
       } catch {
       }
     }
@@ -82001,9 +81756,9 @@ async function runTests(env) {
 }
 
 // src/agents/file-tools.ts
-var import_picomatch2 = __toESM(require_picomatch2(), 1);
+var import_picomatch = __toESM(require_picomatch2(), 1);
 import { readdirSync as readdirSync3 } from "node:fs";
-import { join as join14, relative as relative3, sep as sep4 } from "node:path";
+import { join as join13, relative as relative3, sep as sep4 } from "node:path";
 function walk3(root, from, out, limit2) {
   let entries;
   try {
@@ -82015,7 +81770,7 @@ function walk3(root, from, out, limit2) {
   for (const entry of entries) {
     if (out.length >= limit2) return;
     if (entry.name === ".git") continue;
-    const full2 = join14(from, entry.name);
+    const full2 = join13(from, entry.name);
     if (entry.isDirectory()) {
       if (!SKIPPED_DIRS.has(entry.name)) walk3(root, full2, out, limit2);
     } else if (entry.isFile()) {
@@ -82024,7 +81779,7 @@ function walk3(root, from, out, limit2) {
   }
 }
 function globMatcher(glob2) {
-  const isMatch = (0, import_picomatch2.default)(glob2, { dot: true });
+  const isMatch = (0, import_picomatch.default)(glob2, { dot: true });
   return (path4) => isMatch(path4);
 }
 function listFiles(env, input2) {
@@ -82099,7 +81854,7 @@ async function editFile(env, input2) {
 }
 
 // src/agents/search-tool.ts
-import { join as join15 } from "node:path";
+import { join as join14 } from "node:path";
 
 // node_modules/re2js/build/index.js
 var RE2Flags = class RE2Flags2 {
@@ -88790,7 +88545,7 @@ function search(env, input2) {
     if (hits.length >= MAX_MATCHES) break;
     let content;
     try {
-      content = readTextFile(join15(env.root, file2), file2, MAX_READ_BYTES);
+      content = readTextFile(join14(env.root, file2), file2, MAX_READ_BYTES);
     } catch {
       continue;
     }
@@ -88914,7 +88669,7 @@ async function runTool(call, env) {
 
 // src/models/repo-map.ts
 import { readdir as readdir2, readFile as readFile3, stat as stat2 } from "node:fs/promises";
-import { join as join16, relative as relative4 } from "node:path";
+import { join as join15, relative as relative4 } from "node:path";
 var SKIP_DIRS = /* @__PURE__ */ new Set([
   ".git",
   "node_modules",
@@ -88939,7 +88694,7 @@ async function sourceFiles(root, dir = root, out = []) {
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (out.length >= MAX_FILES) break;
-    const path4 = join16(dir, entry.name);
+    const path4 = join15(dir, entry.name);
     if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) await sourceFiles(root, path4, out);
     else if (entry.isFile() && SOURCE.test(entry.name)) out.push(relative4(root, path4));
   }
@@ -88955,24 +88710,17 @@ function declaredNames(text2) {
   }
   return names;
 }
-var maps = /* @__PURE__ */ new Map();
-var MAP_REUSE_MS = 10 * 6e4;
 function repositoryMap(root, o = {}) {
-  const now = o.now ?? Date.now();
-  const known = maps.get(root);
-  if (known && now - known.made < MAP_REUSE_MS) return known.map;
-  const map3 = buildMap(root, o.files, o.exclude ?? []);
-  maps.set(root, { made: now, map: map3 });
-  return map3;
+  return buildMap(root, o.files, o.exclude ?? []);
 }
 async function buildMap(root, files, exclude) {
   const lines = [];
   let size = 0;
   const paths = files ? [...files].filter((f) => SOURCE.test(f) && !f.split("/").some((part) => SKIP_DIRS.has(part))).sort().slice(0, MAX_FILES) : (await sourceFiles(root)).filter((f) => !exclude.some((d) => f === d || f.startsWith(`${d}/`)));
   for (const path4 of paths) {
-    const info = await stat2(join16(root, path4)).catch(() => void 0);
+    const info = await stat2(join15(root, path4)).catch(() => void 0);
     if (!info || info.size > 512 * 1024) continue;
-    const text2 = await readFile3(join16(root, path4), "utf8").catch(() => "");
+    const text2 = await readFile3(join15(root, path4), "utf8").catch(() => "");
     const names = declaredNames(text2);
     const line = `${path4} (${text2.split("\n").length} lines)${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
     if (size + line.length > MAX_CHARS) {
@@ -89232,13 +88980,18 @@ function agentTools(run, index, isolate, only) {
     isolated: async () => own2 ? await own2 : void 0
   };
 }
-async function runRepositoryMap(run) {
-  const repoDir = run.options.workspace.repoDir;
-  const runs = relative5(repoDir, run.options.runsDir);
-  return repositoryMap(repoDir, {
-    files: await committedFiles(repoDir),
-    exclude: runs.startsWith("..") || isAbsolute3(runs) ? [] : [runs]
-  });
+var runMaps = /* @__PURE__ */ new WeakMap();
+function runRepositoryMap(run) {
+  let map3 = runMaps.get(run);
+  if (!map3) {
+    const repoDir = run.options.workspace.repoDir;
+    const runs = relative5(repoDir, run.options.runsDir);
+    map3 = committedFiles(repoDir).then(
+      (files) => repositoryMap(repoDir, { files, exclude: runs.startsWith("..") || isAbsolute3(runs) ? [] : [runs] })
+    );
+    runMaps.set(run, map3);
+  }
+  return map3;
 }
 
 // src/engine/options.ts
@@ -89498,6 +89251,246 @@ async function runWorkflow(options) {
   await Promise.allSettled([...run.inFlight]);
   untie();
   return finishRun(run, outcome);
+}
+
+// src/plan/assess.ts
+var import_picomatch2 = __toESM(require_picomatch2(), 1);
+import { existsSync as existsSync8, readFileSync as readFileSync6, statSync as statSync3 } from "node:fs";
+import { extname, join as join16 } from "node:path";
+
+// src/plan/scope.ts
+var GROUP_LABELS = {
+  tests: "tests",
+  docs: "docs",
+  benchmarks: "benchmarks",
+  fuzz: "fuzz targets",
+  examples: "examples",
+  ci: "CI and dev-container scripts",
+  generated: "generated code",
+  vendored: "vendored code"
+};
+var CONVENTIONS = [
+  ["vendored", /(^|\/)(vendor|vendors|third_party|third-party|node_modules|bower_components)\//],
+  [
+    "generated",
+    /(^|\/)(dist|build)\/|\.pb(\.[a-z]+)+$|_pb2(_grpc)?\.py$|(^|\/)zz_generated[^/]*$|[._-]generated\.[a-z0-9]+$|\.gen\.go$|\.min\.(js|css)$/
+  ],
+  [
+    "ci",
+    /^\.(github|devcontainer|circleci|buildkite|gitlab|husky|ci)\/|^\.gitlab-ci\.ya?ml$|^\.travis\.ya?ml$|^(ci|verify|hack)\/[^/]*\.(sh|bash|ps1|bat)$|(^|\/)scripts?\/ci[^/]*$|(^|\/)scripts?\/[^/]*\.(sh|bash|ps1|bat)$/
+  ],
+  ["fuzz", /(^|\/)(fuzz|fuzzing|fuzz_targets)\//],
+  [
+    "benchmarks",
+    /(^|\/)(benches|bench|benchmarks?)\/|(^|\/)[^/]+[._-]bench(mark)?s?([._-][^/]*)?\.[a-z0-9]+$/
+  ],
+  ["examples", /(^|\/)_?examples?\//],
+  ["docs", /^(docs?|documentation|website)\/|(^|\/)docs\//],
+  [
+    "tests",
+    /(^|\/)(tests?|__tests__|__mocks__|spec|specs|testdata|test-d|e2e)\/|(^|\/)tests?\.([cm]?[jt]sx?|py|rb|go|rs|sh|php|java|kt|cs|swift|lua|pl|ex|exs)$|[._-](test|tests|spec)\.[a-z]+$|\.test-d\.[a-z]+$|(^|\/)test_[^/]*\.py$|_test\.(go|py)$|(^|\/)conftest\.py$|_spec\.rb$|(Test|Tests|IT)\.(java|kt|scala)$/
+  ]
+];
+var ATTRIBUTES = {
+  "linguist-vendored": ["vendored"],
+  "linguist-generated": ["generated"],
+  "linguist-documentation": ["docs", "examples"]
+};
+function scopeGroup(file2, attributes = {}) {
+  for (const [attribute, groups] of Object.entries(ATTRIBUTES)) {
+    if (attributes[attribute] === true) return groups[0];
+  }
+  const overridden = new Set(
+    Object.entries(ATTRIBUTES).flatMap(
+      ([attribute, groups]) => attributes[attribute] === false ? groups : []
+    )
+  );
+  for (const [group, pattern] of CONVENTIONS) {
+    if (!overridden.has(group) && pattern.test(file2)) return group;
+  }
+  return null;
+}
+function excludedGroups(groups) {
+  const out = [];
+  for (const group of Object.keys(GROUP_LABELS)) {
+    const files = [...groups].filter(([, g]) => g === group).map(([f]) => f);
+    if (files.length > 0)
+      out.push({ group, label: GROUP_LABELS[group], files: files.length, examples: files.slice(0, 3) });
+  }
+  return out;
+}
+async function linguistAttributes(repoDir, files, readText2) {
+  const out = /* @__PURE__ */ new Map();
+  const mentions = files.filter((f) => f === ".gitattributes" || f.endsWith("/.gitattributes")).some((f) => /linguist-/.test(readText2(f) ?? ""));
+  if (!mentions) return out;
+  const names = Object.keys(ATTRIBUTES);
+  for (let i2 = 0; i2 < files.length; i2 += 500) {
+    const batch = files.slice(i2, i2 + 500);
+    const stdout = await runGit(["check-attr", "-z", ...names, "--", ...batch], { cwd: repoDir });
+    const fields = stdout.split("\0");
+    for (let j = 0; j + 2 < fields.length; j += 3) {
+      const [file2, attribute, value] = [fields[j], fields[j + 1], fields[j + 2]];
+      const set3 = value === "set" || value === "true" ? true : value === "unset" || value === "false" ? false : void 0;
+      if (set3 === void 0) continue;
+      out.set(file2, { ...out.get(file2), [attribute]: set3 });
+    }
+  }
+  return out;
+}
+
+// src/plan/assess.ts
+var LANGUAGES = {
+  ".js": "JavaScript",
+  ".mjs": "JavaScript",
+  ".cjs": "JavaScript",
+  ".jsx": "JavaScript",
+  ".ts": "TypeScript",
+  ".tsx": "TypeScript",
+  ".mts": "TypeScript",
+  ".py": "Python",
+  ".go": "Go",
+  ".rs": "Rust",
+  ".java": "Java",
+  ".kt": "Kotlin",
+  ".rb": "Ruby",
+  ".php": "PHP",
+  ".cs": "C#",
+  ".c": "C",
+  ".h": "C",
+  ".cc": "C++",
+  ".cpp": "C++",
+  ".hpp": "C++",
+  ".swift": "Swift",
+  ".scala": "Scala",
+  ".sh": "Shell",
+  ".sql": "SQL",
+  ".html": "HTML",
+  ".css": "CSS",
+  ".md": "Markdown",
+  ".json": "JSON",
+  ".yml": "YAML",
+  ".yaml": "YAML",
+  ".toml": "TOML"
+};
+var NOT_SOURCE = /* @__PURE__ */ new Set(["Markdown", "JSON", "YAML", "TOML", "HTML", "CSS"]);
+var NPM_DEFAULT_TEST = /no test specified/;
+function readText(path4) {
+  try {
+    if (statSync3(path4).size > 2 * 1024 * 1024) return void 0;
+    const buffer = readFileSync6(path4);
+    return buffer.subarray(0, 8e3).includes(0) ? void 0 : buffer.toString("utf8");
+  } catch {
+    return void 0;
+  }
+}
+function detectOracle(repoDir, files) {
+  const has2 = (name2) => files.includes(name2);
+  const text2 = (name2) => has2(name2) ? readText(join16(repoDir, name2)) ?? "" : "";
+  const anyTest = (pattern) => files.some((f) => pattern.test(f));
+  const makefile = ["Makefile", "makefile", "GNUmakefile"].find(has2);
+  if (makefile && /^test\s*:/m.test(text2(makefile)))
+    return { command: "make test", source: `${makefile} test target` };
+  if (has2("package.json")) {
+    let scripts = {};
+    try {
+      scripts = JSON.parse(text2("package.json")).scripts ?? {};
+    } catch {
+      scripts = {};
+    }
+    if (scripts.test && !NPM_DEFAULT_TEST.test(scripts.test)) {
+      const runner = has2("pnpm-lock.yaml") ? "pnpm" : has2("yarn.lock") ? "yarn" : has2("bun.lockb") || has2("bun.lock") ? "bun" : "npm";
+      return { command: `${runner} test`, source: "package.json scripts.test" };
+    }
+  }
+  const pythonTests = anyTest(/(^|\/)test_[^/]*\.py$|_test\.py$|(^|\/)tests?\/.*\.py$/);
+  const pytestConfig = has2("pytest.ini") || has2("conftest.py") || /\[tool\.pytest/.test(text2("pyproject.toml")) || /\[tool:pytest\]/.test(text2("setup.cfg")) || /\[pytest\]/.test(text2("tox.ini"));
+  if (pytestConfig || pythonTests && (has2("pyproject.toml") || has2("setup.py") || has2("setup.cfg") || has2("requirements.txt"))) {
+    return { command: "pytest", source: pytestConfig ? "pytest configuration" : "Python test files" };
+  }
+  if (has2("go.mod") && anyTest(/_test\.go$/))
+    return { command: "go test ./...", source: "go.mod and _test.go files" };
+  if (has2("Cargo.toml")) {
+    const rustTests = anyTest(/(^|\/)tests\/.*\.rs$/) || files.some(
+      (f) => f.endsWith(".rs") && /#\[(cfg\(test\)|test)\]/.test(readText(join16(repoDir, f)) ?? "")
+    );
+    if (rustTests) return { command: "cargo test", source: "Cargo.toml and #[test] functions" };
+  }
+  if (has2("pom.xml") && anyTest(/src\/test\//)) return { command: "mvn test", source: "pom.xml" };
+  const gradle = ["build.gradle", "build.gradle.kts"].find(has2);
+  if (gradle && anyTest(/src\/test\//)) {
+    return { command: has2("gradlew") ? "./gradlew test" : "gradle test", source: gradle };
+  }
+  return null;
+}
+async function assessRepository(repoDir, options = {}) {
+  const tracked = await trackedFiles(repoDir);
+  const include = options.include?.length ? (0, import_picomatch2.default)(options.include, { dot: true }) : () => true;
+  const exclude = options.exclude?.length ? (0, import_picomatch2.default)(options.exclude, { dot: true }) : () => false;
+  const files = tracked.filter((f) => include(f) && !exclude(f));
+  const attributes = await linguistAttributes(repoDir, files, (f) => readText(join16(repoDir, f)));
+  const groups = /* @__PURE__ */ new Map();
+  const byLanguage = /* @__PURE__ */ new Map();
+  let lines = 0;
+  const sourceFiles2 = [];
+  let sourceTokens = 0;
+  for (const file2 of files) {
+    const content = readText(join16(repoDir, file2));
+    const count3 = content === void 0 ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+    lines += count3;
+    const group = scopeGroup(file2, attributes.get(file2));
+    if (group) groups.set(file2, group);
+    const language = LANGUAGES[extname(file2).toLowerCase()];
+    if (!language) continue;
+    const entry = byLanguage.get(language) ?? { files: 0, lines: 0 };
+    entry.files++;
+    entry.lines += count3;
+    byLanguage.set(language, entry);
+    if (!group && !NOT_SOURCE.has(language) && content !== void 0) {
+      sourceFiles2.push(file2);
+      sourceTokens += Math.ceil(content.length / 4);
+    }
+  }
+  const excluded = excludedGroups(groups);
+  const testFiles = excluded.find((g) => g.group === "tests")?.files ?? 0;
+  const languages = [...byLanguage].map(([language, v]) => ({ language, ...v })).sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
+  const oracle = options.oracle ? { command: options.oracle, source: "config" } : detectOracle(
+    repoDir,
+    tracked.filter((f) => existsSync8(join16(repoDir, f)))
+  );
+  const assessment = {
+    files: files.length,
+    lines,
+    languages,
+    sourceFiles: sourceFiles2,
+    excluded,
+    sourceTokens,
+    testFiles,
+    oracle
+  };
+  if (options.baseline && oracle) assessment.baseline = await runBaseline(repoDir, oracle.command, options);
+  return assessment;
+}
+async function runBaseline(repoDir, command, options) {
+  const runner = options.runner ?? await createRepoCodeRunner({ isolation: options.isolation ?? "required", repoDir, hide: [repoDir] });
+  try {
+    const result = await runner.run(
+      { shell: command },
+      { cwd: repoDir, timeoutMs: (options.baselineTimeoutSeconds ?? 600) * 1e3, maxOutputBytes: 64 * 1024 }
+    );
+    const output2 = new Redactor(options.secrets ?? [], options.env ?? process.env).redact(result.output);
+    const outcome = readTestOutput(output2, result.exitCode);
+    return {
+      passed: result.exitCode === 0,
+      exitCode: result.exitCode,
+      summary: summarizeOutcome(outcome, output2, result.exitCode),
+      durationMs: result.durationMs,
+      ...outcome.failing.length > 0 ? { failing: outcome.failing.slice(0, 20) } : {},
+      ...outcome.unusable ? { unusable: outcome.unusable } : {}
+    };
+  } catch (error62) {
+    if (!(error62 instanceof IsolationRefusedError)) throw error62;
+    return { passed: false, exitCode: -1, summary: `not run: ${error62.message}`, durationMs: 0 };
+  }
 }
 
 // src/plan/estimate.ts
@@ -90965,6 +90958,7 @@ var reportAndCommit = reportAndCommitWith({});
 async function finish(ending, options) {
   const { workspace, runId } = ending;
   const changes = await workspace?.summary();
+  const statusWith = (failure4) => failure4 !== void 0 && ending.status === "completed" ? "failed" : ending.status;
   const reportFor = (branch, failure4) => ending.redact(
     renderReport({
       runId,
@@ -90972,7 +90966,7 @@ async function finish(ending, options) {
       description: ending.description,
       args: ending.args,
       model: ending.model,
-      status: failure4 !== void 0 && ending.status === "completed" ? "failed" : ending.status,
+      status: statusWith(failure4),
       ...failure4 !== void 0 || ending.error !== void 0 ? { error: [ending.error, failure4].filter((e) => e !== void 0).join("; ") } : {},
       result: ending.result,
       digest: ending.digest,
@@ -91012,7 +91006,7 @@ async function finish(ending, options) {
     {
       runId,
       name: ending.name,
-      status: failure3 !== void 0 && ending.status === "completed" ? "failed" : ending.status,
+      status: statusWith(failure3),
       ...ending.error !== void 0 ? { error: ending.error } : {},
       durationMs: ending.durationMs,
       model: ending.model
