@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -6,7 +6,7 @@ import { agentTypesIn, readAgentDefinition } from '../../src/agents/agent-defini
 import { main } from '../../src/cli/main.js';
 import { createAnthropicProvider } from '../../src/models/anthropic.js';
 import { messageReply } from '../action/stand-ins.js';
-import { gitRepoWith, runScript, tempDir } from '../helpers.js';
+import { git, gitRepoWith, runScript, tempDir } from '../helpers.js';
 
 // Issue 12, "Claude Code's agent definitions": agentType names .claude/agents/<name>.md.
 
@@ -148,6 +148,50 @@ return [a, b];`,
     expect(stderr).toContain(
       `dwf: agentType "ticker-scout" has no definition: looked in ${join(root, 'workflows', 'agents')}/, ${join(repo, '.claude', 'agents')}/ and the built-in types; known: general-purpose, Explore, Plan. Add .claude/agents/ticker-scout.md`,
     );
+  });
+
+  test('a model that calls a tool its definition does not grant is refused, through dwf run', async () => {
+    const repo = gitRepoWith({
+      '.claude/agents/reader.md':
+        '---\nname: reader\ndescription: reads\ntools: Read\n---\nRead, never write.\n',
+      'src/a.js': 'export const a = 1;\n',
+      'w.js': `export const meta = { name: 'w', description: 'd' };\nreturn await agent('look at src/a.js', { agentType: 'reader' });\n`,
+    });
+    const replies = [
+      [
+        {
+          type: 'tool_use',
+          id: 'toolu_1',
+          name: 'write_file',
+          input: { path: 'src/a.js', content: 'pwned\n' },
+        },
+      ],
+      [{ type: 'text', text: 'done' }],
+    ];
+    nock(API)
+      .post('/v1/messages')
+      .times(2)
+      .reply((_uri, body) => {
+        sent.push(body as Sent);
+        const content = replies[sent.length - 1]!;
+        return [200, messageReply(`msg_${sent.length}`, (body as Sent).model, content, sent.length === 1)];
+      });
+    const code = await main(
+      ['run', 'w.js', '--model', 'anthropic:claude-sonnet-5-5', '--runs-dir', 'runs', '--json'],
+      {
+        stdout: { write: () => true },
+        stderr: { write: () => true },
+        env: { ANTHROPIC_API_KEY: 'sk-ant-test-0', ANTHROPIC_BASE_URL: API },
+        cwd: repo,
+      },
+    );
+    expect(code).toBe(0);
+    expect(sent[0]!.tools?.map((t) => t.name)).toEqual(['read_file']);
+    // The refusal is the tool result the model reads next; nothing was written, no branch was made.
+    const second = JSON.stringify((sent[1] as unknown as { messages: unknown[] }).messages);
+    expect(second).toContain("refused: write_file is not among this agent's tools (read_file)");
+    expect(readFileSync(join(repo, 'src/a.js'), 'utf8')).toBe('export const a = 1;\n');
+    expect(git(repo, 'branch', '--list', 'dwf/*')).toBe('');
   });
 
   test('dwf validate checks the agent types a script names against the repository and the built-ins', async () => {
