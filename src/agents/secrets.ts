@@ -150,6 +150,24 @@ export class Redactor {
     return holder.value as T;
   }
 
+  /**
+   * A JSON text with every secret redacted, still valid JSON: the text itself is redacted (no copy
+   * of the value, which is what makes it cheap), and in the rare case where a replacement broke the
+   * JSON (a secret matched across its syntax, or inside a number), the value is redacted string
+   * by string instead, as `redactValue` does.
+   */
+  redactJson(json: string): string {
+    if (this.size === 0) return json;
+    const out = this.redact(json);
+    if (out === json) return json;
+    try {
+      JSON.parse(out);
+      return out;
+    } catch {
+      return JSON.stringify(this.redactValue(JSON.parse(json)));
+    }
+  }
+
   /** How many secret forms it looks for. */
   get size(): number {
     return this.values.length;

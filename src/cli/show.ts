@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkRunId } from '../engine/run-dir.js';
 import { listRuns, readResultFile, readRunEvents, runListing } from '../engine/run-record.js';
-import { readTranscript, type TranscriptLine, transcriptPath } from '../engine/transcript.js';
+import {
+  readTranscript,
+  readTranscripts,
+  type TranscriptLine,
+  transcriptsPath,
+} from '../engine/transcript.js';
 import { writeTracePage } from '../flows/finish.js';
 import { formatTokens, formatUsd, plural } from '../report/format.js';
 import { findingsOf } from '../report/report.js';
@@ -82,7 +87,7 @@ export async function show(rest: string[], io: CliIo): Promise<number> {
       io.stdout.write('no transcript: this agent never started\n');
       return 0;
     }
-    io.stdout.write(`transcript: ${shown(transcriptPath(dir, agent.index))}\n\n`);
+    io.stdout.write(`transcript: ${shown(transcriptsPath(dir))} (agent ${agent.index})\n\n`);
     io.stdout.write(renderTranscriptText(lines, { full: values.full === true }));
     if (original && first?.type === 'replayed') {
       io.stdout.write(`\nthe transcript of run ${first.from}:\n\n`);
@@ -117,12 +122,13 @@ export async function show(rest: string[], io: CliIo): Promise<number> {
     `${listing.workflow} · run ${runId} · ${listing.status} · ${plural(listing.agents, 'agent')} · ` +
     `${formatTokens(listing.tokens)} tokens · ${formatUsd(listing.usd)} · ${formatMs(listing.durationMs)}` +
     (existsSync(trace) ? `\ntrace page: ${shown(trace)}` : '');
+  const transcripts = readTranscripts(dir);
   io.stdout.write(
     renderRunText({
       header,
       phases,
       agents: folded.agents,
-      answer: (index) => answerOf(readTranscript(dir, index)),
+      answer: (index) => answerOf(transcripts.get(index)),
       findings,
     }),
   );

@@ -12,7 +12,8 @@ import { type JournalEntry, Replayer, readJournal } from './journal.js';
 import type { CheckedRun, RunOptions } from './options.js';
 import { createRunDir, JsonLines, newRunId, type RunPaths, runPaths } from './run-dir.js';
 import { Scheduler } from './scheduler.js';
-import { writeReplayedTranscript } from './transcript.js';
+import { openTranscripts, replayedPointers, writeReplayedTranscript } from './transcript.js';
+import type { AsyncJsonLines } from './transcript-file.js';
 import { UsageLedger } from './usage.js';
 
 /** Where a script's agents and logs land: each running script (the run's, or a nested workflow) has its own phase. */
@@ -38,6 +39,10 @@ export interface RunContext extends CheckedRun {
   readonly digest: EventDigest;
   readonly journal: JsonLines;
   readonly eventLog: JsonLines;
+  /** Every agent's transcript, in one file (see transcript.ts). */
+  readonly transcripts: AsyncJsonLines;
+  /** Which run ran each agent the resumed run itself replayed, read once when the first is replayed. */
+  replayedPointers?: Promise<ReadonlyMap<number, string>>;
   readonly workspace: Workspace | undefined;
   /** Runs every piece of repository code of this run; none when the run runs none. */
   readonly runner: RepoCodeRunner | undefined;
@@ -130,6 +135,7 @@ export async function openRun(options: RunOptions, checks: CheckedRun): Promise<
     digest: new EventDigest(),
     journal: new JsonLines(paths.journal),
     eventLog: new JsonLines(paths.events),
+    transcripts: openTranscripts(paths.dir),
     workspace,
     runner,
     ledger: new UsageLedger(),
@@ -165,16 +171,21 @@ export function emit(run: RunContext, input: RunEventInput): void {
     const raw = { t: Math.round(performance.now() - run.started), ...admitted } as RunEvent;
     // Nothing reaches the event log, the progress view or the report with a secret in it: every
     // string is redacted before it is serialised (a secret with `"` or `\` is escaped after).
-    const event = run.redactor.redactValue(raw);
+    const json = JSON.stringify(raw);
+    const redacted = run.redactor.redactJson(json);
+    const event = redacted === json ? raw : (JSON.parse(redacted) as RunEvent);
     run.digest.add(event);
-    run.eventLog.appendLine(JSON.stringify(event));
+    run.eventLog.appendLine(redacted);
     // A replayed agent's transcript points at the one of the run that ran it live.
-    if (event.type === 'agent.finished' && event.replayed && run.options.resume !== undefined)
+    if (event.type === 'agent.finished' && event.replayed && run.options.resume !== undefined) {
+      run.replayedPointers ??= replayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
       writeReplayedTranscript(
-        { dir: run.paths.dir, started: run.started, redactor: run.redactor, runsDir: run.options.runsDir },
+        { started: run.started, redactor: run.redactor, file: run.transcripts },
+        run.replayedPointers,
         run.options.resume,
         event,
       );
+    }
     run.options.onEvent?.(event);
   }
 }

@@ -62,6 +62,8 @@ function redactedEnding(run: RunContext, outcome: SandboxOutcome): Pick<RunEndin
  */
 export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promise<RunSummary> {
   const { options, redactor } = run;
+  // Every agent has settled: its transcript lines go out now, for the finisher's trace page.
+  run.transcripts.flush();
   const usageReport = run.ledger.toJSON();
   writeJsonAtomic(run.paths.usage, usageReport);
   const ending: RunEnding = {

@@ -147,7 +147,7 @@ async function runStartedAgent(
     ? agentTools(run, index, opts.isolation === 'worktree', opts.definition?.tools)
     : undefined;
   const transcript = new AgentTranscript(
-    { dir: run.paths.dir, started: run.started, redactor: run.redactor },
+    { started: run.started, redactor: run.redactor, file: run.transcripts },
     base,
     prompt,
     { schema: opts.schema, tools: tools?.definitions.map((d) => d.name) },

@@ -1,20 +1,18 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 
 /**
- * Transcript files are written off the main thread: one file per agent means a file created per
- * agent, and creating files synchronously cost about 100 µs of the engine's time per agent here,
- * as much as everything else it does for one. Lines wait in memory up to a second and go out
- * together, in order, through the thread pool; `transcriptsWritten(dir)` waits for every write
- * under a directory (the trace page does, before it reads them).
+ * The transcripts file is written off the main thread: synchronous writes of every agent's lines
+ * would cost the engine as much time per agent as everything else it does for one. Lines wait in
+ * memory up to a second and go out together, in order, through the thread pool;
+ * `transcriptsWritten(dir)` waits for every write under a run directory (the end of the run does,
+ * and so does the trace page before it reads them).
  */
 
-/** Writes not yet done, by the directory they write under; and each directory's creation. */
+/** Writes not yet done, by the run directory they write under. */
 const pending = new Map<string, Set<Promise<void>>>();
-const made = new Map<string, Promise<unknown>>();
 
 /** Counts a write under `root` until it settles (it must not reject). */
-export function trackWrite(root: string, write: Promise<void>): void {
+function trackWrite(root: string, write: Promise<void>): void {
   const set = pending.get(root) ?? new Set<Promise<void>>();
   pending.set(root, set);
   set.add(write);
@@ -27,7 +25,6 @@ export function trackWrite(root: string, write: Promise<void>): void {
 /** Resolves once every transcript write under `root` (a run directory) has finished. */
 export async function transcriptsWritten(root: string): Promise<void> {
   for (let set = pending.get(root); set && set.size > 0; set = pending.get(root)) await Promise.all([...set]);
-  for (const dir of made.keys()) if (dir.startsWith(root)) made.delete(dir);
 }
 
 /** How long a line may wait in memory before it is written: a transcript on disk lags at most this. */
@@ -35,29 +32,33 @@ export const TRANSCRIPT_STREAM_MS = 1000;
 
 /**
  * An append-only JSON-lines file written asynchronously and in order. Lines wait in memory at most
- * TRANSCRIPT_STREAM_MS, then go out together; `close()` writes what is left at once. An agent that
- * ends within that time costs one append (its file's open, write and close) however many lines it
- * wrote, and a long one still streams to disk as it goes.
+ * TRANSCRIPT_STREAM_MS, then go out together in one append; `flush()` writes what is waiting at once.
  */
 export class AsyncJsonLines {
   private lines: string[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<unknown>;
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly path: string,
     /** The run directory the file belongs to, for `transcriptsWritten`. */
     private readonly root: string,
-  ) {
-    const dir = dirname(path);
-    const ready = made.get(dir) ?? mkdir(dir, { recursive: true });
-    made.set(dir, ready);
-    this.chain = ready;
-  }
+  ) {}
 
   appendLine(json: string): void {
     this.lines.push(json);
     this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
+  }
+
+  /** Counts work that will append lines (and flush them) as a write, for `transcriptsWritten`. */
+  track(work: Promise<void>): void {
+    trackWrite(
+      this.root,
+      work.then(
+        () => this.flush(),
+        () => this.flush(),
+      ),
+    );
   }
 
   /** Hands the buffered lines to the thread pool now, after the writes before them. */
@@ -76,10 +77,5 @@ export class AsyncJsonLines {
       );
     this.chain = settled;
     trackWrite(this.root, settled);
-  }
-
-  /** Writes what is left; the file is complete once `transcriptsWritten` resolves. */
-  close(): void {
-    this.flush();
   }
 }

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AgentOutcome, AgentTrace } from '../agents/run-agent.js';
@@ -7,16 +7,19 @@ import type { Redactor } from '../agents/secrets.js';
 import { costUsd } from '../models/pricing.js';
 import type { Usage } from '../models/types.js';
 import { readJsonLines } from './run-dir.js';
-import { AsyncJsonLines, trackWrite } from './transcript-file.js';
+import { AsyncJsonLines } from './transcript-file.js';
 
 export { transcriptsWritten } from './transcript-file.js';
 
 /**
- * An agent's transcript: `transcripts/<index>.jsonl` in the run directory, one JSON object a line,
- * appended as the agent goes (lines wait at most a second in memory and go out together, off the main
- * thread: see transcript-file.ts). docs/transcripts.md documents the format.
+ * The run's transcripts: `transcripts.jsonl` in the run directory, one JSON object a line, each
+ * line tagged with its agent's index (`agent`); every agent's lines in the order it wrote them,
+ * agents interleaved as they ran. Lines wait at most a second in memory and go out together, off
+ * the main thread (see transcript-file.ts). docs/transcripts.md documents the format.
  */
-export const TRANSCRIPTS_DIR = 'transcripts';
+export const TRANSCRIPTS_FILE = 'transcripts.jsonl';
+/** Runs made before 2026-11-26 wrote one file per agent, `transcripts/<index>.jsonl`; still read. */
+const LEGACY_TRANSCRIPTS_DIR = 'transcripts';
 
 /** The most characters a transcript keeps of each kind of text; past it, the text is cut and says so. */
 export const TRANSCRIPT_LIMITS = {
@@ -33,6 +36,8 @@ export const TRANSCRIPT_LIMITS = {
 interface Line {
   /** Milliseconds since the run started, as in events.jsonl. */
   t: number;
+  /** The agent's index in the run. */
+  agent: number;
 }
 
 export type TranscriptLine = Line &
@@ -77,7 +82,7 @@ export type TranscriptLine = Line &
         index: number;
         label?: string;
         phase?: string;
-        /** The run that ran this agent live, and its transcript there, relative to this file. */
+        /** The run that ran this agent live, and its transcripts file, relative to this one. */
         from: string;
         transcript: string;
         usage: Usage;
@@ -88,8 +93,9 @@ export type TranscriptLine = Line &
     cut?: Record<string, number>;
   };
 
-export function transcriptPath(runDir: string, index: number): string {
-  return join(runDir, TRANSCRIPTS_DIR, `${index}.jsonl`);
+/** The file that holds every transcript of a run. */
+export function transcriptsPath(runDir: string): string {
+  return join(runDir, TRANSCRIPTS_FILE);
 }
 
 /** Cuts a text at `limit` characters, saying so at the cut; records its full length in `cut`. */
@@ -106,11 +112,16 @@ function capValue(value: unknown, limit: number, field: string, cut: Record<stri
 }
 
 export interface TranscriptRun {
-  /** The run directory. */
-  dir: string;
   /** `performance.now()` at the run's start. */
   started: number;
   redactor: Redactor;
+  /** The run's transcripts file (`openTranscripts`). */
+  file: AsyncJsonLines;
+}
+
+/** Opens the transcripts file of a run directory: one writer for all its agents. */
+export function openTranscripts(runDir: string): AsyncJsonLines {
+  return new AsyncJsonLines(transcriptsPath(runDir), runDir);
 }
 
 export interface TranscriptAgent {
@@ -125,8 +136,8 @@ export interface TranscriptAgent {
  * cut, then the whole line) before it is serialised.
  */
 export class AgentTranscript {
-  private readonly file: AsyncJsonLines;
   private readonly began = performance.now();
+  private readonly agent: number;
 
   constructor(
     private readonly run: TranscriptRun,
@@ -134,7 +145,7 @@ export class AgentTranscript {
     prompt: string,
     extra: { schema?: unknown; tools?: string[] } = {},
   ) {
-    this.file = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
+    this.agent = agent.index;
     const cut: Record<string, number> = {};
     this.write(
       {
@@ -242,38 +253,42 @@ export class AgentTranscript {
       },
       cut,
     );
-    this.file.close();
   }
 
-  private write(line: DistributiveOmit<TranscriptLine, 't' | 'cut'>, cut: Record<string, number>): void {
+  private write(
+    line: DistributiveOmit<TranscriptLine, 't' | 'agent' | 'cut'>,
+    cut: Record<string, number>,
+  ): void {
     const full = {
       t: Math.round(performance.now() - this.run.started),
+      agent: this.agent,
       ...line,
       ...(Object.keys(cut).length > 0 ? { cut } : {}),
     };
-    this.file.appendLine(JSON.stringify(this.run.redactor.redactValue(full)));
+    this.run.file.appendLine(this.run.redactor.redactJson(JSON.stringify(full)));
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
- * A replayed agent's transcript: one line pointing at the transcript of the run that ran it live
- * (followed through earlier resumes, so it names the run that really has it).
+ * A replayed agent's transcript: one line pointing at the run that ran it live (followed through
+ * earlier resumes, so it names the run that really has it). `pointers` are the earlier run's own
+ * replayed lines (`replayedPointers`), read once per run.
  */
 export function writeReplayedTranscript(
-  run: TranscriptRun & { runsDir: string },
+  run: TranscriptRun,
+  pointers: Promise<ReadonlyMap<number, string>>,
   resumedFrom: string,
   agent: Omit<TranscriptAgent, 'model'> & { usage: Usage; usd: number | null },
 ): void {
   const t = Math.round(performance.now() - run.started);
-  const earlier = transcriptPath(join(run.runsDir, resumedFrom), agent.index);
-  const file = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
   const write = async () => {
-    const from = (await pointerOf(earlier)) ?? resumedFrom;
-    file.appendLine(
+    const from = (await pointers).get(agent.index) ?? resumedFrom;
+    run.file.appendLine(
       JSON.stringify({
         t,
+        agent: agent.index,
         type: 'replayed',
         index: agent.index,
         ...(agent.label !== undefined ? { label: agent.label } : {}),
@@ -281,33 +296,64 @@ export function writeReplayedTranscript(
         usage: agent.usage,
         usd: agent.usd,
         from,
-        transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`,
+        transcript: `../${from}/${TRANSCRIPTS_FILE}`,
       } satisfies TranscriptLine),
     );
-    file.close();
   };
-  trackWrite(run.dir, write());
+  run.file.track(write());
 }
 
-/** The run a transcript points at when it is itself a replayed agent's pointer (its first line). */
-async function pointerOf(path: string): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+/** Which run ran each agent that a run replayed: its `replayed` lines, read once (none: an empty map). */
+export async function replayedPointers(runDir: string): Promise<ReadonlyMap<number, string>> {
+  const pointers = new Map<number, string>();
+  let text: string;
   try {
-    handle = await open(path, 'r');
-    const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(65_536) });
-    const first = buffer.subarray(0, bytesRead).toString('utf8').split('\n', 1)[0]!;
-    if (!first.includes('"type":"replayed"')) return undefined;
-    const line = JSON.parse(first) as TranscriptLine;
-    return line.type === 'replayed' ? line.from : undefined;
+    text = await readFile(transcriptsPath(runDir), 'utf8');
   } catch {
-    return undefined;
-  } finally {
-    await handle?.close();
+    return pointers;
   }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"type":"replayed"')) continue;
+    try {
+      const parsed = JSON.parse(line) as TranscriptLine;
+      if (parsed.type === 'replayed') pointers.set(parsed.agent, parsed.from);
+    } catch {
+      // A torn last line of a killed run.
+    }
+  }
+  return pointers;
 }
 
-/** An agent's transcript as written, or undefined when it has none (never started). */
+/**
+ * Every agent's transcript in a run directory, by agent index (an agent that never started has
+ * none). Reads `transcripts.jsonl`, or the per-agent files of a run made before it existed.
+ */
+export function readTranscripts(runDir: string): Map<number, TranscriptLine[]> {
+  const byAgent = new Map<number, TranscriptLine[]>();
+  const path = transcriptsPath(runDir);
+  if (existsSync(path)) {
+    for (const line of readJsonLines<TranscriptLine>(path)) {
+      const lines = byAgent.get(line.agent) ?? [];
+      byAgent.set(line.agent, lines);
+      lines.push(line);
+    }
+    return byAgent;
+  }
+  const legacy = join(runDir, LEGACY_TRANSCRIPTS_DIR);
+  if (!existsSync(legacy)) return byAgent;
+  for (const name of readdirSync(legacy)) {
+    const index = /^(\d+)\.jsonl$/.exec(name)?.[1];
+    if (index === undefined) continue;
+    const agent = Number(index);
+    byAgent.set(
+      agent,
+      readJsonLines<TranscriptLine>(join(legacy, name)).map((line) => ({ ...line, agent })),
+    );
+  }
+  return byAgent;
+}
+
+/** One agent's transcript as written, or undefined when it has none (never started). */
 export function readTranscript(runDir: string, index: number): TranscriptLine[] | undefined {
-  const path = transcriptPath(runDir, index);
-  return existsSync(path) ? readJsonLines<TranscriptLine>(path) : undefined;
+  return readTranscripts(runDir).get(index);
 }

@@ -4,7 +4,7 @@ import { SecretInChangesError } from '../agents/workspace.js';
 import type { FinishedWork, RunEnding, RunFinisher } from '../engine/run.js';
 import { writeJsonAtomic } from '../engine/run-dir.js';
 import { readRunEvents, startOfRunId } from '../engine/run-record.js';
-import { readTranscript, transcriptsWritten } from '../engine/transcript.js';
+import { readTranscripts, transcriptsWritten } from '../engine/transcript.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
 import { reconcile } from '../report/reconcile.js';
 import { findingsOf, renderReport } from '../report/report.js';
@@ -130,11 +130,12 @@ export async function writeTracePage(
   const path = join(runDir, 'trace.html');
   let html: string;
   try {
+    const transcripts = readTranscripts(runDir);
     html = renderTrace(
       traceData({
         run: { startedAt: startOfRunId(run.runId), ...run },
         events: readRunEvents(runDir),
-        transcript: (index) => readTranscript(runDir, index),
+        transcript: (index) => transcripts.get(index),
       }),
     );
   } catch (error) {

@@ -235,7 +235,8 @@ export const TRACE_JS = String.raw`
   }
   function renderTranscript(box, a, lines) {
     box.appendChild(el('h2', '', 'Transcript'));
-    var file = 'transcripts/' + a.i + '.jsonl';
+    var file = 'transcripts.jsonl';
+    var where = file + ', the lines with "agent": ' + a.i;
     if (!lines) { box.appendChild(el('div', 'empty', 'No transcript: this agent never started.')); return; }
     var outputs = {};
     lines.forEach(function (l) { if (l.type === 'tool') outputs[l.id] = l; });
@@ -254,15 +255,15 @@ export const TRACE_JS = String.raw`
         });
       } else if (l.type === 'note') entry(box, 'note', 'dwf told the model', l.text);
       else if (l.type === 'model-error') entry(box, 'error', 'Model call failed after ' + fmtMs(l.ms), l.error);
-      else if (l.type === 'omitted') entry(box, 'note', l.lines + ' lines left out of this page: the full transcript is ' + file);
+      else if (l.type === 'omitted') entry(box, 'note', l.lines + ' lines left out of this page: the full transcript is in ' + where);
       else if (l.type === 'end') {
         var head = (l.status === 'completed' ? 'Answer' : 'Ended: ' + l.status) + ' · ' + fmtMs(l.ms) + ' · ' + l.turns + ' turns · ' + fmtUsd(a.u);
         entry(box, l.status === 'completed' ? 'answer' : 'error', head, l.status === 'completed' ? pretty(l.result) : l.error);
       } else if (l.type === 'replayed') {
-        entry(box, 'note', 'Replayed from run ' + l.from + ' at no cost; its transcript is ' + l.transcript.replace('../../', 'the runs directory\'s '));
+        entry(box, 'note', 'Replayed from run ' + l.from + ' at no cost; its transcript is ' + l.transcript.replace('../', 'the runs directory\'s '));
       }
     });
-    var link = el('a', 'agent-link', 'full transcript: ' + file);
+    var link = el('a', 'agent-link', 'full transcript: ' + where);
     link.href = file;
     box.appendChild(link);
   }

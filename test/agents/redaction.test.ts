@@ -29,6 +29,25 @@ describe('the redactor', () => {
     });
   });
 
+  test('redacts JSON text in place, and stays valid JSON when a secret matches across its syntax', () => {
+    const odd = new Redactor(configuredSecrets(['DEPLOY_PASSWORD'], { DEPLOY_PASSWORD: ODD }));
+    const json = JSON.stringify({ text: `leak ${ODD}`, [ODD]: 1 });
+    expect(odd.redactJson(json)).toBe('{"text":"leak [REDACTED]","[REDACTED]":1}');
+    // Unchanged text is returned as it is (the same string: nothing was copied).
+    const clean = JSON.stringify({ text: 'nothing here' });
+    expect(odd.redactJson(clean)).toBe(clean);
+    // A secret of digits inside a number, and one that spans a string's end and the next key:
+    // a plain text replacement would break the JSON; only the strings that hold them are redacted.
+    const digits = new Redactor(['9876543210']);
+    expect(digits.redactJson('{"tokens":19876543210,"note":"pin 9876543210"}')).toBe(
+      '{"tokens":19876543210,"note":"pin [REDACTED]"}',
+    );
+    const across = new Redactor(['end","key']);
+    const text = JSON.stringify({ a: 'the end', key: 'x', b: 'end","key' });
+    const out = across.redactJson(text);
+    expect(JSON.parse(out)).toEqual({ a: 'the end', key: 'x', b: '[REDACTED]' });
+  });
+
   test('redacts a value deeper than the stack, keeping key order and __proto__ as a plain key', () => {
     let deep: unknown = TOKEN;
     for (let i = 0; i < 100_000; i++) deep = [deep];

@@ -74,7 +74,7 @@ describe("dwf runs and dwf show on the demo's run", () => {
     expect(byLabel.code).toBe(0);
     expect(byNumber.stdout).toBe(byLabel.stdout);
     const text = byLabel.stdout;
-    expect(text).toContain(`transcript: runs/${runId}/transcripts/5.jsonl`);
+    expect(text).toContain(`transcript: runs/${runId}/transcripts.jsonl (agent 5)`);
     expect(text).toContain('── prompt (tools: list_files, read_file');
     expect(text).toContain('You are an adversarial reviewer.');
     expect(text).toContain('  → read_file {"path":"src/auth.js"}');

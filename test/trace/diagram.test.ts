@@ -131,6 +131,7 @@ describe('the page data', () => {
     expect(pageBudgetPerAgent(1000)).toBe(600);
     const tool = (i: number) => ({
       t: i,
+      agent: 0,
       type: 'tool' as const,
       turn: 1,
       id: `c${i}`,
@@ -140,10 +141,11 @@ describe('the page data', () => {
       ms: 1,
     });
     const lines = [
-      { t: 0, type: 'start' as const, index: 0, model: 'm', prompt: 'p'.repeat(5000) },
+      { t: 0, agent: 0, type: 'start' as const, index: 0, model: 'm', prompt: 'p'.repeat(5000) },
       ...Array.from({ length: 20 }, (_, i) => tool(i + 1)),
       {
         t: 99,
+        agent: 0,
         type: 'end' as const,
         status: 'completed' as const,
         result: 'done',

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { configuredSecrets } from '../../src/agents/secrets.js';
@@ -13,10 +13,7 @@ const CONFIGURED = 'cfg-planted-Vb6Nm1Qe5Ry0Ui2';
 const env = { PATH: process.env.PATH, DEPLOY_TOKEN: ENV_SECRET, PLAIN_VALUE: CONFIGURED };
 
 function allText(runDir: string): string {
-  const dir = join(runDir, 'transcripts');
-  return readdirSync(dir)
-    .map((f) => readFileSync(join(dir, f), 'utf8'))
-    .join('\n');
+  return readFileSync(join(runDir, 'transcripts.jsonl'), 'utf8');
 }
 
 describe('transcripts', () => {
@@ -99,6 +96,24 @@ describe('transcripts', () => {
     });
   });
 
+  test('one file for the whole run, every line tagged with its agent; per-agent files of older runs still read', async () => {
+    const { summary } = await runScript(
+      `return await parallel([1, 2, 3].map((i) => () => agent('task ' + i, { label: 'a' + i })));`,
+    );
+    const lines = readFileSync(join(summary.runDir, 'transcripts.jsonl'), 'utf8').trim().split('\n');
+    const agents = lines.map((l) => (JSON.parse(l) as TranscriptLine).agent);
+    expect(new Set(agents)).toEqual(new Set([0, 1, 2]));
+    expect(readTranscript(summary.runDir, 1)!.map((l) => l.type)).toEqual(['start', 'turn', 'end']);
+    expect(readTranscript(summary.runDir, 7)).toBeUndefined();
+
+    const old = join(tempDir(), 'transcripts');
+    mkdirSync(old);
+    writeFileSync(join(old, '4.jsonl'), '{"t":1,"type":"note","turn":1,"text":"from an older run"}\n');
+    expect(readTranscript(join(old, '..'), 4)).toEqual([
+      { t: 1, agent: 4, type: 'note', turn: 1, text: 'from an older run' },
+    ]);
+  });
+
   test('a replayed agent points at the transcript of the run that ran it, through resumes', async () => {
     const runsDir = tempDir();
     const script = (n: number) =>
@@ -114,16 +129,12 @@ describe('transcripts', () => {
     expect(pointers).toEqual([
       expect.objectContaining({
         from: first.summary.runId,
-        transcript: `../../${first.summary.runId}/transcripts/0.jsonl`,
+        transcript: `../${first.summary.runId}/transcripts.jsonl`,
       }),
       expect.objectContaining({ from: second.summary.runId }),
     ]);
-    const target = join(
-      third.summary.runDir,
-      'transcripts',
-      (pointers[0] as { transcript: string }).transcript,
-    );
-    expect(readFileSync(target, 'utf8')).toContain('"type":"start"');
+    const target = join(third.summary.runDir, (pointers[0] as { transcript: string }).transcript);
+    expect(readFileSync(target, 'utf8')).toContain('"agent":0,"type":"start"');
     expect(readTranscript(third.summary.runDir, 3)![0]!.type).toBe('start');
   });
 });
