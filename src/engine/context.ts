@@ -74,6 +74,8 @@ export interface RunContext extends CheckedRun {
    * original run received them.
    */
   readonly guestTurns: GuestTurns;
+  /** The shard this run is, once its script has taken its slice with `shard()`. */
+  shard?: { index: number; count: number };
 }
 
 /**

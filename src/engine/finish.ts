@@ -116,6 +116,7 @@ export async function finishRun(run: RunContext, outcome: SandboxOutcome): Promi
     ...(branch ? { branch } : {}),
     ...(reportPath ? { reportPath } : {}),
     ...(warnings && warnings.length > 0 ? { warnings } : {}),
+    ...(run.shard ? { shard: run.shard } : {}),
   };
   const { budget } = run;
   writeJsonAtomic(run.paths.result, {

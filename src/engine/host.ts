@@ -2,6 +2,7 @@ import { unknownAgentType } from '../agents/agent-definitions.js';
 import { checkScript, ScriptCheckError } from '../script/check.js';
 import { HostError, type HostFunctions, hostBridge, isHostErrorKind } from '../script/host.js';
 import { runInSandbox, type SandboxOutcome } from '../script/sandbox.js';
+import { applyShard } from '../script/shard.js';
 import { describeFailure, emit, flushLogs, type RunContext, type ScriptScope } from './context.js';
 import { agentKey } from './journal.js';
 import { runLiveAgent } from './live-agent.js';
@@ -115,6 +116,22 @@ async function callWorkflow(
   throw isHostErrorKind(kind) ? new HostError(message, kind) : new Error(message);
 }
 
+/** `shard()`: the script's arguments with this run's slice of the list, recorded for result.json. */
+function callShard(run: RunContext, args: unknown, options: unknown): unknown {
+  const sharded = applyShard(args, options, run.options.shard?.index);
+  if (sharded.shard) {
+    const { index, count, items, of } = sharded.shard;
+    if (run.shard?.index !== index || run.shard.count !== count) {
+      run.shard = { index, count };
+      emit(run, {
+        type: 'log',
+        message: `[dwf] shard ${index + 1} of ${count} (index ${index}): ${items} of ${of} items`,
+      });
+    }
+  }
+  return sharded.args;
+}
+
 /** The host functions one script reaches, by the names the prelude calls them. */
 function hostFunctions(run: RunContext, scope: ScriptScope): HostFunctions {
   const { budget } = run;
@@ -140,6 +157,7 @@ function hostFunctions(run: RunContext, scope: ScriptScope): HostFunctions {
         if (budget.totalUsd !== null) return Math.max(0, budget.totalUsd - budget.spentUsd);
         return null;
       },
+      shard: (args, options) => callShard(run, args, options),
     },
   };
 }

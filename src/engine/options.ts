@@ -68,6 +68,11 @@ export interface RunOptions {
    * the changes (`flows/finish.ts`). Without it the run leaves its logs, usage and result only.
    */
   finish?: RunFinisher;
+  /**
+   * This run is one shard of a run split across runners: `shard(args, { arg, count })` gives the
+   * script its slice of the list (see script/shard.ts). Without it `shard()` returns the whole list.
+   */
+  shard?: { index: number };
 }
 
 /** What a run leaves for its finisher: the outcome, the usage, the events' digest and the workspace. */
@@ -137,6 +142,8 @@ export interface RunSummary {
   branch?: string;
   /** report.md, when the run had a finisher that wrote one. */
   reportPath?: string;
+  /** Which shard of a split run this run was, when its script took a slice with `shard()`. */
+  shard?: { index: number; count: number };
 }
 
 /** What the checks of a run's options give the run: the checked script, its caps and its budget. */
@@ -175,6 +182,10 @@ export function checkRunOptions(options: RunOptions): CheckedRun {
   const checked = checkScript(options.source);
   if (!checked.ok) throw new ScriptCheckError(options.file, checked.diagnostics);
 
+  const index = options.shard?.index;
+  if (index !== undefined && !(Number.isInteger(index) && index >= 0)) {
+    throw new RangeError(`the shard index must be a whole number from 0, got ${String(index)}`);
+  }
   const concurrency = checkLimit('concurrency', options.concurrency ?? MAX_CONCURRENCY, MAX_CONCURRENCY);
   const maxAgents = checkLimit('maxAgents', options.maxAgents ?? MAX_AGENTS, MAX_AGENTS);
   const budget = new Budget(options.budget?.tokens ?? null, options.budget?.usd ?? null);

@@ -18,6 +18,8 @@ export interface ResultFile {
   replayedAgents?: number;
   resumedFrom?: string;
   branch?: string;
+  /** Which shard of a split run this run was (see RunSummary.shard). */
+  shard?: { index: number; count: number };
 }
 
 /** What usage.json holds, as far as readers of a finished run need it. */

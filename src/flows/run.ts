@@ -69,6 +69,7 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     ...(settings.signal ? { signal: settings.signal } : {}),
     ...(script.resume !== undefined ? { resume: script.resume } : {}),
     ...(script.onEvent ? { onEvent: script.onEvent } : {}),
+    ...(settings.shard ? { shard: settings.shard } : {}),
     finish: reportAndCommitWith({
       commitReport: settings.commitReport,
       ...(script.estimate?.phases ? { estimate: script.estimate.phases } : {}),

@@ -49,6 +49,8 @@ export interface RunSettings extends Place {
   allowedCommands: string[];
   /** Commit report.md and usage.json on the run's branch too (default: only the changes). */
   commitReport: boolean;
+  /** This run is one shard of a split run: its index (see script/shard.ts). */
+  shard?: { index: number };
 }
 
 export const DEFAULT_ORACLE_TIMEOUT_SECONDS = 600;

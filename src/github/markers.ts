@@ -15,6 +15,9 @@ import { ids } from './ids.js';
  * never speaks for the bot, whatever it contains.
  */
 
+/** The most shards a plan may have: a job matrix runs at most 256 jobs. */
+export const MAX_SHARDS = 256;
+
 const usd = z.object({ min: z.number().nonnegative(), max: z.number().nonnegative() }).strict();
 
 export const markerSchemas = {
@@ -35,6 +38,11 @@ export const markerSchemas = {
         })
         .strict()
         .optional(),
+      /**
+       * How many shards the run is split into (a job each in the workflow's matrix); present only
+       * for a sharded plan (2 or more). The script's `shard(...)` call, which the hash covers, says the same.
+       */
+      shards: z.number().int().min(2).max(MAX_SHARDS).optional(),
     })
     .strict(),
   /** An approval the app recorded; `commentId` is the `/approve` comment it answers. */

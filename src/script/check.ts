@@ -20,6 +20,8 @@ export interface WorkflowMeta {
   description: string;
   whenToUse?: string;
   phases?: WorkflowPhase[];
+  /** The list argument (`files`, say) that may be split across runners (see shard.ts). */
+  shard?: string;
   [key: string]: unknown;
 }
 
@@ -150,6 +152,14 @@ function validateMeta(value: Record<string, unknown>, node: acorn.Node, problems
   }
   if (value.whenToUse !== undefined && typeof value.whenToUse !== 'string') {
     problems.push(at(node, 'meta.whenToUse must be a string'));
+  }
+  if (value.shard !== undefined && (typeof value.shard !== 'string' || value.shard.trim() === '')) {
+    problems.push(
+      at(
+        node,
+        "meta.shard must name the list argument that may be split across runners, e.g. shard: 'files'",
+      ),
+    );
   }
   if (value.phases !== undefined) {
     if (!Array.isArray(value.phases)) {

@@ -26,6 +26,8 @@ export interface HostFunctions {
     itemFailed(where: unknown, error: unknown): void;
     budgetSpent(): number;
     budgetRemaining(): number | null;
+    /** `shard(args, { arg, count })`: this run's slice of `args[arg]` (see shard.ts). */
+    shard(args: unknown, options: unknown): unknown;
   };
 }
 

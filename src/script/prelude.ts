@@ -214,6 +214,11 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return invoke('workflow', [nameOrRef, workflowArgs === undefined ? null : workflowArgs]);
   });
 
+  // This run's slice of a list argument (see script/shard.ts); the whole list without a shard index.
+  define('shard', function shard(shardArgs, opts) {
+    return decode(sync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
+  });
+
   // Runs must replay: anything that reads the clock or randomness throws.
   const RealDate = Date;
   const noClock = (what) => {

@@ -69,6 +69,7 @@ describe('the host functions', () => {
       itemFailed: () => {},
       budgetSpent: () => 1,
       budgetRemaining: () => null,
+      shard: (args) => args,
     },
   };
 
