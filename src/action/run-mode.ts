@@ -6,7 +6,7 @@ import { runSettings } from '../flows/settings.js';
 import { runnable } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
-import { mayAct } from '../github/permissions.js';
+import { type Actor, mayAct } from '../github/permissions.js';
 import { estimateOf, scriptOf } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
 import { didNotRun, runEndedComment, runProgress } from '../github/texts.js';
@@ -47,6 +47,51 @@ export type RunModeOutcome =
   | { status: 'refused'; reason: string }
   | { status: FinishedRun['status']; summary: FinishedRun; pullRequest?: { number: number; url: string } };
 
+/** What every mode that spends checks again: the thread, the plan it was given, the approval. */
+export interface ApprovalToCheck {
+  github: GitHubPort;
+  issue: number;
+  planCommentId: number;
+  scriptSha256: string;
+  config: Config;
+  /** Logins whose plan comments are trusted: the app's bot and github-actions[bot]. */
+  trusted: string[];
+}
+
+/** The approved plan, checked: its comment and marker, the approval, who approved, and the script. */
+export type Approved = Extract<ReturnType<typeof runnable>, { approval: unknown }> & {
+  approver: Actor;
+  script: string;
+};
+
+/**
+ * The approval checked again from the thread alone (see `runnable`), and the approver's permission
+ * now, with the API. `resume`: continue a plan that ran; `ownComment`: a comment of this very run
+ * (a sharded run's progress comment, posted by its first job) that its later jobs leave out of the
+ * thread, so the plan still reads as not run, or as run before, as it did to that first job.
+ */
+export async function checkApproval(
+  o: ApprovalToCheck,
+  given: { resume?: boolean; ownComment?: number } = {},
+): Promise<{ refused: string } | Approved> {
+  const thread = (await o.github.listComments(o.issue)).filter((c) => c.id !== given.ownComment);
+  const found = runnable(
+    o.trusted,
+    thread,
+    {
+      planCommentId: o.planCommentId,
+      scriptSha256: o.scriptSha256,
+      ...(given.resume ? { resume: true } : {}),
+    },
+    o.config,
+  );
+  if ('refused' in found) return found;
+  const approver = found.approval.approver;
+  const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, 'approve');
+  if (!allowed.allowed) return { refused: `the approval is not valid now: ${allowed.reason}` };
+  return { ...found, approver, script: scriptOf(found.comment.body)! };
+}
+
 /**
  * Run mode: check the approved plan again from the thread alone (the bot's newest plan, intact, the
  * sha256 the approval named, approved once by the app answering an `/approve` still in the thread,
@@ -64,21 +109,9 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     return { status: 'refused', reason };
   };
 
-  const found = runnable(
-    o.trusted,
-    await o.github.listComments(o.issue),
-    {
-      planCommentId: o.planCommentId,
-      scriptSha256: o.scriptSha256,
-      ...(o.resume ? { resume: true } : {}),
-    },
-    o.config,
-  );
+  const found = await checkApproval(o, o.resume ? { resume: true } : {});
   if ('refused' in found) return refuse(found.refused);
-  const approver = found.approval.approver;
-  const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, 'approve');
-  if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
-  const script = scriptOf(found.comment.body)!;
+  const { approver, script } = found;
 
   const previous = found.attempt;
   if (previous && !existsSync(join(o.runsDir, previous.runId))) {
