@@ -350,3 +350,31 @@ export function pullRequestFor(
   ].join('\n');
   return { title, body: head + report };
 }
+
+// The end of a sharded run (issue 15).
+
+/** How to run only the shards a sharded run is missing: the report's and the comment's words. */
+export const resumeShardsHint = () =>
+  'Reply `/workflow resume` on the issue to run only the missing shards again, from their journals; the shards already here are not run (nor paid for) again.';
+
+/**
+ * The progress comment's last version for a sharded run: its pull request and how many shards it
+ * holds, which shards are missing and why, how to resume, and the run's marker (the merge's run id
+ * and this Actions run, whose artifacts a resume downloads).
+ */
+export function shardsEnded(o: {
+  planId: string;
+  count: number;
+  shards: ReadonlyArray<{ index: number; state: string; why?: string }>;
+  pullRequest?: { url: string };
+  attempt?: { runId: string; actionsRunId: string };
+}): string {
+  const inBranch = o.shards.filter((s) => s.state === 'merged' || s.state === 'no changes').length;
+  const missing = o.shards.filter((s) => s.state === 'missing' || s.state === 'left out');
+  const head =
+    missing.length === 0
+      ? `The sharded run completed: all ${o.count} shards${o.pullRequest ? ` are in ${o.pullRequest.url}` : ' completed with no changes to merge'}.`
+      : `${inBranch} of ${o.count} shards completed${o.pullRequest ? `; their changes are in ${o.pullRequest.url}` : ''}. ` +
+        `Missing: ${missing.map((s) => `shard ${s.index} (${neutralise(s.why ?? s.state)})`).join('; ')}. ${resumeShardsHint()}`;
+  return `${head}\n\n${runMarker(o.planId, o.attempt)}`;
+}
