@@ -2,7 +2,6 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
-import { pushBranch } from '../agents/git.js';
 import { configuredSecrets, Redactor } from '../agents/secrets.js';
 import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../github/config.js';
 import { type Dispatch, parseDispatch } from '../github/dispatch.js';
@@ -11,8 +10,12 @@ import { type GitHubPort, octokitPort } from '../github/port.js';
 import * as texts from '../github/texts.js';
 import { resolveModel } from '../models/resolve.js';
 import type { ModelProvider } from '../models/types.js';
+import { mergeJob } from './merge-mode.js';
 import { postPlan } from './plan-mode.js';
+import { pushWith } from './pull-request.js';
 import { runApprovedPlan } from './run-mode.js';
+import { shardJob } from './shard-mode.js';
+import { shardsJob } from './shards-mode.js';
 import { runSweep } from './sweep-mode.js';
 
 /** Everything the action reads from its environment; pure, so it is easy to test. */
@@ -101,7 +104,7 @@ function modeOf(ctx: ActionContext, inputs: Inputs, env: NodeJS.ProcessEnv): str
   return ctx.eventName;
 }
 
-type Inputs = Record<string, string | undefined>;
+export type Inputs = Record<string, string | undefined>;
 
 /** The dispatch's inputs for this mode, through the contract's schema; a bad one is one clear error. */
 function dispatched<M extends Dispatch['mode']>(
@@ -115,14 +118,12 @@ function dispatched<M extends Dispatch['mode']>(
   return parsed.inputs as Extract<Dispatch, { mode: M }>;
 }
 
-/** Pushes the run's branch with the job's token, given to git for this one command only. */
-function pushWith(ctx: ActionContext) {
-  return (branch: string) =>
-    pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
-}
+/** This job's page. */
+export const jobUrlOf = (ctx: ActionContext) =>
+  `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`;
 
 /** What every mode of one job works with, read once from the environment and the configuration. */
-interface Job {
+export interface Job {
   ctx: ActionContext;
   env: NodeJS.ProcessEnv;
   github: GitHubPort;
@@ -135,6 +136,8 @@ interface Job {
   provider(): ModelProvider;
   commandEnv: NodeJS.ProcessEnv;
   summary(text: string): void;
+  /** A step output (`$GITHUB_OUTPUT`), for the jobs after this one. */
+  output(name: string, value: string): void;
 }
 
 async function planJob(job: Job): Promise<number> {
@@ -181,7 +184,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     config: job.config,
     trusted: job.trusted,
     push: pushWith(ctx),
-    jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
+    jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
     ...(mode === 'resume' ? { resume: true } : {}),
     env: job.commandEnv,
@@ -275,7 +278,7 @@ async function commandJob(job: Job, mode: string): Promise<number> {
     }
     default:
       throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`,
+        `mode "${mode}" is not supported (plan, run, resume, sweep, shards, shard, merge, ended, or the issue_comment and issues events)`,
       );
   }
 }
@@ -284,6 +287,9 @@ function runMode(job: Job, mode: string): Promise<number> {
   if (mode === 'plan') return planJob(job);
   if (mode === 'run' || mode === 'resume') return runJob(job, mode);
   if (mode === 'sweep') return sweepJob(job);
+  if (mode === 'shards') return shardsJob(job);
+  if (mode === 'shard') return shardJob(job);
+  if (mode === 'merge') return mergeJob(job);
   return commandJob(job, mode);
 }
 
@@ -340,6 +346,9 @@ export async function main(env: NodeJS.ProcessEnv, options: { fetch?: typeof fet
     commandEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
     summary: (text) => {
       if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text}\n`);
+    },
+    output: (name, value) => {
+      if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, `${name}=${value}\n`);
     },
   };
   const mode = modeOf(ctx, inputs, env);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pushBranch } from '../agents/git.js';
 import { readRunEvents } from '../engine/run-record.js';
 import type { FinishedRun } from '../flows/run.js';
 import { type Authored, readMarker } from '../github/markers.js';
@@ -54,4 +55,10 @@ export async function openPullRequest(
       : {}),
   });
   return o.github.createPullRequest({ title, body, head: summary.branch });
+}
+
+/** Pushes a run's branch from the job's checkout with the job's token, given to git for this one command only. */
+export function pushWith(ctx: { workspace: string; serverUrl: string; token: string }) {
+  return (branch: string) =>
+    pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
 }

@@ -101,14 +101,17 @@ export async function runShard(
   script: ScriptToRun,
   shard: ShardOf,
 ): Promise<FinishedRun & { bundle?: string }> {
-  const summary = await runScript({ ...settings, shard: { index: shard.index } } as RunnableSettings, {
-    ...script,
-    onEvent: (event) => {
-      if (event.type === 'run.started')
-        writeFileSync(join(settings.runsDir, event.runId, SHARD_FILE), `${JSON.stringify(shard)}\n`);
-      script.onEvent?.(event);
+  const summary = await runScript(
+    { ...settings, shard: { index: shard.index } },
+    {
+      ...script,
+      onEvent: (event) => {
+        if (event.type === 'run.started')
+          writeFileSync(join(settings.runsDir, event.runId, SHARD_FILE), `${JSON.stringify(shard)}\n`);
+        script.onEvent?.(event);
+      },
     },
-  });
+  );
   const bundle = await writeChangesBundle(settings.repoDir, summary);
   return { ...summary, ...(bundle ? { bundle } : {}) };
 }

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { readResultFile } from '../engine/run-record.js';
+import type { FinishedRun } from '../flows/run.js';
+import { type MergedShards, mergeShards, shardRuns } from '../flows/shards.js';
+import { isId } from '../github/ids.js';
+import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
+import type { Job } from './main.js';
+import type { JobPlace } from './pull-request.js';
+import { openPullRequest, pushWith } from './pull-request.js';
+import type { ApprovalToCheck } from './run-mode.js';
+import { checkShardedPlan, progressCommentIdOf, shardedOptions } from './shards-mode.js';
+
+export interface MergeModeOptions extends ApprovalToCheck, JobPlace {
+  /** The progress comment the shards job posted: the merge writes its last version. */
+  progressCommentId: number;
+  /** The job's checkout, at the base commit. */
+  repoDir: string;
+  /** Where every shard's artifact was downloaded (this run's, and on a resume the earlier run's). */
+  runsDir: string;
+  /** Pushes the merged branch; the job's token stays in this process. */
+  push(branch: string): Promise<void>;
+  resume?: boolean;
+}
+
+export type MergeModeOutcome =
+  | { status: 'refused'; reason: string }
+  | { status: 'completed' | 'partial'; merged: MergedShards; pullRequest?: { number: number; url: string } };
+
+/** The merge as a finished run, for the pull request: its report, its spend, every shard's findings. */
+function asFinishedRun(merged: MergedShards & { branch: string }): FinishedRun & { branch: string } {
+  return {
+    runId: merged.runId,
+    status: 'completed',
+    result: { findings: merged.findings },
+    runDir: merged.runDir,
+    usage: merged.usage,
+    replayedAgents: 0,
+    failedAgents: 0,
+    failures: {},
+    branch: merged.branch,
+    reportPath: merged.reportPath,
+  };
+}
+
+/**
+ * The last job of a sharded run: re-checks the approval, merges every shard's changes (from the
+ * downloaded artifacts) onto one branch, pushes it and opens one pull request whose body is the one
+ * report (what each shard did and spent, which are missing and how to resume), and writes the
+ * progress comment's last version with the run's marker, so `/workflow resume` runs only the
+ * missing shards again.
+ */
+export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutcome> {
+  const found = await checkShardedPlan(o, {
+    ...(o.resume ? { resume: true } : {}),
+    ownComment: o.progressCommentId,
+  });
+  if ('refused' in found) return { status: 'refused', reason: found.refused };
+  const named = shardRuns(o.runsDir)
+    .map((r) => readResultFile(r.runDir)?.name)
+    .find((n) => n !== undefined);
+  const merged = await mergeShards({
+    repoDir: o.repoDir,
+    runsDir: o.runsDir,
+    count: found.count,
+    name: named ?? found.marker.request.split(/\s/)[0] ?? 'workflow',
+    resume: resumeShardsHint(),
+  });
+  const pullRequest = merged.branch
+    ? await openPullRequest(o, asFinishedRun({ ...merged, branch: merged.branch }), {
+        marker: found.marker,
+        approver: found.approver.login,
+        issue: o.issue,
+      })
+    : undefined;
+  await o.github.updateComment(
+    o.progressCommentId,
+    shardsEnded({
+      planId: found.marker.planId,
+      count: found.count,
+      shards: merged.shards,
+      ...(pullRequest ? { pullRequest } : {}),
+      // The marker names the merge's run and this Actions run: what a resume downloads.
+      ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId)
+        ? { attempt: { runId: merged.runId, actionsRunId: o.actionsRunId } }
+        : {}),
+    }),
+  );
+  return { status: merged.status, merged, ...(pullRequest ? { pullRequest } : {}) };
+}
+
+/** Mode `merge`: one branch, one pull request and one report from every shard's artifact. */
+export async function mergeJob(job: Job): Promise<number> {
+  const outcome = await mergeShardsJob({
+    ...shardedOptions(job),
+    progressCommentId: progressCommentIdOf(job.env),
+    push: pushWith(job.ctx),
+  });
+  if (outcome.status === 'refused') {
+    await job.github.comment(job.issue, didNotRun(outcome.reason));
+    job.summary(refusedToRun(outcome.reason));
+    return 1;
+  }
+  job.summary(readFileSync(outcome.merged.reportPath, 'utf8'));
+  return outcome.status === 'completed' ? 0 : 1;
+}

@@ -1,0 +1,134 @@
+import { missingShards } from '../flows/shards.js';
+import { checkId, isId } from '../github/ids.js';
+import { didNotRun, refusedToRun, runProgress } from '../github/texts.js';
+import { emptyProgress } from '../report/progress-state.js';
+import type { Inputs, Job } from './main.js';
+import { type ApprovalToCheck, type Approved, checkApproval } from './run-mode.js';
+
+/** A sharded run's plan, checked: the approval, the script and how many shards the plan states. */
+export type ShardedPlan = Approved & { count: number };
+
+/**
+ * What every job of a sharded run checks before it spends: the approval (as run mode checks it)
+ * and that the approved plan is sharded. `ownComment` is the run's progress comment, posted by its
+ * first job; the later jobs leave it out of the thread (see `checkApproval`).
+ */
+export async function checkShardedPlan(
+  o: ApprovalToCheck,
+  given: { resume?: boolean; ownComment?: number },
+): Promise<{ refused: string } | ShardedPlan> {
+  const issue = checkId('issue', o.issue, 'the issue number');
+  if (!issue.ok) return { refused: issue.problem };
+  const found = await checkApproval(o, given);
+  if ('refused' in found) return found;
+  const count = found.marker.shards;
+  if (count === undefined) {
+    return {
+      refused: `plan \`${found.marker.planId}\` is not sharded (its plan names no shards); it runs as one job, dispatched with mode \`run\``,
+    };
+  }
+  return { ...found, count };
+}
+
+export interface ShardsModeOptions extends ApprovalToCheck {
+  /** Where the earlier attempt's shard artifacts were downloaded, on a resume. */
+  runsDir: string;
+  /** The Actions run whose shard artifacts hold the journals to resume from; none for a first attempt. */
+  resumeActionsRunId?: string;
+  jobUrl?: string;
+  actionsRunId?: string;
+}
+
+export type ShardsModeOutcome =
+  | { status: 'refused'; reason: string }
+  | { status: 'started'; count: number; matrix: number[]; progressCommentId: number };
+
+/**
+ * The first job of a sharded run: re-checks the approval exactly as run mode does, says which
+ * shards to run (all; on a resume only those with no completed run in the downloaded artifacts),
+ * and posts the one progress comment every shard updates. A refusal spends nothing.
+ */
+export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutcome> {
+  const resume = o.resumeActionsRunId !== undefined;
+  const found = await checkShardedPlan(o, { resume });
+  if ('refused' in found) {
+    if (checkId('issue', o.issue, 'the issue number').ok)
+      await o.github.comment(o.issue, didNotRun(found.refused));
+    return { status: 'refused', reason: found.refused };
+  }
+  const matrix = resume
+    ? missingShards(o.runsDir, found.count)
+    : Array.from({ length: found.count }, (_, i) => i);
+  const info = {
+    planId: found.marker.planId,
+    ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
+    ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
+  };
+  // The comment ends with the plan's run marker, so the plan reads as run from now on.
+  const progress = await o.github.comment(o.issue, runProgress(emptyProgress(), info));
+  return { status: 'started', count: found.count, matrix, progressCommentId: progress.id };
+}
+
+/** The inputs of a sharded dispatch every job of it reads, checked; a bad one is one clear error. */
+export function shardedInputs(
+  inputs: Inputs,
+  issue: number,
+): { issue: number; planCommentId: number; scriptSha256: string; resumeActionsRunId?: string } {
+  const need = <K extends 'commentId' | 'sha256'>(kind: K, value: unknown, what: string) => {
+    const checked = checkId(kind, value, `the dispatch input \`${what}\``);
+    if (!checked.ok) throw new Error(checked.problem);
+    return checked.value;
+  };
+  const resume = inputs.resume_actions_run_id;
+  if (resume && !isId('actionsRunId', resume))
+    throw new Error('the dispatch input `resume_actions_run_id` is not valid: digits only');
+  return {
+    issue,
+    planCommentId: need('commentId', Number(inputs.plan_comment_id), 'plan_comment_id'),
+    scriptSha256: need('sha256', inputs.script_sha256, 'script_sha256'),
+    ...(resume ? { resumeActionsRunId: resume } : {}),
+  };
+}
+
+/** The shared options of a sharded run's jobs, from the job. */
+export function shardedOptions(job: Job) {
+  const inputs = shardedInputs(job.inputs, job.issue);
+  return {
+    github: job.github,
+    config: job.config,
+    trusted: job.trusted,
+    ...inputs,
+    repoDir: job.ctx.workspace,
+    runsDir: job.ctx.runsDir,
+    jobUrl: `${job.ctx.serverUrl}/${job.ctx.owner}/${job.ctx.repo}/actions/runs/${job.ctx.actionsRunId}`,
+    actionsRunId: job.ctx.actionsRunId,
+    resume: inputs.resumeActionsRunId !== undefined,
+  };
+}
+
+/** The progress comment id a shard or merge job was given (the shards job's output). */
+export function progressCommentIdOf(env: NodeJS.ProcessEnv): number {
+  const checked = checkId(
+    'commentId',
+    Number(env.INPUT_PROGRESS_COMMENT_ID),
+    'the `progress_comment_id` input',
+  );
+  if (!checked.ok) throw new Error(checked.problem);
+  return checked.value;
+}
+
+/** Mode `shards`: the shard matrix, their count and the progress comment, as step outputs. */
+export async function shardsJob(job: Job): Promise<number> {
+  const outcome = await startShards(shardedOptions(job));
+  if (outcome.status === 'refused') {
+    job.summary(refusedToRun(outcome.reason));
+    return 1;
+  }
+  job.output('matrix', JSON.stringify(outcome.matrix));
+  job.output('count', String(outcome.count));
+  job.output('progress_comment_id', String(outcome.progressCommentId));
+  job.summary(
+    `Sharded run: ${outcome.count} shards; this run runs ${outcome.matrix.length === outcome.count ? 'all of them' : `shards ${outcome.matrix.join(', ') || 'none'}`}.`,
+  );
+  return 0;
+}
