@@ -3,6 +3,8 @@ export const meta = {
   description:
     'Audit the files in scope one by one for security holes and bugs, have an independent agent try to refute each finding, fix what holds up, and prove the fixes with the test suite.',
   whenToUse: 'A codebase-wide security audit with a test suite to judge the fixes. args: { files, focus?, rounds?, fix?, known? }',
+  // args.files may be split across runners (a sharded plan binds shard(...)): each file is worked on alone.
+  shard: 'files',
   phases: [
     { title: 'Baseline', detail: 'run the tests before anything changes' },
     { title: 'Find', detail: 'one agent per file reports findings with evidence' },

@@ -3,6 +3,8 @@ export const meta = {
   description:
     'Hunt for bugs file by file: each finding is checked by an independent agent, what holds up is fixed in its own worktree, and the test suite judges the fixes.',
   whenToUse: 'Wrong behaviour anywhere in the codebase, with tests to prove fixes. args: { files, focus?, rounds?, fix? }',
+  // args.files may be split across runners (a sharded plan binds shard(...)): each file is worked on alone.
+  shard: 'files',
   phases: [
     { title: 'Baseline' },
     { title: 'Find', detail: 'one agent per file reports bugs with evidence' },

@@ -3,6 +3,8 @@ export const meta = {
   description:
     'Migrate the files in scope to a target, one agent per file in its own worktree; an independent agent checks each file, and the test suite proves behaviour is kept.',
   whenToUse: 'A mechanical change across many files, e.g. "CommonJS to ESM". args: { target, files, rounds? }',
+  // args.files may be split across runners (a sharded plan binds shard(...)): each file is worked on alone.
+  shard: 'files',
   phases: [
     { title: 'Baseline', detail: 'the tests before anything changes' },
     { title: 'Migrate', detail: 'one agent per file' },

@@ -3,6 +3,8 @@ export const meta = {
   description:
     'The scheduled security sweep: an audit of the files in scope that leaves out findings an earlier sweep already reported.',
   whenToUse: 'On a schedule, with the budget from the configuration as the approval. args: { files, known?, rounds?, fix? }',
+  // args.files may be split across runners (a sharded plan binds shard(...)): each file is worked on alone.
+  shard: 'files',
   phases: [
     { title: 'Baseline' },
     { title: 'Find' },

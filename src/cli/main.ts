@@ -42,6 +42,7 @@ usage:
   dwf plan KIND|TEXT [options] assess the repository, decide, write the script and estimate it;
                                options: --repo --args --model --oracle --baseline --no-isolation
                                --concurrency --max-agents --budget-tokens --budget-usd --json
+                               --max-shards N (split across up to N runners; default 1)
   dwf runs [--runs-dir DIR] [--json]
                                list the runs: id, workflow, status, agents, tokens, dollars,
                                start and duration

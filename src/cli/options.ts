@@ -7,6 +7,7 @@ import { runSettings, type SettingsLayer } from '../flows/settings.js';
 import { resolveModel } from '../models/resolve.js';
 import type { ModelProvider } from '../models/types.js';
 import { parsePlanRequest } from '../plan/request.js';
+import { MAX_SHARDS } from '../plan/shards.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -44,6 +45,7 @@ export interface SettingsFlags {
   'oracle-timeout'?: string | undefined;
   'allow-command'?: string[] | undefined;
   'no-isolation'?: boolean | undefined;
+  'max-shards'?: string | undefined;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -127,6 +129,9 @@ export function flagsLayer(values: SettingsFlags): SettingsLayer {
   }
   if (maxAgents !== undefined && maxAgents > MAX_AGENTS)
     throw new UsageError(`--max-agents is at most ${MAX_AGENTS}`);
+  const maxShards = positive('max-shards', values['max-shards'], true);
+  if (maxShards !== undefined && maxShards > MAX_SHARDS)
+    throw new UsageError(`--max-shards is at most ${MAX_SHARDS} (the jobs a matrix may run)`);
   return {
     concurrency,
     maxAgents,
@@ -140,6 +145,7 @@ export function flagsLayer(values: SettingsFlags): SettingsLayer {
     },
     allowedCommands: values['allow-command'],
     isolation: values['no-isolation'] ? 'off' : 'required',
+    maxShards,
   };
 }
 

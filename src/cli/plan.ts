@@ -23,6 +23,7 @@ export async function plan(rest: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFlags('plan', rest, {
     ...SHARED_OPTIONS,
     baseline: { type: 'boolean' },
+    'max-shards': { type: 'string' },
   });
   if (positionals.length === 0) {
     throw new UsageError(
@@ -91,5 +92,6 @@ function planJson(result: Plan) {
       ...(e.budget ? { budget: e.budget } : {}),
     },
     ...(result.authoring ? { authoring: result.authoring } : {}),
+    ...(result.shards ? { shards: result.shards } : {}),
   };
 }

@@ -26,6 +26,8 @@ export function planRequest(settings: RunSettings, o: PlanRequestOptions): Promi
     ...(o.args ? { args: o.args } : {}),
     ...(settings.concurrency !== undefined ? { concurrency: settings.concurrency } : {}),
     ...(settings.maxAgents !== undefined ? { maxAgents: settings.maxAgents } : {}),
+    ...(settings.maxShards !== undefined ? { maxShards: settings.maxShards } : {}),
+    ...(settings.shardTargetMinutes !== undefined ? { shardTargetMinutes: settings.shardTargetMinutes } : {}),
     budget: settings.budget,
     ...(oracle.command !== undefined ? { oracle: oracle.command } : {}),
     ...(scope.include.length > 0 ? { include: scope.include } : {}),

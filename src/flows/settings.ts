@@ -15,6 +15,8 @@ export interface SettingsLayer {
   isolation?: IsolationMode | undefined;
   allowedCommands?: string[] | undefined;
   commitReport?: boolean | undefined;
+  maxShards?: number | undefined;
+  shardTargetMinutes?: number | undefined;
 }
 
 /** Where a plan or run happens and with what: the same for every door. */
@@ -49,6 +51,10 @@ export interface RunSettings extends Place {
   allowedCommands: string[];
   /** Commit report.md and usage.json on the run's branch too (default: only the changes). */
   commitReport: boolean;
+  /** The most runners a planned run may be split across (the planner's default, 1, when absent). */
+  maxShards?: number;
+  /** The wall time each shard should stay under, in minutes (the planner's default, 60, when absent). */
+  shardTargetMinutes?: number;
   /** This run is one shard of a split run: its index (see script/shard.ts). */
   shard?: { index: number };
 }
@@ -79,6 +85,8 @@ export function runSettings<P extends Place>(place: P, ...layers: SettingsLayer[
     if (layer.isolation !== undefined) settings.isolation = layer.isolation;
     if (layer.allowedCommands !== undefined) settings.allowedCommands = layer.allowedCommands;
     if (layer.commitReport !== undefined) settings.commitReport = layer.commitReport;
+    if (layer.maxShards !== undefined) settings.maxShards = layer.maxShards;
+    if (layer.shardTargetMinutes !== undefined) settings.shardTargetMinutes = layer.shardTargetMinutes;
   }
   return settings;
 }

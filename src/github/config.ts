@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sha256 } from '../plan/sha256.js';
-import { writeMarker } from './markers.js';
+import { MAX_SHARDS, writeMarker } from './markers.js';
 
 const level = z
   .enum(['read', 'triage', 'write', 'maintain', 'admin'])
@@ -39,6 +39,22 @@ export const configSchema = z
       .describe('The hard ceiling of every planned and approved run; the run stops when it is spent.'),
     concurrency: z.number().int().min(1).max(16).default(16).describe('Agents at once, 1 to 16.'),
     maxAgents: z.number().int().min(1).max(1000).default(1000).describe('Agents per run, 1 to 1000.'),
+    maxShards: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_SHARDS)
+      .default(1)
+      .describe(
+        `The most runners (jobs of a matrix) a planned run may be split across, 1 to ${MAX_SHARDS}; 1, the default, never splits. Only workflows that declare \`meta.shard\` (audit, bug-hunt, migrate, sweep) split, each shard running its slice of the files.`,
+      ),
+    shardTargetMinutes: z
+      .number()
+      .positive()
+      .default(60)
+      .describe(
+        "The wall time each shard should stay under, in minutes: the planner splits a run into as many shards as the estimate's maximum needs for that, up to `maxShards`.",
+      ),
     approvers: z
       .object({
         permission: level

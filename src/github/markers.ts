@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SHARDS } from '../plan/shards.js';
 import { neutralise } from '../report/format.js';
 import { ids } from './ids.js';
 
@@ -15,8 +16,7 @@ import { ids } from './ids.js';
  * never speaks for the bot, whatever it contains.
  */
 
-/** The most shards a plan may have: a job matrix runs at most 256 jobs. */
-export const MAX_SHARDS = 256;
+export { MAX_SHARDS };
 
 const usd = z.object({ min: z.number().nonnegative(), max: z.number().nonnegative() }).strict();
 

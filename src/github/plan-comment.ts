@@ -38,8 +38,8 @@ function renderVisiblePlan(plan: Plan, howToRun?: string): string {
 
 /**
  * The plan comment the runner (or the app) posts: its first line is the hidden marker binding the
- * plan id, the script's sha256, the base commit, the requester and the estimate; then the plan as a
- * person reads it. A plan whose verdict is `stop` has no script and no marker: nothing to approve.
+ * plan id, the script's sha256, the base commit, the requester, the estimate and, for a plan split
+ * across runners, the number of shards; then the plan as a person reads it. A plan whose verdict is `stop` has no script and no marker: nothing to approve.
  */
 export function renderPlanComment(
   plan: Plan,
@@ -51,6 +51,8 @@ export function renderPlanComment(
     scriptSha256: plan.scriptSha256,
     request: plan.request.text,
     ...(plan.estimate ? { estimate: { agents: plan.estimate.agents, usd: plan.estimate.usd } } : {}),
+    // A sharded plan: /approve dispatches the sharded path, which reads the count from here.
+    ...(plan.shards && plan.shards.count >= 2 ? { shards: plan.shards.count } : {}),
   });
   const howToRun =
     'Reply `/approve` to run exactly this script (someone with the configured permission). ' +

@@ -14,8 +14,11 @@ export { BUILTIN_DIR };
 import { checkGivenArguments, oracleQuestion, plannedArguments, type Question } from './questions.js';
 import { type PlanRequest, PlanRequestError, parsePlanRequest } from './request.js';
 import { sha256 } from './sha256.js';
+import { estimateShard, type PlanShards, planShards, type ShardSettings } from './shards.js';
 
-export interface PlanOptions {
+export type { PlanShards } from './shards.js';
+
+export interface PlanOptions extends ShardSettings {
   repoDir: string;
   /** `audit`, `bug-hunt`, `sweep`, `migrate TARGET`, `research QUESTION`, or a request in words. */
   request: string;
@@ -51,21 +54,36 @@ export interface Plan {
   scriptSha256: string | null;
   estimate: (Estimate & { worlds?: never }) | null;
   authoring?: AuthorAttempt[];
+  /** The runners the run is split across, when 2 or more (see shards.ts); the script binds the split. */
+  shards?: PlanShards;
 }
 
 export { sha256 };
 
 /**
  * The script a plan offers: the workflow with the arguments it was planned with written in, right
- * after `meta`, so that an approval of the script's hash covers them too.
+ * after `meta`, so that an approval of the script's hash covers them too. A sharded plan binds them
+ * through `shard(...)`, so the approval covers the list, the argument split and the count as well.
  */
-export function bindArgs(source: string, args: Record<string, unknown>): string {
+export function bindArgs(
+  source: string,
+  args: Record<string, unknown>,
+  shard?: { arg: string; count: number },
+): string {
   const checked = checkScript(source);
   if (!checked.ok)
     throw new Error(`the workflow does not check:\n${formatDiagnostics('workflow', checked.diagnostics)}`);
   const head = source.slice(0, checked.metaEnd);
   const rest = source.slice(checked.metaEnd);
-  return `${head}\n\n// The arguments this plan was made with: an approval of this script covers them too.\nconst args = ${JSON.stringify(args, null, 2)};\n${rest}`;
+  const json = JSON.stringify(args, null, 2);
+  if (!shard)
+    return `${head}\n\n// The arguments this plan was made with: an approval of this script covers them too.\nconst args = ${json};\n${rest}`;
+  const split = `{ arg: ${JSON.stringify(shard.arg)}, count: ${shard.count} }`;
+  return (
+    `${head}\n\n// The arguments this plan was made with, args.${shard.arg} split across ${shard.count} runners: ` +
+    `each runs this script on its own slice (shard()). An approval of this script covers them, the split and the count.\n` +
+    `const args = shard(${json}, ${split});\n${rest}`
+  );
 }
 
 /** Assessment, verdict, questions, the script and its estimate: everything a user reads before spending a token. */
@@ -108,6 +126,8 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
   const maxAgents = options.maxAgents ?? MAX_AGENTS;
   let script: string;
   let authoring: AuthorAttempt[] | undefined;
+  /** The built-in workflow the script binds arguments into (none for a script a model wrote). */
+  let template: string | undefined;
   if (request.kind === 'custom') {
     if (!options.author) {
       throw new Error(
@@ -126,17 +146,46 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
     script = `${written.script.trimEnd()}\n`;
     authoring = written.attempts;
   } else {
-    const template = readFileSync(join(BUILTIN_DIR, `${request.kind}.js`), 'utf8');
+    template = readFileSync(join(BUILTIN_DIR, `${request.kind}.js`), 'utf8');
     script = bindArgs(template, planned.args);
   }
-  const { worlds: _worlds, ...estimate } = await estimateScript({
-    source: script,
+  const dryRun = {
     file: 'plan.js',
     model: options.model,
     concurrency,
     maxAgents,
     repoDir: options.repoDir,
+  };
+  const { worlds: _worlds, ...estimate } = await estimateScript({
+    ...dryRun,
+    source: script,
     ...(options.budget ? { budget: options.budget } : {}),
   });
-  return { ...base, script, scriptSha256: sha256(script), estimate, ...(authoring ? { authoring } : {}) };
+  // Split across runners when the workflow allows it and one runner would take too long: the same
+  // arguments, bound through shard(); run without a shard index, the script does what it did.
+  const shards = template
+    ? planShards({
+        shardArg: checkScript(template).meta?.shard,
+        args: planned.args,
+        estimate,
+        settings: options,
+      })
+    : undefined;
+  if (template && shards) {
+    const split = { arg: shards.arg, count: shards.count };
+    script = bindArgs(template, planned.args, split);
+    const bind = (args: Record<string, unknown>) => bindArgs(template!, args);
+    shards.estimateEach = await estimateShard(shards, bind, planned.args, {
+      ...dryRun,
+      budget: shards.budgetEach,
+    });
+  }
+  return {
+    ...base,
+    script,
+    scriptSha256: sha256(script),
+    estimate,
+    ...(authoring ? { authoring } : {}),
+    ...(shards ? { shards } : {}),
+  };
 }

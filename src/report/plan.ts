@@ -18,6 +18,58 @@ function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** The first and last item of a slice, compactly (slices are runs of the list, in order). */
+function sliceText(slice: string[]): string {
+  if (slice.length === 0) return '(none)';
+  const code = (item: string) => `\`${item.replace(/`/g, "'")}\``;
+  if (slice.length === 1) return code(slice[0]!);
+  return `${code(slice[0]!)} … ${code(slice[slice.length - 1]!)}`;
+}
+
+function amountText(b: { tokens: number | null; usd: number | null }): string {
+  const parts = [
+    b.usd !== null ? formatUsd(b.usd) : '',
+    b.tokens !== null ? `${formatTokens(b.tokens)} tokens` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' and ') : 'no ceiling (none is configured)';
+}
+
+/** The shards of a plan split across runners: the count and why, the files of each, one shard's estimate and budget. */
+function shardsText(plan: Plan): string[] {
+  const s = plan.shards!;
+  const e = plan.estimate;
+  const lines = [
+    `### Shards: ${s.count}`,
+    '',
+    `This run is split across ${s.count} runners (jobs of the workflow's matrix), each running this same script on its own slice of \`args.${s.arg}\` (\`shard()\`, bound above), so that each stays under the target of ${duration(s.targetMinutes * 60)}` +
+      (e ? `; on one runner it would take up to ${duration(e.wallSeconds.max)}` : '') +
+      ` (at most ${s.maxShards} shards, \`maxShards\`). One pull request holds every shard's changes.`,
+    '',
+    `| shard | ${s.arg} | from … to |`,
+    '|---|---|---|',
+    ...s.slices.map((slice, i) => `| ${i + 1} | ${slice.length} | ${sliceText(slice)} |`),
+    '',
+  ];
+  const one = s.estimateEach;
+  if (one) {
+    lines.push(
+      `Per shard, from dry runs of shard 1 (the largest: ${count(one.items, 'item')}; every other shard has at most as many), quiet to busy:`,
+      '',
+      `- agents: ${span(one.agents.min, one.agents.max, String)}`,
+      `- tokens: ${span(one.tokens.min, one.tokens.max, formatTokens)}`,
+      `- dollars: ${one.usd ? span(one.usd.min, one.usd.max, (n) => formatUsd(n)) : 'unknown (no price for this model)'}`,
+      `- wall time: ${span(one.wallSeconds.min, one.wallSeconds.max, duration)} (target: under ${duration(s.targetMinutes * 60)})`,
+      '',
+    );
+    for (const p of one.problems) lines.push(`> **Dry run problem (shard 1)**: ${p}`, '');
+  }
+  const whole = e?.budget ? amountText(e.budget) : 'none';
+  lines.push(
+    `Each shard's budget: ${amountText(s.budgetEach)} (the run's budget, ${whole}, divided by ${s.count}); a shard stops starting agents when its share is spent.`,
+  );
+  return lines;
+}
+
 /** The plan as a person reads it: in a terminal, or as the body of a GitHub comment. */
 export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): string {
   const a = plan.assessment;
@@ -89,6 +141,7 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
       );
     for (const p of e.problems) lines.push('', `> **Dry run problem**: ${p}`);
   }
+  if (plan.shards) lines.push('', ...shardsText(plan));
   if (plan.script) {
     const fence = fenceFor(plan.script);
     lines.push(

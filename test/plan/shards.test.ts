@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { readMarker } from '../../src/github/markers.js';
+import { renderPlanComment } from '../../src/github/plan-comment.js';
+import { BUILTIN_DIR, bindArgs, createPlan, type Plan, sha256 } from '../../src/plan/plan.js';
+import { budgetEach, shardCount } from '../../src/plan/shards.js';
+import { splitShards } from '../../src/script/shard.js';
+import { runScript } from '../helpers.js';
+import { gitRepo } from './repos.js';
+
+/** A repository with `n` small source files and a test command. */
+function repoWith(n: number): string {
+  const files: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'many', scripts: { test: 'node --test' } }),
+    'test/a.test.js': "require('node:test');\n",
+  };
+  for (let i = 0; i < n; i++) {
+    files[`src/m${String(i).padStart(2, '0')}.js`] = `exports.f${i} = (x) => x + ${i};\n`;
+  }
+  return gitRepo(files);
+}
+
+const IDS = { planId: 'plan-15', baseSha: 'a'.repeat(40), requester: 'octocat' };
+
+async function dwf(argv: string[], cwd: string) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { PATH: process.env.PATH },
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => nock.enableNetConnect());
+
+describe('shardCount and budgetEach', () => {
+  test('enough shards for the target, at most maxShards and the items, at least 1', () => {
+    const c = (wallSecondsMax: number, maxShards: number, targetMinutes: number, items: number) =>
+      shardCount({ wallSecondsMax, maxShards, targetMinutes, items });
+    expect(c(3 * 3600, 8, 60, 100)).toBe(3);
+    expect(c(3 * 3600 + 1, 8, 60, 100)).toBe(4);
+    expect(c(3 * 3600, 2, 60, 100)).toBe(2);
+    expect(c(3 * 3600, 8, 60, 2)).toBe(2);
+    expect(c(0, 8, 60, 100)).toBe(1);
+    expect(c(3 * 3600, 1, 60, 100)).toBe(1);
+  });
+
+  test("each shard's budget is the run's divided by the count, rounded down", () => {
+    expect(budgetEach({ tokens: 5_000_000, usd: null, source: 'configured' }, 3)).toEqual({
+      tokens: 1_666_666,
+      usd: null,
+    });
+    expect(budgetEach({ tokens: null, usd: 10, source: 'estimate', margin: 1.5 }, 3)).toEqual({
+      tokens: null,
+      usd: 3.33,
+    });
+    expect(budgetEach(undefined, 3)).toEqual({ tokens: null, usd: null });
+  });
+});
+
+describe('a plan split across runners', () => {
+  let sharded: Plan;
+  let repo: string;
+
+  beforeEach(async () => {
+    if (sharded) return;
+    repo = repoWith(40);
+    sharded = await createPlan({
+      repoDir: repo,
+      request: 'audit',
+      model: 'claude-sonnet-5-5',
+      maxShards: 3,
+      shardTargetMinutes: 1,
+      budget: { tokens: 3_000_000 },
+    });
+  }, 240_000);
+
+  test('3 shards: the slices are splitShards of the planned files, and the script binds shard(...)', () => {
+    const s = sharded.shards!;
+    expect(s.count).toBe(3);
+    expect(s.arg).toBe('files');
+    const files = sharded.assessment.sourceFiles;
+    expect(files).toHaveLength(40);
+    expect(s.slices).toEqual(splitShards(files, 3));
+    expect(s.slices.map((x) => x.length)).toEqual([14, 13, 13]);
+    expect(s.budgetEach).toEqual({ tokens: 1_000_000, usd: null });
+    const script = sharded.script!;
+    expect(script).toMatch(/\nconst args = shard\(\{\n {2}"files": \[\n/);
+    expect(script).toContain('}, { arg: "files", count: 3 });\n');
+    expect(sharded.scriptSha256).toBe(sha256(script));
+    // The same arguments as the unsharded plan would bind, through shard().
+    const template = readFileSync(join(BUILTIN_DIR, 'audit.js'), 'utf8');
+    const args = JSON.parse(/const args = shard\((\{[\s\S]*?\n\}), \{ arg/.exec(script)![1]!);
+    expect(script).toBe(bindArgs(template, args, { arg: 'files', count: 3 }));
+    expect(args.files).toEqual(files);
+  });
+
+  test("one shard's estimate comes from a dry run of the largest slice, and is smaller than the whole", () => {
+    const one = sharded.shards!.estimateEach!;
+    const whole = sharded.estimate!;
+    expect(one.items).toBe(14);
+    expect(one.problems).toEqual([]);
+    expect(one.agents.max).toBeGreaterThan(0);
+    expect(one.agents.max).toBeLessThan(whole.agents.max);
+    expect(one.tokens.max).toBeLessThan(whole.inputTokens.max + whole.outputTokens.max);
+    expect(one.wallSeconds.max).toBeLessThanOrEqual(whole.wallSeconds.max);
+  });
+
+  test('the comment shows the shards and writes their count in the marker', () => {
+    const body = renderPlanComment(sharded, IDS);
+    const marker = readMarker('plan', { body, user: { login: 'bot' } }, ['bot']);
+    expect(marker?.shards).toBe(3);
+    expect(marker?.scriptSha256).toBe(sharded.scriptSha256);
+    expect(body).toContain('### Shards: 3');
+    expect(body).toContain('| shard | files | from … to |');
+    expect(body).toContain('| 1 | 14 | `src/m00.js` … `src/m13.js` |');
+    expect(body).toContain('| 2 | 13 | `src/m14.js` … `src/m26.js` |');
+    expect(body).toContain('| 3 | 13 | `src/m27.js` … `src/m39.js` |');
+    expect(body).toContain('Per shard, from dry runs of shard 1 (the largest: 14 items');
+    expect(body).toMatch(/- wall time: .+ \(target: under 60 s\)/);
+    expect(body).toContain(
+      "Each shard's budget: 1.0M tokens (the run's budget, 3.0M tokens, divided by 3); a shard stops starting agents when its share is spent.",
+    );
+  });
+
+  test('each shard of the approved script runs its own slice; together they cover every file once', async () => {
+    const seen: string[] = [];
+    for (const index of [0, 1, 2]) {
+      // The approved script up to its arguments, then what they are: the slice this shard works on.
+      const script = sharded.script!;
+      const bound = script.indexOf(' });\n', script.indexOf('const args = shard(')) + ' });\n'.length;
+      const { summary } = await runScript(`${script.slice(0, bound)}return args.files;\n`, {
+        shard: { index },
+      });
+      expect(summary.status).toBe('completed');
+      expect(summary.result).toEqual(sharded.shards!.slices[index]);
+      expect(summary.shard).toEqual({ index, count: 3 });
+      seen.push(...(summary.result as string[]));
+    }
+    expect(seen).toEqual(sharded.assessment.sourceFiles);
+  });
+
+  test('maxShards 1 (the default) plans byte for byte what it did before sharding', async () => {
+    // The same repository again (each test's temporary directories are removed after it).
+    repo = repoWith(40);
+    const unsharded = await createPlan({
+      repoDir: repo,
+      request: 'audit',
+      model: 'claude-sonnet-5-5',
+      maxShards: 1,
+      shardTargetMinutes: 1,
+      budget: { tokens: 3_000_000 },
+    });
+    const byDefault = await createPlan({
+      repoDir: repo,
+      request: 'audit',
+      model: 'claude-sonnet-5-5',
+      budget: { tokens: 3_000_000 },
+    });
+    expect(unsharded.shards).toBeUndefined();
+    const template = readFileSync(join(BUILTIN_DIR, 'audit.js'), 'utf8');
+    const args = JSON.parse(/\nconst args = (\{[\s\S]*?\n\});\n/.exec(unsharded.script!)![1]!);
+    expect(unsharded.script).toBe(bindArgs(template, args));
+    expect(unsharded.script).not.toContain('= shard(');
+    expect(unsharded.script).toBe(byDefault.script);
+    const body = renderPlanComment(unsharded, IDS);
+    expect(body).toBe(renderPlanComment(byDefault, IDS));
+    expect(body).not.toContain('Shards');
+    expect(readMarker('plan', { body, user: { login: 'bot' } }, ['bot'])).not.toHaveProperty('shards');
+    // The whole run's estimate does not change with the split.
+    expect(unsharded.estimate!.agents).toEqual(sharded.estimate!.agents);
+  }, 240_000);
+});
+
+describe('dwf plan --max-shards', () => {
+  test('splits a run that would take over an hour on one runner; --json has the shards', async () => {
+    const repo = repoWith(24);
+    const out = await dwf(
+      ['plan', 'audit', '--repo', repo, '--max-shards', '3', '--concurrency', '1', '--json'],
+      repo,
+    );
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(plan.estimate.wallSeconds.max).toBeGreaterThan(2 * 3600);
+    expect(plan.shards).toMatchObject({ arg: 'files', count: 3, targetMinutes: 60, maxShards: 3 });
+    expect(plan.shards.slices.flat()).toEqual(plan.assessment.sourceFiles);
+    expect(plan.script).toContain('{ arg: "files", count: 3 });');
+  }, 240_000);
+
+  test('a count the matrix cannot run, or not a whole number, is a usage error', async () => {
+    const repo = repoWith(2);
+    for (const [value, message] of [
+      ['0', '--max-shards must be a whole number greater than 0, got "0"'],
+      ['1.5', '--max-shards must be a whole number greater than 0, got "1.5"'],
+      ['300', '--max-shards is at most 256'],
+    ] as const) {
+      const out = await dwf(['plan', 'audit', '--repo', repo, '--max-shards', value], repo);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain(message);
+    }
+  });
+});
