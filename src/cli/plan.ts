@@ -65,7 +65,11 @@ export async function plan(rest: string[], io: CliIo): Promise<number> {
     ).flatMap((name) => (values[name] !== undefined ? [`--${name}`, values[name]!] : []));
     const words = ['dwf', 'run', request, ...flags, '--model', `anthropic:${model}`];
     if (values['no-isolation']) words.push('--no-isolation');
-    const howToRun = `To run it: \`${words.map(shellWord).join(' ')}\``;
+    const command = `\`${words.map(shellWord).join(' ')}\``;
+    // `dwf run` is one runner: it plans the run unsplit and works through every file itself.
+    const howToRun = result.shards
+      ? `To run it on one runner (every shard's files in one run, unsplit): ${command}. Split across ${result.shards.count} runners, it runs on GitHub: \`/approve\` on the plan comment starts a job per shard.`
+      : `To run it: ${command}`;
     io.stdout.write(renderPlan(result, result.script ? { howToRun } : {}));
   }
   return result.verdict.decision === 'stop' ? 1 : 0;

@@ -61,6 +61,17 @@ function shardsText(plan: Plan): string[] {
       `- wall time: ${span(one.wallSeconds.min, one.wallSeconds.max, duration)} (target: under ${duration(s.targetMinutes * 60)})`,
       '',
     );
+    if (one.wallSeconds.max > s.targetMinutes * 60 && e) {
+      const needed = Math.ceil(e.wallSeconds.max / (s.targetMinutes * 60));
+      const cap =
+        s.count === s.maxShards
+          ? `\`maxShards\` (${s.maxShards}) caps the count`
+          : 'a shard has at least one item';
+      lines.push(
+        `> **Over the target**: the busy end of a shard is above ${duration(s.targetMinutes * 60)}; staying under it would take ${needed} shards, but ${cap}.`,
+        '',
+      );
+    }
     for (const p of one.problems) lines.push(`> **Dry run problem (shard 1)**: ${p}`, '');
   }
   const whole = e?.budget ? amountText(e.budget) : 'none';

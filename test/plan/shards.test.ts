@@ -125,6 +125,10 @@ describe('a plan split across runners', () => {
     expect(body).toContain('| 3 | 13 | `src/m27.js` … `src/m39.js` |');
     expect(body).toContain('Per shard, from dry runs of shard 1 (the largest: 14 items');
     expect(body).toMatch(/- wall time: .+ \(target: under 60 s\)/);
+    // Three shards of this repository still take more than a minute each: the plan says so, and why.
+    expect(body).toMatch(
+      /> \*\*Over the target\*\*: the busy end of a shard is above 60 s; staying under it would take \d+ shards, but `maxShards` \(3\) caps the count\./,
+    );
     expect(body).toContain(
       "Each shard's budget: 1.0M tokens (the run's budget, 3.0M tokens, divided by 3); a shard stops starting agents when its share is spent.",
     );
@@ -193,6 +197,15 @@ describe('dwf plan --max-shards', () => {
     expect(plan.shards).toMatchObject({ arg: 'files', count: 3, targetMinutes: 60, maxShards: 3 });
     expect(plan.shards.slices.flat()).toEqual(plan.assessment.sourceFiles);
     expect(plan.script).toContain('{ arg: "files", count: 3 });');
+    // In words, the terminal says where the split runs.
+    const text = await dwf(
+      ['plan', 'audit', '--repo', repo, '--max-shards', '3', '--concurrency', '1'],
+      repo,
+    );
+    expect(text.stdout).toContain('### Shards: 3');
+    expect(text.stdout).toContain(
+      "To run it on one runner (every shard's files in one run, unsplit): `dwf run audit",
+    );
   }, 240_000);
 
   test('a count the matrix cannot run, or not a whole number, is a usage error', async () => {
