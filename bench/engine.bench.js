@@ -174,6 +174,7 @@ try {
       `${k.padEnd(width)}  ${verdict ? `${v.padStart(valueWidth)}  ${verdict}` : v.padStart(valueWidth)}`,
     );
   }
+  await (await import('./shards.bench.js')).printShardsBench();
   const failed = verdicts.filter((pass) => !pass).length;
   console.log(
     failed === 0 ? 'PASS: every target met' : `FAIL: ${failed} of ${verdicts.length} targets missed`,
