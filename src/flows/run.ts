@@ -86,7 +86,8 @@ export interface PlannedRun {
 }
 
 /**
- * Plans a request and runs exactly the planned script (`dwf run audit`, the scheduled sweep).
+ * Plans a request and runs exactly the planned script (`dwf run audit`, the scheduled sweep), on
+ * this one runner: never split into shards, whatever `maxShards` says.
  * `onPlanned` sees the plan before anything runs; a plan with no script (verdict `stop`) runs nothing.
  */
 export async function planAndRun(
@@ -94,7 +95,8 @@ export async function planAndRun(
   request: PlanRequestOptions & { file?: string; onPlanned?(plan: Plan): void },
   run: Pick<ScriptToRun, 'onEvent' | 'resume'> = {},
 ): Promise<PlannedRun> {
-  const plan = await planRequest(settings, request);
+  // One process runs the whole plan: it is planned unsplit (a split is for a matrix of runners).
+  const plan = await planRequest({ ...settings, maxShards: 1 }, request);
   request.onPlanned?.(plan);
   if (!plan.script) return { plan };
   const summary = await runScript(settings, {

@@ -221,3 +221,22 @@ describe('dwf plan --max-shards', () => {
     }
   });
 });
+
+describe('planning and running in one process', () => {
+  test('dwf run KIND and the sweep plan unsplit, whatever maxShards says: one runner does it all', async () => {
+    const { planAndRun } = await import('../../src/flows/run.js');
+    const { runSettings } = await import('../../src/flows/settings.js');
+    const { resolveModel } = await import('../../src/models/resolve.js');
+    const { tempDir } = await import('../helpers.js');
+    const repo = repoWith(12);
+    const settings = runSettings(
+      { repoDir: repo, runsDir: tempDir(), provider: resolveModel('sim') },
+      { maxShards: 3, shardTargetMinutes: 1, isolation: 'off', oracle: { command: 'true' } },
+    );
+    const { plan, summary } = await planAndRun(settings, { request: 'audit' });
+    expect(plan.shards).toBeUndefined();
+    expect(plan.script).not.toContain('= shard(');
+    expect(summary?.status).toBe('completed');
+    expect(summary?.shard).toBeUndefined();
+  }, 240_000);
+});
