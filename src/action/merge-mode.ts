@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { readResultFile } from '../engine/run-record.js';
 import type { FinishedRun } from '../flows/run.js';
-import { type MergedShards, mergeShards, shardRuns } from '../flows/shards.js';
+import { runSettings } from '../flows/settings.js';
+import { type MergedShards, mergedBranchTests, mergeShards, shardRuns } from '../flows/shards.js';
 import { isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
+import type { ModelProvider } from '../models/types.js';
 import type { Job } from './main.js';
 import type { JobPlace } from './pull-request.js';
 import { openPullRequest, pushWith } from './pull-request.js';
@@ -20,6 +22,11 @@ export interface MergeModeOptions extends ApprovalToCheck, JobPlace {
   /** Pushes the merged branch; the job's token stays in this process. */
   push(branch: string): Promise<void>;
   resume?: boolean;
+  /** The run's model: only for the settings (the merge asks it nothing). */
+  provider: ModelProvider;
+  /** The environment the tests' command is run with (an allow-list: commands never see the job's). */
+  env?: NodeJS.ProcessEnv;
+  secrets?: string[];
 }
 
 export type MergeModeOutcome =
@@ -58,9 +65,22 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
   const named = shardRuns(o.runsDir)
     .map((r) => readResultFile(r.runDir)?.name)
     .find((n) => n !== undefined);
+  const tests = await mergedBranchTests(
+    runSettings(
+      {
+        repoDir: o.repoDir,
+        runsDir: o.runsDir,
+        provider: o.provider,
+        ...(o.env ? { env: o.env } : {}),
+        ...(o.secrets ? { secrets: o.secrets } : {}),
+      },
+      o.config,
+    ),
+  );
   const merged = await mergeShards({
     repoDir: o.repoDir,
     runsDir: o.runsDir,
+    ...(tests ? { oracle: tests } : {}),
     count: found.count,
     name: named ?? found.marker.request.split(/\s/)[0] ?? 'workflow',
     resume: resumeShardsHint(),
@@ -94,6 +114,9 @@ export async function mergeJob(job: Job): Promise<number> {
     ...shardedOptions(job),
     progressCommentId: progressCommentIdOf(job.env),
     push: pushWith(job.ctx),
+    provider: job.provider(),
+    env: job.commandEnv,
+    secrets: job.secrets,
   });
   if (outcome.status === 'refused') {
     await job.github.comment(job.issue, didNotRun(outcome.reason));

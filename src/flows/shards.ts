@@ -10,14 +10,19 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { IDENTITY, runGit } from '../agents/git.js';
+import { IDENTITY, runGit, trackedFiles } from '../agents/git.js';
+import { createRepoCodeRunner } from '../agents/isolation.js';
+import { Redactor } from '../agents/secrets.js';
+import { runOracle } from '../agents/tools.js';
 import { readJournal } from '../engine/journal.js';
 import { isRunId, newRunId, writeJsonAtomic } from '../engine/run-dir.js';
 import { readResultFile, readRunEvents, readUsageFile } from '../engine/run-record.js';
 import type { UsageTotals } from '../engine/usage.js';
+import { detectOracle } from '../plan/assess.js';
 import { findingsOf } from '../report/report.js';
 import { renderShardsReport, type ShardOutcome, shardsStatus } from '../report/shards-report.js';
 import { type FinishedRun, type RunnableSettings, runScript, type ScriptToRun } from './run.js';
+import type { RunSettings } from './settings.js';
 
 /**
  * A sharded run (issue 15): each runner runs the approved script on its slice of the list and leaves
@@ -234,6 +239,44 @@ export function liveSpend(runDir: string): Spend {
     addTo(spend, entry.model, { agents: 1, ...entry.usage, usd: entry.usd });
   }
   return spend;
+}
+
+/**
+ * The repository's tests, run once on the merged branch the way every piece of repository code
+ * runs (isolated, or refused): the configured command, else the one the repository's files
+ * suggest; none when there is neither.
+ */
+export async function mergedBranchTests(
+  settings: Pick<RunSettings, 'repoDir' | 'oracle' | 'isolation' | 'secrets' | 'env' | 'signal'> & {
+    runsDir: string;
+  },
+): Promise<MergeOptions['oracle']> {
+  const command =
+    settings.oracle.command ?? detectOracle(settings.repoDir, await trackedFiles(settings.repoDir))?.command;
+  if (!command) return undefined;
+  return async (dir) => {
+    const runner = await createRepoCodeRunner({
+      isolation: settings.isolation,
+      repoDir: settings.repoDir,
+      hide: [settings.runsDir, settings.repoDir],
+    });
+    const redactor = new Redactor(settings.secrets ?? [], settings.env ?? process.env);
+    try {
+      const result = await runOracle(
+        { command, timeoutSeconds: settings.oracle.timeoutSeconds },
+        {
+          runner,
+          redactor,
+          signal: settings.signal ?? new AbortController().signal,
+          onCommand: () => undefined,
+        },
+        dir,
+      );
+      return { command, passed: result.passed, summary: result.summary };
+    } catch (error) {
+      return { command, passed: false, summary: `not run: ${redactor.redact((error as Error).message)}` };
+    }
+  };
 }
 
 export interface MergeOptions {

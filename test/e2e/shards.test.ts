@@ -394,6 +394,10 @@ describe('a sharded audit across three job processes', () => {
       const partial = github.pulls[0]!;
       expect(partial.body).toContain('> **1 shard not in this branch**: shard 2 (its newest run');
       expect(partial.body).toContain('Reply `/workflow resume`');
+      // The merge job ran the repository's tests once on the merged branch: shard 2's two still fail.
+      expect(partial.body).toMatch(
+        /- tests on the merged branch \(`npm test`\): failing \(4 passed, 2 failed\)/,
+      );
       expect(accounted(partial.body)).toEqual([
         agentsIn(firstAttempt),
         1000 * firstAttempt.length,
@@ -467,6 +471,9 @@ describe('a sharded audit across three job processes', () => {
       expect(github.pulls).toHaveLength(2);
       const whole = github.pulls[1]!;
       expect(whole.body).not.toContain('not in this branch');
+      expect(whole.body).toMatch(
+        /- tests on the merged branch \(`npm test`\): passing \(6 passed, 0 failed\)/,
+      );
       // Every answer the model stand-in gave, over both attempts, counted once.
       const all = model.served.length;
       expect(accounted(whole.body)).toEqual([agentsIn(model.served), 1000 * all, 0, 0, 20 * all]);
