@@ -133,7 +133,7 @@ export async function shardsBench() {
     );
     const shardsDone = performance.now();
     // The merge job: every shard's runs directory downloaded into one; one report, no changes here.
-    const { mergeShards } = await import('../dist/flows/shards.js');
+    const { mergeShards } = await import('../dist/flows/merge-shards.js');
     const merge = place('merge');
     for (let shard = 0; shard < SHARDS; shard++) {
       execFileSync('cp', ['-r', `${join(scratch, `shard-${shard}-runs`)}/.`, merge.runsDir]);

@@ -2,14 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { writeJsonAtomic } from '../../src/engine/run-dir.js';
-import {
-  latestShardRun,
-  liveSpend,
-  mergeShards,
-  missingShards,
-  shardRunDirs,
-  writeChangesBundle,
-} from '../../src/flows/shards.js';
+import { liveSpend, mergeShards } from '../../src/flows/merge-shards.js';
+import { latestShardRun, missingShards, shardRunDirs, writeChangesBundle } from '../../src/flows/shards.js';
 import { git, tempDir } from '../helpers.js';
 
 /** A repository with two files and its base commit; the merge works in a clone of it. */
