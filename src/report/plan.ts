@@ -21,7 +21,12 @@ function duration(seconds: number): string {
 /** The first and last item of a slice, compactly (slices are runs of the list, in order). */
 function sliceText(slice: string[]): string {
   if (slice.length === 0) return '(none)';
-  const code = (item: string) => `\`${item.replace(/`/g, "'")}\``;
+  // A file's name as a table cell's code span: no backtick to close it, no pipe to end the cell, one line.
+  const code = (item: string) =>
+    `\`${item
+      .replace(/`/g, "'")
+      .replace(/\|/g, '\\|')
+      .replace(/[\r\n]+/g, ' ')}\``;
   if (slice.length === 1) return code(slice[0]!);
   return `${code(slice[0]!)} … ${code(slice[slice.length - 1]!)}`;
 }

@@ -240,3 +240,62 @@ describe('planning and running in one process', () => {
     expect(summary?.shard).toBeUndefined();
   }, 240_000);
 });
+
+describe('the configuration', () => {
+  test('maxShards and shardTargetMinutes reach the settings the planner gets; bad values are named', async () => {
+    const { parseConfig } = await import('../../src/github/config.js');
+    const { runSettings } = await import('../../src/flows/settings.js');
+    const { resolveModel } = await import('../../src/models/resolve.js');
+    const place = { repoDir: '.', provider: resolveModel('sim') };
+    const defaults = parseConfig({});
+    expect(defaults.ok && [defaults.config.maxShards, defaults.config.shardTargetMinutes]).toEqual([1, 60]);
+    const parsed = parseConfig({ maxShards: 4, shardTargetMinutes: 30 });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const settings = runSettings(place, parsed.config);
+    expect([settings.maxShards, settings.shardTargetMinutes]).toEqual([4, 30]);
+    for (const [raw, field] of [
+      [{ maxShards: 0 }, '`maxShards`'],
+      [{ maxShards: 257 }, '`maxShards`'],
+      [{ maxShards: 2.5 }, '`maxShards`'],
+      [{ shardTargetMinutes: 0 }, '`shardTargetMinutes`'],
+    ] as const) {
+      const bad = parseConfig(raw);
+      expect(bad.ok).toBe(false);
+      expect(bad.ok ? '' : bad.problems.join('\n')).toContain(field);
+    }
+  });
+});
+
+describe('the shards table', () => {
+  test("a file's name cannot break its cell: backticks, pipes and line breaks are made harmless", async () => {
+    const { renderPlan } = await import('../../src/report/plan.js');
+    const plan = {
+      request: { kind: 'audit', text: 'audit' },
+      assessment: {
+        files: 3,
+        lines: 3,
+        sourceFiles: [],
+        testFiles: 0,
+        excluded: [],
+        languages: [],
+        oracle: null,
+      },
+      verdict: { decision: 'workflow', reasons: [] },
+      questions: [],
+      script: null,
+      scriptSha256: null,
+      estimate: null,
+      shards: {
+        arg: 'files',
+        count: 2,
+        slices: [['a`b|c.js', 'x\ny.js'], ['z.js']],
+        budgetEach: { tokens: 10, usd: null },
+        targetMinutes: 60,
+        maxShards: 2,
+      },
+    } as unknown as Plan;
+    const text = renderPlan(plan);
+    expect(text).toContain("| 1 | 2 | `a'b\\|c.js` … `x y.js` |");
+    expect(text).toContain('| 2 | 1 | `z.js` |');
+  });
+});
