@@ -18,7 +18,7 @@ const out = mkdtempSync(join(root, '.bench-cost-'));
 const entry = join(out, 'entry.ts');
 writeFileSync(
   entry,
-  "export * from '../test/cost/harness.ts';\nexport { SHAPES } from '../test/cost/realistic.ts';\n",
+  "export * from '../test/cost/harness.ts';\nexport { SHAPES } from '../test/cost/realistic.ts';\nexport { comparePolicies } from '../test/cost/ttl-phase.ts';\n",
 );
 await build({
   entryPoints: [entry],
@@ -29,7 +29,7 @@ await build({
   outfile: join(out, 'dist', 'harness.mjs'),
   logLevel: 'error',
 });
-const { SHAPES, planAudit, repoOf, runAgainstServer, within, fmtTokens } = await import(
+const { SHAPES, planAudit, repoOf, runAgainstServer, within, fmtTokens, comparePolicies } = await import(
   join(out, 'dist', 'harness.mjs')
 );
 
@@ -90,6 +90,27 @@ try {
       );
     }
     rmSync(repo, { recursive: true, force: true });
+  }
+  // The cache TTL per phase (cache-strategy.ts TtlChooser) against both fixed TTLs, on the same
+  // server with an injected clock: a phase whose uses come 6 minutes apart, and one 20 s apart.
+  console.log('\ncache TTL per phase (test/cost/ttl-phase.ts: rule vs always 5m vs always 1h):');
+  for (const [shape, gap] of [
+    ['siblings', 360_000],
+    ['siblings', 20_000],
+    ['turns', 360_000],
+    ['turns', 20_000],
+  ]) {
+    const r = await comparePolicies(shape, gap);
+    const cheapest = Math.min(r.fiveMinutes.serverUsd, r.oneHour.serverUsd);
+    const cheaperTtl = r.oneHour.serverUsd < r.fiveMinutes.serverUsd ? '1h' : '5m';
+    const chose = r.rule.headTtls.at(-1);
+    const ok =
+      chose === cheaperTtl && r.rule.serverUsd <= Math.max(r.fiveMinutes.serverUsd, r.oneHour.serverUsd);
+    failed ||= !ok;
+    console.log(
+      `  ${shape.padEnd(8)} ${String(gap / 1000).padStart(3)} s apart: rule ${usd(r.rule.serverUsd)} (${r.rule.headTtls.join(' ')})  ` +
+        `5m ${usd(r.fiveMinutes.serverUsd)}  1h ${usd(r.oneHour.serverUsd)}  cheaper fixed TTL ${cheaperTtl} ${usd(cheapest)}: ${ok ? 'PASS' : 'FAIL'}`,
+    );
   }
 } finally {
   rmSync(out, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { addUsage, type Usage, ZERO_USAGE } from '../models/types.js';
+import { addUsage, type BatchUsage, type Usage, ZERO_USAGE } from '../models/types.js';
 
 export interface UsageTotals {
   agents: number;
@@ -6,6 +6,10 @@ export interface UsageTotals {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /** Of cacheWriteTokens, those written for an hour (absent: none). */
+  cacheWrite1hTokens?: number;
+  /** Of all the tokens, those billed through the Message Batches API at half price (absent: none). */
+  batch?: BatchUsage;
   /** Dollars, or null when no model used had a known price. */
   usd: number | null;
 }

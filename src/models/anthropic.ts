@@ -6,6 +6,8 @@ import {
   cacheStrategyFromEnv,
   headKey,
   placeBreakpoints,
+  TtlChooser,
+  type Ttls,
 } from './cache-strategy.js';
 import { createHttpFetch } from './http-fetch.js';
 import {
@@ -20,6 +22,7 @@ import {
   type ModelReply,
   type ModelRequest,
   type ToolCall,
+  type Usage,
 } from './types.js';
 
 /** The short names Claude Code scripts use, e.g. `agent(p, { model: 'haiku' })`. */
@@ -54,6 +57,8 @@ export interface AnthropicOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Where cache breakpoints go (default: `DWF_PROMPT_CACHE`, else the smart strategy). */
   cache?: CacheStrategy;
+  /** The clock the cache TTL is chosen by (`TtlChooser`); tests inject one. */
+  now?: () => number;
 }
 
 function toApiContent(content: ChatMessage['content']): Anthropic.ContentBlockParam[] {
@@ -92,14 +97,17 @@ export function buildParams(
   request: ModelRequest,
   model: string,
   options: Pick<AnthropicOptions, 'structured' | 'maxTokens' | 'cache'>,
+  /** The TTLs a `TtlChooser` decided for this request (the strategy's `auto`); 5 minutes without. */
+  chosen?: Ttls,
 ): Anthropic.MessageCreateParamsNonStreaming {
   const at = placeBreakpoints(
     request.messages,
     options.cache ?? cacheStrategyFromEnv(),
     (request.tools ?? []).length > 0,
+    chosen,
   );
-  const ephemeral =
-    at.ttl === '1h' ? ({ type: 'ephemeral', ttl: '1h' } as const) : ({ type: 'ephemeral' } as const);
+  const control = (ttl: '5m' | '1h') =>
+    ttl === '1h' ? ({ type: 'ephemeral', ttl: '1h' } as const) : ({ type: 'ephemeral' } as const);
   const messages: Anthropic.MessageParam[] = request.messages.map((m) => ({
     role: m.role,
     content: toApiContent(m.content),
@@ -109,7 +117,7 @@ export function buildParams(
     const blocks = tail.content;
     blocks[blocks.length - 1] = {
       ...blocks[blocks.length - 1]!,
-      cache_control: ephemeral,
+      cache_control: control(at.ttl.tail),
     } as Anthropic.ContentBlockParam;
   }
   const tools = (request.tools ?? []).map(
@@ -128,7 +136,9 @@ export function buildParams(
   return {
     model,
     max_tokens: options.maxTokens ?? 16_000,
-    system: [{ type: 'text', text: request.system, ...(at.head ? { cache_control: ephemeral } : {}) }],
+    system: [
+      { type: 'text', text: request.system, ...(at.head ? { cache_control: control(at.ttl.head) } : {}) },
+    ],
     messages,
     ...(tools.length > 0 ? { tools, tool_choice: { type: 'auto' } } : {}),
     ...(Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}),
@@ -207,6 +217,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
   });
   const maxRetries = options.maxRetries ?? 12;
   const warmer = new CacheWarmer();
+  const ttls = new TtlChooser(options.now);
   const unreachableRetries = Math.min(options.unreachableRetries ?? 4, maxRetries);
   // Whether the endpoint has ever answered (any HTTP status): until then a lost connection is
   // more likely an endpoint that cannot be reached than a blip.
@@ -223,7 +234,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     structuredOutput: options.structured ?? 'native',
     async complete(request: ModelRequest, observer?: ModelCallObserver): Promise<ModelReply> {
       const model = modelFor(request.model);
-      const params = buildParams(request, model, options);
+      const params = buildParams(request, model, options, chooseTtls(ttls, request, model));
       // Siblings wait until the first of them has warmed the cache of the head they share.
       const warmed = await warmer.enter(
         headKey(model, request.system, params.tools),
@@ -270,6 +281,15 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
   }
 }
 
+/** The TTLs the chooser decides for a request, by its phase and the head it shares. */
+export function chooseTtls(chooser: TtlChooser, request: ModelRequest, model: string): Ttls {
+  return chooser.choose(
+    request.agent.phase,
+    headKey(model, request.system, request.tools),
+    request.agent.index,
+  );
+}
+
 /** Whether the head (tools and system) carries a breakpoint and reaches the cache minimum (about 4 characters a token). */
 function headCacheable(
   params: Anthropic.MessageCreateParamsNonStreaming,
@@ -280,7 +300,7 @@ function headCacheable(
   return JSON.stringify([params.tools ?? [], params.system]).length / 4 >= minCacheTokens(model);
 }
 
-function toReply(message: Anthropic.Message, model: string, retries: number): ModelReply {
+export function toReply(message: Anthropic.Message, model: string, retries: number): ModelReply {
   const content: ContentBlock[] = [];
   const toolCalls: ToolCall[] = [];
   const texts: string[] = [];
@@ -293,18 +313,17 @@ function toReply(message: Anthropic.Message, model: string, retries: number): Mo
       content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input });
     }
   }
-  const u = message.usage;
+  return { text: texts.join('\n'), toolCalls, content, usage: usageOf(message.usage), model, retries };
+}
+
+/** The usage of a reply as the API reports it, with the part written for an hour. */
+export function usageOf(u: Anthropic.Usage): Usage {
+  const write1h = u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
   return {
-    text: texts.join('\n'),
-    toolCalls,
-    content,
-    usage: {
-      inputTokens: u.input_tokens,
-      outputTokens: u.output_tokens,
-      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-      cacheReadTokens: u.cache_read_input_tokens ?? 0,
-    },
-    model,
-    retries,
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    ...(write1h > 0 ? { cacheWrite1hTokens: write1h } : {}),
   };
 }

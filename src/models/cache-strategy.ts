@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { CacheTtl } from './cache-rules.js';
+import { type CacheTtl, TTL_MS } from './cache-rules.js';
 import type { ChatMessage } from './types.js';
 
 /**
@@ -30,26 +30,92 @@ export interface CacheStrategy {
   /** False: no breakpoints at all (the `caching off` comparison). */
   enabled: boolean;
   tail: TailPolicy;
-  ttl: CacheTtl;
+  /** `auto`: chosen per phase by `TtlChooser`; `5m` or `1h`: every breakpoint, whatever the phase. */
+  ttl: CacheTtl | 'auto';
 }
 
-export const DEFAULT_CACHE_STRATEGY: CacheStrategy = { enabled: true, tail: 'smart', ttl: '5m' };
+export const DEFAULT_CACHE_STRATEGY: CacheStrategy = { enabled: true, tail: 'smart', ttl: 'auto' };
 
-/** Reads the strategy from `DWF_PROMPT_CACHE` (`off`, `every-turn`, `skip-second`, `no-tail`; default smart). */
+/**
+ * Reads the strategy from `DWF_PROMPT_CACHE` (`off`, `every-turn`, `skip-second`, `no-tail`; default
+ * smart) and `DWF_PROMPT_CACHE_TTL` (`5m`, `1h`; default auto).
+ */
 export function cacheStrategyFromEnv(env: NodeJS.ProcessEnv = process.env): CacheStrategy {
   const value = env.DWF_PROMPT_CACHE;
-  if (value === 'off') return { ...DEFAULT_CACHE_STRATEGY, enabled: false };
-  if (value === 'every-turn') return { ...DEFAULT_CACHE_STRATEGY, tail: 'every-turn' };
-  if (value === 'skip-second') return { ...DEFAULT_CACHE_STRATEGY, tail: 'skip-second' };
-  if (value === 'no-tail') return { ...DEFAULT_CACHE_STRATEGY, tail: 'none' };
-  return DEFAULT_CACHE_STRATEGY;
+  const ttl = env.DWF_PROMPT_CACHE_TTL;
+  const base: CacheStrategy =
+    ttl === '5m' || ttl === '1h' ? { ...DEFAULT_CACHE_STRATEGY, ttl } : DEFAULT_CACHE_STRATEGY;
+  if (value === 'off') return { ...base, enabled: false };
+  if (value === 'every-turn') return { ...base, tail: 'every-turn' };
+  if (value === 'skip-second') return { ...base, tail: 'skip-second' };
+  if (value === 'no-tail') return { ...base, tail: 'none' };
+  return base;
+}
+
+/** The TTL of each breakpoint of a request. The API wants a longer TTL before a shorter one. */
+export interface Ttls {
+  head: CacheTtl;
+  tail: CacheTtl;
 }
 
 export interface Breakpoints {
   head: boolean;
   /** The index of the message whose last block carries the tail breakpoint, or -1. */
   tailMessage: number;
-  ttl: CacheTtl;
+  ttl: Ttls;
+}
+
+const FIVE_MINUTES: Ttls = { head: '5m', tail: '5m' };
+
+/**
+ * The TTLs of a request: the strategy's when it fixes one, else those the chooser decided (5 minutes
+ * without a chooser).
+ */
+export function ttlsOf(strategy: CacheStrategy, chosen: Ttls = FIVE_MINUTES): Ttls {
+  return strategy.ttl === 'auto' ? chosen : { head: strategy.ttl, tail: strategy.ttl };
+}
+
+/**
+ * A gap between two uses of a prefix this long or longer is taken to outlive the 5-minute TTL: the
+ * entry lives 5 minutes from its last use, and the 30 s are the margin for the request's own time
+ * (its upload, its time in the queue) that the gap between request starts does not see.
+ */
+export const OUTLIVES_5M_MS = TTL_MS['5m'] - 30_000;
+
+/**
+ * Chooses the TTL per phase from what is known when a request is made: the gaps between the uses
+ * of a prefix so far. A phase's shared head (tools and system) is used by each request of each
+ * sibling; an agent's tail (its conversation) by each of its turns. Once a gap between two uses
+ * of the same prefix has reached about 5 minutes (siblings started far apart: a long phase under a
+ * concurrency cap, agents whose tools run for minutes, a batch's turn-around), the next use is
+ * expected to come as late, after a 5-minute entry has expired: the prefix is written with the
+ * 1-hour TTL from then on (2× the input price, once, against 1.25× at every use and no reads).
+ * Until then, and in a phase whose uses follow each other closely, 5 minutes (a 1-hour write would
+ * cost 0.75× the input price more, for nothing). The choice is sticky: a prefix once written for
+ * an hour is not written again for 5 minutes. Checked by the cost model: test/cost/ttl.test.ts.
+ */
+export class TtlChooser {
+  private readonly last = new Map<string, number>();
+  private readonly long = new Set<string>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Records a use of the prefix `key`; true when it is expected to outlive 5 minutes. */
+  private outlives(key: string): boolean {
+    const now = this.now();
+    const last = this.last.get(key);
+    this.last.set(key, now);
+    if (last !== undefined && now - last >= OUTLIVES_5M_MS) this.long.add(key);
+    return this.long.has(key);
+  }
+
+  /** The TTLs of a request of `phase` whose head is `head` (see `headKey`), by agent `agent`. */
+  choose(phase: string | undefined, head: string, agent: number): Ttls {
+    const headLong = this.outlives(`head\0${phase ?? ''}\0${head}`);
+    const tailLong = this.outlives(`agent\0${agent}\0${head}`);
+    // A 1-hour tail after a 5-minute head is refused by the API: the head follows the tail up.
+    return { head: headLong || tailLong ? '1h' : '5m', tail: tailLong ? '1h' : '5m' };
+  }
 }
 
 /** The turn of the agent a request is for: one more than the answers it has given. */
@@ -62,8 +128,9 @@ export function placeBreakpoints(
   messages: ChatMessage[],
   strategy: CacheStrategy,
   offersTools = true,
+  chosen?: Ttls,
 ): Breakpoints {
-  const { ttl } = strategy;
+  const ttl = ttlsOf(strategy, chosen);
   if (!strategy.enabled) return { head: false, tailMessage: -1, ttl };
   if (strategy.tail === 'none') return { head: true, tailMessage: -1, ttl };
   const last = messages.length - 1;

@@ -1,8 +1,15 @@
-import { buildParams } from './anthropic.js';
+import { buildParams, chooseTtls } from './anthropic.js';
 import { type BillingCalibration, outputTokens, promptBlocks } from './billing.js';
 import { CacheRules, minCacheTokens } from './cache-rules.js';
-import { type CacheStrategy, CacheWarmer, DEFAULT_CACHE_STRATEGY, headKey } from './cache-strategy.js';
+import {
+  type CacheStrategy,
+  CacheWarmer,
+  DEFAULT_CACHE_STRATEGY,
+  headKey,
+  TtlChooser,
+} from './cache-strategy.js';
 import { type AnswerSizes, answerFor, prose } from './diligent-answer.js';
+import { bareModel, isBatchModel } from './pricing.js';
 import { declaredNames } from './repo-map.js';
 import {
   abortableSleep,
@@ -12,6 +19,7 @@ import {
   type ModelRequest,
   messageText,
   type ToolCall,
+  type Usage,
 } from './types.js';
 
 /**
@@ -40,6 +48,8 @@ export interface DiligentOptions {
   calibration: DiligentCalibration;
   latencyMs: number;
   cache?: CacheStrategy;
+  /** The clock of the cache (its TTLs and their choice); tests inject one. */
+  now?: () => number;
 }
 
 interface Read {
@@ -181,17 +191,26 @@ export function nextCalls(request: ModelRequest, calibration: DiligentCalibratio
 
 /** The diligent simulated provider. */
 export function createDiligentProvider(options: DiligentOptions): ModelProvider {
-  const { calibration, model } = options;
+  const { calibration } = options;
+  // `MODEL?batch=1`: a run through the Message Batches API, every token billed at the batch rate.
+  const batch = isBatchModel(options.model);
+  const model = bareModel(options.model);
   const strategy = options.cache ?? DEFAULT_CACHE_STRATEGY;
-  const rules = new CacheRules(minCacheTokens(model));
+  const rules = new CacheRules(minCacheTokens(model), options.now);
   const warmer = new CacheWarmer();
+  const ttls = new TtlChooser(options.now);
   return {
     id: `diligent:${options.world}`,
-    defaultModel: model,
-    modelFor: () => model,
+    defaultModel: options.model,
+    modelFor: () => options.model,
     structuredOutput: 'native',
     async complete(request: ModelRequest): Promise<ModelReply> {
-      const params = buildParams(request, model, { structured: 'native', cache: strategy });
+      const params = buildParams(
+        request,
+        model,
+        { structured: 'native', cache: strategy },
+        chooseTtls(ttls, request, model),
+      );
       const blocks = promptBlocks(params, calibration.billing);
       const headEnd = blocks.findIndex((b) => b.text.startsWith('{"role"'));
       const headTokens = blocks
@@ -229,7 +248,12 @@ export function createDiligentProvider(options: DiligentOptions): ModelProvider 
           } else text = prose(calibration.answerChars.report, request.agent.index);
           content.push({ type: 'text', text });
         }
-        const usage = { ...bill.usage, outputTokens: outputTokens(content, calibration.billing) };
+        const usage: Usage = {
+          ...bill.usage,
+          outputTokens: outputTokens(content, calibration.billing),
+          ...(bill.cacheWrite1hTokens > 0 ? { cacheWrite1hTokens: bill.cacheWrite1hTokens } : {}),
+        };
+        if (batch) usage.batch = { ...usage };
         return { text, ...(output !== undefined ? { output } : {}), toolCalls: calls, content, usage, model };
       } finally {
         warmed();

@@ -1,9 +1,12 @@
 import prices from './prices.json' with { type: 'json' };
-import type { Usage } from './types.js';
+import type { BatchUsage, Usage } from './types.js';
 
 interface Price {
   input: number;
+  /** A 5-minute cache write. */
   cacheWrite: number;
+  /** A 1-hour cache write. */
+  cacheWrite1h: number;
   cacheRead: number;
   output: number;
 }
@@ -11,28 +14,62 @@ interface Price {
 interface PriceTable {
   date: string;
   source: string;
+  /** The share of every price a request sent through the Message Batches API is billed. */
+  batchPriceShare: number;
   models: Record<string, Price>;
 }
 
 const table: PriceTable = prices;
 
 export const PRICE_TABLE_DATE = table.date;
+export const BATCH_PRICE_SHARE = table.batchPriceShare;
 
-/** The price of a model, matched by its bare name (`anthropic:claude-opus-5-5` and `claude-opus-5-5` alike). */
-export function priceOf(model: string): Price | undefined {
-  const bare = model.slice(model.lastIndexOf(':') + 1);
-  return table.models[bare];
+/**
+ * The bare model of a name: `anthropic:claude-opus-5-5`, `claude-opus-5-5` and
+ * `claude-opus-5-5?batch=1` alike are `claude-opus-5-5`.
+ */
+export function bareModel(model: string): string {
+  const name = model.split('?')[0]!;
+  return name.slice(name.lastIndexOf(':') + 1);
 }
 
-/** Dollars for the usage, or `null` when the model's price is unknown: never a made-up zero. */
+/** Whether a model name asks for the Message Batches API (`MODEL?batch=1`). */
+export function isBatchModel(model: string): boolean {
+  const query = model.split('?')[1];
+  return query !== undefined && new URLSearchParams(query).get('batch') === '1';
+}
+
+/** The price of a model, matched by its bare name. */
+export function priceOf(model: string): Price | undefined {
+  return table.models[bareModel(model)];
+}
+
+function standard(price: Price, u: BatchUsage): number {
+  const write1h = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
+  return (
+    u.inputTokens * price.input +
+    (u.cacheWriteTokens - write1h) * price.cacheWrite +
+    write1h * price.cacheWrite1h +
+    u.cacheReadTokens * price.cacheRead +
+    u.outputTokens * price.output
+  );
+}
+
+/**
+ * Dollars for the usage, or `null` when the model's price is unknown: never a made-up zero. 1-hour
+ * cache writes at their own price; the part billed through the Message Batches API (`usage.batch`)
+ * at the batch share.
+ */
 export function costUsd(model: string, usage: Usage): number | null {
   const price = priceOf(model);
   if (!price) return null;
-  return (
-    (usage.inputTokens * price.input +
-      usage.cacheWriteTokens * price.cacheWrite +
-      usage.cacheReadTokens * price.cacheRead +
-      usage.outputTokens * price.output) /
-    1_000_000
-  );
+  const batched = usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
+  return (standard(price, usage) - batched) / 1_000_000;
+}
+
+/** What the batched part of a usage would have cost at standard prices, less what it cost: its saving. */
+export function batchSavingUsd(model: string, usage: Usage): number | null {
+  const price = priceOf(model);
+  if (!price) return null;
+  return usage.batch ? (standard(price, usage.batch) * (1 - table.batchPriceShare)) / 1_000_000 : 0;
 }

@@ -4,7 +4,20 @@ export interface Usage {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /**
+   * Of `cacheWriteTokens`, those written with the 1-hour TTL (billed at 2× the input price, where a
+   * 5-minute write is billed at 1.25×). Absent: none.
+   */
+  cacheWrite1hTokens?: number;
+  /**
+   * Of all the tokens above, those billed through the Message Batches API (at half price). Absent:
+   * none. A subset, so that every reader of the four counts sees every token billed.
+   */
+  batch?: BatchUsage;
 }
+
+/** The part of a usage billed at the batch rate. */
+export type BatchUsage = Omit<Usage, 'batch'>;
 
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   inputTokens: 0,
@@ -13,13 +26,24 @@ export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
   cacheWriteTokens: 0,
 });
 
-export function addUsage(a: Usage, b: Usage): Usage {
+function addCounts(a: BatchUsage, b: BatchUsage): BatchUsage {
+  const write1h = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
   return {
     inputTokens: a.inputTokens + b.inputTokens,
     outputTokens: a.outputTokens + b.outputTokens,
     cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
     cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    // The optional parts appear only when there is something in them (usage stays the four counts otherwise).
+    ...(a.cacheWrite1hTokens !== undefined || b.cacheWrite1hTokens !== undefined
+      ? { cacheWrite1hTokens: write1h }
+      : {}),
   };
+}
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  const sum: Usage = addCounts(a, b);
+  if (a.batch || b.batch) sum.batch = addCounts(a.batch ?? ZERO_USAGE, b.batch ?? ZERO_USAGE);
+  return sum;
 }
 
 /** Every token the API bills, which is what a token budget counts. */

@@ -74,6 +74,7 @@ export async function runAgainstServer(repo: string, script: string, cache?: Cac
     const usd = costUsd(MODEL, {
       inputTokens: t.input,
       cacheWriteTokens: t.cacheWrite,
+      cacheWrite1hTokens: t.cacheWrite1h,
       cacheReadTokens: t.cacheRead,
       outputTokens: t.output,
     })!;

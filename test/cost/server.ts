@@ -18,18 +18,37 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type BatchBehaviour, type BatchRecord, batchEndpoints } from './batch-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a request body as JSON, read field by field like any server would
-type Json = Record<string, any>;
+export type Json = Record<string, any>;
 
 export interface ServerTotals {
   requests: number;
   input: number;
+  /** Every cache write, the 1-hour ones included. */
   cacheWrite: number;
+  /** Of cacheWrite, the tokens written with the 1-hour TTL. */
+  cacheWrite1h: number;
   cacheRead: number;
   output: number;
+  /** Of all the above, those billed through the Message Batches endpoints (batch-server.ts). */
+  batch?: Omit<ServerTotals, 'requests' | 'batch'>;
 }
 
+/**
+ * Dollars as the API's price list states them, in multiples of a model's input price (its own
+ * arithmetic, not src/models/pricing.ts): a 5-minute cache write 1.25×, a 1-hour one 2×, a read
+ * 0.1×, output 5× (Sonnet and Opus); the Batches API half of all of it.
+ */
+export function serverDollars(t: ServerTotals, inputPerMillion: number): number {
+  const at = (u: Omit<ServerTotals, 'requests' | 'batch'>) =>
+    u.input + (u.cacheWrite - u.cacheWrite1h) * 1.25 + u.cacheWrite1h * 2 + u.cacheRead * 0.1 + u.output * 5;
+  const batched = t.batch ? at(t.batch) / 2 : 0;
+  return ((at(t) - batched) * inputPerMillion) / 1_000_000;
+}
+
+const HOUR = 3_600_000;
 const TOOL_USE_SYSTEM = 346; // tokens the API adds when tools are offered (Anthropic's tool-use docs)
 const LOOKBACK = 20;
 
@@ -52,7 +71,7 @@ function blocksOf(body: Json): Block[] {
     out.push({
       text,
       tokens: tokens(text) + 3,
-      ...(b.cache_control ? { ttl: b.cache_control.ttl === '1h' ? 3_600_000 : 300_000 } : {}),
+      ...(b.cache_control ? { ttl: b.cache_control.ttl === '1h' ? HOUR : 300_000 } : {}),
     });
   if (body.tools?.length) out.push({ text: '<tools>', tokens: TOOL_USE_SYSTEM });
   for (const t of body.tools ?? []) add(t, `${t.name}\n${t.description}\n${JSON.stringify(t.input_schema)}`);
@@ -81,6 +100,7 @@ function blocksOf(body: Json): Block[] {
 
 class Cache {
   private readonly entries = new Map<string, { expires: number; ttl: number }>();
+  constructor(private readonly now: () => number) {}
   bill(body: Json, blocks: Block[]) {
     const min = /haiku/.test(body.model) ? 2048 : 1024;
     const keys: string[] = [];
@@ -93,7 +113,7 @@ class Cache {
       sum += b.tokens;
       upTo.push(sum);
     }
-    const now = Date.now();
+    const now = this.now();
     const marks = blocks
       .map((b, i) => (b.ttl ? i : -1))
       .filter((i) => i >= 0)
@@ -114,15 +134,23 @@ class Cache {
     const read = hit >= 0 ? upTo[hit]! : 0;
     const lastMark = marks.at(-1) ?? -1;
     let write = 0;
+    let write1h = 0;
     const pending: Array<[string, number]> = [];
     if (lastMark > hit && upTo[lastMark]! >= min) {
       write = upTo[lastMark]! - read;
-      for (const m of marks) if (m > hit && upTo[m]! >= min) pending.push([keys[m]!, blocks[m]!.ttl!]);
+      let from = read;
+      for (const m of marks) {
+        if (m <= hit) continue;
+        // Each stretch is billed at the TTL of the breakpoint that ends it.
+        if (blocks[m]!.ttl === HOUR) write1h += upTo[m]! - from;
+        from = upTo[m]!;
+        if (upTo[m]! >= min) pending.push([keys[m]!, blocks[m]!.ttl!]);
+      }
     }
-    return { read, write, input: sum - read - write, commit: () => this.store(pending) };
+    return { read, write, write1h, input: sum - read - write, commit: () => this.store(pending) };
   }
   private store(pending: Array<[string, number]>) {
-    for (const [k, ttl] of pending) this.entries.set(k, { expires: Date.now() + ttl, ttl });
+    for (const [k, ttl] of pending) this.entries.set(k, { expires: this.now() + ttl, ttl });
   }
 }
 
@@ -238,67 +266,138 @@ function answer(body: Json): unknown {
 export interface DiligentServer {
   url: string;
   totals: ServerTotals;
+  /** The Batches endpoints' record (batch-server.ts): batches created, polls, results served. */
+  batches: BatchRecord;
   close(): Promise<void>;
 }
 
-export async function startDiligentServer(options: { latencyMs?: number } = {}): Promise<DiligentServer> {
-  const cache = new Cache();
-  const totals: ServerTotals = { requests: 0, input: 0, cacheWrite: 0, cacheRead: 0, output: 0 };
+export interface ServerOptions {
+  latencyMs?: number;
+  /** The cache's clock (its TTLs): tests inject one to stand a phase's requests minutes apart. */
+  now?: () => number;
+  /** How the Batches endpoints treat each request (default: every one succeeds after one poll). */
+  batches?: BatchBehaviour;
+}
+
+/** A message as the Messages API answers `body`, billed by the cache; `commit` makes its writes readable. */
+export interface Answered {
+  status: number;
+  message: Json;
+  commit(): void;
+}
+
+export function diligentModel(options: ServerOptions = {}) {
+  const cache = new Cache(options.now ?? Date.now);
+  const totals: ServerTotals = {
+    requests: 0,
+    input: 0,
+    cacheWrite: 0,
+    cacheWrite1h: 0,
+    cacheRead: 0,
+    output: 0,
+  };
   let ids = 0;
+  const answerOf = (body: Json, batched: boolean): Answered => {
+    const blocks = blocksOf(body);
+    const ttls = blocks.flatMap((b) => (b.ttl ? [b.ttl] : []));
+    if (ttls.some((ttl, i) => i > 0 && ttl > ttls[i - 1]!))
+      return {
+        status: 400,
+        message: {
+          type: 'error',
+          error: { type: 'invalid_request_error', message: 'a 1h cache_control after a 5m one' },
+        },
+        commit: () => {},
+      };
+    const bill = cache.bill(body, blocks);
+    const tools = nextTools(body);
+    const content: Json[] = tools
+      ? [
+          { type: 'text', text: `Reading what I need first: ${tools.map((t) => t.name).join(', ')}.` },
+          ...tools.map((t) => ({ type: 'tool_use', id: `toolu_${++ids}`, name: t.name, input: t.input })),
+        ]
+      : [
+          {
+            type: 'text',
+            text: body.output_config?.format
+              ? JSON.stringify(answer(body))
+              : text(1500 + pick(JSON.stringify(body.messages[0]).slice(0, 200), 1500), 'summary'),
+          },
+        ];
+    const output = content.reduce((s, b) => s + tokens(b.text ?? `${b.name}${JSON.stringify(b.input)}`), 0);
+    const counts = {
+      input: bill.input,
+      cacheWrite: bill.write,
+      cacheWrite1h: bill.write1h,
+      cacheRead: bill.read,
+      output,
+    };
+    totals.requests++;
+    for (const [k, v] of Object.entries(counts)) totals[k as keyof typeof counts] += v;
+    if (batched) {
+      totals.batch ??= { input: 0, cacheWrite: 0, cacheWrite1h: 0, cacheRead: 0, output: 0 };
+      for (const [k, v] of Object.entries(counts)) totals.batch[k as keyof typeof counts] += v;
+    }
+    const usage = {
+      input_tokens: bill.input,
+      output_tokens: output,
+      cache_creation_input_tokens: bill.write,
+      cache_read_input_tokens: bill.read,
+      cache_creation: {
+        ephemeral_5m_input_tokens: bill.write - bill.write1h,
+        ephemeral_1h_input_tokens: bill.write1h,
+      },
+      ...(batched ? { service_tier: 'batch' } : {}),
+    };
+    return {
+      status: 200,
+      message: {
+        id: `msg_${++ids}`,
+        type: 'message',
+        role: 'assistant',
+        model: body.model,
+        content,
+        stop_reason: tools ? 'tool_use' : 'end_turn',
+        stop_sequence: null,
+        usage,
+      },
+      commit: bill.commit,
+    };
+  };
+  return { totals, answerOf };
+}
+
+export async function startDiligentServer(options: ServerOptions = {}): Promise<DiligentServer> {
+  const model = diligentModel(options);
+  let url = '';
+  const batches = batchEndpoints(model.answerOf, () => url, options.batches);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
-      const bill = cache.bill(body, blocksOf(body));
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path.startsWith('/v1/messages/batches')) {
+        const reply = batches.handle(req.method ?? 'GET', path, raw);
+        res.writeHead(reply.status, { 'content-type': reply.type });
+        res.end(reply.body);
+        return;
+      }
+      const body = JSON.parse(raw) as Json;
+      const answered = model.answerOf(body, false);
       await new Promise((r) => setTimeout(r, options.latencyMs ?? 3));
-      const tools = nextTools(body);
-      const content: Json[] = tools
-        ? [
-            { type: 'text', text: `Reading what I need first: ${tools.map((t) => t.name).join(', ')}.` },
-            ...tools.map((t) => ({ type: 'tool_use', id: `toolu_${++ids}`, name: t.name, input: t.input })),
-          ]
-        : [
-            {
-              type: 'text',
-              text: body.output_config?.format
-                ? JSON.stringify(answer(body))
-                : text(1500 + pick(JSON.stringify(body.messages[0]).slice(0, 200), 1500), 'summary'),
-            },
-          ];
-      const output = content.reduce((s, b) => s + tokens(b.text ?? `${b.name}${JSON.stringify(b.input)}`), 0);
-      totals.requests++;
-      totals.input += bill.input;
-      totals.cacheWrite += bill.write;
-      totals.cacheRead += bill.read;
-      totals.output += output;
-      const usage = {
-        input_tokens: bill.input,
-        output_tokens: output,
-        cache_creation_input_tokens: bill.write,
-        cache_read_input_tokens: bill.read,
-      };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: `msg_${ids}`,
-          type: 'message',
-          role: 'assistant',
-          model: body.model,
-          content,
-          stop_reason: tools ? 'tool_use' : 'end_turn',
-          stop_sequence: null,
-          usage,
-        }),
-      );
-      bill.commit();
+      res.writeHead(answered.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answered.message));
+      answered.commit();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
-    totals,
+    url,
+    totals: model.totals,
+    batches: batches.record,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -481,12 +481,12 @@ describe('cache breakpoints (cache-strategy.ts)', () => {
     expect(placeBreakpoints(turn2, DEFAULT_CACHE_STRATEGY, true)).toEqual({
       head: true,
       tailMessage: 2,
-      ttl: '5m',
+      ttl: { head: '5m', tail: '5m' },
     });
     expect(placeBreakpoints(turn2, DEFAULT_CACHE_STRATEGY, false)).toEqual({
       head: true,
       tailMessage: 0,
-      ttl: '5m',
+      ttl: { head: '5m', tail: '5m' },
     });
     expect(
       placeBreakpoints(turn2, { ...DEFAULT_CACHE_STRATEGY, tail: 'skip-second' }, true).tailMessage,
@@ -494,7 +494,7 @@ describe('cache breakpoints (cache-strategy.ts)', () => {
     expect(placeBreakpoints(turn2, { ...DEFAULT_CACHE_STRATEGY, enabled: false })).toEqual({
       head: false,
       tailMessage: -1,
-      ttl: '5m',
+      ttl: { head: '5m', tail: '5m' },
     });
   });
 
