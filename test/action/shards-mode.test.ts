@@ -1,0 +1,178 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { mergeShardsJob } from '../../src/action/merge-mode.js';
+import { runShardJob, shareOf } from '../../src/action/shard-mode.js';
+import { startShards } from '../../src/action/shards-mode.js';
+import { runMarker } from '../../src/github/approval.js';
+import { parseConfig } from '../../src/github/config.js';
+import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
+import type { GitHubPort } from '../../src/github/port.js';
+import { createFixtureProvider } from '../../src/models/fixture.js';
+import { createPlan } from '../../src/plan/plan.js';
+import { tempDir } from '../helpers.js';
+import { exampleCheckout, git } from './checkout.js';
+
+const BOT = 'github-actions[bot]';
+const at = '2026-11-26T10:00:00Z';
+
+function config() {
+  const parsed = parseConfig({});
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.config;
+}
+
+/** A thread in memory behind the port's calls the sharded modes make; what they post is kept. */
+function fakeGitHub(thread: Array<{ id: number; body: string; login: string }>) {
+  const posted: string[] = [];
+  const edited: Array<{ id: number; body: string }> = [];
+  const github = {
+    owner: 'octo',
+    repo: 'shop',
+    defaultBranch: 'main',
+    listComments: async () =>
+      thread.map((c) => ({
+        id: c.id,
+        body: c.body,
+        user: { login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
+        created_at: at,
+        updated_at: at,
+      })),
+    roleOf: async () => 'maintain' as const,
+    comment: async (_issue: number, body: string) => {
+      posted.push(body);
+      thread.push({ id: 900 + posted.length, body, login: BOT });
+      return { id: 900 + posted.length };
+    },
+    updateComment: async (id: number, body: string) => {
+      edited.push({ id, body });
+    },
+  } as unknown as GitHubPort;
+  return { github, posted, edited };
+}
+
+/** The example API's plan, sharded in 3 (or not), approved by a maintainer. */
+async function approvedPlan(shards: boolean) {
+  const { checkout } = exampleCheckout();
+  const plan = await createPlan({
+    repoDir: checkout,
+    request: 'audit',
+    model: 'claude-sonnet-5-5',
+    ...(shards ? { maxShards: 3, shardTargetMinutes: 0.001 } : {}),
+  });
+  const sha = plan.scriptSha256!;
+  const thread = [
+    {
+      id: 100,
+      body: renderPlanComment(plan, {
+        planId: 'plan-1',
+        baseSha: git(checkout, 'rev-parse', 'HEAD'),
+        requester: 'octocat',
+      }),
+      login: BOT,
+    },
+    { id: 50, body: '/approve', login: 'maintainer' },
+    {
+      id: 101,
+      body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
+      login: BOT,
+    },
+  ];
+  return { checkout, plan, sha, thread };
+}
+
+describe('the sharded modes refuse what they must, before anything is spent', () => {
+  test('an unsharded plan is refused by the shards job, and said on the issue', async () => {
+    const { sha, thread } = await approvedPlan(false);
+    const { github, posted } = fakeGitHub(thread);
+    const outcome = await startShards({
+      github,
+      issue: 7,
+      planCommentId: 100,
+      scriptSha256: sha,
+      config: config(),
+      trusted: [BOT],
+      runsDir: tempDir(),
+    });
+    expect(outcome).toEqual({
+      status: 'refused',
+      reason:
+        'plan `plan-1` is not sharded (its plan names no shards); it runs as one job, dispatched with mode `run`',
+    });
+    expect(posted).toEqual([`Did not run: ${(outcome as { reason: string }).reason}.`]);
+  }, 60_000);
+
+  test('a sharded plan that ran already is refused; the progress comment its own jobs leave out is not', async () => {
+    const { checkout, sha, thread, plan } = await approvedPlan(true);
+    expect(plan.shards?.count).toBe(3);
+    const { github } = fakeGitHub([
+      ...thread,
+      { id: 300, body: `Running\n\n${runMarker('plan-1')}`, login: BOT },
+    ]);
+    const o = { github, issue: 7, planCommentId: 100, scriptSha256: sha, config: config(), trusted: [BOT] };
+    expect(await startShards({ ...o, runsDir: tempDir() })).toMatchObject({
+      status: 'refused',
+      reason: 'plan `plan-1` has run already; ask for a new plan to run again',
+    });
+    // A shard job given a shard the plan does not have: refused once the approval checks out.
+    const shard = {
+      ...o,
+      progressCommentId: 300,
+      repoDir: checkout,
+      runsDir: tempDir(),
+      provider: createFixtureProvider(
+        join(import.meta.dirname, '..', '..', 'examples', 'workflows', 'audit.replies.json'),
+      ),
+    };
+    expect(await runShardJob({ ...shard, shard: 3 })).toEqual({
+      status: 'refused',
+      reason: 'the shard input 3 is not a shard of plan `plan-1`, which has 3 (0 to 2)',
+    });
+    // On a resume, a shard whose newest run completed runs nothing again.
+    const done = join(shard.runsDir, '20261126-080000-000000');
+    mkdirSync(done);
+    writeFileSync(
+      join(done, 'result.json'),
+      JSON.stringify({ status: 'completed', shard: { index: 1, count: 3 } }),
+    );
+    const resumeThread = [
+      ...thread,
+      {
+        id: 300,
+        body: `Done\n\n${runMarker('plan-1', { runId: '20261126-090000-000000', actionsRunId: '77' })}`,
+        login: BOT,
+      },
+      { id: 301, body: `Running\n\n${runMarker('plan-1')}`, login: BOT },
+    ];
+    const resumed = {
+      ...shard,
+      github: fakeGitHub(resumeThread).github,
+      progressCommentId: 301,
+      resume: true,
+    };
+    expect(await runShardJob({ ...resumed, shard: 1 })).toEqual({
+      status: 'done before',
+      runId: '20261126-080000-000000',
+    });
+    // The merge job of a plan with another script than the one dispatched: refused, nothing merged or pushed.
+    let pushed = 0;
+    expect(
+      await mergeShardsJob({
+        ...shard,
+        scriptSha256: 'f'.repeat(64),
+        push: async () => {
+          pushed++;
+        },
+      }),
+    ).toMatchObject({
+      status: 'refused',
+      reason: `the approved sha256 ${'f'.repeat(64)} is not the sha256 of plan \`plan-1\``,
+    });
+    expect(pushed).toBe(0);
+  }, 60_000);
+
+  test("each shard's budget is its equal share of the run's", () => {
+    expect(shareOf({ tokens: 1_000_000, usd: 3 }, 3)).toEqual({ tokens: 333_333, usd: 1 });
+    expect(shareOf({ tokens: null, usd: null }, 4)).toEqual({ tokens: null, usd: null });
+  });
+});
