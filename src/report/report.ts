@@ -2,6 +2,7 @@ import type { RunDigest } from '../engine/events.js';
 import type { RunEnding } from '../engine/run.js';
 import type { UsageTotals } from '../engine/usage.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
+import { batchSavingLines } from './batch-saving.js';
 import { estimateVsActual } from './estimate-vs-actual.js';
 import { failedAgentsLine, failuresSection } from './failures.js';
 import { fenceFor, neutralise } from './format.js';
@@ -351,6 +352,7 @@ function accountingSection(input: ReportInput): string[] {
     `${t.agents} agent${t.agents === 1 ? '' : 's'} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
       (ratio === null ? '.' : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`),
   );
+  lines.push(...batchSavingLines(input.usage));
   if (input.usage.replayedFromJournal.agents > 0) {
     lines.push(
       `${input.usage.replayedFromJournal.agents} agents were replayed from an earlier run's journal at no cost.`,
