@@ -18,7 +18,8 @@ export function batchSavingLines(usage: {
     const saving = batchSavingUsd(model, u);
     if (saving === null) continue;
     saved += saving;
-    batched += u.batch.inputTokens + u.batch.cacheReadTokens + u.batch.cacheWriteTokens + u.batch.outputTokens;
+    batched +=
+      u.batch.inputTokens + u.batch.cacheReadTokens + u.batch.cacheWriteTokens + u.batch.outputTokens;
   }
   const paid = usage.totals.usd;
   if (batched === 0 || paid === null) return [];
