@@ -60,7 +60,10 @@ function asFinishedRun(merged: MergedShards & { branch: string }): FinishedRun &
 export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutcome> {
   const found = await checkShardedPlan(o, {
     ...(o.resume ? { resume: true } : {}),
-    ownComment: o.progressCommentId,
+    ownComment: {
+      id: o.progressCommentId,
+      ...(o.actionsRunId !== undefined ? { actionsRunId: o.actionsRunId } : {}),
+    },
   });
   if ('refused' in found) return { status: 'refused', reason: found.refused };
   const named = shardRuns(o.runsDir)

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { FinishedRun } from '../flows/run.js';
 import { runScript } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
-import { runnable } from '../github/approval.js';
+import { runnable, type ThreadComment } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
+import { markersIn } from '../github/markers.js';
 import { type Actor, mayAct } from '../github/permissions.js';
 import { estimateOf, scriptOf } from '../github/plan-comment.js';
 import type { GitHubPort } from '../github/port.js';
@@ -65,16 +66,39 @@ export type Approved = Extract<ReturnType<typeof runnable>, { approval: unknown 
 };
 
 /**
+ * Why a comment cannot be the progress comment of this Actions run's sharded run, if it cannot: it
+ * must be the bot's newest comment marking a run of the plan, and name no other Actions run. So a
+ * dispatch cannot hand over an earlier run's comment to run a plan again.
+ */
+function notOwnProgress(
+  trusted: readonly string[],
+  thread: ThreadComment[],
+  own: { id: number; actionsRunId?: string },
+): string | undefined {
+  const runs = markersIn('run', thread, trusted);
+  const newest = runs[runs.length - 1];
+  const other = newest?.marker.actionsRunId;
+  if (!newest || newest.comment.id !== own.id || (other !== undefined && other !== own.actionsRunId))
+    return `comment ${own.id} is not the progress comment of this run`;
+  return undefined;
+}
+
+/**
  * The approval checked again from the thread alone (see `runnable`), and the approver's permission
- * now, with the API. `resume`: continue a plan that ran; `ownComment`: a comment of this very run
- * (a sharded run's progress comment, posted by its first job) that its later jobs leave out of the
- * thread, so the plan still reads as not run, or as run before, as it did to that first job.
+ * now, with the API. `resume`: continue a plan that ran; `ownComment`: the progress comment of this very run
+ * (a sharded run's, posted by its first job, in this Actions run) that its later jobs leave out of
+ * the thread, so the plan still reads as not run, or as run before, as it did to that first job.
  */
 export async function checkApproval(
   o: ApprovalToCheck,
-  given: { resume?: boolean; ownComment?: number } = {},
+  given: { resume?: boolean; ownComment?: { id: number; actionsRunId?: string } } = {},
 ): Promise<{ refused: string } | Approved> {
-  const thread = (await o.github.listComments(o.issue)).filter((c) => c.id !== given.ownComment);
+  const all = await o.github.listComments(o.issue);
+  if (given.ownComment !== undefined) {
+    const problem = notOwnProgress(o.trusted, all, given.ownComment);
+    if (problem) return { refused: problem };
+  }
+  const thread = all.filter((c) => c.id !== given.ownComment?.id);
   const found = runnable(
     o.trusted,
     thread,

@@ -21,6 +21,8 @@ export interface ShardModeOptions extends ApprovalToCheck {
   /** The shard's artifact folder; on a resume it holds the shard's earlier runs (their journals). */
   runsDir: string;
   provider: ModelProvider;
+  /** This Actions run: its progress comment names no other. */
+  actionsRunId?: string;
   /** A resume of a sharded run: continue this shard's newest run from its journal. */
   resume?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -56,7 +58,10 @@ export function shareOf(
 export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome> {
   const found = await checkShardedPlan(o, {
     ...(o.resume ? { resume: true } : {}),
-    ownComment: o.progressCommentId,
+    ownComment: {
+      id: o.progressCommentId,
+      ...(o.actionsRunId !== undefined ? { actionsRunId: o.actionsRunId } : {}),
+    },
   });
   if ('refused' in found) return { status: 'refused', reason: found.refused };
   if (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= found.count) {

@@ -15,7 +15,7 @@ export type ShardedPlan = Approved & { count: number };
  */
 export async function checkShardedPlan(
   o: ApprovalToCheck,
-  given: { resume?: boolean; ownComment?: number },
+  given: { resume?: boolean; ownComment?: { id: number; actionsRunId?: string } },
 ): Promise<{ refused: string } | ShardedPlan> {
   const issue = checkId('issue', o.issue, 'the issue number');
   if (!issue.ok) return { refused: issue.problem };

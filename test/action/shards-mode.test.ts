@@ -128,6 +128,19 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
       status: 'refused',
       reason: 'the shard input 3 is not a shard of plan `plan-1`, which has 3 (0 to 2)',
     });
+    // A finished run's comment (it names Actions run 77) handed to a job of run 78: no second run of the plan.
+    const finished = fakeGitHub([
+      ...thread,
+      {
+        id: 300,
+        body: `Done\n\n${runMarker('plan-1', { runId: '20261126-090000-000000', actionsRunId: '77' })}`,
+        login: BOT,
+      },
+    ]).github;
+    expect(await runShardJob({ ...shard, github: finished, actionsRunId: '78', shard: 0 })).toEqual({
+      status: 'refused',
+      reason: 'comment 300 is not the progress comment of this run',
+    });
     // On a resume, a shard whose newest run completed runs nothing again.
     const done = join(shard.runsDir, '20261126-080000-000000');
     mkdirSync(done);
