@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readResultFile } from '../engine/run-record.js';
+import { type MergedShards, mergedBranchTests, mergeShards } from '../flows/merge-shards.js';
 import type { FinishedRun } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
-import { type MergedShards, mergedBranchTests, mergeShards } from '../flows/merge-shards.js';
 import { shardRuns } from '../flows/shards.js';
 import { isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
