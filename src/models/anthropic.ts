@@ -204,17 +204,7 @@ function backoffMs(attempt: number): number {
  * waits the API asks for.
  */
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
-  const useHeaderKey = options.auth === 'x-api-key';
-  const client = new Anthropic({
-    apiKey: useHeaderKey ? null : options.apiKey,
-    authToken: null,
-    ...(useHeaderKey ? { defaultHeaders: { 'x-api-key': options.apiKey } } : {}),
-    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 10 * 60 * 1000,
-    // One client per provider (so per run), its requests over node:http (see createHttpFetch).
-    fetch: options.fetch ?? createHttpFetch(),
-  });
+  const client = anthropicClient(options);
   const maxRetries = options.maxRetries ?? 12;
   const warmer = new CacheWarmer();
   const ttls = new TtlChooser(options.now);
@@ -288,6 +278,23 @@ export function chooseTtls(chooser: TtlChooser, request: ModelRequest, model: st
     headKey(model, request.system, request.tools),
     request.agent.index,
   );
+}
+
+/** The SDK's client for the options: no retries of its own (ours are counted), the key sent as asked. */
+export function anthropicClient(
+  options: Pick<AnthropicOptions, 'auth' | 'apiKey' | 'baseURL' | 'timeoutMs' | 'fetch'>,
+): Anthropic {
+  const useHeaderKey = options.auth === 'x-api-key';
+  return new Anthropic({
+    apiKey: useHeaderKey ? null : options.apiKey,
+    authToken: null,
+    ...(useHeaderKey ? { defaultHeaders: { 'x-api-key': options.apiKey } } : {}),
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 10 * 60 * 1000,
+    // One client per provider (so per run), its requests over node:http (see createHttpFetch).
+    fetch: options.fetch ?? createHttpFetch(),
+  });
 }
 
 /** Whether the head (tools and system) carries a breakpoint and reaches the cache minimum (about 4 characters a token). */

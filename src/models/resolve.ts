@@ -1,10 +1,11 @@
-import { createAnthropicProvider } from './anthropic.js';
+import { type AnthropicOptions, createAnthropicProvider } from './anthropic.js';
+import { createBatchingProvider } from './batch.js';
 import { createFixtureProvider } from './fixture.js';
 import { createSimProvider, parseSimOptions } from './sim.js';
 import type { ModelProvider } from './types.js';
 
 export const MODEL_HELP =
-  'models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool] (key from ANTHROPIC_API_KEY), ' +
+  'models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool&batch=1] (key from ANTHROPIC_API_KEY), ' +
   'sim[?latency=MS&seed=N&items=N&as=MODEL&world=quiet|busy], fixture:FILE';
 
 export interface ResolveOptions {
@@ -17,9 +18,13 @@ function anthropic(spec: string, { env = process.env, fetch }: ResolveOptions): 
   if (!name) throw new Error('anthropic: needs a model, e.g. anthropic:claude-sonnet-5-5');
   const params = new URLSearchParams(query);
   for (const key of params.keys()) {
-    if (key !== 'auth' && key !== 'structured') {
-      throw new Error(`unknown anthropic option "${key}" (known: auth, structured)`);
+    if (key !== 'auth' && key !== 'structured' && key !== 'batch') {
+      throw new Error(`unknown anthropic option "${key}" (known: auth, structured, batch)`);
     }
+  }
+  const batch = params.get('batch') ?? undefined;
+  if (batch !== undefined && batch !== '1' && batch !== '0') {
+    throw new Error(`anthropic option batch must be 1 (the Message Batches API) or 0, got "${batch}"`);
   }
   const auth = params.get('auth') ?? undefined;
   if (auth !== undefined && auth !== 'bearer' && auth !== 'x-api-key') {
@@ -35,14 +40,17 @@ function anthropic(spec: string, { env = process.env, fetch }: ResolveOptions): 
       `${spec} needs an API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)`,
     );
   }
-  return createAnthropicProvider({
+  const options: AnthropicOptions = {
     model: name,
     apiKey,
     ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
     ...(auth ? { auth } : {}),
     ...(structured ? { structured } : {}),
     ...(fetch ? { fetch } : {}),
-  });
+  };
+  if (batch === '1') return createBatchingProvider(options);
+  // The same model through the Message Batches API, for a scheduled sweep configured with `sweep.batch`.
+  return { ...createAnthropicProvider(options), withBatches: () => createBatchingProvider(options) };
 }
 
 /** Turns a model name from the command line or config into a provider. */

@@ -152,6 +152,11 @@ export interface ModelProvider {
    */
   readonly structuredOutput: 'native' | 'submit-tool';
   complete(request: ModelRequest, observer?: ModelCallObserver): Promise<ModelReply>;
+  /**
+   * The same model through the Message Batches API (half the price, answers within hours), for
+   * unattended runs; absent when the provider has none.
+   */
+  withBatches?(): ModelProvider;
 }
 
 /**

@@ -1,0 +1,221 @@
+import { hash } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import {
+  type AnthropicOptions,
+  anthropicClient,
+  buildParams,
+  chooseTtls,
+  createAnthropicProvider,
+  toReply,
+} from './anthropic.js';
+import { TtlChooser } from './cache-strategy.js';
+import {
+  abortableSleep,
+  type ModelCallObserver,
+  type ModelProvider,
+  type ModelReply,
+  type ModelRequest,
+} from './types.js';
+
+/**
+ * Requests through the Message Batches API, at half the price of the Messages API: the requests of
+ * many agents that arrive within a short window are submitted together as one batch, the batch is
+ * polled with back-off until it has ended, and its results (JSONL) are matched back to the
+ * requests by their custom ids. A request that errored, expired or was canceled is sent again as an
+ * ordinary call (the agent does not notice, beside a retry in the event log).
+ */
+
+export interface BatchOptions {
+  /** How long the first request of a batch waits for others to join it (ms; default 2000). */
+  windowMs?: number;
+  /** A batch is submitted at once when this many requests wait (default 1000). */
+  maxRequests?: number;
+  /** The wait before the second poll (ms; default 15 s), doubled after each poll up to `maxPollMs`. */
+  pollMs?: number;
+  /** The longest wait between two polls (ms; default 5 minutes). */
+  maxPollMs?: number;
+  /** Consecutive failed polls before the batch is given up on and its requests sent as ordinary calls (default 5). */
+  pollFailures?: number;
+  /** Waits between polls; tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told of each batch as it is submitted, to record it (a resumed run reads results instead of resubmitting). */
+  onSubmitted?: (batch: SubmittedBatch) => void;
+  /** Batches an earlier job submitted: a request whose custom id is in one takes its result from there. */
+  resume?: SubmittedBatch[];
+}
+
+export interface SubmittedBatch {
+  id: string;
+  customIds: string[];
+}
+
+type Result = Anthropic.Messages.MessageBatchResult;
+
+interface Waiter {
+  customId: string;
+  params: Anthropic.MessageCreateParamsNonStreaming;
+  resolve(result: Result): void;
+}
+
+/** A result that is not an answer, as a few words for the event log. */
+function reasonOf(result: Result): string {
+  if (result.type === 'errored') return `batch request errored (${result.error.error.type})`;
+  return `batch request ${result.type}`;
+}
+
+/** A stand-in result for a request whose batch could not be submitted or read. */
+function failed(error: unknown): Result {
+  return {
+    type: 'errored',
+    error: { type: 'error', error: { type: 'api_error', message: (error as Error).message } },
+  } as Result;
+}
+
+/** Collects requests into batches and hands each its result. */
+export class BatchQueue {
+  private waiting: Waiter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly recorded = new Map<string, string>();
+  private readonly results = new Map<string, Promise<Map<string, Result>>>();
+
+  constructor(
+    private readonly client: Anthropic,
+    private readonly options: BatchOptions = {},
+  ) {
+    for (const batch of options.resume ?? [])
+      for (const id of batch.customIds) this.recorded.set(id, batch.id);
+  }
+
+  /** The result of one request, from a recorded batch when an earlier job submitted it, else from a new one. */
+  async request(
+    customId: string,
+    params: Anthropic.MessageCreateParamsNonStreaming,
+    signal: AbortSignal,
+  ): Promise<Result> {
+    const recorded = this.recorded.get(customId);
+    if (recorded !== undefined) {
+      this.recorded.delete(customId);
+      const found = await this.resultsOf(recorded).then(
+        (results) => results.get(customId),
+        () => undefined,
+      );
+      if (found) return found;
+    }
+    if (signal.aborted) throw signal.reason;
+    return new Promise<Result>((resolve, reject) => {
+      const waiter: Waiter = { customId, params, resolve };
+      const onAbort = () => {
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.resolve = (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      this.waiting.push(waiter);
+      if (this.waiting.length >= (this.options.maxRequests ?? 1000)) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs ?? 2000);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const group = this.waiting.splice(0);
+    if (group.length > 0) void this.submit(group);
+  }
+
+  private async submit(group: Waiter[]): Promise<void> {
+    let results: Map<string, Result>;
+    try {
+      const batch = await this.client.messages.batches.create({
+        requests: group.map((w) => ({ custom_id: w.customId, params: w.params })),
+      });
+      this.options.onSubmitted?.({ id: batch.id, customIds: group.map((w) => w.customId) });
+      results = await this.resultsOf(batch.id);
+    } catch (error) {
+      for (const w of group) w.resolve(failed(error));
+      return;
+    }
+    // A request the results leave out is treated as expired: sent again as an ordinary call.
+    for (const w of group) w.resolve(results.get(w.customId) ?? { type: 'expired' });
+  }
+
+  /** Polls a batch with back-off until it has ended, then reads its results (once per batch). */
+  private resultsOf(id: string): Promise<Map<string, Result>> {
+    let pending = this.results.get(id);
+    if (!pending) {
+      pending = this.poll(id);
+      this.results.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async poll(id: string): Promise<Map<string, Result>> {
+    const sleep = this.options.sleep ?? ((ms: number) => abortableSleep(ms, new AbortController().signal));
+    let wait = this.options.pollMs ?? 15_000;
+    let failures = 0;
+    for (;;) {
+      try {
+        const batch = await this.client.messages.batches.retrieve(id);
+        failures = 0;
+        if (batch.processing_status === 'ended') break;
+      } catch (error) {
+        if (++failures >= (this.options.pollFailures ?? 5)) throw error;
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, this.options.maxPollMs ?? 5 * 60_000);
+    }
+    const results = new Map<string, Result>();
+    for await (const line of await this.client.messages.batches.results(id))
+      results.set(line.custom_id, line.result);
+    return results;
+  }
+}
+
+/**
+ * The custom id of a request: the agent, its attempt and a digest of the request without its
+ * cache breakpoints (their TTLs depend on timing), so that a resumed run asks the same thing under
+ * the same id. Letters, digits, `_` and `-`, at most 64 characters, as the API wants.
+ */
+export function customIdOf(request: ModelRequest, params: Anthropic.MessageCreateParamsNonStreaming): string {
+  const json = JSON.stringify(params, (key, value) => (key === 'cache_control' ? undefined : value));
+  return `a${request.agent.index}_${request.agent.attempt}_${hash('sha256', json, 'hex').slice(0, 32)}`;
+}
+
+/** The model a request names, without the `?batch=1` a batching provider adds to it. */
+function plainModel(model: string): string {
+  return model.split('?')[0]!;
+}
+
+/**
+ * The Anthropic provider through the Message Batches API. Its models are named `MODEL?batch=1`, so
+ * that the plan's estimate and the budget price them at the batch rate (pricing.ts); a batched
+ * reply's usage carries `batch` (all of it), an ordinary one (a request sent again) does not.
+ * Siblings are not held back to warm the cache (`CacheWarmer`): they go in the same batch.
+ */
+export function createBatchingProvider(options: AnthropicOptions & { batch?: BatchOptions }): ModelProvider {
+  const ordinary = createAnthropicProvider(options);
+  const queue = new BatchQueue(anthropicClient(options), options.batch);
+  const ttls = new TtlChooser(options.now);
+  const marked = (model: string) => `${ordinary.modelFor(plainModel(model))}?batch=1`;
+  return {
+    id: `${ordinary.id}?batch=1`,
+    defaultModel: marked(options.model),
+    modelFor: marked,
+    structuredOutput: ordinary.structuredOutput,
+    async complete(request: ModelRequest, observer?: ModelCallObserver): Promise<ModelReply> {
+      const plain = { ...request, model: plainModel(request.model) };
+      const model = ordinary.modelFor(plain.model);
+      const params = buildParams(plain, model, options, chooseTtls(ttls, plain, model));
+      const result = await queue.request(customIdOf(plain, params), params, request.signal);
+      if (result.type === 'succeeded') {
+        const reply = toReply(result.message, model, 0);
+        return { ...reply, usage: { ...reply.usage, batch: { ...reply.usage } } };
+      }
+      observer?.onRetry?.({ attempt: 1, of: 1, reason: reasonOf(result), delayMs: 0 });
+      return ordinary.complete(plain, observer);
+    },
+  };
+}

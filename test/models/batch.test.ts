@@ -1,0 +1,209 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { RunEvent } from '../../src/engine/events.js';
+import { runWorkflow } from '../../src/engine/run.js';
+import { reportAndCommit } from '../../src/flows/finish.js';
+import type { FinishedRun } from '../../src/flows/run.js';
+import { createBatchingProvider, type SubmittedBatch } from '../../src/models/batch.js';
+import { costUsd } from '../../src/models/pricing.js';
+import { resolveModel } from '../../src/models/resolve.js';
+import type { ModelRequest } from '../../src/models/types.js';
+import { createPlan } from '../../src/plan/plan.js';
+import type { BatchBehaviour } from '../cost/batch-server.js';
+import { repoOf } from '../cost/harness.js';
+import { realisticItsdangerous } from '../cost/realistic.js';
+import { type DiligentServer, serverDollars, startDiligentServer } from '../cost/server.js';
+
+const MODEL = 'claude-sonnet-5-5';
+let server: DiligentServer | undefined;
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The batching provider against the stand-in; polls recorded, never waited for. */
+async function batching(behaviour: BatchBehaviour, extra: { resume?: SubmittedBatch[] } = {}) {
+  server ??= await startDiligentServer({ batches: behaviour, latencyMs: 0 });
+  const polls: number[] = [];
+  const submitted: SubmittedBatch[] = [];
+  const provider = createBatchingProvider({
+    model: MODEL,
+    apiKey: 'test-key',
+    baseURL: server.url,
+    maxRetries: 0,
+    batch: {
+      windowMs: 20,
+      pollMs: 1000,
+      maxPollMs: 4000,
+      sleep: async (ms) => {
+        polls.push(ms);
+      },
+      onSubmitted: (b) => submitted.push(b),
+      ...extra,
+    },
+  });
+  return { provider, polls, submitted, server };
+}
+
+const request = (index: number, task: string): ModelRequest => ({
+  model: MODEL,
+  system: 'You answer in one line.',
+  messages: [{ role: 'user', content: task }],
+  agent: { index, attempt: 1, phase: 'ask' },
+  signal: new AbortController().signal,
+});
+
+describe('the Message Batches API (batch.ts) against a local stand-in', () => {
+  test('requests arriving together go in one batch, polled with back-off, matched back by custom id', async () => {
+    const { provider, polls, submitted, server } = await batching({ pollsBeforeEnd: 3 });
+    expect(provider.modelFor('sonnet')).toBe(`${MODEL}?batch=1`);
+    const replies = await Promise.all(
+      [0, 1, 2].map((i) =>
+        provider.complete({ ...request(i, `question ${i}`), model: provider.defaultModel }),
+      ),
+    );
+    expect(server.batches.created).toHaveLength(1);
+    expect(submitted).toEqual([{ id: 'msgbatch_0001', customIds: server.batches.created[0]!.customIds }]);
+    expect(submitted[0]!.customIds).toHaveLength(3);
+    // In progress three times: waits of 1 s, 2 s, then 4 s (the longest), then the results.
+    expect(polls).toEqual([1000, 2000, 4000]);
+    expect(server.batches.resultsServed).toBe(1);
+    // The stand-in serves results in reverse order: each reply is still its own request's.
+    for (const [i, reply] of replies.entries()) {
+      expect(reply.model).toBe(MODEL);
+      expect(reply.usage.batch).toEqual({ ...reply.usage, batch: undefined });
+      expect(reply.text.length).toBeGreaterThan(0);
+      expect(server.batches.created[0]!.customIds[i]).toMatch(/^a\d+_1_[0-9a-f]{32}$/);
+    }
+    expect(server.totals.requests).toBe(3);
+    expect(server.totals.batch?.output).toBe(server.totals.output);
+  });
+
+  test('errored, expired and canceled requests are sent again as ordinary calls, and the retry is told', async () => {
+    const fates = ['errored', 'expired', 'canceled', 'succeeded'] as const;
+    const { provider, server } = await batching({ fate: (_id, n) => fates[n % 4]! });
+    const retries: string[] = [];
+    const replies = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        provider.complete(request(i, `q${i}`), { onRetry: (n) => retries.push(n.reason) }),
+      ),
+    );
+    expect(retries.sort()).toEqual([
+      'batch request canceled',
+      'batch request errored (api_error)',
+      'batch request expired',
+    ]);
+    expect(replies.filter((r) => r.usage.batch)).toHaveLength(1);
+    expect(server.batches.fates).toEqual({ succeeded: 1, errored: 1, expired: 1, canceled: 1 });
+    // 1 batched answer, 3 ordinary ones.
+    expect(server.totals.requests).toBe(4);
+  });
+
+  test('a resumed job takes the results of a batch an earlier job recorded instead of submitting again', async () => {
+    const first = await batching({});
+    await first.provider.complete(request(0, 'the same question'));
+    const recorded = first.submitted;
+    expect(recorded).toHaveLength(1);
+    const again = await batching({}, { resume: recorded });
+    const reply = await again.provider.complete(request(0, 'the same question'));
+    expect(reply.usage.batch).toBeDefined();
+    expect(again.submitted).toEqual([]);
+    expect(server!.batches.created).toHaveLength(1);
+  });
+
+  test('anthropic:MODEL?batch=1 resolves to the batching provider; a bad value is refused', () => {
+    const env = { ANTHROPIC_API_KEY: 'k' };
+    expect(resolveModel(`anthropic:${MODEL}?batch=1`, { env }).id).toBe(`anthropic:${MODEL}?batch=1`);
+    expect(resolveModel(`anthropic:${MODEL}`, { env }).withBatches?.().defaultModel).toBe(`${MODEL}?batch=1`);
+    expect(() => resolveModel(`anthropic:${MODEL}?batch=yes`, { env })).toThrow(/batch must be 1/);
+  });
+});
+
+describe('an audit through the Batches API (issue 15)', () => {
+  test('every agent answers, the tokens are priced at the batch rate, and the report shows the saving', async () => {
+    const repo = repoOf(realisticItsdangerous());
+    const runsDir = mkdtempSync(join(tmpdir(), 'dwf-batch-runs-'));
+    dirs.push(repo, runsDir);
+    // The estimate of the same script: at the batch rate, half of the standard one.
+    const plan = await createPlan({
+      repoDir: repo,
+      request: 'audit',
+      model: `${MODEL}?batch=1`,
+      allowNoOracle: true,
+    });
+    const standardPlan = await createPlan({
+      repoDir: repo,
+      request: 'audit',
+      model: MODEL,
+      allowNoOracle: true,
+    });
+    expect(plan.estimate!.usd!.max).toBeCloseTo(standardPlan.estimate!.usd!.max / 2, 6);
+    expect(plan.estimate!.inputTokens).toEqual(standardPlan.estimate!.inputTokens);
+
+    // Every 5th request errors, every 7th expires: those are answered by ordinary calls.
+    const { provider, server } = await batching({
+      fate: (_id, n) => (n % 5 === 4 ? 'errored' : n % 7 === 6 ? 'expired' : 'succeeded'),
+    });
+    const events: RunEvent[] = [];
+    const summary = (await runWorkflow({
+      source: plan.script!,
+      file: 'plan.js',
+      provider,
+      runsDir,
+      concurrency: 16,
+      env: {},
+      isolation: 'off',
+      workspace: { repoDir: repo, oracle: { command: 'true', timeoutSeconds: 60 } },
+      onEvent: (e) => events.push(e),
+      finish: reportAndCommit,
+    })) as FinishedRun;
+    expect(summary.status).toBe('completed');
+
+    // Every agent answered.
+    const finished = events.filter((e) => e.type === 'agent.finished');
+    expect(finished.length).toBe(summary.usage.agents);
+    expect(finished.length).toBeGreaterThan(8);
+    expect(finished.every((e) => e.type === 'agent.finished' && e.status === 'completed')).toBe(true);
+    const { fates, created } = server.batches;
+    expect(fates.errored).toBeGreaterThan(0);
+    expect(fates.expired).toBeGreaterThan(0);
+    // Requests of many agents went together: fewer batches than batched requests.
+    expect(created.length).toBeLessThan(fates.succeeded / 2);
+    const retried = events.filter((e) => e.type === 'agent.retry');
+    expect(retried).toHaveLength(fates.errored + fates.expired);
+
+    // Priced at the batch rate: the run's dollars are the server's own bill (batched tokens at half).
+    const t = server.totals;
+    expect(summary.usage.batch?.outputTokens).toBe(t.batch!.output);
+    expect(summary.usage.inputTokens).toBe(t.input);
+    expect(summary.usage.usd!).toBeCloseTo(serverDollars(t, 2), 5);
+    const standard = costUsd(MODEL, {
+      inputTokens: t.input,
+      outputTokens: t.output,
+      cacheReadTokens: t.cacheRead,
+      cacheWriteTokens: t.cacheWrite,
+      cacheWrite1hTokens: t.cacheWrite1h,
+    })!;
+    expect(summary.usage.usd!).toBeLessThan(standard * 0.75);
+
+    // The report's saving line.
+    const report = readFileSync(summary.reportPath, 'utf8');
+    const line = /Batch API: \$([\d.]+) instead of \$([\d.]+) at standard prices \(saved \$([\d.]+)\)\./.exec(
+      report,
+    );
+    expect(line, report).not.toBeNull();
+    const [paid, instead, saved] = [Number(line![1]), Number(line![2]), Number(line![3])];
+    expect(paid).toBeCloseTo(summary.usage.usd!, 3);
+    expect(instead).toBeCloseTo(standard, 3);
+    expect(saved).toBeCloseTo(standard - summary.usage.usd!, 3);
+    console.log(
+      `batched audit: ${finished.length} agents, ${created.length} batches, ${fates.succeeded} batched requests, ` +
+        `${fates.errored} errored + ${fates.expired} expired sent again; ${line![0]}`,
+    );
+  }, 120_000);
+});
