@@ -1,3 +1,4 @@
+import { runGit } from '../agents/git.js';
 import { missingShards } from '../flows/shards.js';
 import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, runProgress } from '../github/texts.js';
@@ -31,6 +32,8 @@ export async function checkShardedPlan(
 }
 
 export interface ShardsModeOptions extends ApprovalToCheck {
+  /** The job's checkout: its commit is the base of every shard. */
+  repoDir: string;
   /** Where the earlier attempt's shard artifacts were downloaded, on a resume. */
   runsDir: string;
   /** The Actions run whose shard artifacts hold the journals to resume from; none for a first attempt. */
@@ -41,7 +44,7 @@ export interface ShardsModeOptions extends ApprovalToCheck {
 
 export type ShardsModeOutcome =
   | { status: 'refused'; reason: string }
-  | { status: 'started'; count: number; matrix: number[]; progressCommentId: number };
+  | { status: 'started'; count: number; matrix: number[]; progressCommentId: number; baseSha: string };
 
 /**
  * The first job of a sharded run: re-checks the approval exactly as run mode does, says which
@@ -66,7 +69,9 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   };
   // The comment ends with the plan's run marker, so the plan reads as run from now on.
   const progress = await o.github.comment(o.issue, runProgress(emptyProgress(), info));
-  return { status: 'started', count: found.count, matrix, progressCommentId: progress.id };
+  // The commit every shard and the merge check out: the default branch may move while they run.
+  const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
+  return { status: 'started', count: found.count, matrix, progressCommentId: progress.id, baseSha };
 }
 
 /** The inputs of a sharded dispatch every job of it reads, checked; a bad one is one clear error. */
@@ -127,6 +132,7 @@ export async function shardsJob(job: Job): Promise<number> {
   job.output('matrix', JSON.stringify(outcome.matrix));
   job.output('count', String(outcome.count));
   job.output('progress_comment_id', String(outcome.progressCommentId));
+  job.output('base_sha', outcome.baseSha);
   job.summary(
     `Sharded run: ${outcome.count} shards; this run runs ${outcome.matrix.length === outcome.count ? 'all of them' : `shards ${outcome.matrix.join(', ') || 'none'}`}.`,
   );

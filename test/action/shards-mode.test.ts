@@ -83,10 +83,11 @@ async function approvedPlan(shards: boolean) {
 
 describe('the sharded modes refuse what they must, before anything is spent', () => {
   test('an unsharded plan is refused by the shards job, and said on the issue', async () => {
-    const { sha, thread } = await approvedPlan(false);
+    const { checkout, sha, thread } = await approvedPlan(false);
     const { github, posted } = fakeGitHub(thread);
     const outcome = await startShards({
       github,
+      repoDir: checkout,
       issue: 7,
       planCommentId: 100,
       scriptSha256: sha,
@@ -110,7 +111,7 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
       { id: 300, body: `Running\n\n${runMarker('plan-1')}`, login: BOT },
     ]);
     const o = { github, issue: 7, planCommentId: 100, scriptSha256: sha, config: config(), trusted: [BOT] };
-    expect(await startShards({ ...o, runsDir: tempDir() })).toMatchObject({
+    expect(await startShards({ ...o, repoDir: checkout, runsDir: tempDir() })).toMatchObject({
       status: 'refused',
       reason: 'plan `plan-1` has run already; ask for a new plan to run again',
     });

@@ -328,7 +328,12 @@ describe('a sharded audit across three job processes', () => {
         place,
       ).done;
       expect(started.stdout).not.toContain('::error::');
-      expect(started.outputs).toEqual({ matrix: '[0,1,2]', count: '3', progress_comment_id: '300' });
+      expect(started.outputs).toEqual({
+        matrix: '[0,1,2]',
+        count: '3',
+        progress_comment_id: '300',
+        base_sha: git(planning, 'rev-parse', 'HEAD'),
+      });
 
       // 2. The matrix: three processes, each with its own checkout and artifact folder. Shard 2 is
       // killed once its finders, verifiers and fixers were answered (and journaled): its fixes are in
