@@ -56,7 +56,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     {
       repoDir: o.repoDir,
       runsDir: o.runsDir,
-      provider: o.provider,
+      // `sweep.batch`: the same model through the Message Batches API, at half price.
+      provider: (o.config.sweep?.batch && o.provider.withBatches?.()) || o.provider,
       ...(o.env ? { env: o.env } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
     },

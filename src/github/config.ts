@@ -118,6 +118,12 @@ export const configSchema = z
           .describe(
             "The sweep's own ceiling, and its approval: a scheduled sweep refuses to run without it.",
           ),
+        batch: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Send the sweep's model requests through Anthropic's Message Batches API, at half the price (answers take minutes to hours; requests that error or expire are sent again as ordinary calls). Only for `anthropic:` models.",
+          ),
       })
       .strict()
       .optional()
