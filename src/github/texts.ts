@@ -64,13 +64,16 @@ export const notApproved = (reason: string) => `Not approved: ${reason}.`;
 export function approved(o: {
   approval: ApprovalMarker;
   estimate?: Estimate | undefined;
+  /** A sharded plan: how many runners it is split across. */
+  shards?: number;
   actionsUrl: string;
 }) {
   const { approval: a, estimate: e } = o;
   const estimate = e ? ` Estimate: ${e.agents.min}–${e.agents.max} agents${usdRange(e)}.` : '';
+  const split = o.shards ? `, split across ${o.shards} runners (a job each, then one merge)` : '';
   return (
     `Approved by ${mention(a.approver)}: plan \`${a.planId}\`, script \`sha256:${a.scriptSha256}\`.${estimate} ` +
-    `The run is starting in [Actions](${o.actionsUrl}); its pull request will be linked here.\n\n` +
+    `The run is starting in [Actions](${o.actionsUrl})${split}; its pull request will be linked here.\n\n` +
     writeMarker('approval', a)
   );
 }
@@ -102,11 +105,16 @@ export const nothingToResume = (planId: string) =>
 export function resuming(o: {
   planId: string;
   runId: string;
+  /** A sharded run: only its shards that did not complete run again. */
+  shards?: number;
   requester: string;
   actionsUrl: string;
   commentId: number;
 }) {
-  return `Resuming plan \`${o.planId}\` (run \`${o.runId}\`) for ${mention(o.requester)}: completed agents are replayed at no cost. See [Actions](${o.actionsUrl}).\n\n${ack(o.commentId)}`;
+  const what = o.shards
+    ? `only the shards of ${o.shards} that did not complete run again, from their journals; completed agents are replayed at no cost`
+    : 'completed agents are replayed at no cost';
+  return `Resuming plan \`${o.planId}\` (run \`${o.runId}\`) for ${mention(o.requester)}: ${what}. See [Actions](${o.actionsUrl}).\n\n${ack(o.commentId)}`;
 }
 
 /** `/workflow status`: the newest plan (if any) and its approval (if any). */
