@@ -70,6 +70,20 @@ const resumeInputs = z.object({
   resume_actions_run_id: ids.actionsRunId,
 });
 
+/**
+ * A sharded run: the approved plan's marker names 2 or more shards, so the workflow's sharded path
+ * runs it (the shards job, a matrix job per shard, the merge job) instead of the one workflow job.
+ * A resume names the Actions run whose shard artifacts hold the journals; the shards job then runs
+ * only the shards that did not complete there.
+ */
+const shardedInputs = z.object({
+  mode: z.literal('sharded'),
+  issue,
+  plan_comment_id: commentId,
+  script_sha256: ids.sha256,
+  resume_actions_run_id: optional(ids.actionsRunId),
+});
+
 /** A manual dispatch of the weekly sweep: no other input. */
 const sweepInputs = z.object({ mode: z.literal('sweep') });
 
@@ -77,6 +91,7 @@ export const dispatchSchema = z.discriminatedUnion('mode', [
   planInputs,
   runInputs,
   resumeInputs,
+  shardedInputs,
   sweepInputs,
 ]);
 
@@ -90,7 +105,7 @@ export type DispatchRequest =
       request: string;
       requester: string;
     })
-  | Extract<Dispatch, { mode: 'run' | 'resume' | 'sweep' }>;
+  | Extract<Dispatch, { mode: 'run' | 'resume' | 'sharded' | 'sweep' }>;
 
 /** Every input the workflow declares: the keys of every mode's inputs. */
 export const DISPATCH_INPUTS: readonly string[] = [

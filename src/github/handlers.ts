@@ -8,7 +8,7 @@ import {
 import { type Command, parseCommand } from './commands.js';
 import { type Config, configProblemComment, parseConfig } from './config.js';
 import { dispatchInputs } from './dispatch.js';
-import { markersIn, readMarker } from './markers.js';
+import { markersIn, type PlanMarker, readMarker } from './markers.js';
 import { type Actor, mayAct } from './permissions.js';
 import type { GitHubPort } from './port.js';
 import * as texts from './texts.js';
@@ -97,15 +97,17 @@ async function approve(
   const distinct = distinctApproverProblem(config, approver, found.marker);
   if (distinct) return reply(gh, event.issue, texts.notApproved(distinct));
   await gh.react(event.comment.id, '+1');
+  const plan = {
+    issue: event.issue,
+    plan_comment_id: found.comment.id,
+    script_sha256: found.marker.scriptSha256,
+  };
+  // A sharded plan runs on the workflow's sharded path: a job per shard, then one merge.
   await gh.dispatch(
     config.workflowFile,
-    dispatchInputs({
-      mode: 'run',
-      issue: event.issue,
-      plan_comment_id: found.comment.id,
-      script_sha256: found.marker.scriptSha256,
-      approver,
-    }),
+    dispatchInputs(
+      isSharded(found.marker) ? { mode: 'sharded', ...plan } : { mode: 'run', ...plan, approver },
+    ),
   );
   await gh.comment(
     event.issue,
@@ -117,10 +119,15 @@ async function approve(
         commentId: event.comment.id,
       },
       estimate: found.marker.estimate,
+      ...(isSharded(found.marker) ? { shards: found.marker.shards } : {}),
       actionsUrl: actionsUrl(gh, config),
     }),
   );
 }
+
+/** A plan split across runners: its marker, checked by `runnable`/`approvable` first, names 2 or more shards. */
+const isSharded = (marker: PlanMarker): marker is PlanMarker & { shards: number } =>
+  marker.shards !== undefined && marker.shards >= 2;
 
 function alreadyAnswered(trusted: string[], thread: ThreadComment[], commentId: number): boolean {
   return thread.some(
@@ -187,11 +194,12 @@ export async function onComment(gh: CommandPort, event: CommentEvent): Promise<v
     const attempt = latestAttempt(trusted, thread, marker.planId);
     if (!attempt) return reply(gh, event.issue, texts.nothingToResume(marker.planId));
     await gh.react(event.comment.id, 'eyes');
-    // The run job downloads the journal from that Actions run's artifact, checks the plan again and resumes.
+    // The run job downloads the journal from that Actions run's artifact, checks the plan again and
+    // resumes; a sharded run's shards job reads its shards' artifacts and runs only the incomplete ones.
     await gh.dispatch(
       config.workflowFile,
       dispatchInputs({
-        mode: 'resume',
+        mode: isSharded(marker) ? 'sharded' : 'resume',
         issue: event.issue,
         plan_comment_id: newest.id,
         script_sha256: marker.scriptSha256,
@@ -203,6 +211,7 @@ export async function onComment(gh: CommandPort, event: CommentEvent): Promise<v
       texts.resuming({
         planId: marker.planId,
         runId: attempt.runId,
+        ...(isSharded(marker) ? { shards: marker.shards } : {}),
         requester: actor.login,
         actionsUrl: actionsUrl(gh, config),
         commentId: event.comment.id,

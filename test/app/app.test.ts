@@ -375,6 +375,96 @@ describe('/approve', () => {
   });
 });
 
+describe('a sharded plan', () => {
+  const sharded = (planId: string, shards?: number) =>
+    `${planMarker({ planId, scriptSha256: sha256(SCRIPT), baseSha: 'a'.repeat(40), requester: 'Codertocat', request: 'audit', ...(shards ? { shards } : {}) })}\n## Plan: audit\n\n\`\`\`js\n${SCRIPT.trimEnd()}\n\`\`\`\n\nReply \`/approve\` to run it.`;
+
+  /** One command on this thread, answered by a reaction, a dispatch and a comment: the dispatch's inputs and the reply. */
+  async function command(body: string, thread: unknown[]) {
+    const { scope, requests } = github();
+    const event = commentEvent(body);
+    mockThread(scope, thread);
+    mockNoConfig(scope);
+    mockRole(scope, 'Codertocat', 'admin');
+    scope.post(`${REPO}/issues/comments/${event.comment.id}/reactions`).reply(201, {});
+    scope.post(`${REPO}/actions/workflows/dynamic-workflows.yml/dispatches`).reply(204);
+    scope.post(`${REPO}/issues/1/comments`).reply(201, {});
+    await newProbot().receive({ id: `sh-${body}`, name: 'issue_comment', payload: event as never });
+    const dispatch = requests.find((r) => r.path.endsWith('/dispatches'))!;
+    return {
+      event,
+      inputs: (dispatch.body as { inputs: Record<string, string> }).inputs,
+      reply: (requests.at(-1)!.body as { body: string }).body,
+    };
+  }
+
+  test('/approve of a plan whose marker names 3 shards dispatches the sharded path, not run', async () => {
+    const { inputs, reply } = await command('/approve', [comment(100, APP_LOGIN, sharded('plan-9', 3))]);
+    expect(inputs).toEqual({
+      mode: 'sharded',
+      issue: '1',
+      plan_comment_id: '100',
+      script_sha256: sha256(SCRIPT),
+    });
+    expect(reply).toContain(
+      'The run is starting in [Actions](https://github.com/Codertocat/Hello-World/actions/workflows/dynamic-workflows.yml), split across 3 runners (a job each, then one merge); its pull request will be linked here.',
+    );
+  });
+
+  test('/approve of an unsharded plan still dispatches run, with the approver', async () => {
+    const { inputs, reply } = await command('/approve', [comment(100, APP_LOGIN, sharded('plan-9'))]);
+    expect(inputs).toMatchObject({ mode: 'run', approver: 'Codertocat' });
+    expect(reply).not.toContain('runners');
+  });
+
+  const ran = (planId: string, runId: string, actionsRunId: string) =>
+    comment(
+      102,
+      APP_LOGIN,
+      `The sharded run stopped.\n\n<!-- dynamic-workflows:run ${JSON.stringify({ planId, runId, actionsRunId })} -->`,
+    );
+  const approval = (planId: string) =>
+    comment(
+      101,
+      APP_LOGIN,
+      `Approved\n\n${approvalMarker({ planId, scriptSha256: sha256(SCRIPT), approver: 'Codertocat', commentId: 55 })}`,
+    );
+
+  test('/workflow resume of a sharded run dispatches the sharded path with the Actions run whose shard artifacts hold the journals', async () => {
+    const { event, inputs, reply } = await command('/workflow resume', [
+      comment(100, APP_LOGIN, sharded('plan-9', 3)),
+      approval('plan-9'),
+      ran('plan-9', '20261126-080000-abc123', '7777'),
+    ]);
+    expect(inputs).toEqual({
+      mode: 'sharded',
+      issue: '1',
+      plan_comment_id: '100',
+      script_sha256: sha256(SCRIPT),
+      resume_actions_run_id: '7777',
+    });
+    expect(reply).toBe(
+      'Resuming plan `plan-9` (run `20261126-080000-abc123`) for @Codertocat: only the shards of 3 that did not complete run again, from their journals; completed agents are replayed at no cost. ' +
+        `See [Actions](https://github.com/Codertocat/Hello-World/actions/workflows/dynamic-workflows.yml).\n\n<!-- dynamic-workflows:ack ${event.comment.id} -->`,
+    );
+  });
+
+  test('/workflow resume of an unsharded run dispatches resume, as before', async () => {
+    const { inputs } = await command('/workflow resume', [
+      comment(100, APP_LOGIN, sharded('plan-9')),
+      approval('plan-9'),
+      ran('plan-9', '20261126-080000-abc123', '7777'),
+    ]);
+    expect(inputs).toEqual({
+      mode: 'resume',
+      issue: '1',
+      plan_comment_id: '100',
+      script_sha256: sha256(SCRIPT),
+      resume_actions_run_id: '7777',
+    });
+  });
+});
+
 describe('workflow_run', () => {
   function run(conclusion: string) {
     return payload('workflow_run', 'completed', (p) => {

@@ -92,6 +92,57 @@ describe('the dispatch inputs', () => {
     expect(parsed.problem).not.toContain('a b');
   });
 
+  test('a sharded run: the plan and its hash; a resume adds the Actions run whose shard artifacts it reads', () => {
+    const first = dispatchInputs({ mode: 'sharded', issue: 4, plan_comment_id: 100, script_sha256: SHA });
+    expect(first).toEqual({ mode: 'sharded', issue: '4', plan_comment_id: '100', script_sha256: SHA });
+    expect(parseDispatch(first)).toEqual({
+      ok: true,
+      inputs: { mode: 'sharded', issue: 4, plan_comment_id: 100, script_sha256: SHA },
+    });
+    // As GitHub's event carries it: every declared input, the unset ones empty.
+    const event = {
+      mode: 'sharded',
+      issue: '4',
+      request: '',
+      requester: '',
+      comment_id: '',
+      plan_comment_id: '100',
+      script_sha256: SHA,
+      approver: '',
+      revise_plan_comment_id: '',
+      feedback: '',
+      resume_actions_run_id: '4242',
+    };
+    expect(parseDispatch(event)).toEqual({
+      ok: true,
+      inputs: {
+        mode: 'sharded',
+        issue: 4,
+        plan_comment_id: 100,
+        script_sha256: SHA,
+        resume_actions_run_id: '4242',
+      },
+    });
+    expect(parseDispatch({ ...event, resume_actions_run_id: '' })).toEqual({
+      ok: true,
+      inputs: { mode: 'sharded', issue: 4, plan_comment_id: 100, script_sha256: SHA },
+    });
+  });
+
+  test.each([
+    [{ mode: 'sharded', issue: '4', script_sha256: SHA }, 'plan_comment_id'],
+    [{ mode: 'sharded', issue: '4', plan_comment_id: '100', script_sha256: 'x' }, 'script_sha256'],
+    [
+      { mode: 'sharded', issue: '4', plan_comment_id: '100', script_sha256: SHA, resume_actions_run_id: '0' },
+      'resume_actions_run_id',
+    ],
+  ])('a sharded dispatch without what it needs is refused, naming the input: %j', (raw, input) => {
+    const parsed = parseDispatch(raw);
+    expect(parsed.ok === false && parsed.problem).toMatch(
+      new RegExp(`^the dispatch input \`${input}\` is not valid: `),
+    );
+  });
+
   test('the sender never dispatches what the receiver would refuse', () => {
     expect(() =>
       dispatchInputs({ mode: 'run', issue: 4, plan_comment_id: 1, script_sha256: 'not-a-hash' }),
