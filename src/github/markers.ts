@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_SHARDS } from '../plan/shards.js';
 import { neutralise } from '../report/format.js';
+import { MAX_SHARD_PHASE, type ShardState } from '../report/progress-state.js';
 import { ids } from './ids.js';
 
 /**
@@ -19,6 +20,30 @@ import { ids } from './ids.js';
 export { MAX_SHARDS };
 
 const usd = z.object({ min: z.number().nonnegative(), max: z.number().nonnegative() }).strict();
+
+const count = z.number().int().nonnegative();
+
+/** One shard's progress in a sharded run's progress comment (`ShardState`). */
+const shardState = z
+  .object({
+    index: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SHARDS - 1),
+    version: count,
+    status: z.enum(['running', 'completed', 'failed', 'stopped']),
+    phase: z.string().max(MAX_SHARD_PHASE),
+    running: count,
+    done: count,
+    failed: count,
+    queued: count,
+    tokens: z.number().nonnegative(),
+    usd: z.number().nonnegative().nullable(),
+    t: z.number().nonnegative(),
+    runId: ids.runId.optional(),
+  })
+  .strict() satisfies z.ZodType<ShardState>;
 
 export const markerSchemas = {
   /** A plan the bot posted: what `/approve` binds to. */
@@ -51,9 +76,18 @@ export const markerSchemas = {
     .strict(),
   /** The command comment the bot answered: a redelivered webhook does nothing twice. */
   ack: ids.commentId,
-  /** A plan has started running; with the engine's run id and the Actions run once known (what resuming needs). */
+  /**
+   * A plan has started running; with the engine's run id and the Actions run once known (what resuming
+   * needs). The progress comment of a sharded run also carries every shard's state, which each
+   * shard's job merges with its own when it updates the comment (`src/action/shard-progress.ts`).
+   */
   run: z
-    .object({ planId: ids.planId, runId: ids.runId.optional(), actionsRunId: ids.actionsRunId.optional() })
+    .object({
+      planId: ids.planId,
+      runId: ids.runId.optional(),
+      actionsRunId: ids.actionsRunId.optional(),
+      shards: z.array(shardState).max(MAX_SHARDS).optional(),
+    })
     .strict(),
   /** The notice for a workflow run that ended badly was given (the run's page). */
   'run-ended': z.url({ protocol: /^https?$/ }).max(2048),

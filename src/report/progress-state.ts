@@ -104,3 +104,86 @@ export function statusLine(s: ProgressState): string {
     `${(s.t / 1000).toFixed(1)}s`,
   ].join(' · ');
 }
+
+// A sharded run: one progress comment that every shard's job updates.
+
+/** How a shard stands, as the shared progress comment shows it. */
+export type ShardStatus = 'running' | 'completed' | 'failed' | 'stopped';
+
+/**
+ * One shard's progress as data: what its job last wrote into the shared comment's marker. `version`
+ * orders the versions of one shard's state (the newest has the highest): each writer counts it up
+ * from the clock, so a job re-run later always writes a newer one than the attempt before it.
+ */
+export interface ShardState {
+  index: number;
+  version: number;
+  status: ShardStatus;
+  phase: string;
+  running: number;
+  done: number;
+  failed: number;
+  queued: number;
+  tokens: number;
+  usd: number | null;
+  /** Milliseconds since the shard's run started. */
+  t: number;
+  /** The engine's run id of the shard's run, once it started. */
+  runId?: string;
+}
+
+/** The longest phase name a shard's state keeps: the comment shows a few words, not a paragraph. */
+export const MAX_SHARD_PHASE = 120;
+
+/** A shard's progress state as the data its job writes into the shared comment. */
+export function shardStateOf(
+  index: number,
+  version: number,
+  status: ShardStatus,
+  s: ProgressState,
+): ShardState {
+  return {
+    index,
+    version,
+    status,
+    phase: s.phase.slice(0, MAX_SHARD_PHASE),
+    running: Math.max(0, s.running),
+    done: s.done,
+    failed: s.failed,
+    queued: Math.max(0, s.queued),
+    tokens: s.tokens,
+    usd: s.usd,
+    t: s.t,
+    ...(s.runId ? { runId: s.runId } : {}),
+  };
+}
+
+/**
+ * Every shard's newest state among several readings (each a list of shard states, in any order):
+ * per shard, the one with the highest version. So a writer that read an older version of another
+ * shard's state than one it saw before never writes the older one back.
+ */
+export function newestShardStates(...readings: ReadonlyArray<readonly ShardState[]>): ShardState[] {
+  const newest = new Map<number, ShardState>();
+  for (const reading of readings)
+    for (const state of reading) {
+      const known = newest.get(state.index);
+      if (!known || state.version > known.version) newest.set(state.index, state);
+    }
+  return [...newest.values()].sort((a, b) => a.index - b.index);
+}
+
+/** What the shards add up to: agents by state, tokens and dollars (unknown only when no shard knows). */
+export function shardTotals(states: readonly ShardState[]) {
+  const sum = (pick: (s: ShardState) => number) => states.reduce((n, s) => n + pick(s), 0);
+  const priced = states.filter((s) => s.usd !== null);
+  return {
+    running: sum((s) => s.running),
+    done: sum((s) => s.done),
+    failed: sum((s) => s.failed),
+    queued: sum((s) => s.queued),
+    tokens: sum((s) => s.tokens),
+    usd: priced.length === 0 ? null : priced.reduce((n, s) => n + (s.usd ?? 0), 0),
+    ended: states.filter((s) => s.status !== 'running').length,
+  };
+}
