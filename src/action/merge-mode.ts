@@ -90,11 +90,16 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
     resume: resumeShardsHint(),
   });
   const pullRequest = merged.branch
-    ? await openPullRequest(o, asFinishedRun({ ...merged, branch: merged.branch }), {
-        marker: found.marker,
-        approver: found.approver.login,
-        issue: o.issue,
-      })
+    ? // No trace line: the traces are in each shard's run directory, in the shards' artifacts, not the merge's.
+      await openPullRequest(
+        { github: o.github, push: o.push },
+        asFinishedRun({ ...merged, branch: merged.branch }),
+        {
+          marker: found.marker,
+          approver: found.approver.login,
+          issue: o.issue,
+        },
+      )
     : undefined;
   await o.github.updateComment(
     o.progressCommentId,

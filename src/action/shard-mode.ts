@@ -91,7 +91,7 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
       source: found.script,
       file: `plan-${found.marker.planId}.js`,
       oracle: 'detect',
-      estimate: { phases: estimate.phases },
+      // No estimate vs actual: the plan's phases are estimated for the whole list, not one slice.
       ...(previous ? { resume: previous.runId } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
     },

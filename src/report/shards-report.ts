@@ -44,6 +44,9 @@ export interface ShardsReportInput {
   oracle?: { command: string; passed: boolean; summary: string };
 }
 
+/** Room under GitHub's 65,536 characters of a pull request's body for what goes above the report. */
+export const MAX_REPORT_CHARS = 60_000;
+
 const tokensOf = (u: UsageTotals) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
 
 function cell(value: string): string {
@@ -129,8 +132,24 @@ export function renderShardsReport(input: ShardsReportInput): string {
     ),
     `| total | ${t.agents} | ${t.inputTokens} | ${t.cacheWriteTokens} | ${t.cacheReadTokens} | ${t.outputTokens} | ${formatUsd(t.usd)} |`,
   );
+  // Each shard's own report while the whole stays within what a pull request's body may hold.
+  let length = lines.join('\n').length;
+  const left: number[] = [];
   for (const s of input.shards.filter((shard) => shard.report !== undefined)) {
-    lines.push('', `## Shard ${s.index} (run \`${s.runId}\`)`, '', ...nested(s.report!));
+    const section = ['', `## Shard ${s.index} (run \`${s.runId}\`)`, '', ...nested(s.report!)];
+    const size = section.join('\n').length + 1;
+    if (length + size > MAX_REPORT_CHARS) {
+      left.push(s.index);
+      continue;
+    }
+    lines.push(...section);
+    length += size;
+  }
+  if (left.length > 0) {
+    lines.push(
+      '',
+      `The own reports of ${left.length === 1 ? 'shard' : 'shards'} ${left.join(', ')} are left out here to keep within a pull request's size: each is \`report.md\` in its run directory.`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -399,6 +399,7 @@ describe('a sharded audit across three job processes', () => {
       const partial = github.pulls[0]!;
       expect(partial.body).toContain('> **1 shard not in this branch**: shard 2 (its newest run');
       expect(partial.body).toContain('Reply `/workflow resume`');
+      expect(partial.body).not.toContain('Trace: the artifact');
       // The merge job ran the repository's tests once on the merged branch: shard 2's two still fail.
       expect(partial.body).toMatch(
         /- tests on the merged branch \(`npm test`\): failing \(4 passed, 2 failed\)/,

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { writeJsonAtomic } from '../../src/engine/run-dir.js';
 import { liveSpend, mergeShards } from '../../src/flows/merge-shards.js';
 import { latestShardRun, missingShards, shardRunDirs, writeChangesBundle } from '../../src/flows/shards.js';
+import { MAX_REPORT_CHARS, renderShardsReport } from '../../src/report/shards-report.js';
 import { git, tempDir } from '../helpers.js';
 
 /** A repository with two files and its base commit; the merge works in a clone of it. */
@@ -195,5 +196,35 @@ describe('sharded runs: finding the shards and merging them', () => {
     expect(merged.branch).toBeUndefined();
     expect(git(repo, 'branch', '--list', 'dwf/*')).toBe('');
     expect(readFileSync(merged.reportPath, 'utf8')).toContain('no run of it is here');
+  });
+
+  test("the shards' own reports are left out, and said, past what a pull request's body may hold", () => {
+    const spent = usage(1, 1000, 20, 0.0022);
+    const shard = (index: number) => ({
+      index,
+      state: 'no changes' as const,
+      runId: `20261126-08000${index}-00000${index}`,
+      files: [],
+      attempts: 1,
+      spent,
+      replayedAgents: 0,
+      report: `# audit: completed\n\n${'x'.repeat(MAX_REPORT_CHARS / 2.5)}\n`,
+    });
+    const report = renderShardsReport({
+      name: 'audit',
+      runId: '20261126-090000-000000',
+      count: 3,
+      base: 'a'.repeat(40),
+      shards: [shard(0), shard(1), shard(2)],
+      totals: usage(3, 3000, 60, 0.0066),
+      byModel: {},
+      resume: '-',
+    });
+    expect(report.length).toBeLessThan(MAX_REPORT_CHARS);
+    expect(report).toContain('## Shard 1 (run');
+    expect(report).not.toContain('## Shard 2 (run');
+    expect(report).toContain(
+      "The own reports of shard 2 are left out here to keep within a pull request's size: each is `report.md` in its run directory.",
+    );
   });
 });
