@@ -1,8 +1,11 @@
+import { join } from 'node:path';
+import { listRuns } from '../engine/run-record.js';
 import type { FinishedRun } from '../flows/run.js';
 import { planAndRun } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
 import type { Config } from '../github/config.js';
 import type { GitHubPort } from '../github/port.js';
+import { batchLog } from '../models/batch.js';
 import type { ModelProvider } from '../models/types.js';
 import { findingsOf } from '../report/report.js';
 import { knownFrom, openPullRequest } from './pull-request.js';
@@ -56,8 +59,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     {
       repoDir: o.repoDir,
       runsDir: o.runsDir,
-      // `sweep.batch`: the same model through the Message Batches API, at half price.
-      provider: (o.config.sweep?.batch && o.provider.withBatches?.()) || o.provider,
+      // `sweep.batch`: the same model through the Message Batches API, at half price, its batches
+      // recorded beside the runs so that the next job can collect those still in flight.
+      provider:
+        (o.config.sweep?.batch && o.provider.withBatches?.(batchLog(join(o.runsDir, 'batches.jsonl')))) ||
+        o.provider,
       ...(o.env ? { env: o.env } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
     },
@@ -66,7 +72,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     // findings (and their fingerprints) even when it fixed nothing, so the report is committed.
     { budget: own, commitReport: true },
   );
-  const { plan, summary } = await planAndRun(settings, { request: template, args: { known } });
+  // A sweep that outlived its job (its run directory kept, no result in it) goes on from its journal.
+  const [latest] = listRuns(o.runsDir);
+  const resume = latest?.status === 'unfinished' ? { resume: latest.runId } : {};
+  const { plan, summary } = await planAndRun(settings, { request: template, args: { known } }, resume);
   if (!summary) return { status: 'skipped', reason: plan.verdict.reasons.join(' ') };
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };

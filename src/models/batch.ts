@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type Anthropic from '@anthropic-ai/sdk';
 import {
   type AnthropicOptions,
@@ -11,11 +12,15 @@ import {
 import { TtlChooser } from './cache-strategy.js';
 import {
   abortableSleep,
+  type BatchRecording,
   type ModelCallObserver,
   type ModelProvider,
   type ModelReply,
   type ModelRequest,
+  type SubmittedBatch,
 } from './types.js';
+
+export type { SubmittedBatch } from './types.js';
 
 /**
  * Requests through the Message Batches API, at half the price of the Messages API: the requests of
@@ -25,7 +30,7 @@ import {
  * ordinary call (the agent does not notice, beside a retry in the event log).
  */
 
-export interface BatchOptions {
+export interface BatchOptions extends BatchRecording {
   /** How long the first request of a batch waits for others to join it (ms; default 2000). */
   windowMs?: number;
   /** A batch is submitted at once when this many requests wait (default 1000). */
@@ -38,15 +43,6 @@ export interface BatchOptions {
   pollFailures?: number;
   /** Waits between polls; tests pass one that does not wait. */
   sleep?: (ms: number) => Promise<void>;
-  /** Told of each batch as it is submitted, to record it (a resumed run reads results instead of resubmitting). */
-  onSubmitted?: (batch: SubmittedBatch) => void;
-  /** Batches an earlier job submitted: a request whose custom id is in one takes its result from there. */
-  resume?: SubmittedBatch[];
-}
-
-export interface SubmittedBatch {
-  id: string;
-  customIds: string[];
 }
 
 type Result = Anthropic.Messages.MessageBatchResult;
@@ -182,6 +178,26 @@ export class BatchQueue {
 export function customIdOf(request: ModelRequest, params: Anthropic.MessageCreateParamsNonStreaming): string {
   const json = JSON.stringify(params, (key, value) => (key === 'cache_control' ? undefined : value));
   return `a${request.agent.index}_${request.agent.attempt}_${hash('sha256', json, 'hex').slice(0, 32)}`;
+}
+
+/**
+ * A record of the batches submitted, one JSON line each in `path` (in the runs directory, which the
+ * workflow keeps as an artifact): a job that outlived its time is resumed by the next one, which
+ * takes the results of the batches it had in flight instead of submitting (and paying) again.
+ */
+export function batchLog(path: string): BatchRecording {
+  const resume: SubmittedBatch[] = [];
+  if (existsSync(path)) {
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      try {
+        const batch = JSON.parse(line) as SubmittedBatch;
+        if (typeof batch.id === 'string' && Array.isArray(batch.customIds)) resume.push(batch);
+      } catch {
+        // A line cut short by the end of the job: that batch is lost, its requests are sent again.
+      }
+    }
+  }
+  return { resume, onSubmitted: (batch) => appendFileSync(path, `${JSON.stringify(batch)}\n`) };
 }
 
 /** The model a request names, without the `?batch=1` a batching provider adds to it. */

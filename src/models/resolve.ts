@@ -50,7 +50,10 @@ function anthropic(spec: string, { env = process.env, fetch }: ResolveOptions): 
   };
   if (batch === '1') return createBatchingProvider(options);
   // The same model through the Message Batches API, for a scheduled sweep configured with `sweep.batch`.
-  return { ...createAnthropicProvider(options), withBatches: () => createBatchingProvider(options) };
+  return {
+    ...createAnthropicProvider(options),
+    withBatches: (recording) => createBatchingProvider({ ...options, batch: { ...recording } }),
+  };
 }
 
 /** Turns a model name from the command line or config into a provider. */

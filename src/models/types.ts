@@ -156,7 +156,21 @@ export interface ModelProvider {
    * The same model through the Message Batches API (half the price, answers within hours), for
    * unattended runs; absent when the provider has none.
    */
-  withBatches?(): ModelProvider;
+  withBatches?(recording?: BatchRecording): ModelProvider;
+}
+
+/** A batch submitted to the Message Batches API: its id and the custom ids of its requests. */
+export interface SubmittedBatch {
+  id: string;
+  customIds: string[];
+}
+
+/** Where a batching provider records its batches, and those an earlier job recorded (to resume). */
+export interface BatchRecording {
+  /** Told of each batch as it is submitted. */
+  onSubmitted?: (batch: SubmittedBatch) => void;
+  /** Batches an earlier job submitted: a request whose custom id is in one takes its result from there. */
+  resume?: SubmittedBatch[];
 }
 
 /**
