@@ -1,5 +1,6 @@
 import { runGit } from '../agents/git.js';
 import { missingShards } from '../flows/shards.js';
+import { parseDispatch } from '../github/dispatch.js';
 import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, runProgress } from '../github/texts.js';
 import { emptyProgress } from '../report/progress-state.js';
@@ -74,24 +75,25 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   return { status: 'started', count: found.count, matrix, progressCommentId: progress.id, baseSha };
 }
 
-/** The inputs of a sharded dispatch every job of it reads, checked; a bad one is one clear error. */
+/** The inputs of a sharded dispatch every job of it reads, through the dispatch schema; a bad one is one clear error. */
 export function shardedInputs(
   inputs: Inputs,
   issue: number,
 ): { issue: number; planCommentId: number; scriptSha256: string; resumeActionsRunId?: string } {
-  const need = <K extends 'commentId' | 'sha256'>(kind: K, value: unknown, what: string) => {
-    const checked = checkId(kind, value, `the dispatch input \`${what}\``);
-    if (!checked.ok) throw new Error(checked.problem);
-    return checked.value;
-  };
-  const resume = inputs.resume_actions_run_id;
-  if (resume && !isId('actionsRunId', resume))
-    throw new Error('the dispatch input `resume_actions_run_id` is not valid: digits only');
+  // The issue may also come from the event; the mode is the job's own (`shards`, `shard`, `merge`).
+  const parsed = parseDispatch({
+    ...inputs,
+    ...(issue > 0 ? { issue: String(issue) } : {}),
+    mode: 'sharded',
+  });
+  if (!parsed.ok) throw new Error(parsed.problem);
+  if (parsed.inputs.mode !== 'sharded') throw new Error('the dispatch is not of a sharded run');
+  const { plan_comment_id, script_sha256, resume_actions_run_id } = parsed.inputs;
   return {
-    issue,
-    planCommentId: need('commentId', Number(inputs.plan_comment_id), 'plan_comment_id'),
-    scriptSha256: need('sha256', inputs.script_sha256, 'script_sha256'),
-    ...(resume ? { resumeActionsRunId: resume } : {}),
+    issue: parsed.inputs.issue,
+    planCommentId: plan_comment_id,
+    scriptSha256: script_sha256,
+    ...(resume_actions_run_id !== undefined ? { resumeActionsRunId: resume_actions_run_id } : {}),
   };
 }
 
