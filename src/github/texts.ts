@@ -1,11 +1,10 @@
 import type { FinishedRun } from '../flows/run.js';
 import { failureList } from '../report/failures.js';
-import { type ProgressState, statusLine } from '../report/progress-state.js';
+import type { ProgressState } from '../report/progress-state.js';
 import { codeSpan, findingsOf, sensitiveChanges } from '../report/report.js';
 import { traceArtifactLine } from '../report/trace-diagram.js';
 import { runMarker } from './approval.js';
 import { HELP } from './commands.js';
-import { isId } from './ids.js';
 import {
   type ApprovalMarker,
   mention,
@@ -15,6 +14,7 @@ import {
   validMarker,
   writeMarker,
 } from './markers.js';
+import { type ProgressInfo, progressMarker } from './progress-texts.js';
 
 /**
  * Every text the bot writes (comments, job summaries, pull requests) but the plan comment
@@ -183,50 +183,9 @@ export const sweepSummary = (newFindings: number, pullRequest?: { url: string })
     ? `The sweep found ${newFindings} new findings: ${pullRequest.url}`
     : 'The sweep found nothing new; no pull request was opened.';
 
-// The progress comment of a run.
+// The progress comment of a run: src/github/progress-texts.ts (its own file for its size), re-exported.
 
-export interface ProgressInfo {
-  planId: string;
-  runUrl?: string;
-  /** This Actions run, recorded with the engine's run id so `/workflow resume` finds its artifact. */
-  actionsRunId?: string;
-}
-
-/** A log line may be 16 KiB; five of them must leave the comment far below GitHub's 65,536 characters. */
-const MAX_LOG_LINE = 500;
-
-function clip(line: string): string {
-  const flat = line.replace(/\s+/g, ' ');
-  return flat.length > MAX_LOG_LINE
-    ? `${flat.slice(0, MAX_LOG_LINE)}… [${flat.length - MAX_LOG_LINE} more characters in the run's log]`
-    : flat;
-}
-
-/** The progress comment's body: phase, agents, tokens, dollars, and the newest log lines. */
-export function runProgress(state: ProgressState, info: ProgressInfo): string {
-  const lines = [
-    `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}`,
-    '',
-    `\`${statusLine(state)}\``,
-  ];
-  // Log lines are the script's words: quoted, on one line, and unable to open an HTML comment.
-  if (state.logs.length > 0) lines.push('', ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
-  lines.push('', progressMarker(state, info));
-  return lines.join('\n');
-}
-
-/**
- * The marker every version of the progress comment ends with: this plan ran, and (once both ids are
- * known and valid) which run of the engine and which Actions run it was.
- */
-export function progressMarker(state: ProgressState, info: ProgressInfo): string {
-  return state.runId &&
-    isId('runId', state.runId) &&
-    info.actionsRunId &&
-    isId('actionsRunId', info.actionsRunId)
-    ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId })
-    : runMarker(info.planId);
-}
+export { type ProgressInfo, progressMarker, runProgress, shardedProgress } from './progress-texts.js';
 
 type Ended = Pick<FinishedRun, 'status' | 'error'> &
   Partial<Pick<FinishedRun, 'failedAgents' | 'failures' | 'usage' | 'replayedAgents'>>;
