@@ -41,8 +41,8 @@ export interface BatchOptions extends BatchRecording {
   maxPollMs?: number;
   /** Consecutive failed polls before the batch is given up on and its requests sent as ordinary calls (default 5). */
   pollFailures?: number;
-  /** Waits between polls; tests pass one that does not wait. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between polls, cut short by `signal` (every waiting request aborted); tests pass one that does not wait. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 type Result = Anthropic.Messages.MessageBatchResult;
@@ -50,6 +50,7 @@ type Result = Anthropic.Messages.MessageBatchResult;
 interface Waiter {
   customId: string;
   params: Anthropic.MessageCreateParamsNonStreaming;
+  signal: AbortSignal;
   resolve(result: Result): void;
 }
 
@@ -67,12 +68,38 @@ function failed(error: unknown): Result {
   } as Result;
 }
 
+/** Whether an error of the Batches API says it will not take batches here (no retry helps). */
+function refusesBatches(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** The requests waiting on one batch: its polling stops once every one of them has been aborted. */
+class Watchers {
+  private readonly signals = new Set<AbortSignal>();
+  readonly stop = new AbortController();
+
+  add(signal: AbortSignal): void {
+    this.signals.add(signal);
+    signal.addEventListener('abort', () => this.check(), { once: true });
+    this.check();
+  }
+
+  private check(): void {
+    if ([...this.signals].every((s) => s.aborted))
+      this.stop.abort(new Error('no request waits for the batch'));
+  }
+}
+
 /** Collects requests into batches and hands each its result. */
 export class BatchQueue {
   private waiting: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly recorded = new Map<string, string>();
   private readonly results = new Map<string, Promise<Map<string, Result>>>();
+  private readonly watchers = new Map<string, Watchers>();
+  /** Set when the endpoint refused a batch (a 4xx): every later request is an ordinary call. */
+  private refused: Error | undefined;
 
   constructor(
     private readonly client: Anthropic,
@@ -91,15 +118,16 @@ export class BatchQueue {
     const recorded = this.recorded.get(customId);
     if (recorded !== undefined) {
       this.recorded.delete(customId);
-      const found = await this.resultsOf(recorded).then(
+      const found = await this.resultsOf(recorded, [signal]).then(
         (results) => results.get(customId),
         () => undefined,
       );
       if (found) return found;
     }
     if (signal.aborted) throw signal.reason;
+    if (this.refused) return failed(this.refused);
     return new Promise<Result>((resolve, reject) => {
-      const waiter: Waiter = { customId, params, resolve };
+      const waiter: Waiter = { customId, params, signal, resolve };
       const onAbort = () => {
         this.waiting = this.waiting.filter((w) => w !== waiter);
         reject(signal.reason);
@@ -129,8 +157,12 @@ export class BatchQueue {
         requests: group.map((w) => ({ custom_id: w.customId, params: w.params })),
       });
       this.options.onSubmitted?.({ id: batch.id, customIds: group.map((w) => w.customId) });
-      results = await this.resultsOf(batch.id);
+      results = await this.resultsOf(
+        batch.id,
+        group.map((w) => w.signal),
+      );
     } catch (error) {
+      if (refusesBatches(error)) this.refused = error as Error;
       for (const w of group) w.resolve(failed(error));
       return;
     }
@@ -139,32 +171,39 @@ export class BatchQueue {
   }
 
   /** Polls a batch with back-off until it has ended, then reads its results (once per batch). */
-  private resultsOf(id: string): Promise<Map<string, Result>> {
+  private resultsOf(id: string, signals: AbortSignal[]): Promise<Map<string, Result>> {
+    let watchers = this.watchers.get(id);
+    if (!watchers) {
+      watchers = new Watchers();
+      this.watchers.set(id, watchers);
+    }
+    for (const signal of signals) watchers.add(signal);
     let pending = this.results.get(id);
     if (!pending) {
-      pending = this.poll(id);
+      pending = this.poll(id, watchers.stop.signal);
       this.results.set(id, pending);
     }
     return pending;
   }
 
-  private async poll(id: string): Promise<Map<string, Result>> {
-    const sleep = this.options.sleep ?? ((ms: number) => abortableSleep(ms, new AbortController().signal));
+  private async poll(id: string, stop: AbortSignal): Promise<Map<string, Result>> {
+    const sleep = this.options.sleep ?? abortableSleep;
     let wait = this.options.pollMs ?? 15_000;
     let failures = 0;
     for (;;) {
       try {
-        const batch = await this.client.messages.batches.retrieve(id);
+        const batch = await this.client.messages.batches.retrieve(id, {}, { signal: stop });
         failures = 0;
         if (batch.processing_status === 'ended') break;
       } catch (error) {
-        if (++failures >= (this.options.pollFailures ?? 5)) throw error;
+        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5)) throw error;
       }
-      await sleep(wait);
+      // Every request that waited on the batch was aborted (the run stopped): polling stops.
+      await sleep(wait, stop);
       wait = Math.min(wait * 2, this.options.maxPollMs ?? 5 * 60_000);
     }
     const results = new Map<string, Result>();
-    for await (const line of await this.client.messages.batches.results(id))
+    for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
       results.set(line.custom_id, line.result);
     return results;
   }

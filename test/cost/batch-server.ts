@@ -17,10 +17,14 @@ export interface BatchBehaviour {
   fate?(customId: string, n: number): BatchFate;
   /** Retrievals that still find a batch in progress (default 1). */
   pollsBeforeEnd?: number;
+  /** The endpoint has no Batches API: creating a batch answers 404. */
+  noBatches?: boolean;
 }
 
 export interface BatchRecord {
   created: Array<{ id: string; customIds: string[] }>;
+  /** Creations refused (`noBatches`). */
+  refused: number;
   retrievals: number;
   resultsServed: number;
   /** Requests by fate, over all batches. */
@@ -45,6 +49,7 @@ export function batchEndpoints(
   const batches = new Map<string, StoredBatch>();
   const record: BatchRecord = {
     created: [],
+    refused: 0,
     retrievals: 0,
     resultsServed: 0,
     fates: { succeeded: 0, errored: 0, expired: 0, canceled: 0 },
@@ -105,6 +110,10 @@ export function batchEndpoints(
 
   function handle(method: string, path: string, raw: string): { status: number; type: string; body: string } {
     if (method === 'POST' && path === '/v1/messages/batches') {
+      if (behaviour.noBatches) {
+        record.refused++;
+        return json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not Found' } });
+      }
       const body = JSON.parse(raw) as Json;
       const requests = body.requests as StoredBatch['requests'] | undefined;
       if (!Array.isArray(requests) || requests.length === 0) return invalid('requests: at least one');

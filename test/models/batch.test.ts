@@ -116,6 +116,36 @@ describe('the Message Batches API (batch.ts) against a local stand-in', () => {
     expect(server!.batches.created).toHaveLength(1);
   });
 
+  test('a run that stops while its batch is in progress stops polling it', async () => {
+    server ??= await startDiligentServer({ batches: { pollsBeforeEnd: 1e9 }, latencyMs: 0 });
+    const provider = createBatchingProvider({
+      model: MODEL,
+      apiKey: 'test-key',
+      baseURL: server.url,
+      batch: { windowMs: 5, pollMs: 5, maxPollMs: 5 },
+    });
+    const stop = new AbortController();
+    const answer = provider.complete({ ...request(0, 'q'), signal: stop.signal });
+    while (server.batches.retrievals < 3) await new Promise((r) => setTimeout(r, 5));
+    stop.abort(new Error('the run was stopped'));
+    await expect(answer).rejects.toThrow('the run was stopped');
+    await new Promise((r) => setTimeout(r, 50));
+    const polls = server.batches.retrievals;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.batches.retrievals).toBe(polls);
+  });
+
+  test('an endpoint without the Batches API: one refused batch, then ordinary calls only', async () => {
+    const { provider, server } = await batching({ noBatches: true });
+    const retries: string[] = [];
+    await provider.complete(request(0, 'q0'), { onRetry: (n) => retries.push(n.reason) });
+    const reply = await provider.complete(request(1, 'q1'), { onRetry: (n) => retries.push(n.reason) });
+    expect(reply.usage.batch).toBeUndefined();
+    expect(server.batches.refused).toBe(1);
+    expect(server.totals.requests).toBe(2);
+    expect(retries).toEqual(['batch request errored (api_error)', 'batch request errored (api_error)']);
+  });
+
   test('anthropic:MODEL?batch=1 resolves to the batching provider; a bad value is refused', () => {
     const env = { ANTHROPIC_API_KEY: 'k' };
     expect(resolveModel(`anthropic:${MODEL}?batch=1`, { env }).id).toBe(`anthropic:${MODEL}?batch=1`);
