@@ -11,6 +11,7 @@ import type { Plan } from '../plan/plan.js';
 import { reportAndCommitWith } from './finish.js';
 import { type PlanRequestOptions, planRequest } from './plan.js';
 import type { RunSettings } from './settings.js';
+import { adoptWorkingCopy } from './working-copy.js';
 
 /** Settings a run can use: they say where its run directory goes. */
 export type RunnableSettings = RunSettings & { runsDir: string };
@@ -46,6 +47,8 @@ export async function runScript(settings: RunnableSettings, script: ScriptToRun)
     (script.oracle === 'detect'
       ? detectOracle(repoDir, await trackedFiles(repoDir))?.command
       : script.oracle?.planned);
+  // A resume in a later job: the earlier run's working copy came with its artifact (working-copy.ts).
+  if (script.resume !== undefined) await adoptWorkingCopy(repoDir, settings.runsDir, script.resume);
   const summary = await runWorkflow({
     source: script.source,
     file: script.file,

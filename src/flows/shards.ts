@@ -1,15 +1,6 @@
-import {
-  cpSync,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, join } from 'node:path';
-import { IDENTITY, runGit } from '../agents/git.js';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runGit } from '../agents/git.js';
 import { isRunId } from '../engine/run-dir.js';
 import { readResultFile } from '../engine/run-record.js';
 import { type FinishedRun, type RunnableSettings, runScript, type ScriptToRun } from './run.js';
@@ -41,7 +32,7 @@ const SHARD_FILE = 'shard.json';
 /** A shard's changes: a git bundle of base..its branch. */
 export const CHANGES_BUNDLE = 'changes.bundle';
 
-const git = (cwd: string, args: string[], config: Array<[string, string]> = []) =>
+const _git = (cwd: string, args: string[], config: Array<[string, string]> = []) =>
   runGit(args, { cwd, config });
 
 function validShard(value: unknown): ShardOf | undefined {
@@ -109,11 +100,6 @@ export async function runShard(
   script: ScriptToRun,
   shard: ShardOf,
 ): Promise<FinishedRun & { bundle?: string }> {
-  if (script.resume !== undefined)
-    await adoptWorkingCopy(settings.repoDir, {
-      runId: script.resume,
-      runDir: join(settings.runsDir, script.resume),
-    });
   const summary = await runScript(
     { ...settings, shard: { index: shard.index } },
     {
@@ -127,40 +113,6 @@ export async function runShard(
   );
   const bundle = await writeChangesBundle(settings.repoDir, summary);
   return { ...summary, ...(bundle ? { bundle } : {}) };
-}
-
-/**
- * A killed run's working copy, downloaded onto a new runner: its files are there, but it is no
- * worktree of this checkout (git's records of it stayed on the old runner). Its files become the
- * branch `dwf/<run id>` on this checkout (the base, everything in it replaced by what the working
- * copy holds), and the copy is set aside, so the resumed run starts from them as from a branch.
- */
-export async function adoptWorkingCopy(repoDir: string, previous: Pick<ShardRun, 'runDir' | 'runId'>) {
-  const copy = join(previous.runDir, 'workspace');
-  if (!existsSync(copy)) return;
-  const listed = await git(repoDir, ['worktree', 'list', '--porcelain']);
-  if (listed.split('\n').some((line) => line === `worktree ${realpathSync(copy)}`)) return;
-  const base = (await git(repoDir, ['rev-parse', 'HEAD'])).trim();
-  const scratch = `${copy}.adopting`;
-  await git(repoDir, ['worktree', 'add', '--quiet', '-b', `dwf/${previous.runId}`, scratch, base]);
-  for (const entry of readdirSync(scratch))
-    if (entry !== '.git') rmSync(join(scratch, entry), { recursive: true });
-  cpSync(copy, scratch, { recursive: true, filter: (path) => basename(path) !== '.git' });
-  await git(scratch, ['add', '-A']);
-  await git(
-    scratch,
-    [
-      'commit',
-      '--quiet',
-      '--no-verify',
-      '--allow-empty',
-      '-m',
-      `the working copy of killed run ${previous.runId}`,
-    ],
-    IDENTITY,
-  );
-  await git(repoDir, ['worktree', 'remove', '--force', scratch]);
-  renameSync(copy, `${copy}.orphaned`);
 }
 
 /** The run's branch as a git bundle of base..branch in its run directory; none when it changed nothing. */
