@@ -2,8 +2,7 @@ import { runGit } from '../agents/git.js';
 import { missingShards } from '../flows/shards.js';
 import { parseDispatch } from '../github/dispatch.js';
 import { checkId, isId } from '../github/ids.js';
-import { didNotRun, refusedToRun, runProgress } from '../github/texts.js';
-import { emptyProgress } from '../report/progress-state.js';
+import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
 import type { Inputs, Job } from './main.js';
 import { type ApprovalToCheck, type Approved, checkApproval } from './run-mode.js';
 
@@ -68,8 +67,9 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
     ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
     ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
   };
-  // The comment ends with the plan's run marker, so the plan reads as run from now on.
-  const progress = await o.github.comment(o.issue, runProgress(emptyProgress(), info));
+  // The comment ends with the plan's run marker, so the plan reads as run from now on; each shard
+  // then puts its own state in it (shard-progress.ts).
+  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states: [], info }));
   // The commit every shard and the merge check out: the default branch may move while they run.
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   return { status: 'started', count: found.count, matrix, progressCommentId: progress.id, baseSha };

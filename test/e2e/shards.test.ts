@@ -175,6 +175,13 @@ async function gitHubStandIn(
       return [201, { id }];
     }
     const edit = /^\/repos\/octo\/shop\/issues\/comments\/(\d+)$/.exec(url);
+    if (method === 'GET' && edit) {
+      const comment = thread.find((c) => c.id === Number(edit[1]));
+      const issueUrl = 'https://api.github.com/repos/octo/shop/issues/1';
+      return comment
+        ? [200, { ...comment, created_at: at, updated_at: at, issue_url: issueUrl }]
+        : [404, { message: 'no such comment' }];
+    }
     if (method === 'PATCH' && edit) {
       const comment = thread.find((c) => c.id === Number(edit[1]));
       if (comment) comment.body = (body as { body: string }).body;
