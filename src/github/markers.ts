@@ -41,7 +41,6 @@ const shardState = z
     tokens: z.number().nonnegative(),
     usd: z.number().nonnegative().nullable(),
     t: z.number().nonnegative(),
-    runId: ids.runId.optional(),
   })
   .strict() satisfies z.ZodType<ShardState>;
 

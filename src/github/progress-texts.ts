@@ -68,13 +68,15 @@ function shardRow(s: ShardState | undefined, index: number): string {
  * The progress comment of a sharded run while its shards run: a row per shard (state, phase, agents
  * running · done · failed, tokens, dollars, time), the totals, and the run marker carrying every
  * shard's state as data, which the next shard to write merges with its own. A shard with no state
- * yet is waiting. The marker names the first shard's run and this Actions run once known, so a run
- * whose merge never wrote can still be resumed.
+ * yet is waiting. The marker names a shard's run (the first to write one) and this Actions run once
+ * known, so a run whose merge never wrote can still be resumed.
  */
 export function shardedProgress(o: {
   count: number;
   states: readonly ShardState[];
   info: ProgressInfo;
+  /** The engine's run the marker names, which `/workflow resume` quotes. */
+  runId?: string | undefined;
 }): string {
   const { count, info } = o;
   const byIndex = new Map(o.states.filter((s) => s.index < count).map((s) => [s.index, s]));
@@ -86,7 +88,12 @@ export function shardedProgress(o: {
     count <= MAX_SHARD_ROWS
       ? indexes
       : indexes.filter((i) => byIndex.get(i)?.status !== 'completed').slice(0, MAX_SHARD_ROWS);
-  const unlisted = count - listed.length;
+  const shown = new Set(listed);
+  const unlisted = new Map<string, number>();
+  for (const i of indexes.filter((i) => !shown.has(i))) {
+    const status = byIndex.get(i)?.status ?? 'waiting';
+    unlisted.set(status, (unlisted.get(status) ?? 0) + 1);
+  }
   const lines = [
     `**Running plan \`${info.planId}\` in ${count} shards**${info.runUrl ? ` ([job](${info.runUrl}))` : ''}: ${total.ended} of ${count} ended.`,
     '',
@@ -95,11 +102,13 @@ export function shardedProgress(o: {
     ...listed.map((i) => shardRow(byIndex.get(i), i)),
     `| **all** | ${total.ended} of ${count} ended | | ${total.running} · ${total.done} · ${total.failed} | ${formatTokens(total.tokens)} | ${total.usd === null ? '–' : formatUsd(total.usd)} | |`,
   ];
-  if (unlisted > 0) lines.push('', `${plural(unlisted, 'more shard')} not listed: completed.`);
-  const first = states.find((s) => s.runId !== undefined);
+  if (unlisted.size > 0) {
+    const by = [...unlisted].map(([status, n]) => `${n} ${status}`).join(', ');
+    lines.push('', `${plural(count - listed.length, 'more shard')} not listed: ${by}.`);
+  }
   const attempt =
-    first?.runId && info.actionsRunId && isId('actionsRunId', info.actionsRunId)
-      ? { runId: first.runId, actionsRunId: info.actionsRunId }
+    o.runId && isId('runId', o.runId) && info.actionsRunId && isId('actionsRunId', info.actionsRunId)
+      ? { runId: o.runId, actionsRunId: info.actionsRunId }
       : {};
   lines.push('', writeMarker('run', { planId: info.planId, ...attempt, shards: states }));
   return lines.join('\n');

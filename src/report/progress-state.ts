@@ -128,12 +128,13 @@ export interface ShardState {
   usd: number | null;
   /** Milliseconds since the shard's run started. */
   t: number;
-  /** The engine's run id of the shard's run, once it started. */
-  runId?: string;
 }
 
-/** The longest phase name a shard's state keeps: the comment shows a few words, not a paragraph. */
-export const MAX_SHARD_PHASE = 120;
+/**
+ * The longest phase name a shard's state keeps: a few words, so that the states of 256 shards fit in
+ * one comment (GitHub's limit is 65,536 characters).
+ */
+export const MAX_SHARD_PHASE = 32;
 
 /** A shard's progress state as the data its job writes into the shared comment. */
 export function shardStateOf(
@@ -146,15 +147,15 @@ export function shardStateOf(
     index,
     version,
     status,
-    phase: s.phase.slice(0, MAX_SHARD_PHASE),
+    // On one line, and no dash runs (a marker writes each `--` escaped, six characters longer).
+    phase: [...s.phase.replace(/\s+/g, ' ').replace(/-{2,}/g, '–')].slice(0, MAX_SHARD_PHASE).join(''),
     running: Math.max(0, s.running),
     done: s.done,
     failed: s.failed,
     queued: Math.max(0, s.queued),
     tokens: s.tokens,
-    usd: s.usd,
-    t: s.t,
-    ...(s.runId ? { runId: s.runId } : {}),
+    usd: s.usd === null ? null : Math.round(s.usd * 1e6) / 1e6,
+    t: Math.round(s.t),
   };
 }
 
