@@ -4,11 +4,13 @@ import type { FinishedRun } from '../flows/run.js';
 import { budgetOf } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
 import { latestShardRun, runShard } from '../flows/shards.js';
+import { isId } from '../github/ids.js';
 import { estimateOf } from '../github/plan-comment.js';
 import { refusedToRun } from '../github/texts.js';
-import type { ModelProvider } from '../models/types.js';
+import { billedTokens, type ModelProvider } from '../models/types.js';
 import type { Job } from './main.js';
 import type { ApprovalToCheck } from './run-mode.js';
+import { ShardProgress, type ShardProgressOptions } from './shard-progress.js';
 import { checkShardedPlan, progressCommentIdOf, shardedOptions } from './shards-mode.js';
 
 export interface ShardModeOptions extends ApprovalToCheck {
@@ -28,8 +30,12 @@ export interface ShardModeOptions extends ApprovalToCheck {
   env?: NodeJS.ProcessEnv;
   secrets?: string[];
   signal?: AbortSignal;
-  /** Where the shard's events go: the shared progress comment. */
+  /** Also told every event of the shard's run (the shared progress comment is kept either way). */
   onEvent?: (event: RunEvent) => void;
+  /** This job's page, for the progress comment. */
+  jobUrl?: string;
+  /** How often the shard updates the shared progress comment and checks its update held. */
+  progress?: ShardProgressOptions;
 }
 
 export type ShardModeOutcome =
@@ -85,18 +91,45 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
   );
   // The plan states each shard's budget: the run's (configured, else derived from the estimate) in equal shares.
   settings.budget = shareOf(budgetOf(settings.budget, estimate.budget), found.count);
-  const summary = await runShard(
-    settings,
+  const progress = new ShardProgress(
+    o.github,
+    o.progressCommentId,
+    o.shard,
+    found.count,
     {
-      source: found.script,
-      file: `plan-${found.marker.planId}.js`,
-      oracle: 'detect',
-      // No estimate vs actual: the plan's phases are estimated for the whole list, not one slice.
-      ...(previous ? { resume: previous.runId } : {}),
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      planId: found.marker.planId,
+      ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
+      ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
+      trusted: o.trusted,
     },
-    { index: o.shard, count: found.count },
+    o.progress,
   );
+  let summary: Awaited<ReturnType<typeof runShard>>;
+  try {
+    summary = await runShard(
+      settings,
+      {
+        source: found.script,
+        file: `plan-${found.marker.planId}.js`,
+        oracle: 'detect',
+        // No estimate vs actual: the plan's phases are estimated for the whole list, not one slice.
+        ...(previous ? { resume: previous.runId } : {}),
+        onEvent: (event) => {
+          progress.on(event);
+          o.onEvent?.(event);
+        },
+      },
+      { index: o.shard, count: found.count },
+    );
+  } catch (error) {
+    await progress.flush({ status: 'failed' });
+    throw error;
+  }
+  await progress.flush({
+    status: summary.status,
+    tokens: billedTokens(summary.usage),
+    usd: summary.usage.usd,
+  });
   return { status: summary.status, summary };
 }
 
@@ -104,7 +137,6 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
 export async function shardJob(job: Job): Promise<number> {
   const shard = Number(job.env.INPUT_SHARD);
   const progressCommentId = progressCommentIdOf(job.env);
-  // TODO(C1): update the shared progress comment through the class of src/action/shard-progress.ts.
   const outcome = await runShardJob({
     ...shardedOptions(job),
     shard,

@@ -374,6 +374,15 @@ describe('a sharded audit across three job processes', () => {
       jobs[2]!.child.kill('SIGKILL');
       const ended = await Promise.all(jobs.map((j) => j.done));
       expect(ended.map((e) => e.code)).toEqual([0, 0, null]);
+      // The one progress comment, updated by every shard: the two that ended, and the killed one as it
+      // last wrote (or waiting, when a write of another shard that read before its own came after it).
+      const during = github.thread.find((c) => c.id === 300)!.body;
+      expect(during).toMatch(
+        /^\*\*Running plan `plan-9` in 3 shards\*\* \(\[job\]\([^)]+\)\): 2 of 3 ended\./,
+      );
+      expect(during).toMatch(/\n\| 0 \| completed \| Report \| 0 · 9 · 0 \| 11\.2k \| \$0\.0242 \|/);
+      expect(during).toMatch(/\n\| 1 \| completed \| Report \| 0 · 9 · 0 \| 11\.2k \| \$0\.0242 \|/);
+      expect(during).toMatch(/\n\| 2 \| (running|waiting) \|/);
       const firstAttempt = [...model.served];
       expect(firstAttempt.filter((s) => s.shard === 2).map((s) => s.kind)).toEqual([
         'find',
