@@ -14,7 +14,7 @@ export { BUILTIN_DIR };
 import { checkGivenArguments, oracleQuestion, plannedArguments, type Question } from './questions.js';
 import { type PlanRequest, PlanRequestError, parsePlanRequest } from './request.js';
 import { sha256 } from './sha256.js';
-import { estimateShard, type PlanShards, planShards, type ShardSettings } from './shards.js';
+import { estimateShard, type PlanShards, planShards, type ShardSettings, settleShards } from './shards.js';
 
 export type { PlanShards } from './shards.js';
 
@@ -163,7 +163,7 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
   });
   // Split across runners when the workflow allows it and one runner would take too long: the same
   // arguments, bound through shard(); run without a shard index, the script does what it did.
-  const shards = template
+  let shards = template
     ? planShards({
         shardArg: checkScript(template).meta?.shard,
         args: planned.args,
@@ -172,13 +172,14 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
       })
     : undefined;
   if (template && shards) {
-    const split = { arg: shards.arg, count: shards.count };
-    script = bindArgs(template, planned.args, split);
     const bind = (args: Record<string, unknown>) => bindArgs(template!, args);
-    shards.estimateEach = await estimateShard(shards, bind, planned.args, {
-      ...dryRun,
-      budget: shards.budgetEach,
+    shards = await settleShards(shards, {
+      list: (planned.args[shards.arg] as unknown[]).map(String),
+      budget: estimate.budget,
+      maxAgents,
+      estimate: (each) => estimateShard(each, bind, planned.args, { ...dryRun, budget: each.budgetEach }),
     });
+    script = bindArgs(template, planned.args, { arg: shards.arg, count: shards.count });
   }
   return {
     ...base,

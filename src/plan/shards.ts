@@ -117,6 +117,49 @@ export function planShards(o: {
   };
 }
 
+/** The same split with another count: its slices and each shard's budget again. */
+function withCount(
+  shards: PlanShards,
+  count: number,
+  list: string[],
+  budget: Budgeted | undefined,
+): PlanShards {
+  const { estimateEach: _stale, ...rest } = shards;
+  return { ...rest, count, slices: splitShards(list, count), budgetEach: budgetEach(budget, count) };
+}
+
+/** How many more dry runs of one shard `settleShards` may make. */
+const SETTLE_TRIES = 3;
+
+/**
+ * The count checked against one shard's own estimate. The whole run's dry run stops at the
+ * run's agent cap, so for a long list its wall time (and the count from it) comes out too low;
+ * while the largest slice still reaches the cap or its busy end is over the target, the count
+ * grows (by the overshoot, at least doubling when capped), up to `maxShards` and the list's
+ * length, with at most SETTLE_TRIES more dry runs. Returns the shards with `estimateEach` set.
+ */
+export async function settleShards(
+  first: PlanShards,
+  o: {
+    list: string[];
+    budget: Budgeted | undefined;
+    maxAgents: number;
+    estimate(shards: PlanShards): Promise<ShardEstimate>;
+  },
+): Promise<PlanShards> {
+  const limit = Math.min(first.maxShards, o.list.length);
+  let shards = first;
+  for (let tries = 0; ; tries++) {
+    const each = await o.estimate(shards);
+    shards = { ...shards, estimateEach: each };
+    const capped = each.agents.max >= o.maxAgents;
+    const over = each.wallSeconds.max / (shards.targetMinutes * 60);
+    if ((!capped && over <= 1) || shards.count >= limit || tries >= SETTLE_TRIES) return shards;
+    const grown = Math.ceil(shards.count * (capped ? Math.max(2, over) : over));
+    shards = withCount(shards, Math.min(limit, Math.max(shards.count + 1, grown)), o.list, o.budget);
+  }
+}
+
 /** One shard's estimate: the script with the largest slice bound, dry-run as a whole run is. */
 export async function estimateShard(
   shards: PlanShards,

@@ -6,7 +6,13 @@ import { main } from '../../src/cli/main.js';
 import { readMarker } from '../../src/github/markers.js';
 import { renderPlanComment } from '../../src/github/plan-comment.js';
 import { BUILTIN_DIR, bindArgs, createPlan, type Plan, sha256 } from '../../src/plan/plan.js';
-import { budgetEach, shardCount } from '../../src/plan/shards.js';
+import {
+  budgetEach,
+  type PlanShards,
+  type ShardEstimate,
+  settleShards,
+  shardCount,
+} from '../../src/plan/shards.js';
 import { splitShards } from '../../src/script/shard.js';
 import { runScript } from '../helpers.js';
 import { gitRepo } from './repos.js';
@@ -50,6 +56,50 @@ describe('shardCount and budgetEach', () => {
     expect(c(3 * 3600, 8, 60, 2)).toBe(2);
     expect(c(0, 8, 60, 100)).toBe(1);
     expect(c(3 * 3600, 1, 60, 100)).toBe(1);
+  });
+
+  test("more shards while one shard's own dry run still reaches the agent cap or overshoots the target", async () => {
+    const list = Array.from({ length: 200 }, (_, i) => `src/m${i}.js`);
+    // A model of the dry run: 3 agents per item, 30 s per agent at 16-way, capped at 1000 agents.
+    const estimate = async (s: PlanShards): Promise<ShardEstimate> => {
+      const agents = Math.min(1000, 3 * s.slices[0]!.length);
+      return {
+        items: s.slices[0]!.length,
+        agents: { min: agents / 3, max: agents },
+        tokens: { min: 1, max: 2 },
+        usd: null,
+        wallSeconds: { min: 1, max: Math.ceil(agents / 16) * 30 },
+        problems: [],
+      };
+    };
+    const first: PlanShards = {
+      arg: 'files',
+      count: 2,
+      slices: splitShards(list, 2),
+      budgetEach: { tokens: null, usd: 5 },
+      targetMinutes: 10,
+      maxShards: 8,
+    };
+    const budget = { tokens: null, usd: 10, source: 'configured' as const };
+    const settled = await settleShards(first, { list, budget, maxAgents: 1000, estimate });
+    // 2 shards: 100 items, 300 agents, 570 s (under 600 s): kept.
+    expect(settled.count).toBe(2);
+    const tight = await settleShards(
+      { ...first, targetMinutes: 3 },
+      { list, budget, maxAgents: 1000, estimate },
+    );
+    // 2 shards take 570 s against 180: ×3.2 → 7 shards of 29 items, 87 agents, 180 s, which holds.
+    expect(tight.count).toBe(7);
+    expect(tight.slices.flat()).toEqual(list);
+    expect(tight.budgetEach).toEqual({ tokens: null, usd: 1.42 });
+    expect(tight.estimateEach!.wallSeconds.max).toBeLessThanOrEqual(180);
+    // Capped by maxShards: it stops there, and says what one shard then costs.
+    const capped = await settleShards(
+      { ...first, targetMinutes: 1, maxShards: 3 },
+      { list, budget, maxAgents: 1000, estimate },
+    );
+    expect(capped.count).toBe(3);
+    expect(capped.estimateEach!.items).toBe(67);
   });
 
   test("each shard's budget is the run's divided by the count, rounded down", () => {
