@@ -12,10 +12,23 @@ const root = join(import.meta.dirname, '..', '..');
 const WORKFLOW = readFileSync(join(root, 'action', 'workflow-example.yml'), 'utf8');
 const ACTION = readFileSync(join(root, 'action', 'action.yml'), 'utf8');
 
+interface Step {
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  'continue-on-error'?: boolean;
+  with?: Record<string, string | number | boolean>;
+}
 interface Job {
   if?: string;
+  needs?: string | string[];
+  'timeout-minutes'?: number;
   permissions?: Record<string, string>;
-  steps: Array<{ uses?: string; run?: string; if?: string; with?: Record<string, string> }>;
+  concurrency?: { group: string; 'cancel-in-progress'?: boolean };
+  strategy?: { 'fail-fast'?: boolean; matrix?: Record<string, unknown> };
+  outputs?: Record<string, string>;
+  steps: Step[];
 }
 interface Workflow {
   on: Record<string, { types?: string[]; inputs?: Record<string, { description?: string }> } | unknown[]>;
@@ -68,8 +81,8 @@ describe('triggers and permissions', () => {
     const text = workflowText({ app: true, uses: EXAMPLE_USES });
     const app = yaml.load(text) as Workflow;
     expect(Object.keys(app.on)).toEqual(['workflow_dispatch']);
-    expect(Object.keys(app.jobs)).toEqual(['workflow']);
-    expect(app.jobs.workflow).toEqual(workflow.jobs.workflow);
+    expect(Object.keys(app.jobs)).toEqual(['workflow', 'shards', 'shard', 'merge']);
+    for (const name of Object.keys(app.jobs)) expect(app.jobs[name]).toEqual(workflow.jobs[name]);
     expect(validateWorkflow(text).errors).toEqual([]);
   });
 
@@ -79,7 +92,7 @@ describe('triggers and permissions', () => {
 
   test('nothing at the top level; each job the least it needs; only the commands job may dispatch', () => {
     expect(workflow.permissions).toEqual({});
-    expect(Object.keys(workflow.jobs)).toEqual(['commands', 'workflow']);
+    expect(Object.keys(workflow.jobs)).toEqual(['commands', 'workflow', 'shards', 'shard', 'merge']);
     expect(workflow.jobs.commands!.permissions).toEqual({
       contents: 'read',
       issues: 'write',
@@ -192,6 +205,35 @@ describe('triggers and permissions', () => {
     expect(download?.with?.['run-id']).toBe('${{ inputs.resume_actions_run_id }}');
     expect(workflow.jobs.workflow!.permissions!.actions).toBe('read');
   });
+
+  test('each job of a sharded run may make the calls of its mode; only the merge may push', () => {
+    const methods = callsByMethod();
+    const callsOf = (files: string[], extra: string[] = []) =>
+      [...files.flatMap((f) => portCallsIn(join('src', 'action', f))), ...extra].flatMap(
+        (m) => methods.get(m) ?? [],
+      );
+    // Each mode re-checks the approval (run-mode.ts's checkApproval, through shards-mode.ts); the
+    // shards and merge jobs end with the notice of a failed job (ended: the thread and a comment).
+    const ended = ['listComments', 'comment'];
+    const jobs = workflow.jobs;
+    expectGranted(jobs.shards!, callsOf(['shards-mode.ts', 'run-mode.ts'], ended));
+    const shard = callsOf(['shard-mode.ts', 'shard-progress.ts', 'shards-mode.ts', 'run-mode.ts']);
+    expect(shard).toEqual(expect.arrayContaining(['rest.issues.getComment', 'rest.issues.updateComment']));
+    expectGranted(jobs.shard!, shard);
+    const merge = callsOf(['merge-mode.ts', 'pull-request.ts', 'shards-mode.ts', 'run-mode.ts'], ended);
+    expect(merge).toContain('rest.pulls.create');
+    expectGranted(jobs.merge!, merge);
+    // The shard jobs push nothing (their changes travel as changes.bundle in their artifacts).
+    const readOnly = { contents: 'read', issues: 'write', 'pull-requests': 'write', actions: 'read' };
+    expect(jobs.shards!.permissions).toEqual(readOnly);
+    expect(jobs.shard!.permissions).toEqual(readOnly);
+    expect(jobs.merge!.permissions).toEqual({
+      contents: 'write',
+      'pull-requests': 'write',
+      issues: 'write',
+      actions: 'read',
+    });
+  });
 });
 
 /**
@@ -219,6 +261,7 @@ function evaluate(expression: string, context: Record<string, unknown>): unknown
     contains: (hay, needle) => lower(hay).includes(lower(needle)),
     startsWith: (s, prefix) => lower(s).startsWith(lower(prefix)),
     endsWith: (s, suffix) => lower(s).endsWith(lower(suffix)),
+    always: () => true,
   };
   const primary = (): unknown => {
     const token = take();
@@ -345,6 +388,186 @@ describe("the commands job's if:", () => {
     expect(evaluate(run, event('issues'))).toBe(false);
   });
 });
+
+/** Every step of a job that uses an action of this name (`actions/download-artifact`, ...). */
+const stepsUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.startsWith(`${action}@`));
+const ours = (job: Job) => job.steps.filter((s) => s.uses === EXAMPLE_USES);
+
+/** A download pattern as a regular expression (`*` any run of characters but a slash). */
+const globToRegExp = (glob: string) =>
+  new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+
+/* biome-ignore-start lint/suspicious/noTemplateCurlyInString: GitHub expressions, not templates */
+describe('the sharded path', () => {
+  const jobs = workflow.jobs;
+  const [shards, shard, merge] = [jobs.shards!, jobs.shard!, jobs.merge!];
+  const RUNS = '${{ runner.temp }}/dynamic-workflows-runs';
+
+  test("it validates against GitHub's workflow schema, and a malformed copy of it does not", () => {
+    expect(validateWorkflow(WORKFLOW).errors).toEqual([]);
+    // The validator really reads these jobs: each broken copy fails, naming the job.
+    const broken: Array<[string, (w: Workflow) => void]> = [
+      ['shard', (w) => delete w.jobs.shard!.strategy!.matrix],
+      ['shard', (w) => Object.assign(w.jobs.shard!.permissions!, { contents: 'push' })],
+      ['shard', (w) => Object.assign(w.jobs.shard!, { 'timeout-minutes': 'six hours' })],
+      ['merge', (w) => Object.assign(w.jobs.merge!, { needs: 5 })],
+      ['merge', (w) => Object.assign(w.jobs.merge!, { concurrency: { cancel: true } })],
+      ['shards', (w) => Object.assign(w.jobs.shards!, { outputs: ['matrix'] })],
+      ['merge', (w) => Object.assign(w.jobs.merge!.steps[0]!, { run: 'git status' })],
+    ];
+    for (const [job, breakIt] of broken) {
+      const copy = yaml.load(WORKFLOW) as Workflow;
+      breakIt(copy);
+      const { errors } = validateWorkflow(yaml.dump(copy)) as { errors: Array<{ path: string }> };
+      expect(errors.map((e) => e.path)).toEqual([`/jobs/${job}`]);
+    }
+  });
+
+  test('a sharded dispatch starts the shards job and skips the workflow job; every other dispatch the reverse', () => {
+    const dispatch = (mode: string) => ({ github: { event_name: 'workflow_dispatch' }, inputs: { mode } });
+    for (const mode of ['plan', 'run', 'resume', 'sweep']) {
+      expect(evaluate(jobs.workflow!.if!, dispatch(mode)), mode).toBe(true);
+      expect(evaluate(shards.if!, dispatch(mode)), mode).toBe(false);
+    }
+    expect(evaluate(jobs.workflow!.if!, dispatch('sharded'))).toBe(false);
+    expect(evaluate(shards.if!, dispatch('sharded'))).toBe(true);
+    expect(evaluate(shards.if!, { github: { event_name: 'schedule' }, inputs: {} })).toBe(false);
+  });
+
+  test('the matrix is the shards job output, one job per shard that cannot fail or cancel the others', () => {
+    expect(shard.needs).toBe('shards');
+    expect(shard.strategy).toEqual({
+      'fail-fast': false,
+      matrix: { shard: '${{ fromJSON(needs.shards.outputs.matrix) }}' },
+    });
+    // An empty matrix is an error on GitHub: a resume with nothing to run goes straight to the merge.
+    const needs = (matrix: string) => ({ needs: { shards: { outputs: { matrix } } } });
+    expect(evaluate(shard.if!, needs('[0,2]'))).toBe(true);
+    expect(evaluate(shard.if!, needs('[]'))).toBe(false);
+    // A group shared by the matrix's jobs would queue them and cancel all but one waiting.
+    expect(shard.concurrency).toBeUndefined();
+    // The shards job's outputs are its action step's.
+    const step = shards.steps.find((s) => s.id === 'shards')!;
+    expect(step.with?.mode).toBe('shards');
+    expect(shards.outputs).toEqual({
+      matrix: '${{ steps.shards.outputs.matrix }}',
+      count: '${{ steps.shards.outputs.count }}',
+      progress_comment_id: '${{ steps.shards.outputs.progress_comment_id }}',
+    });
+    expect(ours(shard).map((s) => s.with)).toEqual([
+      {
+        github_token: '${{ github.token }}',
+        anthropic_api_key: '${{ secrets.ANTHROPIC_API_KEY }}',
+        mode: 'shard',
+        shard: '${{ matrix.shard }}',
+        progress_comment_id: '${{ needs.shards.outputs.progress_comment_id }}',
+      },
+    ]);
+  });
+
+  test('the merge runs after every shard however they ended, once the shards job succeeded', () => {
+    expect(merge.needs).toEqual(['shards', 'shard']);
+    expect(merge.if).toBe("always() && needs.shards.result == 'success'");
+    const shardsEnded = (shardsResult: string) => ({ needs: { shards: { result: shardsResult } } });
+    expect(evaluate(merge.if!, shardsEnded('success'))).toBe(true);
+    expect(evaluate(merge.if!, shardsEnded('failure'))).toBe(false);
+    expect(evaluate(merge.if!, shardsEnded('skipped'))).toBe(false);
+    expect(ours(merge).find((s) => s.with?.mode === 'merge')?.with?.progress_comment_id).toBe(
+      '${{ needs.shards.outputs.progress_comment_id }}',
+    );
+    // A failed or cancelled merge (or shards job) tells the issue, as the workflow job does.
+    for (const job of [shards, merge])
+      expect(ours(job).find((s) => s.with?.mode === 'ended')).toEqual({
+        uses: EXAMPLE_USES,
+        if: 'failure() || cancelled()',
+        with: { github_token: '${{ github.token }}', mode: 'ended', conclusion: '${{ job.status }}' },
+      });
+  });
+
+  test("artifacts: what a shard uploads is what the merge downloads, this run's and a resumed run's", () => {
+    const [upload] = stepsUsing(shard, 'actions/upload-artifact');
+    expect(upload).toMatchObject({
+      if: 'always()',
+      with: { name: 'dynamic-workflows-${{ github.run_id }}-shard-${{ matrix.shard }}', path: RUNS },
+    });
+    const uploaded = (run: string, index: number) =>
+      String(upload!.with!.name)
+        .replace('${{ github.run_id }}', run)
+        .replace('${{ matrix.shard }}', String(index));
+    const downloads = stepsUsing(merge, 'actions/download-artifact');
+    for (const d of downloads) expect(d.with?.path).toBe(RUNS);
+    // This run's: every shard's artifact, into one folder.
+    const current = downloads.find((d) => d.with?.run_id === undefined && !d.with?.['run-id'])!;
+    expect(current.with).toMatchObject({ 'merge-multiple': true });
+    const pattern = (d: Step, run: string) =>
+      globToRegExp(
+        String(d.with!.pattern).replace(/\$\{\{ (github\.run_id|inputs\.resume_actions_run_id) \}\}/, run),
+      );
+    for (const i of [0, 1, 2, 11]) expect(uploaded('7001', i)).toMatch(pattern(current, '7001'));
+    expect('dynamic-workflows-7001').not.toMatch(pattern(current, '7001'));
+    expect(uploaded('7002', 0)).not.toMatch(pattern(current, '7001'));
+    // A resume's: the earlier run's shard artifacts (after its merge's whole runs directory, which
+    // the merge uploads under the name the trace line gives), downloaded in the shards job too.
+    const [mergeUpload] = stepsUsing(merge, 'actions/upload-artifact');
+    expect(mergeUpload?.with).toMatchObject({ name: 'dynamic-workflows-${{ github.run_id }}', path: RUNS });
+    for (const job of [shards, merge]) {
+      const resumed = stepsUsing(job, 'actions/download-artifact').filter(
+        (d) => d.with?.['run-id'] === '${{ inputs.resume_actions_run_id }}',
+      );
+      expect(resumed.map((d) => d.if)).toEqual([
+        "inputs.resume_actions_run_id != ''",
+        "inputs.resume_actions_run_id != ''",
+      ]);
+      expect(resumed[0]!.with!.name).toBe('dynamic-workflows-${{ inputs.resume_actions_run_id }}');
+      for (const i of [0, 2]) expect(uploaded('6000', i)).toMatch(pattern(resumed[1]!, '6000'));
+    }
+    // The merge reads the resumed run's first, then this run's over them: the newest of each shard wins.
+    expect(downloads.indexOf(current)).toBe(downloads.length - 1);
+    // A shard of a resume first gets its own earlier artifact, by its exact name.
+    const [own] = stepsUsing(shard, 'actions/download-artifact');
+    expect(own?.with).toMatchObject({
+      name: 'dynamic-workflows-${{ inputs.resume_actions_run_id }}-shard-${{ matrix.shard }}',
+      'run-id': '${{ inputs.resume_actions_run_id }}',
+      path: RUNS,
+    });
+    expect(stepsUsing(shard, 'actions/download-artifact').indexOf(own!)).toBe(0);
+  });
+
+  test('the action declares every input the steps give it, and the shards job outputs', () => {
+    const action = yaml.load(ACTION) as {
+      inputs: Record<string, { description: string }>;
+      outputs: Record<string, { description: string }>;
+    };
+    for (const [name, job] of Object.entries(jobs))
+      for (const step of ours(job))
+        for (const input of Object.keys(step.with ?? {}))
+          expect(action.inputs[input], `${name} gives the action ${input}`).toBeDefined();
+    expect(Object.keys(action.inputs)).toEqual(
+      expect.arrayContaining(['mode', 'shard', 'progress_comment_id']),
+    );
+    expect(Object.keys(action.outputs).sort()).toEqual(Object.keys(shards.outputs!).sort());
+    for (const mode of ['shards', 'shard', 'merge']) expect(action.inputs.mode!.description).toContain(mode);
+  });
+
+  test('each job has a time limit; only the shards job shares the issue group, and the merges have their own', () => {
+    for (const name of ['shards', 'shard', 'merge'])
+      expect(jobs[name]!['timeout-minutes'], name).toBeGreaterThan(0);
+    // For a dispatch (which always names its issue), the workflow job's group and the shards job's are one.
+    const groupOf = (job: Job) =>
+      job.concurrency!.group.replace(/\$\{\{ inputs\.issue( \|\| 'sweep')? \}\}/, '4');
+    expect(groupOf(shards)).toBe('dynamic-workflows-4');
+    expect(groupOf(shards)).toBe(groupOf(jobs.workflow!));
+    expect(shards.concurrency!['cancel-in-progress']).toBe(false);
+    expect(merge.concurrency).toEqual({
+      group: 'dynamic-workflows-${{ inputs.issue }}-merge',
+      'cancel-in-progress': false,
+    });
+    // Every job a sharded run's jobs need exists.
+    for (const job of [shard, merge])
+      for (const need of [job.needs ?? []].flat()) expect(Object.keys(jobs)).toContain(need);
+  });
+});
+/* biome-ignore-end lint/suspicious/noTemplateCurlyInString: GitHub expressions, not templates */
 
 describe('dispatch inputs', () => {
   const declared = Object.keys(

@@ -119,8 +119,8 @@ describe('dwf init in a fresh repository, without a terminal: flags only', () =>
     // 3. Not a GitHub workflow: the workflow job has no runs-on.
     const schema = await checkBroken(dir, WORKFLOW, (t) =>
       t.replace(
-        "    if: github.event_name == 'workflow_dispatch' || github.event_name == 'schedule'\n    runs-on: ubuntu-latest\n",
-        "    if: github.event_name == 'workflow_dispatch' || github.event_name == 'schedule'\n",
+        "    if: (github.event_name == 'workflow_dispatch' && inputs.mode != 'sharded') || github.event_name == 'schedule'\n    runs-on: ubuntu-latest\n",
+        "    if: (github.event_name == 'workflow_dispatch' && inputs.mode != 'sharded') || github.event_name == 'schedule'\n",
       ),
     );
     expect(schema.code).toBe(1);
@@ -165,7 +165,7 @@ describe('dwf init in a fresh repository, without a terminal: flags only', () =>
     expect(exit.stdout).toContain('install it on the repository');
     const workflow = workflowOf(dir);
     expect(Object.keys(workflow.on).sort()).toEqual(['schedule', 'workflow_dispatch']);
-    expect(Object.keys(workflow.jobs)).toEqual(['workflow']);
+    expect(Object.keys(workflow.jobs)).toEqual(['workflow', 'shards', 'shard', 'merge']);
     expect(validateWorkflow(read(dir, WORKFLOW)).errors).toEqual([]);
     const parsed = parseConfig(yaml.load(read(dir, CONFIG)));
     expect(parsed.ok && parsed.config).toMatchObject({
@@ -226,5 +226,5 @@ test('on a terminal, dwf init asks what no flag answered, defaults shown', async
     budget: { usd: 25 },
     sweep: { budget: { usd: 5 } },
   });
-  expect(Object.keys(workflowOf(dir).jobs)).toEqual(['workflow']);
+  expect(Object.keys(workflowOf(dir).jobs)).toEqual(['workflow', 'shards', 'shard', 'merge']);
 });
