@@ -76,9 +76,9 @@ export function ttlsOf(strategy: CacheStrategy, chosen: Ttls = FIVE_MINUTES): Tt
 }
 
 /**
- * A gap between two uses of a prefix this long or longer is taken to outlive the 5-minute TTL: the
- * entry lives 5 minutes from its last use, and the 30 s are the margin for the request's own time
- * (its upload, its time in the queue) that the gap between request starts does not see.
+ * A gap between two uses of a prefix this long or longer is taken to say that the phase outlives
+ * the 5-minute TTL (an entry lives 5 minutes from its last use): the next gap is predicted from the
+ * ones seen, and the 30 s are the margin for a next gap a little longer than the last.
  */
 export const OUTLIVES_5M_MS = TTL_MS['5m'] - 30_000;
 
