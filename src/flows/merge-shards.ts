@@ -158,7 +158,8 @@ async function mergeOne(
   const bundle = join(run.runDir, CHANGES_BUNDLE);
   if (!existsSync(bundle)) return { why: `its run directory has no ${CHANGES_BUNDLE}` };
   const ref = `refs/dwf-shards/${run.index}`;
-  const branch = readResultFile(run.runDir)?.branch ?? `dwf/${run.runId}`;
+  // The branch a run commits to (agents/workspace.ts), never a name read from the artifact.
+  const branch = `dwf/${run.runId}`;
   try {
     await git(o.repoDir, ['fetch', '--quiet', '--no-tags', bundle, `+refs/heads/${branch}:${ref}`]);
   } catch (error) {
