@@ -79,7 +79,7 @@ export function renderShardsReport(input: ShardsReportInput): string {
   const incomplete = input.shards.filter((s) => s.state === 'missing' || s.state === 'left out');
   const t = input.totals;
   const lines = [
-    `# ${input.name}: ${status}`,
+    `# ${cell(input.name)}: ${status}`,
     '',
     `- shards: ${input.count}, merged in order onto \`${input.base.slice(0, 12)}\``,
     ...(input.branch
