@@ -239,6 +239,8 @@ function shardsJob(c: WorkflowChoices): string {
       matrix: \${{ steps.shards.outputs.matrix }}
       count: \${{ steps.shards.outputs.count }}
       progress_comment_id: \${{ steps.shards.outputs.progress_comment_id }}
+      # The commit it checked out: every shard and the merge start from it, wherever the branch moves.
+      base_sha: \${{ steps.shards.outputs.base_sha }}
     steps:
       - uses: actions/checkout@v4
         with:
@@ -276,6 +278,7 @@ function shardJob(c: WorkflowChoices): string {
     steps:
       - uses: actions/checkout@v4
         with:
+          ref: \${{ needs.shards.outputs.base_sha }}
           fetch-depth: 0
           persist-credentials: false
       # On resume: this shard's journal and working copy from the earlier attempt, if it left one.
@@ -327,6 +330,7 @@ function mergeJob(c: WorkflowChoices): string {
     steps:
       - uses: actions/checkout@v4
         with:
+          ref: \${{ needs.shards.outputs.base_sha }}
           fetch-depth: 0
           persist-credentials: false
 ${resumeDownloads()}      # This run's shards, over the earlier attempt's: the newest run of each shard wins.

@@ -453,7 +453,11 @@ describe('the sharded path', () => {
       matrix: '${{ steps.shards.outputs.matrix }}',
       count: '${{ steps.shards.outputs.count }}',
       progress_comment_id: '${{ steps.shards.outputs.progress_comment_id }}',
+      base_sha: '${{ steps.shards.outputs.base_sha }}',
     });
+    // Every shard and the merge start from the commit the shards job checked out.
+    for (const job of [shard, merge])
+      expect(stepsUsing(job, 'actions/checkout')[0]?.with?.ref).toBe('${{ needs.shards.outputs.base_sha }}');
     expect(ours(shard).map((s) => s.with)).toEqual([
       {
         github_token: '${{ github.token }}',
