@@ -115,7 +115,7 @@ export function renderShardsReport(input: ShardsReportInput): string {
     ...input.shards.map(
       (s) =>
         `| ${s.index} | ${s.state === 'missing' ? (s.status ?? 'missing') : 'completed'} | ${s.runId ? `\`${s.runId}\`` : '–'} | ` +
-        `${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (+${s.replayedAgents} replayed)` : ''} | ` +
+        `${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (${s.replayedAgents} of them replayed)` : ''} | ` +
         `${tokensOf(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`,
     ),
     `| all | ${status} | \`${input.runId}\` | ${input.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${tokensOf(t)} | ${formatUsd(t.usd)} | ${plural(input.shards.filter((s) => s.state === 'merged').length, 'shard')} merged |`,

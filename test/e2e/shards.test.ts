@@ -493,6 +493,10 @@ describe('a sharded audit across three job processes', () => {
       expect(github.pulls).toHaveLength(2);
       const whole = github.pulls[1]!;
       expect(whole.body).not.toContain('not in this branch');
+      // Shard 2: two attempts, its six journaled answers replayed, every answer counted once.
+      expect(whole.body).toMatch(
+        /\n\| 2 \| completed \| `[^`]+` \| 2 \| 9 \(6 of them replayed\) \| 11220 \| \$0\.0242 \| merged \(2 files\) \|/,
+      );
       expect(whole.body).toMatch(
         /- tests on the merged branch \(`npm test`\): passing \(6 passed, 0 failed\)/,
       );
