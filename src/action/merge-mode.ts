@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { readResultFile } from '../engine/run-record.js';
 import { type MergedShards, mergedBranchTests, mergeShards } from '../flows/merge-shards.js';
 import type { FinishedRun } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
-import { shardRuns } from '../flows/shards.js';
 import { isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
 import type { ModelProvider } from '../models/types.js';
@@ -42,9 +40,10 @@ function asFinishedRun(merged: MergedShards & { branch: string }): FinishedRun &
     result: { findings: merged.findings },
     runDir: merged.runDir,
     usage: merged.usage,
+    // Replayed answers are in the usage already, counted where they were paid for.
     replayedAgents: 0,
-    failedAgents: 0,
-    failures: {},
+    failedAgents: merged.failedAgents,
+    failures: merged.failures,
     branch: merged.branch,
     reportPath: merged.reportPath,
   };
@@ -66,9 +65,6 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
     },
   });
   if ('refused' in found) return { status: 'refused', reason: found.refused };
-  const named = shardRuns(o.runsDir)
-    .map((r) => readResultFile(r.runDir)?.name)
-    .find((n) => n !== undefined);
   const tests = await mergedBranchTests(
     runSettings(
       {
@@ -86,7 +82,6 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
     runsDir: o.runsDir,
     ...(tests ? { oracle: tests } : {}),
     count: found.count,
-    name: named ?? found.marker.request.split(/\s/)[0] ?? 'workflow',
     resume: resumeShardsHint(),
   });
   const pullRequest = merged.branch

@@ -115,14 +115,20 @@ export async function mergedBranchTests(
   };
 }
 
+/** What a shard's result.json holds beside the run record's common fields (engine/finish.ts writes it). */
+type RecordedRun = ReturnType<typeof readResultFile> & {
+  failedAgents?: number;
+  failures?: Record<string, number>;
+};
+
 export interface MergeOptions {
   /** The repository directory at the base commit (the merge job's checkout). */
   repoDir: string;
   /** Where every shard's run directory was downloaded; the merge's own run directory goes here too. */
   runsDir: string;
   count: number;
-  /** The workflow's name, for the report's title. */
-  name: string;
+  /** The workflow's name, for the report's title; default: the name the shards' runs recorded. */
+  name?: string;
   /** How to re-run only the missing shards, in the words of the door (`/workflow resume`). */
   resume: string;
   /** Runs the repository's tests on the merged branch's working tree, when given. */
@@ -143,6 +149,9 @@ export interface MergedShards {
   byModel: Record<string, UsageTotals>;
   /** Every completed shard's findings, in shard order. */
   findings: unknown[];
+  /** Agents of the completed shards' runs that failed, and why (as each run recorded them). */
+  failedAgents: number;
+  failures: Record<string, number>;
   files: string[];
   reportPath: string;
   oracle?: { command: string; passed: boolean; summary: string };
@@ -245,10 +254,15 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
   await git(o.repoDir, ['worktree', 'add', '--quiet', '-b', branch, worktree, base]);
   const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
   const shards: ShardOutcome[] = [];
-  for (let index = 0; index < o.count; index++) shards.push(await outcomeOf(o, worktree, base, index, runs));
+  let oracle: Awaited<ReturnType<NonNullable<MergeOptions['oracle']>>> | undefined;
+  try {
+    for (let index = 0; index < o.count; index++)
+      shards.push(await outcomeOf(o, worktree, base, index, runs));
+    if (o.oracle && shards.some((s) => s.state === 'merged')) oracle = await o.oracle(worktree);
+  } finally {
+    await git(o.repoDir, ['worktree', 'remove', '--force', worktree]);
+  }
   const anyMerged = shards.some((s) => s.state === 'merged');
-  const oracle = anyMerged && o.oracle ? await o.oracle(worktree) : undefined;
-  await git(o.repoDir, ['worktree', 'remove', '--force', worktree]);
   if (!anyMerged) await git(o.repoDir, ['branch', '-D', branch]);
 
   const total = zeroTotals();
@@ -259,12 +273,21 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
       addTo({ total, byModel }, model, u);
     }
   }
-  const findings = shards.flatMap((s) =>
-    s.runId && s.state !== 'left out' ? findingsOf(readResultFile(join(o.runsDir, s.runId))?.result) : [],
+  // What the completed shards' runs recorded, those left out of the branch not counted.
+  const results = shards.flatMap((s) =>
+    s.runId && s.state !== 'left out'
+      ? [readResultFile(join(o.runsDir, s.runId)) as RecordedRun | undefined]
+      : [],
   );
+  const findings = results.flatMap((r) => findingsOf(r?.result));
+  const failures: Record<string, number> = {};
+  for (const [reason, n] of results.flatMap((r) => Object.entries(r?.failures ?? {})))
+    failures[reason] = (failures[reason] ?? 0) + n;
+  const failedAgents = results.reduce((n, r) => n + (r?.failedAgents ?? 0), 0);
   const files = [...new Set(shards.flatMap((s) => (s.state === 'merged' ? s.files : [])))].sort();
   const report = renderShardsReport({
-    name: o.name,
+    name:
+      o.name ?? runs.map((r) => readResultFile(r.runDir)?.name).find((n) => n !== undefined) ?? 'sharded run',
     runId,
     count: o.count,
     base,
@@ -291,6 +314,8 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
     usage: total,
     byModel: Object.fromEntries(byModel),
     findings,
+    failedAgents,
+    failures,
     files,
     reportPath,
     ...(oracle ? { oracle } : {}),
