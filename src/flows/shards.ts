@@ -7,10 +7,10 @@ import { type FinishedRun, type RunnableSettings, runScript, type ScriptToRun } 
 
 /**
  * A sharded run (issue 15): each runner runs the approved script on its slice of the list and leaves
- * its run directory (with its changes as `changes.bundle`) as an artifact; one merge step reads every
- * shard's run directory, merges their changes onto one branch from the base, and writes one report
- * with the token accounting of every attempt of every shard summed exactly. GitHub-free: the action's
- * shard and merge modes call these.
+ * its run directory (with its changes as `changes.bundle`) as an artifact; one merge step
+ * (merge-shards.ts) reads every shard's run directory, merges their changes onto one branch from
+ * the base, and writes one report. This file: which run directory is which shard, and one shard's
+ * run. GitHub-free: the action's shards, shard and merge modes call these.
  */
 
 /** Which shard of how many a run was. */
@@ -31,9 +31,6 @@ export interface ShardRun extends ShardOf {
 const SHARD_FILE = 'shard.json';
 /** A shard's changes: a git bundle of base..its branch. */
 export const CHANGES_BUNDLE = 'changes.bundle';
-
-const _git = (cwd: string, args: string[], config: Array<[string, string]> = []) =>
-  runGit(args, { cwd, config });
 
 function validShard(value: unknown): ShardOf | undefined {
   const s = value as Partial<ShardOf> | null | undefined;
