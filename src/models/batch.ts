@@ -35,6 +35,8 @@ export interface BatchOptions extends BatchRecording {
   windowMs?: number;
   /** A batch is submitted at once when this many requests wait (default 1000). */
   maxRequests?: number;
+  /** A batch is submitted at once when its requests reach this many bytes of JSON (default 128 MB; the API takes 256 MB). */
+  maxBytes?: number;
   /** The wait before the second poll (ms; default 15 s), doubled after each poll up to `maxPollMs`. */
   pollMs?: number;
   /** The longest wait between two polls (ms; default 5 minutes). */
@@ -51,6 +53,8 @@ interface Waiter {
   customId: string;
   params: Anthropic.MessageCreateParamsNonStreaming;
   signal: AbortSignal;
+  /** The size of the request's JSON. */
+  bytes: number;
   resolve(result: Result): void;
 }
 
@@ -94,6 +98,7 @@ class Watchers {
 /** Collects requests into batches and hands each its result. */
 export class BatchQueue {
   private waiting: Waiter[] = [];
+  private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly recorded = new Map<string, string>();
   private readonly results = new Map<string, Promise<Map<string, Result>>>();
@@ -127,8 +132,9 @@ export class BatchQueue {
     if (signal.aborted) throw signal.reason;
     if (this.refused) return failed(this.refused);
     return new Promise<Result>((resolve, reject) => {
-      const waiter: Waiter = { customId, params, signal, resolve };
+      const waiter: Waiter = { customId, params, signal, resolve, bytes: JSON.stringify(params).length };
       const onAbort = () => {
+        if (this.waiting.includes(waiter)) this.bytes -= waiter.bytes;
         this.waiting = this.waiting.filter((w) => w !== waiter);
         reject(signal.reason);
       };
@@ -138,7 +144,12 @@ export class BatchQueue {
         resolve(result);
       };
       this.waiting.push(waiter);
-      if (this.waiting.length >= (this.options.maxRequests ?? 1000)) this.flush();
+      this.bytes += waiter.bytes;
+      if (
+        this.waiting.length >= (this.options.maxRequests ?? 1000) ||
+        this.bytes >= (this.options.maxBytes ?? 128 * 2 ** 20)
+      )
+        this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs ?? 2000);
     });
   }
@@ -147,6 +158,7 @@ export class BatchQueue {
     clearTimeout(this.timer);
     this.timer = undefined;
     const group = this.waiting.splice(0);
+    this.bytes = 0;
     if (group.length > 0) void this.submit(group);
   }
 

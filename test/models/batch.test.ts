@@ -6,7 +6,7 @@ import type { RunEvent } from '../../src/engine/events.js';
 import { runWorkflow } from '../../src/engine/run.js';
 import { reportAndCommit } from '../../src/flows/finish.js';
 import type { FinishedRun } from '../../src/flows/run.js';
-import { createBatchingProvider, type SubmittedBatch } from '../../src/models/batch.js';
+import { type BatchOptions, createBatchingProvider, type SubmittedBatch } from '../../src/models/batch.js';
 import { costUsd } from '../../src/models/pricing.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import type { ModelRequest } from '../../src/models/types.js';
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 /** The batching provider against the stand-in; polls recorded, never waited for. */
-async function batching(behaviour: BatchBehaviour, extra: { resume?: SubmittedBatch[] } = {}) {
+async function batching(behaviour: BatchBehaviour, extra: BatchOptions = {}) {
   server ??= await startDiligentServer({ batches: behaviour, latencyMs: 0 });
   const polls: number[] = [];
   const submitted: SubmittedBatch[] = [];
@@ -82,6 +82,15 @@ describe('the Message Batches API (batch.ts) against a local stand-in', () => {
     }
     expect(server.totals.requests).toBe(3);
     expect(server.totals.batch?.output).toBe(server.totals.output);
+  });
+
+  test('a batch is submitted as soon as it reaches its size in requests or in bytes', async () => {
+    const { provider, server } = await batching({}, { maxRequests: 2, windowMs: 60_000 });
+    await Promise.all([0, 1, 2, 3].map((i) => provider.complete(request(i, `q${i}`))));
+    expect(server.batches.created.map((b) => b.customIds.length)).toEqual([2, 2]);
+    const bytes = await batching({}, { maxBytes: 1, windowMs: 60_000 });
+    await Promise.all([4, 5].map((i) => bytes.provider.complete(request(i, `q${i}`))));
+    expect(bytes.server.batches.created.slice(2).map((b) => b.customIds.length)).toEqual([1, 1]);
   });
 
   test('errored, expired and canceled requests are sent again as ordinary calls, and the retry is told', async () => {
