@@ -258,6 +258,36 @@ describe('one progress comment, updated by every shard', () => {
     expect(standIn.states()[0]).toMatchObject({ index: 0, done: 50, status: 'completed' });
   });
 
+  test('by default a shard updates every 30 s times the count: the run calls GitHub as often however many shards', async () => {
+    let now = 0;
+    const standIn = new CommentStandIn(runProgress(emptyProgress(), INFO), () => 0);
+    const calls = { read: 0, write: 0 };
+    const counted = {
+      getComment: (id: number) => {
+        calls.read++;
+        return standIn.getComment(id);
+      },
+      updateComment: (id: number, body: string) => {
+        calls.write++;
+        return standIn.updateComment(id, body);
+      },
+    };
+    const progress = new ShardProgress(counted, COMMENT_ID, 0, 3, INFO, {
+      verifyDelayMs: 0,
+      jitterMs: 0,
+      now: () => now,
+    });
+    // 200 seconds of events, one a second: updates at 0, 90 and 180 s, then the last one.
+    for (const event of shardEvents(0, 66)) {
+      progress.on(event);
+      now += 1000;
+      await delay(0);
+    }
+    expect(now).toBe(200_000);
+    await progress.flush({ status: 'completed' });
+    expect(calls).toEqual({ read: 8, write: 4 });
+  });
+
   test('a shard that is not one of the run is a clear error', () => {
     const standIn = new CommentStandIn('', () => 0);
     expect(() => new ShardProgress(standIn, COMMENT_ID, 3, 3, INFO)).toThrow(
