@@ -188,3 +188,27 @@ export function shardTotals(states: readonly ShardState[]) {
     ended: states.filter((s) => s.status !== 'running').length,
   };
 }
+
+/**
+ * The state of a shard that completed in an earlier attempt of the run (a resume does not run it
+ * again): completed, at version 0 so that nothing a shard writes is older, with what it spent then.
+ * The shards job puts these in the progress comment it posts; each shard's update keeps them.
+ */
+export function shardDoneBefore(
+  index: number,
+  spent: { done?: number; tokens?: number; usd?: number | null } = {},
+): ShardState {
+  return {
+    index,
+    version: 0,
+    status: 'completed',
+    phase: 'completed in an earlier run',
+    running: 0,
+    done: spent.done ?? 0,
+    failed: 0,
+    queued: 0,
+    tokens: spent.tokens ?? 0,
+    usd: spent.usd ?? null,
+    t: 0,
+  };
+}

@@ -4,7 +4,12 @@ import type { RunEvent } from '../../src/engine/events.js';
 import { readMarker } from '../../src/github/markers.js';
 import type { IssueComment } from '../../src/github/port.js';
 import { runProgress, shardedProgress } from '../../src/github/texts.js';
-import { emptyProgress, type ShardState } from '../../src/report/progress-state.js';
+import {
+  emptyProgress,
+  MAX_SHARD_PHASE,
+  type ShardState,
+  shardDoneBefore,
+} from '../../src/report/progress-state.js';
 
 const BOT = 'github-actions[bot]';
 const INFO = {
@@ -286,6 +291,20 @@ describe('one progress comment, updated by every shard', () => {
     expect(now).toBe(200_000);
     await progress.flush({ status: 'completed' });
     expect(calls).toEqual({ read: 8, write: 4 });
+  });
+
+  test("on a resume, the shards completed before stay in the comment through the other shards' updates", async () => {
+    const before = shardDoneBefore(0, { done: 7, tokens: 900, usd: 0.05 });
+    expect(before.phase.length).toBeLessThanOrEqual(MAX_SHARD_PHASE);
+    const standIn = new CommentStandIn(shardedProgress({ count: 2, states: [before], info: INFO }), () => 0);
+    const progress = new ShardProgress(standIn, COMMENT_ID, 1, 2, INFO, { ...FAST, verifyDelayMs: 1 });
+    for (const event of shardEvents(1, 2)) progress.on(event);
+    expect(await progress.flush({ status: 'completed' })).toBe(true);
+    expect(standIn.states()).toEqual([before, expect.objectContaining({ index: 1, status: 'completed' })]);
+    expect(standIn.body).toContain(
+      '| 0 | completed | completed in an earlier run | 0 · 7 · 0 | 900 | $0.0500 | 0.0s |',
+    );
+    expect(standIn.body).toContain('2 of 2 ended');
   });
 
   test('a shard that is not one of the run is a clear error', () => {
