@@ -60,8 +60,8 @@ interface Waiter {
 
 /** A result that is not an answer, as a few words for the event log. */
 function reasonOf(result: Result): string {
-  if (result.type === 'errored') return `batch request errored (${result.error.error.type})`;
-  return `batch request ${result.type}`;
+  const what = result.type === 'errored' ? `errored (${result.error.error.type})` : result.type;
+  return `batch request ${what}, sent as an ordinary call`;
 }
 
 /** A stand-in result for a request whose batch could not be submitted or read. */

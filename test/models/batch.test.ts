@@ -103,9 +103,9 @@ describe('the Message Batches API (batch.ts) against a local stand-in', () => {
       ),
     );
     expect(retries.sort()).toEqual([
-      'batch request canceled',
-      'batch request errored (api_error)',
-      'batch request expired',
+      'batch request canceled, sent as an ordinary call',
+      'batch request errored (api_error), sent as an ordinary call',
+      'batch request expired, sent as an ordinary call',
     ]);
     expect(replies.filter((r) => r.usage.batch)).toHaveLength(1);
     expect(server.batches.fates).toEqual({ succeeded: 1, errored: 1, expired: 1, canceled: 1 });
@@ -152,7 +152,10 @@ describe('the Message Batches API (batch.ts) against a local stand-in', () => {
     expect(reply.usage.batch).toBeUndefined();
     expect(server.batches.refused).toBe(1);
     expect(server.totals.requests).toBe(2);
-    expect(retries).toEqual(['batch request errored (api_error)', 'batch request errored (api_error)']);
+    expect(retries).toEqual([
+      'batch request errored (api_error), sent as an ordinary call',
+      'batch request errored (api_error), sent as an ordinary call',
+    ]);
   });
 
   test('anthropic:MODEL?batch=1 resolves to the batching provider; a bad value is refused', () => {
