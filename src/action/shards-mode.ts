@@ -1,5 +1,5 @@
 import { runGit } from '../agents/git.js';
-import { missingShards } from '../flows/shards.js';
+import { missingShards, shardRuns } from '../flows/shards.js';
 import { parseDispatch } from '../github/dispatch.js';
 import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
@@ -58,6 +58,13 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
     if (checkId('issue', o.issue, 'the issue number').ok)
       await o.github.comment(o.issue, didNotRun(found.refused));
     return { status: 'refused', reason: found.refused };
+  }
+  // As run mode refuses a resume without its journal: nothing of the earlier attempt here would mean
+  // running (and paying for) every shard again.
+  if (resume && shardRuns(o.runsDir).length === 0) {
+    const reason = `no shard's run directory of Actions run ${o.resumeActionsRunId} is here; the workflow downloads them from its artifacts, which may have expired`;
+    await o.github.comment(o.issue, didNotRun(reason));
+    return { status: 'refused', reason };
   }
   const matrix = resume
     ? missingShards(o.runsDir, found.count)

@@ -142,6 +142,28 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
       status: 'refused',
       reason: 'comment 300 is not the progress comment of this run',
     });
+    // A resume whose earlier artifacts are not here (expired) is refused: every shard would run again.
+    const resumeGitHub = fakeGitHub([
+      ...thread,
+      {
+        id: 300,
+        body: `Done\n\n${runMarker('plan-1', { runId: '20261126-090000-000000', actionsRunId: '77' })}`,
+        login: BOT,
+      },
+    ]);
+    expect(
+      await startShards({
+        ...o,
+        github: resumeGitHub.github,
+        repoDir: checkout,
+        runsDir: tempDir(),
+        resumeActionsRunId: '77',
+      }),
+    ).toEqual({
+      status: 'refused',
+      reason:
+        "no shard's run directory of Actions run 77 is here; the workflow downloads them from its artifacts, which may have expired",
+    });
     // On a resume, a shard whose newest run completed runs nothing again.
     const done = join(shard.runsDir, '20261126-080000-000000');
     mkdirSync(done);
