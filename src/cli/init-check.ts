@@ -30,7 +30,15 @@ const SYNTAX = 'https://docs.github.com/actions/writing-workflows/workflow-synta
 const PERMISSIONS: Record<string, Record<string, string>> = {
   commands: { contents: 'read', issues: 'write', 'pull-requests': 'write', actions: 'write' },
   workflow: { contents: 'write', 'pull-requests': 'write', issues: 'write', actions: 'read' },
+  // A sharded run's jobs: the progress comment (issues, pull requests), a resume's artifacts
+  // (actions); only the merge pushes.
+  shards: { issues: 'write', 'pull-requests': 'write', actions: 'read' },
+  shard: { issues: 'write', 'pull-requests': 'write', actions: 'read' },
+  merge: { contents: 'write', 'pull-requests': 'write', issues: 'write', actions: 'read' },
 };
+
+/** The jobs of the sharded path, which `mode: sharded` dispatches (src/cli/init-workflow.ts). */
+const SHARDED_JOBS = ['shards', 'shard', 'merge'];
 const LEVEL: Record<string, number> = { none: 0, read: 1, write: 2 };
 
 interface ValidatorError {
@@ -199,6 +207,19 @@ function permissionProblems(file: string, workflow: Workflow): Problem[] {
   return problems;
 }
 
+/** Sharding is on (maxShards above 1), but the workflow has no sharded path to run a sharded plan. */
+function shardProblems(file: string, workflow: Workflow, config: Config): Problem[] {
+  const absent = SHARDED_JOBS.filter((name) => !workflow.jobs?.[name]);
+  if (config.maxShards <= 1 || absent.length === 0) return [];
+  return [
+    {
+      file,
+      problem: `${CONFIG_FILE} sets maxShards to ${config.maxShards}, but the workflow has no job ${absent.map((n) => `\`${n}\``).join(', ')}: an approved sharded plan dispatches \`mode: sharded\`, which those jobs run`,
+      fix: 'rewrite the file with `dwf init --force` (or copy the shards, shard and merge jobs from action/workflow-example.yml in dynamic-workflows)',
+    },
+  ];
+}
+
 function sweepProblems(file: string, workflow: Workflow, config: Config): Problem[] {
   const on = workflow.on;
   const scheduled = on && typeof on === 'object' && !Array.isArray(on) && 'schedule' in on;
@@ -265,6 +286,7 @@ export async function checkSetup(repoDir: string): Promise<{ problems: Problem[]
     ...permissionProblems(workflowFile, workflow),
     // An invalid configuration is reported above; whether it sets a sweep budget is then unknown.
     ...(config ? sweepProblems(workflowFile, workflow, config) : []),
+    ...(config ? shardProblems(workflowFile, workflow, config) : []),
   );
   return { problems, workflowFile };
 }

@@ -138,6 +138,24 @@ describe('dwf init in a fresh repository, without a terminal: flags only', () =>
     expect(sweep.code).toBe(1);
     expect(sweep.stdout).toContain('sets no sweep.budget: the sweep refuses to run without its own budget');
     expect(sweep.stdout).toContain('fix: set `sweep: { budget: { usd: 5 } }`');
+
+    // Sharding on (maxShards above 1) with a workflow from before the sharded path: said, with its fix.
+    const old = tempDir('dwf-init-old-');
+    cpSync(dir, old, { recursive: true });
+    const full = read(old, WORKFLOW);
+    writeFileSync(join(old, WORKFLOW), full.slice(0, full.indexOf('\n  # A sharded run:') + 1));
+    expect((await dwf(['init', '--check'], old)).code).toBe(0);
+    const sharded = await checkBroken(old, CONFIG, (t) => `${t}maxShards: 3\n`);
+    expect(sharded.code).toBe(1);
+    expect(sharded.stdout).toContain(
+      'sets maxShards to 3, but the workflow has no job `shards`, `shard`, `merge`: an approved sharded plan dispatches `mode: sharded`',
+    );
+    expect(sharded.stdout).toContain('fix: rewrite the file with `dwf init --force`');
+    // A shard job that may not update the progress comment.
+    const perms = await checkBroken(dir, WORKFLOW, (t) =>
+      t.replace(/(\n {2}shard:\n[\s\S]*?permissions:\n {6}contents: read\n) {6}issues: write\n/, '$1'),
+    );
+    expect(perms.stdout).toContain('the job `shard` lacks issues: write');
   }, 60_000);
 
   test('--app --sweep: dispatched by the app, the schedule with its own budget; --sweep alone is bad usage', async () => {
