@@ -370,7 +370,12 @@ describe('a sharded audit across three job processes', () => {
           ? readFileSync(journal, 'utf8').split('\n').filter(Boolean).length
           : 0;
       };
-      while (journalLines() < 6) await new Promise((r) => setTimeout(r, 50));
+      while (journalLines() < 6) {
+        // A shard that ended before it could be killed is a failure of its own: say what it printed.
+        if (jobs[2]!.child.exitCode !== null)
+          throw new Error(`shard 2 ended early:\n${(await jobs[2]!.done).stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       jobs[2]!.child.kill('SIGKILL');
       const ended = await Promise.all(jobs.map((j) => j.done));
       expect(ended.map((e) => e.code)).toEqual([0, 0, null]);
