@@ -551,6 +551,13 @@ describe('the sharded path', () => {
     );
     expect(Object.keys(action.outputs).sort()).toEqual(Object.keys(shards.outputs!).sort());
     for (const mode of ['shards', 'shard', 'merge']) expect(action.inputs.mode!.description).toContain(mode);
+    // And every input the action reads (GitHub passes input NAME as INPUT_NAME) is one it declares.
+    const read = new Set<string>();
+    for (const f of readdirSync(join(root, 'src', 'action')).filter((f) => f.endsWith('.ts')))
+      for (const m of readFileSync(join(root, 'src', 'action', f), 'utf8').matchAll(/\bINPUT_([A-Z0-9_]+)/g))
+        read.add(m[1]!.toLowerCase());
+    expect([...read]).toEqual(expect.arrayContaining(['shard', 'progress_comment_id']));
+    expect([...read].filter((name) => !action.inputs[name])).toEqual([]);
   });
 
   test('each job has a time limit; only the shards job shares the issue group, and the merges have their own', () => {
