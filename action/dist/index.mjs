@@ -41,6 +41,3497 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// node_modules/@jitl/quickjs-wasmfile-release-sync/dist/ffi.mjs
+var ffi_exports = {};
+__export(ffi_exports, {
+  QuickJSFFI: () => QuickJSFFI
+});
+var QuickJSFFI;
+var init_ffi = __esm({
+  "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/ffi.mjs"() {
+    QuickJSFFI = class {
+      constructor(module) {
+        this.module = module;
+        this.DEBUG = false;
+        this.QTS_Throw = this.module.cwrap("QTS_Throw", "number", ["number", "number"]);
+        this.QTS_NewError = this.module.cwrap("QTS_NewError", "number", ["number"]);
+        this.QTS_RuntimeSetMemoryLimit = this.module.cwrap("QTS_RuntimeSetMemoryLimit", null, ["number", "number"]);
+        this.QTS_RuntimeComputeMemoryUsage = this.module.cwrap("QTS_RuntimeComputeMemoryUsage", "number", ["number", "number"]);
+        this.QTS_RuntimeDumpMemoryUsage = this.module.cwrap("QTS_RuntimeDumpMemoryUsage", "number", ["number"]);
+        this.QTS_RecoverableLeakCheck = this.module.cwrap("QTS_RecoverableLeakCheck", "number", []);
+        this.QTS_BuildIsSanitizeLeak = this.module.cwrap("QTS_BuildIsSanitizeLeak", "number", []);
+        this.QTS_RuntimeSetMaxStackSize = this.module.cwrap("QTS_RuntimeSetMaxStackSize", null, ["number", "number"]);
+        this.QTS_GetUndefined = this.module.cwrap("QTS_GetUndefined", "number", []);
+        this.QTS_GetNull = this.module.cwrap("QTS_GetNull", "number", []);
+        this.QTS_GetFalse = this.module.cwrap("QTS_GetFalse", "number", []);
+        this.QTS_GetTrue = this.module.cwrap("QTS_GetTrue", "number", []);
+        this.QTS_NewHostRef = this.module.cwrap("QTS_NewHostRef", "number", ["number", "number"]);
+        this.QTS_GetHostRefId = this.module.cwrap("QTS_GetHostRefId", "number", ["number"]);
+        this.QTS_NewRuntime = this.module.cwrap("QTS_NewRuntime", "number", []);
+        this.QTS_FreeRuntime = this.module.cwrap("QTS_FreeRuntime", null, ["number"]);
+        this.QTS_NewContext = this.module.cwrap("QTS_NewContext", "number", ["number", "number"]);
+        this.QTS_FreeContext = this.module.cwrap("QTS_FreeContext", null, ["number"]);
+        this.QTS_FreeValuePointer = this.module.cwrap("QTS_FreeValuePointer", null, ["number", "number"]);
+        this.QTS_FreeValuePointerRuntime = this.module.cwrap("QTS_FreeValuePointerRuntime", null, ["number", "number"]);
+        this.QTS_FreeVoidPointer = this.module.cwrap("QTS_FreeVoidPointer", null, ["number", "number"]);
+        this.QTS_FreeCString = this.module.cwrap("QTS_FreeCString", null, ["number", "number"]);
+        this.QTS_DupValuePointer = this.module.cwrap("QTS_DupValuePointer", "number", ["number", "number"]);
+        this.QTS_NewObject = this.module.cwrap("QTS_NewObject", "number", ["number"]);
+        this.QTS_NewObjectProto = this.module.cwrap("QTS_NewObjectProto", "number", ["number", "number"]);
+        this.QTS_NewArray = this.module.cwrap("QTS_NewArray", "number", ["number"]);
+        this.QTS_NewArrayBuffer = this.module.cwrap("QTS_NewArrayBuffer", "number", ["number", "number", "number"]);
+        this.QTS_NewFloat64 = this.module.cwrap("QTS_NewFloat64", "number", ["number", "number"]);
+        this.QTS_GetFloat64 = this.module.cwrap("QTS_GetFloat64", "number", ["number", "number"]);
+        this.QTS_NewString = this.module.cwrap("QTS_NewString", "number", ["number", "number"]);
+        this.QTS_GetString = this.module.cwrap("QTS_GetString", "number", ["number", "number"]);
+        this.QTS_GetArrayBuffer = this.module.cwrap("QTS_GetArrayBuffer", "number", ["number", "number"]);
+        this.QTS_GetArrayBufferLength = this.module.cwrap("QTS_GetArrayBufferLength", "number", ["number", "number"]);
+        this.QTS_NewSymbol = this.module.cwrap("QTS_NewSymbol", "number", ["number", "number", "number"]);
+        this.QTS_GetSymbolDescriptionOrKey = this.module.cwrap("QTS_GetSymbolDescriptionOrKey", "number", ["number", "number"]);
+        this.QTS_IsGlobalSymbol = this.module.cwrap("QTS_IsGlobalSymbol", "number", ["number", "number"]);
+        this.QTS_IsJobPending = this.module.cwrap("QTS_IsJobPending", "number", ["number"]);
+        this.QTS_ExecutePendingJob = this.module.cwrap("QTS_ExecutePendingJob", "number", ["number", "number", "number"]);
+        this.QTS_GetProp = this.module.cwrap("QTS_GetProp", "number", ["number", "number", "number"]);
+        this.QTS_GetPropNumber = this.module.cwrap("QTS_GetPropNumber", "number", ["number", "number", "number"]);
+        this.QTS_SetProp = this.module.cwrap("QTS_SetProp", null, ["number", "number", "number", "number"]);
+        this.QTS_DefineProp = this.module.cwrap("QTS_DefineProp", null, ["number", "number", "number", "number", "number", "number", "boolean", "boolean", "boolean"]);
+        this.QTS_GetOwnPropertyNames = this.module.cwrap("QTS_GetOwnPropertyNames", "number", ["number", "number", "number", "number", "number"]);
+        this.QTS_Call = this.module.cwrap("QTS_Call", "number", ["number", "number", "number", "number", "number"]);
+        this.QTS_ResolveException = this.module.cwrap("QTS_ResolveException", "number", ["number", "number"]);
+        this.QTS_Dump = this.module.cwrap("QTS_Dump", "number", ["number", "number"]);
+        this.QTS_Eval = this.module.cwrap("QTS_Eval", "number", ["number", "number", "number", "string", "number", "number"]);
+        this.QTS_GetModuleNamespace = this.module.cwrap("QTS_GetModuleNamespace", "number", ["number", "number"]);
+        this.QTS_Typeof = this.module.cwrap("QTS_Typeof", "number", ["number", "number"]);
+        this.QTS_GetLength = this.module.cwrap("QTS_GetLength", "number", ["number", "number", "number"]);
+        this.QTS_IsEqual = this.module.cwrap("QTS_IsEqual", "number", ["number", "number", "number", "number"]);
+        this.QTS_GetGlobalObject = this.module.cwrap("QTS_GetGlobalObject", "number", ["number"]);
+        this.QTS_NewPromiseCapability = this.module.cwrap("QTS_NewPromiseCapability", "number", ["number", "number"]);
+        this.QTS_PromiseState = this.module.cwrap("QTS_PromiseState", "number", ["number", "number"]);
+        this.QTS_PromiseResult = this.module.cwrap("QTS_PromiseResult", "number", ["number", "number"]);
+        this.QTS_TestStringArg = this.module.cwrap("QTS_TestStringArg", null, ["string"]);
+        this.QTS_GetDebugLogEnabled = this.module.cwrap("QTS_GetDebugLogEnabled", "number", ["number"]);
+        this.QTS_SetDebugLogEnabled = this.module.cwrap("QTS_SetDebugLogEnabled", null, ["number", "number"]);
+        this.QTS_BuildIsDebug = this.module.cwrap("QTS_BuildIsDebug", "number", []);
+        this.QTS_BuildIsAsyncify = this.module.cwrap("QTS_BuildIsAsyncify", "number", []);
+        this.QTS_NewFunction = this.module.cwrap("QTS_NewFunction", "number", ["number", "string", "number", "boolean", "number"]);
+        this.QTS_ArgvGetJSValueConstPointer = this.module.cwrap("QTS_ArgvGetJSValueConstPointer", "number", ["number", "number"]);
+        this.QTS_RuntimeEnableInterruptHandler = this.module.cwrap("QTS_RuntimeEnableInterruptHandler", null, ["number"]);
+        this.QTS_RuntimeDisableInterruptHandler = this.module.cwrap("QTS_RuntimeDisableInterruptHandler", null, ["number"]);
+        this.QTS_RuntimeEnableModuleLoader = this.module.cwrap("QTS_RuntimeEnableModuleLoader", null, ["number", "number"]);
+        this.QTS_RuntimeDisableModuleLoader = this.module.cwrap("QTS_RuntimeDisableModuleLoader", null, ["number"]);
+        this.QTS_bjson_encode = this.module.cwrap("QTS_bjson_encode", "number", ["number", "number"]);
+        this.QTS_bjson_decode = this.module.cwrap("QTS_bjson_decode", "number", ["number", "number"]);
+      }
+    };
+  }
+});
+
+// node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.mjs
+var emscripten_module_exports = {};
+__export(emscripten_module_exports, {
+  default: () => emscripten_module_default
+});
+async function QuickJSRaw(moduleArg = {}) {
+  var moduleRtn;
+  var d = moduleArg, aa = !!globalThis.window, n = !!globalThis.WorkerGlobalScope, q = globalThis.process?.versions?.node && "renderer" != globalThis.process?.type;
+  if (q) {
+    const { createRequire: a } = await import("node:module");
+    var require2 = a(import.meta.url);
+  }
+  function r(a) {
+    a = { log: a || function() {
+    } };
+    for (const c of r.Pa) c(a);
+    return d.quickJSEmscriptenExtensions = a;
+  }
+  r.Pa = [];
+  d.quickjsEmscriptenInit = r;
+  r.Pa.push((a) => {
+    a.getWasmMemory = function() {
+      return t;
+    };
+  });
+  var u = "./this.program", v = (a, c) => {
+    throw c;
+  }, w = import.meta.url, y = "", z2, A;
+  if (q) {
+    var fs5 = require2("node:fs");
+    w.startsWith("file:") && (y = require2("node:path").dirname(require2("node:url").fileURLToPath(w)) + "/");
+    A = (a) => {
+      a = B(a) ? new URL(a) : a;
+      return fs5.readFileSync(a);
+    };
+    z2 = async (a) => {
+      a = B(a) ? new URL(a) : a;
+      return fs5.readFileSync(a, void 0);
+    };
+    1 < process.argv.length && (u = process.argv[1].replace(/\\/g, "/"));
+    process.argv.slice(2);
+    v = (a, c) => {
+      process.exitCode = a;
+      throw c;
+    };
+  } else if (aa || n) {
+    try {
+      y = new URL(".", w).href;
+    } catch {
+    }
+    n && (A = (a) => {
+      var c = new XMLHttpRequest();
+      c.open("GET", a, false);
+      c.responseType = "arraybuffer";
+      c.send(null);
+      return new Uint8Array(c.response);
+    });
+    z2 = async (a) => {
+      if (B(a)) return new Promise((b, e) => {
+        var f = new XMLHttpRequest();
+        f.open("GET", a, true);
+        f.responseType = "arraybuffer";
+        f.onload = () => {
+          200 == f.status || 0 == f.status && f.response ? b(f.response) : e(f.status);
+        };
+        f.onerror = e;
+        f.send(null);
+      });
+      var c = await fetch(a, { credentials: "same-origin" });
+      if (c.ok) return c.arrayBuffer();
+      throw Error(c.status + " : " + c.url);
+    };
+  }
+  var C2 = console.log.bind(console), D = console.error.bind(console), E, F = false, G, B = (a) => a.startsWith("file://"), H, I, J, K, L, M, ba = false;
+  function ca() {
+    var a = t.buffer;
+    d.HEAP8 = J = new Int8Array(a);
+    new Int16Array(a);
+    d.HEAPU8 = K = new Uint8Array(a);
+    new Uint16Array(a);
+    L = new Int32Array(a);
+    M = new Uint32Array(a);
+    new Float32Array(a);
+    new Float64Array(a);
+    new BigInt64Array(a);
+    new BigUint64Array(a);
+  }
+  function N(a) {
+    d.onAbort?.(a);
+    a = "Aborted(" + a + ")";
+    D(a);
+    F = true;
+    a = new WebAssembly.RuntimeError(a + ". Build with -sASSERTIONS for more info.");
+    I?.(a);
+    throw a;
+  }
+  var O;
+  async function da(a) {
+    if (!E) try {
+      var c = await z2(a);
+      return new Uint8Array(c);
+    } catch {
+    }
+    if (a == O && E) a = new Uint8Array(E);
+    else if (A) a = A(a);
+    else throw "both async and sync fetching of the wasm failed";
+    return a;
+  }
+  async function ea(a, c) {
+    try {
+      var b = await da(a);
+      return await WebAssembly.instantiate(b, c);
+    } catch (e) {
+      D(`failed to asynchronously prepare wasm: ${e}`), N(e);
+    }
+  }
+  async function fa(a) {
+    var c = O;
+    if (!E && !B(c) && !q) try {
+      var b = fetch(c, { credentials: "same-origin" });
+      return await WebAssembly.instantiateStreaming(b, a);
+    } catch (e) {
+      D(`wasm streaming compile failed: ${e}`), D("falling back to ArrayBuffer instantiation");
+    }
+    return ea(c, a);
+  }
+  class P {
+    name = "ExitStatus";
+    constructor(a) {
+      this.message = `Program terminated with exit(${a})`;
+      this.status = a;
+    }
+  }
+  var ha = (a) => {
+    for (; 0 < a.length; ) a.shift()(d);
+  }, ia = [], ja = [], ka = () => {
+    var a = d.preRun.shift();
+    ja.push(a);
+  }, Q = true, t, la = new TextDecoder(), ma = (a, c, b, e) => {
+    b = c + b;
+    if (e) return b;
+    for (; a[c] && !(c >= b); ) ++c;
+    return c;
+  }, R = (a, c, b) => a ? la.decode(K.subarray(a, ma(K, a, c, b))) : "", S = 0, na = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335], oa = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], T = {}, pa = (a) => {
+    G = a;
+    Q || 0 < S || (d.onExit?.(a), F = true);
+    v(a, new P(a));
+  }, qa = (a) => {
+    if (!F) try {
+      a();
+    } catch (c) {
+      c instanceof P || "unwind" == c || v(1, c);
+    } finally {
+      if (!(Q || 0 < S)) try {
+        G = a = G, pa(a);
+      } catch (c) {
+        c instanceof P || "unwind" == c || v(1, c);
+      }
+    }
+  }, U = (a, c, b) => {
+    var e = K;
+    if (!(0 < b)) return 0;
+    var f = c;
+    b = c + b - 1;
+    for (var g = 0; g < a.length; ++g) {
+      var h = a.codePointAt(g);
+      if (127 >= h) {
+        if (c >= b) break;
+        e[c++] = h;
+      } else if (2047 >= h) {
+        if (c + 1 >= b) break;
+        e[c++] = 192 | h >> 6;
+        e[c++] = 128 | h & 63;
+      } else if (65535 >= h) {
+        if (c + 2 >= b) break;
+        e[c++] = 224 | h >> 12;
+        e[c++] = 128 | h >> 6 & 63;
+        e[c++] = 128 | h & 63;
+      } else {
+        if (c + 3 >= b) break;
+        e[c++] = 240 | h >> 18;
+        e[c++] = 128 | h >> 12 & 63;
+        e[c++] = 128 | h >> 6 & 63;
+        e[c++] = 128 | h & 63;
+        g++;
+      }
+    }
+    e[c] = 0;
+    return c - f;
+  }, V = {}, ra = () => {
+    if (!W) {
+      var a = {
+        USER: "web_user",
+        LOGNAME: "web_user",
+        PATH: "/",
+        PWD: "/",
+        HOME: "/home/web_user",
+        LANG: (globalThis.navigator?.language ?? "C").replace("-", "_") + ".UTF-8",
+        _: u || "./this.program"
+      }, c;
+      for (c in V) void 0 === V[c] ? delete a[c] : a[c] = V[c];
+      var b = [];
+      for (c in a) b.push(`${c}=${a[c]}`);
+      W = b;
+    }
+    return W;
+  }, W, X = (a) => {
+    for (var c = 0, b = 0; b < a.length; ++b) {
+      var e = a.charCodeAt(b);
+      127 >= e ? c++ : 2047 >= e ? c += 2 : 55296 <= e && 57343 >= e ? (c += 4, ++b) : c += 3;
+    }
+    return c;
+  }, sa = [null, [], []], va = (a, c, b, e) => {
+    var f = { string: (k) => {
+      var l = 0;
+      if (null !== k && void 0 !== k && 0 !== k) {
+        l = X(k) + 1;
+        var p = Y(l);
+        U(
+          k,
+          p,
+          l
+        );
+        l = p;
+      }
+      return l;
+    }, array: (k) => {
+      var l = Y(k.length);
+      J.set(k, l);
+      return l;
+    } };
+    a = d["_" + a];
+    var g = [], h = 0;
+    if (e) for (var m = 0; m < e.length; m++) {
+      var x = f[b[m]];
+      x ? (0 === h && (h = ta()), g[m] = x(e[m])) : g[m] = e[m];
+    }
+    b = a(...g);
+    return b = (function(k) {
+      0 !== h && ua(h);
+      return "string" === c ? R(k) : "boolean" === c ? !!k : k;
+    })(b);
+  };
+  d.wasmMemory ? t = d.wasmMemory : t = new WebAssembly.Memory({ initial: (d.INITIAL_MEMORY || 16777216) / 65536, maximum: 32768 });
+  ca();
+  d.noExitRuntime && (Q = d.noExitRuntime);
+  d.print && (C2 = d.print);
+  d.printErr && (D = d.printErr);
+  d.wasmBinary && (E = d.wasmBinary);
+  d.thisProgram && (u = d.thisProgram);
+  if (d.preInit) for ("function" == typeof d.preInit && (d.preInit = [d.preInit]); 0 < d.preInit.length; ) d.preInit.shift()();
+  d.cwrap = (a, c, b, e) => {
+    var f = !b || b.every((g) => "number" === g || "boolean" === g);
+    return "string" !== c && f && !e ? d["_" + a] : (...g) => va(a, c, b, g);
+  };
+  d.UTF8ToString = R;
+  d.stringToUTF8 = (a, c, b) => U(a, c, b);
+  d.lengthBytesUTF8 = X;
+  var wa, ua, Y, ta, xa = { b: (a, c, b, e) => N(`Assertion failed: ${R(a)}, at: ` + [c ? R(c) : "unknown filename", b, e ? R(e) : "unknown function"]), q: () => N(""), l: () => {
+    Q = false;
+    S = 0;
+  }, m: function(a, c) {
+    a = -9007199254740992 > a || 9007199254740992 < a ? NaN : Number(a);
+    a = new Date(1e3 * a);
+    L[c >> 2] = a.getSeconds();
+    L[c + 4 >> 2] = a.getMinutes();
+    L[c + 8 >> 2] = a.getHours();
+    L[c + 12 >> 2] = a.getDate();
+    L[c + 16 >> 2] = a.getMonth();
+    L[c + 20 >> 2] = a.getFullYear() - 1900;
+    L[c + 24 >> 2] = a.getDay();
+    var b = a.getFullYear();
+    L[c + 28 >> 2] = (0 !== b % 4 || 0 === b % 100 && 0 !== b % 400 ? oa : na)[a.getMonth()] + a.getDate() - 1 | 0;
+    L[c + 36 >> 2] = -(60 * a.getTimezoneOffset());
+    b = new Date(a.getFullYear(), 6, 1).getTimezoneOffset();
+    var e = new Date(a.getFullYear(), 0, 1).getTimezoneOffset();
+    L[c + 32 >> 2] = (b != e && a.getTimezoneOffset() == Math.min(e, b)) | 0;
+  }, j: (a, c) => {
+    T[a] && (clearTimeout(T[a].id), delete T[a]);
+    if (!c) return 0;
+    var b = setTimeout(() => {
+      delete T[a];
+      qa(() => wa(a, performance.now()));
+    }, c);
+    T[a] = { id: b, Qa: c };
+    return 0;
+  }, n: (a, c, b, e) => {
+    var f = (/* @__PURE__ */ new Date()).getFullYear(), g = new Date(f, 0, 1).getTimezoneOffset();
+    f = new Date(f, 6, 1).getTimezoneOffset();
+    M[a >> 2] = 60 * Math.max(g, f);
+    L[c >> 2] = Number(g != f);
+    c = (h) => {
+      var m = Math.abs(h);
+      return `UTC${0 <= h ? "-" : "+"}${String(Math.floor(m / 60)).padStart(2, "0")}${String(m % 60).padStart(2, "0")}`;
+    };
+    a = c(g);
+    c = c(f);
+    f < g ? (U(a, b, 17), U(c, e, 17)) : (U(a, e, 17), U(c, b, 17));
+  }, p: () => Date.now(), k: (a) => {
+    var c = K.length;
+    a >>>= 0;
+    if (2147483648 < a) return false;
+    for (var b = 1; 4 >= b; b *= 2) {
+      var e = c * (1 + 0.2 / b);
+      e = Math.min(e, a + 100663296);
+      a: {
+        e = (Math.min(2147483648, 65536 * Math.ceil(Math.max(a, e) / 65536)) - t.buffer.byteLength + 65535) / 65536 | 0;
+        try {
+          t.grow(e);
+          ca();
+          var f = 1;
+          break a;
+        } catch (g) {
+        }
+        f = void 0;
+      }
+      if (f) return true;
+    }
+    return false;
+  }, e: (a, c) => {
+    var b = 0, e = 0, f;
+    for (f of ra()) {
+      var g = c + b;
+      M[a + e >> 2] = g;
+      b += U(f, g, Infinity) + 1;
+      e += 4;
+    }
+    return 0;
+  }, f: (a, c) => {
+    var b = ra();
+    M[a >> 2] = b.length;
+    a = 0;
+    for (var e of b) a += X(e) + 1;
+    M[c >> 2] = a;
+    return 0;
+  }, d: () => 52, o: function() {
+    return 70;
+  }, c: (a, c, b, e) => {
+    for (var f = 0, g = 0; g < b; g++) {
+      var h = M[c >> 2], m = M[c + 4 >> 2];
+      c += 8;
+      for (var x = 0; x < m; x++) {
+        var k = a, l = K[h + x], p = sa[k];
+        0 === l || 10 === l ? (k = 1 === k ? C2 : D, l = ma(p, 0), l = la.decode(p.buffer ? p.subarray(0, l) : new Uint8Array(p.slice(0, l))), k(l), p.length = 0) : p.push(l);
+      }
+      f += m;
+    }
+    M[e >> 2] = f;
+    return 0;
+  }, a: t, r: pa, s: function(a, c, b, e, f) {
+    return d.callbacks.callFunction(void 0, a, c, b, e, f);
+  }, i: function(a) {
+    return d.callbacks.shouldInterrupt(void 0, a);
+  }, h: function(a, c, b) {
+    b = R(b);
+    return d.callbacks.loadModuleSource(void 0, a, c, b);
+  }, g: function(a, c, b, e) {
+    b = R(b);
+    e = R(e);
+    return d.callbacks.normalizeModule(void 0, a, c, b, e);
+  }, t: function(a, c) {
+    d.callbacks.freeHostRef(void 0, a, c);
+  } }, Z;
+  Z = await (async function() {
+    function a(b) {
+      b = Z = b.exports;
+      d._malloc = b.v;
+      d._QTS_Throw = b.w;
+      d._QTS_NewError = b.x;
+      d._QTS_RuntimeSetMemoryLimit = b.y;
+      d._QTS_RuntimeComputeMemoryUsage = b.z;
+      d._QTS_RuntimeDumpMemoryUsage = b.A;
+      d._QTS_RecoverableLeakCheck = b.B;
+      d._QTS_BuildIsSanitizeLeak = b.C;
+      d._QTS_RuntimeSetMaxStackSize = b.D;
+      d._QTS_GetUndefined = b.E;
+      d._QTS_GetNull = b.F;
+      d._QTS_GetFalse = b.G;
+      d._QTS_GetTrue = b.H;
+      d._QTS_NewHostRef = b.I;
+      d._QTS_GetHostRefId = b.J;
+      d._QTS_NewRuntime = b.K;
+      d._QTS_FreeRuntime = b.L;
+      d._free = b.M;
+      d._QTS_NewContext = b.N;
+      d._QTS_FreeContext = b.O;
+      d._QTS_FreeValuePointer = b.P;
+      d._QTS_FreeValuePointerRuntime = b.Q;
+      d._QTS_FreeVoidPointer = b.R;
+      d._QTS_FreeCString = b.S;
+      d._QTS_DupValuePointer = b.T;
+      d._QTS_NewObject = b.U;
+      d._QTS_NewObjectProto = b.V;
+      d._QTS_NewArray = b.W;
+      d._QTS_NewArrayBuffer = b.X;
+      d._QTS_NewFloat64 = b.Y;
+      d._QTS_GetFloat64 = b.Z;
+      d._QTS_NewString = b._;
+      d._QTS_GetString = b.$;
+      d._QTS_GetArrayBuffer = b.aa;
+      d._QTS_GetArrayBufferLength = b.ba;
+      d._QTS_NewSymbol = b.ca;
+      d._QTS_GetSymbolDescriptionOrKey = b.da;
+      d._QTS_IsGlobalSymbol = b.ea;
+      d._QTS_IsJobPending = b.fa;
+      d._QTS_ExecutePendingJob = b.ga;
+      d._QTS_GetProp = b.ha;
+      d._QTS_GetPropNumber = b.ia;
+      d._QTS_SetProp = b.ja;
+      d._QTS_DefineProp = b.ka;
+      d._QTS_GetOwnPropertyNames = b.la;
+      d._QTS_Call = b.ma;
+      d._QTS_ResolveException = b.na;
+      d._QTS_Dump = b.oa;
+      d._QTS_Eval = b.pa;
+      d._QTS_GetModuleNamespace = b.qa;
+      d._QTS_Typeof = b.ra;
+      d._QTS_GetLength = b.sa;
+      d._QTS_IsEqual = b.ta;
+      d._QTS_GetGlobalObject = b.ua;
+      d._QTS_NewPromiseCapability = b.va;
+      d._QTS_PromiseState = b.wa;
+      d._QTS_PromiseResult = b.xa;
+      d._QTS_TestStringArg = b.ya;
+      d._QTS_GetDebugLogEnabled = b.za;
+      d._QTS_SetDebugLogEnabled = b.Aa;
+      d._QTS_BuildIsDebug = b.Ba;
+      d._QTS_BuildIsAsyncify = b.Ca;
+      d._QTS_NewFunction = b.Da;
+      d._QTS_ArgvGetJSValueConstPointer = b.Ea;
+      d._QTS_RuntimeEnableInterruptHandler = b.Fa;
+      d._QTS_RuntimeDisableInterruptHandler = b.Ga;
+      d._QTS_RuntimeEnableModuleLoader = b.Ha;
+      d._QTS_RuntimeDisableModuleLoader = b.Ia;
+      d._QTS_bjson_encode = b.Ja;
+      d._QTS_bjson_decode = b.Ka;
+      wa = b.La;
+      ua = b.Ma;
+      Y = b.Na;
+      ta = b.Oa;
+      return Z;
+    }
+    var c = { a: xa };
+    if (d.instantiateWasm) return new Promise((b) => {
+      d.instantiateWasm(c, (e, f) => {
+        b(a(e, f));
+      });
+    });
+    O ??= d.locateFile ? d.locateFile ? d.locateFile("emscripten-module.wasm", y) : y + "emscripten-module.wasm" : new URL("emscripten-module.wasm", import.meta.url).href;
+    return a((await fa(c)).instance);
+  })();
+  (function() {
+    function a() {
+      d.calledRun = true;
+      if (!F) {
+        ba = true;
+        Z.u();
+        H?.(d);
+        d.onRuntimeInitialized?.();
+        if (d.postRun) for ("function" == typeof d.postRun && (d.postRun = [d.postRun]); d.postRun.length; ) {
+          var c = d.postRun.shift();
+          ia.push(c);
+        }
+        ha(ia);
+      }
+    }
+    if (d.preRun) for ("function" == typeof d.preRun && (d.preRun = [d.preRun]); d.preRun.length; ) ka();
+    ha(ja);
+    d.setStatus ? (d.setStatus("Running..."), setTimeout(() => {
+      setTimeout(() => d.setStatus(""), 1);
+      a();
+    }, 1)) : a();
+  })();
+  ba ? moduleRtn = d : moduleRtn = new Promise((a, c) => {
+    H = a;
+    I = c;
+  });
+  ;
+  return moduleRtn;
+}
+var emscripten_module_default;
+var init_emscripten_module = __esm({
+  "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.mjs"() {
+    emscripten_module_default = QuickJSRaw;
+  }
+});
+
+// node_modules/@jitl/quickjs-ffi-types/dist/index.mjs
+var EvalFlags, IntrinsicsFlags, JSPromiseStateEnum, GetOwnPropertyNamesFlags, IsEqualOp;
+var init_dist = __esm({
+  "node_modules/@jitl/quickjs-ffi-types/dist/index.mjs"() {
+    EvalFlags = { JS_EVAL_TYPE_GLOBAL: 0, JS_EVAL_TYPE_MODULE: 1, JS_EVAL_TYPE_DIRECT: 2, JS_EVAL_TYPE_INDIRECT: 3, JS_EVAL_TYPE_MASK: 3, JS_EVAL_FLAG_STRICT: 8, JS_EVAL_FLAG_STRIP: 16, JS_EVAL_FLAG_COMPILE_ONLY: 32, JS_EVAL_FLAG_BACKTRACE_BARRIER: 64 };
+    IntrinsicsFlags = { BaseObjects: 1, Date: 2, Eval: 4, StringNormalize: 8, RegExp: 16, RegExpCompiler: 32, JSON: 64, Proxy: 128, MapSet: 256, TypedArrays: 512, Promise: 1024, BigInt: 2048, BigFloat: 4096, BigDecimal: 8192, OperatorOverloading: 16384, BignumExt: 32768 };
+    JSPromiseStateEnum = { Pending: 0, Fulfilled: 1, Rejected: 2 };
+    GetOwnPropertyNamesFlags = { JS_GPN_STRING_MASK: 1, JS_GPN_SYMBOL_MASK: 2, JS_GPN_PRIVATE_MASK: 4, JS_GPN_ENUM_ONLY: 16, JS_GPN_SET_ENUM: 32, QTS_GPN_NUMBER_MASK: 64, QTS_STANDARD_COMPLIANT_NUMBER: 128 };
+    IsEqualOp = { IsStrictlyEqual: 0, IsSameValue: 1, IsSameValueZero: 2 };
+  }
+});
+
+// node_modules/quickjs-emscripten-core/dist/chunk-V2S4ZYJR.mjs
+function debugLog(...args) {
+  QTS_DEBUG && console.log("quickjs-emscripten:", ...args);
+}
+function* awaitYield(value) {
+  return yield value;
+}
+function awaitYieldOf(generator) {
+  return awaitYield(awaitEachYieldedPromise(generator));
+}
+function maybeAsyncFn(that, fn) {
+  return (...args) => {
+    let generator = fn.call(that, AwaitYield, ...args);
+    return awaitEachYieldedPromise(generator);
+  };
+}
+function maybeAsync(that, startGenerator) {
+  let generator = startGenerator.call(that, AwaitYield);
+  return awaitEachYieldedPromise(generator);
+}
+function awaitEachYieldedPromise(gen) {
+  function handleNextStep(step) {
+    return step.done ? step.value : step.value instanceof Promise ? step.value.then((value) => handleNextStep(gen.next(value)), (error62) => handleNextStep(gen.throw(error62))) : handleNextStep(gen.next(step.value));
+  }
+  return handleNextStep(gen.next());
+}
+function scopeFinally(scope, blockError) {
+  let disposeError;
+  try {
+    scope.dispose();
+  } catch (error62) {
+    disposeError = error62;
+  }
+  if (blockError && disposeError) throw Object.assign(blockError, { message: `${blockError.message}
+ Then, failed to dispose scope: ${disposeError.message}`, disposeError }), blockError;
+  if (blockError || disposeError) throw blockError || disposeError;
+}
+function createDisposableArray(items) {
+  let array2 = items ? Array.from(items) : [];
+  function disposeAlive() {
+    return array2.forEach((disposable) => disposable.alive ? disposable.dispose() : void 0);
+  }
+  function someIsAlive() {
+    return array2.some((disposable) => disposable.alive);
+  }
+  return Object.defineProperty(array2, SymbolDispose, { configurable: true, enumerable: false, value: disposeAlive }), Object.defineProperty(array2, "dispose", { configurable: true, enumerable: false, value: disposeAlive }), Object.defineProperty(array2, "alive", { configurable: true, enumerable: false, get: someIsAlive }), array2;
+}
+function isDisposable(value) {
+  return !!(value && (typeof value == "object" || typeof value == "function") && "alive" in value && typeof value.alive == "boolean" && "dispose" in value && typeof value.dispose == "function");
+}
+function intrinsicsToFlags(intrinsics) {
+  if (!intrinsics) return 0;
+  let result = 0;
+  for (let [maybeIntrinsicName, enabled] of Object.entries(intrinsics)) {
+    if (!(maybeIntrinsicName in IntrinsicsFlags)) throw new QuickJSUnknownIntrinsic(maybeIntrinsicName);
+    enabled && (result |= IntrinsicsFlags[maybeIntrinsicName]);
+  }
+  return result;
+}
+function evalOptionsToFlags(evalOptions) {
+  if (typeof evalOptions == "number") return evalOptions;
+  if (evalOptions === void 0) return 0;
+  let { type: type2, strict, strip: strip2, compileOnly, backtraceBarrier } = evalOptions, flags = 0;
+  return type2 === "global" && (flags |= EvalFlags.JS_EVAL_TYPE_GLOBAL), type2 === "module" && (flags |= EvalFlags.JS_EVAL_TYPE_MODULE), strict && (flags |= EvalFlags.JS_EVAL_FLAG_STRICT), strip2 && (flags |= EvalFlags.JS_EVAL_FLAG_STRIP), compileOnly && (flags |= EvalFlags.JS_EVAL_FLAG_COMPILE_ONLY), backtraceBarrier && (flags |= EvalFlags.JS_EVAL_FLAG_BACKTRACE_BARRIER), flags;
+}
+function getOwnPropertyNamesOptionsToFlags(options) {
+  if (typeof options == "number") return options;
+  if (options === void 0) return 0;
+  let { strings: includeStrings, symbols: includeSymbols, quickjsPrivate: includePrivate, onlyEnumerable, numbers: includeNumbers, numbersAsStrings } = options, flags = 0;
+  return includeStrings && (flags |= GetOwnPropertyNamesFlags.JS_GPN_STRING_MASK), includeSymbols && (flags |= GetOwnPropertyNamesFlags.JS_GPN_SYMBOL_MASK), includePrivate && (flags |= GetOwnPropertyNamesFlags.JS_GPN_PRIVATE_MASK), onlyEnumerable && (flags |= GetOwnPropertyNamesFlags.JS_GPN_ENUM_ONLY), includeNumbers && (flags |= GetOwnPropertyNamesFlags.QTS_GPN_NUMBER_MASK), numbersAsStrings && (flags |= GetOwnPropertyNamesFlags.QTS_STANDARD_COMPLIANT_NUMBER), flags;
+}
+function concat(...values) {
+  let result = [];
+  for (let value of values) value !== void 0 && (result = result.concat(value));
+  return result;
+}
+function getGroupId(id) {
+  return id >> 8;
+}
+function applyBaseRuntimeOptions(runtime, options) {
+  options.interruptHandler && runtime.setInterruptHandler(options.interruptHandler), options.maxStackSizeBytes !== void 0 && runtime.setMaxStackSize(options.maxStackSizeBytes), options.memoryLimitBytes !== void 0 && runtime.setMemoryLimit(options.memoryLimitBytes);
+}
+function applyModuleEvalRuntimeOptions(runtime, options) {
+  options.moduleLoader && runtime.setModuleLoader(options.moduleLoader), options.shouldInterrupt && runtime.setInterruptHandler(options.shouldInterrupt), options.memoryLimitBytes !== void 0 && runtime.setMemoryLimit(options.memoryLimitBytes), options.maxStackSizeBytes !== void 0 && runtime.setMaxStackSize(options.maxStackSizeBytes);
+}
+var __defProp2, __export2, QTS_DEBUG, errors_exports2, QuickJSUnwrapError, QuickJSWrongOwner, QuickJSUseAfterFree, QuickJSNotImplemented, QuickJSAsyncifyError, QuickJSAsyncifySuspended, QuickJSMemoryLeakDetected, QuickJSEmscriptenModuleError, QuickJSUnknownIntrinsic, QuickJSPromisePending, QuickJSEmptyGetOwnPropertyNames, QuickJSHostRefRangeExceeded, QuickJSHostRefInvalid, AwaitYield, UsingDisposable, SymbolDispose, prototypeAsAny, Lifetime, StaticLifetime, WeakLifetime, Scope3, AbstractDisposableResult, DisposableSuccess, DisposableFail, DisposableResult, QuickJSDeferredPromise, ModuleMemory, DefaultIntrinsics, QuickJSIterator, INT32_MIN, INT32_MAX, INVALID_HOST_REF_ID, HostRefMap, HostRef, ContextMemory, QuickJSContext, QuickJSRuntime, QuickJSEmscriptenModuleCallbacks, QuickJSModuleCallbacks, QuickJSWASMModule;
+var init_chunk_V2S4ZYJR = __esm({
+  "node_modules/quickjs-emscripten-core/dist/chunk-V2S4ZYJR.mjs"() {
+    init_dist();
+    init_dist();
+    __defProp2 = Object.defineProperty;
+    __export2 = (target, all) => {
+      for (var name2 in all) __defProp2(target, name2, { get: all[name2], enumerable: true });
+    };
+    QTS_DEBUG = false;
+    errors_exports2 = {};
+    __export2(errors_exports2, { QuickJSAsyncifyError: () => QuickJSAsyncifyError, QuickJSAsyncifySuspended: () => QuickJSAsyncifySuspended, QuickJSEmptyGetOwnPropertyNames: () => QuickJSEmptyGetOwnPropertyNames, QuickJSEmscriptenModuleError: () => QuickJSEmscriptenModuleError, QuickJSHostRefInvalid: () => QuickJSHostRefInvalid, QuickJSHostRefRangeExceeded: () => QuickJSHostRefRangeExceeded, QuickJSMemoryLeakDetected: () => QuickJSMemoryLeakDetected, QuickJSNotImplemented: () => QuickJSNotImplemented, QuickJSPromisePending: () => QuickJSPromisePending, QuickJSUnknownIntrinsic: () => QuickJSUnknownIntrinsic, QuickJSUnwrapError: () => QuickJSUnwrapError, QuickJSUseAfterFree: () => QuickJSUseAfterFree, QuickJSWrongOwner: () => QuickJSWrongOwner });
+    QuickJSUnwrapError = class extends Error {
+      constructor(cause, context2) {
+        let message = typeof cause == "object" && cause && "message" in cause ? String(cause.message) : String(cause);
+        super(message);
+        this.cause = cause;
+        this.context = context2;
+        this.name = "QuickJSUnwrapError";
+      }
+    };
+    QuickJSWrongOwner = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSWrongOwner";
+      }
+    };
+    QuickJSUseAfterFree = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSUseAfterFree";
+      }
+    };
+    QuickJSNotImplemented = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSNotImplemented";
+      }
+    };
+    QuickJSAsyncifyError = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSAsyncifyError";
+      }
+    };
+    QuickJSAsyncifySuspended = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSAsyncifySuspended";
+      }
+    };
+    QuickJSMemoryLeakDetected = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSMemoryLeakDetected";
+      }
+    };
+    QuickJSEmscriptenModuleError = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSEmscriptenModuleError";
+      }
+    };
+    QuickJSUnknownIntrinsic = class extends TypeError {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSUnknownIntrinsic";
+      }
+    };
+    QuickJSPromisePending = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSPromisePending";
+      }
+    };
+    QuickJSEmptyGetOwnPropertyNames = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSEmptyGetOwnPropertyNames";
+      }
+    };
+    QuickJSHostRefRangeExceeded = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSHostRefRangeExceeded";
+      }
+    };
+    QuickJSHostRefInvalid = class extends Error {
+      constructor() {
+        super(...arguments);
+        this.name = "QuickJSHostRefInvalid";
+      }
+    };
+    AwaitYield = awaitYield;
+    AwaitYield.of = awaitYieldOf;
+    UsingDisposable = class {
+      [Symbol.dispose]() {
+        return this.dispose();
+      }
+    };
+    SymbolDispose = Symbol.dispose ?? /* @__PURE__ */ Symbol.for("Symbol.dispose");
+    prototypeAsAny = UsingDisposable.prototype;
+    prototypeAsAny[SymbolDispose] || (prototypeAsAny[SymbolDispose] = function() {
+      return this.dispose();
+    });
+    Lifetime = class _Lifetime extends UsingDisposable {
+      constructor(_value, copier, disposer, _owner) {
+        super();
+        this._value = _value;
+        this.copier = copier;
+        this.disposer = disposer;
+        this._owner = _owner;
+        this._alive = true;
+        this._constructorStack = QTS_DEBUG ? new Error("Lifetime constructed").stack : void 0;
+      }
+      get alive() {
+        return this._alive;
+      }
+      get value() {
+        return this.assertAlive(), this._value;
+      }
+      get owner() {
+        return this._owner;
+      }
+      get dupable() {
+        return !!this.copier;
+      }
+      dup() {
+        if (this.assertAlive(), !this.copier) throw new Error("Non-dupable lifetime");
+        return new _Lifetime(this.copier(this._value), this.copier, this.disposer, this._owner);
+      }
+      consume(map3) {
+        this.assertAlive();
+        let result = map3(this);
+        return this.dispose(), result;
+      }
+      map(map3) {
+        return this.assertAlive(), map3(this);
+      }
+      tap(fn) {
+        return fn(this), this;
+      }
+      dispose() {
+        this.assertAlive(), this.disposer && this.disposer(this._value), this._alive = false;
+      }
+      assertAlive() {
+        if (!this.alive) throw this._constructorStack ? new QuickJSUseAfterFree(`Lifetime not alive
+${this._constructorStack}
+Lifetime used`) : new QuickJSUseAfterFree("Lifetime not alive");
+      }
+    };
+    StaticLifetime = class extends Lifetime {
+      constructor(value, owner) {
+        super(value, void 0, void 0, owner);
+      }
+      get dupable() {
+        return true;
+      }
+      dup() {
+        return this;
+      }
+      dispose() {
+      }
+    };
+    WeakLifetime = class extends Lifetime {
+      constructor(value, copier, disposer, owner) {
+        super(value, copier, disposer, owner);
+      }
+      dispose() {
+        this._alive = false;
+      }
+    };
+    Scope3 = class _Scope extends UsingDisposable {
+      constructor() {
+        super(...arguments);
+        this._disposables = new Lifetime(/* @__PURE__ */ new Set());
+        this.manage = (lifetime) => (this._disposables.value.add(lifetime), lifetime);
+      }
+      static withScope(block) {
+        let scope = new _Scope(), blockError;
+        try {
+          return block(scope);
+        } catch (error62) {
+          throw blockError = error62, error62;
+        } finally {
+          scopeFinally(scope, blockError);
+        }
+      }
+      static withScopeMaybeAsync(_this, block) {
+        return maybeAsync(void 0, function* (awaited) {
+          let scope = new _Scope(), blockError;
+          try {
+            return yield* awaited.of(block.call(_this, awaited, scope));
+          } catch (error62) {
+            throw blockError = error62, error62;
+          } finally {
+            scopeFinally(scope, blockError);
+          }
+        });
+      }
+      static async withScopeAsync(block) {
+        let scope = new _Scope(), blockError;
+        try {
+          return await block(scope);
+        } catch (error62) {
+          throw blockError = error62, error62;
+        } finally {
+          scopeFinally(scope, blockError);
+        }
+      }
+      get alive() {
+        return this._disposables.alive;
+      }
+      dispose() {
+        let lifetimes = Array.from(this._disposables.value.values()).reverse();
+        for (let lifetime of lifetimes) lifetime.alive && lifetime.dispose();
+        this._disposables.dispose();
+      }
+    };
+    AbstractDisposableResult = class _AbstractDisposableResult extends UsingDisposable {
+      static success(value) {
+        return new DisposableSuccess(value);
+      }
+      static fail(error62, onUnwrap) {
+        return new DisposableFail(error62, onUnwrap);
+      }
+      static is(result) {
+        return result instanceof _AbstractDisposableResult;
+      }
+    };
+    DisposableSuccess = class extends AbstractDisposableResult {
+      constructor(value) {
+        super();
+        this.value = value;
+      }
+      get alive() {
+        return isDisposable(this.value) ? this.value.alive : true;
+      }
+      dispose() {
+        isDisposable(this.value) && this.value.dispose();
+      }
+      unwrap() {
+        return this.value;
+      }
+      unwrapOr(_fallback) {
+        return this.value;
+      }
+    };
+    DisposableFail = class extends AbstractDisposableResult {
+      constructor(error62, onUnwrap) {
+        super();
+        this.error = error62;
+        this.onUnwrap = onUnwrap;
+      }
+      get alive() {
+        return isDisposable(this.error) ? this.error.alive : true;
+      }
+      dispose() {
+        isDisposable(this.error) && this.error.dispose();
+      }
+      unwrap() {
+        throw this.onUnwrap(this), this.error;
+      }
+      unwrapOr(fallback) {
+        return fallback;
+      }
+    };
+    DisposableResult = AbstractDisposableResult;
+    QuickJSDeferredPromise = class extends UsingDisposable {
+      constructor(args) {
+        super();
+        this.resolve = (value) => {
+          this.resolveHandle.alive && (this.context.unwrapResult(this.context.callFunction(this.resolveHandle, this.context.undefined, value || this.context.undefined)).dispose(), this.disposeResolvers(), this.onSettled());
+        };
+        this.reject = (value) => {
+          this.rejectHandle.alive && (this.context.unwrapResult(this.context.callFunction(this.rejectHandle, this.context.undefined, value || this.context.undefined)).dispose(), this.disposeResolvers(), this.onSettled());
+        };
+        this.dispose = () => {
+          this.handle.alive && this.handle.dispose(), this.disposeResolvers();
+        };
+        this.context = args.context, this.owner = args.context.runtime, this.handle = args.promiseHandle, this.settled = new Promise((resolve4) => {
+          this.onSettled = resolve4;
+        }), this.resolveHandle = args.resolveHandle, this.rejectHandle = args.rejectHandle;
+      }
+      get alive() {
+        return this.handle.alive || this.resolveHandle.alive || this.rejectHandle.alive;
+      }
+      disposeResolvers() {
+        this.resolveHandle.alive && this.resolveHandle.dispose(), this.rejectHandle.alive && this.rejectHandle.dispose();
+      }
+    };
+    ModuleMemory = class {
+      constructor(module) {
+        this.module = module;
+      }
+      toPointerArray(handleArray) {
+        let typedArray = new Int32Array(handleArray.map((handle) => handle.value)), numBytes = typedArray.length * typedArray.BYTES_PER_ELEMENT, ptr = this.module._malloc(numBytes);
+        return new Uint8Array(this.module.HEAPU8.buffer, ptr, numBytes).set(new Uint8Array(typedArray.buffer)), new Lifetime(ptr, void 0, (ptr2) => this.module._free(ptr2));
+      }
+      newTypedArray(kind, length) {
+        let zeros = new kind(new Array(length).fill(0)), numBytes = zeros.length * zeros.BYTES_PER_ELEMENT, ptr = this.module._malloc(numBytes), typedArray = new kind(this.module.HEAPU8.buffer, ptr, length);
+        return typedArray.set(zeros), new Lifetime({ typedArray, ptr }, void 0, (value) => this.module._free(value.ptr));
+      }
+      newMutablePointerArray(length) {
+        return this.newTypedArray(Int32Array, length);
+      }
+      newHeapCharPointer(string4) {
+        let strlen = this.module.lengthBytesUTF8(string4), dataBytes = strlen + 1, ptr = this.module._malloc(dataBytes);
+        return this.module.stringToUTF8(string4, ptr, dataBytes), new Lifetime({ ptr, strlen }, void 0, (value) => this.module._free(value.ptr));
+      }
+      newHeapBufferPointer(buffer) {
+        let numBytes = buffer.byteLength, ptr = this.module._malloc(numBytes);
+        return this.module.HEAPU8.set(buffer, ptr), new Lifetime({ pointer: ptr, numBytes }, void 0, (value) => this.module._free(value.pointer));
+      }
+      consumeHeapCharPointer(ptr) {
+        let str2 = this.module.UTF8ToString(ptr);
+        return this.module._free(ptr), str2;
+      }
+    };
+    DefaultIntrinsics = Object.freeze({ BaseObjects: true, Date: true, Eval: true, StringNormalize: true, RegExp: true, JSON: true, Proxy: true, MapSet: true, TypedArrays: true, Promise: true });
+    QuickJSIterator = class extends UsingDisposable {
+      constructor(handle, context2) {
+        super();
+        this.handle = handle;
+        this.context = context2;
+        this._isDone = false;
+        this.owner = context2.runtime;
+      }
+      [Symbol.iterator]() {
+        return this;
+      }
+      next(value) {
+        if (!this.alive || this._isDone) return { done: true, value: void 0 };
+        let nextMethod = this._next ?? (this._next = this.context.getProp(this.handle, "next"));
+        return this.callIteratorMethod(nextMethod, value);
+      }
+      return(value) {
+        if (!this.alive) return { done: true, value: void 0 };
+        let returnMethod = this.context.getProp(this.handle, "return");
+        if (returnMethod === this.context.undefined && value === void 0) return this.dispose(), { done: true, value: void 0 };
+        let result = this.callIteratorMethod(returnMethod, value);
+        return returnMethod.dispose(), this.dispose(), result;
+      }
+      throw(e) {
+        if (!this.alive) return { done: true, value: void 0 };
+        let errorHandle = e instanceof Lifetime ? e : this.context.newError(e), throwMethod = this.context.getProp(this.handle, "throw"), result = this.callIteratorMethod(throwMethod, e);
+        return errorHandle.alive && errorHandle.dispose(), throwMethod.dispose(), this.dispose(), result;
+      }
+      get alive() {
+        return this.handle.alive;
+      }
+      dispose() {
+        this._isDone = true, this.handle.dispose(), this._next?.dispose();
+      }
+      callIteratorMethod(method, input2) {
+        let callResult = input2 ? this.context.callFunction(method, this.handle, input2) : this.context.callFunction(method, this.handle);
+        if (callResult.error) return this.dispose(), { value: callResult };
+        let done = this.context.getProp(callResult.value, "done").consume((v) => this.context.dump(v)), value = this.context.getProp(callResult.value, "value");
+        return callResult.value.dispose(), done && this.dispose(), { value: DisposableResult.success(value), done };
+      }
+    };
+    INT32_MIN = -2147483648;
+    INT32_MAX = 2147483647;
+    INVALID_HOST_REF_ID = 0;
+    HostRefMap = class {
+      constructor() {
+        this.nextId = INT32_MIN;
+        this.freelist = [];
+        this.groups = /* @__PURE__ */ new Map();
+      }
+      put(value) {
+        let id = this.allocateId(), groupId = getGroupId(id), group = this.groups.get(groupId);
+        return group || (group = /* @__PURE__ */ new Map(), this.groups.set(groupId, group)), group.set(id, value), id;
+      }
+      get(id) {
+        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("no host reference id defined");
+        let groupId = getGroupId(id), group = this.groups.get(groupId);
+        if (!group) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
+        let value = group.get(id);
+        if (!value) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
+        return value;
+      }
+      delete(id) {
+        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("no host reference id defined");
+        let groupId = getGroupId(id), group = this.groups.get(groupId);
+        if (!group) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
+        group.delete(id), group.size === 0 && this.groups.delete(groupId), this.freelist.push(id);
+      }
+      allocateId() {
+        if (this.freelist.length > 0) return this.freelist.shift();
+        if (this.nextId === INVALID_HOST_REF_ID && this.nextId++, this.nextId > INT32_MAX) throw new QuickJSHostRefRangeExceeded(`HostRefMap: too many host refs created without disposing. Max simultaneous host refs: ${INT32_MAX - INT32_MIN}`);
+        return this.nextId++;
+      }
+    };
+    HostRef = class extends UsingDisposable {
+      constructor(runtime, handle, id) {
+        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("cannot create HostRef with undefined id");
+        super();
+        this.runtime = runtime;
+        this.handle = handle;
+        this.id = id;
+      }
+      get alive() {
+        return this.handle.alive;
+      }
+      dispose() {
+        this.handle.dispose();
+      }
+      get value() {
+        return this.runtime.hostRefs.get(this.id);
+      }
+    };
+    ContextMemory = class extends ModuleMemory {
+      constructor(args) {
+        super(args.module);
+        this.scope = new Scope3();
+        this.copyJSValue = (ptr) => this.ffi.QTS_DupValuePointer(this.ctx.value, ptr);
+        this.freeJSValue = (ptr) => {
+          this.ffi.QTS_FreeValuePointer(this.ctx.value, ptr);
+        };
+        args.ownedLifetimes?.forEach((lifetime) => this.scope.manage(lifetime)), this.owner = args.owner, this.module = args.module, this.ffi = args.ffi, this.rt = args.rt, this.ctx = this.scope.manage(args.ctx);
+      }
+      get alive() {
+        return this.scope.alive;
+      }
+      dispose() {
+        return this.scope.dispose();
+      }
+      [Symbol.dispose]() {
+        return this.dispose();
+      }
+      manage(lifetime) {
+        return this.scope.manage(lifetime);
+      }
+      consumeJSCharPointer(ptr) {
+        let str2 = this.module.UTF8ToString(ptr);
+        return this.ffi.QTS_FreeCString(this.ctx.value, ptr), str2;
+      }
+      heapValueHandle(ptr, extraDispose) {
+        let dispose = extraDispose ? (val) => {
+          extraDispose(), this.freeJSValue(val);
+        } : this.freeJSValue;
+        return new Lifetime(ptr, this.copyJSValue, dispose, this.owner);
+      }
+      staticHeapValueHandle(ptr) {
+        return this.manage(this.heapValueHandle(ptr)), new StaticLifetime(ptr, this.owner);
+      }
+    };
+    QuickJSContext = class extends UsingDisposable {
+      constructor(args) {
+        super();
+        this._undefined = void 0;
+        this._null = void 0;
+        this._false = void 0;
+        this._true = void 0;
+        this._global = void 0;
+        this._BigInt = void 0;
+        this._Symbol = void 0;
+        this._SymbolIterator = void 0;
+        this._SymbolAsyncIterator = void 0;
+        this.cToHostCallbacks = { callFunction: (ctx, this_ptr, argc, argv, fn_id) => {
+          if (ctx !== this.ctx.value) throw new Error("QuickJSContext instance received C -> JS call with mismatched ctx");
+          let fn = this.getFunction(fn_id);
+          return Scope3.withScopeMaybeAsync(this, function* (awaited, scope) {
+            let thisHandle = scope.manage(new WeakLifetime(this_ptr, this.memory.copyJSValue, this.memory.freeJSValue, this.runtime)), argHandles = new Array(argc);
+            for (let i2 = 0; i2 < argc; i2++) {
+              let ptr = this.ffi.QTS_ArgvGetJSValueConstPointer(argv, i2);
+              argHandles[i2] = scope.manage(new WeakLifetime(ptr, this.memory.copyJSValue, this.memory.freeJSValue, this.runtime));
+            }
+            try {
+              let result = yield* awaited(fn.apply(thisHandle, argHandles));
+              if (result) {
+                if ("error" in result && result.error) throw this.runtime.debugLog("throw error", result.error), result.error;
+                let handle = scope.manage(result instanceof Lifetime ? result : result.value);
+                return this.ffi.QTS_DupValuePointer(this.ctx.value, handle.value);
+              }
+              return 0;
+            } catch (error62) {
+              return this.errorToHandle(error62).consume((errorHandle) => this.ffi.QTS_Throw(this.ctx.value, errorHandle.value));
+            }
+          });
+        } };
+        this.runtime = args.runtime, this.module = args.module, this.ffi = args.ffi, this.rt = args.rt, this.ctx = args.ctx, this.memory = new ContextMemory({ ...args, owner: this.runtime }), args.callbacks.setContextCallbacks(this.ctx.value, this.cToHostCallbacks), this.dump = this.dump.bind(this), this.getString = this.getString.bind(this), this.getNumber = this.getNumber.bind(this), this.resolvePromise = this.resolvePromise.bind(this), this.uint32Out = this.memory.manage(this.memory.newTypedArray(Uint32Array, 1));
+      }
+      get alive() {
+        return this.memory.alive;
+      }
+      dispose() {
+        this.memory.dispose();
+      }
+      get undefined() {
+        if (this._undefined) return this._undefined;
+        let ptr = this.ffi.QTS_GetUndefined();
+        return this._undefined = new StaticLifetime(ptr);
+      }
+      get null() {
+        if (this._null) return this._null;
+        let ptr = this.ffi.QTS_GetNull();
+        return this._null = new StaticLifetime(ptr);
+      }
+      get true() {
+        if (this._true) return this._true;
+        let ptr = this.ffi.QTS_GetTrue();
+        return this._true = new StaticLifetime(ptr);
+      }
+      get false() {
+        if (this._false) return this._false;
+        let ptr = this.ffi.QTS_GetFalse();
+        return this._false = new StaticLifetime(ptr);
+      }
+      get global() {
+        if (this._global) return this._global;
+        let ptr = this.ffi.QTS_GetGlobalObject(this.ctx.value);
+        return this._global = this.memory.staticHeapValueHandle(ptr), this._global;
+      }
+      newNumber(num) {
+        return this.memory.heapValueHandle(this.ffi.QTS_NewFloat64(this.ctx.value, num));
+      }
+      newString(str2) {
+        let ptr = this.memory.newHeapCharPointer(str2).consume((charHandle) => this.ffi.QTS_NewString(this.ctx.value, charHandle.value.ptr));
+        return this.memory.heapValueHandle(ptr);
+      }
+      newUniqueSymbol(description) {
+        let key = (typeof description == "symbol" ? description.description : description) ?? "", ptr = this.memory.newHeapCharPointer(key).consume((charHandle) => this.ffi.QTS_NewSymbol(this.ctx.value, charHandle.value.ptr, 0));
+        return this.memory.heapValueHandle(ptr);
+      }
+      newSymbolFor(key) {
+        let description = (typeof key == "symbol" ? key.description : key) ?? "", ptr = this.memory.newHeapCharPointer(description).consume((charHandle) => this.ffi.QTS_NewSymbol(this.ctx.value, charHandle.value.ptr, 1));
+        return this.memory.heapValueHandle(ptr);
+      }
+      getWellKnownSymbol(name2) {
+        return this._Symbol ?? (this._Symbol = this.memory.manage(this.getProp(this.global, "Symbol"))), this.getProp(this._Symbol, name2);
+      }
+      newBigInt(num) {
+        if (!this._BigInt) {
+          let bigIntHandle2 = this.getProp(this.global, "BigInt");
+          this.memory.manage(bigIntHandle2), this._BigInt = new StaticLifetime(bigIntHandle2.value, this.runtime);
+        }
+        let bigIntHandle = this._BigInt, asString = String(num);
+        return this.newString(asString).consume((handle) => this.unwrapResult(this.callFunction(bigIntHandle, this.undefined, handle)));
+      }
+      newObject(prototype) {
+        prototype && this.runtime.assertOwned(prototype);
+        let ptr = prototype ? this.ffi.QTS_NewObjectProto(this.ctx.value, prototype.value) : this.ffi.QTS_NewObject(this.ctx.value);
+        return this.memory.heapValueHandle(ptr);
+      }
+      newArray() {
+        let ptr = this.ffi.QTS_NewArray(this.ctx.value);
+        return this.memory.heapValueHandle(ptr);
+      }
+      newArrayBuffer(buffer) {
+        let array2 = new Uint8Array(buffer), handle = this.memory.newHeapBufferPointer(array2), ptr = this.ffi.QTS_NewArrayBuffer(this.ctx.value, handle.value.pointer, array2.length);
+        return this.memory.heapValueHandle(ptr);
+      }
+      newPromise(value) {
+        let deferredPromise = Scope3.withScope((scope) => {
+          let mutablePointerArray = scope.manage(this.memory.newMutablePointerArray(2)), promisePtr = this.ffi.QTS_NewPromiseCapability(this.ctx.value, mutablePointerArray.value.ptr), promiseHandle = this.memory.heapValueHandle(promisePtr), [resolveHandle, rejectHandle] = Array.from(mutablePointerArray.value.typedArray).map((jsvaluePtr) => this.memory.heapValueHandle(jsvaluePtr));
+          return new QuickJSDeferredPromise({ context: this, promiseHandle, resolveHandle, rejectHandle });
+        });
+        return value && typeof value == "function" && (value = new Promise(value)), value && Promise.resolve(value).then(deferredPromise.resolve, (error62) => error62 instanceof Lifetime ? deferredPromise.reject(error62) : this.newError(error62).consume(deferredPromise.reject)), deferredPromise;
+      }
+      newFunction(nameOrFn, maybeFn) {
+        let fn = typeof nameOrFn == "function" ? nameOrFn : maybeFn;
+        if (!fn) throw new TypeError("Expected a function");
+        return this.newFunctionWithOptions({ name: typeof nameOrFn == "string" ? nameOrFn : void 0, length: fn.length, isConstructor: false, fn });
+      }
+      newConstructorFunction(nameOrFn, maybeFn) {
+        let fn = typeof nameOrFn == "function" ? nameOrFn : maybeFn;
+        if (!fn) throw new TypeError("Expected a function");
+        return this.newFunctionWithOptions({ name: typeof nameOrFn == "string" ? nameOrFn : void 0, length: fn.length, isConstructor: true, fn });
+      }
+      newFunctionWithOptions(args) {
+        let { name: name2, length, isConstructor, fn } = args, refId = this.runtime.hostRefs.put(fn);
+        try {
+          return this.memory.heapValueHandle(this.ffi.QTS_NewFunction(this.ctx.value, name2 ?? "", length, isConstructor, refId));
+        } catch (error62) {
+          throw this.runtime.hostRefs.delete(refId), error62;
+        }
+      }
+      newError(error62) {
+        let errorHandle = this.memory.heapValueHandle(this.ffi.QTS_NewError(this.ctx.value));
+        return error62 && typeof error62 == "object" ? (error62.name !== void 0 && this.newString(error62.name).consume((handle) => this.setProp(errorHandle, "name", handle)), error62.message !== void 0 && this.newString(error62.message).consume((handle) => this.setProp(errorHandle, "message", handle))) : typeof error62 == "string" ? this.newString(error62).consume((handle) => this.setProp(errorHandle, "message", handle)) : error62 !== void 0 && this.newString(String(error62)).consume((handle) => this.setProp(errorHandle, "message", handle)), errorHandle;
+      }
+      newHostRef(value) {
+        let id = this.runtime.hostRefs.put(value);
+        try {
+          let handle = this.memory.heapValueHandle(this.ffi.QTS_NewHostRef(this.ctx.value, id));
+          return new HostRef(this.runtime, handle, id);
+        } catch (error62) {
+          throw this.runtime.hostRefs.delete(id), error62;
+        }
+      }
+      toHostRef(handle) {
+        let id = this.ffi.QTS_GetHostRefId(handle.value);
+        if (id !== 0) return this.runtime.hostRefs.get(id), new HostRef(this.runtime, handle.dup(), id);
+      }
+      unwrapHostRef(handle) {
+        let id = this.ffi.QTS_GetHostRefId(handle.value);
+        if (id === 0) throw new QuickJSHostRefInvalid("handle is not a HostRef");
+        return this.runtime.hostRefs.get(id);
+      }
+      typeof(handle) {
+        return this.runtime.assertOwned(handle), this.memory.consumeHeapCharPointer(this.ffi.QTS_Typeof(this.ctx.value, handle.value));
+      }
+      getNumber(handle) {
+        return this.runtime.assertOwned(handle), this.ffi.QTS_GetFloat64(this.ctx.value, handle.value);
+      }
+      getString(handle) {
+        return this.runtime.assertOwned(handle), this.memory.consumeJSCharPointer(this.ffi.QTS_GetString(this.ctx.value, handle.value));
+      }
+      getSymbol(handle) {
+        this.runtime.assertOwned(handle);
+        let key = this.memory.consumeJSCharPointer(this.ffi.QTS_GetSymbolDescriptionOrKey(this.ctx.value, handle.value));
+        return this.ffi.QTS_IsGlobalSymbol(this.ctx.value, handle.value) ? Symbol.for(key) : Symbol(key);
+      }
+      getBigInt(handle) {
+        this.runtime.assertOwned(handle);
+        let asString = this.getString(handle);
+        return BigInt(asString);
+      }
+      getArrayBuffer(handle) {
+        this.runtime.assertOwned(handle);
+        let len = this.ffi.QTS_GetArrayBufferLength(this.ctx.value, handle.value), ptr = this.ffi.QTS_GetArrayBuffer(this.ctx.value, handle.value);
+        if (!ptr) throw new Error("Couldn't allocate memory to get ArrayBuffer");
+        return new Lifetime(this.module.HEAPU8.subarray(ptr, ptr + len), void 0, () => this.module._free(ptr));
+      }
+      getPromiseState(handle) {
+        this.runtime.assertOwned(handle);
+        let state = this.ffi.QTS_PromiseState(this.ctx.value, handle.value);
+        if (state < 0) return { type: "fulfilled", value: handle, notAPromise: true };
+        if (state === JSPromiseStateEnum.Pending) return { type: "pending", get error() {
+          return new QuickJSPromisePending("Cannot unwrap a pending promise");
+        } };
+        let ptr = this.ffi.QTS_PromiseResult(this.ctx.value, handle.value), result = this.memory.heapValueHandle(ptr);
+        if (state === JSPromiseStateEnum.Fulfilled) return { type: "fulfilled", value: result };
+        if (state === JSPromiseStateEnum.Rejected) return { type: "rejected", error: result };
+        throw result.dispose(), new Error(`Unknown JSPromiseStateEnum: ${state}`);
+      }
+      resolvePromise(promiseLikeHandle) {
+        this.runtime.assertOwned(promiseLikeHandle);
+        let vmResolveResult = Scope3.withScope((scope) => {
+          let vmPromise = scope.manage(this.getProp(this.global, "Promise")), vmPromiseResolve = scope.manage(this.getProp(vmPromise, "resolve"));
+          return this.callFunction(vmPromiseResolve, vmPromise, promiseLikeHandle);
+        });
+        return vmResolveResult.error ? Promise.resolve(vmResolveResult) : new Promise((resolve4) => {
+          Scope3.withScope((scope) => {
+            let resolveHandle = scope.manage(this.newFunction("resolve", (value) => {
+              resolve4(this.success(value && value.dup()));
+            })), rejectHandle = scope.manage(this.newFunction("reject", (error62) => {
+              resolve4(this.fail(error62 && error62.dup()));
+            })), promiseHandle = scope.manage(vmResolveResult.value), promiseThenHandle = scope.manage(this.getProp(promiseHandle, "then"));
+            this.callFunction(promiseThenHandle, promiseHandle, resolveHandle, rejectHandle).unwrap().dispose();
+          });
+        });
+      }
+      isEqual(a, b, equalityType = IsEqualOp.IsStrictlyEqual) {
+        if (a === b) return true;
+        this.runtime.assertOwned(a), this.runtime.assertOwned(b);
+        let result = this.ffi.QTS_IsEqual(this.ctx.value, a.value, b.value, equalityType);
+        if (result === -1) throw new QuickJSNotImplemented("WASM variant does not expose equality");
+        return !!result;
+      }
+      eq(handle, other) {
+        return this.isEqual(handle, other, IsEqualOp.IsStrictlyEqual);
+      }
+      sameValue(handle, other) {
+        return this.isEqual(handle, other, IsEqualOp.IsSameValue);
+      }
+      sameValueZero(handle, other) {
+        return this.isEqual(handle, other, IsEqualOp.IsSameValueZero);
+      }
+      getProp(handle, key) {
+        this.runtime.assertOwned(handle);
+        let ptr;
+        return typeof key == "number" && key >= 0 ? ptr = this.ffi.QTS_GetPropNumber(this.ctx.value, handle.value, key) : ptr = this.borrowPropertyKey(key).consume((quickJSKey) => this.ffi.QTS_GetProp(this.ctx.value, handle.value, quickJSKey.value)), this.memory.heapValueHandle(ptr);
+      }
+      getLength(handle) {
+        if (this.runtime.assertOwned(handle), !(this.ffi.QTS_GetLength(this.ctx.value, this.uint32Out.value.ptr, handle.value) < 0)) return this.uint32Out.value.typedArray[0];
+      }
+      getOwnPropertyNames(handle, options = { strings: true, numbersAsStrings: true }) {
+        this.runtime.assertOwned(handle), handle.value;
+        let flags = getOwnPropertyNamesOptionsToFlags(options);
+        if (flags === 0) throw new QuickJSEmptyGetOwnPropertyNames("No options set, will return an empty array");
+        return Scope3.withScope((scope) => {
+          let outPtr = scope.manage(this.memory.newMutablePointerArray(1)), errorPtr = this.ffi.QTS_GetOwnPropertyNames(this.ctx.value, outPtr.value.ptr, this.uint32Out.value.ptr, handle.value, flags);
+          if (errorPtr) return this.fail(this.memory.heapValueHandle(errorPtr));
+          let len = this.uint32Out.value.typedArray[0], ptr = outPtr.value.typedArray[0], pointerArray = new Uint32Array(this.module.HEAP8.buffer, ptr, len), handles = Array.from(pointerArray).map((ptr2) => this.memory.heapValueHandle(ptr2));
+          return this.ffi.QTS_FreeVoidPointer(this.ctx.value, ptr), this.success(createDisposableArray(handles));
+        });
+      }
+      getIterator(iterableHandle) {
+        let SymbolIterator = this._SymbolIterator ?? (this._SymbolIterator = this.memory.manage(this.getWellKnownSymbol("iterator")));
+        return Scope3.withScope((scope) => {
+          let methodHandle = scope.manage(this.getProp(iterableHandle, SymbolIterator)), iteratorCallResult = this.callFunction(methodHandle, iterableHandle);
+          return iteratorCallResult.error ? iteratorCallResult : this.success(new QuickJSIterator(iteratorCallResult.value, this));
+        });
+      }
+      setProp(handle, key, value) {
+        this.runtime.assertOwned(handle), this.borrowPropertyKey(key).consume((quickJSKey) => this.ffi.QTS_SetProp(this.ctx.value, handle.value, quickJSKey.value, value.value));
+      }
+      defineProp(handle, key, descriptor) {
+        this.runtime.assertOwned(handle), Scope3.withScope((scope) => {
+          let quickJSKey = scope.manage(this.borrowPropertyKey(key)), value = descriptor.value || this.undefined, configurable = !!descriptor.configurable, enumerable = !!descriptor.enumerable, hasValue = !!descriptor.value, get = descriptor.get ? scope.manage(this.newFunction(descriptor.get.name, descriptor.get)) : this.undefined, set3 = descriptor.set ? scope.manage(this.newFunction(descriptor.set.name, descriptor.set)) : this.undefined;
+          this.ffi.QTS_DefineProp(this.ctx.value, handle.value, quickJSKey.value, value.value, get.value, set3.value, configurable, enumerable, hasValue);
+        });
+      }
+      callFunction(func, thisVal, ...restArgs) {
+        this.runtime.assertOwned(func);
+        let args, firstArg = restArgs[0];
+        firstArg === void 0 || Array.isArray(firstArg) ? args = firstArg ?? [] : args = restArgs;
+        let resultPtr = this.memory.toPointerArray(args).consume((argsArrayPtr) => this.ffi.QTS_Call(this.ctx.value, func.value, thisVal.value, args.length, argsArrayPtr.value)), errorPtr = this.ffi.QTS_ResolveException(this.ctx.value, resultPtr);
+        return errorPtr ? (this.ffi.QTS_FreeValuePointer(this.ctx.value, resultPtr), this.fail(this.memory.heapValueHandle(errorPtr))) : this.success(this.memory.heapValueHandle(resultPtr));
+      }
+      callMethod(thisHandle, key, args = []) {
+        return this.getProp(thisHandle, key).consume((func) => this.callFunction(func, thisHandle, args));
+      }
+      evalCode(code18, filename = "eval.js", options) {
+        let detectModule = options === void 0 ? 1 : 0, flags = evalOptionsToFlags(options), resultPtr = this.memory.newHeapCharPointer(code18).consume((charHandle) => this.ffi.QTS_Eval(this.ctx.value, charHandle.value.ptr, charHandle.value.strlen, filename, detectModule, flags)), errorPtr = this.ffi.QTS_ResolveException(this.ctx.value, resultPtr);
+        return errorPtr ? (this.ffi.QTS_FreeValuePointer(this.ctx.value, resultPtr), this.fail(this.memory.heapValueHandle(errorPtr))) : this.success(this.memory.heapValueHandle(resultPtr));
+      }
+      throw(error62) {
+        return this.errorToHandle(error62).consume((handle) => this.ffi.QTS_Throw(this.ctx.value, handle.value));
+      }
+      borrowPropertyKey(key) {
+        return typeof key == "number" ? this.newNumber(key) : typeof key == "string" ? this.newString(key) : new StaticLifetime(key.value, this.runtime);
+      }
+      getMemory(rt) {
+        if (rt === this.rt.value) return this.memory;
+        throw new Error("Private API. Cannot get memory from a different runtime");
+      }
+      dump(handle) {
+        this.runtime.assertOwned(handle);
+        let type2 = this.typeof(handle);
+        if (type2 === "string") return this.getString(handle);
+        if (type2 === "number") return this.getNumber(handle);
+        if (type2 === "bigint") return this.getBigInt(handle);
+        if (type2 === "undefined") return;
+        if (type2 === "symbol") return this.getSymbol(handle);
+        let asPromiseState = this.getPromiseState(handle);
+        if (asPromiseState.type === "fulfilled" && !asPromiseState.notAPromise) return handle.dispose(), { type: asPromiseState.type, value: asPromiseState.value.consume(this.dump) };
+        if (asPromiseState.type === "pending") return handle.dispose(), { type: asPromiseState.type };
+        if (asPromiseState.type === "rejected") return handle.dispose(), { type: asPromiseState.type, error: asPromiseState.error.consume(this.dump) };
+        let str2 = this.memory.consumeJSCharPointer(this.ffi.QTS_Dump(this.ctx.value, handle.value));
+        try {
+          return JSON.parse(str2);
+        } catch {
+          return str2;
+        }
+      }
+      unwrapResult(result) {
+        if (result.error) {
+          let context2 = "context" in result.error ? result.error.context : this, cause = result.error.consume((error62) => this.dump(error62));
+          if (cause && typeof cause == "object" && typeof cause.message == "string") {
+            let { message, name: name2, stack, ...rest } = cause, exception2 = new QuickJSUnwrapError(cause, context2);
+            typeof name2 == "string" && (exception2.name = cause.name), exception2.message = message;
+            let hostStack = exception2.stack;
+            throw typeof stack == "string" && (exception2.stack = `${name2}: ${message}
+${cause.stack}Host: ${hostStack}`), Object.assign(exception2, rest), exception2;
+          }
+          throw new QuickJSUnwrapError(cause);
+        }
+        return result.value;
+      }
+      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
+        return this.alive ? `${this.constructor.name} { ctx: ${this.ctx.value} rt: ${this.rt.value} }` : `${this.constructor.name} { disposed }`;
+      }
+      getFunction(fn_id) {
+        let fn = this.runtime.hostRefs.get(fn_id);
+        if (typeof fn != "function") throw new Error(`Host reference ${fn_id} is not a function`);
+        return fn;
+      }
+      errorToHandle(error62) {
+        return error62 instanceof Lifetime ? error62 : this.newError(error62);
+      }
+      encodeBinaryJSON(handle) {
+        let ptr = this.ffi.QTS_bjson_encode(this.ctx.value, handle.value);
+        return this.memory.heapValueHandle(ptr);
+      }
+      decodeBinaryJSON(handle) {
+        let ptr = this.ffi.QTS_bjson_decode(this.ctx.value, handle.value);
+        return this.memory.heapValueHandle(ptr);
+      }
+      success(value) {
+        return DisposableResult.success(value);
+      }
+      fail(error62) {
+        return DisposableResult.fail(error62, (error210) => this.unwrapResult(error210));
+      }
+    };
+    QuickJSRuntime = class extends UsingDisposable {
+      constructor(args) {
+        super();
+        this.scope = new Scope3();
+        this.contextMap = /* @__PURE__ */ new Map();
+        this.hostRefs = new HostRefMap();
+        this._debugMode = false;
+        this.cToHostCallbacks = { freeHostRef: (rt, host_ref_id) => {
+          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
+          this.hostRefs.delete(host_ref_id);
+        }, shouldInterrupt: (rt) => {
+          if (rt !== this.rt.value) throw new Error("QuickJSContext instance received C -> JS interrupt with mismatched rt");
+          let fn = this.interruptHandler;
+          if (!fn) throw new Error("QuickJSContext had no interrupt handler");
+          return fn(this) ? 1 : 0;
+        }, loadModuleSource: maybeAsyncFn(this, function* (awaited, rt, ctx, moduleName) {
+          let moduleLoader = this.moduleLoader;
+          if (!moduleLoader) throw new Error("Runtime has no module loader");
+          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
+          let context2 = this.contextMap.get(ctx) ?? this.newContext({ contextPointer: ctx });
+          try {
+            let result = yield* awaited(moduleLoader(moduleName, context2));
+            if (typeof result == "object" && "error" in result && result.error) throw this.debugLog("cToHostLoadModule: loader returned error", result.error), result.error;
+            let moduleSource = typeof result == "string" ? result : "value" in result ? result.value : result;
+            return this.memory.newHeapCharPointer(moduleSource).value.ptr;
+          } catch (error62) {
+            return this.debugLog("cToHostLoadModule: caught error", error62), context2.throw(error62), 0;
+          }
+        }), normalizeModule: maybeAsyncFn(this, function* (awaited, rt, ctx, baseModuleName, moduleNameRequest) {
+          let moduleNormalizer = this.moduleNormalizer;
+          if (!moduleNormalizer) throw new Error("Runtime has no module normalizer");
+          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
+          let context2 = this.contextMap.get(ctx) ?? this.newContext({ contextPointer: ctx });
+          try {
+            let result = yield* awaited(moduleNormalizer(baseModuleName, moduleNameRequest, context2));
+            if (typeof result == "object" && "error" in result && result.error) throw this.debugLog("cToHostNormalizeModule: normalizer returned error", result.error), result.error;
+            let name2 = typeof result == "string" ? result : result.value;
+            return context2.getMemory(this.rt.value).newHeapCharPointer(name2).value.ptr;
+          } catch (error62) {
+            return this.debugLog("normalizeModule: caught error", error62), context2.throw(error62), 0;
+          }
+        }) };
+        args.ownedLifetimes?.forEach((lifetime) => this.scope.manage(lifetime)), this.module = args.module, this.memory = new ModuleMemory(this.module), this.ffi = args.ffi, this.rt = args.rt, this.callbacks = args.callbacks, this.scope.manage(this.rt), this.callbacks.setRuntimeCallbacks(this.rt.value, this.cToHostCallbacks), this.executePendingJobs = this.executePendingJobs.bind(this), QTS_DEBUG && this.setDebugMode(true);
+      }
+      get alive() {
+        return this.scope.alive;
+      }
+      dispose() {
+        return this.scope.dispose();
+      }
+      newContext(options = {}) {
+        let intrinsics = intrinsicsToFlags(options.intrinsics), ctx = new Lifetime(options.contextPointer || this.ffi.QTS_NewContext(this.rt.value, intrinsics), void 0, (ctx_ptr) => {
+          this.contextMap.delete(ctx_ptr), this.callbacks.deleteContext(ctx_ptr), this.ffi.QTS_FreeContext(ctx_ptr);
+        }), context2 = new QuickJSContext({ module: this.module, ctx, ffi: this.ffi, rt: this.rt, ownedLifetimes: options.ownedLifetimes, runtime: this, callbacks: this.callbacks });
+        return this.contextMap.set(ctx.value, context2), context2;
+      }
+      setModuleLoader(moduleLoader, moduleNormalizer) {
+        this.moduleLoader = moduleLoader, this.moduleNormalizer = moduleNormalizer, this.ffi.QTS_RuntimeEnableModuleLoader(this.rt.value, this.moduleNormalizer ? 1 : 0);
+      }
+      removeModuleLoader() {
+        this.moduleLoader = void 0, this.ffi.QTS_RuntimeDisableModuleLoader(this.rt.value);
+      }
+      hasPendingJob() {
+        return !!this.ffi.QTS_IsJobPending(this.rt.value);
+      }
+      setInterruptHandler(cb) {
+        let prevInterruptHandler = this.interruptHandler;
+        this.interruptHandler = cb, prevInterruptHandler || this.ffi.QTS_RuntimeEnableInterruptHandler(this.rt.value);
+      }
+      removeInterruptHandler() {
+        this.interruptHandler && (this.ffi.QTS_RuntimeDisableInterruptHandler(this.rt.value), this.interruptHandler = void 0);
+      }
+      executePendingJobs(maxJobsToExecute = -1) {
+        let ctxPtrOut = this.memory.newMutablePointerArray(1), valuePtr = this.ffi.QTS_ExecutePendingJob(this.rt.value, maxJobsToExecute ?? -1, ctxPtrOut.value.ptr), ctxPtr = ctxPtrOut.value.typedArray[0];
+        if (ctxPtrOut.dispose(), ctxPtr === 0) return this.ffi.QTS_FreeValuePointerRuntime(this.rt.value, valuePtr), DisposableResult.success(0);
+        let context2 = this.contextMap.get(ctxPtr) ?? this.newContext({ contextPointer: ctxPtr }), resultValue = context2.getMemory(this.rt.value).heapValueHandle(valuePtr);
+        if (context2.typeof(resultValue) === "number") {
+          let executedJobs = context2.getNumber(resultValue);
+          return resultValue.dispose(), DisposableResult.success(executedJobs);
+        } else {
+          let error62 = Object.assign(resultValue, { context: context2 });
+          return DisposableResult.fail(error62, (error210) => context2.unwrapResult(error210));
+        }
+      }
+      setMemoryLimit(limitBytes) {
+        if (limitBytes < 0 && limitBytes !== -1) throw new Error("Cannot set memory limit to negative number. To unset, pass -1");
+        this.ffi.QTS_RuntimeSetMemoryLimit(this.rt.value, limitBytes);
+      }
+      computeMemoryUsage() {
+        let serviceContextMemory = this.getSystemContext().getMemory(this.rt.value);
+        return serviceContextMemory.heapValueHandle(this.ffi.QTS_RuntimeComputeMemoryUsage(this.rt.value, serviceContextMemory.ctx.value));
+      }
+      dumpMemoryUsage() {
+        return this.memory.consumeHeapCharPointer(this.ffi.QTS_RuntimeDumpMemoryUsage(this.rt.value));
+      }
+      setMaxStackSize(stackSize) {
+        if (stackSize < 0) throw new Error("Cannot set memory limit to negative number. To unset, pass 0.");
+        this.ffi.QTS_RuntimeSetMaxStackSize(this.rt.value, stackSize);
+      }
+      assertOwned(handle) {
+        if (handle.owner && handle.owner.rt !== this.rt) throw new QuickJSWrongOwner(`Handle is not owned by this runtime: ${handle.owner.rt.value} != ${this.rt.value}`);
+      }
+      setDebugMode(enabled) {
+        this._debugMode = enabled, this.ffi.DEBUG && this.rt.alive && this.ffi.QTS_SetDebugLogEnabled(this.rt.value, enabled ? 1 : 0);
+      }
+      isDebugMode() {
+        return this._debugMode;
+      }
+      debugLog(...msg) {
+        this._debugMode && console.log("quickjs-emscripten:", ...msg);
+      }
+      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
+        return this.alive ? `${this.constructor.name} { rt: ${this.rt.value} }` : `${this.constructor.name} { disposed }`;
+      }
+      getSystemContext() {
+        return this.context || (this.context = this.scope.manage(this.newContext())), this.context;
+      }
+    };
+    QuickJSEmscriptenModuleCallbacks = class {
+      constructor(args) {
+        this.freeHostRef = args.freeHostRef, this.callFunction = args.callFunction, this.shouldInterrupt = args.shouldInterrupt, this.loadModuleSource = args.loadModuleSource, this.normalizeModule = args.normalizeModule;
+      }
+    };
+    QuickJSModuleCallbacks = class {
+      constructor(module) {
+        this.contextCallbacks = /* @__PURE__ */ new Map();
+        this.runtimeCallbacks = /* @__PURE__ */ new Map();
+        this.suspendedCount = 0;
+        this.cToHostCallbacks = new QuickJSEmscriptenModuleCallbacks({ freeHostRef: (_asyncify, rt, host_ref_id) => {
+          let runtimeCallbacks = this.runtimeCallbacks.get(rt);
+          if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found when trying to free HostRef(id = ${host_ref_id})`);
+          runtimeCallbacks.freeHostRef(rt, host_ref_id);
+        }, callFunction: (asyncify, ctx, this_ptr, argc, argv, fn_id) => this.handleAsyncify(asyncify, () => {
+          try {
+            let vm2 = this.contextCallbacks.get(ctx);
+            if (!vm2) throw new Error(`QuickJSContext(ctx = ${ctx}) not found for C function call "${fn_id}"`);
+            return vm2.callFunction(ctx, this_ptr, argc, argv, fn_id);
+          } catch (error62) {
+            return console.error("[C to host error: returning null]", error62), 0;
+          }
+        }), shouldInterrupt: (asyncify, rt) => this.handleAsyncify(asyncify, () => {
+          try {
+            let vm2 = this.runtimeCallbacks.get(rt);
+            if (!vm2) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C interrupt`);
+            return vm2.shouldInterrupt(rt);
+          } catch (error62) {
+            return console.error("[C to host interrupt: returning error]", error62), 1;
+          }
+        }), loadModuleSource: (asyncify, rt, ctx, moduleName) => this.handleAsyncify(asyncify, () => {
+          try {
+            let runtimeCallbacks = this.runtimeCallbacks.get(rt);
+            if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C module loader`);
+            let loadModule = runtimeCallbacks.loadModuleSource;
+            if (!loadModule) throw new Error(`QuickJSRuntime(rt = ${rt}) does not support module loading`);
+            return loadModule(rt, ctx, moduleName);
+          } catch (error62) {
+            return console.error("[C to host module loader error: returning null]", error62), 0;
+          }
+        }), normalizeModule: (asyncify, rt, ctx, moduleBaseName, moduleName) => this.handleAsyncify(asyncify, () => {
+          try {
+            let runtimeCallbacks = this.runtimeCallbacks.get(rt);
+            if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C module loader`);
+            let normalizeModule = runtimeCallbacks.normalizeModule;
+            if (!normalizeModule) throw new Error(`QuickJSRuntime(rt = ${rt}) does not support module loading`);
+            return normalizeModule(rt, ctx, moduleBaseName, moduleName);
+          } catch (error62) {
+            return console.error("[C to host module loader error: returning null]", error62), 0;
+          }
+        }) });
+        this.module = module, this.module.callbacks = this.cToHostCallbacks;
+      }
+      setRuntimeCallbacks(rt, callbacks) {
+        this.runtimeCallbacks.set(rt, callbacks);
+      }
+      deleteRuntime(rt) {
+        this.runtimeCallbacks.delete(rt);
+      }
+      setContextCallbacks(ctx, callbacks) {
+        this.contextCallbacks.set(ctx, callbacks);
+      }
+      deleteContext(ctx) {
+        this.contextCallbacks.delete(ctx);
+      }
+      handleAsyncify(asyncify, fn) {
+        if (asyncify) return asyncify.handleSleep((done) => {
+          try {
+            let result = fn();
+            if (!(result instanceof Promise)) {
+              debugLog("asyncify.handleSleep: not suspending:", result), done(result);
+              return;
+            }
+            if (this.suspended) throw new QuickJSAsyncifyError(`Already suspended at: ${this.suspended.stack}
+Attempted to suspend at:`);
+            this.suspended = new QuickJSAsyncifySuspended(`(${this.suspendedCount++})`), debugLog("asyncify.handleSleep: suspending:", this.suspended), result.then((resolvedResult) => {
+              this.suspended = void 0, debugLog("asyncify.handleSleep: resolved:", resolvedResult), done(resolvedResult);
+            }, (error62) => {
+              debugLog("asyncify.handleSleep: rejected:", error62), console.error("QuickJS: cannot handle error in suspended function", error62), this.suspended = void 0;
+            });
+          } catch (error62) {
+            throw debugLog("asyncify.handleSleep: error:", error62), this.suspended = void 0, error62;
+          }
+        });
+        let value = fn();
+        if (value instanceof Promise) throw new Error("Promise return value not supported in non-asyncify context.");
+        return value;
+      }
+    };
+    QuickJSWASMModule = class {
+      constructor(module, ffi) {
+        this.module = module, this.ffi = ffi, this.callbacks = new QuickJSModuleCallbacks(module);
+      }
+      newRuntime(options = {}) {
+        let rt = new Lifetime(this.ffi.QTS_NewRuntime(), void 0, (rt_ptr) => {
+          this.ffi.QTS_FreeRuntime(rt_ptr), this.callbacks.deleteRuntime(rt_ptr);
+        }), runtime = new QuickJSRuntime({ module: this.module, callbacks: this.callbacks, ffi: this.ffi, rt });
+        return applyBaseRuntimeOptions(runtime, options), options.moduleLoader && runtime.setModuleLoader(options.moduleLoader), runtime;
+      }
+      newContext(options = {}) {
+        let runtime = this.newRuntime(), context2 = runtime.newContext({ ...options, ownedLifetimes: concat(runtime, options.ownedLifetimes) });
+        return runtime.context = context2, context2;
+      }
+      evalCode(code18, options = {}) {
+        return Scope3.withScope((scope) => {
+          let vm2 = scope.manage(this.newContext());
+          applyModuleEvalRuntimeOptions(vm2.runtime, options);
+          let result = vm2.evalCode(code18, "eval.js");
+          if (options.memoryLimitBytes !== void 0 && vm2.runtime.setMemoryLimit(-1), result.error) throw vm2.dump(scope.manage(result.error));
+          return vm2.dump(scope.manage(result.value));
+        });
+      }
+      getWasmMemory() {
+        let memory = this.module.quickjsEmscriptenInit?.(() => {
+        })?.getWasmMemory?.();
+        if (!memory) throw new Error("Variant does not support getting WebAssembly.Memory");
+        return memory;
+      }
+      getFFI() {
+        return this.ffi;
+      }
+    };
+  }
+});
+
+// node_modules/quickjs-emscripten-core/dist/module-ES6BEMUI.mjs
+var module_ES6BEMUI_exports = {};
+__export(module_ES6BEMUI_exports, {
+  QuickJSModuleCallbacks: () => QuickJSModuleCallbacks,
+  QuickJSWASMModule: () => QuickJSWASMModule,
+  applyBaseRuntimeOptions: () => applyBaseRuntimeOptions,
+  applyModuleEvalRuntimeOptions: () => applyModuleEvalRuntimeOptions
+});
+var init_module_ES6BEMUI = __esm({
+  "node_modules/quickjs-emscripten-core/dist/module-ES6BEMUI.mjs"() {
+    init_chunk_V2S4ZYJR();
+  }
+});
+
+// node_modules/picomatch/lib/constants.js
+var require_constants = __commonJS({
+  "node_modules/picomatch/lib/constants.js"(exports, module) {
+    "use strict";
+    var WIN_SLASH = "\\\\/";
+    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+    var DOT_LITERAL = "\\.";
+    var PLUS_LITERAL = "\\+";
+    var QMARK_LITERAL = "\\?";
+    var SLASH_LITERAL = "\\/";
+    var ONE_CHAR = "(?=.)";
+    var QMARK = "[^/]";
+    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+    var NO_DOT = `(?!${DOT_LITERAL})`;
+    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+    var STAR = `${QMARK}*?`;
+    var SEP = "/";
+    var POSIX_CHARS = {
+      DOT_LITERAL,
+      PLUS_LITERAL,
+      QMARK_LITERAL,
+      SLASH_LITERAL,
+      ONE_CHAR,
+      QMARK,
+      END_ANCHOR,
+      DOTS_SLASH,
+      NO_DOT,
+      NO_DOTS,
+      NO_DOT_SLASH,
+      NO_DOTS_SLASH,
+      QMARK_NO_DOT,
+      STAR,
+      START_ANCHOR,
+      SEP
+    };
+    var WINDOWS_CHARS = {
+      ...POSIX_CHARS,
+      SLASH_LITERAL: `[${WIN_SLASH}]`,
+      QMARK: WIN_NO_SLASH,
+      STAR: `${WIN_NO_SLASH}*?`,
+      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+      NO_DOT: `(?!${DOT_LITERAL})`,
+      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+      SEP: "\\"
+    };
+    var POSIX_REGEX_SOURCE = {
+      __proto__: null,
+      alnum: "a-zA-Z0-9",
+      alpha: "a-zA-Z",
+      ascii: "\\x00-\\x7F",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1F\\x7F",
+      digit: "0-9",
+      graph: "\\x21-\\x7E",
+      lower: "a-z",
+      print: "\\x20-\\x7E ",
+      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
+      space: " \\t\\r\\n\\v\\f",
+      upper: "A-Z",
+      word: "A-Za-z0-9_",
+      xdigit: "A-Fa-f0-9"
+    };
+    module.exports = {
+      DEFAULT_MAX_EXTGLOB_RECURSION,
+      MAX_LENGTH: 1024 * 64,
+      POSIX_REGEX_SOURCE,
+      // regular expressions
+      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+      // Replace globs with equivalent patterns to reduce parsing time.
+      REPLACEMENTS: {
+        __proto__: null,
+        "***": "*",
+        "**/**": "**",
+        "**/**/**": "**"
+      },
+      // Digits
+      CHAR_0: 48,
+      /* 0 */
+      CHAR_9: 57,
+      /* 9 */
+      // Alphabet chars.
+      CHAR_UPPERCASE_A: 65,
+      /* A */
+      CHAR_LOWERCASE_A: 97,
+      /* a */
+      CHAR_UPPERCASE_Z: 90,
+      /* Z */
+      CHAR_LOWERCASE_Z: 122,
+      /* z */
+      CHAR_LEFT_PARENTHESES: 40,
+      /* ( */
+      CHAR_RIGHT_PARENTHESES: 41,
+      /* ) */
+      CHAR_ASTERISK: 42,
+      /* * */
+      // Non-alphabetic chars.
+      CHAR_AMPERSAND: 38,
+      /* & */
+      CHAR_AT: 64,
+      /* @ */
+      CHAR_BACKWARD_SLASH: 92,
+      /* \ */
+      CHAR_CARRIAGE_RETURN: 13,
+      /* \r */
+      CHAR_CIRCUMFLEX_ACCENT: 94,
+      /* ^ */
+      CHAR_COLON: 58,
+      /* : */
+      CHAR_COMMA: 44,
+      /* , */
+      CHAR_DOT: 46,
+      /* . */
+      CHAR_DOUBLE_QUOTE: 34,
+      /* " */
+      CHAR_EQUAL: 61,
+      /* = */
+      CHAR_EXCLAMATION_MARK: 33,
+      /* ! */
+      CHAR_FORM_FEED: 12,
+      /* \f */
+      CHAR_FORWARD_SLASH: 47,
+      /* / */
+      CHAR_GRAVE_ACCENT: 96,
+      /* ` */
+      CHAR_HASH: 35,
+      /* # */
+      CHAR_HYPHEN_MINUS: 45,
+      /* - */
+      CHAR_LEFT_ANGLE_BRACKET: 60,
+      /* < */
+      CHAR_LEFT_CURLY_BRACE: 123,
+      /* { */
+      CHAR_LEFT_SQUARE_BRACKET: 91,
+      /* [ */
+      CHAR_LINE_FEED: 10,
+      /* \n */
+      CHAR_NO_BREAK_SPACE: 160,
+      /* \u00A0 */
+      CHAR_PERCENT: 37,
+      /* % */
+      CHAR_PLUS: 43,
+      /* + */
+      CHAR_QUESTION_MARK: 63,
+      /* ? */
+      CHAR_RIGHT_ANGLE_BRACKET: 62,
+      /* > */
+      CHAR_RIGHT_CURLY_BRACE: 125,
+      /* } */
+      CHAR_RIGHT_SQUARE_BRACKET: 93,
+      /* ] */
+      CHAR_SEMICOLON: 59,
+      /* ; */
+      CHAR_SINGLE_QUOTE: 39,
+      /* ' */
+      CHAR_SPACE: 32,
+      /*   */
+      CHAR_TAB: 9,
+      /* \t */
+      CHAR_UNDERSCORE: 95,
+      /* _ */
+      CHAR_VERTICAL_LINE: 124,
+      /* | */
+      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
+      /* \uFEFF */
+      /**
+       * Create EXTGLOB_CHARS
+       */
+      extglobChars(chars) {
+        return {
+          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
+          "?": { type: "qmark", open: "(?:", close: ")?" },
+          "+": { type: "plus", open: "(?:", close: ")+" },
+          "*": { type: "star", open: "(?:", close: ")*" },
+          "@": { type: "at", open: "(?:", close: ")" }
+        };
+      },
+      /**
+       * Create GLOB_CHARS
+       */
+      globChars(win32) {
+        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+      }
+    };
+  }
+});
+
+// node_modules/picomatch/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/picomatch/lib/utils.js"(exports) {
+    "use strict";
+    var {
+      REGEX_BACKSLASH,
+      REGEX_REMOVE_BACKSLASH,
+      REGEX_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_GLOBAL
+    } = require_constants();
+    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
+    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
+    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
+    exports.isWindows = () => {
+      if (typeof navigator !== "undefined" && navigator.platform) {
+        const platform = navigator.platform.toLowerCase();
+        return platform === "win32" || platform === "windows";
+      }
+      if (typeof process !== "undefined" && process.platform) {
+        return process.platform === "win32";
+      }
+      return false;
+    };
+    exports.removeBackslashes = (str2) => {
+      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+        return match === "\\" ? "" : match;
+      });
+    };
+    exports.escapeLast = (input2, char, lastIdx) => {
+      const idx = input2.lastIndexOf(char, lastIdx);
+      if (idx === -1) return input2;
+      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
+      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
+    };
+    exports.removePrefix = (input2, state = {}) => {
+      let output2 = input2;
+      if (output2.startsWith("./")) {
+        output2 = output2.slice(2);
+        state.prefix = "./";
+      }
+      return output2;
+    };
+    exports.wrapOutput = (input2, state = {}, options = {}) => {
+      const prepend = options.contains ? "" : "^";
+      const append = options.contains ? "" : "$";
+      let output2 = `${prepend}(?:${input2})${append}`;
+      if (state.negated === true) {
+        output2 = `(?:^(?!${output2}).*$)`;
+      }
+      return output2;
+    };
+    exports.basename = (path4, { windows } = {}) => {
+      const segs = path4.split(windows ? /[\\/]/ : "/");
+      const last = segs[segs.length - 1];
+      if (last === "") {
+        return segs[segs.length - 2];
+      }
+      return last;
+    };
+  }
+});
+
+// node_modules/picomatch/lib/scan.js
+var require_scan = __commonJS({
+  "node_modules/picomatch/lib/scan.js"(exports, module) {
+    "use strict";
+    var utils = require_utils();
+    var {
+      CHAR_ASTERISK,
+      /* * */
+      CHAR_AT,
+      /* @ */
+      CHAR_BACKWARD_SLASH,
+      /* \ */
+      CHAR_COMMA,
+      /* , */
+      CHAR_DOT,
+      /* . */
+      CHAR_EXCLAMATION_MARK,
+      /* ! */
+      CHAR_FORWARD_SLASH,
+      /* / */
+      CHAR_LEFT_CURLY_BRACE,
+      /* { */
+      CHAR_LEFT_PARENTHESES,
+      /* ( */
+      CHAR_LEFT_SQUARE_BRACKET,
+      /* [ */
+      CHAR_PLUS,
+      /* + */
+      CHAR_QUESTION_MARK,
+      /* ? */
+      CHAR_RIGHT_CURLY_BRACE,
+      /* } */
+      CHAR_RIGHT_PARENTHESES,
+      /* ) */
+      CHAR_RIGHT_SQUARE_BRACKET
+      /* ] */
+    } = require_constants();
+    var isPathSeparator = (code18) => {
+      return code18 === CHAR_FORWARD_SLASH || code18 === CHAR_BACKWARD_SLASH;
+    };
+    var depth = (token) => {
+      if (token.isPrefix !== true) {
+        token.depth = token.isGlobstar ? Infinity : 1;
+      }
+    };
+    var scan = (input2, options) => {
+      const opts = options || {};
+      const length = input2.length - 1;
+      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+      const slashes = [];
+      const tokens2 = [];
+      const parts = [];
+      let str2 = input2;
+      let index = -1;
+      let start = 0;
+      let lastIndex = 0;
+      let isBrace = false;
+      let isBracket = false;
+      let isGlob = false;
+      let isExtglob = false;
+      let isGlobstar = false;
+      let braceEscaped = false;
+      let backslashes = false;
+      let negated = false;
+      let negatedExtglob = false;
+      let finished = false;
+      let braces = 0;
+      let prev;
+      let code18;
+      let token = { value: "", depth: 0, isGlob: false };
+      const eos = () => index >= length;
+      const peek = () => str2.charCodeAt(index + 1);
+      const advance2 = () => {
+        prev = code18;
+        return str2.charCodeAt(++index);
+      };
+      while (index < length) {
+        code18 = advance2();
+        let next;
+        if (code18 === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          code18 = advance2();
+          if (code18 === CHAR_LEFT_CURLY_BRACE) {
+            braceEscaped = true;
+          }
+          continue;
+        }
+        if (braceEscaped === true || code18 === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          while (eos() !== true && (code18 = advance2())) {
+            if (code18 === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance2();
+              continue;
+            }
+            if (code18 === CHAR_LEFT_CURLY_BRACE) {
+              braces++;
+              continue;
+            }
+            if (braceEscaped !== true && code18 === CHAR_DOT && (code18 = advance2()) === CHAR_DOT) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (braceEscaped !== true && code18 === CHAR_COMMA) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (code18 === CHAR_RIGHT_CURLY_BRACE) {
+              braces--;
+              if (braces === 0) {
+                braceEscaped = false;
+                isBrace = token.isBrace = true;
+                finished = true;
+                break;
+              }
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_FORWARD_SLASH) {
+          slashes.push(index);
+          tokens2.push(token);
+          token = { value: "", depth: 0, isGlob: false };
+          if (finished === true) continue;
+          if (prev === CHAR_DOT && index === start + 1) {
+            start += 2;
+            continue;
+          }
+          lastIndex = index + 1;
+          continue;
+        }
+        if (opts.noext !== true) {
+          const isExtglobChar = code18 === CHAR_PLUS || code18 === CHAR_AT || code18 === CHAR_ASTERISK || code18 === CHAR_QUESTION_MARK || code18 === CHAR_EXCLAMATION_MARK;
+          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+            isGlob = token.isGlob = true;
+            isExtglob = token.isExtglob = true;
+            finished = true;
+            if (code18 === CHAR_EXCLAMATION_MARK && index === start) {
+              negatedExtglob = true;
+            }
+            if (scanToEnd === true) {
+              let parens = 0;
+              while (eos() !== true && (code18 = advance2())) {
+                if (code18 === CHAR_BACKWARD_SLASH) {
+                  backslashes = token.backslashes = true;
+                  advance2();
+                  continue;
+                }
+                if (code18 === CHAR_LEFT_PARENTHESES) {
+                  parens++;
+                  continue;
+                }
+                if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                  finished = true;
+                  break;
+                }
+              }
+              continue;
+            }
+            break;
+          }
+        }
+        if (code18 === CHAR_ASTERISK) {
+          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_QUESTION_MARK) {
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code18 === CHAR_LEFT_SQUARE_BRACKET) {
+          while (eos() !== true && (next = advance2())) {
+            if (next === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance2();
+              continue;
+            }
+            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+              isBracket = token.isBracket = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              break;
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (opts.nonegate !== true && code18 === CHAR_EXCLAMATION_MARK && index === start) {
+          negated = token.negated = true;
+          start++;
+          continue;
+        }
+        if (opts.noparen !== true && code18 === CHAR_LEFT_PARENTHESES) {
+          isGlob = token.isGlob = true;
+          if (scanToEnd === true) {
+            let parens = 1;
+            while (eos() !== true && (code18 = advance2())) {
+              if (code18 === CHAR_BACKWARD_SLASH) {
+                backslashes = token.backslashes = true;
+                advance2();
+                continue;
+              }
+              if (code18 === CHAR_LEFT_PARENTHESES) {
+                parens++;
+                continue;
+              }
+              if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+                finished = true;
+                break;
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        if (isGlob === true) {
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+      }
+      if (opts.noext === true) {
+        isExtglob = false;
+        isGlob = false;
+      }
+      let base2 = str2;
+      let prefix = "";
+      let glob2 = "";
+      if (start > 0) {
+        prefix = str2.slice(0, start);
+        str2 = str2.slice(start);
+        lastIndex -= start;
+      }
+      if (base2 && isGlob === true && lastIndex > 0) {
+        base2 = str2.slice(0, lastIndex);
+        glob2 = str2.slice(lastIndex);
+      } else if (isGlob === true) {
+        base2 = "";
+        glob2 = str2;
+      } else {
+        base2 = str2;
+      }
+      if (base2 && base2 !== "" && base2 !== "/" && base2 !== str2) {
+        if (isPathSeparator(base2.charCodeAt(base2.length - 1))) {
+          base2 = base2.slice(0, -1);
+        }
+      }
+      if (opts.unescape === true) {
+        if (glob2) glob2 = utils.removeBackslashes(glob2);
+        if (base2 && backslashes === true) {
+          base2 = utils.removeBackslashes(base2);
+        }
+      }
+      const state = {
+        prefix,
+        input: input2,
+        start,
+        base: base2,
+        glob: glob2,
+        isBrace,
+        isBracket,
+        isGlob,
+        isExtglob,
+        isGlobstar,
+        negated,
+        negatedExtglob
+      };
+      if (opts.tokens === true) {
+        state.maxDepth = 0;
+        if (!isPathSeparator(code18)) {
+          tokens2.push(token);
+        }
+        state.tokens = tokens2;
+      }
+      if (opts.parts === true || opts.tokens === true) {
+        let prevIndex;
+        for (let idx = 0; idx < slashes.length; idx++) {
+          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
+          const i2 = slashes[idx];
+          const value2 = input2.slice(n2, i2);
+          if (opts.tokens) {
+            if (idx === 0 && start !== 0) {
+              tokens2[idx].isPrefix = true;
+              tokens2[idx].value = prefix;
+            } else {
+              tokens2[idx].value = value2;
+            }
+            depth(tokens2[idx]);
+            state.maxDepth += tokens2[idx].depth;
+          }
+          if (i2 >= start) {
+            parts.push(value2);
+            prevIndex = i2;
+          }
+        }
+        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
+        const value = input2.slice(n);
+        parts.push(value);
+        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
+          tokens2[tokens2.length - 1].value = value;
+          depth(tokens2[tokens2.length - 1]);
+          state.maxDepth += tokens2[tokens2.length - 1].depth;
+        }
+        state.slashes = slashes;
+        state.parts = parts;
+      }
+      return state;
+    };
+    module.exports = scan;
+  }
+});
+
+// node_modules/picomatch/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/picomatch/lib/parse.js"(exports, module) {
+    "use strict";
+    var constants3 = require_constants();
+    var utils = require_utils();
+    var {
+      MAX_LENGTH,
+      POSIX_REGEX_SOURCE,
+      REGEX_NON_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_BACKREF,
+      REPLACEMENTS
+    } = constants3;
+    var expandRange = (args, options) => {
+      if (typeof options.expandRange === "function") {
+        return options.expandRange(...args, options);
+      }
+      args.sort();
+      const value = `[${args.join("-")}]`;
+      try {
+        new RegExp(value);
+      } catch (ex) {
+        return args.map((v) => utils.escapeRegex(v)).join("..");
+      }
+      return value;
+    };
+    var syntaxError = (type2, char) => {
+      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
+    };
+    var splitTopLevel = (input2) => {
+      const parts = [];
+      let bracket = 0;
+      let paren = 0;
+      let quote2 = 0;
+      let value = "";
+      let escaped = false;
+      for (const ch of input2) {
+        if (escaped === true) {
+          value += ch;
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          value += ch;
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote2 = quote2 === 1 ? 0 : 1;
+          value += ch;
+          continue;
+        }
+        if (quote2 === 0) {
+          if (ch === "[") {
+            bracket++;
+          } else if (ch === "]" && bracket > 0) {
+            bracket--;
+          } else if (bracket === 0) {
+            if (ch === "(") {
+              paren++;
+            } else if (ch === ")" && paren > 0) {
+              paren--;
+            } else if (ch === "|" && paren === 0) {
+              parts.push(value);
+              value = "";
+              continue;
+            }
+          }
+        }
+        value += ch;
+      }
+      parts.push(value);
+      return parts;
+    };
+    var isPlainBranch = (branch) => {
+      let escaped = false;
+      for (const ch of branch) {
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (/[?*+@!()[\]{}]/.test(ch)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    var normalizeSimpleBranch = (branch) => {
+      let value = branch.trim();
+      let changed = true;
+      while (changed === true) {
+        changed = false;
+        if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+          value = value.slice(2, -1);
+          changed = true;
+        }
+      }
+      if (!isPlainBranch(value)) {
+        return;
+      }
+      return value.replace(/\\(.)/g, "$1");
+    };
+    var hasRepeatedCharPrefixOverlap = (branches) => {
+      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+      for (let i2 = 0; i2 < values.length; i2++) {
+        for (let j = i2 + 1; j < values.length; j++) {
+          const a = values[i2];
+          const b = values[j];
+          const char = a[0];
+          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+            continue;
+          }
+          if (a === b || a.startsWith(b) || b.startsWith(a)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    var parseRepeatedExtglob = (pattern, requireEnd = true) => {
+      if (pattern[0] !== "+" && pattern[0] !== "*" || pattern[1] !== "(") {
+        return;
+      }
+      let bracket = 0;
+      let paren = 0;
+      let quote2 = 0;
+      let escaped = false;
+      for (let i2 = 1; i2 < pattern.length; i2++) {
+        const ch = pattern[i2];
+        if (escaped === true) {
+          escaped = false;
+          continue;
+        }
+        if (ch === "\\") {
+          escaped = true;
+          continue;
+        }
+        if (ch === '"') {
+          quote2 = quote2 === 1 ? 0 : 1;
+          continue;
+        }
+        if (quote2 === 1) {
+          continue;
+        }
+        if (ch === "[") {
+          bracket++;
+          continue;
+        }
+        if (ch === "]" && bracket > 0) {
+          bracket--;
+          continue;
+        }
+        if (bracket > 0) {
+          continue;
+        }
+        if (ch === "(") {
+          paren++;
+          continue;
+        }
+        if (ch === ")") {
+          paren--;
+          if (paren === 0) {
+            if (requireEnd === true && i2 !== pattern.length - 1) {
+              return;
+            }
+            return {
+              type: pattern[0],
+              body: pattern.slice(2, i2),
+              end: i2
+            };
+          }
+        }
+      }
+    };
+    var buildCharClassStar = (chars) => {
+      const source = chars.length === 1 ? utils.escapeRegex(chars[0]) : `[${chars.map((ch) => utils.escapeRegex(ch)).join("")}]`;
+      return `${source}*`;
+    };
+    var getStarExtglobSequenceChars = (pattern) => {
+      let index = 0;
+      const chars = [];
+      while (index < pattern.length) {
+        const match = parseRepeatedExtglob(pattern.slice(index), false);
+        if (!match || match.type !== "*") {
+          return;
+        }
+        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
+        if (branches.length !== 1) {
+          return;
+        }
+        const branch = normalizeSimpleBranch(branches[0]);
+        if (!branch || branch.length !== 1) {
+          return;
+        }
+        chars.push(branch);
+        index += match.end + 1;
+      }
+      if (chars.length < 1) {
+        return;
+      }
+      return chars;
+    };
+    var repeatedExtglobRecursion = (pattern) => {
+      let depth = 0;
+      let value = pattern.trim();
+      let match = parseRepeatedExtglob(value);
+      while (match) {
+        depth++;
+        value = match.body.trim();
+        match = parseRepeatedExtglob(value);
+      }
+      return depth;
+    };
+    var analyzeRepeatedExtglob = (body, options) => {
+      if (options.maxExtglobRecursion === false) {
+        return { risky: false };
+      }
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const branches = splitTopLevel(body).map((branch) => branch.trim());
+      if (branches.length > 1) {
+        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
+          return { risky: true };
+        }
+      }
+      const safeChars = [];
+      let sawStarSequence = false;
+      let combinable = true;
+      for (const branch of branches) {
+        const chars = getStarExtglobSequenceChars(branch);
+        if (chars) {
+          sawStarSequence = true;
+          safeChars.push(...chars);
+          continue;
+        }
+        const literal3 = normalizeSimpleBranch(branch);
+        if (literal3 && literal3.length === 1) {
+          safeChars.push(literal3);
+          continue;
+        }
+        combinable = false;
+        if (repeatedExtglobRecursion(branch) > max) {
+          return { risky: true };
+        }
+      }
+      if (sawStarSequence) {
+        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
+      }
+      return { risky: false };
+    };
+    var parse9 = (input2, options) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected a string");
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      let len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      const bos = { type: "bos", value: "", output: opts.prepend || "" };
+      const tokens2 = [bos];
+      const capture = opts.capture ? "" : "?:";
+      const PLATFORM_CHARS = constants3.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const {
+        DOT_LITERAL,
+        PLUS_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOT_SLASH,
+        NO_DOTS_SLASH,
+        QMARK,
+        QMARK_NO_DOT,
+        STAR,
+        START_ANCHOR
+      } = PLATFORM_CHARS;
+      const globstar = (opts2) => {
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const nodot = opts.dot ? "" : NO_DOT;
+      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+      let star = opts.bash === true ? globstar(opts) : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      if (typeof opts.noext === "boolean") {
+        opts.noextglob = opts.noext;
+      }
+      const state = {
+        input: input2,
+        index: -1,
+        start: 0,
+        dot: opts.dot === true,
+        consumed: "",
+        output: "",
+        prefix: "",
+        backtrack: false,
+        negated: false,
+        brackets: 0,
+        braces: 0,
+        parens: 0,
+        quotes: 0,
+        globstar: false,
+        tokens: tokens2
+      };
+      input2 = utils.removePrefix(input2, state);
+      len = input2.length;
+      const extglobs = [];
+      const braces = [];
+      const stack = [];
+      let prev = bos;
+      let value;
+      const eos = () => state.index === len - 1;
+      const peek = state.peek = (n = 1) => input2[state.index + n];
+      const advance2 = state.advance = () => input2[++state.index] || "";
+      const remaining = () => input2.slice(state.index + 1);
+      const consume = (value2 = "", num = 0) => {
+        state.consumed += value2;
+        state.index += num;
+      };
+      const append = (token) => {
+        state.output += token.output != null ? token.output : token.value;
+        consume(token.value);
+      };
+      const negate = () => {
+        let count4 = 1;
+        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
+          advance2();
+          state.start++;
+          count4++;
+        }
+        if (count4 % 2 === 0) {
+          return false;
+        }
+        state.negated = true;
+        state.start++;
+        return true;
+      };
+      const increment = (type2) => {
+        state[type2]++;
+        stack.push(type2);
+      };
+      const decrement = (type2) => {
+        state[type2]--;
+        stack.pop();
+      };
+      const push = (tok) => {
+        if (prev.type === "globstar") {
+          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
+          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
+            state.output = state.output.slice(0, -prev.output.length);
+            prev.type = "star";
+            prev.value = "*";
+            prev.output = star;
+            state.output += prev.output;
+          }
+        }
+        if (extglobs.length && tok.type !== "paren") {
+          extglobs[extglobs.length - 1].inner += tok.value;
+        }
+        if (tok.value || tok.output) append(tok);
+        if (prev && prev.type === "text" && tok.type === "text") {
+          prev.output = (prev.output || prev.value) + tok.value;
+          prev.value += tok.value;
+          return;
+        }
+        tok.prev = prev;
+        tokens2.push(tok);
+        prev = tok;
+      };
+      const extglobOpen = (type2, value2) => {
+        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
+        token.prev = prev;
+        token.parens = state.parens;
+        token.output = state.output;
+        token.startIndex = state.index;
+        token.tokensIndex = tokens2.length;
+        const output2 = (opts.capture ? "(" : "") + token.open;
+        increment("parens");
+        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type: "paren", extglob: true, value: advance2(), output: output2 });
+        extglobs.push(token);
+      };
+      const extglobClose = (token) => {
+        const literal3 = input2.slice(token.startIndex, state.index + 1);
+        const body = input2.slice(token.startIndex + 2, state.index);
+        const analysis = analyzeRepeatedExtglob(body, opts);
+        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
+          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
+          const open2 = tokens2[token.tokensIndex];
+          open2.type = "text";
+          open2.value = literal3;
+          open2.output = safeOutput || utils.escapeRegex(literal3);
+          for (let i2 = token.tokensIndex + 1; i2 < tokens2.length; i2++) {
+            tokens2[i2].value = "";
+            tokens2[i2].output = "";
+            delete tokens2[i2].suffix;
+          }
+          state.output = token.output + open2.output;
+          state.backtrack = true;
+          push({ type: "paren", extglob: true, value, output: "" });
+          decrement("parens");
+          return;
+        }
+        let output2 = token.close + (opts.capture ? ")" : "");
+        let rest;
+        if (token.type === "negate") {
+          let extglobStar = star;
+          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
+            extglobStar = globstar(opts);
+          }
+          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+            output2 = token.close = `)$))${extglobStar}`;
+          }
+          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+            const expression = parse9(rest, { ...options, fastpaths: false }).output;
+            output2 = token.close = `)${expression})${extglobStar})`;
+          }
+          if (token.prev.type === "bos") {
+            state.negatedExtglob = true;
+          }
+        }
+        push({ type: "paren", extglob: true, value, output: output2 });
+        decrement("parens");
+      };
+      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
+        let backslashes = false;
+        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
+          if (first === "\\") {
+            backslashes = true;
+            return m;
+          }
+          if (first === "?") {
+            if (esc2) {
+              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            if (index === 0) {
+              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            return QMARK.repeat(chars.length);
+          }
+          if (first === ".") {
+            return DOT_LITERAL.repeat(chars.length);
+          }
+          if (first === "*") {
+            if (esc2) {
+              return esc2 + first + (rest ? star : "");
+            }
+            return star;
+          }
+          return esc2 ? m : `\\${m}`;
+        });
+        if (backslashes === true) {
+          if (opts.unescape === true) {
+            output2 = output2.replace(/\\/g, "");
+          } else {
+            output2 = output2.replace(/\\+/g, (m) => {
+              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
+            });
+          }
+        }
+        if (output2 === input2 && opts.contains === true) {
+          state.output = input2;
+          return state;
+        }
+        state.output = utils.wrapOutput(output2, state, options);
+        return state;
+      }
+      while (!eos()) {
+        value = advance2();
+        if (value === "\0") {
+          continue;
+        }
+        if (value === "\\") {
+          const next = peek();
+          if (next === "/" && opts.bash !== true) {
+            continue;
+          }
+          if (next === "." || next === ";") {
+            continue;
+          }
+          if (!next) {
+            value += "\\";
+            push({ type: "text", value });
+            continue;
+          }
+          const match = /^\\+/.exec(remaining());
+          let slashes = 0;
+          if (match && match[0].length > 2) {
+            slashes = match[0].length;
+            state.index += slashes;
+            if (slashes % 2 !== 0) {
+              value += "\\";
+            }
+          }
+          if (opts.unescape === true) {
+            value = advance2();
+          } else {
+            value += advance2();
+          }
+          if (state.brackets === 0) {
+            push({ type: "text", value });
+            continue;
+          }
+        }
+        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+          if (opts.posix !== false && value === ":") {
+            const inner = prev.value.slice(1);
+            if (inner.includes("[")) {
+              prev.posix = true;
+              if (inner.includes(":")) {
+                const idx = prev.value.lastIndexOf("[");
+                const pre = prev.value.slice(0, idx);
+                const rest2 = prev.value.slice(idx + 2);
+                const posix = POSIX_REGEX_SOURCE[rest2];
+                if (posix) {
+                  prev.value = pre + posix;
+                  state.backtrack = true;
+                  advance2();
+                  if (!bos.output && tokens2.indexOf(prev) === 1) {
+                    bos.output = ONE_CHAR;
+                  }
+                  continue;
+                }
+              }
+            }
+          }
+          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
+            value = `\\${value}`;
+          }
+          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
+            value = `\\${value}`;
+          }
+          if (opts.posix === true && value === "!" && prev.value === "[") {
+            value = "^";
+          }
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (state.quotes === 1 && value !== '"') {
+          value = utils.escapeRegex(value);
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (value === '"') {
+          state.quotes = state.quotes === 1 ? 0 : 1;
+          if (opts.keepQuotes === true) {
+            push({ type: "text", value });
+          }
+          continue;
+        }
+        if (value === "(") {
+          increment("parens");
+          push({ type: "paren", value });
+          continue;
+        }
+        if (value === ")") {
+          if (state.parens === 0 && opts.strictBrackets === true) {
+            throw new SyntaxError(syntaxError("opening", "("));
+          }
+          const extglob = extglobs[extglobs.length - 1];
+          if (extglob && state.parens === extglob.parens + 1) {
+            extglobClose(extglobs.pop());
+            continue;
+          }
+          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          decrement("parens");
+          continue;
+        }
+        if (value === "[") {
+          if (opts.nobracket === true || !remaining().includes("]")) {
+            if (opts.nobracket !== true && opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("closing", "]"));
+            }
+            value = `\\${value}`;
+          } else {
+            increment("brackets");
+          }
+          push({ type: "bracket", value });
+          continue;
+        }
+        if (value === "]") {
+          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          if (state.brackets === 0) {
+            if (opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("opening", "["));
+            }
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          decrement("brackets");
+          const prevValue = prev.value.slice(1);
+          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
+            value = `/${value}`;
+          }
+          prev.value += value;
+          append({ value });
+          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+            continue;
+          }
+          const escaped = utils.escapeRegex(prev.value);
+          state.output = state.output.slice(0, -prev.value.length);
+          if (opts.literalBrackets === true) {
+            state.output += escaped;
+            prev.value = escaped;
+            continue;
+          }
+          prev.value = `(${capture}${escaped}|${prev.value})`;
+          state.output += prev.value;
+          continue;
+        }
+        if (value === "{" && opts.nobrace !== true) {
+          increment("braces");
+          const open2 = {
+            type: "brace",
+            value,
+            output: "(",
+            outputIndex: state.output.length,
+            tokensIndex: state.tokens.length
+          };
+          braces.push(open2);
+          push(open2);
+          continue;
+        }
+        if (value === "}") {
+          const brace = braces[braces.length - 1];
+          if (opts.nobrace === true || !brace) {
+            push({ type: "text", value, output: value });
+            continue;
+          }
+          let output2 = ")";
+          if (brace.dots === true) {
+            const arr = tokens2.slice();
+            const range2 = [];
+            for (let i2 = arr.length - 1; i2 >= 0; i2--) {
+              tokens2.pop();
+              if (arr[i2].type === "brace") {
+                break;
+              }
+              if (arr[i2].type !== "dots") {
+                range2.unshift(arr[i2].value);
+              }
+            }
+            output2 = expandRange(range2, opts);
+            state.backtrack = true;
+          }
+          if (brace.comma !== true && brace.dots !== true) {
+            const out = state.output.slice(0, brace.outputIndex);
+            const toks = state.tokens.slice(brace.tokensIndex);
+            brace.value = brace.output = "\\{";
+            value = output2 = "\\}";
+            state.output = out;
+            for (const t of toks) {
+              state.output += t.output || t.value;
+            }
+          }
+          push({ type: "brace", value, output: output2 });
+          decrement("braces");
+          braces.pop();
+          continue;
+        }
+        if (value === "|") {
+          if (extglobs.length > 0) {
+            extglobs[extglobs.length - 1].conditions++;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value === ",") {
+          let output2 = value;
+          const brace = braces[braces.length - 1];
+          if (brace && stack[stack.length - 1] === "braces") {
+            brace.comma = true;
+            output2 = "|";
+          }
+          push({ type: "comma", value, output: output2 });
+          continue;
+        }
+        if (value === "/") {
+          if (prev.type === "dot" && state.index === state.start + 1) {
+            state.start = state.index + 1;
+            state.consumed = "";
+            state.output = "";
+            tokens2.pop();
+            prev = bos;
+            continue;
+          }
+          push({ type: "slash", value, output: SLASH_LITERAL });
+          continue;
+        }
+        if (value === ".") {
+          if (state.braces > 0 && prev.type === "dot") {
+            if (prev.value === ".") prev.output = DOT_LITERAL;
+            const brace = braces[braces.length - 1];
+            prev.type = "dots";
+            prev.output += value;
+            prev.value += value;
+            brace.dots = true;
+            continue;
+          }
+          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+            push({ type: "text", value, output: DOT_LITERAL });
+            continue;
+          }
+          push({ type: "dot", value, output: DOT_LITERAL });
+          continue;
+        }
+        if (value === "?") {
+          const isGroup = prev && prev.value === "(";
+          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("qmark", value);
+            continue;
+          }
+          if (prev && prev.type === "paren") {
+            const next = peek();
+            let output2 = value;
+            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
+              output2 = `\\${value}`;
+            }
+            push({ type: "text", value, output: output2 });
+            continue;
+          }
+          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
+            push({ type: "qmark", value, output: QMARK_NO_DOT });
+            continue;
+          }
+          push({ type: "qmark", value, output: QMARK });
+          continue;
+        }
+        if (value === "!") {
+          if (opts.noextglob !== true && peek() === "(") {
+            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
+              extglobOpen("negate", value);
+              continue;
+            }
+          }
+          if (opts.nonegate !== true && state.index === 0) {
+            negate();
+            continue;
+          }
+        }
+        if (value === "+") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("plus", value);
+            continue;
+          }
+          if (prev && prev.value === "(" || opts.regex === false) {
+            push({ type: "plus", value, output: PLUS_LITERAL });
+            continue;
+          }
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+            push({ type: "plus", value });
+            continue;
+          }
+          push({ type: "plus", value: PLUS_LITERAL });
+          continue;
+        }
+        if (value === "@") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            push({ type: "at", extglob: true, value, output: "" });
+            continue;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value !== "*") {
+          if (value === "$" || value === "^") {
+            value = `\\${value}`;
+          }
+          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+          if (match) {
+            value += match[0];
+            state.index += match[0].length;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (prev && (prev.type === "globstar" || prev.star === true)) {
+          prev.type = "star";
+          prev.star = true;
+          prev.value += value;
+          prev.output = star;
+          state.backtrack = true;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        let rest = remaining();
+        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+          extglobOpen("star", value);
+          continue;
+        }
+        if (prev.type === "star") {
+          if (opts.noglobstar === true) {
+            consume(value);
+            continue;
+          }
+          const prior = prev.prev;
+          const before = prior.prev;
+          const isStart = prior.type === "slash" || prior.type === "bos";
+          const afterStar = before && (before.type === "star" || before.type === "globstar");
+          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
+          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          while (rest.slice(0, 3) === "/**") {
+            const after = input2[state.index + 4];
+            if (after && after !== "/") {
+              break;
+            }
+            rest = rest.slice(3);
+            consume("/**", 3);
+          }
+          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          if (prior.type === "bos" && eos()) {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = globstar(opts);
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
+            prev.value += value;
+            state.globstar = true;
+            state.output += prior.output + prev.output;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
+            const end = rest[1] !== void 0 ? "|$" : "";
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+            prev.value += value;
+            state.output += prior.output + prev.output;
+            state.globstar = true;
+            consume(value + advance2());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          if (prior.type === "bos" && rest[0] === "/") {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value + advance2());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          state.output = state.output.slice(0, -prev.output.length);
+          prev.type = "globstar";
+          prev.output = globstar(opts);
+          prev.value += value;
+          state.output += prev.output;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        const token = { type: "star", value, output: star };
+        if (opts.bash === true) {
+          token.output = ".*?";
+          if (prev.type === "bos" || prev.type === "slash") {
+            token.output = nodot + token.output;
+          }
+          push(token);
+          continue;
+        }
+        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
+          token.output = value;
+          push(token);
+          continue;
+        }
+        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+          if (prev.type === "dot") {
+            state.output += NO_DOT_SLASH;
+            prev.output += NO_DOT_SLASH;
+          } else if (opts.dot === true) {
+            state.output += NO_DOTS_SLASH;
+            prev.output += NO_DOTS_SLASH;
+          } else {
+            state.output += nodot;
+            prev.output += nodot;
+          }
+          if (peek() !== "*") {
+            state.output += ONE_CHAR;
+            prev.output += ONE_CHAR;
+          }
+        }
+        push(token);
+      }
+      while (state.brackets > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
+        state.output = utils.escapeLast(state.output, "[");
+        decrement("brackets");
+      }
+      while (state.parens > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
+        state.output = utils.escapeLast(state.output, "(");
+        decrement("parens");
+      }
+      while (state.braces > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
+        state.output = utils.escapeLast(state.output, "{");
+        decrement("braces");
+      }
+      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
+        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
+      }
+      if (state.backtrack === true) {
+        state.output = "";
+        for (const token of state.tokens) {
+          state.output += token.output != null ? token.output : token.value;
+          if (token.suffix) {
+            state.output += token.suffix;
+          }
+        }
+      }
+      return state;
+    };
+    parse9.fastpaths = (input2, options) => {
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      const len = input2.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      input2 = REPLACEMENTS[input2] || input2;
+      const {
+        DOT_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOTS,
+        NO_DOTS_SLASH,
+        STAR,
+        START_ANCHOR
+      } = constants3.globChars(opts.windows);
+      const nodot = opts.dot ? NO_DOTS : NO_DOT;
+      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+      const capture = opts.capture ? "" : "?:";
+      const state = { negated: false, prefix: "" };
+      let star = opts.bash === true ? ".*?" : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      const globstar = (opts2) => {
+        if (opts2.noglobstar === true) return star;
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const create = (str2) => {
+        switch (str2) {
+          case "*":
+            return `${nodot}${ONE_CHAR}${star}`;
+          case ".*":
+            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*.*":
+            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*/*":
+            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+          case "**":
+            return nodot + globstar(opts);
+          case "**/*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+          case "**/*.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "**/.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+          default: {
+            const match = /^(.*?)\.(\w+)$/.exec(str2);
+            if (!match) return;
+            const source2 = create(match[1]);
+            if (!source2) return;
+            return source2 + DOT_LITERAL + match[2];
+          }
+        }
+      };
+      const output2 = utils.removePrefix(input2, state);
+      let source = create(output2);
+      if (source && opts.strictSlashes !== true) {
+        source += `${SLASH_LITERAL}?`;
+      }
+      return source;
+    };
+    module.exports = parse9;
+  }
+});
+
+// node_modules/picomatch/lib/picomatch.js
+var require_picomatch = __commonJS({
+  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
+    "use strict";
+    var scan = require_scan();
+    var parse9 = require_parse();
+    var utils = require_utils();
+    var constants3 = require_constants();
+    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var picomatch3 = (glob2, options, returnState = false) => {
+      if (Array.isArray(glob2)) {
+        const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
+        const arrayMatcher = (str2) => {
+          for (const isMatch of fns) {
+            const state2 = isMatch(str2);
+            if (state2) return state2;
+          }
+          return false;
+        };
+        return arrayMatcher;
+      }
+      const isState2 = isObject2(glob2) && glob2.tokens && glob2.input;
+      if (glob2 === "" || typeof glob2 !== "string" && !isState2) {
+        throw new TypeError("Expected pattern to be a non-empty string");
+      }
+      const opts = options || {};
+      const posix = opts.windows;
+      const regex3 = isState2 ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
+      const state = regex3.state;
+      delete regex3.state;
+      let isIgnored = () => false;
+      if (opts.ignore) {
+        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+        isIgnored = picomatch3(opts.ignore, ignoreOpts, returnState);
+      }
+      const matcher = (input2, returnObject = false) => {
+        const { isMatch, match, output: output2 } = picomatch3.test(input2, regex3, options, { glob: glob2, posix });
+        const result = { glob: glob2, state, regex: regex3, posix, input: input2, output: output2, match, isMatch };
+        if (typeof opts.onResult === "function") {
+          opts.onResult(result);
+        }
+        if (isMatch === false) {
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (isIgnored(input2)) {
+          if (typeof opts.onIgnore === "function") {
+            opts.onIgnore(result);
+          }
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (typeof opts.onMatch === "function") {
+          opts.onMatch(result);
+        }
+        return returnObject ? result : true;
+      };
+      if (returnState) {
+        matcher.state = state;
+      }
+      return matcher;
+    };
+    picomatch3.test = (input2, regex3, options, { glob: glob2, posix } = {}) => {
+      if (typeof input2 !== "string") {
+        throw new TypeError("Expected input to be a string");
+      }
+      if (input2 === "") {
+        return { isMatch: false, output: "" };
+      }
+      const opts = options || {};
+      const format2 = opts.format || (posix ? utils.toPosixSlashes : null);
+      let match = input2 === glob2;
+      let output2 = match && format2 ? format2(input2) : input2;
+      if (match === false) {
+        output2 = format2 ? format2(input2) : input2;
+        match = output2 === glob2;
+      }
+      if (match === false || opts.capture === true) {
+        if (opts.matchBase === true || opts.basename === true) {
+          match = picomatch3.matchBase(input2, regex3, options, posix);
+        } else {
+          match = regex3.exec(output2);
+        }
+      }
+      return { isMatch: Boolean(match), match, output: output2 };
+    };
+    picomatch3.matchBase = (input2, glob2, options, posix = options && options.windows) => {
+      const regex3 = glob2 instanceof RegExp ? glob2 : picomatch3.makeRe(glob2, options);
+      return regex3.test(utils.basename(input2, { windows: posix }));
+    };
+    picomatch3.isMatch = (str2, patterns, options) => picomatch3(patterns, options)(str2);
+    picomatch3.parse = (pattern, options) => {
+      if (Array.isArray(pattern)) return pattern.map((p) => picomatch3.parse(p, options));
+      return parse9(pattern, { ...options, fastpaths: false });
+    };
+    picomatch3.scan = (input2, options) => scan(input2, options);
+    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+      if (returnOutput === true) {
+        return state.output;
+      }
+      const opts = options || {};
+      const prepend = opts.contains ? "" : "^";
+      const append = opts.contains ? "" : "$";
+      let source = `${prepend}(?:${state.output})${append}`;
+      if (state && state.negated === true) {
+        source = `^(?!${source}).*$`;
+      }
+      const regex3 = picomatch3.toRegex(source, options);
+      if (returnState === true) {
+        regex3.state = state;
+      }
+      return regex3;
+    };
+    picomatch3.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
+      if (!input2 || typeof input2 !== "string") {
+        throw new TypeError("Expected a non-empty string");
+      }
+      let parsed = { negated: false, fastpaths: true };
+      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
+        parsed.output = parse9.fastpaths(input2, options);
+      }
+      if (!parsed.output) {
+        parsed = parse9(input2, options);
+      }
+      return picomatch3.compileRe(parsed, options, returnOutput, returnState);
+    };
+    picomatch3.toRegex = (source, options) => {
+      try {
+        const opts = options || {};
+        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
+      } catch (err) {
+        if (options && options.debug === true) throw err;
+        return /$^/;
+      }
+    };
+    picomatch3.constants = constants3;
+    module.exports = picomatch3;
+  }
+});
+
+// node_modules/picomatch/index.js
+var require_picomatch2 = __commonJS({
+  "node_modules/picomatch/index.js"(exports, module) {
+    "use strict";
+    var pico = require_picomatch();
+    var utils = require_utils();
+    function picomatch3(glob2, options, returnState = false) {
+      if (options && (options.windows === null || options.windows === void 0)) {
+        options = { ...options, windows: utils.isWindows() };
+      }
+      return pico(glob2, options, returnState);
+    }
+    Object.assign(picomatch3, pico);
+    module.exports = picomatch3;
+  }
+});
+
 // node_modules/@anthropic-ai/sdk/internal/tslib.mjs
 function __classPrivateFieldSet(receiver, state, value, kind, f) {
   if (kind === "m")
@@ -347,7 +3838,7 @@ function isEmptyObj(obj) {
     return false;
   return true;
 }
-function hasOwn(obj, key) {
+function hasOwn2(obj, key) {
   return Object.prototype.hasOwnProperty.call(obj, key);
 }
 function isObj(obj) {
@@ -355,7 +3846,7 @@ function isObj(obj) {
 }
 function checkNever(_value) {
 }
-var startsWithSchemeRegexp, isAbsoluteURL, isArray, isReadonlyArray, validatePositiveInteger, CREDENTIAL_OPTIONS, safeJSON;
+var startsWithSchemeRegexp, isAbsoluteURL, isArray2, isReadonlyArray, validatePositiveInteger, CREDENTIAL_OPTIONS, safeJSON;
 var init_values = __esm({
   "node_modules/@anthropic-ai/sdk/internal/utils/values.mjs"() {
     init_error();
@@ -363,8 +3854,8 @@ var init_values = __esm({
     isAbsoluteURL = (url2) => {
       return startsWithSchemeRegexp.test(url2);
     };
-    isArray = (val) => (isArray = Array.isArray, isArray(val));
-    isReadonlyArray = isArray;
+    isArray2 = (val) => (isArray2 = Array.isArray, isArray2(val));
+    isReadonlyArray = isArray2;
     validatePositiveInteger = (name2, n) => {
       if (typeof n !== "number" || !Number.isInteger(n)) {
         throw new AnthropicError(`${name2} must be an integer`);
@@ -1719,7 +5210,7 @@ var init_trace_api = __esm({
 });
 
 // node_modules/@opentelemetry/api/dist/index.mjs
-var init_dist = __esm({
+var init_dist2 = __esm({
   "node_modules/@opentelemetry/api/dist/index.mjs"() {
     init_span_kind();
     init_status();
@@ -1905,7 +5396,7 @@ var init_log = __esm({
       if (!maybeLevel) {
         return void 0;
       }
-      if (hasOwn(levelNumbers, maybeLevel)) {
+      if (hasOwn2(levelNumbers, maybeLevel)) {
         return maybeLevel;
       }
       logger.warn(`${sourceName} was set to ${JSON.stringify(maybeLevel)}, expected one of ${JSON.stringify(Object.keys(levelNumbers))}`);
@@ -2674,7 +6165,7 @@ function errorType(error62) {
 var INSTRUMENTATION_SCOPE, ATTR_ERROR_TYPE, ATTR_GEN_AI_CONVERSATION_ID, ATTR_GEN_AI_PROVIDER_NAME, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_REQUEST_RESEND_COUNT, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_FULL, ATTR_URL_PATH, ATTR_URL_QUERY, ATTR_URL_SCHEME, ATTR_ANTHROPIC_SESSION_THREAD_ID, DEFAULT_MAX_CONTENT_BYTES, SPAN_ATTRIBUTES, CONTENT_QUERY_PARAMS, RESPONSE_HEADER_ATTRIBUTES;
 var init_tracing = __esm({
   "node_modules/@anthropic-ai/sdk/internal/tracing.mjs"() {
-    init_dist();
+    init_dist2();
     init_error();
     init_streaming();
     init_errors();
@@ -2778,7 +6269,7 @@ function is_buffer(obj) {
   return !!(obj.constructor && obj.constructor.isBuffer && obj.constructor.isBuffer(obj));
 }
 function maybe_map(val, fn) {
-  if (isArray(val)) {
+  if (isArray2(val)) {
     const mapped = [];
     for (let i2 = 0; i2 < val.length; i2 += 1) {
       mapped.push(fn(val[i2]));
@@ -2883,7 +6374,7 @@ function inner_stringify(object2, prefix, generateArrayPrefix, commaRoundTrip, a
     obj = filter(prefix, obj);
   } else if (obj instanceof Date) {
     obj = serializeDate?.(obj);
-  } else if (generateArrayPrefix === "comma" && isArray(obj)) {
+  } else if (generateArrayPrefix === "comma" && isArray2(obj)) {
     obj = maybe_map(obj, function(value) {
       if (value instanceof Date) {
         return serializeDate?.(value);
@@ -2915,20 +6406,20 @@ function inner_stringify(object2, prefix, generateArrayPrefix, commaRoundTrip, a
     return values;
   }
   let obj_keys;
-  if (generateArrayPrefix === "comma" && isArray(obj)) {
+  if (generateArrayPrefix === "comma" && isArray2(obj)) {
     if (encodeValuesOnly && encoder) {
       obj = maybe_map(obj, encoder);
     }
     obj_keys = [{ value: obj.length > 0 ? obj.join(",") || null : void 0 }];
-  } else if (isArray(filter)) {
+  } else if (isArray2(filter)) {
     obj_keys = filter;
   } else {
     const keys = Object.keys(obj);
     obj_keys = sort ? keys.sort(sort) : keys;
   }
   const encoded_prefix = encodeDotInKeys ? String(prefix).replace(/\./g, "%2E") : String(prefix);
-  const adjusted_prefix = commaRoundTrip && isArray(obj) && obj.length === 1 ? encoded_prefix + "[]" : encoded_prefix;
-  if (allowEmptyArrays && isArray(obj) && obj.length === 0) {
+  const adjusted_prefix = commaRoundTrip && isArray2(obj) && obj.length === 1 ? encoded_prefix + "[]" : encoded_prefix;
+  if (allowEmptyArrays && isArray2(obj) && obj.length === 0) {
     return adjusted_prefix + "[]";
   }
   for (let j = 0; j < obj_keys.length; ++j) {
@@ -2941,7 +6432,7 @@ function inner_stringify(object2, prefix, generateArrayPrefix, commaRoundTrip, a
       continue;
     }
     const encoded_key = allowDots && encodeDotInKeys ? key.replace(/\./g, "%2E") : key;
-    const key_prefix = isArray(obj) ? typeof generateArrayPrefix === "function" ? generateArrayPrefix(adjusted_prefix, encoded_key) : adjusted_prefix : adjusted_prefix + (allowDots ? "." + encoded_key : "[" + encoded_key + "]");
+    const key_prefix = isArray2(obj) ? typeof generateArrayPrefix === "function" ? generateArrayPrefix(adjusted_prefix, encoded_key) : adjusted_prefix : adjusted_prefix + (allowDots ? "." + encoded_key : "[" + encoded_key + "]");
     sideChannel.set(object2, step);
     const valueSideChannel = /* @__PURE__ */ new WeakMap();
     valueSideChannel.set(sentinel, sideChannel);
@@ -2955,7 +6446,7 @@ function inner_stringify(object2, prefix, generateArrayPrefix, commaRoundTrip, a
       skipNulls,
       encodeDotInKeys,
       // @ts-ignore
-      generateArrayPrefix === "comma" && encodeValuesOnly && isArray(obj) ? null : encoder,
+      generateArrayPrefix === "comma" && encodeValuesOnly && isArray2(obj) ? null : encoder,
       filter,
       sort,
       allowDots,
@@ -2992,7 +6483,7 @@ function normalize_stringify_options(opts = defaults) {
   }
   const formatter = formatters[format2];
   let filter = defaults.filter;
-  if (typeof opts.filter === "function" || isArray(opts.filter)) {
+  if (typeof opts.filter === "function" || isArray2(opts.filter)) {
     filter = opts.filter;
   }
   let arrayFormat;
@@ -3039,7 +6530,7 @@ function stringify(object2, opts = {}) {
   if (typeof options.filter === "function") {
     filter = options.filter;
     obj = filter("", obj);
-  } else if (isArray(options.filter)) {
+  } else if (isArray2(options.filter)) {
     filter = options.filter;
     obj_keys = filter;
   }
@@ -3113,7 +6604,7 @@ var init_stringify = __esm({
       }
     };
     push_to_array = function(arr, value_or_array) {
-      Array.prototype.push.apply(arr, isArray(value_or_array) ? value_or_array : [value_or_array]);
+      Array.prototype.push.apply(arr, isArray2(value_or_array) ? value_or_array : [value_or_array]);
     };
     defaults = {
       addQueryPrefix: false,
@@ -3643,13 +7134,13 @@ function setUsageSumAttributes(span5, usage, complete) {
   const compactions = iterations.filter((each) => isObj(each) && each["type"] === "compaction");
   if (compactions.length > 0) {
     span5.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_INPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + inputTokens(each), 0));
-    span5.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_OUTPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + count2(each, "output_tokens"), 0));
+    span5.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_OUTPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + count(each, "output_tokens"), 0));
   }
 }
 function inputTokens(usage) {
-  return INPUT_TOKEN_COUNTS.reduce((sum2, name2) => sum2 + count2(usage, name2), 0);
+  return INPUT_TOKEN_COUNTS.reduce((sum2, name2) => sum2 + count(usage, name2), 0);
 }
-function count2(usage, name2) {
+function count(usage, name2) {
   const value = usage[name2];
   return typeof value === "number" ? value : 0;
 }
@@ -3736,7 +7227,7 @@ function traceHeaderNames() {
 }
 var init_trace_headers = __esm({
   "node_modules/@anthropic-ai/sdk/internal/trace-headers.mjs"() {
-    init_dist();
+    init_dist2();
     init_log();
   }
 });
@@ -3904,7 +7395,7 @@ function without(data2, path4) {
 var FINAL_FROM_MESSAGE_DELTA, TOTALS_IN_MESSAGE_DELTA;
 var init_streaming2 = __esm({
   "node_modules/@anthropic-ai/sdk/lib/internal/tracing/streaming.mjs"() {
-    init_dist();
+    init_dist2();
     init_error();
     init_streaming();
     init_tracing();
@@ -3972,7 +7463,7 @@ async function withEnvironmentWorkSpan(client, span5, signal, handle) {
 }
 var init_environments = __esm({
   "node_modules/@anthropic-ai/sdk/lib/internal/tracing/environments.mjs"() {
-    init_dist();
+    init_dist2();
     init_tracing();
     init_attributes();
   }
@@ -4106,7 +7597,7 @@ async function withToolUseSpan(client, tool, toolUse, options, run) {
 }
 var init_tools = __esm({
   "node_modules/@anthropic-ai/sdk/lib/internal/tracing/tools.mjs"() {
-    init_dist();
+    init_dist2();
     init_stainless_helper_header();
     init_tracing();
     init_log();
@@ -6198,14 +9689,14 @@ var require_sha256 = __commonJS({
         })()
       );
       exports2.HMAC = HMAC;
-      function hash7(data2) {
+      function hash8(data2) {
         var h = new Hash().update(data2);
         var digest2 = h.digest();
         h.clean();
         return digest2;
       }
-      exports2.hash = hash7;
-      exports2["default"] = hash7;
+      exports2.hash = hash8;
+      exports2["default"] = hash8;
       function hmac(key, data2) {
         var h = new HMAC(key).update(data2);
         var digest2 = h.digest();
@@ -6816,7 +10307,7 @@ var _WorkPoller_runnerClient, _WorkPoller_consumed, _WorkPoller_controller, _Wor
 var init_poller = __esm({
   "node_modules/@anthropic-ai/sdk/lib/environments/poller.mjs"() {
     init_tslib();
-    init_dist();
+    init_dist2();
     init_error();
     init_log();
     init_sleep();
@@ -7208,7 +10699,7 @@ var _IdleClock_maxIdleMs, _IdleClock_onExpire, _IdleClock_blockers, _IdleClock_a
 var init_SessionToolRunner = __esm({
   "node_modules/@anthropic-ai/sdk/lib/tools/SessionToolRunner.mjs"() {
     init_tslib();
-    init_dist();
+    init_dist2();
     init_error();
     init_log();
     init_sleep();
@@ -8089,10 +11580,10 @@ async function setupSkills(ctx) {
   for (const skill of session.agent.skills) {
     try {
       const version3 = await client.beta.skills.versions.retrieve(skill.version, { skill_id: skill.skill_id });
-      let dirname8 = path2.basename(version3.name.trim());
-      if (dirname8 === "" || dirname8 === "." || dirname8 === "..")
-        dirname8 = skill.skill_id;
-      const dest = path2.resolve(skillsRoot, dirname8);
+      let dirname7 = path2.basename(version3.name.trim());
+      if (dirname7 === "" || dirname7 === "." || dirname7 === "..")
+        dirname7 = skill.skill_id;
+      const dest = path2.resolve(skillsRoot, dirname7);
       if (dest !== skillsRoot && !dest.startsWith(skillsRoot + path2.sep)) {
         log.warn("skill name escapes the skills dir; skipping", {
           component: "agent-tool-context",
@@ -8232,7 +11723,7 @@ async function runArchiveTool(cmd, args, notInside) {
 }
 function archiveTopDir(names) {
   let top;
-  let nested = false;
+  let nested2 = false;
   for (const raw of names) {
     const parts = raw.trim().split("/").filter((p) => p !== "" && p !== ".");
     if (parts.length === 0)
@@ -8243,9 +11734,9 @@ function archiveTopDir(names) {
     else if (first !== top)
       return "";
     if (parts.length > 1)
-      nested = true;
+      nested2 = true;
   }
-  return top !== void 0 && nested ? top : "";
+  return top !== void 0 && nested2 ? top : "";
 }
 async function extractSkillArchive(resp, dest) {
   await extractArchive(resp, dest, []);
@@ -8443,7 +11934,7 @@ async function filenamesInDir(root, under, base2) {
   if (!await requireDir(under, base2))
     return [];
   const out = [];
-  await walk(base2, (full2, entry) => {
+  await walk2(base2, (full2, entry) => {
     if (entry.isFile())
       out.push([path2.relative(root, full2).split(path2.sep).join("/"), full2]);
   });
@@ -8466,7 +11957,7 @@ async function symlinksInDir(root, under, base2) {
   if (!st.isDirectory())
     throw new FileStoreError(FileStoreError.NOT_A_DIRECTORY, under);
   const out = /* @__PURE__ */ new Set();
-  await walk(base2, (full2, entry) => {
+  await walk2(base2, (full2, entry) => {
     if (entry.isSymbolicLink())
       out.add(relOf(full2));
   });
@@ -8486,7 +11977,7 @@ async function requireDir(under, base2) {
     throw new FileStoreError(FileStoreError.NOT_A_DIRECTORY, under);
   return true;
 }
-async function walk(base2, visit2) {
+async function walk2(base2, visit2) {
   const stack = [base2];
   while (stack.length) {
     const dir = stack.pop();
@@ -9771,15 +13262,15 @@ function betaEditTool(ctx) {
           throw e;
         throw new ToolError(`edit: ${fsErrorMessage(e, file_path)}`);
       }
-      const count3 = data2.split(old_string).length - 1;
-      if (count3 === 0)
+      const count4 = data2.split(old_string).length - 1;
+      if (count4 === 0)
         throw new ToolError(`edit: old_string not found in ${file_path}`);
       let updated;
       if (replace_all) {
         updated = data2.split(old_string).join(new_string);
       } else {
-        if (count3 > 1)
-          throw new ToolError(`edit: old_string appears ${count3} times in ${file_path} (must be unique)`);
+        if (count4 > 1)
+          throw new ToolError(`edit: old_string appears ${count4} times in ${file_path} (must be unique)`);
         updated = data2.replace(old_string, () => new_string);
       }
       try {
@@ -9787,7 +13278,7 @@ function betaEditTool(ctx) {
       } catch (e) {
         throw new ToolError(`edit: write: ${fsErrorMessage(e, file_path)}`);
       }
-      return `edited ${file_path} (${replace_all ? count3 : 1} replacement(s))`;
+      return `edited ${file_path} (${replace_all ? count4 : 1} replacement(s))`;
     }
   });
 }
@@ -9948,7 +13439,7 @@ async function runWalkGrep(pattern, root, signal) {
   const grepPath = (rel) => grepFile(path3.join(root, rel), match, push, stop.signal);
   const search2 = async () => {
     const stat3 = await fs4.stat(root).catch(() => null);
-    return stat3?.isFile() ? grepPath("") : walk2(root, "", grepPath, stop.signal);
+    return stat3?.isFile() ? grepPath("") : walk3(root, "", grepPath, stop.signal);
   };
   try {
     await Promise.race([search2(), once(stop.signal, "abort")]);
@@ -10069,7 +13560,7 @@ function lineMatcher(re2, signal) {
     return matched;
   };
 }
-async function walk2(root, rel, fn, signal) {
+async function walk3(root, rel, fn, signal) {
   let remaining = WALK_MAX_ENTRIES;
   async function inner(rel2, depth) {
     if (depth > WALK_MAX_DEPTH)
@@ -12514,17 +16005,17 @@ var init_parser = __esm({
       return tokens2;
     };
     strip = (tokens2) => {
-      let open3 = [];
+      let open2 = [];
       for (const token of tokens2) {
         if (token.type === "brace" || token.type === "paren") {
           if (token.value === "{" || token.value === "[") {
-            open3.push(token.value);
+            open2.push(token.value);
           } else {
-            open3.pop();
+            open2.pop();
           }
         }
       }
-      let innermostOpenBracket = open3[open3.length - 1];
+      let innermostOpenBracket = open2[open2.length - 1];
       let length = tokens2.length;
       let JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
       while (length > 0) {
@@ -22776,11 +26267,11 @@ function withoutCacheControl(value) {
     return value;
   const { cache_control, ...copy } = value;
   for (const key of ["content", "source", "tool", "definition", "tool_references"]) {
-    const nested = copy[key];
-    if (Array.isArray(nested))
-      copy[key] = nested.map(withoutCacheControl);
-    else if (isObj(nested))
-      copy[key] = withoutCacheControl(nested);
+    const nested2 = copy[key];
+    if (Array.isArray(nested2))
+      copy[key] = nested2.map(withoutCacheControl);
+    else if (isObj(nested2))
+      copy[key] = withoutCacheControl(nested2);
   }
   return copy;
 }
@@ -23430,7 +26921,7 @@ var _BetaToolRunner_instances, _BetaToolRunner_consumed, _BetaToolRunner_mutated
 var init_BetaToolRunner = __esm({
   "node_modules/@anthropic-ai/sdk/lib/tools/BetaToolRunner.mjs"() {
     init_tslib();
-    init_dist();
+    init_dist2();
     init_BetaRunnableTool();
     init_family();
     init_run();
@@ -30733,7 +34224,7 @@ var init_client = __esm({
     init_request_options();
     init_tracing();
     init_query();
-    init_dist();
+    init_dist2();
     init_version();
     init_error_classes();
     init_error();
@@ -31728,3500 +35219,9 @@ var init_sdk = __esm({
   }
 });
 
-// node_modules/@jitl/quickjs-wasmfile-release-sync/dist/ffi.mjs
-var ffi_exports = {};
-__export(ffi_exports, {
-  QuickJSFFI: () => QuickJSFFI
-});
-var QuickJSFFI;
-var init_ffi = __esm({
-  "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/ffi.mjs"() {
-    QuickJSFFI = class {
-      constructor(module) {
-        this.module = module;
-        this.DEBUG = false;
-        this.QTS_Throw = this.module.cwrap("QTS_Throw", "number", ["number", "number"]);
-        this.QTS_NewError = this.module.cwrap("QTS_NewError", "number", ["number"]);
-        this.QTS_RuntimeSetMemoryLimit = this.module.cwrap("QTS_RuntimeSetMemoryLimit", null, ["number", "number"]);
-        this.QTS_RuntimeComputeMemoryUsage = this.module.cwrap("QTS_RuntimeComputeMemoryUsage", "number", ["number", "number"]);
-        this.QTS_RuntimeDumpMemoryUsage = this.module.cwrap("QTS_RuntimeDumpMemoryUsage", "number", ["number"]);
-        this.QTS_RecoverableLeakCheck = this.module.cwrap("QTS_RecoverableLeakCheck", "number", []);
-        this.QTS_BuildIsSanitizeLeak = this.module.cwrap("QTS_BuildIsSanitizeLeak", "number", []);
-        this.QTS_RuntimeSetMaxStackSize = this.module.cwrap("QTS_RuntimeSetMaxStackSize", null, ["number", "number"]);
-        this.QTS_GetUndefined = this.module.cwrap("QTS_GetUndefined", "number", []);
-        this.QTS_GetNull = this.module.cwrap("QTS_GetNull", "number", []);
-        this.QTS_GetFalse = this.module.cwrap("QTS_GetFalse", "number", []);
-        this.QTS_GetTrue = this.module.cwrap("QTS_GetTrue", "number", []);
-        this.QTS_NewHostRef = this.module.cwrap("QTS_NewHostRef", "number", ["number", "number"]);
-        this.QTS_GetHostRefId = this.module.cwrap("QTS_GetHostRefId", "number", ["number"]);
-        this.QTS_NewRuntime = this.module.cwrap("QTS_NewRuntime", "number", []);
-        this.QTS_FreeRuntime = this.module.cwrap("QTS_FreeRuntime", null, ["number"]);
-        this.QTS_NewContext = this.module.cwrap("QTS_NewContext", "number", ["number", "number"]);
-        this.QTS_FreeContext = this.module.cwrap("QTS_FreeContext", null, ["number"]);
-        this.QTS_FreeValuePointer = this.module.cwrap("QTS_FreeValuePointer", null, ["number", "number"]);
-        this.QTS_FreeValuePointerRuntime = this.module.cwrap("QTS_FreeValuePointerRuntime", null, ["number", "number"]);
-        this.QTS_FreeVoidPointer = this.module.cwrap("QTS_FreeVoidPointer", null, ["number", "number"]);
-        this.QTS_FreeCString = this.module.cwrap("QTS_FreeCString", null, ["number", "number"]);
-        this.QTS_DupValuePointer = this.module.cwrap("QTS_DupValuePointer", "number", ["number", "number"]);
-        this.QTS_NewObject = this.module.cwrap("QTS_NewObject", "number", ["number"]);
-        this.QTS_NewObjectProto = this.module.cwrap("QTS_NewObjectProto", "number", ["number", "number"]);
-        this.QTS_NewArray = this.module.cwrap("QTS_NewArray", "number", ["number"]);
-        this.QTS_NewArrayBuffer = this.module.cwrap("QTS_NewArrayBuffer", "number", ["number", "number", "number"]);
-        this.QTS_NewFloat64 = this.module.cwrap("QTS_NewFloat64", "number", ["number", "number"]);
-        this.QTS_GetFloat64 = this.module.cwrap("QTS_GetFloat64", "number", ["number", "number"]);
-        this.QTS_NewString = this.module.cwrap("QTS_NewString", "number", ["number", "number"]);
-        this.QTS_GetString = this.module.cwrap("QTS_GetString", "number", ["number", "number"]);
-        this.QTS_GetArrayBuffer = this.module.cwrap("QTS_GetArrayBuffer", "number", ["number", "number"]);
-        this.QTS_GetArrayBufferLength = this.module.cwrap("QTS_GetArrayBufferLength", "number", ["number", "number"]);
-        this.QTS_NewSymbol = this.module.cwrap("QTS_NewSymbol", "number", ["number", "number", "number"]);
-        this.QTS_GetSymbolDescriptionOrKey = this.module.cwrap("QTS_GetSymbolDescriptionOrKey", "number", ["number", "number"]);
-        this.QTS_IsGlobalSymbol = this.module.cwrap("QTS_IsGlobalSymbol", "number", ["number", "number"]);
-        this.QTS_IsJobPending = this.module.cwrap("QTS_IsJobPending", "number", ["number"]);
-        this.QTS_ExecutePendingJob = this.module.cwrap("QTS_ExecutePendingJob", "number", ["number", "number", "number"]);
-        this.QTS_GetProp = this.module.cwrap("QTS_GetProp", "number", ["number", "number", "number"]);
-        this.QTS_GetPropNumber = this.module.cwrap("QTS_GetPropNumber", "number", ["number", "number", "number"]);
-        this.QTS_SetProp = this.module.cwrap("QTS_SetProp", null, ["number", "number", "number", "number"]);
-        this.QTS_DefineProp = this.module.cwrap("QTS_DefineProp", null, ["number", "number", "number", "number", "number", "number", "boolean", "boolean", "boolean"]);
-        this.QTS_GetOwnPropertyNames = this.module.cwrap("QTS_GetOwnPropertyNames", "number", ["number", "number", "number", "number", "number"]);
-        this.QTS_Call = this.module.cwrap("QTS_Call", "number", ["number", "number", "number", "number", "number"]);
-        this.QTS_ResolveException = this.module.cwrap("QTS_ResolveException", "number", ["number", "number"]);
-        this.QTS_Dump = this.module.cwrap("QTS_Dump", "number", ["number", "number"]);
-        this.QTS_Eval = this.module.cwrap("QTS_Eval", "number", ["number", "number", "number", "string", "number", "number"]);
-        this.QTS_GetModuleNamespace = this.module.cwrap("QTS_GetModuleNamespace", "number", ["number", "number"]);
-        this.QTS_Typeof = this.module.cwrap("QTS_Typeof", "number", ["number", "number"]);
-        this.QTS_GetLength = this.module.cwrap("QTS_GetLength", "number", ["number", "number", "number"]);
-        this.QTS_IsEqual = this.module.cwrap("QTS_IsEqual", "number", ["number", "number", "number", "number"]);
-        this.QTS_GetGlobalObject = this.module.cwrap("QTS_GetGlobalObject", "number", ["number"]);
-        this.QTS_NewPromiseCapability = this.module.cwrap("QTS_NewPromiseCapability", "number", ["number", "number"]);
-        this.QTS_PromiseState = this.module.cwrap("QTS_PromiseState", "number", ["number", "number"]);
-        this.QTS_PromiseResult = this.module.cwrap("QTS_PromiseResult", "number", ["number", "number"]);
-        this.QTS_TestStringArg = this.module.cwrap("QTS_TestStringArg", null, ["string"]);
-        this.QTS_GetDebugLogEnabled = this.module.cwrap("QTS_GetDebugLogEnabled", "number", ["number"]);
-        this.QTS_SetDebugLogEnabled = this.module.cwrap("QTS_SetDebugLogEnabled", null, ["number", "number"]);
-        this.QTS_BuildIsDebug = this.module.cwrap("QTS_BuildIsDebug", "number", []);
-        this.QTS_BuildIsAsyncify = this.module.cwrap("QTS_BuildIsAsyncify", "number", []);
-        this.QTS_NewFunction = this.module.cwrap("QTS_NewFunction", "number", ["number", "string", "number", "boolean", "number"]);
-        this.QTS_ArgvGetJSValueConstPointer = this.module.cwrap("QTS_ArgvGetJSValueConstPointer", "number", ["number", "number"]);
-        this.QTS_RuntimeEnableInterruptHandler = this.module.cwrap("QTS_RuntimeEnableInterruptHandler", null, ["number"]);
-        this.QTS_RuntimeDisableInterruptHandler = this.module.cwrap("QTS_RuntimeDisableInterruptHandler", null, ["number"]);
-        this.QTS_RuntimeEnableModuleLoader = this.module.cwrap("QTS_RuntimeEnableModuleLoader", null, ["number", "number"]);
-        this.QTS_RuntimeDisableModuleLoader = this.module.cwrap("QTS_RuntimeDisableModuleLoader", null, ["number"]);
-        this.QTS_bjson_encode = this.module.cwrap("QTS_bjson_encode", "number", ["number", "number"]);
-        this.QTS_bjson_decode = this.module.cwrap("QTS_bjson_decode", "number", ["number", "number"]);
-      }
-    };
-  }
-});
-
-// node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.mjs
-var emscripten_module_exports = {};
-__export(emscripten_module_exports, {
-  default: () => emscripten_module_default
-});
-async function QuickJSRaw(moduleArg = {}) {
-  var moduleRtn;
-  var d = moduleArg, aa = !!globalThis.window, n = !!globalThis.WorkerGlobalScope, q = globalThis.process?.versions?.node && "renderer" != globalThis.process?.type;
-  if (q) {
-    const { createRequire: a } = await import("node:module");
-    var require2 = a(import.meta.url);
-  }
-  function r(a) {
-    a = { log: a || function() {
-    } };
-    for (const c of r.Pa) c(a);
-    return d.quickJSEmscriptenExtensions = a;
-  }
-  r.Pa = [];
-  d.quickjsEmscriptenInit = r;
-  r.Pa.push((a) => {
-    a.getWasmMemory = function() {
-      return t;
-    };
-  });
-  var u = "./this.program", v = (a, c) => {
-    throw c;
-  }, w = import.meta.url, y = "", z2, A;
-  if (q) {
-    var fs5 = require2("node:fs");
-    w.startsWith("file:") && (y = require2("node:path").dirname(require2("node:url").fileURLToPath(w)) + "/");
-    A = (a) => {
-      a = B(a) ? new URL(a) : a;
-      return fs5.readFileSync(a);
-    };
-    z2 = async (a) => {
-      a = B(a) ? new URL(a) : a;
-      return fs5.readFileSync(a, void 0);
-    };
-    1 < process.argv.length && (u = process.argv[1].replace(/\\/g, "/"));
-    process.argv.slice(2);
-    v = (a, c) => {
-      process.exitCode = a;
-      throw c;
-    };
-  } else if (aa || n) {
-    try {
-      y = new URL(".", w).href;
-    } catch {
-    }
-    n && (A = (a) => {
-      var c = new XMLHttpRequest();
-      c.open("GET", a, false);
-      c.responseType = "arraybuffer";
-      c.send(null);
-      return new Uint8Array(c.response);
-    });
-    z2 = async (a) => {
-      if (B(a)) return new Promise((b, e) => {
-        var f = new XMLHttpRequest();
-        f.open("GET", a, true);
-        f.responseType = "arraybuffer";
-        f.onload = () => {
-          200 == f.status || 0 == f.status && f.response ? b(f.response) : e(f.status);
-        };
-        f.onerror = e;
-        f.send(null);
-      });
-      var c = await fetch(a, { credentials: "same-origin" });
-      if (c.ok) return c.arrayBuffer();
-      throw Error(c.status + " : " + c.url);
-    };
-  }
-  var C2 = console.log.bind(console), D = console.error.bind(console), E, F = false, G, B = (a) => a.startsWith("file://"), H, I, J, K, L, M, ba = false;
-  function ca() {
-    var a = t.buffer;
-    d.HEAP8 = J = new Int8Array(a);
-    new Int16Array(a);
-    d.HEAPU8 = K = new Uint8Array(a);
-    new Uint16Array(a);
-    L = new Int32Array(a);
-    M = new Uint32Array(a);
-    new Float32Array(a);
-    new Float64Array(a);
-    new BigInt64Array(a);
-    new BigUint64Array(a);
-  }
-  function N(a) {
-    d.onAbort?.(a);
-    a = "Aborted(" + a + ")";
-    D(a);
-    F = true;
-    a = new WebAssembly.RuntimeError(a + ". Build with -sASSERTIONS for more info.");
-    I?.(a);
-    throw a;
-  }
-  var O;
-  async function da(a) {
-    if (!E) try {
-      var c = await z2(a);
-      return new Uint8Array(c);
-    } catch {
-    }
-    if (a == O && E) a = new Uint8Array(E);
-    else if (A) a = A(a);
-    else throw "both async and sync fetching of the wasm failed";
-    return a;
-  }
-  async function ea(a, c) {
-    try {
-      var b = await da(a);
-      return await WebAssembly.instantiate(b, c);
-    } catch (e) {
-      D(`failed to asynchronously prepare wasm: ${e}`), N(e);
-    }
-  }
-  async function fa(a) {
-    var c = O;
-    if (!E && !B(c) && !q) try {
-      var b = fetch(c, { credentials: "same-origin" });
-      return await WebAssembly.instantiateStreaming(b, a);
-    } catch (e) {
-      D(`wasm streaming compile failed: ${e}`), D("falling back to ArrayBuffer instantiation");
-    }
-    return ea(c, a);
-  }
-  class P {
-    name = "ExitStatus";
-    constructor(a) {
-      this.message = `Program terminated with exit(${a})`;
-      this.status = a;
-    }
-  }
-  var ha = (a) => {
-    for (; 0 < a.length; ) a.shift()(d);
-  }, ia = [], ja = [], ka = () => {
-    var a = d.preRun.shift();
-    ja.push(a);
-  }, Q = true, t, la = new TextDecoder(), ma = (a, c, b, e) => {
-    b = c + b;
-    if (e) return b;
-    for (; a[c] && !(c >= b); ) ++c;
-    return c;
-  }, R = (a, c, b) => a ? la.decode(K.subarray(a, ma(K, a, c, b))) : "", S = 0, na = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335], oa = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], T = {}, pa = (a) => {
-    G = a;
-    Q || 0 < S || (d.onExit?.(a), F = true);
-    v(a, new P(a));
-  }, qa = (a) => {
-    if (!F) try {
-      a();
-    } catch (c) {
-      c instanceof P || "unwind" == c || v(1, c);
-    } finally {
-      if (!(Q || 0 < S)) try {
-        G = a = G, pa(a);
-      } catch (c) {
-        c instanceof P || "unwind" == c || v(1, c);
-      }
-    }
-  }, U = (a, c, b) => {
-    var e = K;
-    if (!(0 < b)) return 0;
-    var f = c;
-    b = c + b - 1;
-    for (var g = 0; g < a.length; ++g) {
-      var h = a.codePointAt(g);
-      if (127 >= h) {
-        if (c >= b) break;
-        e[c++] = h;
-      } else if (2047 >= h) {
-        if (c + 1 >= b) break;
-        e[c++] = 192 | h >> 6;
-        e[c++] = 128 | h & 63;
-      } else if (65535 >= h) {
-        if (c + 2 >= b) break;
-        e[c++] = 224 | h >> 12;
-        e[c++] = 128 | h >> 6 & 63;
-        e[c++] = 128 | h & 63;
-      } else {
-        if (c + 3 >= b) break;
-        e[c++] = 240 | h >> 18;
-        e[c++] = 128 | h >> 12 & 63;
-        e[c++] = 128 | h >> 6 & 63;
-        e[c++] = 128 | h & 63;
-        g++;
-      }
-    }
-    e[c] = 0;
-    return c - f;
-  }, V = {}, ra = () => {
-    if (!W) {
-      var a = {
-        USER: "web_user",
-        LOGNAME: "web_user",
-        PATH: "/",
-        PWD: "/",
-        HOME: "/home/web_user",
-        LANG: (globalThis.navigator?.language ?? "C").replace("-", "_") + ".UTF-8",
-        _: u || "./this.program"
-      }, c;
-      for (c in V) void 0 === V[c] ? delete a[c] : a[c] = V[c];
-      var b = [];
-      for (c in a) b.push(`${c}=${a[c]}`);
-      W = b;
-    }
-    return W;
-  }, W, X = (a) => {
-    for (var c = 0, b = 0; b < a.length; ++b) {
-      var e = a.charCodeAt(b);
-      127 >= e ? c++ : 2047 >= e ? c += 2 : 55296 <= e && 57343 >= e ? (c += 4, ++b) : c += 3;
-    }
-    return c;
-  }, sa = [null, [], []], va = (a, c, b, e) => {
-    var f = { string: (k) => {
-      var l = 0;
-      if (null !== k && void 0 !== k && 0 !== k) {
-        l = X(k) + 1;
-        var p = Y(l);
-        U(
-          k,
-          p,
-          l
-        );
-        l = p;
-      }
-      return l;
-    }, array: (k) => {
-      var l = Y(k.length);
-      J.set(k, l);
-      return l;
-    } };
-    a = d["_" + a];
-    var g = [], h = 0;
-    if (e) for (var m = 0; m < e.length; m++) {
-      var x = f[b[m]];
-      x ? (0 === h && (h = ta()), g[m] = x(e[m])) : g[m] = e[m];
-    }
-    b = a(...g);
-    return b = (function(k) {
-      0 !== h && ua(h);
-      return "string" === c ? R(k) : "boolean" === c ? !!k : k;
-    })(b);
-  };
-  d.wasmMemory ? t = d.wasmMemory : t = new WebAssembly.Memory({ initial: (d.INITIAL_MEMORY || 16777216) / 65536, maximum: 32768 });
-  ca();
-  d.noExitRuntime && (Q = d.noExitRuntime);
-  d.print && (C2 = d.print);
-  d.printErr && (D = d.printErr);
-  d.wasmBinary && (E = d.wasmBinary);
-  d.thisProgram && (u = d.thisProgram);
-  if (d.preInit) for ("function" == typeof d.preInit && (d.preInit = [d.preInit]); 0 < d.preInit.length; ) d.preInit.shift()();
-  d.cwrap = (a, c, b, e) => {
-    var f = !b || b.every((g) => "number" === g || "boolean" === g);
-    return "string" !== c && f && !e ? d["_" + a] : (...g) => va(a, c, b, g);
-  };
-  d.UTF8ToString = R;
-  d.stringToUTF8 = (a, c, b) => U(a, c, b);
-  d.lengthBytesUTF8 = X;
-  var wa, ua, Y, ta, xa = { b: (a, c, b, e) => N(`Assertion failed: ${R(a)}, at: ` + [c ? R(c) : "unknown filename", b, e ? R(e) : "unknown function"]), q: () => N(""), l: () => {
-    Q = false;
-    S = 0;
-  }, m: function(a, c) {
-    a = -9007199254740992 > a || 9007199254740992 < a ? NaN : Number(a);
-    a = new Date(1e3 * a);
-    L[c >> 2] = a.getSeconds();
-    L[c + 4 >> 2] = a.getMinutes();
-    L[c + 8 >> 2] = a.getHours();
-    L[c + 12 >> 2] = a.getDate();
-    L[c + 16 >> 2] = a.getMonth();
-    L[c + 20 >> 2] = a.getFullYear() - 1900;
-    L[c + 24 >> 2] = a.getDay();
-    var b = a.getFullYear();
-    L[c + 28 >> 2] = (0 !== b % 4 || 0 === b % 100 && 0 !== b % 400 ? oa : na)[a.getMonth()] + a.getDate() - 1 | 0;
-    L[c + 36 >> 2] = -(60 * a.getTimezoneOffset());
-    b = new Date(a.getFullYear(), 6, 1).getTimezoneOffset();
-    var e = new Date(a.getFullYear(), 0, 1).getTimezoneOffset();
-    L[c + 32 >> 2] = (b != e && a.getTimezoneOffset() == Math.min(e, b)) | 0;
-  }, j: (a, c) => {
-    T[a] && (clearTimeout(T[a].id), delete T[a]);
-    if (!c) return 0;
-    var b = setTimeout(() => {
-      delete T[a];
-      qa(() => wa(a, performance.now()));
-    }, c);
-    T[a] = { id: b, Qa: c };
-    return 0;
-  }, n: (a, c, b, e) => {
-    var f = (/* @__PURE__ */ new Date()).getFullYear(), g = new Date(f, 0, 1).getTimezoneOffset();
-    f = new Date(f, 6, 1).getTimezoneOffset();
-    M[a >> 2] = 60 * Math.max(g, f);
-    L[c >> 2] = Number(g != f);
-    c = (h) => {
-      var m = Math.abs(h);
-      return `UTC${0 <= h ? "-" : "+"}${String(Math.floor(m / 60)).padStart(2, "0")}${String(m % 60).padStart(2, "0")}`;
-    };
-    a = c(g);
-    c = c(f);
-    f < g ? (U(a, b, 17), U(c, e, 17)) : (U(a, e, 17), U(c, b, 17));
-  }, p: () => Date.now(), k: (a) => {
-    var c = K.length;
-    a >>>= 0;
-    if (2147483648 < a) return false;
-    for (var b = 1; 4 >= b; b *= 2) {
-      var e = c * (1 + 0.2 / b);
-      e = Math.min(e, a + 100663296);
-      a: {
-        e = (Math.min(2147483648, 65536 * Math.ceil(Math.max(a, e) / 65536)) - t.buffer.byteLength + 65535) / 65536 | 0;
-        try {
-          t.grow(e);
-          ca();
-          var f = 1;
-          break a;
-        } catch (g) {
-        }
-        f = void 0;
-      }
-      if (f) return true;
-    }
-    return false;
-  }, e: (a, c) => {
-    var b = 0, e = 0, f;
-    for (f of ra()) {
-      var g = c + b;
-      M[a + e >> 2] = g;
-      b += U(f, g, Infinity) + 1;
-      e += 4;
-    }
-    return 0;
-  }, f: (a, c) => {
-    var b = ra();
-    M[a >> 2] = b.length;
-    a = 0;
-    for (var e of b) a += X(e) + 1;
-    M[c >> 2] = a;
-    return 0;
-  }, d: () => 52, o: function() {
-    return 70;
-  }, c: (a, c, b, e) => {
-    for (var f = 0, g = 0; g < b; g++) {
-      var h = M[c >> 2], m = M[c + 4 >> 2];
-      c += 8;
-      for (var x = 0; x < m; x++) {
-        var k = a, l = K[h + x], p = sa[k];
-        0 === l || 10 === l ? (k = 1 === k ? C2 : D, l = ma(p, 0), l = la.decode(p.buffer ? p.subarray(0, l) : new Uint8Array(p.slice(0, l))), k(l), p.length = 0) : p.push(l);
-      }
-      f += m;
-    }
-    M[e >> 2] = f;
-    return 0;
-  }, a: t, r: pa, s: function(a, c, b, e, f) {
-    return d.callbacks.callFunction(void 0, a, c, b, e, f);
-  }, i: function(a) {
-    return d.callbacks.shouldInterrupt(void 0, a);
-  }, h: function(a, c, b) {
-    b = R(b);
-    return d.callbacks.loadModuleSource(void 0, a, c, b);
-  }, g: function(a, c, b, e) {
-    b = R(b);
-    e = R(e);
-    return d.callbacks.normalizeModule(void 0, a, c, b, e);
-  }, t: function(a, c) {
-    d.callbacks.freeHostRef(void 0, a, c);
-  } }, Z;
-  Z = await (async function() {
-    function a(b) {
-      b = Z = b.exports;
-      d._malloc = b.v;
-      d._QTS_Throw = b.w;
-      d._QTS_NewError = b.x;
-      d._QTS_RuntimeSetMemoryLimit = b.y;
-      d._QTS_RuntimeComputeMemoryUsage = b.z;
-      d._QTS_RuntimeDumpMemoryUsage = b.A;
-      d._QTS_RecoverableLeakCheck = b.B;
-      d._QTS_BuildIsSanitizeLeak = b.C;
-      d._QTS_RuntimeSetMaxStackSize = b.D;
-      d._QTS_GetUndefined = b.E;
-      d._QTS_GetNull = b.F;
-      d._QTS_GetFalse = b.G;
-      d._QTS_GetTrue = b.H;
-      d._QTS_NewHostRef = b.I;
-      d._QTS_GetHostRefId = b.J;
-      d._QTS_NewRuntime = b.K;
-      d._QTS_FreeRuntime = b.L;
-      d._free = b.M;
-      d._QTS_NewContext = b.N;
-      d._QTS_FreeContext = b.O;
-      d._QTS_FreeValuePointer = b.P;
-      d._QTS_FreeValuePointerRuntime = b.Q;
-      d._QTS_FreeVoidPointer = b.R;
-      d._QTS_FreeCString = b.S;
-      d._QTS_DupValuePointer = b.T;
-      d._QTS_NewObject = b.U;
-      d._QTS_NewObjectProto = b.V;
-      d._QTS_NewArray = b.W;
-      d._QTS_NewArrayBuffer = b.X;
-      d._QTS_NewFloat64 = b.Y;
-      d._QTS_GetFloat64 = b.Z;
-      d._QTS_NewString = b._;
-      d._QTS_GetString = b.$;
-      d._QTS_GetArrayBuffer = b.aa;
-      d._QTS_GetArrayBufferLength = b.ba;
-      d._QTS_NewSymbol = b.ca;
-      d._QTS_GetSymbolDescriptionOrKey = b.da;
-      d._QTS_IsGlobalSymbol = b.ea;
-      d._QTS_IsJobPending = b.fa;
-      d._QTS_ExecutePendingJob = b.ga;
-      d._QTS_GetProp = b.ha;
-      d._QTS_GetPropNumber = b.ia;
-      d._QTS_SetProp = b.ja;
-      d._QTS_DefineProp = b.ka;
-      d._QTS_GetOwnPropertyNames = b.la;
-      d._QTS_Call = b.ma;
-      d._QTS_ResolveException = b.na;
-      d._QTS_Dump = b.oa;
-      d._QTS_Eval = b.pa;
-      d._QTS_GetModuleNamespace = b.qa;
-      d._QTS_Typeof = b.ra;
-      d._QTS_GetLength = b.sa;
-      d._QTS_IsEqual = b.ta;
-      d._QTS_GetGlobalObject = b.ua;
-      d._QTS_NewPromiseCapability = b.va;
-      d._QTS_PromiseState = b.wa;
-      d._QTS_PromiseResult = b.xa;
-      d._QTS_TestStringArg = b.ya;
-      d._QTS_GetDebugLogEnabled = b.za;
-      d._QTS_SetDebugLogEnabled = b.Aa;
-      d._QTS_BuildIsDebug = b.Ba;
-      d._QTS_BuildIsAsyncify = b.Ca;
-      d._QTS_NewFunction = b.Da;
-      d._QTS_ArgvGetJSValueConstPointer = b.Ea;
-      d._QTS_RuntimeEnableInterruptHandler = b.Fa;
-      d._QTS_RuntimeDisableInterruptHandler = b.Ga;
-      d._QTS_RuntimeEnableModuleLoader = b.Ha;
-      d._QTS_RuntimeDisableModuleLoader = b.Ia;
-      d._QTS_bjson_encode = b.Ja;
-      d._QTS_bjson_decode = b.Ka;
-      wa = b.La;
-      ua = b.Ma;
-      Y = b.Na;
-      ta = b.Oa;
-      return Z;
-    }
-    var c = { a: xa };
-    if (d.instantiateWasm) return new Promise((b) => {
-      d.instantiateWasm(c, (e, f) => {
-        b(a(e, f));
-      });
-    });
-    O ??= d.locateFile ? d.locateFile ? d.locateFile("emscripten-module.wasm", y) : y + "emscripten-module.wasm" : new URL("emscripten-module.wasm", import.meta.url).href;
-    return a((await fa(c)).instance);
-  })();
-  (function() {
-    function a() {
-      d.calledRun = true;
-      if (!F) {
-        ba = true;
-        Z.u();
-        H?.(d);
-        d.onRuntimeInitialized?.();
-        if (d.postRun) for ("function" == typeof d.postRun && (d.postRun = [d.postRun]); d.postRun.length; ) {
-          var c = d.postRun.shift();
-          ia.push(c);
-        }
-        ha(ia);
-      }
-    }
-    if (d.preRun) for ("function" == typeof d.preRun && (d.preRun = [d.preRun]); d.preRun.length; ) ka();
-    ha(ja);
-    d.setStatus ? (d.setStatus("Running..."), setTimeout(() => {
-      setTimeout(() => d.setStatus(""), 1);
-      a();
-    }, 1)) : a();
-  })();
-  ba ? moduleRtn = d : moduleRtn = new Promise((a, c) => {
-    H = a;
-    I = c;
-  });
-  ;
-  return moduleRtn;
-}
-var emscripten_module_default;
-var init_emscripten_module = __esm({
-  "node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.mjs"() {
-    emscripten_module_default = QuickJSRaw;
-  }
-});
-
-// node_modules/@jitl/quickjs-ffi-types/dist/index.mjs
-var EvalFlags, IntrinsicsFlags, JSPromiseStateEnum, GetOwnPropertyNamesFlags, IsEqualOp;
-var init_dist2 = __esm({
-  "node_modules/@jitl/quickjs-ffi-types/dist/index.mjs"() {
-    EvalFlags = { JS_EVAL_TYPE_GLOBAL: 0, JS_EVAL_TYPE_MODULE: 1, JS_EVAL_TYPE_DIRECT: 2, JS_EVAL_TYPE_INDIRECT: 3, JS_EVAL_TYPE_MASK: 3, JS_EVAL_FLAG_STRICT: 8, JS_EVAL_FLAG_STRIP: 16, JS_EVAL_FLAG_COMPILE_ONLY: 32, JS_EVAL_FLAG_BACKTRACE_BARRIER: 64 };
-    IntrinsicsFlags = { BaseObjects: 1, Date: 2, Eval: 4, StringNormalize: 8, RegExp: 16, RegExpCompiler: 32, JSON: 64, Proxy: 128, MapSet: 256, TypedArrays: 512, Promise: 1024, BigInt: 2048, BigFloat: 4096, BigDecimal: 8192, OperatorOverloading: 16384, BignumExt: 32768 };
-    JSPromiseStateEnum = { Pending: 0, Fulfilled: 1, Rejected: 2 };
-    GetOwnPropertyNamesFlags = { JS_GPN_STRING_MASK: 1, JS_GPN_SYMBOL_MASK: 2, JS_GPN_PRIVATE_MASK: 4, JS_GPN_ENUM_ONLY: 16, JS_GPN_SET_ENUM: 32, QTS_GPN_NUMBER_MASK: 64, QTS_STANDARD_COMPLIANT_NUMBER: 128 };
-    IsEqualOp = { IsStrictlyEqual: 0, IsSameValue: 1, IsSameValueZero: 2 };
-  }
-});
-
-// node_modules/quickjs-emscripten-core/dist/chunk-V2S4ZYJR.mjs
-function debugLog(...args) {
-  QTS_DEBUG && console.log("quickjs-emscripten:", ...args);
-}
-function* awaitYield(value) {
-  return yield value;
-}
-function awaitYieldOf(generator) {
-  return awaitYield(awaitEachYieldedPromise(generator));
-}
-function maybeAsyncFn(that, fn) {
-  return (...args) => {
-    let generator = fn.call(that, AwaitYield, ...args);
-    return awaitEachYieldedPromise(generator);
-  };
-}
-function maybeAsync(that, startGenerator) {
-  let generator = startGenerator.call(that, AwaitYield);
-  return awaitEachYieldedPromise(generator);
-}
-function awaitEachYieldedPromise(gen) {
-  function handleNextStep(step) {
-    return step.done ? step.value : step.value instanceof Promise ? step.value.then((value) => handleNextStep(gen.next(value)), (error62) => handleNextStep(gen.throw(error62))) : handleNextStep(gen.next(step.value));
-  }
-  return handleNextStep(gen.next());
-}
-function scopeFinally(scope, blockError) {
-  let disposeError;
-  try {
-    scope.dispose();
-  } catch (error62) {
-    disposeError = error62;
-  }
-  if (blockError && disposeError) throw Object.assign(blockError, { message: `${blockError.message}
- Then, failed to dispose scope: ${disposeError.message}`, disposeError }), blockError;
-  if (blockError || disposeError) throw blockError || disposeError;
-}
-function createDisposableArray(items) {
-  let array2 = items ? Array.from(items) : [];
-  function disposeAlive() {
-    return array2.forEach((disposable) => disposable.alive ? disposable.dispose() : void 0);
-  }
-  function someIsAlive() {
-    return array2.some((disposable) => disposable.alive);
-  }
-  return Object.defineProperty(array2, SymbolDispose, { configurable: true, enumerable: false, value: disposeAlive }), Object.defineProperty(array2, "dispose", { configurable: true, enumerable: false, value: disposeAlive }), Object.defineProperty(array2, "alive", { configurable: true, enumerable: false, get: someIsAlive }), array2;
-}
-function isDisposable(value) {
-  return !!(value && (typeof value == "object" || typeof value == "function") && "alive" in value && typeof value.alive == "boolean" && "dispose" in value && typeof value.dispose == "function");
-}
-function intrinsicsToFlags(intrinsics) {
-  if (!intrinsics) return 0;
-  let result = 0;
-  for (let [maybeIntrinsicName, enabled] of Object.entries(intrinsics)) {
-    if (!(maybeIntrinsicName in IntrinsicsFlags)) throw new QuickJSUnknownIntrinsic(maybeIntrinsicName);
-    enabled && (result |= IntrinsicsFlags[maybeIntrinsicName]);
-  }
-  return result;
-}
-function evalOptionsToFlags(evalOptions) {
-  if (typeof evalOptions == "number") return evalOptions;
-  if (evalOptions === void 0) return 0;
-  let { type: type2, strict, strip: strip2, compileOnly, backtraceBarrier } = evalOptions, flags = 0;
-  return type2 === "global" && (flags |= EvalFlags.JS_EVAL_TYPE_GLOBAL), type2 === "module" && (flags |= EvalFlags.JS_EVAL_TYPE_MODULE), strict && (flags |= EvalFlags.JS_EVAL_FLAG_STRICT), strip2 && (flags |= EvalFlags.JS_EVAL_FLAG_STRIP), compileOnly && (flags |= EvalFlags.JS_EVAL_FLAG_COMPILE_ONLY), backtraceBarrier && (flags |= EvalFlags.JS_EVAL_FLAG_BACKTRACE_BARRIER), flags;
-}
-function getOwnPropertyNamesOptionsToFlags(options) {
-  if (typeof options == "number") return options;
-  if (options === void 0) return 0;
-  let { strings: includeStrings, symbols: includeSymbols, quickjsPrivate: includePrivate, onlyEnumerable, numbers: includeNumbers, numbersAsStrings } = options, flags = 0;
-  return includeStrings && (flags |= GetOwnPropertyNamesFlags.JS_GPN_STRING_MASK), includeSymbols && (flags |= GetOwnPropertyNamesFlags.JS_GPN_SYMBOL_MASK), includePrivate && (flags |= GetOwnPropertyNamesFlags.JS_GPN_PRIVATE_MASK), onlyEnumerable && (flags |= GetOwnPropertyNamesFlags.JS_GPN_ENUM_ONLY), includeNumbers && (flags |= GetOwnPropertyNamesFlags.QTS_GPN_NUMBER_MASK), numbersAsStrings && (flags |= GetOwnPropertyNamesFlags.QTS_STANDARD_COMPLIANT_NUMBER), flags;
-}
-function concat(...values) {
-  let result = [];
-  for (let value of values) value !== void 0 && (result = result.concat(value));
-  return result;
-}
-function getGroupId(id) {
-  return id >> 8;
-}
-function applyBaseRuntimeOptions(runtime, options) {
-  options.interruptHandler && runtime.setInterruptHandler(options.interruptHandler), options.maxStackSizeBytes !== void 0 && runtime.setMaxStackSize(options.maxStackSizeBytes), options.memoryLimitBytes !== void 0 && runtime.setMemoryLimit(options.memoryLimitBytes);
-}
-function applyModuleEvalRuntimeOptions(runtime, options) {
-  options.moduleLoader && runtime.setModuleLoader(options.moduleLoader), options.shouldInterrupt && runtime.setInterruptHandler(options.shouldInterrupt), options.memoryLimitBytes !== void 0 && runtime.setMemoryLimit(options.memoryLimitBytes), options.maxStackSizeBytes !== void 0 && runtime.setMaxStackSize(options.maxStackSizeBytes);
-}
-var __defProp2, __export2, QTS_DEBUG, errors_exports2, QuickJSUnwrapError, QuickJSWrongOwner, QuickJSUseAfterFree, QuickJSNotImplemented, QuickJSAsyncifyError, QuickJSAsyncifySuspended, QuickJSMemoryLeakDetected, QuickJSEmscriptenModuleError, QuickJSUnknownIntrinsic, QuickJSPromisePending, QuickJSEmptyGetOwnPropertyNames, QuickJSHostRefRangeExceeded, QuickJSHostRefInvalid, AwaitYield, UsingDisposable, SymbolDispose, prototypeAsAny, Lifetime, StaticLifetime, WeakLifetime, Scope3, AbstractDisposableResult, DisposableSuccess, DisposableFail, DisposableResult, QuickJSDeferredPromise, ModuleMemory, DefaultIntrinsics, QuickJSIterator, INT32_MIN, INT32_MAX, INVALID_HOST_REF_ID, HostRefMap, HostRef, ContextMemory, QuickJSContext, QuickJSRuntime, QuickJSEmscriptenModuleCallbacks, QuickJSModuleCallbacks, QuickJSWASMModule;
-var init_chunk_V2S4ZYJR = __esm({
-  "node_modules/quickjs-emscripten-core/dist/chunk-V2S4ZYJR.mjs"() {
-    init_dist2();
-    init_dist2();
-    __defProp2 = Object.defineProperty;
-    __export2 = (target, all) => {
-      for (var name2 in all) __defProp2(target, name2, { get: all[name2], enumerable: true });
-    };
-    QTS_DEBUG = false;
-    errors_exports2 = {};
-    __export2(errors_exports2, { QuickJSAsyncifyError: () => QuickJSAsyncifyError, QuickJSAsyncifySuspended: () => QuickJSAsyncifySuspended, QuickJSEmptyGetOwnPropertyNames: () => QuickJSEmptyGetOwnPropertyNames, QuickJSEmscriptenModuleError: () => QuickJSEmscriptenModuleError, QuickJSHostRefInvalid: () => QuickJSHostRefInvalid, QuickJSHostRefRangeExceeded: () => QuickJSHostRefRangeExceeded, QuickJSMemoryLeakDetected: () => QuickJSMemoryLeakDetected, QuickJSNotImplemented: () => QuickJSNotImplemented, QuickJSPromisePending: () => QuickJSPromisePending, QuickJSUnknownIntrinsic: () => QuickJSUnknownIntrinsic, QuickJSUnwrapError: () => QuickJSUnwrapError, QuickJSUseAfterFree: () => QuickJSUseAfterFree, QuickJSWrongOwner: () => QuickJSWrongOwner });
-    QuickJSUnwrapError = class extends Error {
-      constructor(cause, context2) {
-        let message = typeof cause == "object" && cause && "message" in cause ? String(cause.message) : String(cause);
-        super(message);
-        this.cause = cause;
-        this.context = context2;
-        this.name = "QuickJSUnwrapError";
-      }
-    };
-    QuickJSWrongOwner = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSWrongOwner";
-      }
-    };
-    QuickJSUseAfterFree = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSUseAfterFree";
-      }
-    };
-    QuickJSNotImplemented = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSNotImplemented";
-      }
-    };
-    QuickJSAsyncifyError = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSAsyncifyError";
-      }
-    };
-    QuickJSAsyncifySuspended = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSAsyncifySuspended";
-      }
-    };
-    QuickJSMemoryLeakDetected = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSMemoryLeakDetected";
-      }
-    };
-    QuickJSEmscriptenModuleError = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSEmscriptenModuleError";
-      }
-    };
-    QuickJSUnknownIntrinsic = class extends TypeError {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSUnknownIntrinsic";
-      }
-    };
-    QuickJSPromisePending = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSPromisePending";
-      }
-    };
-    QuickJSEmptyGetOwnPropertyNames = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSEmptyGetOwnPropertyNames";
-      }
-    };
-    QuickJSHostRefRangeExceeded = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSHostRefRangeExceeded";
-      }
-    };
-    QuickJSHostRefInvalid = class extends Error {
-      constructor() {
-        super(...arguments);
-        this.name = "QuickJSHostRefInvalid";
-      }
-    };
-    AwaitYield = awaitYield;
-    AwaitYield.of = awaitYieldOf;
-    UsingDisposable = class {
-      [Symbol.dispose]() {
-        return this.dispose();
-      }
-    };
-    SymbolDispose = Symbol.dispose ?? /* @__PURE__ */ Symbol.for("Symbol.dispose");
-    prototypeAsAny = UsingDisposable.prototype;
-    prototypeAsAny[SymbolDispose] || (prototypeAsAny[SymbolDispose] = function() {
-      return this.dispose();
-    });
-    Lifetime = class _Lifetime extends UsingDisposable {
-      constructor(_value, copier, disposer, _owner) {
-        super();
-        this._value = _value;
-        this.copier = copier;
-        this.disposer = disposer;
-        this._owner = _owner;
-        this._alive = true;
-        this._constructorStack = QTS_DEBUG ? new Error("Lifetime constructed").stack : void 0;
-      }
-      get alive() {
-        return this._alive;
-      }
-      get value() {
-        return this.assertAlive(), this._value;
-      }
-      get owner() {
-        return this._owner;
-      }
-      get dupable() {
-        return !!this.copier;
-      }
-      dup() {
-        if (this.assertAlive(), !this.copier) throw new Error("Non-dupable lifetime");
-        return new _Lifetime(this.copier(this._value), this.copier, this.disposer, this._owner);
-      }
-      consume(map3) {
-        this.assertAlive();
-        let result = map3(this);
-        return this.dispose(), result;
-      }
-      map(map3) {
-        return this.assertAlive(), map3(this);
-      }
-      tap(fn) {
-        return fn(this), this;
-      }
-      dispose() {
-        this.assertAlive(), this.disposer && this.disposer(this._value), this._alive = false;
-      }
-      assertAlive() {
-        if (!this.alive) throw this._constructorStack ? new QuickJSUseAfterFree(`Lifetime not alive
-${this._constructorStack}
-Lifetime used`) : new QuickJSUseAfterFree("Lifetime not alive");
-      }
-    };
-    StaticLifetime = class extends Lifetime {
-      constructor(value, owner) {
-        super(value, void 0, void 0, owner);
-      }
-      get dupable() {
-        return true;
-      }
-      dup() {
-        return this;
-      }
-      dispose() {
-      }
-    };
-    WeakLifetime = class extends Lifetime {
-      constructor(value, copier, disposer, owner) {
-        super(value, copier, disposer, owner);
-      }
-      dispose() {
-        this._alive = false;
-      }
-    };
-    Scope3 = class _Scope extends UsingDisposable {
-      constructor() {
-        super(...arguments);
-        this._disposables = new Lifetime(/* @__PURE__ */ new Set());
-        this.manage = (lifetime) => (this._disposables.value.add(lifetime), lifetime);
-      }
-      static withScope(block) {
-        let scope = new _Scope(), blockError;
-        try {
-          return block(scope);
-        } catch (error62) {
-          throw blockError = error62, error62;
-        } finally {
-          scopeFinally(scope, blockError);
-        }
-      }
-      static withScopeMaybeAsync(_this, block) {
-        return maybeAsync(void 0, function* (awaited) {
-          let scope = new _Scope(), blockError;
-          try {
-            return yield* awaited.of(block.call(_this, awaited, scope));
-          } catch (error62) {
-            throw blockError = error62, error62;
-          } finally {
-            scopeFinally(scope, blockError);
-          }
-        });
-      }
-      static async withScopeAsync(block) {
-        let scope = new _Scope(), blockError;
-        try {
-          return await block(scope);
-        } catch (error62) {
-          throw blockError = error62, error62;
-        } finally {
-          scopeFinally(scope, blockError);
-        }
-      }
-      get alive() {
-        return this._disposables.alive;
-      }
-      dispose() {
-        let lifetimes = Array.from(this._disposables.value.values()).reverse();
-        for (let lifetime of lifetimes) lifetime.alive && lifetime.dispose();
-        this._disposables.dispose();
-      }
-    };
-    AbstractDisposableResult = class _AbstractDisposableResult extends UsingDisposable {
-      static success(value) {
-        return new DisposableSuccess(value);
-      }
-      static fail(error62, onUnwrap) {
-        return new DisposableFail(error62, onUnwrap);
-      }
-      static is(result) {
-        return result instanceof _AbstractDisposableResult;
-      }
-    };
-    DisposableSuccess = class extends AbstractDisposableResult {
-      constructor(value) {
-        super();
-        this.value = value;
-      }
-      get alive() {
-        return isDisposable(this.value) ? this.value.alive : true;
-      }
-      dispose() {
-        isDisposable(this.value) && this.value.dispose();
-      }
-      unwrap() {
-        return this.value;
-      }
-      unwrapOr(_fallback) {
-        return this.value;
-      }
-    };
-    DisposableFail = class extends AbstractDisposableResult {
-      constructor(error62, onUnwrap) {
-        super();
-        this.error = error62;
-        this.onUnwrap = onUnwrap;
-      }
-      get alive() {
-        return isDisposable(this.error) ? this.error.alive : true;
-      }
-      dispose() {
-        isDisposable(this.error) && this.error.dispose();
-      }
-      unwrap() {
-        throw this.onUnwrap(this), this.error;
-      }
-      unwrapOr(fallback) {
-        return fallback;
-      }
-    };
-    DisposableResult = AbstractDisposableResult;
-    QuickJSDeferredPromise = class extends UsingDisposable {
-      constructor(args) {
-        super();
-        this.resolve = (value) => {
-          this.resolveHandle.alive && (this.context.unwrapResult(this.context.callFunction(this.resolveHandle, this.context.undefined, value || this.context.undefined)).dispose(), this.disposeResolvers(), this.onSettled());
-        };
-        this.reject = (value) => {
-          this.rejectHandle.alive && (this.context.unwrapResult(this.context.callFunction(this.rejectHandle, this.context.undefined, value || this.context.undefined)).dispose(), this.disposeResolvers(), this.onSettled());
-        };
-        this.dispose = () => {
-          this.handle.alive && this.handle.dispose(), this.disposeResolvers();
-        };
-        this.context = args.context, this.owner = args.context.runtime, this.handle = args.promiseHandle, this.settled = new Promise((resolve4) => {
-          this.onSettled = resolve4;
-        }), this.resolveHandle = args.resolveHandle, this.rejectHandle = args.rejectHandle;
-      }
-      get alive() {
-        return this.handle.alive || this.resolveHandle.alive || this.rejectHandle.alive;
-      }
-      disposeResolvers() {
-        this.resolveHandle.alive && this.resolveHandle.dispose(), this.rejectHandle.alive && this.rejectHandle.dispose();
-      }
-    };
-    ModuleMemory = class {
-      constructor(module) {
-        this.module = module;
-      }
-      toPointerArray(handleArray) {
-        let typedArray = new Int32Array(handleArray.map((handle) => handle.value)), numBytes = typedArray.length * typedArray.BYTES_PER_ELEMENT, ptr = this.module._malloc(numBytes);
-        return new Uint8Array(this.module.HEAPU8.buffer, ptr, numBytes).set(new Uint8Array(typedArray.buffer)), new Lifetime(ptr, void 0, (ptr2) => this.module._free(ptr2));
-      }
-      newTypedArray(kind, length) {
-        let zeros = new kind(new Array(length).fill(0)), numBytes = zeros.length * zeros.BYTES_PER_ELEMENT, ptr = this.module._malloc(numBytes), typedArray = new kind(this.module.HEAPU8.buffer, ptr, length);
-        return typedArray.set(zeros), new Lifetime({ typedArray, ptr }, void 0, (value) => this.module._free(value.ptr));
-      }
-      newMutablePointerArray(length) {
-        return this.newTypedArray(Int32Array, length);
-      }
-      newHeapCharPointer(string4) {
-        let strlen = this.module.lengthBytesUTF8(string4), dataBytes = strlen + 1, ptr = this.module._malloc(dataBytes);
-        return this.module.stringToUTF8(string4, ptr, dataBytes), new Lifetime({ ptr, strlen }, void 0, (value) => this.module._free(value.ptr));
-      }
-      newHeapBufferPointer(buffer) {
-        let numBytes = buffer.byteLength, ptr = this.module._malloc(numBytes);
-        return this.module.HEAPU8.set(buffer, ptr), new Lifetime({ pointer: ptr, numBytes }, void 0, (value) => this.module._free(value.pointer));
-      }
-      consumeHeapCharPointer(ptr) {
-        let str2 = this.module.UTF8ToString(ptr);
-        return this.module._free(ptr), str2;
-      }
-    };
-    DefaultIntrinsics = Object.freeze({ BaseObjects: true, Date: true, Eval: true, StringNormalize: true, RegExp: true, JSON: true, Proxy: true, MapSet: true, TypedArrays: true, Promise: true });
-    QuickJSIterator = class extends UsingDisposable {
-      constructor(handle, context2) {
-        super();
-        this.handle = handle;
-        this.context = context2;
-        this._isDone = false;
-        this.owner = context2.runtime;
-      }
-      [Symbol.iterator]() {
-        return this;
-      }
-      next(value) {
-        if (!this.alive || this._isDone) return { done: true, value: void 0 };
-        let nextMethod = this._next ?? (this._next = this.context.getProp(this.handle, "next"));
-        return this.callIteratorMethod(nextMethod, value);
-      }
-      return(value) {
-        if (!this.alive) return { done: true, value: void 0 };
-        let returnMethod = this.context.getProp(this.handle, "return");
-        if (returnMethod === this.context.undefined && value === void 0) return this.dispose(), { done: true, value: void 0 };
-        let result = this.callIteratorMethod(returnMethod, value);
-        return returnMethod.dispose(), this.dispose(), result;
-      }
-      throw(e) {
-        if (!this.alive) return { done: true, value: void 0 };
-        let errorHandle = e instanceof Lifetime ? e : this.context.newError(e), throwMethod = this.context.getProp(this.handle, "throw"), result = this.callIteratorMethod(throwMethod, e);
-        return errorHandle.alive && errorHandle.dispose(), throwMethod.dispose(), this.dispose(), result;
-      }
-      get alive() {
-        return this.handle.alive;
-      }
-      dispose() {
-        this._isDone = true, this.handle.dispose(), this._next?.dispose();
-      }
-      callIteratorMethod(method, input2) {
-        let callResult = input2 ? this.context.callFunction(method, this.handle, input2) : this.context.callFunction(method, this.handle);
-        if (callResult.error) return this.dispose(), { value: callResult };
-        let done = this.context.getProp(callResult.value, "done").consume((v) => this.context.dump(v)), value = this.context.getProp(callResult.value, "value");
-        return callResult.value.dispose(), done && this.dispose(), { value: DisposableResult.success(value), done };
-      }
-    };
-    INT32_MIN = -2147483648;
-    INT32_MAX = 2147483647;
-    INVALID_HOST_REF_ID = 0;
-    HostRefMap = class {
-      constructor() {
-        this.nextId = INT32_MIN;
-        this.freelist = [];
-        this.groups = /* @__PURE__ */ new Map();
-      }
-      put(value) {
-        let id = this.allocateId(), groupId = getGroupId(id), group = this.groups.get(groupId);
-        return group || (group = /* @__PURE__ */ new Map(), this.groups.set(groupId, group)), group.set(id, value), id;
-      }
-      get(id) {
-        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("no host reference id defined");
-        let groupId = getGroupId(id), group = this.groups.get(groupId);
-        if (!group) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
-        let value = group.get(id);
-        if (!value) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
-        return value;
-      }
-      delete(id) {
-        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("no host reference id defined");
-        let groupId = getGroupId(id), group = this.groups.get(groupId);
-        if (!group) throw new QuickJSHostRefInvalid(`host reference id ${id} is not defined`);
-        group.delete(id), group.size === 0 && this.groups.delete(groupId), this.freelist.push(id);
-      }
-      allocateId() {
-        if (this.freelist.length > 0) return this.freelist.shift();
-        if (this.nextId === INVALID_HOST_REF_ID && this.nextId++, this.nextId > INT32_MAX) throw new QuickJSHostRefRangeExceeded(`HostRefMap: too many host refs created without disposing. Max simultaneous host refs: ${INT32_MAX - INT32_MIN}`);
-        return this.nextId++;
-      }
-    };
-    HostRef = class extends UsingDisposable {
-      constructor(runtime, handle, id) {
-        if (id === INVALID_HOST_REF_ID) throw new QuickJSHostRefInvalid("cannot create HostRef with undefined id");
-        super();
-        this.runtime = runtime;
-        this.handle = handle;
-        this.id = id;
-      }
-      get alive() {
-        return this.handle.alive;
-      }
-      dispose() {
-        this.handle.dispose();
-      }
-      get value() {
-        return this.runtime.hostRefs.get(this.id);
-      }
-    };
-    ContextMemory = class extends ModuleMemory {
-      constructor(args) {
-        super(args.module);
-        this.scope = new Scope3();
-        this.copyJSValue = (ptr) => this.ffi.QTS_DupValuePointer(this.ctx.value, ptr);
-        this.freeJSValue = (ptr) => {
-          this.ffi.QTS_FreeValuePointer(this.ctx.value, ptr);
-        };
-        args.ownedLifetimes?.forEach((lifetime) => this.scope.manage(lifetime)), this.owner = args.owner, this.module = args.module, this.ffi = args.ffi, this.rt = args.rt, this.ctx = this.scope.manage(args.ctx);
-      }
-      get alive() {
-        return this.scope.alive;
-      }
-      dispose() {
-        return this.scope.dispose();
-      }
-      [Symbol.dispose]() {
-        return this.dispose();
-      }
-      manage(lifetime) {
-        return this.scope.manage(lifetime);
-      }
-      consumeJSCharPointer(ptr) {
-        let str2 = this.module.UTF8ToString(ptr);
-        return this.ffi.QTS_FreeCString(this.ctx.value, ptr), str2;
-      }
-      heapValueHandle(ptr, extraDispose) {
-        let dispose = extraDispose ? (val) => {
-          extraDispose(), this.freeJSValue(val);
-        } : this.freeJSValue;
-        return new Lifetime(ptr, this.copyJSValue, dispose, this.owner);
-      }
-      staticHeapValueHandle(ptr) {
-        return this.manage(this.heapValueHandle(ptr)), new StaticLifetime(ptr, this.owner);
-      }
-    };
-    QuickJSContext = class extends UsingDisposable {
-      constructor(args) {
-        super();
-        this._undefined = void 0;
-        this._null = void 0;
-        this._false = void 0;
-        this._true = void 0;
-        this._global = void 0;
-        this._BigInt = void 0;
-        this._Symbol = void 0;
-        this._SymbolIterator = void 0;
-        this._SymbolAsyncIterator = void 0;
-        this.cToHostCallbacks = { callFunction: (ctx, this_ptr, argc, argv, fn_id) => {
-          if (ctx !== this.ctx.value) throw new Error("QuickJSContext instance received C -> JS call with mismatched ctx");
-          let fn = this.getFunction(fn_id);
-          return Scope3.withScopeMaybeAsync(this, function* (awaited, scope) {
-            let thisHandle = scope.manage(new WeakLifetime(this_ptr, this.memory.copyJSValue, this.memory.freeJSValue, this.runtime)), argHandles = new Array(argc);
-            for (let i2 = 0; i2 < argc; i2++) {
-              let ptr = this.ffi.QTS_ArgvGetJSValueConstPointer(argv, i2);
-              argHandles[i2] = scope.manage(new WeakLifetime(ptr, this.memory.copyJSValue, this.memory.freeJSValue, this.runtime));
-            }
-            try {
-              let result = yield* awaited(fn.apply(thisHandle, argHandles));
-              if (result) {
-                if ("error" in result && result.error) throw this.runtime.debugLog("throw error", result.error), result.error;
-                let handle = scope.manage(result instanceof Lifetime ? result : result.value);
-                return this.ffi.QTS_DupValuePointer(this.ctx.value, handle.value);
-              }
-              return 0;
-            } catch (error62) {
-              return this.errorToHandle(error62).consume((errorHandle) => this.ffi.QTS_Throw(this.ctx.value, errorHandle.value));
-            }
-          });
-        } };
-        this.runtime = args.runtime, this.module = args.module, this.ffi = args.ffi, this.rt = args.rt, this.ctx = args.ctx, this.memory = new ContextMemory({ ...args, owner: this.runtime }), args.callbacks.setContextCallbacks(this.ctx.value, this.cToHostCallbacks), this.dump = this.dump.bind(this), this.getString = this.getString.bind(this), this.getNumber = this.getNumber.bind(this), this.resolvePromise = this.resolvePromise.bind(this), this.uint32Out = this.memory.manage(this.memory.newTypedArray(Uint32Array, 1));
-      }
-      get alive() {
-        return this.memory.alive;
-      }
-      dispose() {
-        this.memory.dispose();
-      }
-      get undefined() {
-        if (this._undefined) return this._undefined;
-        let ptr = this.ffi.QTS_GetUndefined();
-        return this._undefined = new StaticLifetime(ptr);
-      }
-      get null() {
-        if (this._null) return this._null;
-        let ptr = this.ffi.QTS_GetNull();
-        return this._null = new StaticLifetime(ptr);
-      }
-      get true() {
-        if (this._true) return this._true;
-        let ptr = this.ffi.QTS_GetTrue();
-        return this._true = new StaticLifetime(ptr);
-      }
-      get false() {
-        if (this._false) return this._false;
-        let ptr = this.ffi.QTS_GetFalse();
-        return this._false = new StaticLifetime(ptr);
-      }
-      get global() {
-        if (this._global) return this._global;
-        let ptr = this.ffi.QTS_GetGlobalObject(this.ctx.value);
-        return this._global = this.memory.staticHeapValueHandle(ptr), this._global;
-      }
-      newNumber(num) {
-        return this.memory.heapValueHandle(this.ffi.QTS_NewFloat64(this.ctx.value, num));
-      }
-      newString(str2) {
-        let ptr = this.memory.newHeapCharPointer(str2).consume((charHandle) => this.ffi.QTS_NewString(this.ctx.value, charHandle.value.ptr));
-        return this.memory.heapValueHandle(ptr);
-      }
-      newUniqueSymbol(description) {
-        let key = (typeof description == "symbol" ? description.description : description) ?? "", ptr = this.memory.newHeapCharPointer(key).consume((charHandle) => this.ffi.QTS_NewSymbol(this.ctx.value, charHandle.value.ptr, 0));
-        return this.memory.heapValueHandle(ptr);
-      }
-      newSymbolFor(key) {
-        let description = (typeof key == "symbol" ? key.description : key) ?? "", ptr = this.memory.newHeapCharPointer(description).consume((charHandle) => this.ffi.QTS_NewSymbol(this.ctx.value, charHandle.value.ptr, 1));
-        return this.memory.heapValueHandle(ptr);
-      }
-      getWellKnownSymbol(name2) {
-        return this._Symbol ?? (this._Symbol = this.memory.manage(this.getProp(this.global, "Symbol"))), this.getProp(this._Symbol, name2);
-      }
-      newBigInt(num) {
-        if (!this._BigInt) {
-          let bigIntHandle2 = this.getProp(this.global, "BigInt");
-          this.memory.manage(bigIntHandle2), this._BigInt = new StaticLifetime(bigIntHandle2.value, this.runtime);
-        }
-        let bigIntHandle = this._BigInt, asString = String(num);
-        return this.newString(asString).consume((handle) => this.unwrapResult(this.callFunction(bigIntHandle, this.undefined, handle)));
-      }
-      newObject(prototype) {
-        prototype && this.runtime.assertOwned(prototype);
-        let ptr = prototype ? this.ffi.QTS_NewObjectProto(this.ctx.value, prototype.value) : this.ffi.QTS_NewObject(this.ctx.value);
-        return this.memory.heapValueHandle(ptr);
-      }
-      newArray() {
-        let ptr = this.ffi.QTS_NewArray(this.ctx.value);
-        return this.memory.heapValueHandle(ptr);
-      }
-      newArrayBuffer(buffer) {
-        let array2 = new Uint8Array(buffer), handle = this.memory.newHeapBufferPointer(array2), ptr = this.ffi.QTS_NewArrayBuffer(this.ctx.value, handle.value.pointer, array2.length);
-        return this.memory.heapValueHandle(ptr);
-      }
-      newPromise(value) {
-        let deferredPromise = Scope3.withScope((scope) => {
-          let mutablePointerArray = scope.manage(this.memory.newMutablePointerArray(2)), promisePtr = this.ffi.QTS_NewPromiseCapability(this.ctx.value, mutablePointerArray.value.ptr), promiseHandle = this.memory.heapValueHandle(promisePtr), [resolveHandle, rejectHandle] = Array.from(mutablePointerArray.value.typedArray).map((jsvaluePtr) => this.memory.heapValueHandle(jsvaluePtr));
-          return new QuickJSDeferredPromise({ context: this, promiseHandle, resolveHandle, rejectHandle });
-        });
-        return value && typeof value == "function" && (value = new Promise(value)), value && Promise.resolve(value).then(deferredPromise.resolve, (error62) => error62 instanceof Lifetime ? deferredPromise.reject(error62) : this.newError(error62).consume(deferredPromise.reject)), deferredPromise;
-      }
-      newFunction(nameOrFn, maybeFn) {
-        let fn = typeof nameOrFn == "function" ? nameOrFn : maybeFn;
-        if (!fn) throw new TypeError("Expected a function");
-        return this.newFunctionWithOptions({ name: typeof nameOrFn == "string" ? nameOrFn : void 0, length: fn.length, isConstructor: false, fn });
-      }
-      newConstructorFunction(nameOrFn, maybeFn) {
-        let fn = typeof nameOrFn == "function" ? nameOrFn : maybeFn;
-        if (!fn) throw new TypeError("Expected a function");
-        return this.newFunctionWithOptions({ name: typeof nameOrFn == "string" ? nameOrFn : void 0, length: fn.length, isConstructor: true, fn });
-      }
-      newFunctionWithOptions(args) {
-        let { name: name2, length, isConstructor, fn } = args, refId = this.runtime.hostRefs.put(fn);
-        try {
-          return this.memory.heapValueHandle(this.ffi.QTS_NewFunction(this.ctx.value, name2 ?? "", length, isConstructor, refId));
-        } catch (error62) {
-          throw this.runtime.hostRefs.delete(refId), error62;
-        }
-      }
-      newError(error62) {
-        let errorHandle = this.memory.heapValueHandle(this.ffi.QTS_NewError(this.ctx.value));
-        return error62 && typeof error62 == "object" ? (error62.name !== void 0 && this.newString(error62.name).consume((handle) => this.setProp(errorHandle, "name", handle)), error62.message !== void 0 && this.newString(error62.message).consume((handle) => this.setProp(errorHandle, "message", handle))) : typeof error62 == "string" ? this.newString(error62).consume((handle) => this.setProp(errorHandle, "message", handle)) : error62 !== void 0 && this.newString(String(error62)).consume((handle) => this.setProp(errorHandle, "message", handle)), errorHandle;
-      }
-      newHostRef(value) {
-        let id = this.runtime.hostRefs.put(value);
-        try {
-          let handle = this.memory.heapValueHandle(this.ffi.QTS_NewHostRef(this.ctx.value, id));
-          return new HostRef(this.runtime, handle, id);
-        } catch (error62) {
-          throw this.runtime.hostRefs.delete(id), error62;
-        }
-      }
-      toHostRef(handle) {
-        let id = this.ffi.QTS_GetHostRefId(handle.value);
-        if (id !== 0) return this.runtime.hostRefs.get(id), new HostRef(this.runtime, handle.dup(), id);
-      }
-      unwrapHostRef(handle) {
-        let id = this.ffi.QTS_GetHostRefId(handle.value);
-        if (id === 0) throw new QuickJSHostRefInvalid("handle is not a HostRef");
-        return this.runtime.hostRefs.get(id);
-      }
-      typeof(handle) {
-        return this.runtime.assertOwned(handle), this.memory.consumeHeapCharPointer(this.ffi.QTS_Typeof(this.ctx.value, handle.value));
-      }
-      getNumber(handle) {
-        return this.runtime.assertOwned(handle), this.ffi.QTS_GetFloat64(this.ctx.value, handle.value);
-      }
-      getString(handle) {
-        return this.runtime.assertOwned(handle), this.memory.consumeJSCharPointer(this.ffi.QTS_GetString(this.ctx.value, handle.value));
-      }
-      getSymbol(handle) {
-        this.runtime.assertOwned(handle);
-        let key = this.memory.consumeJSCharPointer(this.ffi.QTS_GetSymbolDescriptionOrKey(this.ctx.value, handle.value));
-        return this.ffi.QTS_IsGlobalSymbol(this.ctx.value, handle.value) ? Symbol.for(key) : Symbol(key);
-      }
-      getBigInt(handle) {
-        this.runtime.assertOwned(handle);
-        let asString = this.getString(handle);
-        return BigInt(asString);
-      }
-      getArrayBuffer(handle) {
-        this.runtime.assertOwned(handle);
-        let len = this.ffi.QTS_GetArrayBufferLength(this.ctx.value, handle.value), ptr = this.ffi.QTS_GetArrayBuffer(this.ctx.value, handle.value);
-        if (!ptr) throw new Error("Couldn't allocate memory to get ArrayBuffer");
-        return new Lifetime(this.module.HEAPU8.subarray(ptr, ptr + len), void 0, () => this.module._free(ptr));
-      }
-      getPromiseState(handle) {
-        this.runtime.assertOwned(handle);
-        let state = this.ffi.QTS_PromiseState(this.ctx.value, handle.value);
-        if (state < 0) return { type: "fulfilled", value: handle, notAPromise: true };
-        if (state === JSPromiseStateEnum.Pending) return { type: "pending", get error() {
-          return new QuickJSPromisePending("Cannot unwrap a pending promise");
-        } };
-        let ptr = this.ffi.QTS_PromiseResult(this.ctx.value, handle.value), result = this.memory.heapValueHandle(ptr);
-        if (state === JSPromiseStateEnum.Fulfilled) return { type: "fulfilled", value: result };
-        if (state === JSPromiseStateEnum.Rejected) return { type: "rejected", error: result };
-        throw result.dispose(), new Error(`Unknown JSPromiseStateEnum: ${state}`);
-      }
-      resolvePromise(promiseLikeHandle) {
-        this.runtime.assertOwned(promiseLikeHandle);
-        let vmResolveResult = Scope3.withScope((scope) => {
-          let vmPromise = scope.manage(this.getProp(this.global, "Promise")), vmPromiseResolve = scope.manage(this.getProp(vmPromise, "resolve"));
-          return this.callFunction(vmPromiseResolve, vmPromise, promiseLikeHandle);
-        });
-        return vmResolveResult.error ? Promise.resolve(vmResolveResult) : new Promise((resolve4) => {
-          Scope3.withScope((scope) => {
-            let resolveHandle = scope.manage(this.newFunction("resolve", (value) => {
-              resolve4(this.success(value && value.dup()));
-            })), rejectHandle = scope.manage(this.newFunction("reject", (error62) => {
-              resolve4(this.fail(error62 && error62.dup()));
-            })), promiseHandle = scope.manage(vmResolveResult.value), promiseThenHandle = scope.manage(this.getProp(promiseHandle, "then"));
-            this.callFunction(promiseThenHandle, promiseHandle, resolveHandle, rejectHandle).unwrap().dispose();
-          });
-        });
-      }
-      isEqual(a, b, equalityType = IsEqualOp.IsStrictlyEqual) {
-        if (a === b) return true;
-        this.runtime.assertOwned(a), this.runtime.assertOwned(b);
-        let result = this.ffi.QTS_IsEqual(this.ctx.value, a.value, b.value, equalityType);
-        if (result === -1) throw new QuickJSNotImplemented("WASM variant does not expose equality");
-        return !!result;
-      }
-      eq(handle, other) {
-        return this.isEqual(handle, other, IsEqualOp.IsStrictlyEqual);
-      }
-      sameValue(handle, other) {
-        return this.isEqual(handle, other, IsEqualOp.IsSameValue);
-      }
-      sameValueZero(handle, other) {
-        return this.isEqual(handle, other, IsEqualOp.IsSameValueZero);
-      }
-      getProp(handle, key) {
-        this.runtime.assertOwned(handle);
-        let ptr;
-        return typeof key == "number" && key >= 0 ? ptr = this.ffi.QTS_GetPropNumber(this.ctx.value, handle.value, key) : ptr = this.borrowPropertyKey(key).consume((quickJSKey) => this.ffi.QTS_GetProp(this.ctx.value, handle.value, quickJSKey.value)), this.memory.heapValueHandle(ptr);
-      }
-      getLength(handle) {
-        if (this.runtime.assertOwned(handle), !(this.ffi.QTS_GetLength(this.ctx.value, this.uint32Out.value.ptr, handle.value) < 0)) return this.uint32Out.value.typedArray[0];
-      }
-      getOwnPropertyNames(handle, options = { strings: true, numbersAsStrings: true }) {
-        this.runtime.assertOwned(handle), handle.value;
-        let flags = getOwnPropertyNamesOptionsToFlags(options);
-        if (flags === 0) throw new QuickJSEmptyGetOwnPropertyNames("No options set, will return an empty array");
-        return Scope3.withScope((scope) => {
-          let outPtr = scope.manage(this.memory.newMutablePointerArray(1)), errorPtr = this.ffi.QTS_GetOwnPropertyNames(this.ctx.value, outPtr.value.ptr, this.uint32Out.value.ptr, handle.value, flags);
-          if (errorPtr) return this.fail(this.memory.heapValueHandle(errorPtr));
-          let len = this.uint32Out.value.typedArray[0], ptr = outPtr.value.typedArray[0], pointerArray = new Uint32Array(this.module.HEAP8.buffer, ptr, len), handles = Array.from(pointerArray).map((ptr2) => this.memory.heapValueHandle(ptr2));
-          return this.ffi.QTS_FreeVoidPointer(this.ctx.value, ptr), this.success(createDisposableArray(handles));
-        });
-      }
-      getIterator(iterableHandle) {
-        let SymbolIterator = this._SymbolIterator ?? (this._SymbolIterator = this.memory.manage(this.getWellKnownSymbol("iterator")));
-        return Scope3.withScope((scope) => {
-          let methodHandle = scope.manage(this.getProp(iterableHandle, SymbolIterator)), iteratorCallResult = this.callFunction(methodHandle, iterableHandle);
-          return iteratorCallResult.error ? iteratorCallResult : this.success(new QuickJSIterator(iteratorCallResult.value, this));
-        });
-      }
-      setProp(handle, key, value) {
-        this.runtime.assertOwned(handle), this.borrowPropertyKey(key).consume((quickJSKey) => this.ffi.QTS_SetProp(this.ctx.value, handle.value, quickJSKey.value, value.value));
-      }
-      defineProp(handle, key, descriptor) {
-        this.runtime.assertOwned(handle), Scope3.withScope((scope) => {
-          let quickJSKey = scope.manage(this.borrowPropertyKey(key)), value = descriptor.value || this.undefined, configurable = !!descriptor.configurable, enumerable = !!descriptor.enumerable, hasValue = !!descriptor.value, get = descriptor.get ? scope.manage(this.newFunction(descriptor.get.name, descriptor.get)) : this.undefined, set3 = descriptor.set ? scope.manage(this.newFunction(descriptor.set.name, descriptor.set)) : this.undefined;
-          this.ffi.QTS_DefineProp(this.ctx.value, handle.value, quickJSKey.value, value.value, get.value, set3.value, configurable, enumerable, hasValue);
-        });
-      }
-      callFunction(func, thisVal, ...restArgs) {
-        this.runtime.assertOwned(func);
-        let args, firstArg = restArgs[0];
-        firstArg === void 0 || Array.isArray(firstArg) ? args = firstArg ?? [] : args = restArgs;
-        let resultPtr = this.memory.toPointerArray(args).consume((argsArrayPtr) => this.ffi.QTS_Call(this.ctx.value, func.value, thisVal.value, args.length, argsArrayPtr.value)), errorPtr = this.ffi.QTS_ResolveException(this.ctx.value, resultPtr);
-        return errorPtr ? (this.ffi.QTS_FreeValuePointer(this.ctx.value, resultPtr), this.fail(this.memory.heapValueHandle(errorPtr))) : this.success(this.memory.heapValueHandle(resultPtr));
-      }
-      callMethod(thisHandle, key, args = []) {
-        return this.getProp(thisHandle, key).consume((func) => this.callFunction(func, thisHandle, args));
-      }
-      evalCode(code18, filename = "eval.js", options) {
-        let detectModule = options === void 0 ? 1 : 0, flags = evalOptionsToFlags(options), resultPtr = this.memory.newHeapCharPointer(code18).consume((charHandle) => this.ffi.QTS_Eval(this.ctx.value, charHandle.value.ptr, charHandle.value.strlen, filename, detectModule, flags)), errorPtr = this.ffi.QTS_ResolveException(this.ctx.value, resultPtr);
-        return errorPtr ? (this.ffi.QTS_FreeValuePointer(this.ctx.value, resultPtr), this.fail(this.memory.heapValueHandle(errorPtr))) : this.success(this.memory.heapValueHandle(resultPtr));
-      }
-      throw(error62) {
-        return this.errorToHandle(error62).consume((handle) => this.ffi.QTS_Throw(this.ctx.value, handle.value));
-      }
-      borrowPropertyKey(key) {
-        return typeof key == "number" ? this.newNumber(key) : typeof key == "string" ? this.newString(key) : new StaticLifetime(key.value, this.runtime);
-      }
-      getMemory(rt) {
-        if (rt === this.rt.value) return this.memory;
-        throw new Error("Private API. Cannot get memory from a different runtime");
-      }
-      dump(handle) {
-        this.runtime.assertOwned(handle);
-        let type2 = this.typeof(handle);
-        if (type2 === "string") return this.getString(handle);
-        if (type2 === "number") return this.getNumber(handle);
-        if (type2 === "bigint") return this.getBigInt(handle);
-        if (type2 === "undefined") return;
-        if (type2 === "symbol") return this.getSymbol(handle);
-        let asPromiseState = this.getPromiseState(handle);
-        if (asPromiseState.type === "fulfilled" && !asPromiseState.notAPromise) return handle.dispose(), { type: asPromiseState.type, value: asPromiseState.value.consume(this.dump) };
-        if (asPromiseState.type === "pending") return handle.dispose(), { type: asPromiseState.type };
-        if (asPromiseState.type === "rejected") return handle.dispose(), { type: asPromiseState.type, error: asPromiseState.error.consume(this.dump) };
-        let str2 = this.memory.consumeJSCharPointer(this.ffi.QTS_Dump(this.ctx.value, handle.value));
-        try {
-          return JSON.parse(str2);
-        } catch {
-          return str2;
-        }
-      }
-      unwrapResult(result) {
-        if (result.error) {
-          let context2 = "context" in result.error ? result.error.context : this, cause = result.error.consume((error62) => this.dump(error62));
-          if (cause && typeof cause == "object" && typeof cause.message == "string") {
-            let { message, name: name2, stack, ...rest } = cause, exception2 = new QuickJSUnwrapError(cause, context2);
-            typeof name2 == "string" && (exception2.name = cause.name), exception2.message = message;
-            let hostStack = exception2.stack;
-            throw typeof stack == "string" && (exception2.stack = `${name2}: ${message}
-${cause.stack}Host: ${hostStack}`), Object.assign(exception2, rest), exception2;
-          }
-          throw new QuickJSUnwrapError(cause);
-        }
-        return result.value;
-      }
-      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
-        return this.alive ? `${this.constructor.name} { ctx: ${this.ctx.value} rt: ${this.rt.value} }` : `${this.constructor.name} { disposed }`;
-      }
-      getFunction(fn_id) {
-        let fn = this.runtime.hostRefs.get(fn_id);
-        if (typeof fn != "function") throw new Error(`Host reference ${fn_id} is not a function`);
-        return fn;
-      }
-      errorToHandle(error62) {
-        return error62 instanceof Lifetime ? error62 : this.newError(error62);
-      }
-      encodeBinaryJSON(handle) {
-        let ptr = this.ffi.QTS_bjson_encode(this.ctx.value, handle.value);
-        return this.memory.heapValueHandle(ptr);
-      }
-      decodeBinaryJSON(handle) {
-        let ptr = this.ffi.QTS_bjson_decode(this.ctx.value, handle.value);
-        return this.memory.heapValueHandle(ptr);
-      }
-      success(value) {
-        return DisposableResult.success(value);
-      }
-      fail(error62) {
-        return DisposableResult.fail(error62, (error210) => this.unwrapResult(error210));
-      }
-    };
-    QuickJSRuntime = class extends UsingDisposable {
-      constructor(args) {
-        super();
-        this.scope = new Scope3();
-        this.contextMap = /* @__PURE__ */ new Map();
-        this.hostRefs = new HostRefMap();
-        this._debugMode = false;
-        this.cToHostCallbacks = { freeHostRef: (rt, host_ref_id) => {
-          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
-          this.hostRefs.delete(host_ref_id);
-        }, shouldInterrupt: (rt) => {
-          if (rt !== this.rt.value) throw new Error("QuickJSContext instance received C -> JS interrupt with mismatched rt");
-          let fn = this.interruptHandler;
-          if (!fn) throw new Error("QuickJSContext had no interrupt handler");
-          return fn(this) ? 1 : 0;
-        }, loadModuleSource: maybeAsyncFn(this, function* (awaited, rt, ctx, moduleName) {
-          let moduleLoader = this.moduleLoader;
-          if (!moduleLoader) throw new Error("Runtime has no module loader");
-          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
-          let context2 = this.contextMap.get(ctx) ?? this.newContext({ contextPointer: ctx });
-          try {
-            let result = yield* awaited(moduleLoader(moduleName, context2));
-            if (typeof result == "object" && "error" in result && result.error) throw this.debugLog("cToHostLoadModule: loader returned error", result.error), result.error;
-            let moduleSource = typeof result == "string" ? result : "value" in result ? result.value : result;
-            return this.memory.newHeapCharPointer(moduleSource).value.ptr;
-          } catch (error62) {
-            return this.debugLog("cToHostLoadModule: caught error", error62), context2.throw(error62), 0;
-          }
-        }), normalizeModule: maybeAsyncFn(this, function* (awaited, rt, ctx, baseModuleName, moduleNameRequest) {
-          let moduleNormalizer = this.moduleNormalizer;
-          if (!moduleNormalizer) throw new Error("Runtime has no module normalizer");
-          if (rt !== this.rt.value) throw new Error("Runtime pointer mismatch");
-          let context2 = this.contextMap.get(ctx) ?? this.newContext({ contextPointer: ctx });
-          try {
-            let result = yield* awaited(moduleNormalizer(baseModuleName, moduleNameRequest, context2));
-            if (typeof result == "object" && "error" in result && result.error) throw this.debugLog("cToHostNormalizeModule: normalizer returned error", result.error), result.error;
-            let name2 = typeof result == "string" ? result : result.value;
-            return context2.getMemory(this.rt.value).newHeapCharPointer(name2).value.ptr;
-          } catch (error62) {
-            return this.debugLog("normalizeModule: caught error", error62), context2.throw(error62), 0;
-          }
-        }) };
-        args.ownedLifetimes?.forEach((lifetime) => this.scope.manage(lifetime)), this.module = args.module, this.memory = new ModuleMemory(this.module), this.ffi = args.ffi, this.rt = args.rt, this.callbacks = args.callbacks, this.scope.manage(this.rt), this.callbacks.setRuntimeCallbacks(this.rt.value, this.cToHostCallbacks), this.executePendingJobs = this.executePendingJobs.bind(this), QTS_DEBUG && this.setDebugMode(true);
-      }
-      get alive() {
-        return this.scope.alive;
-      }
-      dispose() {
-        return this.scope.dispose();
-      }
-      newContext(options = {}) {
-        let intrinsics = intrinsicsToFlags(options.intrinsics), ctx = new Lifetime(options.contextPointer || this.ffi.QTS_NewContext(this.rt.value, intrinsics), void 0, (ctx_ptr) => {
-          this.contextMap.delete(ctx_ptr), this.callbacks.deleteContext(ctx_ptr), this.ffi.QTS_FreeContext(ctx_ptr);
-        }), context2 = new QuickJSContext({ module: this.module, ctx, ffi: this.ffi, rt: this.rt, ownedLifetimes: options.ownedLifetimes, runtime: this, callbacks: this.callbacks });
-        return this.contextMap.set(ctx.value, context2), context2;
-      }
-      setModuleLoader(moduleLoader, moduleNormalizer) {
-        this.moduleLoader = moduleLoader, this.moduleNormalizer = moduleNormalizer, this.ffi.QTS_RuntimeEnableModuleLoader(this.rt.value, this.moduleNormalizer ? 1 : 0);
-      }
-      removeModuleLoader() {
-        this.moduleLoader = void 0, this.ffi.QTS_RuntimeDisableModuleLoader(this.rt.value);
-      }
-      hasPendingJob() {
-        return !!this.ffi.QTS_IsJobPending(this.rt.value);
-      }
-      setInterruptHandler(cb) {
-        let prevInterruptHandler = this.interruptHandler;
-        this.interruptHandler = cb, prevInterruptHandler || this.ffi.QTS_RuntimeEnableInterruptHandler(this.rt.value);
-      }
-      removeInterruptHandler() {
-        this.interruptHandler && (this.ffi.QTS_RuntimeDisableInterruptHandler(this.rt.value), this.interruptHandler = void 0);
-      }
-      executePendingJobs(maxJobsToExecute = -1) {
-        let ctxPtrOut = this.memory.newMutablePointerArray(1), valuePtr = this.ffi.QTS_ExecutePendingJob(this.rt.value, maxJobsToExecute ?? -1, ctxPtrOut.value.ptr), ctxPtr = ctxPtrOut.value.typedArray[0];
-        if (ctxPtrOut.dispose(), ctxPtr === 0) return this.ffi.QTS_FreeValuePointerRuntime(this.rt.value, valuePtr), DisposableResult.success(0);
-        let context2 = this.contextMap.get(ctxPtr) ?? this.newContext({ contextPointer: ctxPtr }), resultValue = context2.getMemory(this.rt.value).heapValueHandle(valuePtr);
-        if (context2.typeof(resultValue) === "number") {
-          let executedJobs = context2.getNumber(resultValue);
-          return resultValue.dispose(), DisposableResult.success(executedJobs);
-        } else {
-          let error62 = Object.assign(resultValue, { context: context2 });
-          return DisposableResult.fail(error62, (error210) => context2.unwrapResult(error210));
-        }
-      }
-      setMemoryLimit(limitBytes) {
-        if (limitBytes < 0 && limitBytes !== -1) throw new Error("Cannot set memory limit to negative number. To unset, pass -1");
-        this.ffi.QTS_RuntimeSetMemoryLimit(this.rt.value, limitBytes);
-      }
-      computeMemoryUsage() {
-        let serviceContextMemory = this.getSystemContext().getMemory(this.rt.value);
-        return serviceContextMemory.heapValueHandle(this.ffi.QTS_RuntimeComputeMemoryUsage(this.rt.value, serviceContextMemory.ctx.value));
-      }
-      dumpMemoryUsage() {
-        return this.memory.consumeHeapCharPointer(this.ffi.QTS_RuntimeDumpMemoryUsage(this.rt.value));
-      }
-      setMaxStackSize(stackSize) {
-        if (stackSize < 0) throw new Error("Cannot set memory limit to negative number. To unset, pass 0.");
-        this.ffi.QTS_RuntimeSetMaxStackSize(this.rt.value, stackSize);
-      }
-      assertOwned(handle) {
-        if (handle.owner && handle.owner.rt !== this.rt) throw new QuickJSWrongOwner(`Handle is not owned by this runtime: ${handle.owner.rt.value} != ${this.rt.value}`);
-      }
-      setDebugMode(enabled) {
-        this._debugMode = enabled, this.ffi.DEBUG && this.rt.alive && this.ffi.QTS_SetDebugLogEnabled(this.rt.value, enabled ? 1 : 0);
-      }
-      isDebugMode() {
-        return this._debugMode;
-      }
-      debugLog(...msg) {
-        this._debugMode && console.log("quickjs-emscripten:", ...msg);
-      }
-      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
-        return this.alive ? `${this.constructor.name} { rt: ${this.rt.value} }` : `${this.constructor.name} { disposed }`;
-      }
-      getSystemContext() {
-        return this.context || (this.context = this.scope.manage(this.newContext())), this.context;
-      }
-    };
-    QuickJSEmscriptenModuleCallbacks = class {
-      constructor(args) {
-        this.freeHostRef = args.freeHostRef, this.callFunction = args.callFunction, this.shouldInterrupt = args.shouldInterrupt, this.loadModuleSource = args.loadModuleSource, this.normalizeModule = args.normalizeModule;
-      }
-    };
-    QuickJSModuleCallbacks = class {
-      constructor(module) {
-        this.contextCallbacks = /* @__PURE__ */ new Map();
-        this.runtimeCallbacks = /* @__PURE__ */ new Map();
-        this.suspendedCount = 0;
-        this.cToHostCallbacks = new QuickJSEmscriptenModuleCallbacks({ freeHostRef: (_asyncify, rt, host_ref_id) => {
-          let runtimeCallbacks = this.runtimeCallbacks.get(rt);
-          if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found when trying to free HostRef(id = ${host_ref_id})`);
-          runtimeCallbacks.freeHostRef(rt, host_ref_id);
-        }, callFunction: (asyncify, ctx, this_ptr, argc, argv, fn_id) => this.handleAsyncify(asyncify, () => {
-          try {
-            let vm2 = this.contextCallbacks.get(ctx);
-            if (!vm2) throw new Error(`QuickJSContext(ctx = ${ctx}) not found for C function call "${fn_id}"`);
-            return vm2.callFunction(ctx, this_ptr, argc, argv, fn_id);
-          } catch (error62) {
-            return console.error("[C to host error: returning null]", error62), 0;
-          }
-        }), shouldInterrupt: (asyncify, rt) => this.handleAsyncify(asyncify, () => {
-          try {
-            let vm2 = this.runtimeCallbacks.get(rt);
-            if (!vm2) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C interrupt`);
-            return vm2.shouldInterrupt(rt);
-          } catch (error62) {
-            return console.error("[C to host interrupt: returning error]", error62), 1;
-          }
-        }), loadModuleSource: (asyncify, rt, ctx, moduleName) => this.handleAsyncify(asyncify, () => {
-          try {
-            let runtimeCallbacks = this.runtimeCallbacks.get(rt);
-            if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C module loader`);
-            let loadModule = runtimeCallbacks.loadModuleSource;
-            if (!loadModule) throw new Error(`QuickJSRuntime(rt = ${rt}) does not support module loading`);
-            return loadModule(rt, ctx, moduleName);
-          } catch (error62) {
-            return console.error("[C to host module loader error: returning null]", error62), 0;
-          }
-        }), normalizeModule: (asyncify, rt, ctx, moduleBaseName, moduleName) => this.handleAsyncify(asyncify, () => {
-          try {
-            let runtimeCallbacks = this.runtimeCallbacks.get(rt);
-            if (!runtimeCallbacks) throw new Error(`QuickJSRuntime(rt = ${rt}) not found for C module loader`);
-            let normalizeModule = runtimeCallbacks.normalizeModule;
-            if (!normalizeModule) throw new Error(`QuickJSRuntime(rt = ${rt}) does not support module loading`);
-            return normalizeModule(rt, ctx, moduleBaseName, moduleName);
-          } catch (error62) {
-            return console.error("[C to host module loader error: returning null]", error62), 0;
-          }
-        }) });
-        this.module = module, this.module.callbacks = this.cToHostCallbacks;
-      }
-      setRuntimeCallbacks(rt, callbacks) {
-        this.runtimeCallbacks.set(rt, callbacks);
-      }
-      deleteRuntime(rt) {
-        this.runtimeCallbacks.delete(rt);
-      }
-      setContextCallbacks(ctx, callbacks) {
-        this.contextCallbacks.set(ctx, callbacks);
-      }
-      deleteContext(ctx) {
-        this.contextCallbacks.delete(ctx);
-      }
-      handleAsyncify(asyncify, fn) {
-        if (asyncify) return asyncify.handleSleep((done) => {
-          try {
-            let result = fn();
-            if (!(result instanceof Promise)) {
-              debugLog("asyncify.handleSleep: not suspending:", result), done(result);
-              return;
-            }
-            if (this.suspended) throw new QuickJSAsyncifyError(`Already suspended at: ${this.suspended.stack}
-Attempted to suspend at:`);
-            this.suspended = new QuickJSAsyncifySuspended(`(${this.suspendedCount++})`), debugLog("asyncify.handleSleep: suspending:", this.suspended), result.then((resolvedResult) => {
-              this.suspended = void 0, debugLog("asyncify.handleSleep: resolved:", resolvedResult), done(resolvedResult);
-            }, (error62) => {
-              debugLog("asyncify.handleSleep: rejected:", error62), console.error("QuickJS: cannot handle error in suspended function", error62), this.suspended = void 0;
-            });
-          } catch (error62) {
-            throw debugLog("asyncify.handleSleep: error:", error62), this.suspended = void 0, error62;
-          }
-        });
-        let value = fn();
-        if (value instanceof Promise) throw new Error("Promise return value not supported in non-asyncify context.");
-        return value;
-      }
-    };
-    QuickJSWASMModule = class {
-      constructor(module, ffi) {
-        this.module = module, this.ffi = ffi, this.callbacks = new QuickJSModuleCallbacks(module);
-      }
-      newRuntime(options = {}) {
-        let rt = new Lifetime(this.ffi.QTS_NewRuntime(), void 0, (rt_ptr) => {
-          this.ffi.QTS_FreeRuntime(rt_ptr), this.callbacks.deleteRuntime(rt_ptr);
-        }), runtime = new QuickJSRuntime({ module: this.module, callbacks: this.callbacks, ffi: this.ffi, rt });
-        return applyBaseRuntimeOptions(runtime, options), options.moduleLoader && runtime.setModuleLoader(options.moduleLoader), runtime;
-      }
-      newContext(options = {}) {
-        let runtime = this.newRuntime(), context2 = runtime.newContext({ ...options, ownedLifetimes: concat(runtime, options.ownedLifetimes) });
-        return runtime.context = context2, context2;
-      }
-      evalCode(code18, options = {}) {
-        return Scope3.withScope((scope) => {
-          let vm2 = scope.manage(this.newContext());
-          applyModuleEvalRuntimeOptions(vm2.runtime, options);
-          let result = vm2.evalCode(code18, "eval.js");
-          if (options.memoryLimitBytes !== void 0 && vm2.runtime.setMemoryLimit(-1), result.error) throw vm2.dump(scope.manage(result.error));
-          return vm2.dump(scope.manage(result.value));
-        });
-      }
-      getWasmMemory() {
-        let memory = this.module.quickjsEmscriptenInit?.(() => {
-        })?.getWasmMemory?.();
-        if (!memory) throw new Error("Variant does not support getting WebAssembly.Memory");
-        return memory;
-      }
-      getFFI() {
-        return this.ffi;
-      }
-    };
-  }
-});
-
-// node_modules/quickjs-emscripten-core/dist/module-ES6BEMUI.mjs
-var module_ES6BEMUI_exports = {};
-__export(module_ES6BEMUI_exports, {
-  QuickJSModuleCallbacks: () => QuickJSModuleCallbacks,
-  QuickJSWASMModule: () => QuickJSWASMModule,
-  applyBaseRuntimeOptions: () => applyBaseRuntimeOptions,
-  applyModuleEvalRuntimeOptions: () => applyModuleEvalRuntimeOptions
-});
-var init_module_ES6BEMUI = __esm({
-  "node_modules/quickjs-emscripten-core/dist/module-ES6BEMUI.mjs"() {
-    init_chunk_V2S4ZYJR();
-  }
-});
-
-// node_modules/picomatch/lib/constants.js
-var require_constants = __commonJS({
-  "node_modules/picomatch/lib/constants.js"(exports, module) {
-    "use strict";
-    var WIN_SLASH = "\\\\/";
-    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
-    var DEFAULT_MAX_EXTGLOB_RECURSION = 0;
-    var DOT_LITERAL = "\\.";
-    var PLUS_LITERAL = "\\+";
-    var QMARK_LITERAL = "\\?";
-    var SLASH_LITERAL = "\\/";
-    var ONE_CHAR = "(?=.)";
-    var QMARK = "[^/]";
-    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
-    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
-    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
-    var NO_DOT = `(?!${DOT_LITERAL})`;
-    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
-    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
-    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
-    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
-    var STAR = `${QMARK}*?`;
-    var SEP = "/";
-    var POSIX_CHARS = {
-      DOT_LITERAL,
-      PLUS_LITERAL,
-      QMARK_LITERAL,
-      SLASH_LITERAL,
-      ONE_CHAR,
-      QMARK,
-      END_ANCHOR,
-      DOTS_SLASH,
-      NO_DOT,
-      NO_DOTS,
-      NO_DOT_SLASH,
-      NO_DOTS_SLASH,
-      QMARK_NO_DOT,
-      STAR,
-      START_ANCHOR,
-      SEP
-    };
-    var WINDOWS_CHARS = {
-      ...POSIX_CHARS,
-      SLASH_LITERAL: `[${WIN_SLASH}]`,
-      QMARK: WIN_NO_SLASH,
-      STAR: `${WIN_NO_SLASH}*?`,
-      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
-      NO_DOT: `(?!${DOT_LITERAL})`,
-      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
-      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
-      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
-      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
-      SEP: "\\"
-    };
-    var POSIX_REGEX_SOURCE = {
-      __proto__: null,
-      alnum: "a-zA-Z0-9",
-      alpha: "a-zA-Z",
-      ascii: "\\x00-\\x7F",
-      blank: " \\t",
-      cntrl: "\\x00-\\x1F\\x7F",
-      digit: "0-9",
-      graph: "\\x21-\\x7E",
-      lower: "a-z",
-      print: "\\x20-\\x7E ",
-      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
-      space: " \\t\\r\\n\\v\\f",
-      upper: "A-Z",
-      word: "A-Za-z0-9_",
-      xdigit: "A-Fa-f0-9"
-    };
-    module.exports = {
-      DEFAULT_MAX_EXTGLOB_RECURSION,
-      MAX_LENGTH: 1024 * 64,
-      POSIX_REGEX_SOURCE,
-      // regular expressions
-      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
-      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
-      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
-      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
-      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
-      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
-      // Replace globs with equivalent patterns to reduce parsing time.
-      REPLACEMENTS: {
-        __proto__: null,
-        "***": "*",
-        "**/**": "**",
-        "**/**/**": "**"
-      },
-      // Digits
-      CHAR_0: 48,
-      /* 0 */
-      CHAR_9: 57,
-      /* 9 */
-      // Alphabet chars.
-      CHAR_UPPERCASE_A: 65,
-      /* A */
-      CHAR_LOWERCASE_A: 97,
-      /* a */
-      CHAR_UPPERCASE_Z: 90,
-      /* Z */
-      CHAR_LOWERCASE_Z: 122,
-      /* z */
-      CHAR_LEFT_PARENTHESES: 40,
-      /* ( */
-      CHAR_RIGHT_PARENTHESES: 41,
-      /* ) */
-      CHAR_ASTERISK: 42,
-      /* * */
-      // Non-alphabetic chars.
-      CHAR_AMPERSAND: 38,
-      /* & */
-      CHAR_AT: 64,
-      /* @ */
-      CHAR_BACKWARD_SLASH: 92,
-      /* \ */
-      CHAR_CARRIAGE_RETURN: 13,
-      /* \r */
-      CHAR_CIRCUMFLEX_ACCENT: 94,
-      /* ^ */
-      CHAR_COLON: 58,
-      /* : */
-      CHAR_COMMA: 44,
-      /* , */
-      CHAR_DOT: 46,
-      /* . */
-      CHAR_DOUBLE_QUOTE: 34,
-      /* " */
-      CHAR_EQUAL: 61,
-      /* = */
-      CHAR_EXCLAMATION_MARK: 33,
-      /* ! */
-      CHAR_FORM_FEED: 12,
-      /* \f */
-      CHAR_FORWARD_SLASH: 47,
-      /* / */
-      CHAR_GRAVE_ACCENT: 96,
-      /* ` */
-      CHAR_HASH: 35,
-      /* # */
-      CHAR_HYPHEN_MINUS: 45,
-      /* - */
-      CHAR_LEFT_ANGLE_BRACKET: 60,
-      /* < */
-      CHAR_LEFT_CURLY_BRACE: 123,
-      /* { */
-      CHAR_LEFT_SQUARE_BRACKET: 91,
-      /* [ */
-      CHAR_LINE_FEED: 10,
-      /* \n */
-      CHAR_NO_BREAK_SPACE: 160,
-      /* \u00A0 */
-      CHAR_PERCENT: 37,
-      /* % */
-      CHAR_PLUS: 43,
-      /* + */
-      CHAR_QUESTION_MARK: 63,
-      /* ? */
-      CHAR_RIGHT_ANGLE_BRACKET: 62,
-      /* > */
-      CHAR_RIGHT_CURLY_BRACE: 125,
-      /* } */
-      CHAR_RIGHT_SQUARE_BRACKET: 93,
-      /* ] */
-      CHAR_SEMICOLON: 59,
-      /* ; */
-      CHAR_SINGLE_QUOTE: 39,
-      /* ' */
-      CHAR_SPACE: 32,
-      /*   */
-      CHAR_TAB: 9,
-      /* \t */
-      CHAR_UNDERSCORE: 95,
-      /* _ */
-      CHAR_VERTICAL_LINE: 124,
-      /* | */
-      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
-      /* \uFEFF */
-      /**
-       * Create EXTGLOB_CHARS
-       */
-      extglobChars(chars) {
-        return {
-          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
-          "?": { type: "qmark", open: "(?:", close: ")?" },
-          "+": { type: "plus", open: "(?:", close: ")+" },
-          "*": { type: "star", open: "(?:", close: ")*" },
-          "@": { type: "at", open: "(?:", close: ")" }
-        };
-      },
-      /**
-       * Create GLOB_CHARS
-       */
-      globChars(win32) {
-        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
-      }
-    };
-  }
-});
-
-// node_modules/picomatch/lib/utils.js
-var require_utils = __commonJS({
-  "node_modules/picomatch/lib/utils.js"(exports) {
-    "use strict";
-    var {
-      REGEX_BACKSLASH,
-      REGEX_REMOVE_BACKSLASH,
-      REGEX_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_GLOBAL
-    } = require_constants();
-    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
-    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
-    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
-    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
-    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
-    exports.isWindows = () => {
-      if (typeof navigator !== "undefined" && navigator.platform) {
-        const platform = navigator.platform.toLowerCase();
-        return platform === "win32" || platform === "windows";
-      }
-      if (typeof process !== "undefined" && process.platform) {
-        return process.platform === "win32";
-      }
-      return false;
-    };
-    exports.removeBackslashes = (str2) => {
-      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
-        return match === "\\" ? "" : match;
-      });
-    };
-    exports.escapeLast = (input2, char, lastIdx) => {
-      const idx = input2.lastIndexOf(char, lastIdx);
-      if (idx === -1) return input2;
-      if (input2[idx - 1] === "\\") return exports.escapeLast(input2, char, idx - 1);
-      return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
-    };
-    exports.removePrefix = (input2, state = {}) => {
-      let output2 = input2;
-      if (output2.startsWith("./")) {
-        output2 = output2.slice(2);
-        state.prefix = "./";
-      }
-      return output2;
-    };
-    exports.wrapOutput = (input2, state = {}, options = {}) => {
-      const prepend = options.contains ? "" : "^";
-      const append = options.contains ? "" : "$";
-      let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
-        output2 = `(?:^(?!${output2}).*$)`;
-      }
-      return output2;
-    };
-    exports.basename = (path4, { windows } = {}) => {
-      const segs = path4.split(windows ? /[\\/]/ : "/");
-      const last = segs[segs.length - 1];
-      if (last === "") {
-        return segs[segs.length - 2];
-      }
-      return last;
-    };
-  }
-});
-
-// node_modules/picomatch/lib/scan.js
-var require_scan = __commonJS({
-  "node_modules/picomatch/lib/scan.js"(exports, module) {
-    "use strict";
-    var utils = require_utils();
-    var {
-      CHAR_ASTERISK,
-      /* * */
-      CHAR_AT,
-      /* @ */
-      CHAR_BACKWARD_SLASH,
-      /* \ */
-      CHAR_COMMA,
-      /* , */
-      CHAR_DOT,
-      /* . */
-      CHAR_EXCLAMATION_MARK,
-      /* ! */
-      CHAR_FORWARD_SLASH,
-      /* / */
-      CHAR_LEFT_CURLY_BRACE,
-      /* { */
-      CHAR_LEFT_PARENTHESES,
-      /* ( */
-      CHAR_LEFT_SQUARE_BRACKET,
-      /* [ */
-      CHAR_PLUS,
-      /* + */
-      CHAR_QUESTION_MARK,
-      /* ? */
-      CHAR_RIGHT_CURLY_BRACE,
-      /* } */
-      CHAR_RIGHT_PARENTHESES,
-      /* ) */
-      CHAR_RIGHT_SQUARE_BRACKET
-      /* ] */
-    } = require_constants();
-    var isPathSeparator = (code18) => {
-      return code18 === CHAR_FORWARD_SLASH || code18 === CHAR_BACKWARD_SLASH;
-    };
-    var depth = (token) => {
-      if (token.isPrefix !== true) {
-        token.depth = token.isGlobstar ? Infinity : 1;
-      }
-    };
-    var scan = (input2, options) => {
-      const opts = options || {};
-      const length = input2.length - 1;
-      const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
-      const slashes = [];
-      const tokens2 = [];
-      const parts = [];
-      let str2 = input2;
-      let index = -1;
-      let start = 0;
-      let lastIndex = 0;
-      let isBrace = false;
-      let isBracket = false;
-      let isGlob = false;
-      let isExtglob = false;
-      let isGlobstar = false;
-      let braceEscaped = false;
-      let backslashes = false;
-      let negated = false;
-      let negatedExtglob = false;
-      let finished = false;
-      let braces = 0;
-      let prev;
-      let code18;
-      let token = { value: "", depth: 0, isGlob: false };
-      const eos = () => index >= length;
-      const peek = () => str2.charCodeAt(index + 1);
-      const advance2 = () => {
-        prev = code18;
-        return str2.charCodeAt(++index);
-      };
-      while (index < length) {
-        code18 = advance2();
-        let next;
-        if (code18 === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          code18 = advance2();
-          if (code18 === CHAR_LEFT_CURLY_BRACE) {
-            braceEscaped = true;
-          }
-          continue;
-        }
-        if (braceEscaped === true || code18 === CHAR_LEFT_CURLY_BRACE) {
-          braces++;
-          while (eos() !== true && (code18 = advance2())) {
-            if (code18 === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance2();
-              continue;
-            }
-            if (code18 === CHAR_LEFT_CURLY_BRACE) {
-              braces++;
-              continue;
-            }
-            if (braceEscaped !== true && code18 === CHAR_DOT && (code18 = advance2()) === CHAR_DOT) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (braceEscaped !== true && code18 === CHAR_COMMA) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (code18 === CHAR_RIGHT_CURLY_BRACE) {
-              braces--;
-              if (braces === 0) {
-                braceEscaped = false;
-                isBrace = token.isBrace = true;
-                finished = true;
-                break;
-              }
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_FORWARD_SLASH) {
-          slashes.push(index);
-          tokens2.push(token);
-          token = { value: "", depth: 0, isGlob: false };
-          if (finished === true) continue;
-          if (prev === CHAR_DOT && index === start + 1) {
-            start += 2;
-            continue;
-          }
-          lastIndex = index + 1;
-          continue;
-        }
-        if (opts.noext !== true) {
-          const isExtglobChar = code18 === CHAR_PLUS || code18 === CHAR_AT || code18 === CHAR_ASTERISK || code18 === CHAR_QUESTION_MARK || code18 === CHAR_EXCLAMATION_MARK;
-          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
-            isGlob = token.isGlob = true;
-            isExtglob = token.isExtglob = true;
-            finished = true;
-            if (code18 === CHAR_EXCLAMATION_MARK && index === start) {
-              negatedExtglob = true;
-            }
-            if (scanToEnd === true) {
-              let parens = 0;
-              while (eos() !== true && (code18 = advance2())) {
-                if (code18 === CHAR_BACKWARD_SLASH) {
-                  backslashes = token.backslashes = true;
-                  advance2();
-                  continue;
-                }
-                if (code18 === CHAR_LEFT_PARENTHESES) {
-                  parens++;
-                  continue;
-                }
-                if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                  finished = true;
-                  break;
-                }
-              }
-              continue;
-            }
-            break;
-          }
-        }
-        if (code18 === CHAR_ASTERISK) {
-          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_QUESTION_MARK) {
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code18 === CHAR_LEFT_SQUARE_BRACKET) {
-          while (eos() !== true && (next = advance2())) {
-            if (next === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance2();
-              continue;
-            }
-            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
-              isBracket = token.isBracket = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              break;
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (opts.nonegate !== true && code18 === CHAR_EXCLAMATION_MARK && index === start) {
-          negated = token.negated = true;
-          start++;
-          continue;
-        }
-        if (opts.noparen !== true && code18 === CHAR_LEFT_PARENTHESES) {
-          isGlob = token.isGlob = true;
-          if (scanToEnd === true) {
-            let parens = 1;
-            while (eos() !== true && (code18 = advance2())) {
-              if (code18 === CHAR_BACKWARD_SLASH) {
-                backslashes = token.backslashes = true;
-                advance2();
-                continue;
-              }
-              if (code18 === CHAR_LEFT_PARENTHESES) {
-                parens++;
-                continue;
-              }
-              if (code18 === CHAR_RIGHT_PARENTHESES && --parens === 0) {
-                finished = true;
-                break;
-              }
-            }
-            continue;
-          }
-          break;
-        }
-        if (isGlob === true) {
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-      }
-      if (opts.noext === true) {
-        isExtglob = false;
-        isGlob = false;
-      }
-      let base2 = str2;
-      let prefix = "";
-      let glob2 = "";
-      if (start > 0) {
-        prefix = str2.slice(0, start);
-        str2 = str2.slice(start);
-        lastIndex -= start;
-      }
-      if (base2 && isGlob === true && lastIndex > 0) {
-        base2 = str2.slice(0, lastIndex);
-        glob2 = str2.slice(lastIndex);
-      } else if (isGlob === true) {
-        base2 = "";
-        glob2 = str2;
-      } else {
-        base2 = str2;
-      }
-      if (base2 && base2 !== "" && base2 !== "/" && base2 !== str2) {
-        if (isPathSeparator(base2.charCodeAt(base2.length - 1))) {
-          base2 = base2.slice(0, -1);
-        }
-      }
-      if (opts.unescape === true) {
-        if (glob2) glob2 = utils.removeBackslashes(glob2);
-        if (base2 && backslashes === true) {
-          base2 = utils.removeBackslashes(base2);
-        }
-      }
-      const state = {
-        prefix,
-        input: input2,
-        start,
-        base: base2,
-        glob: glob2,
-        isBrace,
-        isBracket,
-        isGlob,
-        isExtglob,
-        isGlobstar,
-        negated,
-        negatedExtglob
-      };
-      if (opts.tokens === true) {
-        state.maxDepth = 0;
-        if (!isPathSeparator(code18)) {
-          tokens2.push(token);
-        }
-        state.tokens = tokens2;
-      }
-      if (opts.parts === true || opts.tokens === true) {
-        let prevIndex;
-        for (let idx = 0; idx < slashes.length; idx++) {
-          const n2 = prevIndex !== void 0 ? prevIndex + 1 : start;
-          const i2 = slashes[idx];
-          const value2 = input2.slice(n2, i2);
-          if (opts.tokens) {
-            if (idx === 0 && start !== 0) {
-              tokens2[idx].isPrefix = true;
-              tokens2[idx].value = prefix;
-            } else {
-              tokens2[idx].value = value2;
-            }
-            depth(tokens2[idx]);
-            state.maxDepth += tokens2[idx].depth;
-          }
-          if (i2 >= start) {
-            parts.push(value2);
-            prevIndex = i2;
-          }
-        }
-        const n = prevIndex !== void 0 ? prevIndex + 1 : start;
-        const value = input2.slice(n);
-        parts.push(value);
-        if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
-          tokens2[tokens2.length - 1].value = value;
-          depth(tokens2[tokens2.length - 1]);
-          state.maxDepth += tokens2[tokens2.length - 1].depth;
-        }
-        state.slashes = slashes;
-        state.parts = parts;
-      }
-      return state;
-    };
-    module.exports = scan;
-  }
-});
-
-// node_modules/picomatch/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/picomatch/lib/parse.js"(exports, module) {
-    "use strict";
-    var constants3 = require_constants();
-    var utils = require_utils();
-    var {
-      MAX_LENGTH,
-      POSIX_REGEX_SOURCE,
-      REGEX_NON_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_BACKREF,
-      REPLACEMENTS
-    } = constants3;
-    var expandRange = (args, options) => {
-      if (typeof options.expandRange === "function") {
-        return options.expandRange(...args, options);
-      }
-      args.sort();
-      const value = `[${args.join("-")}]`;
-      try {
-        new RegExp(value);
-      } catch (ex) {
-        return args.map((v) => utils.escapeRegex(v)).join("..");
-      }
-      return value;
-    };
-    var syntaxError = (type2, char) => {
-      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
-    };
-    var splitTopLevel = (input2) => {
-      const parts = [];
-      let bracket = 0;
-      let paren = 0;
-      let quote2 = 0;
-      let value = "";
-      let escaped = false;
-      for (const ch of input2) {
-        if (escaped === true) {
-          value += ch;
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          value += ch;
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote2 = quote2 === 1 ? 0 : 1;
-          value += ch;
-          continue;
-        }
-        if (quote2 === 0) {
-          if (ch === "[") {
-            bracket++;
-          } else if (ch === "]" && bracket > 0) {
-            bracket--;
-          } else if (bracket === 0) {
-            if (ch === "(") {
-              paren++;
-            } else if (ch === ")" && paren > 0) {
-              paren--;
-            } else if (ch === "|" && paren === 0) {
-              parts.push(value);
-              value = "";
-              continue;
-            }
-          }
-        }
-        value += ch;
-      }
-      parts.push(value);
-      return parts;
-    };
-    var isPlainBranch = (branch) => {
-      let escaped = false;
-      for (const ch of branch) {
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (/[?*+@!()[\]{}]/.test(ch)) {
-          return false;
-        }
-      }
-      return true;
-    };
-    var normalizeSimpleBranch = (branch) => {
-      let value = branch.trim();
-      let changed = true;
-      while (changed === true) {
-        changed = false;
-        if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
-          value = value.slice(2, -1);
-          changed = true;
-        }
-      }
-      if (!isPlainBranch(value)) {
-        return;
-      }
-      return value.replace(/\\(.)/g, "$1");
-    };
-    var hasRepeatedCharPrefixOverlap = (branches) => {
-      const values = branches.map(normalizeSimpleBranch).filter(Boolean);
-      for (let i2 = 0; i2 < values.length; i2++) {
-        for (let j = i2 + 1; j < values.length; j++) {
-          const a = values[i2];
-          const b = values[j];
-          const char = a[0];
-          if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
-            continue;
-          }
-          if (a === b || a.startsWith(b) || b.startsWith(a)) {
-            return true;
-          }
-        }
-      }
-      return false;
-    };
-    var parseRepeatedExtglob = (pattern, requireEnd = true) => {
-      if (pattern[0] !== "+" && pattern[0] !== "*" || pattern[1] !== "(") {
-        return;
-      }
-      let bracket = 0;
-      let paren = 0;
-      let quote2 = 0;
-      let escaped = false;
-      for (let i2 = 1; i2 < pattern.length; i2++) {
-        const ch = pattern[i2];
-        if (escaped === true) {
-          escaped = false;
-          continue;
-        }
-        if (ch === "\\") {
-          escaped = true;
-          continue;
-        }
-        if (ch === '"') {
-          quote2 = quote2 === 1 ? 0 : 1;
-          continue;
-        }
-        if (quote2 === 1) {
-          continue;
-        }
-        if (ch === "[") {
-          bracket++;
-          continue;
-        }
-        if (ch === "]" && bracket > 0) {
-          bracket--;
-          continue;
-        }
-        if (bracket > 0) {
-          continue;
-        }
-        if (ch === "(") {
-          paren++;
-          continue;
-        }
-        if (ch === ")") {
-          paren--;
-          if (paren === 0) {
-            if (requireEnd === true && i2 !== pattern.length - 1) {
-              return;
-            }
-            return {
-              type: pattern[0],
-              body: pattern.slice(2, i2),
-              end: i2
-            };
-          }
-        }
-      }
-    };
-    var buildCharClassStar = (chars) => {
-      const source = chars.length === 1 ? utils.escapeRegex(chars[0]) : `[${chars.map((ch) => utils.escapeRegex(ch)).join("")}]`;
-      return `${source}*`;
-    };
-    var getStarExtglobSequenceChars = (pattern) => {
-      let index = 0;
-      const chars = [];
-      while (index < pattern.length) {
-        const match = parseRepeatedExtglob(pattern.slice(index), false);
-        if (!match || match.type !== "*") {
-          return;
-        }
-        const branches = splitTopLevel(match.body).map((branch2) => branch2.trim());
-        if (branches.length !== 1) {
-          return;
-        }
-        const branch = normalizeSimpleBranch(branches[0]);
-        if (!branch || branch.length !== 1) {
-          return;
-        }
-        chars.push(branch);
-        index += match.end + 1;
-      }
-      if (chars.length < 1) {
-        return;
-      }
-      return chars;
-    };
-    var repeatedExtglobRecursion = (pattern) => {
-      let depth = 0;
-      let value = pattern.trim();
-      let match = parseRepeatedExtglob(value);
-      while (match) {
-        depth++;
-        value = match.body.trim();
-        match = parseRepeatedExtglob(value);
-      }
-      return depth;
-    };
-    var analyzeRepeatedExtglob = (body, options) => {
-      if (options.maxExtglobRecursion === false) {
-        return { risky: false };
-      }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
-      const branches = splitTopLevel(body).map((branch) => branch.trim());
-      if (branches.length > 1) {
-        if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
-          return { risky: true };
-        }
-      }
-      const safeChars = [];
-      let sawStarSequence = false;
-      let combinable = true;
-      for (const branch of branches) {
-        const chars = getStarExtglobSequenceChars(branch);
-        if (chars) {
-          sawStarSequence = true;
-          safeChars.push(...chars);
-          continue;
-        }
-        const literal3 = normalizeSimpleBranch(branch);
-        if (literal3 && literal3.length === 1) {
-          safeChars.push(literal3);
-          continue;
-        }
-        combinable = false;
-        if (repeatedExtglobRecursion(branch) > max) {
-          return { risky: true };
-        }
-      }
-      if (sawStarSequence) {
-        return combinable ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) } : { risky: true };
-      }
-      return { risky: false };
-    };
-    var parse9 = (input2, options) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected a string");
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      let len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      const bos = { type: "bos", value: "", output: opts.prepend || "" };
-      const tokens2 = [bos];
-      const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
-      const {
-        DOT_LITERAL,
-        PLUS_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOT_SLASH,
-        NO_DOTS_SLASH,
-        QMARK,
-        QMARK_NO_DOT,
-        STAR,
-        START_ANCHOR
-      } = PLATFORM_CHARS;
-      const globstar = (opts2) => {
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const nodot = opts.dot ? "" : NO_DOT;
-      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
-      let star = opts.bash === true ? globstar(opts) : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      if (typeof opts.noext === "boolean") {
-        opts.noextglob = opts.noext;
-      }
-      const state = {
-        input: input2,
-        index: -1,
-        start: 0,
-        dot: opts.dot === true,
-        consumed: "",
-        output: "",
-        prefix: "",
-        backtrack: false,
-        negated: false,
-        brackets: 0,
-        braces: 0,
-        parens: 0,
-        quotes: 0,
-        globstar: false,
-        tokens: tokens2
-      };
-      input2 = utils.removePrefix(input2, state);
-      len = input2.length;
-      const extglobs = [];
-      const braces = [];
-      const stack = [];
-      let prev = bos;
-      let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance2 = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
-      const consume = (value2 = "", num = 0) => {
-        state.consumed += value2;
-        state.index += num;
-      };
-      const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
-        consume(token.value);
-      };
-      const negate = () => {
-        let count3 = 1;
-        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
-          advance2();
-          state.start++;
-          count3++;
-        }
-        if (count3 % 2 === 0) {
-          return false;
-        }
-        state.negated = true;
-        state.start++;
-        return true;
-      };
-      const increment = (type2) => {
-        state[type2]++;
-        stack.push(type2);
-      };
-      const decrement = (type2) => {
-        state[type2]--;
-        stack.pop();
-      };
-      const push = (tok) => {
-        if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
-          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
-          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
-            prev.type = "star";
-            prev.value = "*";
-            prev.output = star;
-            state.output += prev.output;
-          }
-        }
-        if (extglobs.length && tok.type !== "paren") {
-          extglobs[extglobs.length - 1].inner += tok.value;
-        }
-        if (tok.value || tok.output) append(tok);
-        if (prev && prev.type === "text" && tok.type === "text") {
-          prev.output = (prev.output || prev.value) + tok.value;
-          prev.value += tok.value;
-          return;
-        }
-        tok.prev = prev;
-        tokens2.push(tok);
-        prev = tok;
-      };
-      const extglobOpen = (type2, value2) => {
-        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
-        token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
-        token.tokensIndex = tokens2.length;
-        const output2 = (opts.capture ? "(" : "") + token.open;
-        increment("parens");
-        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
-        push({ type: "paren", extglob: true, value: advance2(), output: output2 });
-        extglobs.push(token);
-      };
-      const extglobClose = (token) => {
-        const literal3 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
-        const analysis = analyzeRepeatedExtglob(body, opts);
-        if ((token.type === "plus" || token.type === "star") && analysis.risky) {
-          const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open3 = tokens2[token.tokensIndex];
-          open3.type = "text";
-          open3.value = literal3;
-          open3.output = safeOutput || utils.escapeRegex(literal3);
-          for (let i2 = token.tokensIndex + 1; i2 < tokens2.length; i2++) {
-            tokens2[i2].value = "";
-            tokens2[i2].output = "";
-            delete tokens2[i2].suffix;
-          }
-          state.output = token.output + open3.output;
-          state.backtrack = true;
-          push({ type: "paren", extglob: true, value, output: "" });
-          decrement("parens");
-          return;
-        }
-        let output2 = token.close + (opts.capture ? ")" : "");
-        let rest;
-        if (token.type === "negate") {
-          let extglobStar = star;
-          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
-            extglobStar = globstar(opts);
-          }
-          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
-            output2 = token.close = `)$))${extglobStar}`;
-          }
-          if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
-            const expression = parse9(rest, { ...options, fastpaths: false }).output;
-            output2 = token.close = `)${expression})${extglobStar})`;
-          }
-          if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
-          }
-        }
-        push({ type: "paren", extglob: true, value, output: output2 });
-        decrement("parens");
-      };
-      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input2)) {
-        let backslashes = false;
-        let output2 = input2.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc2, chars, first, rest, index) => {
-          if (first === "\\") {
-            backslashes = true;
-            return m;
-          }
-          if (first === "?") {
-            if (esc2) {
-              return esc2 + first + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            if (index === 0) {
-              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            return QMARK.repeat(chars.length);
-          }
-          if (first === ".") {
-            return DOT_LITERAL.repeat(chars.length);
-          }
-          if (first === "*") {
-            if (esc2) {
-              return esc2 + first + (rest ? star : "");
-            }
-            return star;
-          }
-          return esc2 ? m : `\\${m}`;
-        });
-        if (backslashes === true) {
-          if (opts.unescape === true) {
-            output2 = output2.replace(/\\/g, "");
-          } else {
-            output2 = output2.replace(/\\+/g, (m) => {
-              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
-            });
-          }
-        }
-        if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
-        }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
-      }
-      while (!eos()) {
-        value = advance2();
-        if (value === "\0") {
-          continue;
-        }
-        if (value === "\\") {
-          const next = peek();
-          if (next === "/" && opts.bash !== true) {
-            continue;
-          }
-          if (next === "." || next === ";") {
-            continue;
-          }
-          if (!next) {
-            value += "\\";
-            push({ type: "text", value });
-            continue;
-          }
-          const match = /^\\+/.exec(remaining());
-          let slashes = 0;
-          if (match && match[0].length > 2) {
-            slashes = match[0].length;
-            state.index += slashes;
-            if (slashes % 2 !== 0) {
-              value += "\\";
-            }
-          }
-          if (opts.unescape === true) {
-            value = advance2();
-          } else {
-            value += advance2();
-          }
-          if (state.brackets === 0) {
-            push({ type: "text", value });
-            continue;
-          }
-        }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
-          if (opts.posix !== false && value === ":") {
-            const inner = prev.value.slice(1);
-            if (inner.includes("[")) {
-              prev.posix = true;
-              if (inner.includes(":")) {
-                const idx = prev.value.lastIndexOf("[");
-                const pre = prev.value.slice(0, idx);
-                const rest2 = prev.value.slice(idx + 2);
-                const posix = POSIX_REGEX_SOURCE[rest2];
-                if (posix) {
-                  prev.value = pre + posix;
-                  state.backtrack = true;
-                  advance2();
-                  if (!bos.output && tokens2.indexOf(prev) === 1) {
-                    bos.output = ONE_CHAR;
-                  }
-                  continue;
-                }
-              }
-            }
-          }
-          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
-            value = `\\${value}`;
-          }
-          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
-            value = `\\${value}`;
-          }
-          if (opts.posix === true && value === "!" && prev.value === "[") {
-            value = "^";
-          }
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (state.quotes === 1 && value !== '"') {
-          value = utils.escapeRegex(value);
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
-          if (opts.keepQuotes === true) {
-            push({ type: "text", value });
-          }
-          continue;
-        }
-        if (value === "(") {
-          increment("parens");
-          push({ type: "paren", value });
-          continue;
-        }
-        if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
-            throw new SyntaxError(syntaxError("opening", "("));
-          }
-          const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
-            extglobClose(extglobs.pop());
-            continue;
-          }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
-          decrement("parens");
-          continue;
-        }
-        if (value === "[") {
-          if (opts.nobracket === true || !remaining().includes("]")) {
-            if (opts.nobracket !== true && opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("closing", "]"));
-            }
-            value = `\\${value}`;
-          } else {
-            increment("brackets");
-          }
-          push({ type: "bracket", value });
-          continue;
-        }
-        if (value === "]") {
-          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          if (state.brackets === 0) {
-            if (opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("opening", "["));
-            }
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          decrement("brackets");
-          const prevValue = prev.value.slice(1);
-          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
-            value = `/${value}`;
-          }
-          prev.value += value;
-          append({ value });
-          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
-            continue;
-          }
-          const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
-          if (opts.literalBrackets === true) {
-            state.output += escaped;
-            prev.value = escaped;
-            continue;
-          }
-          prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
-          continue;
-        }
-        if (value === "{" && opts.nobrace !== true) {
-          increment("braces");
-          const open3 = {
-            type: "brace",
-            value,
-            output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
-          };
-          braces.push(open3);
-          push(open3);
-          continue;
-        }
-        if (value === "}") {
-          const brace = braces[braces.length - 1];
-          if (opts.nobrace === true || !brace) {
-            push({ type: "text", value, output: value });
-            continue;
-          }
-          let output2 = ")";
-          if (brace.dots === true) {
-            const arr = tokens2.slice();
-            const range2 = [];
-            for (let i2 = arr.length - 1; i2 >= 0; i2--) {
-              tokens2.pop();
-              if (arr[i2].type === "brace") {
-                break;
-              }
-              if (arr[i2].type !== "dots") {
-                range2.unshift(arr[i2].value);
-              }
-            }
-            output2 = expandRange(range2, opts);
-            state.backtrack = true;
-          }
-          if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
-            brace.value = brace.output = "\\{";
-            value = output2 = "\\}";
-            state.output = out;
-            for (const t of toks) {
-              state.output += t.output || t.value;
-            }
-          }
-          push({ type: "brace", value, output: output2 });
-          decrement("braces");
-          braces.pop();
-          continue;
-        }
-        if (value === "|") {
-          if (extglobs.length > 0) {
-            extglobs[extglobs.length - 1].conditions++;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value === ",") {
-          let output2 = value;
-          const brace = braces[braces.length - 1];
-          if (brace && stack[stack.length - 1] === "braces") {
-            brace.comma = true;
-            output2 = "|";
-          }
-          push({ type: "comma", value, output: output2 });
-          continue;
-        }
-        if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
-            tokens2.pop();
-            prev = bos;
-            continue;
-          }
-          push({ type: "slash", value, output: SLASH_LITERAL });
-          continue;
-        }
-        if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
-            if (prev.value === ".") prev.output = DOT_LITERAL;
-            const brace = braces[braces.length - 1];
-            prev.type = "dots";
-            prev.output += value;
-            prev.value += value;
-            brace.dots = true;
-            continue;
-          }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
-            push({ type: "text", value, output: DOT_LITERAL });
-            continue;
-          }
-          push({ type: "dot", value, output: DOT_LITERAL });
-          continue;
-        }
-        if (value === "?") {
-          const isGroup = prev && prev.value === "(";
-          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("qmark", value);
-            continue;
-          }
-          if (prev && prev.type === "paren") {
-            const next = peek();
-            let output2 = value;
-            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
-              output2 = `\\${value}`;
-            }
-            push({ type: "text", value, output: output2 });
-            continue;
-          }
-          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
-            push({ type: "qmark", value, output: QMARK_NO_DOT });
-            continue;
-          }
-          push({ type: "qmark", value, output: QMARK });
-          continue;
-        }
-        if (value === "!") {
-          if (opts.noextglob !== true && peek() === "(") {
-            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
-              extglobOpen("negate", value);
-              continue;
-            }
-          }
-          if (opts.nonegate !== true && state.index === 0) {
-            negate();
-            continue;
-          }
-        }
-        if (value === "+") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("plus", value);
-            continue;
-          }
-          if (prev && prev.value === "(" || opts.regex === false) {
-            push({ type: "plus", value, output: PLUS_LITERAL });
-            continue;
-          }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
-            push({ type: "plus", value });
-            continue;
-          }
-          push({ type: "plus", value: PLUS_LITERAL });
-          continue;
-        }
-        if (value === "@") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            push({ type: "at", extglob: true, value, output: "" });
-            continue;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value !== "*") {
-          if (value === "$" || value === "^") {
-            value = `\\${value}`;
-          }
-          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
-          if (match) {
-            value += match[0];
-            state.index += match[0].length;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (prev && (prev.type === "globstar" || prev.star === true)) {
-          prev.type = "star";
-          prev.star = true;
-          prev.value += value;
-          prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        let rest = remaining();
-        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
-          extglobOpen("star", value);
-          continue;
-        }
-        if (prev.type === "star") {
-          if (opts.noglobstar === true) {
-            consume(value);
-            continue;
-          }
-          const prior = prev.prev;
-          const before = prior.prev;
-          const isStart = prior.type === "slash" || prior.type === "bos";
-          const afterStar = before && (before.type === "star" || before.type === "globstar");
-          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
-          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
-          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
-            if (after && after !== "/") {
-              break;
-            }
-            rest = rest.slice(3);
-            consume("/**", 3);
-          }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
-          if (prior.type === "bos" && eos()) {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
-            prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
-            const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
-            prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
-            consume(value + advance2());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          if (prior.type === "bos" && rest[0] === "/") {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value + advance2());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          state.output = state.output.slice(0, -prev.output.length);
-          prev.type = "globstar";
-          prev.output = globstar(opts);
-          prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        const token = { type: "star", value, output: star };
-        if (opts.bash === true) {
-          token.output = ".*?";
-          if (prev.type === "bos" || prev.type === "slash") {
-            token.output = nodot + token.output;
-          }
-          push(token);
-          continue;
-        }
-        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
-          token.output = value;
-          push(token);
-          continue;
-        }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
-          if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
-            prev.output += NO_DOT_SLASH;
-          } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
-            prev.output += NO_DOTS_SLASH;
-          } else {
-            state.output += nodot;
-            prev.output += nodot;
-          }
-          if (peek() !== "*") {
-            state.output += ONE_CHAR;
-            prev.output += ONE_CHAR;
-          }
-        }
-        push(token);
-      }
-      while (state.brackets > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
-        decrement("brackets");
-      }
-      while (state.parens > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
-        decrement("parens");
-      }
-      while (state.braces > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
-        decrement("braces");
-      }
-      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
-        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
-      }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
-          if (token.suffix) {
-            state.output += token.suffix;
-          }
-        }
-      }
-      return state;
-    };
-    parse9.fastpaths = (input2, options) => {
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      const len = input2.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      input2 = REPLACEMENTS[input2] || input2;
-      const {
-        DOT_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOTS,
-        NO_DOTS_SLASH,
-        STAR,
-        START_ANCHOR
-      } = constants3.globChars(opts.windows);
-      const nodot = opts.dot ? NO_DOTS : NO_DOT;
-      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
-      const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
-      let star = opts.bash === true ? ".*?" : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      const globstar = (opts2) => {
-        if (opts2.noglobstar === true) return star;
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const create = (str2) => {
-        switch (str2) {
-          case "*":
-            return `${nodot}${ONE_CHAR}${star}`;
-          case ".*":
-            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*.*":
-            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*/*":
-            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
-          case "**":
-            return nodot + globstar(opts);
-          case "**/*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
-          case "**/*.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "**/.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
-          default: {
-            const match = /^(.*?)\.(\w+)$/.exec(str2);
-            if (!match) return;
-            const source2 = create(match[1]);
-            if (!source2) return;
-            return source2 + DOT_LITERAL + match[2];
-          }
-        }
-      };
-      const output2 = utils.removePrefix(input2, state);
-      let source = create(output2);
-      if (source && opts.strictSlashes !== true) {
-        source += `${SLASH_LITERAL}?`;
-      }
-      return source;
-    };
-    module.exports = parse9;
-  }
-});
-
-// node_modules/picomatch/lib/picomatch.js
-var require_picomatch = __commonJS({
-  "node_modules/picomatch/lib/picomatch.js"(exports, module) {
-    "use strict";
-    var scan = require_scan();
-    var parse9 = require_parse();
-    var utils = require_utils();
-    var constants3 = require_constants();
-    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
-    var picomatch3 = (glob2, options, returnState = false) => {
-      if (Array.isArray(glob2)) {
-        const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
-        const arrayMatcher = (str2) => {
-          for (const isMatch of fns) {
-            const state2 = isMatch(str2);
-            if (state2) return state2;
-          }
-          return false;
-        };
-        return arrayMatcher;
-      }
-      const isState2 = isObject2(glob2) && glob2.tokens && glob2.input;
-      if (glob2 === "" || typeof glob2 !== "string" && !isState2) {
-        throw new TypeError("Expected pattern to be a non-empty string");
-      }
-      const opts = options || {};
-      const posix = opts.windows;
-      const regex3 = isState2 ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex3.state;
-      delete regex3.state;
-      let isIgnored = () => false;
-      if (opts.ignore) {
-        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
-        isIgnored = picomatch3(opts.ignore, ignoreOpts, returnState);
-      }
-      const matcher = (input2, returnObject = false) => {
-        const { isMatch, match, output: output2 } = picomatch3.test(input2, regex3, options, { glob: glob2, posix });
-        const result = { glob: glob2, state, regex: regex3, posix, input: input2, output: output2, match, isMatch };
-        if (typeof opts.onResult === "function") {
-          opts.onResult(result);
-        }
-        if (isMatch === false) {
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (isIgnored(input2)) {
-          if (typeof opts.onIgnore === "function") {
-            opts.onIgnore(result);
-          }
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (typeof opts.onMatch === "function") {
-          opts.onMatch(result);
-        }
-        return returnObject ? result : true;
-      };
-      if (returnState) {
-        matcher.state = state;
-      }
-      return matcher;
-    };
-    picomatch3.test = (input2, regex3, options, { glob: glob2, posix } = {}) => {
-      if (typeof input2 !== "string") {
-        throw new TypeError("Expected input to be a string");
-      }
-      if (input2 === "") {
-        return { isMatch: false, output: "" };
-      }
-      const opts = options || {};
-      const format2 = opts.format || (posix ? utils.toPosixSlashes : null);
-      let match = input2 === glob2;
-      let output2 = match && format2 ? format2(input2) : input2;
-      if (match === false) {
-        output2 = format2 ? format2(input2) : input2;
-        match = output2 === glob2;
-      }
-      if (match === false || opts.capture === true) {
-        if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch3.matchBase(input2, regex3, options, posix);
-        } else {
-          match = regex3.exec(output2);
-        }
-      }
-      return { isMatch: Boolean(match), match, output: output2 };
-    };
-    picomatch3.matchBase = (input2, glob2, options, posix = options && options.windows) => {
-      const regex3 = glob2 instanceof RegExp ? glob2 : picomatch3.makeRe(glob2, options);
-      return regex3.test(utils.basename(input2, { windows: posix }));
-    };
-    picomatch3.isMatch = (str2, patterns, options) => picomatch3(patterns, options)(str2);
-    picomatch3.parse = (pattern, options) => {
-      if (Array.isArray(pattern)) return pattern.map((p) => picomatch3.parse(p, options));
-      return parse9(pattern, { ...options, fastpaths: false });
-    };
-    picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
-      if (returnOutput === true) {
-        return state.output;
-      }
-      const opts = options || {};
-      const prepend = opts.contains ? "" : "^";
-      const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
-        source = `^(?!${source}).*$`;
-      }
-      const regex3 = picomatch3.toRegex(source, options);
-      if (returnState === true) {
-        regex3.state = state;
-      }
-      return regex3;
-    };
-    picomatch3.makeRe = (input2, options = {}, returnOutput = false, returnState = false) => {
-      if (!input2 || typeof input2 !== "string") {
-        throw new TypeError("Expected a non-empty string");
-      }
-      let parsed = { negated: false, fastpaths: true };
-      if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
-        parsed.output = parse9.fastpaths(input2, options);
-      }
-      if (!parsed.output) {
-        parsed = parse9(input2, options);
-      }
-      return picomatch3.compileRe(parsed, options, returnOutput, returnState);
-    };
-    picomatch3.toRegex = (source, options) => {
-      try {
-        const opts = options || {};
-        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
-      } catch (err) {
-        if (options && options.debug === true) throw err;
-        return /$^/;
-      }
-    };
-    picomatch3.constants = constants3;
-    module.exports = picomatch3;
-  }
-});
-
-// node_modules/picomatch/index.js
-var require_picomatch2 = __commonJS({
-  "node_modules/picomatch/index.js"(exports, module) {
-    "use strict";
-    var pico = require_picomatch();
-    var utils = require_utils();
-    function picomatch3(glob2, options, returnState = false) {
-      if (options && (options.windows === null || options.windows === void 0)) {
-        options = { ...options, windows: utils.isWindows() };
-      }
-      return pico(glob2, options, returnState);
-    }
-    Object.assign(picomatch3, pico);
-    module.exports = picomatch3;
-  }
-});
-
 // src/action/main.ts
-import { appendFileSync, existsSync as existsSync13, readFileSync as readFileSync11 } from "node:fs";
-import { join as join25 } from "node:path";
+import { appendFileSync as appendFileSync2, existsSync as existsSync17, readFileSync as readFileSync16 } from "node:fs";
+import { join as join29 } from "node:path";
 
 // node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -39305,9 +39305,9 @@ function requireCommon() {
     }
     return target;
   }
-  function repeat(string4, count3) {
+  function repeat(string4, count4) {
     let result = "";
-    for (let cycle = 0; cycle < count3; cycle += 1) {
+    for (let cycle = 0; cycle < count4; cycle += 1) {
       result += string4;
     }
     return result;
@@ -40675,11 +40675,11 @@ function requireLoader() {
     }
     return false;
   }
-  function writeFoldedLines(state, count3) {
-    if (count3 === 1) {
+  function writeFoldedLines(state, count4) {
+    if (count4 === 1) {
       state.result += " ";
-    } else if (count3 > 1) {
-      state.result += common2.repeat("\n", count3 - 1);
+    } else if (count4 > 1) {
+      state.result += common2.repeat("\n", count4 - 1);
     }
   }
   function readPlainScalar(state, nodeIndent, withinFlowCollection) {
@@ -42339,12 +42339,6 @@ var {
   safeDump
 } = yaml;
 
-// src/agents/git.ts
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 // src/agents/secrets.ts
 var SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE)/i;
 var MIN_FRAGMENT = 8;
@@ -42451,6 +42445,23 @@ var Redactor = class {
     }
     return holder.value;
   }
+  /**
+   * A JSON text with every secret redacted, still valid JSON: the text itself is redacted (no copy
+   * of the value, which is what makes it cheap), and in the rare case where a replacement broke the
+   * JSON (a secret matched across its syntax, or inside a number), the value is redacted string
+   * by string instead, as `redactValue` does.
+   */
+  redactJson(json3) {
+    if (this.size === 0) return json3;
+    const out = this.redact(json3);
+    if (out === json3) return json3;
+    try {
+      JSON.parse(out);
+      return out;
+    } catch {
+      return JSON.stringify(this.redactValue(JSON.parse(json3)));
+    }
+  }
   /** How many secret forms it looks for. */
   get size() {
     return this.values.length;
@@ -42458,101 +42469,6 @@ var Redactor = class {
 };
 function configuredSecrets(names, env) {
   return names.map((name2) => env[name2]).filter((value) => Boolean(value));
-}
-
-// src/agents/git.ts
-var emptyDir;
-function empty() {
-  if (emptyDir === void 0) {
-    const dir = mkdtempSync(join(tmpdir(), "dwf-git-empty-"));
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    emptyDir = dir;
-  }
-  return emptyDir;
-}
-function gitEnv(config2 = []) {
-  const pairs2 = [
-    ["core.hooksPath", empty()],
-    ["core.fsmonitor", "false"],
-    ...config2
-  ];
-  const env = {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: empty(),
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_COUNT: String(pairs2.length)
-  };
-  pairs2.forEach(([key, value], i2) => {
-    env[`GIT_CONFIG_KEY_${i2}`] = key;
-    env[`GIT_CONFIG_VALUE_${i2}`] = value;
-  });
-  return env;
-}
-var GitError = class extends Error {
-  constructor(message, exitCode, stderr) {
-    super(message);
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-    this.name = "GitError";
-  }
-  exitCode;
-  stderr;
-};
-function runGit(args, options) {
-  return new Promise((resolve4, reject) => {
-    execFile(
-      "git",
-      args,
-      {
-        cwd: options.cwd,
-        env: gitEnv(options.config),
-        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
-        encoding: "utf8"
-      },
-      (error62, stdout, stderr) => {
-        if (!error62) return resolve4(stdout);
-        const code18 = typeof error62.code === "number" ? error62.code : null;
-        reject(
-          new GitError(
-            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
-            code18,
-            stderr
-          )
-        );
-      }
-    );
-  });
-}
-var IDENTITY = [
-  ["user.name", "Dynamic Workflows"],
-  ["user.email", "dynamic-workflows@users.noreply.github.com"]
-];
-async function pushBranch(options) {
-  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
-  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
-  try {
-    await runGit(
-      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
-      {
-        cwd: options.cwd,
-        config: [
-          [key, ""],
-          [key, `AUTHORIZATION: basic ${basic}`]
-        ]
-      }
-    );
-  } catch (error62) {
-    const message = new Redactor([basic, options.token]).redact(error62.message);
-    throw new GitError(message, error62.exitCode ?? null, "");
-  }
-}
-async function trackedFiles(cwd) {
-  return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
-}
-function committedFiles(cwd) {
-  return trackedFiles(cwd).catch(() => void 0);
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -43782,14 +43698,14 @@ function codePointLength(str2) {
   const units = str2.length;
   if (!highSurrogate.test(str2))
     return units;
-  let count3 = units;
+  let count4 = units;
   for (let i2 = 0; i2 < units - 1; i2++) {
     if ((str2.charCodeAt(i2) & 64512) === 55296 && (str2.charCodeAt(i2 + 1) & 64512) === 56320) {
-      count3--;
+      count4--;
       i2++;
     }
   }
-  return count3;
+  return count4;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -48172,8 +48088,8 @@ function az_default() {
 }
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getBelarusianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -50820,8 +50736,8 @@ function hu_default() {
 }
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count3, one, many) {
-  return Math.abs(count3) === 1 ? one : many;
+function getArmenianPlural(count4, one, many) {
+  return Math.abs(count4) === 1 ? one : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -53559,8 +53475,8 @@ function ro_default() {
 }
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count3, one, few, many) {
-  const absCount = Math.abs(count3);
+function getRussianPlural(count4, one, few, many) {
+  const absCount = Math.abs(count4);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -62278,332 +62194,225 @@ function sha256(text2) {
   return createHash("sha256").update(text2).digest("hex");
 }
 
-// src/report/format.ts
-function formatTokens(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return String(n);
+// src/script/shard.ts
+function splitShards(list3, count4) {
+  if (!Number.isInteger(count4) || count4 < 1) {
+    throw new RangeError(`the shard count must be a whole number of at least 1, got ${String(count4)}`);
+  }
+  const size = Math.floor(list3.length / count4);
+  const longer = list3.length % count4;
+  const slices = [];
+  let at3 = 0;
+  for (let i2 = 0; i2 < count4; i2++) {
+    const length = size + (i2 < longer ? 1 : 0);
+    slices.push(list3.slice(at3, at3 + length));
+    at3 += length;
+  }
+  return slices;
 }
-function formatUsd(usd5) {
-  return usd5 === null ? "$ unknown" : `$${usd5.toFixed(usd5 < 1 ? 4 : 2)}`;
+var USAGE = 'shard(args, { arg: "files", count: 3 })';
+function checkShardRequest(args, options) {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`shard(): the second argument must be an object, as in ${USAGE}`);
+  }
+  const { arg, count: count4 } = options;
+  if (typeof arg !== "string" || arg === "") {
+    throw new TypeError(`shard(): "arg" must name the list argument to split, as in ${USAGE}`);
+  }
+  if (typeof count4 !== "number" || !Number.isInteger(count4) || count4 < 1) {
+    throw new RangeError(
+      `shard(): "count" must be a whole number of at least 1, got ${JSON.stringify(count4)}`
+    );
+  }
+  if (args === null || typeof args !== "object" || Array.isArray(args)) {
+    throw new TypeError(
+      `shard(): the first argument must be the run's arguments (an object), as in ${USAGE}`
+    );
+  }
+  const list3 = args[arg];
+  if (!Array.isArray(list3)) {
+    throw new TypeError(
+      `shard(): args.${arg} must be a list to split across shards, but it is ${list3 === void 0 ? "missing" : list3 === null ? "null" : typeof list3}`
+    );
+  }
+  return { arg, count: count4, list: list3 };
 }
-function fenceFor(text2) {
-  const longest = Math.max(2, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length));
-  return "`".repeat(longest + 1);
-}
-function neutralise(text2) {
-  return text2.replace(/<!--/g, "<!\u2010\u2010").replace(/--(!?)>/g, "\u2010\u2010$1>");
-}
-function plural2(n, noun, nouns = `${noun}s`) {
-  return `${n} ${n === 1 ? noun : nouns}`;
-}
-
-// src/github/ids.ts
-var name = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "letters, digits, - and _ only");
-var ids = {
-  /** `plan-<Actions run id>`, or what a local planner chose. */
-  planId: name,
-  /** The engine's run directory name, e.g. `20261125-100000-a1b2c3`. */
-  runId: name,
-  /** GitHub Actions run ids are numbers, carried as text. */
-  actionsRunId: external_exports.string().regex(/^[1-9][0-9]{0,19}$/, "digits only"),
-  commentId: external_exports.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  issue: external_exports.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits"),
-  /** A git commit: sha1 (40 hex) or sha256 (64 hex) object names. */
-  commit: external_exports.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, "a full git commit id"),
-  /** A GitHub login; apps end in `[bot]`. */
-  login: external_exports.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, "a GitHub login")
-};
-function checkId(kind, value, what) {
-  const parsed = ids[kind].safeParse(value);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 80)) : String(value);
+function applyShard(args, options, index) {
+  const { arg, count: count4, list: list3 } = checkShardRequest(args, options);
+  const whole = args;
+  if (index === void 0) return { args: whole };
+  if (index >= count4) {
+    throw new RangeError(
+      `shard(): this run is shard index ${index}, but the script splits args.${arg} into ${count4} shard${count4 === 1 ? "" : "s"} (indexes 0 to ${count4 - 1}): run it with an index below ${count4}`
+    );
+  }
+  const slice = splitShards(list3, count4)[index];
   return {
-    ok: false,
-    problem: `${what} ${shown} is not a valid ${kind} (${parsed.error.issues[0]?.message ?? "invalid"})`
+    args: { ...whole, [arg]: slice },
+    shard: { index, count: count4, items: slice.length, of: list3.length }
   };
 }
-var isId = (kind, value) => ids[kind].safeParse(value).success;
 
-// src/github/markers.ts
-var usd = external_exports.object({ min: external_exports.number().nonnegative(), max: external_exports.number().nonnegative() }).strict();
-var markerSchemas = {
-  /** A plan the bot posted: what `/approve` binds to. */
-  plan: external_exports.object({
-    planId: ids.planId,
-    scriptSha256: ids.sha256,
-    baseSha: ids.commit,
-    requester: ids.login,
-    request: external_exports.string().max(65536),
-    estimate: external_exports.object({
-      agents: external_exports.object({ min: external_exports.number().int().nonnegative(), max: external_exports.number().int().nonnegative() }).strict(),
-      usd: usd.nullable()
-    }).strict().optional()
-  }).strict(),
-  /** An approval the app recorded; `commentId` is the `/approve` comment it answers. */
-  approval: external_exports.object({ planId: ids.planId, scriptSha256: ids.sha256, approver: ids.login, commentId: ids.commentId }).strict(),
-  /** The command comment the bot answered: a redelivered webhook does nothing twice. */
-  ack: ids.commentId,
-  /** A plan has started running; with the engine's run id and the Actions run once known (what resuming needs). */
-  run: external_exports.object({ planId: ids.planId, runId: ids.runId.optional(), actionsRunId: ids.actionsRunId.optional() }).strict(),
-  /** The notice for a workflow run that ended badly was given (the run's page). */
-  "run-ended": external_exports.url({ protocol: /^https?$/ }).max(2048),
-  /** The notice for an invalid configuration was given (a hash of its problems). */
-  "config-problem": external_exports.string().regex(/^[0-9a-f]{16}$/),
-  /** Fingerprints of the findings sweeps reported so far, in a sweep's pull request. */
-  "sweep-known": external_exports.array(external_exports.string().min(1).max(1e3)).max(1e4)
+// src/plan/estimate.ts
+import { mkdtempSync as mkdtempSync3, rmSync as rmSync4 } from "node:fs";
+import { tmpdir as tmpdir5 } from "node:os";
+import { dirname as dirname6, join as join18 } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// src/agents/agent-definitions.ts
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+var TOOL_NAMES = {
+  Read: ["read_file"],
+  Glob: ["list_files"],
+  LS: ["list_files"],
+  Grep: ["search"],
+  Edit: ["edit_file"],
+  MultiEdit: ["edit_file"],
+  Write: ["write_file"],
+  NotebookEdit: ["edit_file"],
+  Bash: ["run_tests", "run_command"]
 };
-var LINE = /^<!-- dynamic-workflows:([a-z-]+) (.*) -->$/;
-function writeMarker(kind, value) {
-  const checked = markerSchemas[kind].parse(value);
-  return `<!-- dynamic-workflows:${kind} ${JSON.stringify(checked).replace(/--/g, "-\\u002d")} -->`;
-}
-var validMarker = (kind, value) => markerSchemas[kind].safeParse(value).success;
-function lineFor(kind, body) {
-  const lines = body.trimEnd().split(/\r?\n/);
-  return (kind === "plan" ? lines[0] : lines[lines.length - 1])?.trim();
-}
-function readMarker(kind, authored, trusted) {
-  if (!authored.user || !trusted.includes(authored.user.login) || !authored.body) return void 0;
-  const found = LINE.exec(lineFor(kind, authored.body) ?? "");
-  if (!found || found[1] !== kind) return void 0;
-  let value;
+var READ_ONLY = ["read_file", "list_files", "search"];
+var BUILT_IN = [
+  {
+    name: "general-purpose",
+    description: "Claude Code\u2019s general-purpose agent: every tool.",
+    prompt: "",
+    source: "built-in",
+    ignored: []
+  },
+  {
+    name: "Explore",
+    description: "Claude Code\u2019s read-only explorer.",
+    prompt: "",
+    tools: READ_ONLY,
+    source: "built-in",
+    ignored: []
+  },
+  {
+    name: "Plan",
+    description: "Claude Code\u2019s read-only planner.",
+    prompt: "",
+    tools: READ_ONLY,
+    source: "built-in",
+    ignored: []
+  }
+];
+var HONOURED = /* @__PURE__ */ new Set(["name", "description", "tools", "model"]);
+function readFrontMatter(text2) {
   try {
-    value = JSON.parse(found[2]);
+    const data3 = yaml.load(text2, { schema: yaml.JSON_SCHEMA });
+    if (data3 !== null && typeof data3 === "object" && !Array.isArray(data3))
+      return data3;
   } catch {
-    return void 0;
   }
-  const parsed = markerSchemas[kind].safeParse(value);
-  return parsed.success ? parsed.data : void 0;
+  const data2 = {};
+  let last;
+  for (const line of text2.split(/\r?\n/)) {
+    const item = /^\s+-\s+(.*)$/.exec(line);
+    const entry = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(line);
+    if (item && last !== void 0) {
+      const list3 = Array.isArray(data2[last]) ? data2[last] : [];
+      data2[last] = [...list3, item[1].trim()];
+    } else if (entry) {
+      last = entry[1];
+      data2[last] = entry[2].trim().replace(/^(['"])(.*)\1$/, "$2");
+    } else if (line.trim() !== "" && !/^\s/.test(line)) {
+      return `its front matter cannot be read at "${line.slice(0, 60)}"`;
+    }
+  }
+  return data2;
 }
-function markersIn(kind, thread, trusted) {
-  return thread.flatMap((comment) => {
-    const marker = readMarker(kind, comment, trusted);
-    return marker === void 0 ? [] : [{ comment, marker }];
-  });
+function splitFrontMatter(text2) {
+  const match = /^---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)([\s\S]*)$/.exec(text2.replace(/^\uFEFF/, ""));
+  if (!match) return "it does not start with YAML front matter between --- lines";
+  const data2 = readFrontMatter(match[1]);
+  if (typeof data2 === "string") return data2;
+  return { data: data2, body: match[2].trim() };
 }
-function quoteUserText(text2, max = 200) {
-  const flat = [...text2.replace(/\s+/g, " ").trim()];
-  const short = flat.length > max ? `${flat.slice(0, max).join("")}\u2026` : flat.join("");
-  return `\`${neutralise(short).replace(/`/g, "'")}\``;
+function mapTools(raw) {
+  if (raw === void 0 || raw === null) return { ignored: [] };
+  const names = (Array.isArray(raw) ? raw : String(raw).split(",")).map((n) => String(n).trim()).map((n) => n.replace(/\(.*\)$/, "")).filter(Boolean);
+  if (names.includes("*")) return { ignored: [] };
+  const tools = /* @__PURE__ */ new Set();
+  const ignored = [];
+  for (const name2 of names) {
+    const ours = TOOL_NAMES[name2];
+    if (ours) for (const tool of ours) tools.add(tool);
+    else ignored.push(`tool ${name2}`);
+  }
+  return { tools: [...tools], ignored };
 }
-function mention(login) {
-  return ids.login.safeParse(login).success ? `@${login}` : quoteUserText(login, 60);
-}
-
-// src/github/config.ts
-var level = external_exports.enum(["read", "triage", "write", "maintain", "admin"]).describe("A repository permission level, GitHub's names: read, triage, write, maintain, admin.");
-var budgetOf = (what) => external_exports.object({
-  tokens: external_exports.number().int().positive().optional().describe(`The most billed tokens ${what} may spend: input, cache writes, cache reads and output.`),
-  usd: external_exports.number().positive().optional().describe(`The most dollars ${what} may spend (for models with a known price).`)
-}).strict();
-var configSchema = external_exports.object({
-  model: external_exports.string().min(1).default("anthropic:claude-sonnet-5-5").describe(
-    "The model agents use, `provider:model`: `anthropic:MODEL` (key from the ANTHROPIC_API_KEY secret)."
-  ),
-  budget: budgetOf("a run").default({ tokens: 5e6 }).describe("The hard ceiling of every planned and approved run; the run stops when it is spent."),
-  concurrency: external_exports.number().int().min(1).max(16).default(16).describe("Agents at once, 1 to 16."),
-  maxAgents: external_exports.number().int().min(1).max(1e3).default(1e3).describe("Agents per run, 1 to 1000."),
-  approvers: external_exports.object({
-    permission: level.default("write").describe("The least permission that may approve a plan (checked with the API when acting)."),
-    users: external_exports.array(external_exports.string().min(1)).default([]).describe("Logins who may approve whatever their permission.")
-  }).strict().default({ permission: "write", users: [] }).describe("Who may reply `/approve` to a plan."),
-  /** The permission needed to ask for a plan; defaults to the approvers' level. */
-  triggerPermission: level.optional().describe("The least permission that may ask for a plan (`/workflow ...`); the approvers' by default."),
-  requireDistinctApprover: external_exports.boolean().default(false).describe("When true, whoever asked for a plan may not approve it."),
-  allowBots: external_exports.array(external_exports.string().min(1)).default([]).describe("Bot logins whose commands count; every other bot is ignored."),
-  oracle: external_exports.object({
-    command: external_exports.string().min(1).optional().describe(
-      "The test command, e.g. `npm test`; found from the repository's conventions when absent."
-    ),
-    timeoutSeconds: external_exports.number().int().positive().default(600).describe("How long one run of the test command may take.")
-  }).strict().optional().describe("The objective oracle: the test command that judges fixes."),
-  scope: external_exports.object({
-    include: external_exports.array(external_exports.string()).default([]).describe("Globs of the files to work on (all when empty)."),
-    exclude: external_exports.array(external_exports.string()).default([]).describe("Globs of files to leave out.")
-  }).strict().optional().describe("Which files a fan-out goes over."),
-  sweep: external_exports.object({
-    template: external_exports.enum(["sweep", "audit", "bug-hunt"]).default("sweep").describe("The built-in workflow the scheduled sweep runs."),
-    budget: budgetOf("one sweep").optional().describe(
-      "The sweep's own ceiling, and its approval: a scheduled sweep refuses to run without it."
-    )
-  }).strict().optional().describe(
-    "The scheduled security sweep (opt-in: it runs only when the workflow file has a `schedule:` trigger)."
-  ),
-  workflowFile: external_exports.string().regex(/^[\w.-]+\.ya?ml$/, "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml").refine(
-    (name2) => !name2.startsWith("."),
-    "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml"
-  ).default("dynamic-workflows.yml").describe("The workflow file under `.github/workflows/` that the app and the commands job dispatch."),
-  /**
-   * Repository code (the test command, allowed commands, the baseline) runs isolated, or not at
-   * all where isolation cannot be set up (`required`); `off` runs it unisolated, as the job's user.
-   */
-  isolation: external_exports.enum(["required", "off"]).default("required").describe(
-    "`required`: repository code (the test command, allowed commands) runs isolated as another user, or not at all; `off`: as the job's own user."
-  ),
-  /** Names of environment variables whose values are secrets: redacted everywhere, like the tokens. */
-  redactEnv: external_exports.array(external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")).default([]).describe(
-    "Environment variables whose values are secrets too: redacted like the token and the model key."
-  ),
-  /**
-   * Commit the run's report.md and usage.json on its branch too. By default the branch holds only
-   * the changes: the report is the pull request's body and in the run's artifact.
-   */
-  commitReport: external_exports.boolean().default(false).describe(
-    "Also commit the run's report.md and usage.json on its branch (the pull request's body holds the report)."
-  ),
-  /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
-  appLogin: external_exports.string().min(1).default("dynamic-workflows[bot]").describe(
-    "The GitHub App's bot login (`SLUG[bot]`): the runner trusts plans and approvals it posts. Set it when your app's name is not Dynamic Workflows."
-  )
-}).strict().describe("`.github/dynamic-workflows.yml`: the configuration of Dynamic Workflows on the default branch.");
-var CONFIG_FILE = ".github/dynamic-workflows.yml";
-function parseConfig(raw) {
-  const parsed = configSchema.safeParse(raw ?? {});
-  if (parsed.success) return { ok: true, config: parsed.data };
+function readAgentDefinition(path4) {
+  const parsed = splitFrontMatter(readFileSync(path4, "utf8"));
+  if (typeof parsed === "string") throw new Error(`agent definition ${path4}: ${parsed}`);
+  const { data: data2, body } = parsed;
+  if (typeof data2.name !== "string" || data2.name.trim() === "")
+    throw new Error(`agent definition ${path4}: its front matter has no name`);
+  const { tools, ignored } = mapTools(data2.tools);
+  const model = typeof data2.model === "string" && data2.model !== "inherit" ? data2.model : void 0;
   return {
-    ok: false,
-    problems: parsed.error.issues.map(
-      (issue3) => `\`${issue3.path.join(".") || "(the file)"}\`: ${issue3.message}`
-    )
+    name: data2.name.trim(),
+    description: typeof data2.description === "string" ? data2.description : "",
+    prompt: body,
+    ...tools ? { tools } : {},
+    ...model ? { model } : {},
+    source: path4,
+    ignored: [...Object.keys(data2).filter((k) => !HONOURED.has(k)), ...ignored]
   };
 }
-function configProblemComment(problems) {
-  return `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:
-
-` + problems.map((p) => `- ${p}`).join("\n") + `
-
-${writeMarker("config-problem", sha256(problems.join("\n")).slice(0, 16))}`;
-}
-
-// src/github/dispatch.ts
-var numeric = (id) => external_exports.string().regex(/^[0-9]{1,20}$/, "digits only").transform(Number).pipe(id);
-var optional2 = (schema2) => external_exports.literal("").transform(() => void 0).or(schema2).optional();
-var issue2 = numeric(ids.issue);
-var commentId = numeric(ids.commentId);
-var planInputs = external_exports.object({
-  mode: external_exports.literal("plan"),
-  /** The issue or pull request the plan belongs to. */
-  issue: issue2,
-  /** What was asked: `audit`, `migrate TARGET`, `research QUESTION`, or words (a manual dispatch: audit). */
-  request: external_exports.string().default("audit"),
-  /** Who asked; the plan job checks it against the asking comment or the label event. */
-  requester: ids.login.default("unknown"),
-  /** The comment that asked; empty for a label. */
-  comment_id: optional2(commentId),
-  /** A revision: the plan comment it replaces, and the feedback (both, or it is a plain plan). */
-  revise_plan_comment_id: optional2(commentId),
-  feedback: optional2(external_exports.string().min(1))
-});
-var runInputs = external_exports.object({
-  mode: external_exports.literal("run"),
-  issue: issue2,
-  /** The approved plan comment. */
-  plan_comment_id: commentId,
-  /** The sha256 of the approved script. */
-  script_sha256: ids.sha256,
-  /**
-   * Who approved. Kept as an input although the job never reads it: GitHub shows a dispatch's
-   * inputs on the run's page, so whoever looks at a run sees who approved it without the thread.
-   * The job finds (and re-checks) the approval in the thread itself.
-   */
-  approver: optional2(ids.login)
-});
-var resumeInputs = external_exports.object({
-  mode: external_exports.literal("resume"),
-  issue: issue2,
-  plan_comment_id: commentId,
-  script_sha256: ids.sha256,
-  /** The Actions run whose artifact holds the journal to resume from. */
-  resume_actions_run_id: ids.actionsRunId
-});
-var sweepInputs = external_exports.object({ mode: external_exports.literal("sweep") });
-var dispatchSchema = external_exports.discriminatedUnion("mode", [
-  planInputs,
-  runInputs,
-  resumeInputs,
-  sweepInputs
-]);
-var DISPATCH_INPUTS = [
-  ...new Set(dispatchSchema.options.flatMap((option) => Object.keys(option.shape)))
-].sort();
-function problemOf(error62) {
-  const issue3 = error62.issues[0];
-  const input2 = issue3?.path[0];
-  if (input2 === void 0) return `the dispatch inputs are not valid (${issue3?.message ?? "invalid"})`;
-  return `the dispatch input \`${String(input2)}\` is not valid: ${issue3.message}`;
-}
-function parseDispatch(raw) {
-  const parsed = dispatchSchema.safeParse(raw);
-  return parsed.success ? { ok: true, inputs: parsed.data } : { ok: false, problem: problemOf(parsed.error) };
-}
-function dispatchInputs(request2) {
-  const inputs = {};
-  for (const [key, value] of Object.entries(request2)) if (value !== void 0) inputs[key] = String(value);
-  if (request2.mode === "plan" && request2.comment_id === void 0) inputs.comment_id = "";
-  const parsed = parseDispatch(inputs);
-  if (!parsed.ok) throw new Error(parsed.problem);
-  return inputs;
-}
-
-// src/github/commands.ts
-var SUBCOMMANDS = /* @__PURE__ */ new Set(["approve", "revise", "cancel", "status", "resume", "help"]);
-function proseLines(body) {
-  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, "").replace(/<(pre|code)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, "").split(/\r?\n/);
-  const prose2 = [];
-  let fence2;
-  for (const raw of lines) {
-    const line = raw.trim();
-    const marks = /^(`{3,}|~{3,})/.exec(line)?.[1];
-    if (fence2) {
-      if (marks?.[0] === fence2.char && marks.length >= fence2.length && line === marks) fence2 = void 0;
-      continue;
+function repositoryDefinitionDirs(repoDir) {
+  const dirs = [join(repoDir, ".claude", "agents")];
+  const manifest = join(repoDir, ".claude-plugin", "plugin.json");
+  if (existsSync(manifest)) {
+    let name2;
+    try {
+      name2 = JSON.parse(readFileSync(manifest, "utf8")).name;
+    } catch {
+      throw new Error(`${manifest} is not JSON: its plugin's agent definitions cannot be named`);
     }
-    if (marks && !(marks[0] === "`" && line.slice(marks.length).includes("`"))) {
-      fence2 = { char: marks[0], length: marks.length };
-      continue;
-    }
-    if (line.startsWith(">") || /^( {4}|\t)/.test(raw)) continue;
-    prose2.push(line);
+    if (typeof name2 === "string" && /^[\w.-]+$/.test(name2))
+      dirs.push({ dir: join(repoDir, "agents"), namespace: name2 });
   }
-  return prose2;
+  return dirs;
 }
-function parseCommand(body) {
-  const line = proseLines(body).find((l) => /^\/(workflow|approve)(\s|$)/i.test(l));
-  if (line === void 0) return { none: true };
-  const [head = "", ...words] = line.split(/\s+/);
-  if (head.toLowerCase() === "/approve") {
-    return words.length === 0 ? { command: { type: "approve" } } : { error: "`/approve` takes nothing after it" };
-  }
-  if (words.length === 0) return { error: "`/workflow` needs a kind or a request, e.g. `/workflow audit`" };
-  const sub = words[0].toLowerCase();
-  const rest = words.slice(1).join(" ");
-  if (SUBCOMMANDS.has(sub)) {
-    if (sub === "revise") {
-      return rest ? { command: { type: "revise", feedback: rest } } : { error: "`/workflow revise` needs feedback, e.g. `/workflow revise only src/api`" };
+var dirName = (d) => typeof d === "string" ? `${d}/` : `${d.dir}/ (as ${d.namespace}:NAME)`;
+function loadAgentDefinitions(dirs) {
+  const found = new Map(BUILT_IN.map((d) => [d.name, d]));
+  for (const entry of dirs) {
+    const dir = typeof entry === "string" ? entry : entry.dir;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
+    for (const file2 of readdirSync(dir).sort()) {
+      if (!file2.endsWith(".md")) continue;
+      const definition = readAgentDefinition(join(dir, file2));
+      const name2 = typeof entry === "string" ? definition.name : `${entry.namespace}:${definition.name}`;
+      found.set(name2, { ...definition, name: name2 });
     }
-    if (rest) return { error: `\`/workflow ${sub}\` takes nothing after it` };
-    return { command: { type: sub } };
   }
-  if (sub === "migrate" && !rest)
-    return { error: "`/workflow migrate` needs a target, e.g. `/workflow migrate CommonJS to ESM`" };
-  if (sub === "research" && !rest) return { error: "`/workflow research` needs a question" };
-  return { command: { type: "plan", request: words.join(" ") } };
+  return found;
 }
-var HELP = `**Dynamic Workflows** \u2014 multi-agent runs whose plan is code.
+function agentTypesIn(source) {
+  const names = /* @__PURE__ */ new Set();
+  for (const match of source.matchAll(/\bagentType\s*:\s*(['"`])([^'"`\n$]+)\1/g)) names.add(match[2]);
+  return [...names];
+}
+function unknownAgentType(name2, known, dirs) {
+  return `agentType "${name2}" has no definition: looked in ${dirs.map(dirName).join(", ")} and the built-in types; known: ${[...known].join(", ")}. Add .claude/agents/${name2}.md (front matter name, description, tools, model; the body is its instructions) or use a known type`;
+}
 
-| command | what it does |
-|---|---|
-| \`/workflow audit\` | plan a security audit (also \`bug-hunt\`, \`sweep\`, \`migrate TARGET\`, \`research QUESTION\`, or a request in words) |
-| \`/approve\` (or \`/workflow approve\`) | run the newest plan in this thread, exactly as shown |
-| \`/workflow revise FEEDBACK\` | a new plan from the old one and your feedback |
-| \`/workflow cancel\` | stop the running workflow |
-| \`/workflow status\` | where the newest plan stands |
-| \`/workflow resume\` | resume a run that stopped, from its journal |
-| \`/workflow help\` | this text |
+// src/engine/context.ts
+import { setMaxListeners } from "node:events";
+import { existsSync as existsSync7 } from "node:fs";
+import { performance as performance3 } from "node:perf_hooks";
 
-A label \`workflow:KIND\` on an issue plans that kind with the issue's text as the request.`;
+// src/agents/isolation.ts
+import { existsSync as existsSync3, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3, rmSync as rmSync2 } from "node:fs";
+import { tmpdir as tmpdir3 } from "node:os";
+import { join as join7 } from "node:path";
+
+// src/agents/commands.ts
+import { spawn } from "node:child_process";
 
 // src/agents/test-output.ts
 var CANNOT_RUN = [
@@ -62747,422 +62556,1212 @@ function failingText(failing) {
   return `${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
-// src/plan/dry-run.ts
-import { copyFile, lstat, mkdir, mkdtemp } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { dirname, join as join2 } from "node:path";
+// src/agents/commands.ts
+function runProcess(command, options) {
+  const started = performance.now();
+  const [file2, args] = "argv" in command ? [command.argv[0], command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
+  return new Promise((resolve4) => {
+    const chunks = [];
+    let size = 0;
+    let dropped = 0;
+    const keep = (chunk) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size > options.maxOutputBytes && chunks.length > 1) {
+        const first = chunks.shift();
+        size -= first.length;
+        dropped += first.length;
+      }
+    };
+    let timedOut = false;
+    const child = spawn(file2, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    });
+    let exited = false;
+    const signalGroup = (signal) => {
+      if (exited) return;
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    const killGroup = () => {
+      if (!options.gentleStop) return signalGroup("SIGKILL");
+      signalGroup("SIGTERM");
+      setTimeout(() => signalGroup("SIGKILL"), 2e3).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const onAbort = () => killGroup();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const finish2 = (exitCode, extra = "") => {
+      exited = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      let output2 = Buffer.concat(chunks).toString("utf8");
+      if (output2.length > options.maxOutputBytes || dropped > 0) {
+        output2 = output2.slice(-options.maxOutputBytes);
+        const newline = output2.indexOf("\n");
+        if (newline !== -1) {
+          dropped += Buffer.byteLength(output2.slice(0, newline + 1));
+          output2 = output2.slice(newline + 1);
+        }
+      }
+      if (dropped > 0) output2 = `[${dropped} bytes of earlier output dropped]
+${output2}`;
+      if (timedOut) output2 += `
+[stopped after ${options.timeoutMs} ms]`;
+      resolve4({
+        exitCode,
+        output: output2 + extra,
+        timedOut,
+        durationMs: Math.round(performance.now() - started)
+      });
+    };
+    child.on("error", (error62) => finish2(127, `${error62.message}
+`));
+    child.on("close", (code18, signal) => finish2(code18 ?? (signal ? 128 + 9 : 1)));
+    if (options.signal?.aborted) killGroup();
+  });
+}
+function splitCommand(line) {
+  if (/[|&;<>()$`\\\n*?{}[\]!~]/.test(line.replace(/'[^']*'|"[^"$`\\]*"/g, ""))) return void 0;
+  const words = [];
+  const pattern = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (let m = pattern.exec(line); m; m = pattern.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
+  return words.length > 0 ? words : void 0;
+}
+function isAllowed(words, allowed) {
+  return allowed.some((entry) => {
+    const prefix = splitCommand(entry);
+    return prefix !== void 0 && prefix.length <= words.length && prefix.every((w, i2) => w === words[i2]);
+  });
+}
+function summarizeTestOutput(output2, exitCode) {
+  return summarizeOutcome(readTestOutput(output2, exitCode), output2, exitCode);
+}
 
-// src/plan/calibration.json
-var calibration_default = {
-  about: "The dry run's simulated agents (src/models/diligent.ts): how many things they find, how much they read and write, how the API counts tokens. Where each number comes from: docs/planning.md#calibration.",
-  findingsPerFile: { quiet: 0, busy: 2 },
-  importReads: 2,
-  answerChars: { short: 70, prose: 420, report: 2400 },
-  toolTurnTextChars: 120,
-  billing: { charsPerToken: 3.5, toolUseSystemTokens: 346, messageOverheadTokens: 4 },
-  secondsPerTurn: 20,
-  budgetMargin: 1.5
+// src/agents/git-layout.ts
+import {
+  existsSync as existsSync2,
+  lstatSync,
+  readdirSync as readdirSync2,
+  readFileSync as readFileSync2,
+  realpathSync,
+  statSync as statSync2,
+  writeFileSync
+} from "node:fs";
+import { dirname, join as join3, resolve } from "node:path";
+
+// src/agents/git.ts
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join2 } from "node:path";
+var emptyDir;
+function empty() {
+  if (emptyDir === void 0) {
+    const dir = mkdtempSync(join2(tmpdir(), "dwf-git-empty-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    emptyDir = dir;
+  }
+  return emptyDir;
+}
+function gitEnv(config2 = []) {
+  const pairs2 = [
+    ["core.hooksPath", empty()],
+    ["core.fsmonitor", "false"],
+    ...config2
+  ];
+  const env = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: empty(),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_COUNT: String(pairs2.length)
+  };
+  pairs2.forEach(([key, value], i2) => {
+    env[`GIT_CONFIG_KEY_${i2}`] = key;
+    env[`GIT_CONFIG_VALUE_${i2}`] = value;
+  });
+  return env;
+}
+var GitError = class extends Error {
+  constructor(message, exitCode, stderr) {
+    super(message);
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.name = "GitError";
+  }
+  exitCode;
+  stderr;
 };
-
-// src/plan/dry-run.ts
-var CALIBRATION = calibration_default;
-var MAX_COPY_BYTES = 2 * 1024 * 1024;
-async function copyForDryRun(repoDir) {
-  let files;
+function runGit(args, options) {
+  return new Promise((resolve4, reject) => {
+    execFile(
+      "git",
+      args,
+      {
+        cwd: options.cwd,
+        env: gitEnv(options.config),
+        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
+        encoding: "utf8"
+      },
+      (error62, stdout, stderr) => {
+        if (!error62) return resolve4(stdout);
+        const code18 = typeof error62.code === "number" ? error62.code : null;
+        reject(
+          new GitError(
+            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
+            code18,
+            stderr
+          )
+        );
+      }
+    );
+  });
+}
+var IDENTITY = [
+  ["user.name", "Dynamic Workflows"],
+  ["user.email", "dynamic-workflows@users.noreply.github.com"]
+];
+async function pushBranch(options) {
+  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
+  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
   try {
-    files = await trackedFiles(repoDir);
+    await runGit(
+      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
+      {
+        cwd: options.cwd,
+        config: [
+          [key, ""],
+          [key, `AUTHORIZATION: basic ${basic}`]
+        ]
+      }
+    );
+  } catch (error62) {
+    const message = new Redactor([basic, options.token]).redact(error62.message);
+    throw new GitError(message, error62.exitCode ?? null, "");
+  }
+}
+async function trackedFiles(cwd) {
+  return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
+}
+function committedFiles(cwd) {
+  return trackedFiles(cwd).catch(() => void 0);
+}
+
+// src/agents/git-layout.ts
+function realDir(path4) {
+  try {
+    const real = realpathSync(path4);
+    return statSync2(real).isDirectory() ? real : void 0;
   } catch {
     return void 0;
   }
-  const dir = await mkdtemp(join2(tmpdir2(), "dwf-dry-repo-"));
-  for (const path4 of files) {
-    const info = await lstat(join2(repoDir, path4)).catch(() => void 0);
-    if (!info?.isFile() || info.size > MAX_COPY_BYTES) continue;
-    await mkdir(dirname(join2(dir, path4)), { recursive: true });
-    await copyFile(join2(repoDir, path4), join2(dir, path4));
-  }
-  return { dir, files };
 }
-function byPhase(events) {
-  const phases = /* @__PURE__ */ new Map();
-  for (const e of events) {
-    if (e.type !== "agent.finished") continue;
-    const name2 = e.phase ?? "(no phase)";
-    const t = phases.get(name2) ?? { agents: 0, tokens: 0, usd: 0 };
-    const u = e.usage;
-    t.agents++;
-    t.tokens += u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
-    t.usd = t.usd === null || e.usd === null ? null : t.usd + e.usd;
-    phases.set(name2, t);
+function gitDirOf(dotGitFile) {
+  let text2;
+  try {
+    text2 = readFileSync2(dotGitFile, "utf8");
+  } catch {
+    return void 0;
   }
-  return phases;
+  const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
+  return pointer ? realDir(resolve(dirname(dotGitFile), pointer)) : void 0;
 }
-var span = (a, b) => ({ min: Math.min(a, b), max: Math.max(a, b) });
-function phasesOf(quietEvents, busyEvents) {
-  const quiet = byPhase(quietEvents);
-  const busy = byPhase(busyEvents);
-  const names = [.../* @__PURE__ */ new Set([...busy.keys(), ...quiet.keys()])];
-  const zero = { agents: 0, tokens: 0, usd: 0 };
-  return names.map((phase) => {
-    const q = quiet.get(phase) ?? zero;
-    const b = busy.get(phase) ?? zero;
-    return {
-      phase,
-      agents: span(q.agents, b.agents),
-      tokens: span(q.tokens, b.tokens),
-      usd: q.usd === null || b.usd === null ? null : span(q.usd, b.usd)
-    };
+function trustedGitDir(repoDir) {
+  const dotGit = join3(repoDir, ".git");
+  let stat3;
+  try {
+    stat3 = lstatSync(dotGit);
+  } catch {
+    return void 0;
+  }
+  if (stat3.isDirectory()) return realDir(dotGit);
+  if (!stat3.isFile()) return void 0;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return void 0;
+  const commonFile = join3(gitDir, "commondir");
+  return existsSync2(commonFile) ? realDir(resolve(gitDir, readFileSync2(commonFile, "utf8").trim())) : gitDir;
+}
+var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
+function gitConfigFiles(gitDir) {
+  const found = [];
+  const walk4 = (dir, isGitDir) => {
+    let entries;
+    try {
+      entries = readdirSync2(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path4 = join3(dir, entry.name);
+      if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
+      else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
+        walk4(path4, existsSync2(join3(path4, "HEAD")));
+      }
+    }
+  };
+  walk4(gitDir, true);
+  return found.sort();
+}
+function gitLayout(cwd, trusted) {
+  const none = { dirs: [], configs: [] };
+  if (!trusted) return none;
+  const dotGit = join3(cwd, ".git");
+  let stat3;
+  try {
+    stat3 = lstatSync(dotGit);
+  } catch {
+    return none;
+  }
+  if (stat3.isDirectory()) {
+    return realDir(dotGit) === trusted ? { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: gitConfigFiles(dotGit) } : none;
+  }
+  if (!stat3.isFile()) return none;
+  const gitDir = gitDirOf(dotGit);
+  if (!gitDir) return none;
+  if (gitDir !== trusted) {
+    if (dirname(gitDir) !== join3(trusted, "worktrees")) return none;
+    const commonFile = join3(gitDir, "commondir");
+    if (!existsSync2(commonFile)) return none;
+    if (realDir(resolve(gitDir, readFileSync2(commonFile, "utf8").trim())) !== trusted) return none;
+  }
+  return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
+}
+var SYSTEM_GITCONFIG = "/etc/gitconfig";
+var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
+async function strippedGitConfig(file2) {
+  const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
+    cwd: dirname(file2)
   });
-}
-function budgetFrom(estimate, configured) {
-  const tokens2 = configured?.tokens ?? null;
-  const usd5 = configured?.usd ?? null;
-  if (tokens2 !== null || usd5 !== null) return { usd: usd5, tokens: tokens2, source: "configured" };
-  const margin = CALIBRATION.budgetMargin;
-  if (estimate.usd)
-    return { usd: round(estimate.usd.max * margin), tokens: null, source: "estimate", margin };
-  const most = estimate.inputTokens.max + estimate.outputTokens.max;
-  return { usd: null, tokens: Math.ceil(most * margin), source: "estimate", margin };
-}
-function round(usd5) {
-  return Math.ceil(usd5 * 100) / 100;
-}
-
-// src/report/estimate-text.ts
-function span2(min, max, show) {
-  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
-}
-var usd2 = (n) => formatUsd(n);
-function phaseTable(phases) {
-  if (phases.length === 0) return [];
-  return [
-    "| phase | agents | tokens | dollars |",
-    "|---|---|---|---|",
-    ...phases.map(
-      (p) => `| ${p.phase} | ${span2(p.agents.min, p.agents.max, String)} | ${span2(p.tokens.min, p.tokens.max, formatTokens)} | ${p.usd ? span2(p.usd.min, p.usd.max, usd2) : "unknown"} |`
-    )
-  ];
-}
-function costDrivers(e, scopeFiles, busyFindingsPerFile) {
-  const phases = e.phases ?? [];
-  const perFile = phases.find(
-    (p) => p.agents.min === scopeFiles && p.agents.max === scopeFiles && scopeFiles > 0
-  );
-  const looped = phases.filter((p) => p.agents.min === 0 && p.agents.max > 0);
-  const parts = [];
-  if (perFile?.usd && scopeFiles > 0)
-    parts.push(
-      `a bigger scope (each more file adds about ${usd2(perFile.usd.max / scopeFiles)} in ${perFile.phase} alone, and its findings their own agents)`
-    );
-  else parts.push("a bigger scope (more files, more agents)");
-  if (looped.length > 0)
-    parts.push(`more rounds (${looped.map((p) => p.phase).join(", ")} run again each round)`);
-  parts.push(`more than ${busyFindingsPerFile} findings a file (the busy world's count)`);
-  parts.push("large files read in many pages");
-  return `What would make it cost more: ${parts.join("; ")}.`;
-}
-function budgetLine(e) {
-  const b = e.budget;
-  if (!b) return void 0;
-  const amount2 = [
-    b.usd !== null ? `$${b.usd.toFixed(2)}` : "",
-    b.tokens !== null ? `${formatTokens(b.tokens)} tokens` : ""
-  ].filter(Boolean).join(" and ");
-  if (b.source === "configured")
-    return `Budget: ${amount2} (configured); the run stops starting agents when it is spent.`;
-  return `Budget: ${amount2}, the estimate's maximum \xD7 ${b.margin} (no budget is configured); the run stops starting agents when it is spent.`;
-}
-
-// src/report/plan.ts
-function count(n, noun) {
-  return `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
-}
-function span3(min, max, show) {
-  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
-}
-function duration3(seconds) {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-function renderPlan(plan2, options = {}) {
-  const a = plan2.assessment;
   const lines = [];
-  lines.push(`## Plan: ${plan2.request.text}`, "");
-  lines.push("### Assessment", "");
-  lines.push(
-    `- ${count(a.files, "file")} tracked by git, ${a.lines.toLocaleString("en-US")} line${a.lines === 1 ? "" : "s"}; ${count(a.sourceFiles.length, "source file")} in scope, ${count(a.testFiles, "test file")}`
-  );
-  if (a.excluded.length > 0) {
-    lines.push(
-      `- left out of scope: ${a.excluded.map((g) => `${g.label} ${g.files} (${g.examples.map((e) => `\`${e}\``).join(", ")}${g.files > g.examples.length ? ", \u2026" : ""})`).join("; ")}`
-    );
-  }
-  if (a.languages.length > 0) {
-    lines.push(
-      `- languages: ${a.languages.map((l) => `${l.language} ${count(l.files, "file")} / ${count(l.lines, "line")}`).join(", ")}`
-    );
-  }
-  lines.push(
-    a.oracle ? `- test oracle: \`${a.oracle.command}\` (from ${a.oracle.source})` : "- test oracle: none found"
-  );
-  if (a.baseline) {
-    const b = a.baseline;
-    const state = b.passed ? "passing" : b.unusable ? "cannot run" : "failing";
-    const failing = b.failing?.length ? `; first failing: ${failingText(b.failing)}` : "";
-    lines.push(
-      b.exitCode < 0 ? `- baseline: ${b.summary}` : `- baseline: ${state} (exit ${b.exitCode}; ${b.summary}${failing})`
-    );
-  }
-  lines.push(
-    "",
-    `### Verdict: \`${plan2.verdict.decision}\``,
-    "",
-    ...plan2.verdict.reasons.map((r) => `- ${r}`)
-  );
-  if (plan2.questions.length > 0) {
-    lines.push("", "### Questions, with the defaults this plan assumes", "");
-    lines.push(...plan2.questions.map((q, i2) => `${i2 + 1}. ${q.question} Assumed: ${q.assumed}.`));
-  }
-  if (plan2.estimate) {
-    const e = plan2.estimate;
-    lines.push("", "### Estimate", "");
-    lines.push(
-      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as \`${e.model}\`:`,
-      "",
-      `- agents: ${span3(e.agents.min, e.agents.max, String)}`,
-      `- input tokens: ${span3(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
-      `- output tokens: ${span3(e.outputTokens.min, e.outputTokens.max, formatTokens)}`,
-      `- dollars: ${e.usd ? span3(e.usd.min, e.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
-      `- wall time: ${span3(e.wallSeconds.min, e.wallSeconds.max, duration3)} (about a minute an agent, agents in parallel as the concurrency allows)`,
-      "",
-      "Agents read the repository through the real tools (a copy of it), one after another turn as a diligent model would; tokens are counted as the API bills them, prompt caching included."
-    );
-    const table2 = phaseTable(e.phases ?? []);
-    if (table2.length > 0) lines.push("", "Per phase, quiet to busy:", "", ...table2);
-    lines.push("", costDrivers(e, a.sourceFiles.length, CALIBRATION.findingsPerFile.busy));
-    const budget = budgetLine(e);
-    if (budget) lines.push("", budget);
-    if (e.overBudget)
-      lines.push(
-        "",
-        `> **Over budget**: the busy end of this estimate exceeds the configured ${Object.keys(e.overBudget).join(" and ")} budget.`
-      );
-    for (const p of e.problems) lines.push("", `> **Dry run problem**: ${p}`);
-  }
-  if (plan2.script) {
-    const fence2 = fenceFor(plan2.script);
-    lines.push(
-      "",
-      `### Script \`sha256:${plan2.scriptSha256}\``,
-      "",
-      `${fence2}js`,
-      plan2.script.trimEnd(),
-      fence2
-    );
-    if (options.howToRun) lines.push("", options.howToRun);
-  } else {
-    lines.push("", "No script: a workflow is not the right tool here.");
+  let header = "";
+  const quote2 = (text2) => `"${text2.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
+  for (const entry of listed.split("\0")) {
+    if (entry === "") continue;
+    const newline = entry.indexOf("\n");
+    const key = newline === -1 ? entry : entry.slice(0, newline);
+    const value = newline === -1 ? "true" : entry.slice(newline + 1);
+    const lower = key.toLowerCase();
+    if (lower.endsWith(".extraheader") || lower.startsWith("credential.") || lower.startsWith("include.") || lower.startsWith("includeif.")) {
+      continue;
+    }
+    const first = key.indexOf(".");
+    const last = key.lastIndexOf(".");
+    if (first <= 0 || last === key.length - 1) continue;
+    const section = key.slice(0, first);
+    const name2 = key.slice(last + 1);
+    const sub = first === last ? void 0 : withoutUserinfo(key.slice(first + 1, last));
+    const wanted = sub === void 0 ? `[${section}]` : `[${section} ${quote2(sub)}]`;
+    if (wanted !== header) {
+      lines.push(wanted);
+      header = wanted;
+    }
+    lines.push(`	${name2} = ${quote2(withoutUserinfo(value))}`);
   }
   return `${lines.join("\n")}
 `;
 }
+async function strippedConfigs(stage, git2) {
+  const targets = [...git2.configs, ...existsSync2(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
+  return Promise.all(
+    targets.map(async (target, i2) => {
+      const source = join3(stage, `config-${i2}`);
+      let text2 = "";
+      try {
+        text2 = await strippedGitConfig(target);
+      } catch {
+      }
+      writeFileSync(source, text2, { mode: 384 });
+      const othersRead = (statSync2(target).mode & 4) !== 0;
+      return { source, target, mode: othersRead ? "640" : "600" };
+    })
+  );
+}
 
-// src/github/plan-comment.ts
-var planMarker = (m) => writeMarker("plan", m);
-function scriptOf(body) {
-  const open3 = /^(`{3,})js[ \t]*\r?\n/m.exec(body);
-  if (!open3) return void 0;
-  const fence2 = open3[1];
-  const start = open3.index + open3[0].length;
-  const close = new RegExp(`\\r?\\n${fence2}[ \\t]*(\\r?\\n|$)`).exec(body.slice(start));
-  if (!close) return void 0;
-  return `${body.slice(start, start + close.index)}
-`;
+// src/agents/repo-code.ts
+var IsolationRefusedError = class extends Error {
+  constructor(reason) {
+    super(
+      `refused to run repository code: it runs only isolated (another user, its own PID namespace), and isolation cannot be set up here: ${reason}. To run it unisolated anyway, as this user and able to read its environment, set \`isolation: off\` in .github/dynamic-workflows.yml, or pass --no-isolation to dwf`
+    );
+    this.reason = reason;
+    this.name = "IsolationRefusedError";
+  }
+  reason;
+};
+var SANDBOX_USER = "dwf-sandbox";
+var PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
+function allowedEnv(host, fixed) {
+  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+  for (const name2 of PASSED_THROUGH) {
+    const value = host[name2];
+    if (value !== void 0) out[name2] = value;
+  }
+  return {
+    ...out,
+    CI: "true",
+    NO_COLOR: "1",
+    FORCE_COLOR: "0",
+    GIT_TERMINAL_PROMPT: "0",
+    ...fixed
+  };
 }
-function renderVisiblePlan(plan2, howToRun) {
-  const text2 = renderPlan(plan2, howToRun ? { howToRun } : {});
-  if (!plan2.script) return neutralise(text2);
-  const fence2 = fenceFor(plan2.script);
-  const block = `${fence2}js
-${plan2.script.trimEnd()}
-${fence2}`;
-  const at3 = text2.indexOf(block);
-  if (at3 < 0) return neutralise(text2);
-  return neutralise(text2.slice(0, at3)) + block + neutralise(text2.slice(at3 + block.length));
+var noRepoCode = {
+  isolated: false,
+  description: "no repository code runs in this run",
+  run: () => Promise.reject(new Error("no test command or allowed command is configured for this run"))
+};
+
+// src/agents/sandbox-steps.ts
+import { realpathSync as realpathSync2 } from "node:fs";
+import { homedir, tmpdir as tmpdir2 } from "node:os";
+import { dirname as dirname2, join as join5, relative as relative2, sep as sep3 } from "node:path";
+
+// src/agents/confine.ts
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync as lstatSync2,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync
+} from "node:fs";
+import { isAbsolute, join as join4, relative, resolve as resolve2, sep as sep2 } from "node:path";
+var ToolRefusal = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ToolRefusal";
+  }
+};
+function inside(root, target) {
+  const rel = relative(root, target);
+  return rel === "" || !rel.startsWith(`..${sep2}`) && rel !== ".." && !isAbsolute(rel);
 }
-function renderPlanComment(plan2, ids2) {
-  if (!plan2.script || !plan2.scriptSha256) return renderVisiblePlan(plan2);
-  const marker = planMarker({
-    ...ids2,
-    scriptSha256: plan2.scriptSha256,
-    request: plan2.request.text,
-    ...plan2.estimate ? { estimate: { agents: plan2.estimate.agents, usd: plan2.estimate.usd } } : {}
-  });
-  const howToRun = "Reply `/approve` to run exactly this script (someone with the configured permission). Reply `/workflow revise FEEDBACK` for a new plan; an edited comment or a newer plan voids this one.";
-  return `${marker}
-${renderVisiblePlan(plan2, howToRun)}`;
+function code(error62) {
+  return error62.code;
 }
-var NUMBER = /^\$?([\d.]+)([kM]?)$/;
-function amount(text2) {
-  const m = NUMBER.exec(text2.trim());
-  if (!m) return Number.NaN;
-  return Number(m[1]) * (m[2] === "M" ? 1e6 : m[2] === "k" ? 1e3 : 1);
-}
-function rangeOf(text2) {
-  const [min, max = min] = text2.split("\u2013").map(amount);
-  return Number.isFinite(min) && Number.isFinite(max) ? { min, max } : null;
-}
-function estimateOf(body) {
-  const phases = [];
-  const start = body.indexOf("| phase | agents | tokens | dollars |");
-  if (start >= 0) {
-    for (const row of body.slice(start).split("\n").slice(2)) {
-      const cells = /^\| (.+?) \| (.+?) \| (.+?) \| (.+?) \|$/.exec(row.trim());
-      if (!cells) break;
-      const agents = rangeOf(cells[2]);
-      const tokens2 = rangeOf(cells[3]);
-      if (!agents || !tokens2) break;
-      phases.push({ phase: cells[1], agents, tokens: tokens2, usd: rangeOf(cells[4]) });
+function confinePath(root, requested) {
+  if (typeof requested !== "string" || requested.trim() === "")
+    throw new ToolRefusal("path must be a non-empty string");
+  if (requested.includes("\0")) throw new ToolRefusal("path contains a NUL byte");
+  const absolute = resolve2(root, requested);
+  if (!inside(root, absolute)) {
+    throw new ToolRefusal(
+      `refused: ${requested} is outside the workspace; use paths relative to the repository root`
+    );
+  }
+  const rel = relative(root, absolute);
+  const parts = rel === "" ? [] : rel.split(sep2);
+  if (parts.some((part) => part.toLowerCase() === ".git"))
+    throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
+  let current2 = root;
+  for (const part of parts) {
+    current2 = join4(current2, part);
+    let stat3;
+    try {
+      stat3 = lstatSync2(current2);
+    } catch (error62) {
+      if (code(error62) === "ENOENT" || code(error62) === "ENOTDIR") break;
+      throw error62;
+    }
+    if (stat3.isSymbolicLink()) {
+      throw new ToolRefusal(
+        `refused: ${requested} goes through a symbolic link (${relative(root, current2).split(sep2).join("/")}); the file tools read and write real files only`
+      );
     }
   }
-  const budget = /^Budget: \$([\d.]+), the estimate's maximum × ([\d.]+)/m.exec(body);
-  return {
-    phases,
-    ...budget ? {
-      budget: {
-        usd: Number(budget[1]),
-        tokens: null,
-        source: "estimate",
-        margin: Number(budget[2])
-      }
-    } : {}
-  };
+  return { absolute, relative: parts.join("/") };
+}
+var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
+function refuseWorkflowWrite(relativePath) {
+  const lower = relativePath.toLowerCase();
+  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  if (dir === void 0) return;
+  throw new ToolRefusal(
+    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
+  );
+}
+function refuseLink(error62, shown) {
+  if (code(error62) === "ELOOP") throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
+  throw error62;
+}
+function readNoFollow(absolute, shown, maxBytes) {
+  let fd;
+  try {
+    fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error62) {
+    refuseLink(error62, shown);
+  }
+  try {
+    const stat3 = fstatSync(fd);
+    if (!stat3.isFile()) throw new ToolRefusal(`${shown} is not a file`);
+    if (stat3.size > maxBytes) throw new ToolRefusal(`${shown} is too large to read (${stat3.size} bytes)`);
+    const buffer = Buffer.alloc(stat3.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+function writeNoFollow(root, relativePath, content) {
+  const parts = relativePath.split("/");
+  let current2 = root;
+  for (const part of parts.slice(0, -1)) {
+    current2 = join4(current2, part);
+    try {
+      mkdirSync(current2);
+    } catch (error62) {
+      if (code(error62) !== "EEXIST") throw error62;
+      const stat3 = lstatSync2(current2);
+      if (stat3.isSymbolicLink())
+        throw new ToolRefusal(`refused: ${relativePath} goes through a symbolic link`);
+      if (!stat3.isDirectory())
+        throw new ToolRefusal(`refused: ${relative(root, current2)} is not a directory`);
+    }
+  }
+  const target = join4(root, ...parts);
+  let fd;
+  try {
+    fd = openSync(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      420
+    );
+  } catch (error62) {
+    refuseLink(error62, relativePath);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ToolRefusal(`${relativePath} is not a file`);
+    const bytes = Buffer.from(content, "utf8");
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-// src/github/approval.ts
-function botPlans(trusted, thread) {
-  return markersIn("plan", thread, trusted);
+// src/agents/sandbox-steps.ts
+var SETUP = `set -euo pipefail
+trap 'echo "dwf-sandbox: setting up the sandbox failed at: $BASH_COMMAND" >&2; exit 125' ERR
+uid=$1 gid=$2 cwd=$3 nproc=$4
+shift 4
+while [ "$#" -gt 0 ]; do
+  op=$1
+  shift
+  case "$op" in
+    --) break ;;
+    tmpfs) mkdir -p -- "$1"; mount -n -t tmpfs -o "mode=$2,size=$3,nr_inodes=$4,nosuid,nodev" dwf-sandbox "$1"; shift 4 ;;
+    dir) mkdir -p -- "$1"; shift ;;
+    file) if [ ! -e "$1" ]; then mkdir -p -- "\${1%/*}"; : > "$1"; fi; shift ;;
+    home) mkdir -p -- "$1"; chown -- "$uid:$gid" "$1"; chmod 700 -- "$1"; shift ;;
+    copydir)
+      src=$1 dst=$2 n=$3
+      shift 3
+      skip=()
+      for ((i = 0; i < n; i++)); do skip+=(! -name "$1"); shift; done
+      mkdir -p -- "$dst"
+      chown --reference="$src" -- "$dst"
+      chmod --reference="$src" -- "$dst"
+      find "$src" -mindepth 1 -maxdepth 1 \${skip[@]+"\${skip[@]}"} -exec cp -a -t "$dst" -- {} +
+      ;;
+    own)
+      chown -h -- "$uid:$gid" "$1"
+      find "$1" -mindepth 1 \\( -type d -perm -o=rx -o ! -type d -perm -o=r \\) -exec chown -h -- "$uid:$gid" {} +
+      shift ;;
+    limit)
+      read -r b f s c d <<< "$(stat -f -c '%b %f %S %c %d' -- "$1")"
+      mount -n -o "remount,size=$(( (b - f) * s + $2 )),nr_inodes=$(( c - d + $3 ))" -- "$1"
+      shift 3 ;;
+    config) install -m "$3" -o 0 -g "$gid" -- "$1" "$2"; shift 3 ;;
+    bind) mount -n --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    robind) mount -n --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
+    move) mount -n --move -- "$1" "$2"; shift 2 ;;
+    *) echo "dwf-sandbox: unknown setup step: $op" >&2; exit 125 ;;
+  esac
+done
+cd -- "$cwd"
+unset OLDPWD
+ulimit -u "$nproc"
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
+`;
+function defaultHidden(env) {
+  return [
+    "/root",
+    "/home",
+    "/tmp",
+    "/var/tmp",
+    "/dev/shm",
+    // Sockets (docker's, the system bus), sudo's state, systemd's; what programs need of it
+    // (the resolver's directory) is shown through read-only.
+    "/run",
+    "/var/run",
+    // Kubernetes service-account tokens, when /var/run is not a link to /run.
+    "/var/run/secrets",
+    homedir(),
+    tmpdir2(),
+    ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
+  ];
 }
-function newestPlan(trusted, thread) {
-  const newest = botPlans(trusted, thread).pop();
-  if (!newest)
-    return { refused: "there is no plan in this thread to approve; ask for one with `/workflow audit`" };
-  const { comment, marker } = newest;
-  if (comment.updated_at !== comment.created_at) {
-    return {
-      refused: `plan \`${marker.planId}\` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with \`/workflow revise\``
-    };
+function defaultRevealed() {
+  try {
+    return [dirname2(realpathSync2("/etc/resolv.conf"))];
+  } catch {
+    return [];
   }
-  const script = scriptOf(comment.body);
-  if (script === void 0 || sha256(script) !== marker.scriptSha256) {
-    return {
-      refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`
-    };
-  }
-  return newest;
 }
-function approvalsOf(trusted, thread, planId) {
-  return markersIn("approval", thread, trusted).filter((a) => a.marker.planId === planId);
+var DEFAULT_LIMITS = {
+  writableBytes: 2 * 1024 ** 3,
+  writableFiles: 1024 * 1024,
+  hiddenBytes: 16 * 1024 ** 2,
+  processes: 4096
+};
+var literalName = (name2) => name2.replace(/[[\]*?\\]/g, "\\$&");
+function copySteps(cwd, to, leftOut) {
+  const steps = [];
+  const rels = leftOut.map((p) => relative2(cwd, p).split(sep3));
+  const level2 = (prefix) => {
+    const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
+    const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
+    const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
+      const dir = join5(cwd, ...prefix, name2);
+      return !here.has(name2) && realDir(dir) === dir;
+    });
+    const names = [...here, ...onTheWay].sort();
+    steps.push(
+      "copydir",
+      join5(cwd, ...prefix),
+      join5(to, ...prefix),
+      String(names.length),
+      ...names.map(literalName)
+    );
+    for (const name2 of onTheWay) level2([...prefix, name2]);
+  };
+  level2([]);
+  return steps;
 }
-function approvable(trusted, thread) {
-  const found = newestPlan(trusted, thread);
-  if ("refused" in found) return found;
-  const earlier = approvalsOf(trusted, thread, found.marker.planId)[0];
-  if (earlier) {
-    return {
-      refused: `plan \`${found.marker.planId}\` was already approved by @${earlier.marker.approver}; ask for a new plan to run again`
-    };
+function sandboxSteps(plan2) {
+  const t = plan2.stage;
+  const { limits } = plan2;
+  const small = [String(limits.hiddenBytes), "4096"];
+  const writable = [String(limits.writableBytes), String(limits.writableFiles)];
+  const work = join5(t, "work");
+  const steps = ["tmpfs", t, "700", ...small];
+  const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
+  const real = [
+    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
+  ];
+  const inTree = real.filter((d) => d !== plan2.cwd && inside(plan2.cwd, d));
+  const candidates = real.filter((d) => !inside(plan2.cwd, d));
+  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
+  const revealed = [
+    ...new Set((plan2.revealed ?? []).map(realDir).filter((d) => d !== void 0))
+  ].filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan2.cwd, d)).filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
+  const sources = [
+    ...plan2.git.dotGit ? [plan2.git.dotGit] : [],
+    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" })),
+    ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
+  ];
+  sources.forEach((source, i2) => {
+    const hold = join5(t, "hold", String(i2));
+    steps.push(source.kind, hold, "robind", source.path, hold);
+    binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
+  });
+  const leftOut = [
+    ...inTree,
+    join5(plan2.cwd, ".dwf"),
+    ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
+    ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
+  ];
+  steps.push("tmpfs", work, "755", ...writable);
+  steps.push(...copySteps(plan2.cwd, work, leftOut));
+  steps.push("own", work, "limit", work, ...writable);
+  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join5(work, ".git"));
+  plan2.configs.forEach((config2, i2) => {
+    const copy = join5(t, "configs", String(i2));
+    if (i2 === 0) steps.push("dir", join5(t, "configs"));
+    steps.push("config", config2.source, copy, config2.mode);
+    binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
+  });
+  const prep = hidden.map((dir, i2) => ({ dir, at: join5(t, "hidden", String(i2)) }));
+  const home = plan2.home;
+  for (const { dir, at: at3 } of prep) {
+    const roomy = dir === "/tmp" || inside(dir, home);
+    steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755", ...roomy ? writable : small);
   }
+  const mapped = (target) => {
+    const owner = prep.find((p) => inside(p.dir, target));
+    return owner ? { path: join5(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
+  };
+  const depth = (path4) => path4.split(sep3).length;
+  for (const bind3 of [...binds].sort((a, b) => depth(a.target) - depth(b.target))) {
+    const at3 = mapped(bind3.target);
+    if (at3.prepared) steps.push(bind3.kind, at3.path);
+    steps.push(bind3.readOnly ? "robind" : "bind", bind3.source, at3.path);
+  }
+  steps.push("home", mapped(home).path);
+  const last = (p) => inside(p.dir, t) ? 1 : 0;
+  for (const { dir, at: at3 } of [...prep].sort((a, b) => last(a) - last(b))) steps.push("move", at3, dir);
+  return steps;
+}
+
+// src/agents/sandbox-user.ts
+import { execFile as execFile2 } from "node:child_process";
+import { accessSync, constants as constants2 } from "node:fs";
+import { delimiter, join as join6 } from "node:path";
+function onPath(program, env) {
+  const dirs = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).concat(["/usr/sbin", "/sbin"]);
+  return dirs.some((dir) => {
+    try {
+      accessSync(join6(dir, program), constants2.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+function exec(file2, args) {
+  return new Promise((resolvePromise) => {
+    execFile2(
+      file2,
+      args,
+      { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 3e4 },
+      (error62, stdout, stderr) => {
+        const code18 = error62 ? typeof error62.code === "number" ? error62.code : 1 : 0;
+        resolvePromise({ code: code18, output: `${stdout}${stderr}`.trim() });
+      }
+    );
+  });
+}
+async function sandboxUser(prefix, user) {
+  const lookup = async () => {
+    const { code: code18, output: output2 } = await exec("getent", ["passwd", user]);
+    const fields = output2.split(":");
+    return code18 === 0 && fields.length >= 4 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : void 0;
+  };
+  let found = await lookup();
+  for (let attempt = 0; !found && attempt < 3; attempt++) {
+    const [file2, ...args] = [
+      ...prefix,
+      "useradd",
+      "--system",
+      "--user-group",
+      "--no-create-home",
+      "--home-dir",
+      "/nonexistent",
+      "--shell",
+      "/usr/sbin/nologin",
+      user
+    ];
+    const made = await exec(file2, args);
+    found = await lookup();
+    if (!found && attempt === 2) return `could not create the user ${user}: ${made.output}`;
+    if (!found) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  }
+  if (found.uid === 0) return `the user ${user} has uid 0`;
   return found;
 }
-function distinctApproverProblem(config2, approver, plan2) {
-  if (!config2.requireDistinctApprover || approver !== plan2.requester) return void 0;
-  return `@${approver} asked for this plan, and this repository requires someone else to approve it (\`requireDistinctApprover\`)`;
-}
-var runMarker = (planId, attempt) => writeMarker("run", { planId, ...attempt });
-function runsOf(trusted, thread, planId) {
-  return markersIn("run", thread, trusted).filter((r) => r.marker.planId === planId);
-}
-function latestAttempt(trusted, thread, planId) {
-  for (const { marker } of runsOf(trusted, thread, planId).reverse()) {
-    if (marker.runId && marker.actionsRunId)
-      return { planId, runId: marker.runId, actionsRunId: marker.actionsRunId };
-  }
-  return void 0;
-}
-function approvalComment(trusted, thread, plan2, marker) {
-  const at3 = thread.findIndex((c) => c.id === marker.commentId);
-  const command = thread[at3];
-  if (!command || at3 < thread.indexOf(plan2))
-    return { refused: `the \`/approve\` comment ${marker.commentId} is not in this thread after the plan` };
-  if (command.user.login !== marker.approver || trusted.includes(command.user.login))
-    return { refused: `comment ${marker.commentId} was not written by the approver @${marker.approver}` };
-  const parsed = parseCommand(command.body);
-  if (!("command" in parsed) || parsed.command.type !== "approve")
-    return { refused: `comment ${marker.commentId} no longer says \`/approve\`` };
-  return { login: command.user.login, type: command.user.type };
-}
-function runnable(trusted, thread, given, config2) {
-  const commentId2 = checkId("commentId", given.planCommentId, "the plan comment id");
-  if (!commentId2.ok) return { refused: commentId2.problem };
-  const sha = checkId("sha256", given.scriptSha256, "the approved script hash");
-  if (!sha.ok) return { refused: sha.problem };
-  const found = newestPlan(trusted, thread);
-  if ("refused" in found) return found;
-  const { planId } = found.marker;
-  if (found.comment.id !== given.planCommentId) {
-    return {
-      refused: `comment ${given.planCommentId} is not the newest plan in this thread; a newer plan voids older ones`
-    };
-  }
-  if (found.marker.scriptSha256 !== given.scriptSha256) {
-    return { refused: `the approved sha256 ${given.scriptSha256} is not the sha256 of plan \`${planId}\`` };
-  }
-  const approvals = approvalsOf(trusted, thread, planId);
-  if (approvals.length !== 1) {
-    return {
-      refused: approvals.length === 0 ? `plan \`${planId}\` has no approval from the app` : `plan \`${planId}\` was approved ${approvals.length} times; ask for a new plan`
-    };
-  }
-  const marker = approvals[0].marker;
-  if (marker.scriptSha256 !== found.marker.scriptSha256)
-    return { refused: `the approval of plan \`${planId}\` names another script` };
-  const approver = approvalComment(trusted, thread, found.comment, marker);
-  if ("refused" in approver) return approver;
-  const distinct = distinctApproverProblem(config2, marker.approver, found.marker);
-  if (distinct) return { refused: `the approval is not valid: ${distinct}` };
-  const approval = { marker, approver };
-  const ran = runsOf(trusted, thread, planId).length > 0;
-  if (given.resume) {
-    const attempt = latestAttempt(trusted, thread, planId);
-    if (!ran || !attempt) return { refused: `plan \`${planId}\` has no earlier run to resume` };
-    return { ...found, approval, attempt };
-  }
-  if (ran) return { refused: `plan \`${planId}\` has run already; ask for a new plan to run again` };
-  return { ...found, approval };
+async function findIsolation(env, user) {
+  if (process.platform !== "linux") return `${process.platform} has no Linux namespaces`;
+  const missing = [
+    "unshare",
+    "setpriv",
+    "timeout",
+    "bash",
+    "env",
+    "cp",
+    "find",
+    "chown",
+    "mount",
+    "stat",
+    "install"
+  ].filter((p) => !onPath(p, env));
+  if (missing.length > 0) return `${missing.join(", ")} not found (util-linux and coreutils provide them)`;
+  let prefix;
+  if (process.getuid?.() === 0) prefix = [];
+  else if ((await exec("sudo", ["-n", "true"])).code === 0) prefix = ["sudo", "-n"];
+  else return "this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password";
+  const account = await sandboxUser(prefix, user);
+  if (typeof account === "string") return account;
+  return { prefix, user, ...account };
 }
 
-// src/github/permissions.ts
-var ORDER = ["read", "triage", "write", "maintain", "admin"];
-function atLeast(role, required2) {
-  return role !== "none" && ORDER.indexOf(role) >= ORDER.indexOf(required2);
-}
-function mayAct(actor, role, config2, action) {
-  if (actor.type === "Bot" && !config2.allowBots.includes(actor.login)) {
-    return {
-      allowed: false,
-      reason: `${mention(actor.login)} is a bot; bots may ${action} only when \`allowBots\` names them`
-    };
-  }
-  if (config2.approvers.users.includes(actor.login)) return { allowed: true };
-  const required2 = action === "approve" ? config2.approvers.permission : config2.triggerPermission ?? config2.approvers.permission;
-  if (atLeast(role, required2)) return { allowed: true };
+// src/agents/isolation.ts
+function isolatedRunner(isolation, setup, env) {
+  const home = existsSync3("/home") ? `/home/${isolation.user}` : `/tmp/${isolation.user}-home`;
+  const fixed = {
+    HOME: home,
+    TMPDIR: "/tmp",
+    USER: isolation.user,
+    LOGNAME: isolation.user,
+    // The copy belongs to another user than the repository: let git work in it.
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "safe.directory",
+    GIT_CONFIG_VALUE_0: "*"
+  };
+  const commandEnv = allowedEnv(env, fixed);
+  const hidden = [...defaultHidden(env), ...setup.hide];
+  const revealed = defaultRevealed();
+  const { limits } = setup;
+  const mib2 = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
   return {
-    allowed: false,
-    reason: `${mention(actor.login)} has ${role === "none" ? "no" : `\`${role}\``} permission on this repository; to ${action} a workflow takes \`${required2}\` or higher${config2.approvers.users.length > 0 ? ", or being listed in `approvers.users`" : ""}`
+    isolated: true,
+    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
+    async run(command, limits_) {
+      const cwd = realpathSync3(limits_.cwd);
+      const stage = mkdtempSync2(join7(tmpdir3(), "dwf-sandbox-"));
+      try {
+        const git2 = gitLayout(cwd, setup.gitDir);
+        const configs = await strippedConfigs(stage, git2);
+        const t = join7(stage, "setup");
+        mkdirSync2(t);
+        const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git: git2, configs, home, limits });
+        const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
+        const seconds = Math.max(1, Math.ceil(limits_.timeoutMs / 1e3) + 1);
+        return await runProcess(
+          {
+            argv: [
+              ...isolation.prefix,
+              "timeout",
+              "-k",
+              "2",
+              "-s",
+              "KILL",
+              String(seconds),
+              "env",
+              "-i",
+              ...Object.entries(commandEnv).map(([k, v]) => `${k}=${v}`),
+              "unshare",
+              "--mount",
+              "--pid",
+              "--fork",
+              "--mount-proc",
+              "--ipc",
+              "--uts",
+              "--kill-child",
+              "--",
+              "bash",
+              "-c",
+              SETUP,
+              "dwf-sandbox-setup",
+              String(isolation.uid),
+              String(isolation.gid),
+              cwd,
+              String(limits.processes),
+              ...steps,
+              "--",
+              ...argv
+            ]
+          },
+          {
+            cwd: "/",
+            env: commandEnv,
+            timeoutMs: limits_.timeoutMs,
+            maxOutputBytes: limits_.maxOutputBytes,
+            ...limits_.signal ? { signal: limits_.signal } : {},
+            gentleStop: isolation.prefix.length > 0
+          }
+        );
+      } finally {
+        rmSync2(stage, { recursive: true, force: true });
+      }
+    }
   };
 }
+function unisolatedRunner(env) {
+  return {
+    isolated: false,
+    description: "repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, able to read this process's environment (tokens and keys) through /proc",
+    // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
+    run: async (command, limits) => {
+      const home = mkdtempSync2(join7(tmpdir3(), "dwf-home-"));
+      try {
+        return await runProcess(command, {
+          cwd: limits.cwd,
+          env: allowedEnv(env, { HOME: home }),
+          timeoutMs: limits.timeoutMs,
+          maxOutputBytes: limits.maxOutputBytes,
+          ...limits.signal ? { signal: limits.signal } : {}
+        });
+      } finally {
+        rmSync2(home, { recursive: true, force: true });
+      }
+    }
+  };
+}
+function refusingRunner(reason) {
+  const error62 = new IsolationRefusedError(reason);
+  return {
+    isolated: false,
+    description: `repository code will be refused: isolation cannot be set up here (${reason}); set \`isolation: off\` or pass --no-isolation to run it unisolated`,
+    run: () => Promise.reject(error62)
+  };
+}
+async function createRepoCodeRunner(options) {
+  const env = options.env ?? process.env;
+  if (options.isolation === "off") return unisolatedRunner(env);
+  const found = await findIsolation(env, options.user ?? SANDBOX_USER);
+  if (typeof found === "string") return refusingRunner(found);
+  const runner = isolatedRunner(
+    found,
+    {
+      hide: options.hide ?? [],
+      gitDir: options.repoDir ? trustedGitDir(realpathSync3(options.repoDir)) : void 0,
+      limits: { ...DEFAULT_LIMITS, ...options.limits }
+    },
+    env
+  );
+  const probeDir = mkdtempSync2(join7(tmpdir3(), "dwf-probe-"));
+  try {
+    const probe = await runner.run(
+      { argv: ["true"] },
+      { cwd: probeDir, timeoutMs: 3e4, maxOutputBytes: 4096 }
+    );
+    if (probe.exitCode !== 0) {
+      return refusingRunner(
+        `setting up a sandbox failed (exit ${probe.exitCode}): ${probe.output.trim().slice(0, 500)}`
+      );
+    }
+  } finally {
+    rmSync2(probeDir, { recursive: true, force: true });
+  }
+  return runner;
+}
+
+// src/agents/workspace.ts
+import { existsSync as existsSync4, mkdirSync as mkdirSync3, realpathSync as realpathSync4, rmSync as rmSync3, writeFileSync as writeFileSync2 } from "node:fs";
+import { dirname as dirname3, join as join8 } from "node:path";
+
+// src/agents/workspace-git.ts
+function gitIn(cwd) {
+  const raw = (args) => runGit(args, { cwd, config: IDENTITY });
+  return { raw, revparse: (args) => raw(["rev-parse", ...args]) };
+}
+var DIFF = ["--no-textconv", "--no-ext-diff", "--no-color", "--src-prefix=a/", "--dst-prefix=b/"];
+var READ_DIFF = ["--text", ...DIFF];
+async function stagedNames(git2, filter) {
+  const args = [
+    "diff",
+    "--cached",
+    "--name-only",
+    "-z",
+    "--no-renames",
+    ...filter ? [`--diff-filter=${filter}`] : []
+  ];
+  return (await git2.raw([...args, "HEAD"])).split("\0").filter(Boolean);
+}
+var Mutex = class {
+  tail = Promise.resolve();
+  run(fn) {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => void 0);
+    return next;
+  }
+};
+
+// src/agents/commit-check.ts
+var SecretInChangesError = class extends Error {
+  constructor(files) {
+    super(
+      `the run's changes were not committed: ${files.map((f) => `\`${f}\``).join(", ")} ${files.length === 1 ? "holds" : "hold"} a secret this run knows (the job token, the model key or a configured value, as it is or encoded); nothing was committed or pushed, and the working copy with those changes was removed`
+    );
+    this.files = files;
+    this.name = "SecretInChangesError";
+  }
+  files;
+};
+async function filesWithSecrets(git2, secrets) {
+  if (!secrets) return [];
+  const hits = [];
+  for (const file2 of await stagedNames(git2, "d")) {
+    let content = "";
+    try {
+      content = await git2.raw(["cat-file", "blob", `:0:${file2}`]);
+    } catch {
+    }
+    if (secrets.finds(file2) || secrets.finds(content)) hits.push(secrets.redact(file2));
+  }
+  return hits;
+}
+
+// src/agents/diff-stat.ts
+function diffStatOf(patch) {
+  const files = [];
+  let current2;
+  let inHunk = false;
+  for (const line of patch.split("\n")) {
+    if (line.startsWith("diff --git ")) {
+      current2 = {
+        name: line.replace(/^diff --git "?a\/.*? "?b\//, "").replace(/"$/, ""),
+        added: 0,
+        removed: 0
+      };
+      files.push(current2);
+      inHunk = false;
+      continue;
+    }
+    if (!current2) continue;
+    if (line.startsWith("@@")) {
+      inHunk = true;
+    } else if (inHunk) {
+      if (line.startsWith("+")) current2.added++;
+      else if (line.startsWith("-")) current2.removed++;
+    } else if (line.startsWith("+++ b/") || line.startsWith('+++ "b/')) {
+      current2.name = line.slice(line.indexOf("b/") + 2).replace(/"$/, "");
+    } else if (line.startsWith("--- a/") || line.startsWith('--- "a/')) {
+      current2.name = line.slice(line.indexOf("a/") + 2).replace(/"$/, "");
+    }
+  }
+  if (files.length === 0) return "";
+  const width = Math.max(...files.map((f) => f.name.length));
+  const most = Math.max(...files.map((f) => f.added + f.removed));
+  const digits = String(most).length;
+  const scale = most > 40 ? 40 / most : 1;
+  const rows = files.map((f) => {
+    const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
+    const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
+    const graph = `${"+".repeat(plus)}${"-".repeat(minus)}`;
+    return ` ${f.name.padEnd(width)} | ${String(f.added + f.removed).padStart(digits)}${graph ? ` ${graph}` : ""}`;
+  });
+  const added = files.reduce((n, f) => n + f.added, 0);
+  const removed = files.reduce((n, f) => n + f.removed, 0);
+  const plural5 = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const total = [
+    plural5(files.length, "file changed", "files changed"),
+    ...added > 0 ? [plural5(added, "insertion(+)", "insertions(+)")] : [],
+    ...removed > 0 ? [plural5(removed, "deletion(-)", "deletions(-)")] : []
+  ].join(", ");
+  return [...rows, ` ${total}`].join("\n");
+}
+
+// src/agents/workspace.ts
+var Workspace = class {
+  constructor(options) {
+    this.options = options;
+  }
+  options;
+  setup;
+  gitLock = new Mutex();
+  fileLocks = /* @__PURE__ */ new Map();
+  changedBy = /* @__PURE__ */ new Map();
+  get branch() {
+    return `dwf/${this.options.runId}`;
+  }
+  git(baseDir) {
+    return gitIn(baseDir);
+  }
+  /** The real path agents work under; created on first use, so runs that touch no files create nothing. */
+  async root() {
+    this.setup ??= this.create();
+    return (await this.setup).root;
+  }
+  async create() {
+    const repo = realpathSync4(this.options.repoDir);
+    const repoGit = this.git(repo);
+    let base2;
+    try {
+      if ((await repoGit.revparse(["--show-toplevel"])).trim() === repo)
+        base2 = (await repoGit.revparse(["HEAD"])).trim();
+    } catch {
+      base2 = void 0;
+    }
+    if (!base2) return { root: repo };
+    const path4 = join8(this.options.runDir, "workspace");
+    mkdirSync3(dirname3(path4), { recursive: true });
+    await repoGit.raw(["worktree", "add", "--quiet", "-b", this.branch, path4, base2]);
+    const root = realpathSync4(path4);
+    const git2 = this.git(root);
+    if (this.options.resumeFrom) await this.carryOver(repoGit, git2, base2, this.options.resumeFrom);
+    return { root, git: git2, base: base2 };
+  }
+  /**
+   * A resumed run replays its agents' answers, not their edits: it starts from the files the
+   * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
+   */
+  async carryOver(repoGit, git2, base2, from) {
+    const oldPath = join8(from.runDir, "workspace");
+    const oldBranch = `dwf/${from.runId}`;
+    let patch = "";
+    if (existsSync4(oldPath)) {
+      const old = this.git(oldPath);
+      await old.raw(["add", "-A"]);
+      patch = await old.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
+      await repoGit.raw(["worktree", "remove", "--force", oldPath]);
+    } else if ((await repoGit.raw(["branch", "--list", oldBranch])).trim() !== "") {
+      patch = await repoGit.raw([
+        "diff",
+        "--binary",
+        ...DIFF,
+        base2,
+        oldBranch,
+        "--",
+        ".",
+        ":(exclude).dynamic-workflows"
+      ]);
+    }
+    if (patch.trim() === "") return;
+    const file2 = join8(this.options.runDir, "resumed.patch");
+    writeFileSync2(file2, patch);
+    await git2.raw(["apply", "--binary", file2]);
+  }
+  /** Serialises writes to one file across agents. */
+  withFileLock(absolutePath, fn) {
+    let lock = this.fileLocks.get(absolutePath);
+    if (!lock) {
+      lock = new Mutex();
+      this.fileLocks.set(absolutePath, lock);
+    }
+    return lock.run(fn);
+  }
+  recordChange(agentIndex, relativePath) {
+    if (!this.changedBy.has(relativePath)) this.changedBy.set(relativePath, /* @__PURE__ */ new Set());
+    this.changedBy.get(relativePath).add(agentIndex);
+  }
+  /** Which agents changed which file. */
+  changes() {
+    return Object.fromEntries(
+      [...this.changedBy].sort(([a], [b]) => a.localeCompare(b)).map(([file2, agents]) => [file2, [...agents].sort((x, y) => x - y)])
+    );
+  }
+  /** A worktree of the agent's own, holding the workspace as it is now. */
+  async isolate(agentIndex) {
+    this.setup ??= this.create();
+    const { git: git2 } = await this.setup;
+    if (!git2) return void 0;
+    const path4 = join8(this.options.runDir, "worktrees", `agent-${agentIndex}`);
+    const current2 = await this.gitLock.run(async () => {
+      await git2.raw(["add", "-A"]);
+      return git2.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
+    });
+    await this.gitLock.run(() => git2.raw(["worktree", "add", "--quiet", "--detach", path4, "HEAD"]));
+    const own2 = this.git(path4);
+    if (current2.trim() !== "") {
+      const patch = join8(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
+      writeFileSync2(patch, current2);
+      await own2.raw(["apply", "--binary", patch]);
+    }
+    await own2.raw(["add", "-A"]);
+    await own2.raw([
+      "commit",
+      "--quiet",
+      "--allow-empty",
+      "--no-verify",
+      "-m",
+      "workspace when the agent started"
+    ]);
+    const ownRoot = realpathSync4(path4);
+    return {
+      root: ownRoot,
+      finish: async () => {
+        await own2.raw(["add", "-A"]);
+        const diff = await own2.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
+        if (diff.trim() === "") {
+          await this.removeWorktree(git2, path4);
+          return { changed: [] };
+        }
+        const changed = await stagedNames(own2);
+        const patch = join8(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
+        writeFileSync2(patch, diff);
+        const conflict = await this.gitLock.run(async () => {
+          await git2.raw(["add", "-A"]);
+          const before = (await git2.raw(["write-tree"])).trim();
+          try {
+            await git2.raw(["apply", "--3way", "--binary", patch]);
+            return void 0;
+          } catch (error62) {
+            await git2.raw(["read-tree", "--reset", "-u", before]);
+            return error62.message.trim();
+          }
+        });
+        if (conflict !== void 0) {
+          return { changed, conflict: `could not merge the agent's changes (kept in ${path4}): ${conflict}` };
+        }
+        for (const file2 of changed) this.recordChange(agentIndex, file2);
+        await this.removeWorktree(git2, path4);
+        return { changed };
+      }
+    };
+  }
+  async removeWorktree(git2, path4) {
+    await this.gitLock.run(() => git2.raw(["worktree", "remove", "--force", path4]));
+  }
+  /** What the agents changed against the base commit; undefined outside git or before anything ran. */
+  async summary() {
+    if (!this.setup) return void 0;
+    const { git: git2 } = await this.setup;
+    if (!git2) return void 0;
+    return this.gitLock.run(async () => {
+      await git2.raw(["add", "-A"]);
+      const files = await stagedNames(git2);
+      const diff = await git2.raw(["diff", "--cached", "-U0", ...READ_DIFF, "HEAD"]);
+      const diffStat = diffStatOf(diff);
+      return { files, diffStat, diff };
+    });
+  }
+  /** Removes the run's working copy, its branch and every patch of its agents' changes. */
+  async discard(repoGit, root) {
+    await repoGit.raw(["worktree", "remove", "--force", root]);
+    rmSync3(join8(this.options.runDir, "worktrees"), { recursive: true, force: true });
+    rmSync3(join8(this.options.runDir, "resumed.patch"), { force: true });
+    await repoGit.raw(["worktree", "prune"]);
+    await repoGit.raw(["branch", "-D", this.branch]);
+  }
+  /**
+   * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
+   * removes the run's worktree; the branch stays. Without changes the branch is deleted, unless
+   * asked to keep the report anyway (a run with findings but no fixes). Changes that hold a known
+   * secret are not committed at all: the working copy and branch are removed and it throws
+   * `SecretInChangesError`, naming the files.
+   */
+  async commit(message, extraFiles, options = {}) {
+    if (options.evenWithoutChanges) this.setup ??= this.create();
+    if (!this.setup) return void 0;
+    const { root, git: git2, base: base2 } = await this.setup;
+    if (!git2 || !base2) return void 0;
+    const repoGit = this.git(realpathSync4(this.options.repoDir));
+    return this.gitLock.run(async () => {
+      await git2.raw(["add", "-A"]);
+      const changed = (await stagedNames(git2)).length > 0;
+      if (!changed && !options.evenWithoutChanges) {
+        await repoGit.raw(["worktree", "remove", "--force", root]);
+        await repoGit.raw(["branch", "-D", this.branch]);
+        return void 0;
+      }
+      for (const [path4, content] of Object.entries(extraFiles)) {
+        const target = join8(root, path4);
+        mkdirSync3(dirname3(target), { recursive: true });
+        writeFileSync2(target, content);
+      }
+      await git2.raw(["add", "-A"]);
+      const leaking = await filesWithSecrets(git2, this.options.secrets);
+      if (leaking.length > 0) {
+        await this.discard(repoGit, root);
+        throw new SecretInChangesError(leaking);
+      }
+      await git2.raw(["commit", "--quiet", "--no-verify", "-m", message]);
+      const commit = (await git2.revparse(["HEAD"])).trim();
+      await repoGit.raw(["worktree", "remove", "--force", root]);
+      return { branch: this.branch, commit, base: base2 };
+    });
+  }
+};
 
 // src/engine/events.ts
 var MAX_SCRIPT_OUTPUT_BYTES = 8 * 1024 * 1024;
@@ -63271,3191 +63870,14 @@ var EventDigest = class {
   }
 };
 
-// src/report/failures.ts
-function failureList(failures) {
-  return Object.entries(failures).sort(([, a], [, b]) => b - a).map(([reason, n]) => n > 1 ? `${reason} \xD7${n}` : reason).join(", ");
-}
-function failedAgentsLine(digest2) {
-  const { agents } = digest2;
-  if (agents.failed === 0) return "";
-  const all = agents.completed + agents.failed + agents.stopped;
-  return `${agents.failed} of ${plural2(all, "agent")} failed (${failureList(failureCounts(digest2))})`;
-}
-function cell(text2) {
-  return neutralise(text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
-}
-function failuresSection(digest2) {
-  const { agents } = digest2;
-  if (agents.failed === 0) return [];
-  const all = agents.completed + agents.failed + agents.stopped;
-  const lines = [
-    "",
-    "## Failures",
-    "",
-    `${agents.failed} of ${plural2(all, "agent")} failed` + (agents.completed === 0 ? ", and none succeeded" : `; ${agents.completed} succeeded`) + (agents.stopped > 0 ? `; ${agents.stopped} stopped` : "") + ". The script got `null` for an agent whose model call failed for good; an agent whose answer never fit its schema made its `agent()` call throw." + (digest2.retries > 0 ? ` Model calls were retried ${plural2(digest2.retries, "time")} in all.` : ""),
-    "",
-    "| agents | why |",
-    "|---:|---|",
-    ...digest2.failures.map((f) => `| ${f.count} | ${cell(f.reason)} |`)
-  ];
-  if (digest2.otherFailures > 0)
-    lines.push(`| ${digest2.otherFailures} | other reasons (see \`events.jsonl\`) |`);
-  return lines;
-}
-
-// src/models/types.ts
-var ZERO_USAGE = Object.freeze({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0
-});
-function addUsage(a, b) {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens
-  };
-}
-function billedTokens(u) {
-  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-}
-function messageText(message) {
-  if (typeof message.content === "string") return message.content;
-  return message.content.map((b) => b.type === "text" ? b.text : b.type === "tool_result" ? b.content : JSON.stringify(b.input)).join("\n");
-}
-var UNUSABLE_MODEL = /* @__PURE__ */ new Set(["unreachable", "auth", "server"]);
-var ModelError = class extends Error {
-  constructor(message, usage = ZERO_USAGE, failure3) {
-    super(message);
-    this.usage = usage;
-    this.failure = failure3;
-    this.name = "ModelError";
-  }
-  usage;
-  failure;
-};
-function estimateTokens(text2) {
-  return Math.ceil(text2.length / 4);
-}
-function requestText(request2) {
-  return request2.system + (request2.tools ? JSON.stringify(request2.tools) : "") + request2.messages.map(messageText).join("\n");
-}
-function textReply(text2, usage, model, output2) {
-  return {
-    text: text2,
-    ...output2 !== void 0 ? { output: output2 } : {},
-    toolCalls: [],
-    content: [{ type: "text", text: text2 }],
-    usage,
-    model
-  };
-}
-function abortableSleep(ms, signal) {
-  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve4, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve4();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-// src/report/progress-state.ts
-function emptyProgress() {
-  return {
-    phase: "",
-    queued: 0,
-    running: 0,
-    done: 0,
-    failed: 0,
-    retrying: [],
-    replayed: 0,
-    tokens: 0,
-    usd: null,
-    t: 0,
-    logs: []
-  };
-}
-var KEEP_LOGS = 5;
-function applyEvent(state, event) {
-  state.t = event.t;
-  switch (event.type) {
-    case "run.started":
-      state.runId = event.runId;
-      if (event.budget) state.budget = event.budget;
-      break;
-    case "phase":
-      state.phase = event.phase;
-      break;
-    case "log":
-      state.logs = [...state.logs, event.message].slice(-KEEP_LOGS);
-      break;
-    case "agent.queued":
-      state.queued++;
-      break;
-    case "agent.retry":
-      if (!state.retrying.includes(event.index)) state.retrying = [...state.retrying, event.index];
-      state.lastRetry = `${event.reason}, retry ${event.attempt} of ${event.of}`;
-      break;
-    case "agent.turn":
-      state.retrying = state.retrying.filter((i2) => i2 !== event.index);
-      break;
-    case "agent.started":
-      state.queued--;
-      state.running++;
-      break;
-    case "agent.finished":
-      state.retrying = state.retrying.filter((i2) => i2 !== event.index);
-      if (event.replayed) state.replayed++;
-      else if (event.attempts === 0 && event.status === "stopped") state.queued--;
-      else state.running--;
-      if (event.status === "completed") state.done++;
-      else state.failed++;
-      state.tokens += billedTokens(event.usage);
-      if (event.usd !== null && !event.replayed) state.usd = (state.usd ?? 0) + event.usd;
-      break;
-    default:
-      break;
-  }
-  return state;
-}
-function statusLine(s) {
-  return [
-    s.phase || "starting",
-    `${s.running} running`,
-    `${s.done} done`,
-    ...s.retrying.length > 0 ? [`${s.retrying.length} retrying (${s.lastRetry})`] : [],
-    ...s.failed > 0 ? [`${s.failed} failed`] : [],
-    ...s.queued > 0 ? [`${s.queued} queued`] : [],
-    ...s.replayed > 0 ? [`${s.replayed} replayed`] : [],
-    `${formatTokens(s.tokens)}${s.budget?.tokens ? ` of ${formatTokens(s.budget.tokens)}` : ""} tokens`,
-    ...s.usd !== null || s.budget?.usd ? [`${formatUsd(s.usd ?? 0)}${s.budget?.usd ? ` of ${formatUsd(s.budget.usd)}` : ""}`] : [],
-    `${(s.t / 1e3).toFixed(1)}s`
-  ].join(" \xB7 ");
-}
-
-// src/report/estimate-vs-actual.ts
-var span4 = (min, max, show) => min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
-var usd3 = (n) => formatUsd(n);
-var tokensOf = (u) => u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
-var cell2 = (text2) => text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/<!--/g, "<!\u2010\u2010");
-function estimateVsActual(estimate, byPhase2) {
-  if (estimate.length === 0) return [];
-  const names = [
-    ...estimate.map((p) => p.phase),
-    ...Object.keys(byPhase2).filter((n) => !estimate.some((p) => p.phase === n))
-  ];
-  const lines = [
-    "",
-    "## Estimate vs actual",
-    "",
-    "The plan estimated each phase from a quiet world (nothing found) to a busy one; this run:",
-    "",
-    "| phase | agents est. | agents | tokens est. | tokens | dollars est. | dollars |",
-    "|---|---|---|---|---|---|---|"
-  ];
-  let over = 0;
-  for (const name2 of names) {
-    const e = estimate.find((p) => p.phase === name2);
-    const a = byPhase2[name2];
-    const spent = a?.usd ?? null;
-    if (e?.usd && spent !== null && spent > e.usd.max) over++;
-    lines.push(
-      `| ${cell2(name2)} | ${e ? span4(e.agents.min, e.agents.max, String) : "not estimated"} | ${a?.agents ?? 0} | ${e ? span4(e.tokens.min, e.tokens.max, formatTokens) : "\u2013"} | ${formatTokens(a ? tokensOf(a) : 0)} | ${e?.usd ? span4(e.usd.min, e.usd.max, usd3) : "\u2013"} | ${spent === null ? "\u2013" : usd3(spent)} |`
-    );
-  }
-  if (over > 0)
-    lines.push("", `${over} phase${over === 1 ? "" : "s"} cost more than the busy end of the estimate.`);
-  return lines;
-}
-
-// src/report/reconcile.ts
-var UNCONFIRMED_FIX = "fix not confirmed";
-function reconcile(findings, changedFiles, oracles) {
-  const claimed = findings.filter((f) => f.status === "fixed");
-  const changed = new Set(changedFiles);
-  const testsAfter = oracles.count > 1 ? oracles.last : void 0;
-  const problems = [];
-  const n = (count3) => `${count3} finding${count3 === 1 ? " is" : "s are"}`;
-  if (claimed.length > 0 && changed.size === 0)
-    problems.push(`${n(claimed.length)} marked fixed, but no file was changed.`);
-  if (claimed.length > 0 && !testsAfter) {
-    problems.push(
-      `${n(claimed.length)} marked fixed, but the tests were not run after the changes: the fixes are unchecked.`
-    );
-  } else if (claimed.length > 0 && testsAfter && !testsAfter.passed) {
-    problems.push(`${n(claimed.length)} marked fixed, but the tests fail after the changes.`);
-  }
-  const why = (f) => {
-    if (changed.size === 0) return "no file was changed";
-    if (f.file && !changed.has(f.file)) return `${f.file} was not changed`;
-    if (!testsAfter) return "the tests were not run after the changes";
-    if (!testsAfter.passed) return "the tests fail after the changes";
-    return void 0;
-  };
-  let counted2 = 0;
-  let notInFile = 0;
-  const out = findings.map((f) => {
-    if (f.status !== "fixed") return f;
-    const reason = why(f);
-    if (reason === void 0) {
-      counted2++;
-      return f;
-    }
-    if (changed.size > 0 && f.file && !changed.has(f.file)) notInFile++;
-    return {
-      ...f,
-      status: UNCONFIRMED_FIX,
-      evidence: `${f.evidence ? `${f.evidence} ` : ""}(marked fixed, but ${reason})`
-    };
-  });
-  if (notInFile > 0) problems.push(`${n(notInFile)} marked fixed, but the file each names was not changed.`);
-  return { findings: out, fixedClaimed: claimed.length, fixedCounted: counted2, problems };
-}
-
-// src/report/report.ts
-var STATUS_ORDER = ["fixed", UNCONFIRMED_FIX, "confirmed", "unverified", "refuted"];
-function cell3(value) {
-  return neutralise(
-    String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
-  );
-}
-function codeSpan(value, inTable = true) {
-  let text2 = value.replace(/[\r\n]+/g, " ");
-  if (inTable) text2 = text2.replace(/\|/g, "\\|");
-  const fence2 = "`".repeat(Math.max(0, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
-  const pad = /^[` ]|[` ]$/.test(text2) ? " " : "";
-  return `${fence2}${pad}${text2}${pad}${fence2}`;
-}
-var SENSITIVE = [
-  [
-    /(^|\/)\.gitattributes$/i,
-    "how git and GitHub diff, merge and show files (`-diff`, `binary` or `linguist-generated` can hide a change from review)"
-  ],
-  [/(^|\/)\.gitmodules$/i, "submodules: which code is fetched from where"],
-  [/(^|\/)CODEOWNERS$/i, "who must review which files"],
-  [/^\.github\/(workflows|actions)\//i, "GitHub Actions: code that runs with the repository's secrets"],
-  [/^\.github\//i, "GitHub configuration (templates, settings, this product's configuration)"],
-  [/(^|\/)\.gitignore$/i, "which files git leaves out"]
-];
-function sensitiveChanges(files) {
-  const out = [];
-  for (const file2 of files) {
-    const hit = SENSITIVE.find(([pattern]) => pattern.test(file2));
-    if (hit) out.push({ file: file2, why: hit[1] });
-  }
-  return out;
-}
-function tokens(n) {
-  return n.toLocaleString("en-US");
-}
-function usd4(value) {
-  return value === null ? "unknown" : `$${value.toFixed(4)}`;
-}
-function findingsOf(result) {
-  const list3 = result?.findings;
-  if (!Array.isArray(list3)) return [];
-  return list3.filter(
-    (f) => typeof f === "object" && f !== null && typeof f.title === "string"
-  );
-}
-var QUALITY_CHECKS = [
-  ["type escape hatch `any`", /(:\s*any\b|\bas any\b|<any>)/],
-  ["`@ts-ignore` / `@ts-expect-error`", /@ts-(ignore|expect-error|nocheck)/],
-  ["lint rule disabled", /(eslint-disable|biome-ignore|noqa|#\s*type:\s*ignore|nolint)/],
-  ["`unsafe` code", /\bunsafe\b/],
-  [
-    "skipped or focused test",
-    /\b(it|test|describe)\.(skip|only)\b|\bx(it|describe)\(|@pytest\.mark\.skip|t\.Skip\(/
-  ],
-  ["TODO / FIXME left behind", /\b(TODO|FIXME|XXX|HACK)\b/]
-];
-function qualityCheck(diff) {
-  const hits = [];
-  let file2 = "";
-  let inHunk = false;
-  for (const line of diff.split("\n")) {
-    if (line.startsWith("diff --git ")) {
-      inHunk = false;
-      continue;
-    }
-    if (!inHunk && line.startsWith("+++ ")) {
-      file2 = line.replace(/^\+\+\+ "?(b\/)?/, "").replace(/"$/, "");
-      continue;
-    }
-    if (line.startsWith("@@")) {
-      inHunk = true;
-      continue;
-    }
-    if (!inHunk || !line.startsWith("+")) continue;
-    for (const [check2, pattern] of QUALITY_CHECKS) {
-      if (pattern.test(line)) hits.push({ check: check2, file: file2, line: line.slice(1).trim().slice(0, 120) });
-    }
-  }
-  return hits;
-}
-function usageTable(title, rows) {
-  const out = [
-    `| ${title} | agents | input | cache write | cache read | output | dollars |`,
-    "|---|---:|---:|---:|---:|---:|---:|"
-  ];
-  for (const [key, u] of Object.entries(rows)) {
-    out.push(
-      `| ${cell3(key)} | ${u.agents} | ${tokens(u.inputTokens)} | ${tokens(u.cacheWriteTokens)} | ${tokens(u.cacheReadTokens)} | ${tokens(u.outputTokens)} | ${usd4(u.usd)} |`
-    );
-  }
-  return out;
-}
-function cacheHitRatio(u) {
-  const input2 = u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-  return input2 === 0 ? null : u.cacheReadTokens / input2;
-}
-function renderReport(input2) {
-  const reconciled = reconcile(findingsOf(input2.result), input2.changes?.files ?? [], input2.digest.oracles);
-  const lines = [
-    ...headerSection(input2),
-    ...doesNotAddUp(reconciled.problems),
-    ...careful(input2),
-    ...summarySection(input2.result),
-    ...findingsSection(reconciled.findings, input2.digest),
-    ...failuresSection(input2.digest),
-    ...oracleSection(input2),
-    ...changesSection(input2),
-    ...phasesSection(input2),
-    ...estimateVsActual(input2.estimate ?? [], input2.usage.byPhase),
-    ...accountingSection(input2)
-  ];
-  return `${lines.join("\n")}
-`;
-}
-function headerSection(input2) {
-  const lines = [];
-  lines.push(`# ${input2.name}: ${input2.status}`, "", input2.description, "");
-  lines.push(
-    `- run: \`${input2.runId}\`, ${(input2.durationMs / 1e3).toFixed(1)} s, model \`${input2.model}\``
-  );
-  if (input2.args !== void 0) lines.push(`- arguments: \`${cell3(JSON.stringify(input2.args))}\``);
-  if (input2.changes?.branch) lines.push(`- branch: \`${input2.changes.branch}\``);
-  if (input2.error) lines.push(`- error: ${cell3(input2.error)}`);
-  const { dropped } = input2.digest;
-  if (dropped.lines > 0) {
-    lines.push(
-      `- log: ${tokens(dropped.lines)} lines the script wrote (${tokens(dropped.characters)} characters) were dropped past the limit on its output; \`events.jsonl\` has the lines before them`
-    );
-  }
-  if (input2.replayed) {
-    lines.push(
-      "",
-      "> The model replies in this run were replayed from a fixture or journal: no model was called for them."
-    );
-  }
-  return lines;
-}
-function doesNotAddUp(problems) {
-  if (problems.length === 0) return [];
-  return [
-    "",
-    "> [!CAUTION]",
-    "> **The run's claims do not add up**; what it calls fixed is not counted as fixed:",
-    ...problems.map((p) => `> - ${p}`)
-  ];
-}
-function careful(input2) {
-  const sensitive = sensitiveChanges(input2.changes?.files ?? []);
-  if (sensitive.length === 0) return [];
-  return [
-    "",
-    "## Needs a careful look",
-    "",
-    "This run changed files that control the repository, git or GitHub; review these first:",
-    "",
-    ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`)
-  ];
-}
-function summarySection(result) {
-  const summary = result?.summary;
-  if (typeof summary !== "string" || summary.trim() === "") return [];
-  const text2 = neutralise(summary.trim());
-  const fence2 = fenceFor(text2);
-  return ["", "## Summary", "", `${fence2}text`, text2, fence2];
-}
-function phasesSection(input2) {
-  const { phases, morePhases } = input2.digest;
-  if (phases.length === 0) return [];
-  const lines = ["", "## Phases", "", ...phases.map((p) => `1. ${cell3(p)}`)];
-  if (morePhases > 0) lines.push("", `\u2026 and ${tokens(morePhases)} more phases.`);
-  return lines;
-}
-function findingsSection(findings, digest2) {
-  const lines = ["", "## Findings", ""];
-  if (findings.length === 0) {
-    const failed = failedAgentsLine(digest2);
-    return [...lines, `No findings were reported${failed ? `; ${failed}: see Failures` : ""}.`];
-  }
-  const counts2 = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length]).filter(
-    ([, n]) => n > 0
-  );
-  lines.push(counts2.map(([s, n]) => `${n} ${s}`).join(", "), "");
-  lines.push("| status | severity | finding | where | evidence |", "|---|---|---|---|---|");
-  const rank = (f) => {
-    const i2 = STATUS_ORDER.indexOf(f.status ?? "");
-    return i2 < 0 ? STATUS_ORDER.length : i2;
-  };
-  for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
-    const where = f.file ? `\`${cell3(f.file)}${f.line ? `:${f.line}` : ""}\`` : "";
-    lines.push(
-      `| ${cell3(f.status ?? "unverified")} | ${cell3(f.severity)} | ${cell3(f.title)} | ${where} | ${cell3(f.evidence)} |`
-    );
-  }
-  return lines;
-}
-function oracleSection(input2) {
-  const oracles = input2.digest.oracles;
-  const lines = ["", "## Tests (the oracle)", ""];
-  if (!oracles.first || !oracles.last) return [...lines, "The script did not run the test suite."];
-  const describe4 = (o) => `${o.passed ? "passing" : "failing"} (exit ${o.exitCode}; ${cell3(o.summary)})`;
-  lines.push(`- before: ${describe4(oracles.first)}`);
-  if (oracles.count > 1) lines.push(`- after: ${describe4(oracles.last)}`);
-  return lines;
-}
-function changesSection(input2) {
-  const lines = ["", "## Changes", ""];
-  if (!input2.changes || input2.changes.files.length === 0) return [...lines, "No files were changed."];
-  const fence2 = fenceFor(input2.changes.diffStat);
-  lines.push(fence2, input2.changes.diffStat, fence2, "");
-  const byAgent = Object.entries(input2.changes.byAgent);
-  if (byAgent.length > 0) {
-    lines.push("| file | changed by agent |", "|---|---|");
-    const label = (i2) => input2.usage.agents.find((a) => a.index === i2)?.label ?? "";
-    for (const [file2, agents] of byAgent) {
-      lines.push(
-        `| ${codeSpan(file2)} | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell3(label(i2))}` : ""}`).join(", ")} |`
-      );
-    }
-    lines.push("");
-  }
-  const hits = qualityCheck(input2.changes.diff);
-  lines.push("### Quality check", "");
-  if (hits.length === 0) {
-    lines.push(
-      "No added line uses `any`, `@ts-ignore`, a disabled lint rule, `unsafe`, a skipped test or a TODO."
-    );
-  } else {
-    lines.push("Automated changes are rarely production-ready on day one; look at these lines first:", "");
-    for (const h of hits) lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
-  }
-  return lines;
-}
-function accountingSection(input2) {
-  const t = input2.usage.totals;
-  const lines = ["", "## Token accounting", ""];
-  const ratio = cacheHitRatio(t);
-  lines.push(
-    `${t.agents} agent${t.agents === 1 ? "" : "s"} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? "cost unknown" : usd4(t.usd)}` + (ratio === null ? "." : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`)
-  );
-  if (input2.usage.replayedFromJournal.agents > 0) {
-    lines.push(
-      `${input2.usage.replayedFromJournal.agents} agents were replayed from an earlier run's journal at no cost.`
-    );
-  }
-  if (input2.usage.unpricedModels.length > 0) {
-    lines.push(
-      `No price is known for ${input2.usage.unpricedModels.map((m) => `\`${m}\``).join(", ")}: their cost is unknown, not zero.`
-    );
-  }
-  lines.push(
-    "",
-    ...usageTable("phase", input2.usage.byPhase),
-    "",
-    ...usageTable("model", input2.usage.byModel),
-    ""
-  );
-  const top = [...input2.usage.agents].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || totalTokens(b.usage) - totalTokens(a.usage)).slice(0, 10);
-  if (top.length > 0) {
-    lines.push(
-      "Top agents by cost:",
-      "",
-      "| agent | phase | status | tokens | dollars |",
-      "|---|---|---|---:|---:|"
-    );
-    for (const a of top) {
-      lines.push(
-        `| #${a.index} ${cell3(a.label)} | ${cell3(a.phase)} | ${a.status} | ${tokens(totalTokens(a.usage))} | ${usd4(a.usd)} |`
-      );
-    }
-  }
-  return lines;
-}
-function totalTokens(u) {
-  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-}
-
-// src/report/trace-compact.ts
-var PAGE_TRANSCRIPT_TOTAL = 6e5;
-var PAGE_TRANSCRIPT_MIN = 600;
-var PAGE_TRANSCRIPT_MAX = 4e4;
-function pageBudgetPerAgent(agents) {
-  const share = Math.floor(PAGE_TRANSCRIPT_TOTAL / Math.max(1, agents));
-  return Math.min(PAGE_TRANSCRIPT_MAX, Math.max(PAGE_TRANSCRIPT_MIN, share));
-}
-function cutString(text2, cap) {
-  if (text2.length <= cap) return text2;
-  return `${text2.slice(0, cap)}
-[\u2026 ${text2.length - cap} more characters: the page keeps ${cap}; the run directory's transcript has the rest]`;
-}
-function cutValue(value, cap) {
-  if (typeof value === "string") return cutString(value, cap);
-  if (value === null || typeof value !== "object") return value;
-  const json3 = JSON.stringify(value);
-  if (json3.length > cap) return cutString(json3, cap);
-  return value;
-}
-var DROPPED = {
-  start: ["index", "label", "phase", "model", "schema"],
-  end: ["usage", "attempts"]
-};
-function pageLine(line, cap, answerText) {
-  const out = {};
-  const dropped = DROPPED[line.type] ?? [];
-  for (const [key, value] of Object.entries(line)) {
-    if (dropped.includes(key) || key === "cut") continue;
-    if (value === null || value === "" || Array.isArray(value) && value.length === 0) continue;
-    if (key === "retries" && value === 0) continue;
-    if (key === "usage") {
-      const u = value;
-      out.u = [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens];
-    } else if (key === "toolCalls") {
-      out.toolCalls = value.map((c) => ({
-        id: c.id,
-        name: c.name,
-        input: cutValue(c.input, cap)
-      }));
-    } else if (key === "text" && line.type === "turn" && value === answerText) {
-    } else out[key] = cutValue(value, cap);
-  }
-  if (line.cut) out.cut = line.cut;
-  return out;
-}
-function compactTranscript(lines, budget) {
-  const cap = Math.max(200, Math.floor(budget / 3));
-  const end = lines.find((l) => l.type === "end");
-  const answerText = end?.type === "end" && end.status === "completed" ? typeof end.result === "string" ? end.result : JSON.stringify(end.result) : void 0;
-  const compact = lines.map((line) => pageLine(line, cap, answerText));
-  const size = (l) => JSON.stringify(l).length;
-  let total = compact.reduce((n, l) => n + size(l), 0);
-  if (total <= budget) return compact;
-  const keep = /* @__PURE__ */ new Set();
-  compact.forEach((l, i2) => {
-    if (l.type === "start" || l.type === "end" || l.type === "replayed") keep.add(i2);
-  });
-  total = [...keep].reduce((n, i2) => n + size(compact[i2]), 0);
-  for (let i2 = 0; i2 < compact.length; i2++) {
-    if (keep.has(i2)) continue;
-    const s = size(compact[i2]);
-    if (total + s > budget) break;
-    keep.add(i2);
-    total += s;
-  }
-  const out = [];
-  let omitted = 0;
-  compact.forEach((l, i2) => {
-    if (keep.has(i2)) {
-      if (omitted > 0) out.push({ type: "omitted", lines: omitted });
-      omitted = 0;
-      out.push(l);
-    } else omitted++;
-  });
-  if (omitted > 0) out.push({ type: "omitted", lines: omitted });
-  return out;
-}
-
-// src/report/trace-data.ts
-var NO_PHASE = "(no phase)";
-function agentsOf(events) {
-  const byIndex = /* @__PURE__ */ new Map();
-  const phases = [];
-  const seen = /* @__PURE__ */ new Set();
-  const addPhase = (name2) => {
-    if (!seen.has(name2)) {
-      seen.add(name2);
-      phases.push(name2);
-    }
-  };
-  const oracles = [];
-  const logs = [];
-  const meta3 = { end: 0 };
-  let current2 = NO_PHASE;
-  const agent = (index, phase, label, t) => {
-    let a = byIndex.get(index);
-    if (!a) {
-      a = {
-        index,
-        phase: phase ?? current2,
-        status: "queued",
-        usage: ZERO_USAGE,
-        usd: null,
-        turns: 0,
-        commands: 0
-      };
-      addPhase(a.phase);
-      byIndex.set(index, a);
-      a.queued = t;
-    }
-    if (label !== void 0) a.label = label;
-    return a;
-  };
-  for (const e of events) {
-    meta3.end = Math.max(meta3.end, e.t);
-    switch (e.type) {
-      case "run.started":
-        meta3.concurrency = e.concurrency;
-        meta3.maxAgents = e.maxAgents;
-        if (e.resumedFrom !== void 0) meta3.resumedFrom = e.resumedFrom;
-        break;
-      case "phase":
-        current2 = e.phase;
-        addPhase(e.phase);
-        break;
-      case "log":
-        if (logs.length < 500) logs.push({ t: e.t, message: e.message.slice(0, 500) });
-        break;
-      case "agent.queued":
-        agent(e.index, e.phase, e.label, e.t);
-        break;
-      case "agent.started": {
-        const a = agent(e.index, e.phase, e.label, e.t);
-        a.started = e.t;
-        a.model = e.model;
-        a.status = "running";
-        break;
-      }
-      case "agent.turn":
-        agent(e.index, void 0, void 0, e.t).turns++;
-        break;
-      case "command":
-        if (e.index !== void 0) agent(e.index, void 0, void 0, e.t).commands++;
-        break;
-      case "agent.finished": {
-        const a = agent(e.index, e.phase, e.label, e.t);
-        a.finished = e.t;
-        a.usage = e.usage;
-        a.usd = e.usd;
-        a.status = e.replayed ? "replayed" : e.status === "completed" ? "done" : e.status;
-        if (e.error !== void 0) a.error = e.error.slice(0, 400);
-        break;
-      }
-      case "oracle":
-        addPhase(current2);
-        oracles.push({
-          t: e.t,
-          phase: current2,
-          passed: e.passed,
-          exitCode: e.exitCode,
-          summary: e.summary.slice(0, 400),
-          durationMs: e.durationMs
-        });
-        break;
-    }
-  }
-  const agents = [...byIndex.values()].sort((a, b) => a.index - b.index);
-  return { agents, phases, oracles, logs, meta: meta3 };
-}
-function phaseSummaries(input2) {
-  const byName = /* @__PURE__ */ new Map();
-  for (const name2 of input2.phases) {
-    byName.set(name2, {
-      name: name2,
-      start: Number.POSITIVE_INFINITY,
-      end: 0,
-      agents: 0,
-      statuses: {},
-      tokens: 0,
-      usd: null,
-      oracles: 0
-    });
-  }
-  for (const a of input2.agents) {
-    const p = byName.get(a.phase);
-    p.agents++;
-    p.statuses[a.status] = (p.statuses[a.status] ?? 0) + 1;
-    p.tokens += billedTokens(a.usage);
-    if (a.usd !== null) p.usd = (p.usd ?? 0) + a.usd;
-    p.start = Math.min(p.start, a.queued ?? a.finished ?? 0);
-    p.end = Math.max(p.end, a.finished ?? a.started ?? a.queued ?? 0);
-  }
-  for (const o of input2.oracles) {
-    const p = byName.get(o.phase);
-    p.oracles++;
-    p.start = Math.min(p.start, Math.max(0, o.t - o.durationMs));
-    p.end = Math.max(p.end, o.t);
-  }
-  return [...byName.values()].filter((p) => p.agents > 0 || p.oracles > 0).map((p) => ({ ...p, start: Number.isFinite(p.start) ? p.start : p.end }));
-}
-function traceData(input2) {
-  const folded = agentsOf(input2.events);
-  const models = [];
-  const modelIndex = (m) => {
-    if (m === void 0) return -1;
-    const i2 = models.indexOf(m);
-    return i2 >= 0 ? i2 : models.push(m) - 1;
-  };
-  const budget = pageBudgetPerAgent(folded.agents.length);
-  const transcripts = {};
-  for (const a of folded.agents) {
-    const lines = input2.transcript(a.index);
-    if (lines) transcripts[a.index] = compactTranscript(lines, budget);
-    if (a.model === void 0) {
-      const start = lines?.find((l) => l.type === "start");
-      if (start?.type === "start") a.model = start.model;
-    }
-  }
-  const agents = folded.agents.map((a) => [
-    a.index,
-    a.label ?? null,
-    folded.phases.indexOf(a.phase),
-    a.status,
-    modelIndex(a.model),
-    a.queued ?? null,
-    a.started ?? null,
-    a.finished ?? null,
-    a.usage.inputTokens,
-    a.usage.outputTokens,
-    a.usage.cacheReadTokens,
-    a.usage.cacheWriteTokens,
-    a.usd === null ? null : Math.round(a.usd * 1e6) / 1e6,
-    a.turns,
-    a.commands,
-    a.error ?? null
-  ]);
-  const { meta: meta3 } = folded;
-  return {
-    run: {
-      ...input2.run,
-      durationMs: Math.max(input2.run.durationMs, meta3.end),
-      ...meta3.concurrency !== void 0 ? { concurrency: meta3.concurrency } : {},
-      ...meta3.maxAgents !== void 0 ? { maxAgents: meta3.maxAgents } : {},
-      ...meta3.resumedFrom !== void 0 ? { resumedFrom: meta3.resumedFrom } : {}
-    },
-    phases: phaseSummaries(folded),
-    agents,
-    models,
-    phaseNames: folded.phases,
-    oracles: folded.oracles,
-    logs: folded.logs,
-    transcripts,
-    transcriptBudget: budget
-  };
-}
-
-// src/report/trace-diagram.ts
-var MAX_DIAGRAM_PHASES = 12;
-var ORDER2 = ["done", "replayed", "failed", "invalid", "stopped", "running", "queued"];
-function mermaidLabel(text2) {
-  const flat = text2.replace(/\s+/g, " ").trim();
-  const short = flat.length > 60 ? `${flat.slice(0, 59)}\u2026` : flat;
-  return short.replace(/#/g, "#35;").replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;").replace(/`/g, "'").replace(/[[\]{}|]/g, " ");
-}
-function outcomeOf(p) {
-  if ((p.statuses.failed ?? 0) + (p.statuses.invalid ?? 0) > 0) return "failed";
-  if ((p.statuses.stopped ?? 0) + (p.statuses.queued ?? 0) + (p.statuses.running ?? 0) > 0) return "stopped";
-  return "done";
-}
-function nodeText(p, oracle) {
-  const counts2 = ORDER2.filter((s) => p.statuses[s]).map((s) => `${p.statuses[s]} ${s}`).join(", ");
-  const lines = [mermaidLabel(p.name)];
-  if (p.agents > 0) lines.push(`${plural2(p.agents, "agent")}${counts2 ? `: ${counts2}` : ""}`);
-  if (oracle) lines.push(mermaidLabel(oracle));
-  return lines.join("<br/>");
-}
-function runDiagram(phases, oracles = []) {
-  if (phases.length === 0) return "";
-  const shown = phases.slice(0, MAX_DIAGRAM_PHASES);
-  const lines = ["```mermaid", "flowchart LR"];
-  shown.forEach((p, i2) => {
-    const last = oracles.filter((o) => o.phase === p.name).at(-1);
-    const oracle = last ? `tests ${last.passed ? "pass" : "fail"}: ${last.summary}` : void 0;
-    lines.push(`  p${i2}["${nodeText(p, oracle)}"]:::${outcomeOf(p)}`);
-  });
-  if (phases.length > shown.length) {
-    lines.push(`  more["${plural2(phases.length - shown.length, "more phase")}"]`);
-  }
-  const ids2 = shown.map((_, i2) => `p${i2}`);
-  if (phases.length > shown.length) ids2.push("more");
-  if (ids2.length > 1) lines.push(`  ${ids2.join(" --> ")}`);
-  lines.push(
-    "  classDef done fill:#dafbe1,stroke:#2e9e5b,color:#1f2328",
-    "  classDef failed fill:#ffebe9,stroke:#d64545,color:#1f2328",
-    "  classDef stopped fill:#fff1e0,stroke:#e08a2e,color:#1f2328",
-    "```"
-  );
-  return lines.join("\n");
-}
-function runDiagramOf(events) {
-  const folded = agentsOf(events);
-  return runDiagram(phaseSummaries(folded), folded.oracles);
-}
-function traceArtifactLine(o) {
-  const artifact = `dynamic-workflows-${o.actionsRunId}`;
-  return `Trace: the artifact [\`${artifact}\`](${o.runUrl}#artifacts) holds the run directory; open \`${o.runId}/trace.html\` in a browser for the timeline and every agent's transcript, or run \`dwf show ${o.runId} --runs-dir DIR\` on the unzipped directory.`;
-}
-
-// src/github/texts.ts
-var ack = (commentId2) => writeMarker("ack", commentId2);
-var usdRange = (e) => e.usd ? `, $${e.usd.min.toFixed(2)}\u2013$${e.usd.max.toFixed(2)}` : "";
-var actual = (u) => `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.`;
-var plural3 = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
-var commandProblem = (error62) => `${error62}.
-
-${HELP}`;
-var help = () => HELP;
-var nothingDone = (reason) => `Nothing was done: ${reason}.`;
-function planningStarted(o) {
-  return `Planning ${quoteUserText(o.request)} for ${mention(o.requester)}: the assessment, the script and its estimate will be posted here. Follow [the planning run](${o.runUrl}).
-
-${ack(o.commentId)}`;
-}
-var notApproved = (reason) => `Not approved: ${reason}.`;
-function approved(o) {
-  const { approval: a, estimate: e } = o;
-  const estimate = e ? ` Estimate: ${e.agents.min}\u2013${e.agents.max} agents${usdRange(e)}.` : "";
-  return `Approved by ${mention(a.approver)}: plan \`${a.planId}\`, script \`sha256:${a.scriptSha256}\`.${estimate} The run is starting in [Actions](${o.actionsUrl}); its pull request will be linked here.
-
-` + writeMarker("approval", a);
-}
-var nothingToCancel = () => "There is no running workflow for this issue to cancel.";
-function cancelled(o) {
-  return `Cancelled at the request of ${mention(o.requester)}: ${o.runs.map((r) => `[run ${r.id}](${r.url})`).join(", ")}. What the run finished is kept; \`/workflow resume\` continues it.
-
-${ack(o.commentId)}`;
-}
-var noPlanTo = (command) => `There is no plan in this thread to ${command}; ask for one with \`/workflow audit\`.`;
-var nothingToResume = (planId) => `Plan \`${planId}\` has no run to resume yet; approve it with \`/approve\`.`;
-function resuming(o) {
-  return `Resuming plan \`${o.planId}\` (run \`${o.runId}\`) for ${mention(o.requester)}: completed agents are replayed at no cost. See [Actions](${o.actionsUrl}).
-
-${ack(o.commentId)}`;
-}
-function planStatus(plan2, approval) {
-  if (!plan2) return "No plan in this thread yet: ask for one with `/workflow audit`.";
-  return approval ? `Plan \`${plan2.planId}\` was approved by ${mention(approval.approver)} and dispatched; the run reports back here.` : `Plan \`${plan2.planId}\` (requested by ${mention(plan2.requester)}) is waiting for \`/approve\`.`;
-}
-var labelRefused = (label, reason) => `Nothing was done for the label ${quoteUserText(label)}: ${reason}.`;
-var planningStartedByLabel = (o) => `Planning ${quoteUserText(o.request)} for ${mention(o.requester)} (label ${quoteUserText(o.label)}). See [Actions](${o.actionsUrl}).`;
-var ENDINGS = {
-  failure: "failed",
-  cancelled: "was cancelled",
-  timed_out: "timed out",
-  startup_failure: "could not start"
-};
-function workflowRunEnded(conclusion, runUrl) {
-  const ended = validMarker("run-ended", runUrl) ? `
-
-${writeMarker("run-ended", runUrl)}` : "";
-  return `The workflow run ${ENDINGS[conclusion]}: [logs](${runUrl}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.${ended}`;
-}
-var didNotPlan = (reason) => `Did not plan: ${reason}.`;
-var planSummary = (issue3, verdict, scriptSha256) => `Plan for #${issue3}: verdict \`${verdict}\`${scriptSha256 ? `, script sha256:${scriptSha256}` : ""}.`;
-var didNotRun = (reason) => `Did not run: ${reason}.`;
-var refusedToRun = (reason) => `Refused to run: ${reason}.`;
-var jobFailed = (mode, message) => `The ${mode} job failed: ${message}
-
-Its run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`;
-var sweepSkipped = (reason) => `The sweep did not run: ${reason}`;
-var sweepSummary = (newFindings, pullRequest) => pullRequest ? `The sweep found ${newFindings} new findings: ${pullRequest.url}` : "The sweep found nothing new; no pull request was opened.";
-var MAX_LOG_LINE = 500;
-function clip(line) {
-  const flat = line.replace(/\s+/g, " ");
-  return flat.length > MAX_LOG_LINE ? `${flat.slice(0, MAX_LOG_LINE)}\u2026 [${flat.length - MAX_LOG_LINE} more characters in the run's log]` : flat;
-}
-function runProgress(state, info) {
-  const lines = [
-    `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ""}`,
-    "",
-    `\`${statusLine(state)}\``
-  ];
-  if (state.logs.length > 0) lines.push("", ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
-  lines.push("", progressMarker(state, info));
-  return lines.join("\n");
-}
-function progressMarker(state, info) {
-  return state.runId && isId("runId", state.runId) && info.actionsRunId && isId("actionsRunId", info.actionsRunId) ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId }) : runMarker(info.planId);
-}
-function failedAgents(summary) {
-  const failed = summary.failedAgents ?? 0;
-  if (failed === 0) return "";
-  const all = (summary.usage?.agents ?? failed) + (summary.replayedAgents ?? 0);
-  return `${failed} of ${plural3(all, "agent")} failed (${neutralise(failureList(summary.failures ?? {}))})`;
-}
-function runEnded(summary, pullRequest) {
-  const failed = failedAgents(summary);
-  if (summary.status === "completed") {
-    if (pullRequest) return `The run completed: ${pullRequest.url}${failed ? `. ${failed}.` : ""}`;
-    return failed ? `The run completed with no changes and no findings, but ${failed}: its report, in the run's artifact, says why.` : "The run completed with no changes and no findings: nothing to review.";
-  }
-  return `The run ${summary.status === "stopped" ? "stopped" : "failed"}: ${neutralise(summary.error ?? "no error recorded")}. ${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ""}Reply \`/workflow resume\` to continue from its journal.`;
-}
-var runEndedComment = (summary, pullRequest, state, info) => {
-  const trace2 = info.runUrl && info.actionsRunId && summary.runId ? `
-
-${traceArtifactLine({ runUrl: info.runUrl, actionsRunId: info.actionsRunId, runId: summary.runId })}` : "";
-  return `${runEnded(summary, pullRequest)}${trace2}
-
-${progressMarker(state, info)}`;
-};
-function carefulLook(changedFiles) {
-  const sensitive = sensitiveChanges(changedFiles);
-  if (sensitive.length === 0) return "";
-  return [
-    "> [!WARNING]",
-    "> **Needs a careful look**: this pull request changes files that control the repository, git or GitHub:",
-    ...sensitive.map((s) => `> - ${codeSpan(s.file, false)}: ${s.why}`),
-    "",
-    ""
-  ].join("\n");
-}
-function failedNotice(summary) {
-  const failed = failedAgents(summary);
-  if (!failed) return "";
-  return [
-    "> [!WARNING]",
-    `> **${failed}**: their part of the work is missing here; the report's Failures section says why.`,
-    "",
-    ""
-  ].join("\n");
-}
-function pullRequestFor(summary, report, plan2, changedFiles = [], extras = {}) {
-  const careful2 = carefulLook(changedFiles) + failedNotice(summary);
-  const findings = findingsOf(summary.result);
-  const fixed = extras.fixed ?? findings.filter((f) => f.status === "fixed").length;
-  const run = [...extras.diagram ? [extras.diagram, ""] : [], ...extras.trace ? [extras.trace, ""] : []];
-  const name2 = /^# ([^:\n]+)/.exec(report)?.[1] ?? "workflow";
-  const title = `${name2}: ${fixed > 0 ? plural3(fixed, "fix", "fixes") : plural3(findings.length, "finding")} (run ${summary.runId})`;
-  const u = summary.usage;
-  if ("sweep" in plan2) {
-    const known = [
-      .../* @__PURE__ */ new Set([
-        ...plan2.known,
-        ...findings.map((f) => f.fingerprint).filter((f) => typeof f === "string" && validMarker("sweep-known", [f]))
-      ])
-    ];
-    const head2 = `${careful2}The scheduled security sweep found ${plural3(findings.length, "new finding")}. ${actual(u)}
-
-${run.map((l) => `${l}
-`).join("")}---
-
-`;
-    return { title, body: `${head2}${report}
-${writeMarker("sweep-known", known.slice(-1e4))}
-` };
-  }
-  const e = plan2.marker.estimate;
-  const estimate = e ? `Estimate: ${e.agents.min}\u2013${e.agents.max} agents${usdRange(e)}. ${actual(u)}` : actual(u);
-  const head = [
-    `${careful2}Plan \`${plan2.marker.planId}\` (script \`sha256:${plan2.marker.scriptSha256}\`), requested by @${plan2.marker.requester} and approved by @${plan2.approver} in #${plan2.issue}.`,
-    estimate,
-    "",
-    ...run,
-    "Automated changes: review them like any contribution; the report says where to look first.",
-    "",
-    "---",
-    ""
-  ].join("\n");
-  return { title, body: head + report };
-}
-
-// src/github/handlers.ts
-async function reply(gh, issue3, body) {
-  await gh.comment(issue3, body);
-}
-async function loadConfig(gh, issue3, thread, trusted) {
-  const parsed = parseConfig(await gh.readConfig());
-  if (parsed.ok) return parsed.config;
-  const body = configProblemComment(parsed.problems);
-  if (!thread.some((c) => c.body === body && trusted.includes(c.user.login))) await gh.comment(issue3, body);
-  return void 0;
-}
-function actionsUrl(gh, config2) {
-  return `${gh.repoUrl}/actions/workflows/${encodeURIComponent(config2.workflowFile)}`;
-}
-async function plan(gh, event, config2, request2, revision = {}) {
-  await gh.react(event.comment.id, "eyes");
-  const { runUrl } = await gh.dispatch(
-    config2.workflowFile,
-    dispatchInputs({
-      mode: "plan",
-      issue: event.issue,
-      request: request2,
-      requester: event.comment.user.login,
-      comment_id: event.comment.id,
-      ...revision
-    })
-  );
-  await gh.comment(
-    event.issue,
-    planningStarted({
-      request: request2,
-      requester: event.comment.user.login,
-      runUrl: runUrl ?? actionsUrl(gh, config2),
-      commentId: event.comment.id
-    })
-  );
-}
-async function approve(gh, event, config2, thread, trusted) {
-  const found = approvable(trusted, thread);
-  if ("refused" in found) return reply(gh, event.issue, notApproved(found.refused));
-  const approver = event.comment.user.login;
-  const distinct = distinctApproverProblem(config2, approver, found.marker);
-  if (distinct) return reply(gh, event.issue, notApproved(distinct));
-  await gh.react(event.comment.id, "+1");
-  await gh.dispatch(
-    config2.workflowFile,
-    dispatchInputs({
-      mode: "run",
-      issue: event.issue,
-      plan_comment_id: found.comment.id,
-      script_sha256: found.marker.scriptSha256,
-      approver
-    })
-  );
-  await gh.comment(
-    event.issue,
-    approved({
-      approval: {
-        planId: found.marker.planId,
-        scriptSha256: found.marker.scriptSha256,
-        approver,
-        commentId: event.comment.id
-      },
-      estimate: found.marker.estimate,
-      actionsUrl: actionsUrl(gh, config2)
-    })
-  );
-}
-function alreadyAnswered(trusted, thread, commentId2) {
-  return thread.some(
-    (c) => readMarker("ack", c, trusted) === commentId2 || readMarker("approval", c, trusted)?.commentId === commentId2
-  );
-}
-function dispatchedCommand(command) {
-  return command.type === "plan" || command.type === "revise" || command.type === "resume";
-}
-async function cancel(gh, event, config2) {
-  const mine = (await gh.activeRuns(config2.workflowFile)).filter(
-    (r) => new RegExp(`#${event.issue}\\b`).test(r.title)
-  );
-  if (mine.length === 0) return reply(gh, event.issue, nothingToCancel());
-  for (const run of mine) await gh.cancelRun(run.id);
-  await gh.comment(
-    event.issue,
-    cancelled({ requester: event.comment.user.login, runs: mine, commentId: event.comment.id })
-  );
-}
-async function onComment(gh, event) {
-  const parsed = parseCommand(event.comment.body);
-  if ("none" in parsed) return;
-  const trusted = await gh.trustedAuthors();
-  if (trusted.includes(event.comment.user.login)) return;
-  const thread = await gh.listComments(event.issue);
-  if (alreadyAnswered(trusted, thread, event.comment.id)) return;
-  const config2 = await loadConfig(gh, event.issue, thread, trusted);
-  if (!config2) return;
-  const actor = event.comment.user;
-  if (actor.type === "Bot" && !config2.allowBots.includes(actor.login)) return;
-  if ("error" in parsed) return reply(gh, event.issue, commandProblem(parsed.error));
-  const { command } = parsed;
-  if (command.type === "help") return reply(gh, event.issue, help());
-  const action = command.type === "approve" ? "approve" : "trigger";
-  const decision = mayAct(actor, await gh.roleOf(actor.login), config2, action);
-  if (!decision.allowed) return reply(gh, event.issue, nothingDone(decision.reason));
-  if (command.type === "approve") return approve(gh, event, config2, thread, trusted);
-  if (command.type === "status") return reply(gh, event.issue, statusOf(trusted, thread));
-  if (command.type === "cancel") return cancel(gh, event, config2);
-  if (dispatchedCommand(command)) {
-    if (command.type === "plan") return plan(gh, event, config2, command.request);
-    const newestPlan2 = botPlans(trusted, thread).pop();
-    if (!newestPlan2) return reply(gh, event.issue, noPlanTo(command.type));
-    const { comment: newest, marker } = newestPlan2;
-    if (command.type === "revise") {
-      return plan(gh, event, config2, marker.request, {
-        revise_plan_comment_id: newest.id,
-        feedback: command.feedback
-      });
-    }
-    const attempt = latestAttempt(trusted, thread, marker.planId);
-    if (!attempt) return reply(gh, event.issue, nothingToResume(marker.planId));
-    await gh.react(event.comment.id, "eyes");
-    await gh.dispatch(
-      config2.workflowFile,
-      dispatchInputs({
-        mode: "resume",
-        issue: event.issue,
-        plan_comment_id: newest.id,
-        script_sha256: marker.scriptSha256,
-        resume_actions_run_id: attempt.actionsRunId
-      })
-    );
-    await gh.comment(
-      event.issue,
-      resuming({
-        planId: marker.planId,
-        runId: attempt.runId,
-        requester: actor.login,
-        actionsUrl: actionsUrl(gh, config2),
-        commentId: event.comment.id
-      })
-    );
-  }
-}
-function statusOf(trusted, thread) {
-  const newest = botPlans(trusted, thread).pop()?.marker;
-  const approval = markersIn("approval", thread, trusted).map((a) => a.marker).find((a) => a.planId === newest?.planId);
-  return planStatus(newest, approval);
-}
-async function onLabel(gh, event) {
-  const kind = /^workflow:(.+)$/.exec(event.label)?.[1]?.trim();
-  if (!kind) return;
-  const thread = await gh.listComments(event.issue);
-  const config2 = await loadConfig(gh, event.issue, thread, await gh.trustedAuthors());
-  if (!config2) return;
-  const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config2, "trigger");
-  if (!decision.allowed) return reply(gh, event.issue, labelRefused(event.label, decision.reason));
-  const request2 = ["migrate", "research"].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
-  await gh.dispatch(
-    config2.workflowFile,
-    dispatchInputs({ mode: "plan", issue: event.issue, request: request2, requester: event.sender.login })
-  );
-  await gh.comment(
-    event.issue,
-    planningStartedByLabel({
-      request: request2,
-      requester: event.sender.login,
-      label: event.label,
-      actionsUrl: actionsUrl(gh, config2)
-    })
-  );
-}
-var BAD_ENDINGS = ["failure", "cancelled", "timed_out", "startup_failure"];
-var isBadEnding = (conclusion) => BAD_ENDINGS.includes(conclusion);
-async function onWorkflowRun(gh, run) {
-  const conclusion = run.conclusion;
-  if (!isBadEnding(conclusion)) return;
-  const config2 = parseConfig(await gh.readConfig());
-  const file2 = config2.ok ? config2.config.workflowFile : "dynamic-workflows.yml";
-  if (!run.path.endsWith(`/${file2}`)) return;
-  const issue3 = Number(/#(\d+)/.exec(run.display_title)?.[1]);
-  if (!Number.isInteger(issue3) || issue3 <= 0) return;
-  const thread = await gh.listComments(issue3);
-  const trusted = await gh.trustedAuthors();
-  if (markersIn("run-ended", thread, trusted).some((m) => m.marker === run.html_url)) return;
-  await gh.comment(issue3, workflowRunEnded(conclusion, run.html_url));
-}
-
-// src/github/port.ts
-var ROLES = /* @__PURE__ */ new Set(["read", "triage", "write", "maintain", "admin"]);
-var notFound = (error62) => error62.status === 404;
-var threadComment = (c) => ({
-  id: c.id,
-  body: c.body ?? "",
-  user: { login: c.user?.login ?? "", type: c.user?.type ?? "User" },
-  created_at: c.created_at,
-  updated_at: c.updated_at
-});
-function octokitPort(octokit, repository) {
-  const { owner, repo, defaultBranch } = repository;
-  return {
-    owner,
-    repo,
-    defaultBranch,
-    async listComments(issue3) {
-      const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-        owner,
-        repo,
-        issue_number: issue3,
-        per_page: 100
-      });
-      return comments.map(threadComment);
-    },
-    async getComment(commentId2) {
-      try {
-        const { data: data2 } = await octokit.rest.issues.getComment({ owner, repo, comment_id: commentId2 });
-        return { ...threadComment(data2), issueUrl: data2.issue_url };
-      } catch (error62) {
-        if (notFound(error62)) return void 0;
-        throw error62;
-      }
-    },
-    async comment(issue3, body) {
-      const { data: data2 } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issue3, body });
-      return { id: data2.id };
-    },
-    async updateComment(commentId2, body) {
-      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId2, body });
-    },
-    async react(commentId2, content) {
-      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId2, content });
-    },
-    async listIssueEvents(issue3) {
-      return await octokit.paginate(octokit.rest.issues.listEvents, {
-        owner,
-        repo,
-        issue_number: issue3,
-        per_page: 100
-      });
-    },
-    async issueTitle(issue3) {
-      return (await octokit.rest.issues.get({ owner, repo, issue_number: issue3 })).data.title;
-    },
-    async roleOf(login) {
-      try {
-        const { data: data2 } = await octokit.rest.repos.getCollaboratorPermissionLevel({
-          owner,
-          repo,
-          username: login
-        });
-        const role = data2.role_name ?? data2.permission;
-        return ROLES.has(role) ? role : "none";
-      } catch (error62) {
-        if (notFound(error62)) return "none";
-        throw error62;
-      }
-    },
-    async listPullRequests() {
-      return octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: "all", per_page: 100 });
-    },
-    async createPullRequest({ title, body, head }) {
-      const { data: data2 } = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        title,
-        body,
-        head,
-        base: defaultBranch
-      });
-      return { number: data2.number, url: data2.html_url };
-    },
-    async dispatch(workflowFile, inputs) {
-      const response = await octokit.request(
-        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
-        { owner, repo, workflow_id: workflowFile, ref: defaultBranch, inputs, return_run_details: true }
-      );
-      const details = response.data;
-      return details?.html_url ? { runUrl: details.html_url } : {};
-    },
-    async activeRuns(workflowFile) {
-      const runs = [];
-      for (const status of ["in_progress", "queued"]) {
-        const { data: data2 } = await octokit.rest.actions.listWorkflowRuns({
-          owner,
-          repo,
-          workflow_id: workflowFile,
-          status,
-          per_page: 100
-        });
-        runs.push(...data2.workflow_runs);
-      }
-      return runs.map((r) => ({ id: r.id, title: r.display_title, url: r.html_url }));
-    },
-    async cancelRun(actionsRunId) {
-      await octokit.rest.actions.cancelWorkflowRun({ owner, repo, run_id: actionsRunId });
-    }
-  };
-}
-
-// src/models/anthropic.ts
-init_sdk();
-
-// src/models/cache-rules.ts
-import { hash as hash2 } from "node:crypto";
-var CACHE_LOOKBACK_BLOCKS = 20;
-var MAX_BREAKPOINTS = 4;
-function minCacheTokens(model) {
-  return /haiku/i.test(model) ? 2048 : 1024;
-}
-var TTL_MS = { "5m": 5 * 6e4, "1h": 60 * 6e4 };
-var CacheRules = class {
-  constructor(minTokens, now = Date.now) {
-    this.minTokens = minTokens;
-    this.now = now;
-  }
-  minTokens;
-  now;
-  entries = /* @__PURE__ */ new Map();
-  /** What the API bills for a prompt given the cache as it is now; reads refresh the entries they hit. */
-  bill(blocks) {
-    const keys = [];
-    const through = [];
-    let running = "";
-    let tokens2 = 0;
-    for (const block of blocks) {
-      running = hash2("sha256", `${running}\0${block.text}`, "hex");
-      keys.push(running);
-      tokens2 += block.tokens;
-      through.push(tokens2);
-    }
-    const total = tokens2;
-    const breakpoints = blocks.flatMap((b, i2) => b.cache ? [i2] : []).slice(-MAX_BREAKPOINTS);
-    const now = this.now();
-    let readEnd = -1;
-    for (const bp of breakpoints) {
-      for (let i2 = bp; i2 >= Math.max(0, bp - CACHE_LOOKBACK_BLOCKS); i2--) {
-        const expiry = this.entries.get(keys[i2]);
-        if (expiry !== void 0 && expiry > now) {
-          if (i2 > readEnd) readEnd = i2;
-          break;
-        }
-      }
-    }
-    const read = readEnd >= 0 ? through[readEnd] : 0;
-    if (readEnd >= 0) {
-      const ttl = blocks.slice(0, readEnd + 1).some((b) => b.cache === "1h") ? "1h" : "5m";
-      this.entries.set(keys[readEnd], now + TTL_MS[ttl]);
-    }
-    const last = breakpoints[breakpoints.length - 1];
-    const writes = [];
-    let written = 0;
-    let written1h = 0;
-    if (last !== void 0 && last > readEnd && through[last] >= this.minTokens) {
-      let from = read;
-      for (const bp of breakpoints) {
-        if (bp <= readEnd) continue;
-        const ttl = blocks[bp].cache;
-        const size = through[bp] - from;
-        if (through[bp] >= this.minTokens) {
-          writes.push({ key: keys[bp], ttl });
-          if (ttl === "1h") written1h += size;
-        }
-        from = through[bp];
-      }
-      written = through[last] - read;
-    }
-    return {
-      usage: { inputTokens: total - read - written, cacheReadTokens: read, cacheWriteTokens: written },
-      cacheWrite1hTokens: written1h,
-      writes
-    };
-  }
-  /** Makes a request's writes readable: call when its reply arrives. */
-  commit(writes) {
-    const now = this.now();
-    for (const w of writes) this.entries.set(w.key, now + TTL_MS[w.ttl]);
-  }
-};
-
-// src/models/cache-strategy.ts
-import { hash as hash3 } from "node:crypto";
-var DEFAULT_CACHE_STRATEGY = { enabled: true, tail: "smart", ttl: "5m" };
-function cacheStrategyFromEnv(env = process.env) {
-  const value = env.DWF_PROMPT_CACHE;
-  if (value === "off") return { ...DEFAULT_CACHE_STRATEGY, enabled: false };
-  if (value === "every-turn") return { ...DEFAULT_CACHE_STRATEGY, tail: "every-turn" };
-  if (value === "skip-second") return { ...DEFAULT_CACHE_STRATEGY, tail: "skip-second" };
-  if (value === "no-tail") return { ...DEFAULT_CACHE_STRATEGY, tail: "none" };
-  return DEFAULT_CACHE_STRATEGY;
-}
-function turnOf(messages) {
-  return messages.filter((m) => m.role === "assistant").length + 1;
-}
-function placeBreakpoints(messages, strategy, offersTools = true) {
-  const { ttl } = strategy;
-  if (!strategy.enabled) return { head: false, tailMessage: -1, ttl };
-  if (strategy.tail === "none") return { head: true, tailMessage: -1, ttl };
-  const last = messages.length - 1;
-  const expectedLast = strategy.tail === "smart" && !offersTools || strategy.tail === "skip-second" && turnOf(messages) === 2;
-  if (!expectedLast) return { head: true, tailMessage: last, ttl };
-  return { head: true, tailMessage: last >= 2 ? last - 2 : -1, ttl };
-}
-function headKey(model, system, tools) {
-  return hash3("sha256", `${model}\0${system}\0${JSON.stringify(tools ?? [])}`, "hex");
-}
-var CacheWarmer = class {
-  warming = /* @__PURE__ */ new Map();
-  warm = /* @__PURE__ */ new Set();
-  /** Waits if another request is warming this head; returns `done` to call when this request ends. */
-  async enter(key, cacheable) {
-    if (!cacheable || this.warm.has(key)) return () => {
-    };
-    const pending2 = this.warming.get(key);
-    if (pending2) {
-      await pending2;
-      return () => {
-      };
-    }
-    let finish2;
-    this.warming.set(
-      key,
-      new Promise((resolve4) => {
-        finish2 = resolve4;
-      })
-    );
-    return () => {
-      this.warm.add(key);
-      this.warming.delete(key);
-      finish2();
-    };
-  }
-};
-
-// src/models/http-fetch.ts
-import http from "node:http";
-import https from "node:https";
-import { brotliDecompress, gunzip, inflate } from "node:zlib";
-var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
-var REDIRECT = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
-var DECODERS = {
-  gzip: gunzip,
-  "x-gzip": gunzip,
-  deflate: inflate,
-  br: brotliDecompress
-};
-function createHttpFetch() {
-  const options = { keepAlive: true, timeout: 4e3 };
-  const agents = { "http:": new http.Agent(options), "https:": new https.Agent(options) };
-  const httpFetch = (input2, init = {}) => {
-    const body = init.body;
-    const bytes = typeof body === "string" ? Buffer.from(body) : body instanceof Uint8Array ? body : void 0;
-    if (input2 instanceof Request || body != null && bytes === void 0) return fetch(input2, init);
-    const url2 = new URL(input2);
-    const agent = url2.protocol === "https:" ? agents["https:"] : url2.protocol === "http:" ? agents["http:"] : null;
-    if (!agent) return fetch(input2, init);
-    const signal = init.signal ?? void 0;
-    const aborted2 = () => signal?.reason ?? new DOMException("This operation was aborted", "AbortError");
-    if (signal?.aborted) return Promise.reject(aborted2());
-    const headers = {};
-    new Headers(init.headers).forEach((value, name2) => {
-      headers[name2] = value;
-    });
-    headers["accept-encoding"] ??= "gzip, deflate, br";
-    if (bytes) headers["content-length"] = String(bytes.byteLength);
-    return new Promise((resolve4, reject) => {
-      let settled = false;
-      const settle2 = (error62, response) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        if (error62 !== null) reject(error62);
-        else resolve4(response);
-      };
-      const onAbort = () => {
-        settle2(aborted2());
-        request2.destroy();
-      };
-      const request2 = (url2.protocol === "https:" ? https : http).request(
-        url2,
-        { method: init.method ?? "GET", headers, agent },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (REDIRECT.has(status) && res.headers.location && init.redirect !== "manual") {
-            res.resume();
-            signal?.removeEventListener("abort", onAbort);
-            settled = true;
-            fetch(input2, init).then(resolve4, reject);
-            return;
-          }
-          const chunks = [];
-          res.on("data", (chunk) => chunks.push(chunk));
-          res.on("error", (error62) => settle2(error62));
-          res.on("close", () => {
-            if (!res.complete) settle2(new Error("the connection closed before the reply was complete"));
-          });
-          res.on("end", () => {
-            const make = (data3) => {
-              try {
-                const replyHeaders = new Headers();
-                for (let i2 = 0; i2 + 1 < res.rawHeaders.length; i2 += 2) {
-                  replyHeaders.append(res.rawHeaders[i2], res.rawHeaders[i2 + 1]);
-                }
-                settle2(null, new Response(data3, { status, headers: replyHeaders }));
-              } catch (error62) {
-                settle2(error62);
-              }
-            };
-            if (NULL_BODY.has(status)) return make(null);
-            const data2 = Buffer.concat(chunks);
-            const decode3 = DECODERS[(res.headers["content-encoding"] ?? "").trim().toLowerCase()];
-            if (!decode3 || data2.byteLength === 0) return make(data2);
-            decode3(data2, (error62, out) => error62 ? settle2(error62) : make(out));
-          });
-        }
-      );
-      request2.on("error", (error62) => settle2(error62));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      request2.end(bytes);
-    });
-  };
-  return httpFetch;
-}
-
-// src/models/anthropic.ts
-var ALIASES = {
-  opus: "claude-opus-5-5",
-  sonnet: "claude-sonnet-5-5",
-  haiku: "claude-haiku-5-5"
-};
-var RETRYABLE = /* @__PURE__ */ new Set([408, 409, 429, 500, 502, 503, 504, 529]);
-function toApiContent(content) {
-  if (typeof content === "string") return [{ type: "text", text: content }];
-  return content.map((block) => {
-    if (block.type === "text") return { type: "text", text: block.text };
-    if (block.type === "tool_use") {
-      return {
-        type: "tool_use",
-        id: block.id,
-        name: block.name,
-        input: block.input
-      };
-    }
-    return {
-      type: "tool_result",
-      tool_use_id: block.tool_use_id,
-      content: block.content,
-      ...block.is_error ? { is_error: true } : {}
-    };
-  });
-}
-function apiSchema(schema2) {
-  const { $schema: _drop, ...rest } = schema2;
-  return rest;
-}
-function buildParams(request2, model, options) {
-  const at3 = placeBreakpoints(
-    request2.messages,
-    options.cache ?? cacheStrategyFromEnv(),
-    (request2.tools ?? []).length > 0
-  );
-  const ephemeral = at3.ttl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
-  const messages = request2.messages.map((m) => ({
-    role: m.role,
-    content: toApiContent(m.content)
-  }));
-  const tail = messages[at3.tailMessage];
-  if (tail && Array.isArray(tail.content) && tail.content.length > 0) {
-    const blocks = tail.content;
-    blocks[blocks.length - 1] = {
-      ...blocks[blocks.length - 1],
-      cache_control: ephemeral
-    };
-  }
-  const tools = (request2.tools ?? []).map(
-    (t) => ({
-      name: t.name,
-      description: t.description,
-      input_schema: apiSchema(t.input_schema),
-      ...t.name === "submit_result" ? { strict: true } : {}
-    })
-  );
-  const native = request2.schema !== void 0 && options.structured !== "submit-tool";
-  const outputConfig = {
-    ...native ? { format: { type: "json_schema", schema: apiSchema(request2.schema) } } : {},
-    ...request2.effort ? { effort: request2.effort } : {}
-  };
-  return {
-    model,
-    max_tokens: options.maxTokens ?? 16e3,
-    system: [{ type: "text", text: request2.system, ...at3.head ? { cache_control: ephemeral } : {} }],
-    messages,
-    ...tools.length > 0 ? { tools, tool_choice: { type: "auto" } } : {},
-    ...Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}
-  };
-}
-function headerValue2(headers, name2) {
-  if (headers && typeof headers.get === "function") return headers.get(name2);
-  return null;
-}
-function retryAfterMs(headers, now = Date.now()) {
-  const ms = Number(headerValue2(headers, "retry-after-ms"));
-  if (headerValue2(headers, "retry-after-ms") !== null && Number.isFinite(ms) && ms >= 0) return ms;
-  const after = headerValue2(headers, "retry-after");
-  if (after === null) return void 0;
-  const seconds = Number(after);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1e3;
-  const date6 = Date.parse(after);
-  return Number.isNaN(date6) ? void 0 : Math.max(0, date6 - now);
-}
-function failureOf(error62, baseURL) {
-  const status = error62 instanceof Anthropic.APIError ? error62.status : void 0;
-  if (status === void 0) {
-    const reason2 = (error62.message || "Connection error").replace(/\.$/, "");
-    return {
-      kind: "unreachable",
-      reason: reason2,
-      explanation: `the model API at ${baseURL ?? "https://api.anthropic.com"} could not be reached (${reason2}) \u2014 check the network, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY`
-    };
-  }
-  const reason = `API error ${status}`;
-  if (status === 401 || status === 403)
-    return {
-      kind: "auth",
-      reason,
-      explanation: `the model API refused the key (${reason}) \u2014 check ANTHROPIC_API_KEY`
-    };
-  if (status === 429 || status === 529)
-    return { kind: "overloaded", reason, explanation: `the model API was overloaded (${reason})` };
-  if (status >= 500)
-    return {
-      kind: "server",
-      reason,
-      explanation: `the model API kept failing (${reason}) \u2014 it may be down; try again later`
-    };
-  return { kind: "refused", reason, explanation: `the model API refused the request (${reason})` };
-}
-function backoffMs(attempt) {
-  const base2 = Math.min(500 * 2 ** attempt, 3e4);
-  return base2 / 2 + base2 / 2 * Math.random();
-}
-function createAnthropicProvider(options) {
-  const useHeaderKey = options.auth === "x-api-key";
-  const client = new Anthropic({
-    apiKey: useHeaderKey ? null : options.apiKey,
-    authToken: null,
-    ...useHeaderKey ? { defaultHeaders: { "x-api-key": options.apiKey } } : {},
-    ...options.baseURL ? { baseURL: options.baseURL } : {},
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 10 * 60 * 1e3,
-    // One client per provider (so per run), its requests over node:http (see createHttpFetch).
-    fetch: options.fetch ?? createHttpFetch()
-  });
-  const maxRetries = options.maxRetries ?? 12;
-  const warmer = new CacheWarmer();
-  const unreachableRetries = Math.min(options.unreachableRetries ?? 4, maxRetries);
-  let answered = false;
-  const sleep2 = options.sleep ?? abortableSleep;
-  const modelFor = (requested) => {
-    const bare = requested.startsWith("anthropic:") ? requested.slice("anthropic:".length) : requested;
-    return ALIASES[bare] ?? bare;
-  };
-  return {
-    id: `anthropic:${options.model}`,
-    defaultModel: options.model,
-    modelFor,
-    structuredOutput: options.structured ?? "native",
-    async complete(request2, observer) {
-      const model = modelFor(request2.model);
-      const params = buildParams(request2, model, options);
-      const warmed = await warmer.enter(
-        headKey(model, request2.system, params.tools),
-        headCacheable(params, model, options)
-      );
-      try {
-        return await send(params, model, request2, observer);
-      } finally {
-        warmed();
-      }
-    }
-  };
-  async function send(params, model, request2, observer) {
-    for (let retries = 0; ; retries++) {
-      try {
-        const message = await client.messages.create(params, { signal: request2.signal });
-        answered = true;
-        return toReply(message, model, retries);
-      } catch (error62) {
-        if (request2.signal.aborted) throw error62;
-        const status = error62 instanceof Anthropic.APIError ? error62.status : void 0;
-        if (status !== void 0) answered = true;
-        const retryable = error62 instanceof Anthropic.APIConnectionError || status !== void 0 && RETRYABLE.has(status);
-        const failure3 = failureOf(error62, options.baseURL);
-        const limit2 = failure3.kind === "unreachable" && !answered ? unreachableRetries : maxRetries;
-        if (!retryable || retries >= limit2) {
-          const what = status !== void 0 ? `API error ${status}` : "API request failed";
-          const suffix = retryable ? ` after ${retries} retries` : "";
-          throw new ModelError(`${what}${suffix}: ${error62.message}`, void 0, failure3);
-        }
-        const headers = error62 instanceof Anthropic.APIError ? error62.headers : void 0;
-        const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1e3));
-        observer?.onRetry?.({ attempt: retries + 1, of: limit2, reason: failure3.reason, delayMs });
-        await sleep2(delayMs, request2.signal);
-      }
-    }
-  }
-}
-function headCacheable(params, model, options) {
-  if (!(options.cache ?? cacheStrategyFromEnv()).enabled) return false;
-  return JSON.stringify([params.tools ?? [], params.system]).length / 4 >= minCacheTokens(model);
-}
-function toReply(message, model, retries) {
-  const content = [];
-  const toolCalls = [];
-  const texts = [];
-  for (const block of message.content) {
-    if (block.type === "text") {
-      texts.push(block.text);
-      content.push({ type: "text", text: block.text });
-    } else if (block.type === "tool_use") {
-      toolCalls.push({ id: block.id, name: block.name, input: block.input });
-      content.push({ type: "tool_use", id: block.id, name: block.name, input: block.input });
-    }
-  }
-  const u = message.usage;
-  return {
-    text: texts.join("\n"),
-    toolCalls,
-    content,
-    usage: {
-      inputTokens: u.input_tokens,
-      outputTokens: u.output_tokens,
-      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-      cacheReadTokens: u.cache_read_input_tokens ?? 0
-    },
-    model,
-    retries
-  };
-}
-
-// src/models/fixture.ts
-import { readFileSync } from "node:fs";
-
-// src/models/prompt-cache.ts
-import { hash as hash4 } from "node:crypto";
-var MIN_CACHEABLE_TOKENS = 1024;
-function digest(parts) {
-  return hash4("sha256", `${parts.join("\0")}\0`, "hex");
-}
-var PromptCacheEstimator = class {
-  constructor(minTokens = MIN_CACHEABLE_TOKENS) {
-    this.minTokens = minTokens;
-  }
-  minTokens;
-  cached = /* @__PURE__ */ new Set();
-  estimate(request2) {
-    const head = request2.system + (request2.tools ? JSON.stringify(request2.tools) : "");
-    const texts = request2.messages.map((m) => `${m.role}:${messageText(m)}`);
-    const headTokens = estimateTokens(head);
-    const tokensThrough = (n) => headTokens + texts.slice(0, n).reduce((sum2, t) => sum2 + estimateTokens(t), 0);
-    const total = tokensThrough(texts.length);
-    const key = (n) => digest([head, ...texts.slice(0, n)]);
-    let read = 0;
-    for (let n = texts.length - 1; n >= 0 && read === 0; n--) {
-      if (this.cached.has(key(n))) read = tokensThrough(n);
-    }
-    const writes = [];
-    if (total >= this.minTokens) writes.push(key(texts.length));
-    if (headTokens >= this.minTokens) writes.push(key(0));
-    const written = total >= this.minTokens ? total - read : 0;
-    return {
-      usage: { inputTokens: total - read - written, cacheReadTokens: read, cacheWriteTokens: written },
-      writes
-    };
-  }
-  /** Makes a request's prefixes readable: call when its reply arrives. */
-  commit(writes) {
-    for (const key of writes) this.cached.add(key);
-  }
-};
-
-// src/models/fixture.ts
-var regex = external_exports.string().refine(
-  (source) => {
-    try {
-      new RegExp(source);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "not a valid regular expression" }
-);
-var ruleSchema = external_exports.object({
-  match: external_exports.object({ label: regex.optional(), phase: external_exports.string().optional(), prompt: regex.optional() }).strict().default({}),
-  result: external_exports.unknown().optional(),
-  text: external_exports.string().optional(),
-  error: external_exports.string().optional(),
-  usage: external_exports.object({ input: external_exports.number().int().min(0), output: external_exports.number().int().min(0) }).strict().optional(),
-  latencyMs: external_exports.number().min(0).optional(),
-  // Turns before the answer: in each, the agent asks for these tool calls, and the real tools run.
-  steps: external_exports.array(
-    external_exports.array(external_exports.object({ tool: external_exports.string().min(1), input: external_exports.record(external_exports.string(), external_exports.unknown()) }).strict()).min(1)
-  ).optional()
-}).strict().refine(
-  (r) => [r.result !== void 0, r.text !== void 0, r.error !== void 0].filter(Boolean).length === 1,
-  {
-    message: 'each rule needs exactly one of "result", "text" or "error"'
-  }
-);
-var fileSchema = external_exports.union([
-  external_exports.array(ruleSchema),
-  // `model` names the model whose replies the file stands for: agents are priced as that model.
-  external_exports.object({ model: external_exports.string().min(1).optional(), rules: external_exports.array(ruleSchema) }).strict()
-]);
-var FixtureFileError = class extends Error {
-  constructor(file2, problems) {
-    super(`invalid fixture file ${file2}:
-${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "FixtureFileError";
-  }
-};
-function loadFixture(file2) {
-  let raw;
-  try {
-    raw = JSON.parse(readFileSync(file2, "utf8"));
-  } catch (error62) {
-    throw new FixtureFileError(file2, [error62.message]);
-  }
-  const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue3) => {
-      const where = issue3.path.filter((p) => p !== "rules");
-      const at3 = where.length > 0 ? `rule ${where.map(String).join(".")}` : "file";
-      return `${at3}: ${issue3.message}`;
-    });
-    throw new FixtureFileError(file2, problems);
-  }
-  return Array.isArray(parsed.data) ? { rules: parsed.data } : parsed.data;
-}
-function createFixtureProvider(file2, fixture = loadFixture(file2)) {
-  const compiled2 = fixture.rules.map((rule) => ({
-    rule,
-    ...rule.match.label !== void 0 ? { label: new RegExp(rule.match.label) } : {},
-    ...rule.match.prompt !== void 0 ? { prompt: new RegExp(rule.match.prompt) } : {}
-  }));
-  const cache2 = new PromptCacheEstimator();
-  return {
-    id: `fixture:${file2}`,
-    defaultModel: fixture.model ?? "fixture",
-    modelFor: (requested) => requested,
-    structuredOutput: "native",
-    async complete(request2) {
-      const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
-      const { label = "", phase } = request2.agent;
-      const found = compiled2.find(
-        (c) => (c.label === void 0 || c.label.test(label)) && (c.rule.match.phase === void 0 || c.rule.match.phase === phase) && (c.prompt === void 0 || c.prompt.test(task))
-      );
-      if (!found) {
-        throw new ModelError(
-          `no fixture rule matches agent #${request2.agent.index} (label "${label}", phase "${phase ?? ""}", prompt "${task.slice(0, 80)}")`
-        );
-      }
-      const { rule } = found;
-      const input2 = cache2.estimate(request2);
-      await abortableSleep(rule.latencyMs ?? 0, request2.signal);
-      cache2.commit(input2.writes);
-      const usage = (text3) => rule.usage ? {
-        inputTokens: rule.usage.input,
-        outputTokens: rule.usage.output,
-        cacheReadTokens: 0,
-        cacheWriteTokens: 0
-      } : { ...input2.usage, outputTokens: estimateTokens(text3) };
-      const turn = request2.messages.filter((m) => m.role === "assistant").length;
-      const step = rule.steps?.[turn];
-      if (step) {
-        const toolCalls = step.map((call, i2) => ({
-          id: `fixture_${request2.agent.index}_${turn}_${i2}`,
-          name: call.tool,
-          input: call.input
-        }));
-        return {
-          text: "",
-          toolCalls,
-          content: toolCalls.map((c) => ({ type: "tool_use", ...c })),
-          usage: usage(JSON.stringify(step)),
-          model: request2.model
-        };
-      }
-      if (rule.error !== void 0) throw new ModelError(rule.error);
-      const text2 = rule.text ?? JSON.stringify(rule.result);
-      return textReply(text2, usage(text2), request2.model, rule.result);
-    }
-  };
-}
-
-// src/models/sim.ts
-import { hash as hash5 } from "node:crypto";
-function streamFor(seed, key) {
-  const digest2 = hash5("sha256", `${seed}\0${key}`, "buffer");
-  let state = digest2.readUInt32LE(0) || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
-}
-function pick2(list3, next) {
-  return list3[Math.floor(next() * list3.length)];
-}
-var SAYS_DONE = /fix|pass|resolv|done|complet|kept|success|correct|ok$/i;
-function placeholderFor(schema2, how, path4 = "value") {
-  if ("const" in schema2) return schema2.const;
-  if (Array.isArray(schema2.enum) && schema2.enum.length > 0) return pick2(schema2.enum, how.next);
-  const variants = schema2.anyOf ?? schema2.oneOf;
-  if (Array.isArray(variants) && variants.length > 0) return placeholderFor(variants[0], how, path4);
-  const type2 = Array.isArray(schema2.type) ? schema2.type.find((t) => t !== "null") ?? "null" : schema2.type;
-  switch (type2) {
-    case "object": {
-      const properties = schema2.properties ?? {};
-      const out = {};
-      for (const [key, sub] of Object.entries(properties)) out[key] = placeholderFor(sub, how, key);
-      return out;
-    }
-    case "array": {
-      const min = typeof schema2.minItems === "number" ? schema2.minItems : 0;
-      const max = typeof schema2.maxItems === "number" ? schema2.maxItems : Number.POSITIVE_INFINITY;
-      const wanted = how.world === "quiet" ? 0 : how.world === "busy" ? Math.max(how.items, 1) : how.items;
-      const count3 = Math.min(Math.max(wanted, min), max);
-      const itemSchema = schema2.items ?? {};
-      return Array.from({ length: count3 }, (_, i2) => placeholderFor(itemSchema, how, `${path4}-${i2 + 1}`));
-    }
-    case "integer":
-    case "number": {
-      const min = typeof schema2.minimum === "number" ? schema2.minimum : 0;
-      const max = typeof schema2.maximum === "number" ? schema2.maximum : min + 10;
-      const value = min + how.next() * (max - min);
-      return type2 === "integer" ? Math.ceil(value) > max ? Math.floor(value) : Math.ceil(value) : value;
-    }
-    case "boolean":
-      if (how.world === "quiet") return SAYS_DONE.test(path4);
-      if (how.world === "busy") return !SAYS_DONE.test(path4);
-      return how.next() < 0.5;
-    case "null":
-      return null;
-    case "string": {
-      let text2 = `sim ${path4} ${Math.floor(how.next() * 1e6)}`;
-      const min = typeof schema2.minLength === "number" ? schema2.minLength : 0;
-      const max = typeof schema2.maxLength === "number" ? schema2.maxLength : Number.POSITIVE_INFINITY;
-      if (text2.length < min) text2 = text2.padEnd(min, ".");
-      return text2.slice(0, max);
-    }
-    default:
-      return `sim ${path4}`;
-  }
-}
-function parseSimOptions(query) {
-  const params = new URLSearchParams(query);
-  const known = /* @__PURE__ */ new Set(["latency", "seed", "items", "as", "world"]);
-  for (const key of params.keys()) {
-    if (!known.has(key))
-      throw new Error(`unknown sim option "${key}" (known: latency, seed, items, as, world)`);
-  }
-  const world = params.get("world") ?? "random";
-  if (world !== "random" && world !== "quiet" && world !== "busy") {
-    throw new Error(`sim option world must be random, quiet or busy, got "${world}"`);
-  }
-  const number4 = (key, fallback) => {
-    const raw = params.get(key);
-    if (raw === null) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0)
-      throw new Error(`sim option ${key} must be a number >= 0, got "${raw}"`);
-    return value;
-  };
-  const as = params.get("as");
-  return {
-    latencyMs: number4("latency", 0),
-    seed: number4("seed", 0),
-    items: Math.floor(number4("items", 1)),
-    ...as ? { as } : {},
-    world
-  };
-}
-function createSimProvider(options) {
-  const cache2 = new PromptCacheEstimator();
-  return {
-    id: "sim",
-    defaultModel: options.as ?? "sim",
-    // Every agent is simulated by the same model, whatever the script asked for.
-    modelFor: () => options.as ?? "sim",
-    structuredOutput: "native",
-    async complete(request2) {
-      const input2 = cache2.estimate(request2);
-      await abortableSleep(options.latencyMs, request2.signal);
-      cache2.commit(input2.writes);
-      const prompt = requestText(request2);
-      const next = streamFor(options.seed, `${request2.agent.label ?? ""}\0${prompt}`);
-      const model = options.as ?? "sim";
-      const usage = (text3) => ({ ...input2.usage, outputTokens: estimateTokens(text3) });
-      if (request2.schema) {
-        const output2 = placeholderFor(request2.schema, { next, items: options.items, world: options.world });
-        const text3 = JSON.stringify(output2);
-        return textReply(text3, usage(text3), model, output2);
-      }
-      const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
-      const text2 = `sim reply ${Math.floor(next() * 1e9).toString(36)} to: ${task.slice(0, 60)}`;
-      return textReply(text2, usage(text2), model);
-    }
-  };
-}
-
-// src/models/resolve.ts
-var MODEL_HELP = "models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool] (key from ANTHROPIC_API_KEY), sim[?latency=MS&seed=N&items=N&as=MODEL&world=quiet|busy], fixture:FILE";
-function anthropic(spec, { env = process.env, fetch: fetch2 }) {
-  const [name2 = "", query = ""] = spec.slice("anthropic:".length).split("?");
-  if (!name2) throw new Error("anthropic: needs a model, e.g. anthropic:claude-sonnet-5-5");
-  const params = new URLSearchParams(query);
-  for (const key of params.keys()) {
-    if (key !== "auth" && key !== "structured") {
-      throw new Error(`unknown anthropic option "${key}" (known: auth, structured)`);
-    }
-  }
-  const auth2 = params.get("auth") ?? void 0;
-  if (auth2 !== void 0 && auth2 !== "bearer" && auth2 !== "x-api-key") {
-    throw new Error(`anthropic option auth must be bearer or x-api-key, got "${auth2}"`);
-  }
-  const structured = params.get("structured") ?? void 0;
-  if (structured !== void 0 && structured !== "native" && structured !== "submit-tool") {
-    throw new Error(`anthropic option structured must be native or submit-tool, got "${structured}"`);
-  }
-  const apiKey = env.ANTHROPIC_API_KEY;
-  if (!apiKey) {
-    throw new Error(
-      `${spec} needs an API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)`
-    );
-  }
-  return createAnthropicProvider({
-    model: name2,
-    apiKey,
-    ...env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {},
-    ...auth2 ? { auth: auth2 } : {},
-    ...structured ? { structured } : {},
-    ...fetch2 ? { fetch: fetch2 } : {}
-  });
-}
-function resolveModel(spec, options = {}) {
-  if (spec === "sim" || spec.startsWith("sim?")) return createSimProvider(parseSimOptions(spec.slice(4)));
-  if (spec.startsWith("anthropic:")) return anthropic(spec, options);
-  if (spec.startsWith("fixture:")) {
-    const file2 = spec.slice("fixture:".length);
-    if (!file2) throw new Error("fixture: needs a file, e.g. fixture:replies.json");
-    return createFixtureProvider(file2);
-  }
-  throw new Error(`unknown model "${spec}"; ${MODEL_HELP}`);
-}
-
-// src/plan/plan.ts
-import { readFileSync as readFileSync8 } from "node:fs";
-import { join as join19 } from "node:path";
-
-// src/engine/context.ts
-import { setMaxListeners } from "node:events";
-import { existsSync as existsSync6 } from "node:fs";
-import { performance as performance3 } from "node:perf_hooks";
-
-// src/agents/isolation.ts
-import { existsSync as existsSync2, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3, rmSync as rmSync2 } from "node:fs";
-import { tmpdir as tmpdir4 } from "node:os";
-import { join as join8 } from "node:path";
-
-// src/agents/commands.ts
-import { spawn as spawn2 } from "node:child_process";
-function runProcess(command, options) {
-  const started = performance.now();
-  const [file2, args] = "argv" in command ? [command.argv[0], command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
-  return new Promise((resolve4) => {
-    const chunks = [];
-    let size = 0;
-    let dropped = 0;
-    const keep = (chunk) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      while (size > options.maxOutputBytes && chunks.length > 1) {
-        const first = chunks.shift();
-        size -= first.length;
-        dropped += first.length;
-      }
-    };
-    let timedOut = false;
-    const child = spawn2(file2, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true
-    });
-    let exited = false;
-    const signalGroup = (signal) => {
-      if (exited) return;
-      try {
-        if (child.pid) process.kill(-child.pid, signal);
-      } catch {
-        child.kill(signal);
-      }
-    };
-    const killGroup = () => {
-      if (!options.gentleStop) return signalGroup("SIGKILL");
-      signalGroup("SIGTERM");
-      setTimeout(() => signalGroup("SIGKILL"), 2e3).unref();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    const onAbort = () => killGroup();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const finish2 = (exitCode, extra = "") => {
-      exited = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      let output2 = Buffer.concat(chunks).toString("utf8");
-      if (output2.length > options.maxOutputBytes || dropped > 0) {
-        output2 = output2.slice(-options.maxOutputBytes);
-        const newline = output2.indexOf("\n");
-        if (newline !== -1) {
-          dropped += Buffer.byteLength(output2.slice(0, newline + 1));
-          output2 = output2.slice(newline + 1);
-        }
-      }
-      if (dropped > 0) output2 = `[${dropped} bytes of earlier output dropped]
-${output2}`;
-      if (timedOut) output2 += `
-[stopped after ${options.timeoutMs} ms]`;
-      resolve4({
-        exitCode,
-        output: output2 + extra,
-        timedOut,
-        durationMs: Math.round(performance.now() - started)
-      });
-    };
-    child.on("error", (error62) => finish2(127, `${error62.message}
-`));
-    child.on("close", (code18, signal) => finish2(code18 ?? (signal ? 128 + 9 : 1)));
-    if (options.signal?.aborted) killGroup();
-  });
-}
-function splitCommand(line) {
-  if (/[|&;<>()$`\\\n*?{}[\]!~]/.test(line.replace(/'[^']*'|"[^"$`\\]*"/g, ""))) return void 0;
-  const words = [];
-  const pattern = /'([^']*)'|"([^"]*)"|(\S+)/g;
-  for (let m = pattern.exec(line); m; m = pattern.exec(line)) words.push(m[1] ?? m[2] ?? m[3]);
-  return words.length > 0 ? words : void 0;
-}
-function isAllowed(words, allowed) {
-  return allowed.some((entry) => {
-    const prefix = splitCommand(entry);
-    return prefix !== void 0 && prefix.length <= words.length && prefix.every((w, i2) => w === words[i2]);
-  });
-}
-function summarizeTestOutput(output2, exitCode) {
-  return summarizeOutcome(readTestOutput(output2, exitCode), output2, exitCode);
-}
-
-// src/agents/git-layout.ts
-import {
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync as readFileSync2,
-  realpathSync,
-  statSync,
-  writeFileSync
-} from "node:fs";
-import { dirname as dirname3, join as join4, resolve as resolve2 } from "node:path";
-function realDir(path4) {
-  try {
-    const real = realpathSync(path4);
-    return statSync(real).isDirectory() ? real : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function gitDirOf(dotGitFile) {
-  let text2;
-  try {
-    text2 = readFileSync2(dotGitFile, "utf8");
-  } catch {
-    return void 0;
-  }
-  const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
-  return pointer ? realDir(resolve2(dirname3(dotGitFile), pointer)) : void 0;
-}
-function trustedGitDir(repoDir) {
-  const dotGit = join4(repoDir, ".git");
-  let stat3;
-  try {
-    stat3 = lstatSync(dotGit);
-  } catch {
-    return void 0;
-  }
-  if (stat3.isDirectory()) return realDir(dotGit);
-  if (!stat3.isFile()) return void 0;
-  const gitDir = gitDirOf(dotGit);
-  if (!gitDir) return void 0;
-  const commonFile = join4(gitDir, "commondir");
-  return existsSync(commonFile) ? realDir(resolve2(gitDir, readFileSync2(commonFile, "utf8").trim())) : gitDir;
-}
-var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
-function gitConfigFiles(gitDir) {
-  const found = [];
-  const walk4 = (dir, isGitDir) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path4 = join4(dir, entry.name);
-      if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
-      else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
-        walk4(path4, existsSync(join4(path4, "HEAD")));
-      }
-    }
-  };
-  walk4(gitDir, true);
-  return found.sort();
-}
-function gitLayout(cwd, trusted) {
-  const none = { dirs: [], configs: [] };
-  if (!trusted) return none;
-  const dotGit = join4(cwd, ".git");
-  let stat3;
-  try {
-    stat3 = lstatSync(dotGit);
-  } catch {
-    return none;
-  }
-  if (stat3.isDirectory()) {
-    return realDir(dotGit) === trusted ? { dotGit: { path: dotGit, kind: "dir" }, dirs: [], configs: gitConfigFiles(dotGit) } : none;
-  }
-  if (!stat3.isFile()) return none;
-  const gitDir = gitDirOf(dotGit);
-  if (!gitDir) return none;
-  if (gitDir !== trusted) {
-    if (dirname3(gitDir) !== join4(trusted, "worktrees")) return none;
-    const commonFile = join4(gitDir, "commondir");
-    if (!existsSync(commonFile)) return none;
-    if (realDir(resolve2(gitDir, readFileSync2(commonFile, "utf8").trim())) !== trusted) return none;
-  }
-  return { dotGit: { path: dotGit, kind: "file" }, dirs: [trusted], configs: gitConfigFiles(trusted) };
-}
-var SYSTEM_GITCONFIG = "/etc/gitconfig";
-var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
-async function strippedGitConfig(file2) {
-  const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
-    cwd: dirname3(file2)
-  });
-  const lines = [];
-  let header = "";
-  const quote2 = (text2) => `"${text2.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t")}"`;
-  for (const entry of listed.split("\0")) {
-    if (entry === "") continue;
-    const newline = entry.indexOf("\n");
-    const key = newline === -1 ? entry : entry.slice(0, newline);
-    const value = newline === -1 ? "true" : entry.slice(newline + 1);
-    const lower = key.toLowerCase();
-    if (lower.endsWith(".extraheader") || lower.startsWith("credential.") || lower.startsWith("include.") || lower.startsWith("includeif.")) {
-      continue;
-    }
-    const first = key.indexOf(".");
-    const last = key.lastIndexOf(".");
-    if (first <= 0 || last === key.length - 1) continue;
-    const section = key.slice(0, first);
-    const name2 = key.slice(last + 1);
-    const sub = first === last ? void 0 : withoutUserinfo(key.slice(first + 1, last));
-    const wanted = sub === void 0 ? `[${section}]` : `[${section} ${quote2(sub)}]`;
-    if (wanted !== header) {
-      lines.push(wanted);
-      header = wanted;
-    }
-    lines.push(`	${name2} = ${quote2(withoutUserinfo(value))}`);
-  }
-  return `${lines.join("\n")}
-`;
-}
-async function strippedConfigs(stage, git) {
-  const targets = [...git.configs, ...existsSync(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
-  return Promise.all(
-    targets.map(async (target, i2) => {
-      const source = join4(stage, `config-${i2}`);
-      let text2 = "";
-      try {
-        text2 = await strippedGitConfig(target);
-      } catch {
-      }
-      writeFileSync(source, text2, { mode: 384 });
-      const othersRead = (statSync(target).mode & 4) !== 0;
-      return { source, target, mode: othersRead ? "640" : "600" };
-    })
-  );
-}
-
-// src/agents/repo-code.ts
-var IsolationRefusedError = class extends Error {
-  constructor(reason) {
-    super(
-      `refused to run repository code: it runs only isolated (another user, its own PID namespace), and isolation cannot be set up here: ${reason}. To run it unisolated anyway, as this user and able to read its environment, set \`isolation: off\` in .github/dynamic-workflows.yml, or pass --no-isolation to dwf`
-    );
-    this.reason = reason;
-    this.name = "IsolationRefusedError";
-  }
-  reason;
-};
-var SANDBOX_USER = "dwf-sandbox";
-var PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
-function allowedEnv(host, fixed) {
-  const out = { PATH: "/usr/local/bin:/usr/bin:/bin" };
-  for (const name2 of PASSED_THROUGH) {
-    const value = host[name2];
-    if (value !== void 0) out[name2] = value;
-  }
-  return {
-    ...out,
-    CI: "true",
-    NO_COLOR: "1",
-    FORCE_COLOR: "0",
-    GIT_TERMINAL_PROMPT: "0",
-    ...fixed
-  };
-}
-var noRepoCode = {
-  isolated: false,
-  description: "no repository code runs in this run",
-  run: () => Promise.reject(new Error("no test command or allowed command is configured for this run"))
-};
-
-// src/agents/sandbox-steps.ts
-import { realpathSync as realpathSync2 } from "node:fs";
-import { homedir, tmpdir as tmpdir3 } from "node:os";
-import { dirname as dirname4, join as join6, relative as relative2, sep as sep3 } from "node:path";
-
-// src/agents/confine.ts
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync as lstatSync2,
-  mkdirSync,
-  openSync,
-  readSync,
-  writeSync
-} from "node:fs";
-import { isAbsolute as isAbsolute2, join as join5, relative, resolve as resolve3, sep as sep2 } from "node:path";
-var ToolRefusal = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ToolRefusal";
-  }
-};
-function inside(root, target) {
-  const rel = relative(root, target);
-  return rel === "" || !rel.startsWith(`..${sep2}`) && rel !== ".." && !isAbsolute2(rel);
-}
-function code(error62) {
-  return error62.code;
-}
-function confinePath(root, requested) {
-  if (typeof requested !== "string" || requested.trim() === "")
-    throw new ToolRefusal("path must be a non-empty string");
-  if (requested.includes("\0")) throw new ToolRefusal("path contains a NUL byte");
-  const absolute = resolve3(root, requested);
-  if (!inside(root, absolute)) {
-    throw new ToolRefusal(
-      `refused: ${requested} is outside the workspace; use paths relative to the repository root`
-    );
-  }
-  const rel = relative(root, absolute);
-  const parts = rel === "" ? [] : rel.split(sep2);
-  if (parts.some((part) => part.toLowerCase() === ".git"))
-    throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
-  let current2 = root;
-  for (const part of parts) {
-    current2 = join5(current2, part);
-    let stat3;
-    try {
-      stat3 = lstatSync2(current2);
-    } catch (error62) {
-      if (code(error62) === "ENOENT" || code(error62) === "ENOTDIR") break;
-      throw error62;
-    }
-    if (stat3.isSymbolicLink()) {
-      throw new ToolRefusal(
-        `refused: ${requested} goes through a symbolic link (${relative(root, current2).split(sep2).join("/")}); the file tools read and write real files only`
-      );
-    }
-  }
-  return { absolute, relative: parts.join("/") };
-}
-var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
-function refuseWorkflowWrite(relativePath) {
-  const lower = relativePath.toLowerCase();
-  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
-  if (dir === void 0) return;
-  throw new ToolRefusal(
-    `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
-  );
-}
-function refuseLink(error62, shown) {
-  if (code(error62) === "ELOOP") throw new ToolRefusal(`refused: ${shown} is a symbolic link`);
-  throw error62;
-}
-function readNoFollow(absolute, shown, maxBytes) {
-  let fd;
-  try {
-    fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error62) {
-    refuseLink(error62, shown);
-  }
-  try {
-    const stat3 = fstatSync(fd);
-    if (!stat3.isFile()) throw new ToolRefusal(`${shown} is not a file`);
-    if (stat3.size > maxBytes) throw new ToolRefusal(`${shown} is too large to read (${stat3.size} bytes)`);
-    const buffer = Buffer.alloc(stat3.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return buffer.subarray(0, read);
-  } finally {
-    closeSync(fd);
-  }
-}
-function writeNoFollow(root, relativePath, content) {
-  const parts = relativePath.split("/");
-  let current2 = root;
-  for (const part of parts.slice(0, -1)) {
-    current2 = join5(current2, part);
-    try {
-      mkdirSync(current2);
-    } catch (error62) {
-      if (code(error62) !== "EEXIST") throw error62;
-      const stat3 = lstatSync2(current2);
-      if (stat3.isSymbolicLink())
-        throw new ToolRefusal(`refused: ${relativePath} goes through a symbolic link`);
-      if (!stat3.isDirectory())
-        throw new ToolRefusal(`refused: ${relative(root, current2)} is not a directory`);
-    }
-  }
-  const target = join5(root, ...parts);
-  let fd;
-  try {
-    fd = openSync(
-      target,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-      420
-    );
-  } catch (error62) {
-    refuseLink(error62, relativePath);
-  }
-  try {
-    if (!fstatSync(fd).isFile()) throw new ToolRefusal(`${relativePath} is not a file`);
-    const bytes = Buffer.from(content, "utf8");
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-// src/agents/sandbox-steps.ts
-var SETUP = `set -euo pipefail
-trap 'echo "dwf-sandbox: setting up the sandbox failed at: $BASH_COMMAND" >&2; exit 125' ERR
-uid=$1 gid=$2 cwd=$3 nproc=$4
-shift 4
-while [ "$#" -gt 0 ]; do
-  op=$1
-  shift
-  case "$op" in
-    --) break ;;
-    tmpfs) mkdir -p -- "$1"; mount -n -t tmpfs -o "mode=$2,size=$3,nr_inodes=$4,nosuid,nodev" dwf-sandbox "$1"; shift 4 ;;
-    dir) mkdir -p -- "$1"; shift ;;
-    file) if [ ! -e "$1" ]; then mkdir -p -- "\${1%/*}"; : > "$1"; fi; shift ;;
-    home) mkdir -p -- "$1"; chown -- "$uid:$gid" "$1"; chmod 700 -- "$1"; shift ;;
-    copydir)
-      src=$1 dst=$2 n=$3
-      shift 3
-      skip=()
-      for ((i = 0; i < n; i++)); do skip+=(! -name "$1"); shift; done
-      mkdir -p -- "$dst"
-      chown --reference="$src" -- "$dst"
-      chmod --reference="$src" -- "$dst"
-      find "$src" -mindepth 1 -maxdepth 1 \${skip[@]+"\${skip[@]}"} -exec cp -a -t "$dst" -- {} +
-      ;;
-    own)
-      chown -h -- "$uid:$gid" "$1"
-      find "$1" -mindepth 1 \\( -type d -perm -o=rx -o ! -type d -perm -o=r \\) -exec chown -h -- "$uid:$gid" {} +
-      shift ;;
-    limit)
-      read -r b f s c d <<< "$(stat -f -c '%b %f %S %c %d' -- "$1")"
-      mount -n -o "remount,size=$(( (b - f) * s + $2 )),nr_inodes=$(( c - d + $3 ))" -- "$1"
-      shift 3 ;;
-    config) install -m "$3" -o 0 -g "$gid" -- "$1" "$2"; shift 3 ;;
-    bind) mount -n --bind -o nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    robind) mount -n --bind -o ro,nosuid,nodev -- "$1" "$2"; shift 2 ;;
-    move) mount -n --move -- "$1" "$2"; shift 2 ;;
-    *) echo "dwf-sandbox: unknown setup step: $op" >&2; exit 125 ;;
-  esac
-done
-cd -- "$cwd"
-unset OLDPWD
-ulimit -u "$nproc"
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"
-`;
-function defaultHidden(env) {
-  return [
-    "/root",
-    "/home",
-    "/tmp",
-    "/var/tmp",
-    "/dev/shm",
-    // Sockets (docker's, the system bus), sudo's state, systemd's; what programs need of it
-    // (the resolver's directory) is shown through read-only.
-    "/run",
-    "/var/run",
-    // Kubernetes service-account tokens, when /var/run is not a link to /run.
-    "/var/run/secrets",
-    homedir(),
-    tmpdir3(),
-    ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
-  ];
-}
-function defaultRevealed() {
-  try {
-    return [dirname4(realpathSync2("/etc/resolv.conf"))];
-  } catch {
-    return [];
-  }
-}
-var DEFAULT_LIMITS = {
-  writableBytes: 2 * 1024 ** 3,
-  writableFiles: 1024 * 1024,
-  hiddenBytes: 16 * 1024 ** 2,
-  processes: 4096
-};
-var literalName = (name2) => name2.replace(/[[\]*?\\]/g, "\\$&");
-function copySteps(cwd, to, leftOut) {
-  const steps = [];
-  const rels = leftOut.map((p) => relative2(cwd, p).split(sep3));
-  const level2 = (prefix) => {
-    const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
-    const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
-    const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
-      const dir = join6(cwd, ...prefix, name2);
-      return !here.has(name2) && realDir(dir) === dir;
-    });
-    const names = [...here, ...onTheWay].sort();
-    steps.push(
-      "copydir",
-      join6(cwd, ...prefix),
-      join6(to, ...prefix),
-      String(names.length),
-      ...names.map(literalName)
-    );
-    for (const name2 of onTheWay) level2([...prefix, name2]);
-  };
-  level2([]);
-  return steps;
-}
-function sandboxSteps(plan2) {
-  const t = plan2.stage;
-  const { limits } = plan2;
-  const small = [String(limits.hiddenBytes), "4096"];
-  const writable = [String(limits.writableBytes), String(limits.writableFiles)];
-  const work = join6(t, "work");
-  const steps = ["tmpfs", t, "700", ...small];
-  const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
-  const real = [
-    ...new Set(plan2.hidden.map(realDir).filter((d) => d !== void 0 && d !== sep3))
-  ];
-  const inTree = real.filter((d) => d !== plan2.cwd && inside(plan2.cwd, d));
-  const candidates = real.filter((d) => !inside(plan2.cwd, d));
-  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && inside(other, d))).sort();
-  const revealed = [
-    ...new Set((plan2.revealed ?? []).map(realDir).filter((d) => d !== void 0))
-  ].filter((d) => hidden.some((h) => h !== d && inside(h, d)) && !inside(plan2.cwd, d)).filter((d, _, all) => !all.some((other) => other !== d && inside(other, d)));
-  const sources = [
-    ...plan2.git.dotGit ? [plan2.git.dotGit] : [],
-    ...plan2.git.dirs.map((path4) => ({ path: path4, kind: "dir" })),
-    ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
-  ];
-  sources.forEach((source, i2) => {
-    const hold = join6(t, "hold", String(i2));
-    steps.push(source.kind, hold, "robind", source.path, hold);
-    binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
-  });
-  const leftOut = [
-    ...inTree,
-    join6(plan2.cwd, ".dwf"),
-    ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
-    ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
-  ];
-  steps.push("tmpfs", work, "755", ...writable);
-  steps.push(...copySteps(plan2.cwd, work, leftOut));
-  steps.push("own", work, "limit", work, ...writable);
-  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join6(work, ".git"));
-  plan2.configs.forEach((config2, i2) => {
-    const copy = join6(t, "configs", String(i2));
-    if (i2 === 0) steps.push("dir", join6(t, "configs"));
-    steps.push("config", config2.source, copy, config2.mode);
-    binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
-  });
-  const prep = hidden.map((dir, i2) => ({ dir, at: join6(t, "hidden", String(i2)) }));
-  const home = plan2.home;
-  for (const { dir, at: at3 } of prep) {
-    const roomy = dir === "/tmp" || inside(dir, home);
-    steps.push("tmpfs", at3, dir === "/tmp" ? "1777" : "755", ...roomy ? writable : small);
-  }
-  const mapped = (target) => {
-    const owner = prep.find((p) => inside(p.dir, target));
-    return owner ? { path: join6(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
-  };
-  const depth = (path4) => path4.split(sep3).length;
-  for (const bind3 of [...binds].sort((a, b) => depth(a.target) - depth(b.target))) {
-    const at3 = mapped(bind3.target);
-    if (at3.prepared) steps.push(bind3.kind, at3.path);
-    steps.push(bind3.readOnly ? "robind" : "bind", bind3.source, at3.path);
-  }
-  steps.push("home", mapped(home).path);
-  const last = (p) => inside(p.dir, t) ? 1 : 0;
-  for (const { dir, at: at3 } of [...prep].sort((a, b) => last(a) - last(b))) steps.push("move", at3, dir);
-  return steps;
-}
-
-// src/agents/sandbox-user.ts
-import { execFile as execFile2 } from "node:child_process";
-import { accessSync, constants as constants2 } from "node:fs";
-import { delimiter, join as join7 } from "node:path";
-function onPath(program, env) {
-  const dirs = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).concat(["/usr/sbin", "/sbin"]);
-  return dirs.some((dir) => {
-    try {
-      accessSync(join7(dir, program), constants2.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-function exec(file2, args) {
-  return new Promise((resolvePromise) => {
-    execFile2(
-      file2,
-      args,
-      { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 3e4 },
-      (error62, stdout, stderr) => {
-        const code18 = error62 ? typeof error62.code === "number" ? error62.code : 1 : 0;
-        resolvePromise({ code: code18, output: `${stdout}${stderr}`.trim() });
-      }
-    );
-  });
-}
-async function sandboxUser(prefix, user) {
-  const lookup = async () => {
-    const { code: code18, output: output2 } = await exec("getent", ["passwd", user]);
-    const fields = output2.split(":");
-    return code18 === 0 && fields.length >= 4 ? { uid: Number(fields[2]), gid: Number(fields[3]) } : void 0;
-  };
-  let found = await lookup();
-  for (let attempt = 0; !found && attempt < 3; attempt++) {
-    const [file2, ...args] = [
-      ...prefix,
-      "useradd",
-      "--system",
-      "--user-group",
-      "--no-create-home",
-      "--home-dir",
-      "/nonexistent",
-      "--shell",
-      "/usr/sbin/nologin",
-      user
-    ];
-    const made2 = await exec(file2, args);
-    found = await lookup();
-    if (!found && attempt === 2) return `could not create the user ${user}: ${made2.output}`;
-    if (!found) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-  }
-  if (found.uid === 0) return `the user ${user} has uid 0`;
-  return found;
-}
-async function findIsolation(env, user) {
-  if (process.platform !== "linux") return `${process.platform} has no Linux namespaces`;
-  const missing = [
-    "unshare",
-    "setpriv",
-    "timeout",
-    "bash",
-    "env",
-    "cp",
-    "find",
-    "chown",
-    "mount",
-    "stat",
-    "install"
-  ].filter((p) => !onPath(p, env));
-  if (missing.length > 0) return `${missing.join(", ")} not found (util-linux and coreutils provide them)`;
-  let prefix;
-  if (process.getuid?.() === 0) prefix = [];
-  else if ((await exec("sudo", ["-n", "true"])).code === 0) prefix = ["sudo", "-n"];
-  else return "this process is not root, and `sudo -n` is not allowed: sudo is missing or wants a password";
-  const account = await sandboxUser(prefix, user);
-  if (typeof account === "string") return account;
-  return { prefix, user, ...account };
-}
-
-// src/agents/isolation.ts
-function isolatedRunner(isolation, setup, env) {
-  const home = existsSync2("/home") ? `/home/${isolation.user}` : `/tmp/${isolation.user}-home`;
-  const fixed = {
-    HOME: home,
-    TMPDIR: "/tmp",
-    USER: isolation.user,
-    LOGNAME: isolation.user,
-    // The copy belongs to another user than the repository: let git work in it.
-    GIT_CONFIG_COUNT: "1",
-    GIT_CONFIG_KEY_0: "safe.directory",
-    GIT_CONFIG_VALUE_0: "*"
-  };
-  const commandEnv = allowedEnv(env, fixed);
-  const hidden = [...defaultHidden(env), ...setup.hide];
-  const revealed = defaultRevealed();
-  const { limits } = setup;
-  const mib2 = (bytes) => `${Math.round(bytes / 1024 ** 2)} MiB`;
-  return {
-    isolated: true,
-    description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
-    async run(command, limits_) {
-      const cwd = realpathSync3(limits_.cwd);
-      const stage = mkdtempSync2(join8(tmpdir4(), "dwf-sandbox-"));
-      try {
-        const git = gitLayout(cwd, setup.gitDir);
-        const configs = await strippedConfigs(stage, git);
-        const t = join8(stage, "setup");
-        mkdirSync2(t);
-        const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git, configs, home, limits });
-        const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
-        const seconds = Math.max(1, Math.ceil(limits_.timeoutMs / 1e3) + 1);
-        return await runProcess(
-          {
-            argv: [
-              ...isolation.prefix,
-              "timeout",
-              "-k",
-              "2",
-              "-s",
-              "KILL",
-              String(seconds),
-              "env",
-              "-i",
-              ...Object.entries(commandEnv).map(([k, v]) => `${k}=${v}`),
-              "unshare",
-              "--mount",
-              "--pid",
-              "--fork",
-              "--mount-proc",
-              "--ipc",
-              "--uts",
-              "--kill-child",
-              "--",
-              "bash",
-              "-c",
-              SETUP,
-              "dwf-sandbox-setup",
-              String(isolation.uid),
-              String(isolation.gid),
-              cwd,
-              String(limits.processes),
-              ...steps,
-              "--",
-              ...argv
-            ]
-          },
-          {
-            cwd: "/",
-            env: commandEnv,
-            timeoutMs: limits_.timeoutMs,
-            maxOutputBytes: limits_.maxOutputBytes,
-            ...limits_.signal ? { signal: limits_.signal } : {},
-            gentleStop: isolation.prefix.length > 0
-          }
-        );
-      } finally {
-        rmSync2(stage, { recursive: true, force: true });
-      }
-    }
-  };
-}
-function unisolatedRunner(env) {
-  return {
-    isolated: false,
-    description: "repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, able to read this process's environment (tokens and keys) through /proc",
-    // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
-    run: async (command, limits) => {
-      const home = mkdtempSync2(join8(tmpdir4(), "dwf-home-"));
-      try {
-        return await runProcess(command, {
-          cwd: limits.cwd,
-          env: allowedEnv(env, { HOME: home }),
-          timeoutMs: limits.timeoutMs,
-          maxOutputBytes: limits.maxOutputBytes,
-          ...limits.signal ? { signal: limits.signal } : {}
-        });
-      } finally {
-        rmSync2(home, { recursive: true, force: true });
-      }
-    }
-  };
-}
-function refusingRunner(reason) {
-  const error62 = new IsolationRefusedError(reason);
-  return {
-    isolated: false,
-    description: `repository code will be refused: isolation cannot be set up here (${reason}); set \`isolation: off\` or pass --no-isolation to run it unisolated`,
-    run: () => Promise.reject(error62)
-  };
-}
-async function createRepoCodeRunner(options) {
-  const env = options.env ?? process.env;
-  if (options.isolation === "off") return unisolatedRunner(env);
-  const found = await findIsolation(env, options.user ?? SANDBOX_USER);
-  if (typeof found === "string") return refusingRunner(found);
-  const runner = isolatedRunner(
-    found,
-    {
-      hide: options.hide ?? [],
-      gitDir: options.repoDir ? trustedGitDir(realpathSync3(options.repoDir)) : void 0,
-      limits: { ...DEFAULT_LIMITS, ...options.limits }
-    },
-    env
-  );
-  const probeDir = mkdtempSync2(join8(tmpdir4(), "dwf-probe-"));
-  try {
-    const probe = await runner.run(
-      { argv: ["true"] },
-      { cwd: probeDir, timeoutMs: 3e4, maxOutputBytes: 4096 }
-    );
-    if (probe.exitCode !== 0) {
-      return refusingRunner(
-        `setting up a sandbox failed (exit ${probe.exitCode}): ${probe.output.trim().slice(0, 500)}`
-      );
-    }
-  } finally {
-    rmSync2(probeDir, { recursive: true, force: true });
-  }
-  return runner;
-}
-
-// src/agents/workspace.ts
-import { existsSync as existsSync3, mkdirSync as mkdirSync3, realpathSync as realpathSync4, rmSync as rmSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { dirname as dirname5, join as join9 } from "node:path";
-
-// src/agents/workspace-git.ts
-function gitIn(cwd) {
-  const raw = (args) => runGit(args, { cwd, config: IDENTITY });
-  return { raw, revparse: (args) => raw(["rev-parse", ...args]) };
-}
-var DIFF = ["--no-textconv", "--no-ext-diff", "--no-color", "--src-prefix=a/", "--dst-prefix=b/"];
-var READ_DIFF = ["--text", ...DIFF];
-async function stagedNames(git, filter) {
-  const args = [
-    "diff",
-    "--cached",
-    "--name-only",
-    "-z",
-    "--no-renames",
-    ...filter ? [`--diff-filter=${filter}`] : []
-  ];
-  return (await git.raw([...args, "HEAD"])).split("\0").filter(Boolean);
-}
-var Mutex = class {
-  tail = Promise.resolve();
-  run(fn) {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => void 0);
-    return next;
-  }
-};
-
-// src/agents/commit-check.ts
-var SecretInChangesError = class extends Error {
-  constructor(files) {
-    super(
-      `the run's changes were not committed: ${files.map((f) => `\`${f}\``).join(", ")} ${files.length === 1 ? "holds" : "hold"} a secret this run knows (the job token, the model key or a configured value, as it is or encoded); nothing was committed or pushed, and the working copy with those changes was removed`
-    );
-    this.files = files;
-    this.name = "SecretInChangesError";
-  }
-  files;
-};
-async function filesWithSecrets(git, secrets) {
-  if (!secrets) return [];
-  const hits = [];
-  for (const file2 of await stagedNames(git, "d")) {
-    let content = "";
-    try {
-      content = await git.raw(["cat-file", "blob", `:0:${file2}`]);
-    } catch {
-    }
-    if (secrets.finds(file2) || secrets.finds(content)) hits.push(secrets.redact(file2));
-  }
-  return hits;
-}
-
-// src/agents/diff-stat.ts
-function diffStatOf(patch) {
-  const files = [];
-  let current2;
-  let inHunk = false;
-  for (const line of patch.split("\n")) {
-    if (line.startsWith("diff --git ")) {
-      current2 = {
-        name: line.replace(/^diff --git "?a\/.*? "?b\//, "").replace(/"$/, ""),
-        added: 0,
-        removed: 0
-      };
-      files.push(current2);
-      inHunk = false;
-      continue;
-    }
-    if (!current2) continue;
-    if (line.startsWith("@@")) {
-      inHunk = true;
-    } else if (inHunk) {
-      if (line.startsWith("+")) current2.added++;
-      else if (line.startsWith("-")) current2.removed++;
-    } else if (line.startsWith("+++ b/") || line.startsWith('+++ "b/')) {
-      current2.name = line.slice(line.indexOf("b/") + 2).replace(/"$/, "");
-    } else if (line.startsWith("--- a/") || line.startsWith('--- "a/')) {
-      current2.name = line.slice(line.indexOf("a/") + 2).replace(/"$/, "");
-    }
-  }
-  if (files.length === 0) return "";
-  const width = Math.max(...files.map((f) => f.name.length));
-  const most = Math.max(...files.map((f) => f.added + f.removed));
-  const digits = String(most).length;
-  const scale = most > 40 ? 40 / most : 1;
-  const rows = files.map((f) => {
-    const plus = Math.round(f.added * scale) || (f.added > 0 ? 1 : 0);
-    const minus = Math.round(f.removed * scale) || (f.removed > 0 ? 1 : 0);
-    const graph = `${"+".repeat(plus)}${"-".repeat(minus)}`;
-    return ` ${f.name.padEnd(width)} | ${String(f.added + f.removed).padStart(digits)}${graph ? ` ${graph}` : ""}`;
-  });
-  const added = files.reduce((n, f) => n + f.added, 0);
-  const removed = files.reduce((n, f) => n + f.removed, 0);
-  const plural5 = (n, one, many) => `${n} ${n === 1 ? one : many}`;
-  const total = [
-    plural5(files.length, "file changed", "files changed"),
-    ...added > 0 ? [plural5(added, "insertion(+)", "insertions(+)")] : [],
-    ...removed > 0 ? [plural5(removed, "deletion(-)", "deletions(-)")] : []
-  ].join(", ");
-  return [...rows, ` ${total}`].join("\n");
-}
-
-// src/agents/workspace.ts
-var Workspace = class {
-  constructor(options) {
-    this.options = options;
-  }
-  options;
-  setup;
-  gitLock = new Mutex();
-  fileLocks = /* @__PURE__ */ new Map();
-  changedBy = /* @__PURE__ */ new Map();
-  get branch() {
-    return `dwf/${this.options.runId}`;
-  }
-  git(baseDir) {
-    return gitIn(baseDir);
-  }
-  /** The real path agents work under; created on first use, so runs that touch no files create nothing. */
-  async root() {
-    this.setup ??= this.create();
-    return (await this.setup).root;
-  }
-  async create() {
-    const repo = realpathSync4(this.options.repoDir);
-    const repoGit = this.git(repo);
-    let base2;
-    try {
-      if ((await repoGit.revparse(["--show-toplevel"])).trim() === repo)
-        base2 = (await repoGit.revparse(["HEAD"])).trim();
-    } catch {
-      base2 = void 0;
-    }
-    if (!base2) return { root: repo };
-    const path4 = join9(this.options.runDir, "workspace");
-    mkdirSync3(dirname5(path4), { recursive: true });
-    await repoGit.raw(["worktree", "add", "--quiet", "-b", this.branch, path4, base2]);
-    const root = realpathSync4(path4);
-    const git = this.git(root);
-    if (this.options.resumeFrom) await this.carryOver(repoGit, git, base2, this.options.resumeFrom);
-    return { root, git, base: base2 };
-  }
-  /**
-   * A resumed run replays its agents' answers, not their edits: it starts from the files the
-   * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
-   */
-  async carryOver(repoGit, git, base2, from) {
-    const oldPath = join9(from.runDir, "workspace");
-    const oldBranch = `dwf/${from.runId}`;
-    let patch = "";
-    if (existsSync3(oldPath)) {
-      const old = this.git(oldPath);
-      await old.raw(["add", "-A"]);
-      patch = await old.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
-      await repoGit.raw(["worktree", "remove", "--force", oldPath]);
-    } else if ((await repoGit.raw(["branch", "--list", oldBranch])).trim() !== "") {
-      patch = await repoGit.raw([
-        "diff",
-        "--binary",
-        ...DIFF,
-        base2,
-        oldBranch,
-        "--",
-        ".",
-        ":(exclude).dynamic-workflows"
-      ]);
-    }
-    if (patch.trim() === "") return;
-    const file2 = join9(this.options.runDir, "resumed.patch");
-    writeFileSync2(file2, patch);
-    await git.raw(["apply", "--binary", file2]);
-  }
-  /** Serialises writes to one file across agents. */
-  withFileLock(absolutePath, fn) {
-    let lock = this.fileLocks.get(absolutePath);
-    if (!lock) {
-      lock = new Mutex();
-      this.fileLocks.set(absolutePath, lock);
-    }
-    return lock.run(fn);
-  }
-  recordChange(agentIndex, relativePath) {
-    if (!this.changedBy.has(relativePath)) this.changedBy.set(relativePath, /* @__PURE__ */ new Set());
-    this.changedBy.get(relativePath).add(agentIndex);
-  }
-  /** Which agents changed which file. */
-  changes() {
-    return Object.fromEntries(
-      [...this.changedBy].sort(([a], [b]) => a.localeCompare(b)).map(([file2, agents]) => [file2, [...agents].sort((x, y) => x - y)])
-    );
-  }
-  /** A worktree of the agent's own, holding the workspace as it is now. */
-  async isolate(agentIndex) {
-    this.setup ??= this.create();
-    const { git } = await this.setup;
-    if (!git) return void 0;
-    const path4 = join9(this.options.runDir, "worktrees", `agent-${agentIndex}`);
-    const current2 = await this.gitLock.run(async () => {
-      await git.raw(["add", "-A"]);
-      return git.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
-    });
-    await this.gitLock.run(() => git.raw(["worktree", "add", "--quiet", "--detach", path4, "HEAD"]));
-    const own2 = this.git(path4);
-    if (current2.trim() !== "") {
-      const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
-      writeFileSync2(patch, current2);
-      await own2.raw(["apply", "--binary", patch]);
-    }
-    await own2.raw(["add", "-A"]);
-    await own2.raw([
-      "commit",
-      "--quiet",
-      "--allow-empty",
-      "--no-verify",
-      "-m",
-      "workspace when the agent started"
-    ]);
-    const ownRoot = realpathSync4(path4);
-    return {
-      root: ownRoot,
-      finish: async () => {
-        await own2.raw(["add", "-A"]);
-        const diff = await own2.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
-        if (diff.trim() === "") {
-          await this.removeWorktree(git, path4);
-          return { changed: [] };
-        }
-        const changed = await stagedNames(own2);
-        const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
-        writeFileSync2(patch, diff);
-        const conflict = await this.gitLock.run(async () => {
-          await git.raw(["add", "-A"]);
-          const before = (await git.raw(["write-tree"])).trim();
-          try {
-            await git.raw(["apply", "--3way", "--binary", patch]);
-            return void 0;
-          } catch (error62) {
-            await git.raw(["read-tree", "--reset", "-u", before]);
-            return error62.message.trim();
-          }
-        });
-        if (conflict !== void 0) {
-          return { changed, conflict: `could not merge the agent's changes (kept in ${path4}): ${conflict}` };
-        }
-        for (const file2 of changed) this.recordChange(agentIndex, file2);
-        await this.removeWorktree(git, path4);
-        return { changed };
-      }
-    };
-  }
-  async removeWorktree(git, path4) {
-    await this.gitLock.run(() => git.raw(["worktree", "remove", "--force", path4]));
-  }
-  /** What the agents changed against the base commit; undefined outside git or before anything ran. */
-  async summary() {
-    if (!this.setup) return void 0;
-    const { git } = await this.setup;
-    if (!git) return void 0;
-    return this.gitLock.run(async () => {
-      await git.raw(["add", "-A"]);
-      const files = await stagedNames(git);
-      const diff = await git.raw(["diff", "--cached", "-U0", ...READ_DIFF, "HEAD"]);
-      const diffStat = diffStatOf(diff);
-      return { files, diffStat, diff };
-    });
-  }
-  /** Removes the run's working copy, its branch and every patch of its agents' changes. */
-  async discard(repoGit, root) {
-    await repoGit.raw(["worktree", "remove", "--force", root]);
-    rmSync3(join9(this.options.runDir, "worktrees"), { recursive: true, force: true });
-    rmSync3(join9(this.options.runDir, "resumed.patch"), { force: true });
-    await repoGit.raw(["worktree", "prune"]);
-    await repoGit.raw(["branch", "-D", this.branch]);
-  }
-  /**
-   * Commits the agents' changes plus the given files (e.g. the report) on the run's branch and
-   * removes the run's worktree; the branch stays. Without changes the branch is deleted, unless
-   * asked to keep the report anyway (a run with findings but no fixes). Changes that hold a known
-   * secret are not committed at all: the working copy and branch are removed and it throws
-   * `SecretInChangesError`, naming the files.
-   */
-  async commit(message, extraFiles, options = {}) {
-    if (options.evenWithoutChanges) this.setup ??= this.create();
-    if (!this.setup) return void 0;
-    const { root, git, base: base2 } = await this.setup;
-    if (!git || !base2) return void 0;
-    const repoGit = this.git(realpathSync4(this.options.repoDir));
-    return this.gitLock.run(async () => {
-      await git.raw(["add", "-A"]);
-      const changed = (await stagedNames(git)).length > 0;
-      if (!changed && !options.evenWithoutChanges) {
-        await repoGit.raw(["worktree", "remove", "--force", root]);
-        await repoGit.raw(["branch", "-D", this.branch]);
-        return void 0;
-      }
-      for (const [path4, content] of Object.entries(extraFiles)) {
-        const target = join9(root, path4);
-        mkdirSync3(dirname5(target), { recursive: true });
-        writeFileSync2(target, content);
-      }
-      await git.raw(["add", "-A"]);
-      const leaking = await filesWithSecrets(git, this.options.secrets);
-      if (leaking.length > 0) {
-        await this.discard(repoGit, root);
-        throw new SecretInChangesError(leaking);
-      }
-      await git.raw(["commit", "--quiet", "--no-verify", "-m", message]);
-      const commit = (await git.revparse(["HEAD"])).trim();
-      await repoGit.raw(["worktree", "remove", "--force", root]);
-      return { branch: this.branch, commit, base: base2 };
-    });
-  }
-};
-
 // src/engine/journal.ts
-import { hash as hash6 } from "node:crypto";
-import { existsSync as existsSync4 } from "node:fs";
+import { hash as hash2 } from "node:crypto";
+import { existsSync as existsSync5 } from "node:fs";
 
 // src/engine/run-dir.ts
 import { randomBytes } from "node:crypto";
 import { closeSync as closeSync2, mkdirSync as mkdirSync4, openSync as openSync2, readFileSync as readFileSync3, renameSync, writeFileSync as writeFileSync3, writeSync as writeSync2 } from "node:fs";
-import { join as join10 } from "node:path";
+import { join as join9 } from "node:path";
 function newRunId(now) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   return `${stamp}-${randomBytes(3).toString("hex")}`;
@@ -66530,14 +63952,14 @@ function writeJsonAtomic(path4, value) {
   renameSync(tmp, path4);
 }
 function runPaths(runsDir, runId) {
-  const dir = join10(runsDir, checkRunId(runId));
+  const dir = join9(runsDir, checkRunId(runId));
   return {
     dir,
-    script: join10(dir, "script.js"),
-    journal: join10(dir, "journal.jsonl"),
-    events: join10(dir, "events.jsonl"),
-    result: join10(dir, "result.json"),
-    usage: join10(dir, "usage.json")
+    script: join9(dir, "script.js"),
+    journal: join9(dir, "journal.jsonl"),
+    events: join9(dir, "events.jsonl"),
+    result: join9(dir, "result.json"),
+    usage: join9(dir, "usage.json")
   };
 }
 function createRunDir(runsDir, runId, script) {
@@ -66549,10 +63971,10 @@ function createRunDir(runsDir, runId, script) {
 
 // src/engine/journal.ts
 function agentKey(call) {
-  return hash6("sha256", JSON.stringify([call.prompt, call.options, call.phase ?? null]), "hex");
+  return hash2("sha256", JSON.stringify([call.prompt, call.options, call.phase ?? null]), "hex");
 }
 function readJournal(path4) {
-  if (!existsSync4(path4)) return [];
+  if (!existsSync5(path4)) return [];
   return readJsonLines(path4);
 }
 var Replayer = class {
@@ -66701,9 +64123,9 @@ var Scheduler = class {
 };
 
 // src/engine/transcript.ts
-import { existsSync as existsSync5 } from "node:fs";
-import { open as open2 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { existsSync as existsSync6, readdirSync as readdirSync3 } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join as join10 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 
 // src/models/prices.json
@@ -66711,33 +64133,56 @@ var prices_default = {
   date: "2026-11-01",
   source: "Anthropic's public pricing pages, as summarised in shared/ECOSYSTEM.md",
   unit: "USD per million tokens",
-  note: "5-minute cache writes; Haiku 5.5 prices hold for prompts up to 100k tokens",
+  note: "cacheWrite: 5-minute cache writes (1.25x input); cacheWrite1h: 1-hour cache writes (2x input); batchPriceShare: the share of every price a request through the Message Batches API is billed; Haiku 5.5 prices hold for prompts up to 100k tokens",
+  batchPriceShare: 0.5,
   models: {
-    "claude-opus-5-5": { input: 4, cacheWrite: 5, cacheRead: 0.2, output: 20 },
-    "claude-sonnet-5-5": { input: 2, cacheWrite: 2.5, cacheRead: 0.2, output: 10 },
-    "claude-haiku-5-5": { input: 0.1, cacheWrite: 0.125, cacheRead: 0.01, output: 0.5 },
-    "claude-haiku-4-5": { input: 1, cacheWrite: 1.25, cacheRead: 0.1, output: 5 }
+    "claude-opus-5-5": { input: 4, cacheWrite: 5, cacheWrite1h: 8, cacheRead: 0.2, output: 20 },
+    "claude-sonnet-5-5": { input: 2, cacheWrite: 2.5, cacheWrite1h: 4, cacheRead: 0.2, output: 10 },
+    "claude-haiku-5-5": {
+      input: 0.1,
+      cacheWrite: 0.125,
+      cacheWrite1h: 0.2,
+      cacheRead: 0.01,
+      output: 0.5
+    },
+    "claude-haiku-4-5": { input: 1, cacheWrite: 1.25, cacheWrite1h: 2, cacheRead: 0.1, output: 5 }
   }
 };
 
 // src/models/pricing.ts
 var table = prices_default;
 var PRICE_TABLE_DATE = table.date;
+var BATCH_PRICE_SHARE = table.batchPriceShare;
+function bareModel(model) {
+  const name2 = model.split("?")[0];
+  return name2.slice(name2.lastIndexOf(":") + 1);
+}
+function isBatchModel(model) {
+  const query = model.split("?")[1];
+  return query !== void 0 && new URLSearchParams(query).get("batch") === "1";
+}
 function priceOf(model) {
-  const bare = model.slice(model.lastIndexOf(":") + 1);
-  return table.models[bare];
+  return table.models[bareModel(model)];
+}
+function standard(price, u) {
+  const write1h = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
+  return u.inputTokens * price.input + (u.cacheWriteTokens - write1h) * price.cacheWrite + write1h * price.cacheWrite1h + u.cacheReadTokens * price.cacheRead + u.outputTokens * price.output;
 }
 function costUsd(model, usage) {
   const price = priceOf(model);
   if (!price) return null;
-  return (usage.inputTokens * price.input + usage.cacheWriteTokens * price.cacheWrite + usage.cacheReadTokens * price.cacheRead + usage.outputTokens * price.output) / 1e6;
+  const batched = usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
+  return (standard(price, usage) - batched) / 1e6;
+}
+function batchSavingUsd(model, usage) {
+  const price = priceOf(model);
+  if (!price) return null;
+  return usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) / 1e6 : 0;
 }
 
 // src/engine/transcript-file.ts
-import { appendFile, mkdir as mkdir3 } from "node:fs/promises";
-import { dirname as dirname6 } from "node:path";
+import { appendFile } from "node:fs/promises";
 var pending = /* @__PURE__ */ new Map();
-var made = /* @__PURE__ */ new Map();
 function trackWrite(root, write) {
   const set3 = pending.get(root) ?? /* @__PURE__ */ new Set();
   pending.set(root, set3);
@@ -66749,26 +64194,31 @@ function trackWrite(root, write) {
 }
 async function transcriptsWritten(root) {
   for (let set3 = pending.get(root); set3 && set3.size > 0; set3 = pending.get(root)) await Promise.all([...set3]);
-  for (const dir of made.keys()) if (dir.startsWith(root)) made.delete(dir);
 }
 var TRANSCRIPT_STREAM_MS = 1e3;
 var AsyncJsonLines = class {
   constructor(path4, root) {
     this.path = path4;
     this.root = root;
-    const dir = dirname6(path4);
-    const ready = made.get(dir) ?? mkdir3(dir, { recursive: true });
-    made.set(dir, ready);
-    this.chain = ready;
   }
   path;
   root;
   lines = [];
   timer;
-  chain;
+  chain = Promise.resolve();
   appendLine(json3) {
     this.lines.push(json3);
     this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
+  }
+  /** Counts work that will append lines (and flush them) as a write, for `transcriptsWritten`. */
+  track(work) {
+    trackWrite(
+      this.root,
+      work.then(
+        () => this.flush(),
+        () => this.flush()
+      )
+    );
   }
   /** Hands the buffered lines to the thread pool now, after the writes before them. */
   flush() {
@@ -66785,14 +64235,11 @@ var AsyncJsonLines = class {
     this.chain = settled;
     trackWrite(this.root, settled);
   }
-  /** Writes what is left; the file is complete once `transcriptsWritten` resolves. */
-  close() {
-    this.flush();
-  }
 };
 
 // src/engine/transcript.ts
-var TRANSCRIPTS_DIR = "transcripts";
+var TRANSCRIPTS_FILE = "transcripts.jsonl";
+var LEGACY_TRANSCRIPTS_DIR = "transcripts";
 var TRANSCRIPT_LIMITS = {
   prompt: 64e3,
   /** A model turn's text. */
@@ -66803,8 +64250,8 @@ var TRANSCRIPT_LIMITS = {
   /** The answer (or the error), as JSON. */
   answer: 64e3
 };
-function transcriptPath(runDir, index) {
-  return join11(runDir, TRANSCRIPTS_DIR, `${index}.jsonl`);
+function transcriptsPath(runDir) {
+  return join10(runDir, TRANSCRIPTS_FILE);
 }
 function capText(text2, limit2, field2, cut) {
   if (text2.length <= limit2) return text2;
@@ -66816,10 +64263,13 @@ function capValue(value, limit2, field2, cut) {
   const json3 = JSON.stringify(value) ?? "undefined";
   return json3.length <= limit2 ? value : capText(json3, limit2, field2, cut);
 }
+function openTranscripts(runDir) {
+  return new AsyncJsonLines(transcriptsPath(runDir), runDir);
+}
 var AgentTranscript = class {
   constructor(run, agent, prompt, extra = {}) {
     this.run = run;
-    this.file = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
+    this.agent = agent.index;
     const cut = {};
     this.write(
       {
@@ -66833,8 +64283,8 @@ var AgentTranscript = class {
     );
   }
   run;
-  file;
   began = performance2.now();
+  agent;
   /** Records one step the agent loop reports (see `AgentDeps.onTrace`). */
   record(entry) {
     const cut = {};
@@ -66924,26 +64374,25 @@ var AgentTranscript = class {
       },
       cut
     );
-    this.file.close();
   }
   write(line, cut) {
     const full2 = {
       t: Math.round(performance2.now() - this.run.started),
+      agent: this.agent,
       ...line,
       ...Object.keys(cut).length > 0 ? { cut } : {}
     };
-    this.file.appendLine(JSON.stringify(this.run.redactor.redactValue(full2)));
+    this.run.file.appendLine(this.run.redactor.redactJson(JSON.stringify(full2)));
   }
 };
-function writeReplayedTranscript(run, resumedFrom, agent) {
+function writeReplayedTranscript(run, pointers, resumedFrom, agent) {
   const t = Math.round(performance2.now() - run.started);
-  const earlier = transcriptPath(join11(run.runsDir, resumedFrom), agent.index);
-  const file2 = new AsyncJsonLines(transcriptPath(run.dir, agent.index), run.dir);
   const write = async () => {
-    const from = await pointerOf(earlier) ?? resumedFrom;
-    file2.appendLine(
+    const from = (await pointers).get(agent.index) ?? resumedFrom;
+    run.file.appendLine(
       JSON.stringify({
         t,
+        agent: agent.index,
         type: "replayed",
         index: agent.index,
         ...agent.label !== void 0 ? { label: agent.label } : {},
@@ -66951,31 +64400,126 @@ function writeReplayedTranscript(run, resumedFrom, agent) {
         usage: agent.usage,
         usd: agent.usd,
         from,
-        transcript: `../../${from}/${TRANSCRIPTS_DIR}/${agent.index}.jsonl`
+        transcript: `../${from}/${TRANSCRIPTS_FILE}`
       })
     );
-    file2.close();
   };
-  trackWrite(run.dir, write());
+  run.file.track(write());
 }
-async function pointerOf(path4) {
-  let handle;
+async function replayedPointers(runDir) {
+  const pointers = /* @__PURE__ */ new Map();
+  let text2;
   try {
-    handle = await open2(path4, "r");
-    const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(65536) });
-    const first = buffer.subarray(0, bytesRead).toString("utf8").split("\n", 1)[0];
-    if (!first.includes('"type":"replayed"')) return void 0;
-    const line = JSON.parse(first);
-    return line.type === "replayed" ? line.from : void 0;
+    text2 = await readFile(transcriptsPath(runDir), "utf8");
   } catch {
-    return void 0;
-  } finally {
-    await handle?.close();
+    return pointers;
   }
+  for (const line of text2.split("\n")) {
+    if (!line.includes('"type":"replayed"')) continue;
+    try {
+      const parsed = JSON.parse(line);
+      if (parsed.type === "replayed") pointers.set(parsed.agent, parsed.from);
+    } catch {
+    }
+  }
+  return pointers;
 }
-function readTranscript(runDir, index) {
-  const path4 = transcriptPath(runDir, index);
-  return existsSync5(path4) ? readJsonLines(path4) : void 0;
+function readTranscripts(runDir) {
+  const byAgent = /* @__PURE__ */ new Map();
+  const path4 = transcriptsPath(runDir);
+  if (existsSync6(path4)) {
+    for (const line of readJsonLines(path4)) {
+      const lines = byAgent.get(line.agent) ?? [];
+      byAgent.set(line.agent, lines);
+      lines.push(line);
+    }
+    return byAgent;
+  }
+  const legacy = join10(runDir, LEGACY_TRANSCRIPTS_DIR);
+  if (!existsSync6(legacy)) return byAgent;
+  for (const name2 of readdirSync3(legacy)) {
+    const index = /^(\d+)\.jsonl$/.exec(name2)?.[1];
+    if (index === void 0) continue;
+    const agent = Number(index);
+    byAgent.set(
+      agent,
+      readJsonLines(join10(legacy, name2)).map((line) => ({ ...line, agent }))
+    );
+  }
+  return byAgent;
+}
+
+// src/models/types.ts
+var ZERO_USAGE = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0
+});
+function addCounts(a, b) {
+  const write1h = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    // The optional parts appear only when there is something in them (usage stays the four counts otherwise).
+    ...a.cacheWrite1hTokens !== void 0 || b.cacheWrite1hTokens !== void 0 ? { cacheWrite1hTokens: write1h } : {}
+  };
+}
+function addUsage(a, b) {
+  const sum2 = addCounts(a, b);
+  if (a.batch || b.batch) sum2.batch = addCounts(a.batch ?? ZERO_USAGE, b.batch ?? ZERO_USAGE);
+  return sum2;
+}
+function billedTokens(u) {
+  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
+function messageText(message) {
+  if (typeof message.content === "string") return message.content;
+  return message.content.map((b) => b.type === "text" ? b.text : b.type === "tool_result" ? b.content : JSON.stringify(b.input)).join("\n");
+}
+var UNUSABLE_MODEL = /* @__PURE__ */ new Set(["unreachable", "auth", "server"]);
+var ModelError = class extends Error {
+  constructor(message, usage = ZERO_USAGE, failure3) {
+    super(message);
+    this.usage = usage;
+    this.failure = failure3;
+    this.name = "ModelError";
+  }
+  usage;
+  failure;
+};
+function estimateTokens(text2) {
+  return Math.ceil(text2.length / 4);
+}
+function requestText(request2) {
+  return request2.system + (request2.tools ? JSON.stringify(request2.tools) : "") + request2.messages.map(messageText).join("\n");
+}
+function textReply(text2, usage, model, output2) {
+  return {
+    text: text2,
+    ...output2 !== void 0 ? { output: output2 } : {},
+    toolCalls: [],
+    content: [{ type: "text", text: text2 }],
+    usage,
+    model
+  };
+}
+function abortableSleep(ms, signal) {
+  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return new Promise((resolve4, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve4();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 // src/engine/usage.ts
@@ -67037,7 +64581,7 @@ async function openRun(options, checks) {
   let journalEntries = [];
   if (options.resume !== void 0) {
     const previous = runPaths(options.runsDir, options.resume);
-    if (!existsSync6(previous.dir))
+    if (!existsSync7(previous.dir))
       throw new Error(`no run "${options.resume}" in ${options.runsDir} to resume`);
     journalEntries = readJournal(previous.journal);
   }
@@ -67073,6 +64617,7 @@ async function openRun(options, checks) {
     digest: new EventDigest(),
     journal: new JsonLines(paths.journal),
     eventLog: new JsonLines(paths.events),
+    transcripts: openTranscripts(paths.dir),
     workspace,
     runner,
     ledger: new UsageLedger(),
@@ -67099,15 +64644,20 @@ function followSignal(run) {
 function emit(run, input2) {
   for (const admitted of run.digest.admit(input2)) {
     const raw = { t: Math.round(performance3.now() - run.started), ...admitted };
-    const event = run.redactor.redactValue(raw);
+    const json3 = JSON.stringify(raw);
+    const redacted = run.redactor.redactJson(json3);
+    const event = redacted === json3 ? raw : JSON.parse(redacted);
     run.digest.add(event);
-    run.eventLog.appendLine(JSON.stringify(event));
-    if (event.type === "agent.finished" && event.replayed && run.options.resume !== void 0)
+    run.eventLog.appendLine(redacted);
+    if (event.type === "agent.finished" && event.replayed && run.options.resume !== void 0) {
+      run.replayedPointers ??= replayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
       writeReplayedTranscript(
-        { dir: run.paths.dir, started: run.started, redactor: run.redactor, runsDir: run.options.runsDir },
+        { started: run.started, redactor: run.redactor, file: run.transcripts },
+        run.replayedPointers,
         run.options.resume,
         event
       );
+    }
     run.options.onEvent?.(event);
   }
 }
@@ -67130,7 +64680,7 @@ function describeFailure(file2, failure3) {
 
 // src/engine/finish.ts
 import { performance as performance4 } from "node:perf_hooks";
-function statusOf2(outcome) {
+function statusOf(outcome) {
   if (outcome.ok) return "completed";
   return outcome.failure.kind === "aborted" || outcome.failure.kind === "budget" ? "stopped" : "failed";
 }
@@ -67150,11 +64700,11 @@ function agentsFailure(run) {
 }
 function endingOf(run, outcome) {
   const scriptError = outcome.ok ? void 0 : describeFailure(run.options.file, outcome.failure);
-  const status = statusOf2(outcome);
-  const failed = status === "stopped" && !run.unusableModel ? void 0 : agentsFailure(run);
-  if (failed === void 0) return { status, ...scriptError !== void 0 ? { error: scriptError } : {} };
+  const status = statusOf(outcome);
+  const failed2 = status === "stopped" && !run.unusableModel ? void 0 : agentsFailure(run);
+  if (failed2 === void 0) return { status, ...scriptError !== void 0 ? { error: scriptError } : {} };
   const after = scriptError !== void 0 && !run.unusableModel ? `; then the script failed: ${scriptError}` : "";
-  return { status: "failed", error: `${failed}${after}` };
+  return { status: "failed", error: `${failed2}${after}` };
 }
 function redactedEnding(run, outcome) {
   const { status, error: error62 } = endingOf(run, outcome);
@@ -67162,6 +64712,7 @@ function redactedEnding(run, outcome) {
 }
 async function finishRun(run, outcome) {
   const { options, redactor } = run;
+  run.transcripts.flush();
   const usageReport = run.ledger.toJSON();
   writeJsonAtomic(run.paths.usage, usageReport);
   const ending = {
@@ -67210,7 +64761,8 @@ async function finishRun(run, outcome) {
     ...options.resume !== void 0 ? { resumedFrom: options.resume } : {},
     ...branch ? { branch } : {},
     ...reportPath ? { reportPath } : {},
-    ...warnings && warnings.length > 0 ? { warnings } : {}
+    ...warnings && warnings.length > 0 ? { warnings } : {},
+    ...run.shard ? { shard: run.shard } : {}
   };
   const { budget } = run;
   writeJsonAtomic(run.paths.result, {
@@ -67222,148 +64774,6 @@ async function finishRun(run, outcome) {
     budget: { tokens: budget.totalTokens, usd: budget.totalUsd, spentTokens: budget.spentTokens }
   });
   return summary;
-}
-
-// src/agents/agent-definitions.ts
-import { existsSync as existsSync7, readdirSync as readdirSync2, readFileSync as readFileSync4, statSync as statSync2 } from "node:fs";
-import { join as join12 } from "node:path";
-var TOOL_NAMES = {
-  Read: ["read_file"],
-  Glob: ["list_files"],
-  LS: ["list_files"],
-  Grep: ["search"],
-  Edit: ["edit_file"],
-  MultiEdit: ["edit_file"],
-  Write: ["write_file"],
-  NotebookEdit: ["edit_file"],
-  Bash: ["run_tests", "run_command"]
-};
-var READ_ONLY = ["read_file", "list_files", "search"];
-var BUILT_IN = [
-  {
-    name: "general-purpose",
-    description: "Claude Code\u2019s general-purpose agent: every tool.",
-    prompt: "",
-    source: "built-in",
-    ignored: []
-  },
-  {
-    name: "Explore",
-    description: "Claude Code\u2019s read-only explorer.",
-    prompt: "",
-    tools: READ_ONLY,
-    source: "built-in",
-    ignored: []
-  },
-  {
-    name: "Plan",
-    description: "Claude Code\u2019s read-only planner.",
-    prompt: "",
-    tools: READ_ONLY,
-    source: "built-in",
-    ignored: []
-  }
-];
-var HONOURED = /* @__PURE__ */ new Set(["name", "description", "tools", "model"]);
-function readFrontMatter(text2) {
-  try {
-    const data3 = yaml.load(text2, { schema: yaml.JSON_SCHEMA });
-    if (data3 !== null && typeof data3 === "object" && !Array.isArray(data3))
-      return data3;
-  } catch {
-  }
-  const data2 = {};
-  let last;
-  for (const line of text2.split(/\r?\n/)) {
-    const item = /^\s+-\s+(.*)$/.exec(line);
-    const entry = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(line);
-    if (item && last !== void 0) {
-      const list3 = Array.isArray(data2[last]) ? data2[last] : [];
-      data2[last] = [...list3, item[1].trim()];
-    } else if (entry) {
-      last = entry[1];
-      data2[last] = entry[2].trim().replace(/^(['"])(.*)\1$/, "$2");
-    } else if (line.trim() !== "" && !/^\s/.test(line)) {
-      return `its front matter cannot be read at "${line.slice(0, 60)}"`;
-    }
-  }
-  return data2;
-}
-function splitFrontMatter(text2) {
-  const match = /^---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)([\s\S]*)$/.exec(text2.replace(/^\uFEFF/, ""));
-  if (!match) return "it does not start with YAML front matter between --- lines";
-  const data2 = readFrontMatter(match[1]);
-  if (typeof data2 === "string") return data2;
-  return { data: data2, body: match[2].trim() };
-}
-function mapTools(raw) {
-  if (raw === void 0 || raw === null) return { ignored: [] };
-  const names = (Array.isArray(raw) ? raw : String(raw).split(",")).map((n) => String(n).trim()).map((n) => n.replace(/\(.*\)$/, "")).filter(Boolean);
-  if (names.includes("*")) return { ignored: [] };
-  const tools = /* @__PURE__ */ new Set();
-  const ignored = [];
-  for (const name2 of names) {
-    const ours = TOOL_NAMES[name2];
-    if (ours) for (const tool of ours) tools.add(tool);
-    else ignored.push(`tool ${name2}`);
-  }
-  return { tools: [...tools], ignored };
-}
-function readAgentDefinition(path4) {
-  const parsed = splitFrontMatter(readFileSync4(path4, "utf8"));
-  if (typeof parsed === "string") throw new Error(`agent definition ${path4}: ${parsed}`);
-  const { data: data2, body } = parsed;
-  if (typeof data2.name !== "string" || data2.name.trim() === "")
-    throw new Error(`agent definition ${path4}: its front matter has no name`);
-  const { tools, ignored } = mapTools(data2.tools);
-  const model = typeof data2.model === "string" && data2.model !== "inherit" ? data2.model : void 0;
-  return {
-    name: data2.name.trim(),
-    description: typeof data2.description === "string" ? data2.description : "",
-    prompt: body,
-    ...tools ? { tools } : {},
-    ...model ? { model } : {},
-    source: path4,
-    ignored: [...Object.keys(data2).filter((k) => !HONOURED.has(k)), ...ignored]
-  };
-}
-function repositoryDefinitionDirs(repoDir) {
-  const dirs = [join12(repoDir, ".claude", "agents")];
-  const manifest = join12(repoDir, ".claude-plugin", "plugin.json");
-  if (existsSync7(manifest)) {
-    let name2;
-    try {
-      name2 = JSON.parse(readFileSync4(manifest, "utf8")).name;
-    } catch {
-      throw new Error(`${manifest} is not JSON: its plugin's agent definitions cannot be named`);
-    }
-    if (typeof name2 === "string" && /^[\w.-]+$/.test(name2))
-      dirs.push({ dir: join12(repoDir, "agents"), namespace: name2 });
-  }
-  return dirs;
-}
-var dirName = (d) => typeof d === "string" ? `${d}/` : `${d.dir}/ (as ${d.namespace}:NAME)`;
-function loadAgentDefinitions(dirs) {
-  const found = new Map(BUILT_IN.map((d) => [d.name, d]));
-  for (const entry of dirs) {
-    const dir = typeof entry === "string" ? entry : entry.dir;
-    if (!existsSync7(dir) || !statSync2(dir).isDirectory()) continue;
-    for (const file2 of readdirSync2(dir).sort()) {
-      if (!file2.endsWith(".md")) continue;
-      const definition = readAgentDefinition(join12(dir, file2));
-      const name2 = typeof entry === "string" ? definition.name : `${entry.namespace}:${definition.name}`;
-      found.set(name2, { ...definition, name: name2 });
-    }
-  }
-  return found;
-}
-function agentTypesIn(source) {
-  const names = /* @__PURE__ */ new Set();
-  for (const match of source.matchAll(/\bagentType\s*:\s*(['"`])([^'"`\n$]+)\1/g)) names.add(match[2]);
-  return [...names];
-}
-function unknownAgentType(name2, known, dirs) {
-  return `agentType "${name2}" has no definition: looked in ${dirs.map(dirName).join(", ")} and the built-in types; known: ${[...known].join(", ")}. Add .claude/agents/${name2}.md (front matter name, description, tools, model; the body is its instructions) or use a known type`;
 }
 
 // node_modules/acorn/dist/acorn.mjs
@@ -67612,10 +65022,10 @@ var skipWhiteSpace = /(?:\s|\/\/.*|\/\*[^]*?\*\/)*/g;
 var ref = Object.prototype;
 var hasOwnProperty = ref.hasOwnProperty;
 var toString = ref.toString;
-var hasOwn2 = Object.hasOwn || (function(obj, propName) {
+var hasOwn = Object.hasOwn || (function(obj, propName) {
   return hasOwnProperty.call(obj, propName);
 });
-var isArray2 = Array.isArray || (function(obj) {
+var isArray = Array.isArray || (function(obj) {
   return toString.call(obj) === "[object Array]";
 });
 var regexpCache = /* @__PURE__ */ Object.create(null);
@@ -67763,7 +65173,7 @@ var warnedAboutEcmaVersion = false;
 function getOptions(opts) {
   var options = {};
   for (var opt in defaultOptions) {
-    options[opt] = opts && hasOwn2(opts, opt) ? opts[opt] : defaultOptions[opt];
+    options[opt] = opts && hasOwn(opts, opt) ? opts[opt] : defaultOptions[opt];
   }
   if (options.ecmaVersion === "latest") {
     options.ecmaVersion = 1e8;
@@ -67782,13 +65192,13 @@ function getOptions(opts) {
   if (!opts || opts.allowHashBang == null) {
     options.allowHashBang = options.ecmaVersion >= 14;
   }
-  if (isArray2(options.onToken)) {
+  if (isArray(options.onToken)) {
     var tokens2 = options.onToken;
     options.onToken = function(token) {
       return tokens2.push(token);
     };
   }
-  if (isArray2(options.onComment)) {
+  if (isArray(options.onComment)) {
     options.onComment = pushComment(options, options.onComment);
   }
   if (options.sourceType === "commonjs" && options.allowAwaitOutsideFunction) {
@@ -68972,7 +66382,7 @@ pp$8.exitClassBody = function() {
   var parent = len === 0 ? null : this.privateNameStack[len - 1];
   for (var i2 = 0; i2 < used.length; ++i2) {
     var id = used[i2];
-    if (!hasOwn2(declared, id.name)) {
+    if (!hasOwn(declared, id.name)) {
       if (parent) {
         parent.used.push(id);
       } else {
@@ -69102,7 +66512,7 @@ pp$8.checkExport = function(exports$1, name2, pos) {
   if (typeof name2 !== "string") {
     name2 = name2.type === "Identifier" ? name2.name : name2.value;
   }
-  if (hasOwn2(exports$1, name2)) {
+  if (hasOwn(exports$1, name2)) {
     this.raiseRecoverable(pos, "Duplicate export '" + name2 + "'");
   }
   exports$1[name2] = true;
@@ -69257,7 +66667,7 @@ pp$8.parseWithClause = function() {
     }
     var attr = this.parseImportAttribute();
     var keyName = attr.key.type === "Identifier" ? attr.key.name : attr.key.value;
-    if (hasOwn2(attributeKeys, keyName)) {
+    if (hasOwn(attributeKeys, keyName)) {
       this.raiseRecoverable(attr.key.start, "Duplicate attribute key '" + keyName + "'");
     }
     attributeKeys[keyName] = true;
@@ -69470,7 +66880,7 @@ pp$7.checkLValSimple = function(expr, bindingType, checkClashes) {
           this.raiseRecoverable(expr.start, "let is disallowed as a lexically bound name");
         }
         if (checkClashes) {
-          if (hasOwn2(checkClashes, expr.name)) {
+          if (hasOwn(checkClashes, expr.name)) {
             this.raiseRecoverable(expr.start, "Argument name clash");
           }
           checkClashes[expr.name] = true;
@@ -71794,7 +69204,7 @@ pp$1.regexp_eatUnicodePropertyValueExpression = function(state) {
   return CharSetNone;
 };
 pp$1.regexp_validateUnicodePropertyNameAndValue = function(state, name2, value) {
-  if (!hasOwn2(state.unicodeProperties.nonBinary, name2)) {
+  if (!hasOwn(state.unicodeProperties.nonBinary, name2)) {
     state.raise("Invalid property name");
   }
   if (!state.unicodeProperties.nonBinary[name2].test(value)) {
@@ -72086,11 +69496,11 @@ pp$1.regexp_classStringDisjunctionContents = function(state) {
   return result;
 };
 pp$1.regexp_classString = function(state) {
-  var count3 = 0;
+  var count4 = 0;
   while (this.regexp_eatClassSetCharacter(state)) {
-    count3++;
+    count4++;
   }
-  return count3 === 1 ? CharSetOk : CharSetString;
+  return count4 === 1 ? CharSetOk : CharSetString;
 };
 pp$1.regexp_eatClassSetCharacter = function(state) {
   var start = state.pos;
@@ -73790,11 +71200,11 @@ function generateJsxParser(acorn, acornTypeScript, Parser5, jsxOptions) {
       return this.finishToken(tt.string, out);
     }
     jsx_readEntity() {
-      let str2 = "", count3 = 0, entity;
+      let str2 = "", count4 = 0, entity;
       let ch = this.input[this.pos];
       if (ch !== "&") this.raise(this.pos, "Entity must start with an ampersand");
       let startPos = ++this.pos;
-      while (this.pos < this.input.length && count3++ < 10) {
+      while (this.pos < this.input.length && count4++ < 10) {
         ch = this.input[this.pos++];
         if (ch === ";") {
           if (str2[0] === "#") {
@@ -74166,9 +71576,9 @@ var ParseEffects = class {
       length: target.length
     });
   }
-  willMutateTail(target, count3) {
+  willMutateTail(target, count4) {
     if (!this.active) return;
-    const start = Math.max(0, target.length - count3);
+    const start = Math.max(0, target.length - count4);
     this.undoLog.push({
       _tag: "ArrayTail",
       target,
@@ -76616,9 +74026,9 @@ function tsPlugin(options) {
         }
         return !this.isLineTerminator();
       }
-      tsParseModuleOrNamespaceDeclaration(node2, nested = false) {
+      tsParseModuleOrNamespaceDeclaration(node2, nested2 = false) {
         node2.id = this.parseIdent();
-        if (!nested) {
+        if (!nested2) {
           this.checkLValSimple(node2.id, acornScope.BIND_TS_NAMESPACE);
         }
         if (this.eat(tt.dot)) {
@@ -79165,6 +76575,14 @@ function validateMeta(value, node2, problems) {
   if (value.whenToUse !== void 0 && typeof value.whenToUse !== "string") {
     problems.push(at2(node2, "meta.whenToUse must be a string"));
   }
+  if (value.shard !== void 0 && (typeof value.shard !== "string" || value.shard.trim() === "")) {
+    problems.push(
+      at2(
+        node2,
+        "meta.shard must name the list argument that may be split across runners, e.g. shard: 'files'"
+      )
+    );
+  }
   if (value.phases !== void 0) {
     if (!Array.isArray(value.phases)) {
       problems.push(at2(node2, "meta.phases must be an array of { title, detail?, model? }"));
@@ -79287,7 +76705,7 @@ function hostErrorKind(error62) {
 }
 
 // src/script/instance.ts
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 import { createRequire } from "node:module";
 
 // node_modules/@jitl/quickjs-wasmfile-release-sync/dist/index.mjs
@@ -79296,7 +76714,7 @@ var src_default = variant;
 
 // node_modules/quickjs-emscripten-core/dist/index.mjs
 init_chunk_V2S4ZYJR();
-init_dist2();
+init_dist();
 async function newQuickJSWASMModuleFromVariant(variantOrPromise) {
   let variant2 = smartUnwrap(await variantOrPromise), [wasmModuleLoader, QuickJSFFI2, { QuickJSWASMModule: QuickJSWASMModule2 }] = await Promise.all([variant2.importModuleLoader().then(smartUnwrap), variant2.importFFI(), Promise.resolve().then(() => (init_module_ES6BEMUI(), module_ES6BEMUI_exports)).then(smartUnwrap)]), wasmModule = await wasmModuleLoader();
   wasmModule.type = "sync";
@@ -79369,7 +76787,7 @@ function quickjsWasm() {
     ];
     for (const place of places) {
       try {
-        return await compileWasm(readFileSync5(place()));
+        return await compileWasm(readFileSync4(place()));
       } catch {
       }
     }
@@ -80015,6 +77433,11 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return invoke('workflow', [nameOrRef, workflowArgs === undefined ? null : workflowArgs]);
   });
 
+  // This run's slice of a list argument (see script/shard.ts); the whole list without a shard index.
+  define('shard', function shard(shardArgs, opts) {
+    return decode(sync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
+  });
+
   // Runs must replay: anything that reads the clock or randomness throws.
   const RealDate = Date;
   const noClock = (what) => {
@@ -80304,7 +77727,7 @@ async function runInSandbox(options) {
 }
 
 // src/engine/live-agent.ts
-import { isAbsolute as isAbsolute3, relative as relative5 } from "node:path";
+import { isAbsolute as isAbsolute2, relative as relative5 } from "node:path";
 
 // src/agents/run-agent.ts
 import { performance as performance5 } from "node:perf_hooks";
@@ -80559,7 +77982,7 @@ var format = {
   hostname: bind2(HOSTNAME),
   ipv4: bind2(IPV4),
   ipv6: bind2(IPV6),
-  regex: regex2,
+  regex,
   uuid: bind2(UUID),
   "json-pointer": bind2(JSON_POINTER),
   "json-pointer-uri-fragment": bind2(JSON_POINTER_URI_FRAGMENT),
@@ -80619,7 +78042,7 @@ function uri(str2) {
   return NOT_URI_FRAGMENT.test(str2) && URI_PATTERN.test(str2);
 }
 var Z_ANCHOR = /[^\\]\\Z/;
-function regex2(str2) {
+function regex(str2) {
   if (Z_ANCHOR.test(str2))
     return false;
   try {
@@ -81757,12 +79180,12 @@ async function runTests(env) {
 
 // src/agents/file-tools.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
-import { readdirSync as readdirSync3 } from "node:fs";
-import { join as join13, relative as relative3, sep as sep4 } from "node:path";
-function walk3(root, from, out, limit2) {
+import { readdirSync as readdirSync4 } from "node:fs";
+import { join as join11, relative as relative3, sep as sep4 } from "node:path";
+function walk(root, from, out, limit2) {
   let entries;
   try {
-    entries = readdirSync3(from, { withFileTypes: true });
+    entries = readdirSync4(from, { withFileTypes: true });
   } catch {
     return;
   }
@@ -81770,9 +79193,9 @@ function walk3(root, from, out, limit2) {
   for (const entry of entries) {
     if (out.length >= limit2) return;
     if (entry.name === ".git") continue;
-    const full2 = join13(from, entry.name);
+    const full2 = join11(from, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) walk3(root, full2, out, limit2);
+      if (!SKIPPED_DIRS.has(entry.name)) walk(root, full2, out, limit2);
     } else if (entry.isFile()) {
       out.push(relative3(root, full2).split(sep4).join("/"));
     }
@@ -81787,7 +79210,7 @@ function listFiles(env, input2) {
   const glob2 = text(input2, "glob", false);
   const start = dir ? confinePath(env.root, dir).absolute : env.root;
   const files = [];
-  walk3(env.root, start, files, MAX_LIST + 1);
+  walk(env.root, start, files, MAX_LIST + 1);
   const matches = glob2 ? files.filter(globMatcher(glob2)) : files;
   const shown = matches.slice(0, MAX_LIST);
   const more = matches.length > MAX_LIST ? `
@@ -81837,10 +79260,10 @@ async function editFile(env, input2) {
     throw new ToolRefusal("old_string must not be empty; use write_file to create a file");
   await env.workspace.withFileLock(target.absolute, async () => {
     const content = readTextFile(target.absolute, target.relative);
-    const count3 = content.split(oldString).length - 1;
-    if (count3 !== 1) {
+    const count4 = content.split(oldString).length - 1;
+    if (count4 !== 1) {
       throw new ToolRefusal(
-        count3 === 0 ? `old_string was not found in ${target.relative}; read the file again and copy the text exactly` : `old_string occurs ${count3} times in ${target.relative}; include more context so it occurs once`
+        count4 === 0 ? `old_string was not found in ${target.relative}; read the file again and copy the text exactly` : `old_string occurs ${count4} times in ${target.relative}; include more context so it occurs once`
       );
     }
     writeNoFollow(
@@ -81854,7 +79277,7 @@ async function editFile(env, input2) {
 }
 
 // src/agents/search-tool.ts
-import { join as join14 } from "node:path";
+import { join as join12 } from "node:path";
 
 // node_modules/re2js/build/index.js
 var RE2Flags = class RE2Flags2 {
@@ -83809,28 +81232,28 @@ var Machine = class Machine2 {
         const pc = runq.densePcs[j];
         const i2 = this.prog.inst[pc];
         const capOffset = j * this.ncap;
-        let add = false;
+        let add2 = false;
         switch (i2.op) {
           case Inst.MATCH:
             if (anchor2 === RE2Flags.ANCHOR_BOTH && currentPos !== input2.endPos()) break;
             matches.add(i2.arg);
             break;
           case Inst.RUNE:
-            add = i2.matchRune(rune);
+            add2 = i2.matchRune(rune);
             break;
           case Inst.RUNE1:
-            add = rune === i2.runes[0];
+            add2 = rune === i2.runes[0];
             break;
           case Inst.RUNE_ANY:
-            add = true;
+            add2 = true;
             break;
           case Inst.RUNE_ANY_NOT_NL:
-            add = rune !== 10;
+            add2 = rune !== 10;
             break;
           default:
             continue;
         }
-        if (add) this.add(nextq, i2.out, nextPos, runq.denseCaps, capOffset, flag);
+        if (add2) this.add(nextq, i2.out, nextPos, runq.denseCaps, capOffset, flag);
       }
       runq.clear();
       if (width === 0) break;
@@ -83856,7 +81279,7 @@ var Machine = class Machine2 {
       const capOffset = j * this.ncap;
       if (longest && this.matched && this.ncap > 0 && this.matchcap[0] < runq.denseCaps[capOffset]) continue;
       const i2 = this.prog.inst[pc];
-      let add = false;
+      let add2 = false;
       switch (i2.op) {
         case Inst.MATCH:
           if (anchor2 === RE2Flags.ANCHOR_BOTH && !atEnd) break;
@@ -83868,21 +81291,21 @@ var Machine = class Machine2 {
           this.matched = true;
           break;
         case Inst.RUNE:
-          add = i2.matchRune(c);
+          add2 = i2.matchRune(c);
           break;
         case Inst.RUNE1:
-          add = c === i2.runes[0];
+          add2 = c === i2.runes[0];
           break;
         case Inst.RUNE_ANY:
-          add = true;
+          add2 = true;
           break;
         case Inst.RUNE_ANY_NOT_NL:
-          add = c !== 10;
+          add2 = c !== 10;
           break;
         default:
           continue;
       }
-      if (add) this.add(nextq, i2.out, nextPos, runq.denseCaps, capOffset, nextCond);
+      if (add2) this.add(nextq, i2.out, nextPos, runq.denseCaps, capOffset, nextCond);
     }
     runq.clear();
   }
@@ -84110,8 +81533,8 @@ var DFA = class DFA2 {
     };
   }
   getState(pcs, flag, ids2) {
-    const hash7 = hashState(pcs, flag, ids2);
-    const cached2 = this.stateCache.get(hash7);
+    const hash8 = hashState(pcs, flag, ids2);
+    const cached2 = this.stateCache.get(hash8);
     if (cached2 instanceof DFAState) {
       if (isState(cached2, pcs, flag, ids2)) return cached2;
     } else if (cached2 !== void 0) {
@@ -84121,8 +81544,8 @@ var DFA = class DFA2 {
     if (this.memBudget < cost) return null;
     this.memBudget -= cost;
     const state = new DFAState(pcs, flag, ids2);
-    if (cached2 === void 0) this.stateCache.set(hash7, state);
-    else if (cached2 instanceof DFAState) this.stateCache.set(hash7, [cached2, state]);
+    if (cached2 === void 0) this.stateCache.set(hash8, state);
+    else if (cached2 instanceof DFAState) this.stateCache.set(hash8, [cached2, state]);
     else cached2.push(state);
     this.stateCount++;
     return state;
@@ -88538,14 +85961,14 @@ function search(env, input2) {
   const dir = text(input2, "path", false);
   const glob2 = text(input2, "glob", false);
   const files = [];
-  walk3(env.root, dir ? confinePath(env.root, dir).absolute : env.root, files, 2e4);
+  walk(env.root, dir ? confinePath(env.root, dir).absolute : env.root, files, 2e4);
   const wanted = glob2 ? files.filter(globMatcher(glob2)) : files;
   const hits = [];
   for (const file2 of wanted) {
     if (hits.length >= MAX_MATCHES) break;
     let content;
     try {
-      content = readTextFile(join14(env.root, file2), file2, MAX_READ_BYTES);
+      content = readTextFile(join12(env.root, file2), file2, MAX_READ_BYTES);
     } catch {
       continue;
     }
@@ -88668,8 +86091,8 @@ async function runTool(call, env) {
 }
 
 // src/models/repo-map.ts
-import { readdir as readdir2, readFile as readFile3, stat as stat2 } from "node:fs/promises";
-import { join as join15, relative as relative4 } from "node:path";
+import { readdir, readFile as readFile3, stat } from "node:fs/promises";
+import { join as join13, relative as relative4 } from "node:path";
 var SKIP_DIRS = /* @__PURE__ */ new Set([
   ".git",
   "node_modules",
@@ -88688,13 +86111,13 @@ var DECLARATION = /^(?:func\s+(?:\([^)]*\)\s*)?(\w+)|type\s+(\w+)|def\s+(\w+)|cl
 async function sourceFiles(root, dir = root, out = []) {
   let entries;
   try {
-    entries = await readdir2(dir, { withFileTypes: true });
+    entries = await readdir(dir, { withFileTypes: true });
   } catch {
     return out;
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (out.length >= MAX_FILES) break;
-    const path4 = join15(dir, entry.name);
+    const path4 = join13(dir, entry.name);
     if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) await sourceFiles(root, path4, out);
     else if (entry.isFile() && SOURCE.test(entry.name)) out.push(relative4(root, path4));
   }
@@ -88718,9 +86141,9 @@ async function buildMap(root, files, exclude) {
   let size = 0;
   const paths = files ? [...files].filter((f) => SOURCE.test(f) && !f.split("/").some((part) => SKIP_DIRS.has(part))).sort().slice(0, MAX_FILES) : (await sourceFiles(root)).filter((f) => !exclude.some((d) => f === d || f.startsWith(`${d}/`)));
   for (const path4 of paths) {
-    const info = await stat2(join15(root, path4)).catch(() => void 0);
+    const info = await stat(join13(root, path4)).catch(() => void 0);
     if (!info || info.size > 512 * 1024) continue;
-    const text2 = await readFile3(join15(root, path4), "utf8").catch(() => "");
+    const text2 = await readFile3(join13(root, path4), "utf8").catch(() => "");
     const names = declaredNames(text2);
     const line = `${path4} (${text2.split("\n").length} lines)${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
     if (size + line.length > MAX_CHARS) {
@@ -88896,7 +86319,7 @@ async function runStartedAgent(run, base2, prompt, opts, key) {
   let usd5 = priceOf(model) ? 0 : null;
   const tools = run.workspace ? agentTools(run, index, opts.isolation === "worktree", opts.definition?.tools) : void 0;
   const transcript = new AgentTranscript(
-    { dir: run.paths.dir, started: run.started, redactor: run.redactor },
+    { started: run.started, redactor: run.redactor, file: run.transcripts },
     base2,
     prompt,
     { schema: opts.schema, tools: tools?.definitions.map((d) => d.name) }
@@ -88987,7 +86410,7 @@ function runRepositoryMap(run) {
     const repoDir = run.options.workspace.repoDir;
     const runs = relative5(repoDir, run.options.runsDir);
     map3 = committedFiles(repoDir).then(
-      (files) => repositoryMap(repoDir, { files, exclude: runs.startsWith("..") || isAbsolute3(runs) ? [] : [runs] })
+      (files) => repositoryMap(repoDir, { files, exclude: runs.startsWith("..") || isAbsolute2(runs) ? [] : [runs] })
     );
     runMaps.set(run, map3);
   }
@@ -89014,6 +86437,10 @@ function checkLimit(name2, value, max) {
 function checkRunOptions(options) {
   const checked = checkScript(options.source);
   if (!checked.ok) throw new ScriptCheckError(options.file, checked.diagnostics);
+  const index = options.shard?.index;
+  if (index !== void 0 && !(Number.isInteger(index) && index >= 0)) {
+    throw new RangeError(`the shard index must be a whole number from 0, got ${String(index)}`);
+  }
   const concurrency = checkLimit("concurrency", options.concurrency ?? MAX_CONCURRENCY, MAX_CONCURRENCY);
   const maxAgents = checkLimit("maxAgents", options.maxAgents ?? MAX_AGENTS, MAX_AGENTS);
   const budget = new Budget(options.budget?.tokens ?? null, options.budget?.usd ?? null);
@@ -89153,15 +86580,15 @@ async function callWorkflow(run, scope, nameOrRef, args) {
     throw new Error("workflow() is one level deep: a nested workflow cannot start another");
   if (!options.workflows) throw new Error("workflow(): no saved workflows are available to this run");
   const saved = options.workflows(nameOrRef);
-  const nested = checkScript(saved.source);
-  if (!nested.ok) throw new ScriptCheckError(saved.file, nested.diagnostics);
-  const name2 = nested.meta.name;
+  const nested2 = checkScript(saved.source);
+  if (!nested2.ok) throw new ScriptCheckError(saved.file, nested2.diagnostics);
+  const name2 = nested2.meta.name;
   emit(run, { type: "workflow.started", name: name2, ...scope.phase ? { phase: scope.phase } : {} });
   if (workspace && options.resume !== void 0) await workspace.root();
   const outcome = await runScript(
     run,
-    { name: name2, meta: nested.meta, depth: scope.depth + 1, ...scope.phase ? { phase: scope.phase } : {} },
-    nested.body,
+    { name: name2, meta: nested2.meta, depth: scope.depth + 1, ...scope.phase ? { phase: scope.phase } : {} },
+    nested2.body,
     saved.file,
     args
   );
@@ -89174,6 +86601,20 @@ async function callWorkflow(run, scope, nameOrRef, args) {
   const { kind } = outcome.failure;
   const message = `workflow "${name2}" failed: ${error62}`;
   throw isHostErrorKind(kind) ? new HostError(message, kind) : new Error(message);
+}
+function callShard(run, args, options) {
+  const sharded = applyShard(args, options, run.options.shard?.index);
+  if (sharded.shard) {
+    const { index, count: count4, items, of } = sharded.shard;
+    if (run.shard?.index !== index || run.shard.count !== count4) {
+      run.shard = { index, count: count4 };
+      emit(run, {
+        type: "log",
+        message: `[dwf] shard ${index + 1} of ${count4} (index ${index}): ${items} of ${of} items`
+      });
+    }
+  }
+  return sharded.args;
 }
 function hostFunctions(run, scope) {
   const { budget } = run;
@@ -89196,7 +86637,8 @@ function hostFunctions(run, scope) {
         if (budget.totalTokens !== null) return budget.remainingTokens();
         if (budget.totalUsd !== null) return Math.max(0, budget.totalUsd - budget.spentUsd);
         return null;
-      }
+      },
+      shard: (args, options) => callShard(run, args, options)
     }
   };
 }
@@ -89253,9 +86695,795 @@ async function runWorkflow(options) {
   return finishRun(run, outcome);
 }
 
+// src/engine/saved-workflows.ts
+import { existsSync as existsSync8, readFileSync as readFileSync5 } from "node:fs";
+import { join as join14, relative as relative6 } from "node:path";
+var NAME = /^[a-z0-9][a-z0-9._-]*$/i;
+function savedWorkflows(dirs) {
+  const places = [...dirs.builtinDir ? [dirs.builtinDir] : [], join14(dirs.repoDir, ".claude", "workflows")];
+  return (nameOrRef) => {
+    const name2 = typeof nameOrRef === "string" ? nameOrRef : typeof nameOrRef === "object" && nameOrRef !== null && typeof nameOrRef.name === "string" ? nameOrRef.name : void 0;
+    if (name2 === void 0 || !NAME.test(name2.replace(/\.js$/, ""))) {
+      throw new TypeError('workflow(nameOrRef): give the name of a saved workflow, e.g. workflow("audit")');
+    }
+    const bare = name2.replace(/\.js$/, "");
+    for (const dir of places) {
+      const file2 = join14(dir, `${bare}.js`);
+      if (existsSync8(file2))
+        return { source: readFileSync5(file2, "utf8"), file: relative6(process.cwd(), file2) || file2 };
+    }
+    throw new Error(`workflow(): no saved workflow named "${bare}" (looked in ${places.join(", ")})`);
+  };
+}
+
+// src/models/anthropic.ts
+init_sdk();
+
+// src/models/cache-rules.ts
+import { hash as hash3 } from "node:crypto";
+var CACHE_LOOKBACK_BLOCKS = 20;
+var MAX_BREAKPOINTS = 4;
+function minCacheTokens(model) {
+  return /haiku/i.test(model) ? 2048 : 1024;
+}
+var TTL_MS = { "5m": 5 * 6e4, "1h": 60 * 6e4 };
+var CacheRules = class {
+  constructor(minTokens, now = Date.now) {
+    this.minTokens = minTokens;
+    this.now = now;
+  }
+  minTokens;
+  now;
+  entries = /* @__PURE__ */ new Map();
+  /** What the API bills for a prompt given the cache as it is now; reads refresh the entries they hit. */
+  bill(blocks) {
+    const keys = [];
+    const through = [];
+    let running = "";
+    let tokens2 = 0;
+    for (const block of blocks) {
+      running = hash3("sha256", `${running}\0${block.text}`, "hex");
+      keys.push(running);
+      tokens2 += block.tokens;
+      through.push(tokens2);
+    }
+    const total = tokens2;
+    const breakpoints = blocks.flatMap((b, i2) => b.cache ? [i2] : []).slice(-MAX_BREAKPOINTS);
+    const now = this.now();
+    let readEnd = -1;
+    for (const bp of breakpoints) {
+      for (let i2 = bp; i2 >= Math.max(0, bp - CACHE_LOOKBACK_BLOCKS); i2--) {
+        const expiry = this.entries.get(keys[i2]);
+        if (expiry !== void 0 && expiry > now) {
+          if (i2 > readEnd) readEnd = i2;
+          break;
+        }
+      }
+    }
+    const read = readEnd >= 0 ? through[readEnd] : 0;
+    if (readEnd >= 0) {
+      const ttl = blocks.slice(0, readEnd + 1).some((b) => b.cache === "1h") ? "1h" : "5m";
+      this.entries.set(keys[readEnd], now + TTL_MS[ttl]);
+    }
+    const last = breakpoints[breakpoints.length - 1];
+    const writes = [];
+    let written = 0;
+    let written1h = 0;
+    if (last !== void 0 && last > readEnd && through[last] >= this.minTokens) {
+      let from = read;
+      for (const bp of breakpoints) {
+        if (bp <= readEnd) continue;
+        const ttl = blocks[bp].cache;
+        const size = through[bp] - from;
+        if (through[bp] >= this.minTokens) {
+          writes.push({ key: keys[bp], ttl });
+          if (ttl === "1h") written1h += size;
+        }
+        from = through[bp];
+      }
+      written = through[last] - read;
+    }
+    return {
+      usage: { inputTokens: total - read - written, cacheReadTokens: read, cacheWriteTokens: written },
+      cacheWrite1hTokens: written1h,
+      writes
+    };
+  }
+  /** Makes a request's writes readable: call when its reply arrives. */
+  commit(writes) {
+    const now = this.now();
+    for (const w of writes) this.entries.set(w.key, now + TTL_MS[w.ttl]);
+  }
+};
+
+// src/models/cache-strategy.ts
+import { hash as hash4 } from "node:crypto";
+var DEFAULT_CACHE_STRATEGY = { enabled: true, tail: "smart", ttl: "auto" };
+function cacheStrategyFromEnv(env = process.env) {
+  const value = env.DWF_PROMPT_CACHE;
+  const ttl = env.DWF_PROMPT_CACHE_TTL;
+  const base2 = ttl === "5m" || ttl === "1h" ? { ...DEFAULT_CACHE_STRATEGY, ttl } : DEFAULT_CACHE_STRATEGY;
+  if (value === "off") return { ...base2, enabled: false };
+  if (value === "every-turn") return { ...base2, tail: "every-turn" };
+  if (value === "skip-second") return { ...base2, tail: "skip-second" };
+  if (value === "no-tail") return { ...base2, tail: "none" };
+  return base2;
+}
+var FIVE_MINUTES = { head: "5m", tail: "5m" };
+function ttlsOf(strategy, chosen = FIVE_MINUTES) {
+  return strategy.ttl === "auto" ? chosen : { head: strategy.ttl, tail: strategy.ttl };
+}
+var OUTLIVES_5M_MS = TTL_MS["5m"] - 3e4;
+var TtlChooser = class {
+  constructor(now = Date.now) {
+    this.now = now;
+  }
+  now;
+  last = /* @__PURE__ */ new Map();
+  long = /* @__PURE__ */ new Set();
+  /** Records a use of the prefix `key`; true when it is expected to outlive 5 minutes. */
+  outlives(key) {
+    const now = this.now();
+    const last = this.last.get(key);
+    this.last.set(key, now);
+    if (last !== void 0 && now - last >= OUTLIVES_5M_MS) this.long.add(key);
+    return this.long.has(key);
+  }
+  /** The TTLs of a request of `phase` whose head is `head` (see `headKey`), by agent `agent`. */
+  choose(phase, head, agent) {
+    const headLong = this.outlives(`head\0${phase ?? ""}\0${head}`);
+    const tailLong = this.outlives(`agent\0${agent}\0${head}`);
+    return { head: headLong || tailLong ? "1h" : "5m", tail: tailLong ? "1h" : "5m" };
+  }
+};
+function turnOf(messages) {
+  return messages.filter((m) => m.role === "assistant").length + 1;
+}
+function placeBreakpoints(messages, strategy, offersTools = true, chosen) {
+  const ttl = ttlsOf(strategy, chosen);
+  if (!strategy.enabled) return { head: false, tailMessage: -1, ttl };
+  if (strategy.tail === "none") return { head: true, tailMessage: -1, ttl };
+  const last = messages.length - 1;
+  const expectedLast = strategy.tail === "smart" && !offersTools || strategy.tail === "skip-second" && turnOf(messages) === 2;
+  if (!expectedLast) return { head: true, tailMessage: last, ttl };
+  return { head: true, tailMessage: last >= 2 ? last - 2 : -1, ttl };
+}
+function headKey(model, system, tools) {
+  return hash4("sha256", `${model}\0${system}\0${JSON.stringify(tools ?? [])}`, "hex");
+}
+var CacheWarmer = class {
+  warming = /* @__PURE__ */ new Map();
+  warm = /* @__PURE__ */ new Set();
+  /** Waits if another request is warming this head; returns `done` to call when this request ends. */
+  async enter(key, cacheable) {
+    if (!cacheable || this.warm.has(key)) return () => {
+    };
+    const pending2 = this.warming.get(key);
+    if (pending2) {
+      await pending2;
+      return () => {
+      };
+    }
+    let finish2;
+    this.warming.set(
+      key,
+      new Promise((resolve4) => {
+        finish2 = resolve4;
+      })
+    );
+    return () => {
+      this.warm.add(key);
+      this.warming.delete(key);
+      finish2();
+    };
+  }
+};
+
+// src/models/http-fetch.ts
+import http from "node:http";
+import https from "node:https";
+import { brotliDecompress, gunzip, inflate } from "node:zlib";
+var NULL_BODY = /* @__PURE__ */ new Set([101, 103, 204, 205, 304]);
+var REDIRECT = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
+var DECODERS = {
+  gzip: gunzip,
+  "x-gzip": gunzip,
+  deflate: inflate,
+  br: brotliDecompress
+};
+function createHttpFetch() {
+  const options = { keepAlive: true, timeout: 4e3 };
+  const agents = { "http:": new http.Agent(options), "https:": new https.Agent(options) };
+  const httpFetch = (input2, init = {}) => {
+    const body = init.body;
+    const bytes = typeof body === "string" ? Buffer.from(body) : body instanceof Uint8Array ? body : void 0;
+    if (input2 instanceof Request || body != null && bytes === void 0) return fetch(input2, init);
+    const url2 = new URL(input2);
+    const agent = url2.protocol === "https:" ? agents["https:"] : url2.protocol === "http:" ? agents["http:"] : null;
+    if (!agent) return fetch(input2, init);
+    const signal = init.signal ?? void 0;
+    const aborted2 = () => signal?.reason ?? new DOMException("This operation was aborted", "AbortError");
+    if (signal?.aborted) return Promise.reject(aborted2());
+    const headers = {};
+    new Headers(init.headers).forEach((value, name2) => {
+      headers[name2] = value;
+    });
+    headers["accept-encoding"] ??= "gzip, deflate, br";
+    if (bytes) headers["content-length"] = String(bytes.byteLength);
+    return new Promise((resolve4, reject) => {
+      let settled = false;
+      const settle2 = (error62, response) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        if (error62 !== null) reject(error62);
+        else resolve4(response);
+      };
+      const onAbort = () => {
+        settle2(aborted2());
+        request2.destroy();
+      };
+      const request2 = (url2.protocol === "https:" ? https : http).request(
+        url2,
+        { method: init.method ?? "GET", headers, agent },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (REDIRECT.has(status) && res.headers.location && init.redirect !== "manual") {
+            res.resume();
+            signal?.removeEventListener("abort", onAbort);
+            settled = true;
+            fetch(input2, init).then(resolve4, reject);
+            return;
+          }
+          const chunks = [];
+          res.on("data", (chunk) => chunks.push(chunk));
+          res.on("error", (error62) => settle2(error62));
+          res.on("close", () => {
+            if (!res.complete) settle2(new Error("the connection closed before the reply was complete"));
+          });
+          res.on("end", () => {
+            const make = (data3) => {
+              try {
+                const replyHeaders = new Headers();
+                for (let i2 = 0; i2 + 1 < res.rawHeaders.length; i2 += 2) {
+                  replyHeaders.append(res.rawHeaders[i2], res.rawHeaders[i2 + 1]);
+                }
+                settle2(null, new Response(data3, { status, headers: replyHeaders }));
+              } catch (error62) {
+                settle2(error62);
+              }
+            };
+            if (NULL_BODY.has(status)) return make(null);
+            const data2 = Buffer.concat(chunks);
+            const decode3 = DECODERS[(res.headers["content-encoding"] ?? "").trim().toLowerCase()];
+            if (!decode3 || data2.byteLength === 0) return make(data2);
+            decode3(data2, (error62, out) => error62 ? settle2(error62) : make(out));
+          });
+        }
+      );
+      request2.on("error", (error62) => settle2(error62));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      request2.end(bytes);
+    });
+  };
+  return httpFetch;
+}
+
+// src/models/anthropic.ts
+var ALIASES = {
+  opus: "claude-opus-5-5",
+  sonnet: "claude-sonnet-5-5",
+  haiku: "claude-haiku-5-5"
+};
+var RETRYABLE = /* @__PURE__ */ new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+function toApiContent(content) {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  return content.map((block) => {
+    if (block.type === "text") return { type: "text", text: block.text };
+    if (block.type === "tool_use") {
+      return {
+        type: "tool_use",
+        id: block.id,
+        name: block.name,
+        input: block.input
+      };
+    }
+    return {
+      type: "tool_result",
+      tool_use_id: block.tool_use_id,
+      content: block.content,
+      ...block.is_error ? { is_error: true } : {}
+    };
+  });
+}
+function apiSchema(schema2) {
+  const { $schema: _drop, ...rest } = schema2;
+  return rest;
+}
+function buildParams(request2, model, options, chosen) {
+  const at3 = placeBreakpoints(
+    request2.messages,
+    options.cache ?? cacheStrategyFromEnv(),
+    (request2.tools ?? []).length > 0,
+    chosen
+  );
+  const control = (ttl) => ttl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
+  const messages = request2.messages.map((m) => ({
+    role: m.role,
+    content: toApiContent(m.content)
+  }));
+  const tail = messages[at3.tailMessage];
+  if (tail && Array.isArray(tail.content) && tail.content.length > 0) {
+    const blocks = tail.content;
+    blocks[blocks.length - 1] = {
+      ...blocks[blocks.length - 1],
+      cache_control: control(at3.ttl.tail)
+    };
+  }
+  const tools = (request2.tools ?? []).map(
+    (t) => ({
+      name: t.name,
+      description: t.description,
+      input_schema: apiSchema(t.input_schema),
+      ...t.name === "submit_result" ? { strict: true } : {}
+    })
+  );
+  const native = request2.schema !== void 0 && options.structured !== "submit-tool";
+  const outputConfig = {
+    ...native ? { format: { type: "json_schema", schema: apiSchema(request2.schema) } } : {},
+    ...request2.effort ? { effort: request2.effort } : {}
+  };
+  return {
+    model,
+    max_tokens: options.maxTokens ?? 16e3,
+    system: [
+      { type: "text", text: request2.system, ...at3.head ? { cache_control: control(at3.ttl.head) } : {} }
+    ],
+    messages,
+    ...tools.length > 0 ? { tools, tool_choice: { type: "auto" } } : {},
+    ...Object.keys(outputConfig).length > 0 ? { output_config: outputConfig } : {}
+  };
+}
+function headerValue2(headers, name2) {
+  if (headers && typeof headers.get === "function") return headers.get(name2);
+  return null;
+}
+function retryAfterMs(headers, now = Date.now()) {
+  const ms = Number(headerValue2(headers, "retry-after-ms"));
+  if (headerValue2(headers, "retry-after-ms") !== null && Number.isFinite(ms) && ms >= 0) return ms;
+  const after = headerValue2(headers, "retry-after");
+  if (after === null) return void 0;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1e3;
+  const date6 = Date.parse(after);
+  return Number.isNaN(date6) ? void 0 : Math.max(0, date6 - now);
+}
+function failureOf(error62, baseURL) {
+  const status = error62 instanceof Anthropic.APIError ? error62.status : void 0;
+  if (status === void 0) {
+    const reason2 = (error62.message || "Connection error").replace(/\.$/, "");
+    return {
+      kind: "unreachable",
+      reason: reason2,
+      explanation: `the model API at ${baseURL ?? "https://api.anthropic.com"} could not be reached (${reason2}) \u2014 check the network, ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY`
+    };
+  }
+  const reason = `API error ${status}`;
+  if (status === 401 || status === 403)
+    return {
+      kind: "auth",
+      reason,
+      explanation: `the model API refused the key (${reason}) \u2014 check ANTHROPIC_API_KEY`
+    };
+  if (status === 429 || status === 529)
+    return { kind: "overloaded", reason, explanation: `the model API was overloaded (${reason})` };
+  if (status >= 500)
+    return {
+      kind: "server",
+      reason,
+      explanation: `the model API kept failing (${reason}) \u2014 it may be down; try again later`
+    };
+  return { kind: "refused", reason, explanation: `the model API refused the request (${reason})` };
+}
+function backoffMs(attempt) {
+  const base2 = Math.min(500 * 2 ** attempt, 3e4);
+  return base2 / 2 + base2 / 2 * Math.random();
+}
+function createAnthropicProvider(options) {
+  const client = anthropicClient(options);
+  const maxRetries = options.maxRetries ?? 12;
+  const warmer = new CacheWarmer();
+  const ttls = new TtlChooser(options.now);
+  const unreachableRetries = Math.min(options.unreachableRetries ?? 4, maxRetries);
+  let answered = false;
+  const sleep2 = options.sleep ?? abortableSleep;
+  const modelFor = (requested) => {
+    const bare = requested.startsWith("anthropic:") ? requested.slice("anthropic:".length) : requested;
+    return ALIASES[bare] ?? bare;
+  };
+  return {
+    id: `anthropic:${options.model}`,
+    defaultModel: options.model,
+    modelFor,
+    structuredOutput: options.structured ?? "native",
+    async complete(request2, observer) {
+      const model = modelFor(request2.model);
+      const params = buildParams(request2, model, options, chooseTtls(ttls, request2, model));
+      const warmed = await warmer.enter(
+        headKey(model, request2.system, params.tools),
+        headCacheable(params, model, options)
+      );
+      try {
+        return await send(params, model, request2, observer);
+      } finally {
+        warmed();
+      }
+    }
+  };
+  async function send(params, model, request2, observer) {
+    for (let retries = 0; ; retries++) {
+      try {
+        const message = await client.messages.create(params, { signal: request2.signal });
+        answered = true;
+        return toReply(message, model, retries);
+      } catch (error62) {
+        if (request2.signal.aborted) throw error62;
+        const status = error62 instanceof Anthropic.APIError ? error62.status : void 0;
+        if (status !== void 0) answered = true;
+        const retryable = error62 instanceof Anthropic.APIConnectionError || status !== void 0 && RETRYABLE.has(status);
+        const failure3 = failureOf(error62, options.baseURL);
+        const limit2 = failure3.kind === "unreachable" && !answered ? unreachableRetries : maxRetries;
+        if (!retryable || retries >= limit2) {
+          const what = status !== void 0 ? `API error ${status}` : "API request failed";
+          const suffix = retryable ? ` after ${retries} retries` : "";
+          throw new ModelError(`${what}${suffix}: ${error62.message}`, void 0, failure3);
+        }
+        const headers = error62 instanceof Anthropic.APIError ? error62.headers : void 0;
+        const delayMs = Math.round(Math.min(retryAfterMs(headers) ?? backoffMs(retries), 5 * 60 * 1e3));
+        observer?.onRetry?.({ attempt: retries + 1, of: limit2, reason: failure3.reason, delayMs });
+        await sleep2(delayMs, request2.signal);
+      }
+    }
+  }
+}
+function chooseTtls(chooser, request2, model) {
+  return chooser.choose(
+    request2.agent.phase,
+    headKey(model, request2.system, request2.tools),
+    request2.agent.index
+  );
+}
+function anthropicClient(options) {
+  const useHeaderKey = options.auth === "x-api-key";
+  return new Anthropic({
+    apiKey: useHeaderKey ? null : options.apiKey,
+    authToken: null,
+    ...useHeaderKey ? { defaultHeaders: { "x-api-key": options.apiKey } } : {},
+    ...options.baseURL ? { baseURL: options.baseURL } : {},
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 10 * 60 * 1e3,
+    // One client per provider (so per run), its requests over node:http (see createHttpFetch).
+    fetch: options.fetch ?? createHttpFetch()
+  });
+}
+function headCacheable(params, model, options) {
+  if (!(options.cache ?? cacheStrategyFromEnv()).enabled) return false;
+  return JSON.stringify([params.tools ?? [], params.system]).length / 4 >= minCacheTokens(model);
+}
+function toReply(message, model, retries) {
+  const content = [];
+  const toolCalls = [];
+  const texts = [];
+  for (const block of message.content) {
+    if (block.type === "text") {
+      texts.push(block.text);
+      content.push({ type: "text", text: block.text });
+    } else if (block.type === "tool_use") {
+      toolCalls.push({ id: block.id, name: block.name, input: block.input });
+      content.push({ type: "tool_use", id: block.id, name: block.name, input: block.input });
+    }
+  }
+  return { text: texts.join("\n"), toolCalls, content, usage: usageOf(message.usage), model, retries };
+}
+function usageOf(u) {
+  const write1h = u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
+  return {
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    ...write1h > 0 ? { cacheWrite1hTokens: write1h } : {}
+  };
+}
+
+// src/models/billing.ts
+function ttlOf(block) {
+  const control = block.cache_control;
+  if (!control) return void 0;
+  return control.ttl === "1h" ? "1h" : "5m";
+}
+function counted(block, calibration, extra = 0) {
+  const { cache_control: _drop, ...rest } = block;
+  const text2 = JSON.stringify(rest);
+  const ttl = ttlOf(block);
+  return {
+    text: text2,
+    tokens: Math.ceil(text2.length / calibration.charsPerToken) + extra,
+    ...ttl ? { cache: ttl } : {}
+  };
+}
+function promptBlocks(params, calibration) {
+  const blocks = [];
+  const tools = params.tools ?? [];
+  if (tools.length > 0)
+    blocks.push({ text: "tool-use system prompt", tokens: calibration.toolUseSystemTokens });
+  for (const tool of tools) blocks.push(counted(tool, calibration));
+  const format2 = params.output_config?.format;
+  if (format2) blocks.push(counted({ format: format2 }, calibration));
+  const system = typeof params.system === "string" ? [{ type: "text", text: params.system }] : params.system ?? [];
+  for (const block of system) blocks.push(counted(block, calibration));
+  for (const message of params.messages) {
+    const content = typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
+    content.forEach((block, i2) => {
+      const overhead = i2 === 0 ? calibration.messageOverheadTokens : 0;
+      blocks.push(counted({ role: message.role, ...block }, calibration, overhead));
+    });
+  }
+  return blocks;
+}
+function outputTokens(content, calibration) {
+  return content.reduce(
+    (sum2, block) => sum2 + Math.ceil(JSON.stringify(block).length / calibration.charsPerToken),
+    0
+  );
+}
+
+// src/models/diligent-answer.ts
+var SAYS_DONE = /fix|pass|resolv|done|complet|kept|success|correct|ok$/i;
+var SHORT = /title|name|label|file|path|id$|severity|kind|type|status/i;
+var WORDS = "the function reads the value before the check so a caller that passes an empty or negative input reaches the branch that assumes a parsed flag and the error is dropped while the state stays changed which a later call then trusts".split(
+  " "
+);
+function prose(chars, seed) {
+  const out = [];
+  let length = 0;
+  for (let i2 = seed % WORDS.length; length < chars; i2++) {
+    const word = WORDS[i2 % WORDS.length];
+    out.push(word);
+    length += word.length + 1;
+  }
+  return `${out.join(" ").slice(0, Math.max(1, chars - 1))}.`;
+}
+function answerFor(schema2, how, key = "value", depth = 0) {
+  if ("const" in schema2) return schema2.const;
+  if (Array.isArray(schema2.enum) && schema2.enum.length > 0)
+    return schema2.enum[Math.min(schema2.enum.length - 1, how.world === "busy" ? schema2.enum.length - 1 : 0)];
+  const variants = schema2.anyOf ?? schema2.oneOf;
+  if (Array.isArray(variants) && variants.length > 0) return answerFor(variants[0], how, key, depth);
+  const type2 = Array.isArray(schema2.type) ? schema2.type.find((t) => t !== "null") ?? "null" : schema2.type;
+  switch (type2) {
+    case "object": {
+      const out = {};
+      for (const [name2, sub] of Object.entries(schema2.properties ?? {}))
+        out[name2] = answerFor(sub, how, name2, depth + 1);
+      return out;
+    }
+    case "array": {
+      const min = typeof schema2.minItems === "number" ? schema2.minItems : 0;
+      const max = typeof schema2.maxItems === "number" ? schema2.maxItems : Number.POSITIVE_INFINITY;
+      const count4 = Math.min(Math.max(how.found, min), max);
+      const items = schema2.items ?? {};
+      return Array.from(
+        { length: count4 },
+        (_, i2) => answerFor(items, { ...how, seed: how.seed + i2 * 7 }, `${key}-${i2 + 1}`, depth + 1)
+      );
+    }
+    case "integer":
+    case "number": {
+      const min = typeof schema2.minimum === "number" ? schema2.minimum : 1;
+      const max = typeof schema2.maximum === "number" ? schema2.maximum : Math.max(min, how.lines);
+      return Math.min(max, min + how.seed * 37 % Math.max(1, max - min + 1));
+    }
+    case "boolean":
+      return how.world === "quiet" ? SAYS_DONE.test(key) : !SAYS_DONE.test(key);
+    case "null":
+      return null;
+    case "string": {
+      const wanted = SHORT.test(key) ? how.sizes.short : how.sizes.prose;
+      const min = typeof schema2.minLength === "number" ? schema2.minLength : 0;
+      const max = typeof schema2.maxLength === "number" ? schema2.maxLength : Number.POSITIVE_INFINITY;
+      return prose(Math.min(max, Math.max(min, wanted)), how.seed + key.length);
+    }
+    default:
+      return prose(how.sizes.short, how.seed);
+  }
+}
+
+// src/models/diligent.ts
+var FILE_NAME = /<file-name>\n([\s\S]*?)\n<\/file-name>/g;
+var FILE_RESULT = /<file path="([^"]+)" lines="(\d+)-(\d+)" of="(\d+)"[^>]*>\n([\s\S]*?)\n<\/file>/g;
+var IMPORT = /(?:from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|^from\s+(\.+[\w.]*)\s+import|^import\s+['"]([^'"]+)['"])/gm;
+function readsOf(request2) {
+  const reads = /* @__PURE__ */ new Map();
+  for (const m of request2.messages) {
+    if (m.role !== "user" || typeof m.content === "string") continue;
+    for (const block of m.content) {
+      if (block.type !== "tool_result") continue;
+      for (const [, path4, , to, of, body] of block.content.matchAll(FILE_RESULT)) {
+        const before = reads.get(path4);
+        reads.set(path4, { to: Number(to), of: Number(of), text: `${before?.text ?? ""}${body}
+` });
+      }
+    }
+  }
+  return reads;
+}
+function calledTools(request2) {
+  return request2.messages.flatMap(
+    (m) => m.role === "assistant" && typeof m.content !== "string" ? m.content.flatMap((b) => b.type === "tool_use" ? [{ id: b.id, name: b.name, input: b.input }] : []) : []
+  );
+}
+function importsOf(path4, text2, known) {
+  const dir = path4.includes("/") ? path4.slice(0, path4.lastIndexOf("/")) : "";
+  const out = [];
+  for (const match of text2.replace(/^\s*\d+: /gm, "").matchAll(IMPORT)) {
+    const spec = (match[1] ?? match[2] ?? match[3] ?? match[4] ?? "").replace(/^\s*\d+: /, "");
+    if (!spec.startsWith(".")) continue;
+    const dots = /^\.+/.exec(spec)[0].length;
+    const pyStyle = match[3] !== void 0;
+    const parts = dir ? dir.split("/") : [];
+    const rest = pyStyle ? spec.slice(dots).split(".").filter(Boolean).join("/") : spec;
+    const up = pyStyle ? dots - 1 : 0;
+    const base2 = [...parts.slice(0, parts.length - up)];
+    const joined = pyStyle ? [...base2, rest].filter(Boolean).join("/") : normalise([...base2, rest].join("/"));
+    for (const candidate of [
+      joined,
+      `${joined}.py`,
+      `${joined}.js`,
+      `${joined}.ts`,
+      `${joined.replace(/\.js$/, ".ts")}`
+    ]) {
+      if (known.has(candidate) && candidate !== path4 && !out.includes(candidate)) {
+        out.push(candidate);
+        break;
+      }
+    }
+  }
+  return out;
+}
+function normalise(path4) {
+  const out = [];
+  for (const part of path4.split("/")) {
+    if (part === "..") out.pop();
+    else if (part !== "." && part !== "") out.push(part);
+  }
+  return out.join("/");
+}
+function mapPaths(system) {
+  const map3 = /<repository-map>\n([\s\S]*?)\n<\/repository-map>/.exec(system)?.[1] ?? "";
+  return new Set([...map3.matchAll(/^(\S+) \(\d+ lines\)/gm)].map((m) => m[1]));
+}
+function nextCalls(request2, calibration) {
+  const offered = new Set((request2.tools ?? []).map((t) => t.name));
+  if (!offered.has("read_file")) return [];
+  const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
+  const targets = [...task.matchAll(FILE_NAME)].map((m) => m[1].trim());
+  const reads = readsOf(request2);
+  const called = calledTools(request2);
+  const page = (path4) => {
+    const read = reads.get(path4);
+    if (!read) return [{ name: "read_file", input: { path: path4 } }];
+    if (read.to < read.of)
+      return [
+        {
+          name: "read_file",
+          input: { path: path4, start_line: read.to + 1, end_line: Math.min(read.of, read.to + 2e3) }
+        }
+      ];
+    return [];
+  };
+  const calls = targets.flatMap(page);
+  if (calls.length === 0) {
+    const known = mapPaths(request2.system);
+    const wanted = targets.flatMap((t) => importsOf(t, reads.get(t)?.text ?? "", known)).filter((p) => !targets.includes(p));
+    const imports = wanted.slice(0, Math.max(0, calibration.importReads)).map(page);
+    calls.push(...imports.find((c) => c.length > 0) ?? []);
+  }
+  if (calls.length === 0 && /\bcallers\b/.test(task) && offered.has("search") && targets[0]) {
+    if (!called.some((c) => c.name === "search")) {
+      const name2 = declaredNames(reads.get(targets[0])?.text.replace(/^\d+: /gm, "") ?? "")[0] ?? "main";
+      calls.push({ name: "search", input: { pattern: `${name2}\\(` } });
+    }
+  }
+  if (calls.length === 0 && /^Fix\b|\bFix the\b/m.test(task) && offered.has("edit_file") && targets[0]) {
+    const target = targets[0];
+    if (!called.some((c) => c.name === "edit_file")) {
+      const wantedLine = Number(/at line (\d+)/.exec(task)?.[1] ?? 1);
+      const lines = (reads.get(target)?.text ?? "").split("\n").map((l) => l.replace(/^\d+: /, ""));
+      const line = lines[Math.min(lines.length - 1, Math.max(0, wantedLine - 1))] ?? "";
+      const old = line.trim().length > 0 ? line : lines.find((l) => l.trim().length > 8) ?? "";
+      calls.push({
+        name: "edit_file",
+        input: { path: target, old_string: old, new_string: `${old} // checked` }
+      });
+    } else if (offered.has("run_tests") && !called.some((c) => c.name === "run_tests")) {
+      calls.push({ name: "run_tests", input: {} });
+    }
+  }
+  const turn = called.length;
+  return calls.map((c, i2) => ({ id: `toolu_${request2.agent.index}_${turn}_${i2}`, ...c }));
+}
+function createDiligentProvider(options) {
+  const { calibration } = options;
+  const batch = isBatchModel(options.model);
+  const model = bareModel(options.model);
+  const strategy = options.cache ?? DEFAULT_CACHE_STRATEGY;
+  const rules = new CacheRules(minCacheTokens(model), options.now);
+  const warmer = new CacheWarmer();
+  const ttls = new TtlChooser(options.now);
+  return {
+    id: `diligent:${options.world}`,
+    defaultModel: options.model,
+    modelFor: () => options.model,
+    structuredOutput: "native",
+    async complete(request2) {
+      const params = buildParams(
+        request2,
+        model,
+        { structured: "native", cache: strategy },
+        chooseTtls(ttls, request2, model)
+      );
+      const blocks = promptBlocks(params, calibration.billing);
+      const headEnd = blocks.findIndex((b) => b.text.startsWith('{"role"'));
+      const headTokens = blocks.slice(0, headEnd < 0 ? blocks.length : headEnd).reduce((s, b) => s + b.tokens, 0);
+      const key = headKey(model, request2.system, params.tools);
+      const warmed = await warmer.enter(key, strategy.enabled && headTokens >= minCacheTokens(model));
+      try {
+        const bill = rules.bill(blocks);
+        await abortableSleep(options.latencyMs, request2.signal);
+        rules.commit(bill.writes);
+        const calls = nextCalls(request2, calibration);
+        const content = [];
+        let output2;
+        let text2 = "";
+        if (calls.length > 0) {
+          text2 = prose(calibration.toolTurnTextChars, calls.length);
+          content.push({ type: "text", text: text2 });
+          for (const c of calls) content.push({ type: "tool_use", id: c.id, name: c.name, input: c.input });
+        } else {
+          const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
+          const perFile = /<file-name>\n/.test(task) && !/<finding>\n/.test(task);
+          const target = [...task.matchAll(FILE_NAME)][0]?.[1]?.trim();
+          const lines = target && readsOf(request2).get(target)?.of || 100;
+          if (request2.schema) {
+            output2 = answerFor(request2.schema, {
+              world: options.world,
+              found: perFile ? calibration.findingsPerFile[options.world] : options.world === "busy" ? 1 : 0,
+              sizes: calibration.answerChars,
+              lines,
+              seed: request2.agent.index
+            });
+            text2 = JSON.stringify(output2);
+          } else text2 = prose(calibration.answerChars.report, request2.agent.index);
+          content.push({ type: "text", text: text2 });
+        }
+        const usage = {
+          ...bill.usage,
+          outputTokens: outputTokens(content, calibration.billing),
+          ...bill.cacheWrite1hTokens > 0 ? { cacheWrite1hTokens: bill.cacheWrite1hTokens } : {}
+        };
+        if (batch) usage.batch = { ...usage };
+        return { text: text2, ...output2 !== void 0 ? { output: output2 } : {}, toolCalls: calls, content, usage, model };
+      } finally {
+        warmed();
+      }
+    }
+  };
+}
+
 // src/plan/assess.ts
 var import_picomatch2 = __toESM(require_picomatch2(), 1);
-import { existsSync as existsSync8, readFileSync as readFileSync6, statSync as statSync3 } from "node:fs";
+import { existsSync as existsSync9, readFileSync as readFileSync6, statSync as statSync3 } from "node:fs";
 import { extname, join as join16 } from "node:path";
 
 // src/plan/scope.ts
@@ -89435,15 +87663,15 @@ async function assessRepository(repoDir, options = {}) {
   let sourceTokens = 0;
   for (const file2 of files) {
     const content = readText(join16(repoDir, file2));
-    const count3 = content === void 0 ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
-    lines += count3;
+    const count4 = content === void 0 ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+    lines += count4;
     const group = scopeGroup(file2, attributes.get(file2));
     if (group) groups.set(file2, group);
     const language = LANGUAGES[extname(file2).toLowerCase()];
     if (!language) continue;
     const entry = byLanguage.get(language) ?? { files: 0, lines: 0 };
     entry.files++;
-    entry.lines += count3;
+    entry.lines += count4;
     byLanguage.set(language, entry);
     if (!group && !NOT_SOURCE.has(language) && content !== void 0) {
       sourceFiles2.push(file2);
@@ -89455,7 +87683,7 @@ async function assessRepository(repoDir, options = {}) {
   const languages = [...byLanguage].map(([language, v]) => ({ language, ...v })).sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
   const oracle = options.oracle ? { command: options.oracle, source: "config" } : detectOracle(
     repoDir,
-    tracked.filter((f) => existsSync8(join16(repoDir, f)))
+    tracked.filter((f) => existsSync9(join16(repoDir, f)))
   );
   const assessment = {
     files: files.length,
@@ -89493,307 +87721,89 @@ async function runBaseline(repoDir, command, options) {
   }
 }
 
-// src/plan/estimate.ts
-import { mkdtempSync as mkdtempSync3, rmSync as rmSync4 } from "node:fs";
-import { tmpdir as tmpdir5 } from "node:os";
-import { dirname as dirname7, join as join18 } from "node:path";
-import { fileURLToPath } from "node:url";
+// src/plan/dry-run.ts
+import { copyFile, lstat, mkdir as mkdir2, mkdtemp } from "node:fs/promises";
+import { tmpdir as tmpdir4 } from "node:os";
+import { dirname as dirname5, join as join17 } from "node:path";
 
-// src/engine/saved-workflows.ts
-import { existsSync as existsSync9, readFileSync as readFileSync7 } from "node:fs";
-import { join as join17, relative as relative6 } from "node:path";
-var NAME = /^[a-z0-9][a-z0-9._-]*$/i;
-function savedWorkflows(dirs) {
-  const places = [...dirs.builtinDir ? [dirs.builtinDir] : [], join17(dirs.repoDir, ".claude", "workflows")];
-  return (nameOrRef) => {
-    const name2 = typeof nameOrRef === "string" ? nameOrRef : typeof nameOrRef === "object" && nameOrRef !== null && typeof nameOrRef.name === "string" ? nameOrRef.name : void 0;
-    if (name2 === void 0 || !NAME.test(name2.replace(/\.js$/, ""))) {
-      throw new TypeError('workflow(nameOrRef): give the name of a saved workflow, e.g. workflow("audit")');
-    }
-    const bare = name2.replace(/\.js$/, "");
-    for (const dir of places) {
-      const file2 = join17(dir, `${bare}.js`);
-      if (existsSync9(file2))
-        return { source: readFileSync7(file2, "utf8"), file: relative6(process.cwd(), file2) || file2 };
-    }
-    throw new Error(`workflow(): no saved workflow named "${bare}" (looked in ${places.join(", ")})`);
-  };
-}
+// src/plan/calibration.json
+var calibration_default = {
+  about: "The dry run's simulated agents (src/models/diligent.ts): how many things they find, how much they read and write, how the API counts tokens. Where each number comes from: docs/planning.md#calibration.",
+  findingsPerFile: { quiet: 0, busy: 2 },
+  importReads: 2,
+  answerChars: { short: 70, prose: 420, report: 2400 },
+  toolTurnTextChars: 120,
+  billing: { charsPerToken: 3.5, toolUseSystemTokens: 346, messageOverheadTokens: 4 },
+  secondsPerTurn: 20,
+  budgetMargin: 1.5
+};
 
-// src/models/billing.ts
-function ttlOf(block) {
-  const control = block.cache_control;
-  if (!control) return void 0;
-  return control.ttl === "1h" ? "1h" : "5m";
-}
-function counted(block, calibration, extra = 0) {
-  const { cache_control: _drop, ...rest } = block;
-  const text2 = JSON.stringify(rest);
-  const ttl = ttlOf(block);
-  return {
-    text: text2,
-    tokens: Math.ceil(text2.length / calibration.charsPerToken) + extra,
-    ...ttl ? { cache: ttl } : {}
-  };
-}
-function promptBlocks(params, calibration) {
-  const blocks = [];
-  const tools = params.tools ?? [];
-  if (tools.length > 0)
-    blocks.push({ text: "tool-use system prompt", tokens: calibration.toolUseSystemTokens });
-  for (const tool of tools) blocks.push(counted(tool, calibration));
-  const format2 = params.output_config?.format;
-  if (format2) blocks.push(counted({ format: format2 }, calibration));
-  const system = typeof params.system === "string" ? [{ type: "text", text: params.system }] : params.system ?? [];
-  for (const block of system) blocks.push(counted(block, calibration));
-  for (const message of params.messages) {
-    const content = typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
-    content.forEach((block, i2) => {
-      const overhead = i2 === 0 ? calibration.messageOverheadTokens : 0;
-      blocks.push(counted({ role: message.role, ...block }, calibration, overhead));
-    });
+// src/plan/dry-run.ts
+var CALIBRATION = calibration_default;
+var MAX_COPY_BYTES = 2 * 1024 * 1024;
+async function copyForDryRun(repoDir) {
+  let files;
+  try {
+    files = await trackedFiles(repoDir);
+  } catch {
+    return void 0;
   }
-  return blocks;
-}
-function outputTokens(content, calibration) {
-  return content.reduce(
-    (sum2, block) => sum2 + Math.ceil(JSON.stringify(block).length / calibration.charsPerToken),
-    0
-  );
-}
-
-// src/models/diligent-answer.ts
-var SAYS_DONE2 = /fix|pass|resolv|done|complet|kept|success|correct|ok$/i;
-var SHORT = /title|name|label|file|path|id$|severity|kind|type|status/i;
-var WORDS = "the function reads the value before the check so a caller that passes an empty or negative input reaches the branch that assumes a parsed flag and the error is dropped while the state stays changed which a later call then trusts".split(
-  " "
-);
-function prose(chars, seed) {
-  const out = [];
-  let length = 0;
-  for (let i2 = seed % WORDS.length; length < chars; i2++) {
-    const word = WORDS[i2 % WORDS.length];
-    out.push(word);
-    length += word.length + 1;
+  const dir = await mkdtemp(join17(tmpdir4(), "dwf-dry-repo-"));
+  for (const path4 of files) {
+    const info = await lstat(join17(repoDir, path4)).catch(() => void 0);
+    if (!info?.isFile() || info.size > MAX_COPY_BYTES) continue;
+    await mkdir2(dirname5(join17(dir, path4)), { recursive: true });
+    await copyFile(join17(repoDir, path4), join17(dir, path4));
   }
-  return `${out.join(" ").slice(0, Math.max(1, chars - 1))}.`;
+  return { dir, files };
 }
-function answerFor(schema2, how, key = "value", depth = 0) {
-  if ("const" in schema2) return schema2.const;
-  if (Array.isArray(schema2.enum) && schema2.enum.length > 0)
-    return schema2.enum[Math.min(schema2.enum.length - 1, how.world === "busy" ? schema2.enum.length - 1 : 0)];
-  const variants = schema2.anyOf ?? schema2.oneOf;
-  if (Array.isArray(variants) && variants.length > 0) return answerFor(variants[0], how, key, depth);
-  const type2 = Array.isArray(schema2.type) ? schema2.type.find((t) => t !== "null") ?? "null" : schema2.type;
-  switch (type2) {
-    case "object": {
-      const out = {};
-      for (const [name2, sub] of Object.entries(schema2.properties ?? {}))
-        out[name2] = answerFor(sub, how, name2, depth + 1);
-      return out;
-    }
-    case "array": {
-      const min = typeof schema2.minItems === "number" ? schema2.minItems : 0;
-      const max = typeof schema2.maxItems === "number" ? schema2.maxItems : Number.POSITIVE_INFINITY;
-      const count3 = Math.min(Math.max(how.found, min), max);
-      const items = schema2.items ?? {};
-      return Array.from(
-        { length: count3 },
-        (_, i2) => answerFor(items, { ...how, seed: how.seed + i2 * 7 }, `${key}-${i2 + 1}`, depth + 1)
-      );
-    }
-    case "integer":
-    case "number": {
-      const min = typeof schema2.minimum === "number" ? schema2.minimum : 1;
-      const max = typeof schema2.maximum === "number" ? schema2.maximum : Math.max(min, how.lines);
-      return Math.min(max, min + how.seed * 37 % Math.max(1, max - min + 1));
-    }
-    case "boolean":
-      return how.world === "quiet" ? SAYS_DONE2.test(key) : !SAYS_DONE2.test(key);
-    case "null":
-      return null;
-    case "string": {
-      const wanted = SHORT.test(key) ? how.sizes.short : how.sizes.prose;
-      const min = typeof schema2.minLength === "number" ? schema2.minLength : 0;
-      const max = typeof schema2.maxLength === "number" ? schema2.maxLength : Number.POSITIVE_INFINITY;
-      return prose(Math.min(max, Math.max(min, wanted)), how.seed + key.length);
-    }
-    default:
-      return prose(how.sizes.short, how.seed);
+function byPhase(events) {
+  const phases = /* @__PURE__ */ new Map();
+  for (const e of events) {
+    if (e.type !== "agent.finished") continue;
+    const name2 = e.phase ?? "(no phase)";
+    const t = phases.get(name2) ?? { agents: 0, tokens: 0, usd: 0 };
+    const u = e.usage;
+    t.agents++;
+    t.tokens += u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
+    t.usd = t.usd === null || e.usd === null ? null : t.usd + e.usd;
+    phases.set(name2, t);
   }
+  return phases;
 }
-
-// src/models/diligent.ts
-var FILE_NAME = /<file-name>\n([\s\S]*?)\n<\/file-name>/g;
-var FILE_RESULT = /<file path="([^"]+)" lines="(\d+)-(\d+)" of="(\d+)"[^>]*>\n([\s\S]*?)\n<\/file>/g;
-var IMPORT = /(?:from\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|^from\s+(\.+[\w.]*)\s+import|^import\s+['"]([^'"]+)['"])/gm;
-function readsOf(request2) {
-  const reads = /* @__PURE__ */ new Map();
-  for (const m of request2.messages) {
-    if (m.role !== "user" || typeof m.content === "string") continue;
-    for (const block of m.content) {
-      if (block.type !== "tool_result") continue;
-      for (const [, path4, , to, of, body] of block.content.matchAll(FILE_RESULT)) {
-        const before = reads.get(path4);
-        reads.set(path4, { to: Number(to), of: Number(of), text: `${before?.text ?? ""}${body}
-` });
-      }
-    }
-  }
-  return reads;
+var span = (a, b) => ({ min: Math.min(a, b), max: Math.max(a, b) });
+function phasesOf(quietEvents, busyEvents) {
+  const quiet = byPhase(quietEvents);
+  const busy = byPhase(busyEvents);
+  const names = [.../* @__PURE__ */ new Set([...busy.keys(), ...quiet.keys()])];
+  const zero = { agents: 0, tokens: 0, usd: 0 };
+  return names.map((phase) => {
+    const q = quiet.get(phase) ?? zero;
+    const b = busy.get(phase) ?? zero;
+    return {
+      phase,
+      agents: span(q.agents, b.agents),
+      tokens: span(q.tokens, b.tokens),
+      usd: q.usd === null || b.usd === null ? null : span(q.usd, b.usd)
+    };
+  });
 }
-function calledTools(request2) {
-  return request2.messages.flatMap(
-    (m) => m.role === "assistant" && typeof m.content !== "string" ? m.content.flatMap((b) => b.type === "tool_use" ? [{ id: b.id, name: b.name, input: b.input }] : []) : []
-  );
+function budgetFrom(estimate, configured) {
+  const tokens2 = configured?.tokens ?? null;
+  const usd5 = configured?.usd ?? null;
+  if (tokens2 !== null || usd5 !== null) return { usd: usd5, tokens: tokens2, source: "configured" };
+  const margin = CALIBRATION.budgetMargin;
+  if (estimate.usd)
+    return { usd: round(estimate.usd.max * margin), tokens: null, source: "estimate", margin };
+  const most = estimate.inputTokens.max + estimate.outputTokens.max;
+  return { usd: null, tokens: Math.ceil(most * margin), source: "estimate", margin };
 }
-function importsOf(path4, text2, known) {
-  const dir = path4.includes("/") ? path4.slice(0, path4.lastIndexOf("/")) : "";
-  const out = [];
-  for (const match of text2.replace(/^\s*\d+: /gm, "").matchAll(IMPORT)) {
-    const spec = (match[1] ?? match[2] ?? match[3] ?? match[4] ?? "").replace(/^\s*\d+: /, "");
-    if (!spec.startsWith(".")) continue;
-    const dots = /^\.+/.exec(spec)[0].length;
-    const pyStyle = match[3] !== void 0;
-    const parts = dir ? dir.split("/") : [];
-    const rest = pyStyle ? spec.slice(dots).split(".").filter(Boolean).join("/") : spec;
-    const up = pyStyle ? dots - 1 : 0;
-    const base2 = [...parts.slice(0, parts.length - up)];
-    const joined = pyStyle ? [...base2, rest].filter(Boolean).join("/") : normalise([...base2, rest].join("/"));
-    for (const candidate of [
-      joined,
-      `${joined}.py`,
-      `${joined}.js`,
-      `${joined}.ts`,
-      `${joined.replace(/\.js$/, ".ts")}`
-    ]) {
-      if (known.has(candidate) && candidate !== path4 && !out.includes(candidate)) {
-        out.push(candidate);
-        break;
-      }
-    }
-  }
-  return out;
-}
-function normalise(path4) {
-  const out = [];
-  for (const part of path4.split("/")) {
-    if (part === "..") out.pop();
-    else if (part !== "." && part !== "") out.push(part);
-  }
-  return out.join("/");
-}
-function mapPaths(system) {
-  const map3 = /<repository-map>\n([\s\S]*?)\n<\/repository-map>/.exec(system)?.[1] ?? "";
-  return new Set([...map3.matchAll(/^(\S+) \(\d+ lines\)/gm)].map((m) => m[1]));
-}
-function nextCalls(request2, calibration) {
-  const offered = new Set((request2.tools ?? []).map((t) => t.name));
-  if (!offered.has("read_file")) return [];
-  const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
-  const targets = [...task.matchAll(FILE_NAME)].map((m) => m[1].trim());
-  const reads = readsOf(request2);
-  const called = calledTools(request2);
-  const page = (path4) => {
-    const read = reads.get(path4);
-    if (!read) return [{ name: "read_file", input: { path: path4 } }];
-    if (read.to < read.of)
-      return [
-        {
-          name: "read_file",
-          input: { path: path4, start_line: read.to + 1, end_line: Math.min(read.of, read.to + 2e3) }
-        }
-      ];
-    return [];
-  };
-  const calls = targets.flatMap(page);
-  if (calls.length === 0) {
-    const known = mapPaths(request2.system);
-    const wanted = targets.flatMap((t) => importsOf(t, reads.get(t)?.text ?? "", known)).filter((p) => !targets.includes(p));
-    const imports = wanted.slice(0, Math.max(0, calibration.importReads)).map(page);
-    calls.push(...imports.find((c) => c.length > 0) ?? []);
-  }
-  if (calls.length === 0 && /\bcallers\b/.test(task) && offered.has("search") && targets[0]) {
-    if (!called.some((c) => c.name === "search")) {
-      const name2 = declaredNames(reads.get(targets[0])?.text.replace(/^\d+: /gm, "") ?? "")[0] ?? "main";
-      calls.push({ name: "search", input: { pattern: `${name2}\\(` } });
-    }
-  }
-  if (calls.length === 0 && /^Fix\b|\bFix the\b/m.test(task) && offered.has("edit_file") && targets[0]) {
-    const target = targets[0];
-    if (!called.some((c) => c.name === "edit_file")) {
-      const wantedLine = Number(/at line (\d+)/.exec(task)?.[1] ?? 1);
-      const lines = (reads.get(target)?.text ?? "").split("\n").map((l) => l.replace(/^\d+: /, ""));
-      const line = lines[Math.min(lines.length - 1, Math.max(0, wantedLine - 1))] ?? "";
-      const old = line.trim().length > 0 ? line : lines.find((l) => l.trim().length > 8) ?? "";
-      calls.push({
-        name: "edit_file",
-        input: { path: target, old_string: old, new_string: `${old} // checked` }
-      });
-    } else if (offered.has("run_tests") && !called.some((c) => c.name === "run_tests")) {
-      calls.push({ name: "run_tests", input: {} });
-    }
-  }
-  const turn = called.length;
-  return calls.map((c, i2) => ({ id: `toolu_${request2.agent.index}_${turn}_${i2}`, ...c }));
-}
-function createDiligentProvider(options) {
-  const { calibration, model } = options;
-  const strategy = options.cache ?? DEFAULT_CACHE_STRATEGY;
-  const rules = new CacheRules(minCacheTokens(model));
-  const warmer = new CacheWarmer();
-  return {
-    id: `diligent:${options.world}`,
-    defaultModel: model,
-    modelFor: () => model,
-    structuredOutput: "native",
-    async complete(request2) {
-      const params = buildParams(request2, model, { structured: "native", cache: strategy });
-      const blocks = promptBlocks(params, calibration.billing);
-      const headEnd = blocks.findIndex((b) => b.text.startsWith('{"role"'));
-      const headTokens = blocks.slice(0, headEnd < 0 ? blocks.length : headEnd).reduce((s, b) => s + b.tokens, 0);
-      const key = headKey(model, request2.system, params.tools);
-      const warmed = await warmer.enter(key, strategy.enabled && headTokens >= minCacheTokens(model));
-      try {
-        const bill = rules.bill(blocks);
-        await abortableSleep(options.latencyMs, request2.signal);
-        rules.commit(bill.writes);
-        const calls = nextCalls(request2, calibration);
-        const content = [];
-        let output2;
-        let text2 = "";
-        if (calls.length > 0) {
-          text2 = prose(calibration.toolTurnTextChars, calls.length);
-          content.push({ type: "text", text: text2 });
-          for (const c of calls) content.push({ type: "tool_use", id: c.id, name: c.name, input: c.input });
-        } else {
-          const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
-          const perFile = /<file-name>\n/.test(task) && !/<finding>\n/.test(task);
-          const target = [...task.matchAll(FILE_NAME)][0]?.[1]?.trim();
-          const lines = target && readsOf(request2).get(target)?.of || 100;
-          if (request2.schema) {
-            output2 = answerFor(request2.schema, {
-              world: options.world,
-              found: perFile ? calibration.findingsPerFile[options.world] : options.world === "busy" ? 1 : 0,
-              sizes: calibration.answerChars,
-              lines,
-              seed: request2.agent.index
-            });
-            text2 = JSON.stringify(output2);
-          } else text2 = prose(calibration.answerChars.report, request2.agent.index);
-          content.push({ type: "text", text: text2 });
-        }
-        const usage = { ...bill.usage, outputTokens: outputTokens(content, calibration.billing) };
-        return { text: text2, ...output2 !== void 0 ? { output: output2 } : {}, toolCalls: calls, content, usage, model };
-      } finally {
-        warmed();
-      }
-    }
-  };
+function round(usd5) {
+  return Math.ceil(usd5 * 100) / 100;
 }
 
 // src/plan/estimate.ts
-var BUILTIN_DIR = join18(dirname7(fileURLToPath(import.meta.url)), "..", "..", "workflows");
+var BUILTIN_DIR = join18(dirname6(fileURLToPath(import.meta.url)), "..", "..", "workflows");
 var DRY_LATENCY_MS = 5;
 var DRY_RUN_CPU_MS = 1e4;
 async function dryRun(options, world, copy) {
@@ -89889,6 +87899,3456 @@ async function estimateScript(options) {
     estimate.overBudget = { ...overTokens ? { tokens: true } : {}, ...overUsd ? { usd: true } : {} };
   return estimate;
 }
+
+// src/plan/shards.ts
+var MAX_SHARDS = 256;
+var DEFAULT_MAX_SHARDS = 1;
+var DEFAULT_SHARD_TARGET_MINUTES = 60;
+function shardCount(o) {
+  const needed = Math.ceil(o.wallSecondsMax / (o.targetMinutes * 60));
+  return Math.max(1, Math.min(o.maxShards, needed, o.items));
+}
+function budgetEach(budget, count4) {
+  return {
+    tokens: budget?.tokens != null ? Math.floor(budget.tokens / count4) : null,
+    usd: budget?.usd != null ? Math.floor(budget.usd / count4 * 100) / 100 : null
+  };
+}
+function shardSettings(o) {
+  const maxShards = o.maxShards ?? DEFAULT_MAX_SHARDS;
+  const targetMinutes = o.shardTargetMinutes ?? DEFAULT_SHARD_TARGET_MINUTES;
+  if (!Number.isInteger(maxShards) || maxShards < 1 || maxShards > MAX_SHARDS)
+    throw new RangeError(`maxShards must be a whole number from 1 to ${MAX_SHARDS}, got ${maxShards}`);
+  if (!(Number.isFinite(targetMinutes) && targetMinutes > 0))
+    throw new RangeError(`shardTargetMinutes must be a number of minutes above 0, got ${targetMinutes}`);
+  return { maxShards, targetMinutes };
+}
+function planShards(o) {
+  const { maxShards, targetMinutes } = shardSettings(o.settings);
+  if (maxShards < 2 || typeof o.shardArg !== "string") return void 0;
+  const list3 = o.args[o.shardArg];
+  if (!Array.isArray(list3)) return void 0;
+  const count4 = shardCount({
+    wallSecondsMax: o.estimate.wallSeconds.max,
+    maxShards,
+    targetMinutes,
+    items: list3.length
+  });
+  if (count4 < 2) return void 0;
+  return {
+    arg: o.shardArg,
+    count: count4,
+    slices: splitShards(list3.map(String), count4),
+    budgetEach: budgetEach(o.estimate.budget, count4),
+    targetMinutes,
+    maxShards
+  };
+}
+function withCount(shards, count4, list3, budget) {
+  const { estimateEach: _stale, ...rest } = shards;
+  return { ...rest, count: count4, slices: splitShards(list3, count4), budgetEach: budgetEach(budget, count4) };
+}
+var SETTLE_TRIES = 3;
+async function settleShards(first, o) {
+  const limit2 = Math.min(first.maxShards, o.list.length);
+  let shards = first;
+  for (let tries = 0; ; tries++) {
+    const each = await o.estimate(shards);
+    shards = { ...shards, estimateEach: each };
+    const capped = each.agents.max >= o.maxAgents;
+    const over = each.wallSeconds.max / (shards.targetMinutes * 60);
+    if (!capped && over <= 1 || shards.count >= limit2 || tries >= SETTLE_TRIES) return shards;
+    const grown = Math.ceil(shards.count * (capped ? Math.max(2, over) : over));
+    shards = withCount(shards, Math.min(limit2, Math.max(shards.count + 1, grown)), o.list, o.budget);
+  }
+}
+async function estimateShard(shards, bind3, args, options) {
+  const largest = shards.slices[0];
+  const { worlds: _worlds, ...e } = await estimateScript({
+    ...options,
+    source: bind3({ ...args, [shards.arg]: largest })
+  });
+  return {
+    items: largest.length,
+    agents: e.agents,
+    tokens: {
+      min: e.inputTokens.min + e.outputTokens.min,
+      max: e.inputTokens.max + e.outputTokens.max
+    },
+    usd: e.usd,
+    wallSeconds: e.wallSeconds,
+    problems: e.problems
+  };
+}
+
+// src/report/format.ts
+function formatTokens(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+function formatUsd(usd5) {
+  return usd5 === null ? "$ unknown" : `$${usd5.toFixed(usd5 < 1 ? 4 : 2)}`;
+}
+function fenceFor(text2) {
+  const longest = Math.max(2, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length));
+  return "`".repeat(longest + 1);
+}
+function neutralise(text2) {
+  return text2.replace(/<!--/g, "<!\u2010\u2010").replace(/--(!?)>/g, "\u2010\u2010$1>");
+}
+function plural2(n, noun, nouns = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+// src/report/progress-state.ts
+function emptyProgress() {
+  return {
+    phase: "",
+    queued: 0,
+    running: 0,
+    done: 0,
+    failed: 0,
+    retrying: [],
+    replayed: 0,
+    tokens: 0,
+    usd: null,
+    t: 0,
+    logs: []
+  };
+}
+var KEEP_LOGS = 5;
+function applyEvent(state, event) {
+  state.t = event.t;
+  switch (event.type) {
+    case "run.started":
+      state.runId = event.runId;
+      if (event.budget) state.budget = event.budget;
+      break;
+    case "phase":
+      state.phase = event.phase;
+      break;
+    case "log":
+      state.logs = [...state.logs, event.message].slice(-KEEP_LOGS);
+      break;
+    case "agent.queued":
+      state.queued++;
+      break;
+    case "agent.retry":
+      if (!state.retrying.includes(event.index)) state.retrying = [...state.retrying, event.index];
+      state.lastRetry = `${event.reason}, retry ${event.attempt} of ${event.of}`;
+      break;
+    case "agent.turn":
+      state.retrying = state.retrying.filter((i2) => i2 !== event.index);
+      break;
+    case "agent.started":
+      state.queued--;
+      state.running++;
+      break;
+    case "agent.finished":
+      state.retrying = state.retrying.filter((i2) => i2 !== event.index);
+      if (event.replayed) state.replayed++;
+      else if (event.attempts === 0 && event.status === "stopped") state.queued--;
+      else state.running--;
+      if (event.status === "completed") state.done++;
+      else state.failed++;
+      state.tokens += billedTokens(event.usage);
+      if (event.usd !== null && !event.replayed) state.usd = (state.usd ?? 0) + event.usd;
+      break;
+    default:
+      break;
+  }
+  return state;
+}
+function statusLine(s) {
+  return [
+    s.phase || "starting",
+    `${s.running} running`,
+    `${s.done} done`,
+    ...s.retrying.length > 0 ? [`${s.retrying.length} retrying (${s.lastRetry})`] : [],
+    ...s.failed > 0 ? [`${s.failed} failed`] : [],
+    ...s.queued > 0 ? [`${s.queued} queued`] : [],
+    ...s.replayed > 0 ? [`${s.replayed} replayed`] : [],
+    `${formatTokens(s.tokens)}${s.budget?.tokens ? ` of ${formatTokens(s.budget.tokens)}` : ""} tokens`,
+    ...s.usd !== null || s.budget?.usd ? [`${formatUsd(s.usd ?? 0)}${s.budget?.usd ? ` of ${formatUsd(s.budget.usd)}` : ""}`] : [],
+    `${(s.t / 1e3).toFixed(1)}s`
+  ].join(" \xB7 ");
+}
+var MAX_SHARD_PHASE = 32;
+function shardStateOf(index, version3, status, s) {
+  return {
+    index,
+    version: version3,
+    status,
+    // On one line, and no dash runs (a marker writes each `--` escaped, six characters longer).
+    phase: [...s.phase.replace(/\s+/g, " ").replace(/-{2,}/g, "\u2013")].slice(0, MAX_SHARD_PHASE).join(""),
+    running: Math.max(0, s.running),
+    done: s.done,
+    failed: s.failed,
+    queued: Math.max(0, s.queued),
+    tokens: s.tokens,
+    usd: s.usd === null ? null : Math.round(s.usd * 1e6) / 1e6,
+    t: Math.round(s.t)
+  };
+}
+function newestShardStates(...readings) {
+  const newest = /* @__PURE__ */ new Map();
+  for (const reading of readings)
+    for (const state of reading) {
+      const known = newest.get(state.index);
+      if (!known || state.version > known.version) newest.set(state.index, state);
+    }
+  return [...newest.values()].sort((a, b) => a.index - b.index);
+}
+function shardTotals(states) {
+  const sum2 = (pick3) => states.reduce((n, s) => n + pick3(s), 0);
+  const priced = states.filter((s) => s.usd !== null);
+  return {
+    running: sum2((s) => s.running),
+    done: sum2((s) => s.done),
+    failed: sum2((s) => s.failed),
+    queued: sum2((s) => s.queued),
+    tokens: sum2((s) => s.tokens),
+    usd: priced.length === 0 ? null : priced.reduce((n, s) => n + (s.usd ?? 0), 0),
+    ended: states.filter((s) => s.status !== "running").length
+  };
+}
+
+// src/github/ids.ts
+var name = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "letters, digits, - and _ only");
+var ids = {
+  /** `plan-<Actions run id>`, or what a local planner chose. */
+  planId: name,
+  /** The engine's run directory name, e.g. `20261125-100000-a1b2c3`. */
+  runId: name,
+  /** GitHub Actions run ids are numbers, carried as text. */
+  actionsRunId: external_exports.string().regex(/^[1-9][0-9]{0,19}$/, "digits only"),
+  commentId: external_exports.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  issue: external_exports.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  sha256: external_exports.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits"),
+  /** A git commit: sha1 (40 hex) or sha256 (64 hex) object names. */
+  commit: external_exports.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, "a full git commit id"),
+  /** A GitHub login; apps end in `[bot]`. */
+  login: external_exports.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/, "a GitHub login")
+};
+function checkId(kind, value, what) {
+  const parsed = ids[kind].safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 80)) : String(value);
+  return {
+    ok: false,
+    problem: `${what} ${shown} is not a valid ${kind} (${parsed.error.issues[0]?.message ?? "invalid"})`
+  };
+}
+var isId = (kind, value) => ids[kind].safeParse(value).success;
+
+// src/github/markers.ts
+var usd = external_exports.object({ min: external_exports.number().nonnegative(), max: external_exports.number().nonnegative() }).strict();
+var count2 = external_exports.number().int().nonnegative();
+var shardState = external_exports.object({
+  index: external_exports.number().int().min(0).max(MAX_SHARDS - 1),
+  version: count2,
+  status: external_exports.enum(["running", "completed", "failed", "stopped"]),
+  phase: external_exports.string().max(MAX_SHARD_PHASE),
+  running: count2,
+  done: count2,
+  failed: count2,
+  queued: count2,
+  tokens: external_exports.number().nonnegative(),
+  usd: external_exports.number().nonnegative().nullable(),
+  t: external_exports.number().nonnegative()
+}).strict();
+var markerSchemas = {
+  /** A plan the bot posted: what `/approve` binds to. */
+  plan: external_exports.object({
+    planId: ids.planId,
+    scriptSha256: ids.sha256,
+    baseSha: ids.commit,
+    requester: ids.login,
+    request: external_exports.string().max(65536),
+    estimate: external_exports.object({
+      agents: external_exports.object({ min: external_exports.number().int().nonnegative(), max: external_exports.number().int().nonnegative() }).strict(),
+      usd: usd.nullable()
+    }).strict().optional(),
+    /**
+     * How many shards the run is split into (a job each in the workflow's matrix); present only
+     * for a sharded plan (2 or more). The script's `shard(...)` call, which the hash covers, says the same.
+     */
+    shards: external_exports.number().int().min(2).max(MAX_SHARDS).optional()
+  }).strict(),
+  /** An approval the app recorded; `commentId` is the `/approve` comment it answers. */
+  approval: external_exports.object({ planId: ids.planId, scriptSha256: ids.sha256, approver: ids.login, commentId: ids.commentId }).strict(),
+  /** The command comment the bot answered: a redelivered webhook does nothing twice. */
+  ack: ids.commentId,
+  /**
+   * A plan has started running; with the engine's run id and the Actions run once known (what resuming
+   * needs). The progress comment of a sharded run also carries every shard's state, which each
+   * shard's job merges with its own when it updates the comment (`src/action/shard-progress.ts`).
+   */
+  run: external_exports.object({
+    planId: ids.planId,
+    runId: ids.runId.optional(),
+    actionsRunId: ids.actionsRunId.optional(),
+    shards: external_exports.array(shardState).max(MAX_SHARDS).optional()
+  }).strict(),
+  /** The notice for a workflow run that ended badly was given (the run's page). */
+  "run-ended": external_exports.url({ protocol: /^https?$/ }).max(2048),
+  /** The notice for an invalid configuration was given (a hash of its problems). */
+  "config-problem": external_exports.string().regex(/^[0-9a-f]{16}$/),
+  /** Fingerprints of the findings sweeps reported so far, in a sweep's pull request. */
+  "sweep-known": external_exports.array(external_exports.string().min(1).max(1e3)).max(1e4)
+};
+var LINE = /^<!-- dynamic-workflows:([a-z-]+) (.*) -->$/;
+function writeMarker(kind, value) {
+  const checked = markerSchemas[kind].parse(value);
+  return `<!-- dynamic-workflows:${kind} ${JSON.stringify(checked).replace(/--/g, "-\\u002d")} -->`;
+}
+var validMarker = (kind, value) => markerSchemas[kind].safeParse(value).success;
+function lineFor(kind, body) {
+  const lines = body.trimEnd().split(/\r?\n/);
+  return (kind === "plan" ? lines[0] : lines[lines.length - 1])?.trim();
+}
+function readMarker(kind, authored, trusted) {
+  if (!authored.user || !trusted.includes(authored.user.login) || !authored.body) return void 0;
+  const found = LINE.exec(lineFor(kind, authored.body) ?? "");
+  if (!found || found[1] !== kind) return void 0;
+  let value;
+  try {
+    value = JSON.parse(found[2]);
+  } catch {
+    return void 0;
+  }
+  const parsed = markerSchemas[kind].safeParse(value);
+  return parsed.success ? parsed.data : void 0;
+}
+function markersIn(kind, thread, trusted) {
+  return thread.flatMap((comment) => {
+    const marker = readMarker(kind, comment, trusted);
+    return marker === void 0 ? [] : [{ comment, marker }];
+  });
+}
+function quoteUserText(text2, max = 200) {
+  const flat = [...text2.replace(/\s+/g, " ").trim()];
+  const short = flat.length > max ? `${flat.slice(0, max).join("")}\u2026` : flat.join("");
+  return `\`${neutralise(short).replace(/`/g, "'")}\``;
+}
+function mention(login) {
+  return ids.login.safeParse(login).success ? `@${login}` : quoteUserText(login, 60);
+}
+
+// src/github/config.ts
+var level = external_exports.enum(["read", "triage", "write", "maintain", "admin"]).describe("A repository permission level, GitHub's names: read, triage, write, maintain, admin.");
+var budgetOf = (what) => external_exports.object({
+  tokens: external_exports.number().int().positive().optional().describe(`The most billed tokens ${what} may spend: input, cache writes, cache reads and output.`),
+  usd: external_exports.number().positive().optional().describe(`The most dollars ${what} may spend (for models with a known price).`)
+}).strict();
+var configSchema = external_exports.object({
+  model: external_exports.string().min(1).default("anthropic:claude-sonnet-5-5").describe(
+    "The model agents use, `provider:model`: `anthropic:MODEL` (key from the ANTHROPIC_API_KEY secret)."
+  ),
+  budget: budgetOf("a run").default({ tokens: 5e6 }).describe("The hard ceiling of every planned and approved run; the run stops when it is spent."),
+  concurrency: external_exports.number().int().min(1).max(16).default(16).describe("Agents at once, 1 to 16."),
+  maxAgents: external_exports.number().int().min(1).max(1e3).default(1e3).describe("Agents per run, 1 to 1000."),
+  maxShards: external_exports.number().int().min(1).max(MAX_SHARDS).default(1).describe(
+    `The most runners (jobs of a matrix) a planned run may be split across, 1 to ${MAX_SHARDS}; 1, the default, never splits. Only workflows that declare \`meta.shard\` (audit, bug-hunt, migrate, sweep) split, each shard running its slice of the files.`
+  ),
+  shardTargetMinutes: external_exports.number().positive().default(60).describe(
+    "The wall time each shard should stay under, in minutes: the planner splits a run into as many shards as the estimate's maximum needs for that, up to `maxShards`."
+  ),
+  approvers: external_exports.object({
+    permission: level.default("write").describe("The least permission that may approve a plan (checked with the API when acting)."),
+    users: external_exports.array(external_exports.string().min(1)).default([]).describe("Logins who may approve whatever their permission.")
+  }).strict().default({ permission: "write", users: [] }).describe("Who may reply `/approve` to a plan."),
+  /** The permission needed to ask for a plan; defaults to the approvers' level. */
+  triggerPermission: level.optional().describe("The least permission that may ask for a plan (`/workflow ...`); the approvers' by default."),
+  requireDistinctApprover: external_exports.boolean().default(false).describe("When true, whoever asked for a plan may not approve it."),
+  allowBots: external_exports.array(external_exports.string().min(1)).default([]).describe("Bot logins whose commands count; every other bot is ignored."),
+  oracle: external_exports.object({
+    command: external_exports.string().min(1).optional().describe(
+      "The test command, e.g. `npm test`; found from the repository's conventions when absent."
+    ),
+    timeoutSeconds: external_exports.number().int().positive().default(600).describe("How long one run of the test command may take.")
+  }).strict().optional().describe("The objective oracle: the test command that judges fixes."),
+  scope: external_exports.object({
+    include: external_exports.array(external_exports.string()).default([]).describe("Globs of the files to work on (all when empty)."),
+    exclude: external_exports.array(external_exports.string()).default([]).describe("Globs of files to leave out.")
+  }).strict().optional().describe("Which files a fan-out goes over."),
+  sweep: external_exports.object({
+    template: external_exports.enum(["sweep", "audit", "bug-hunt"]).default("sweep").describe("The built-in workflow the scheduled sweep runs."),
+    budget: budgetOf("one sweep").optional().describe(
+      "The sweep's own ceiling, and its approval: a scheduled sweep refuses to run without it."
+    ),
+    batch: external_exports.boolean().default(false).describe(
+      "Send the sweep's model requests through Anthropic's Message Batches API, at half the price (answers take minutes to hours; requests that error or expire are sent again as ordinary calls). Only for `anthropic:` models."
+    )
+  }).strict().optional().describe(
+    "The scheduled security sweep (opt-in: it runs only when the workflow file has a `schedule:` trigger)."
+  ),
+  workflowFile: external_exports.string().regex(/^[\w.-]+\.ya?ml$/, "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml").refine(
+    (name2) => !name2.startsWith("."),
+    "must be a file name in .github/workflows/, e.g. dynamic-workflows.yml"
+  ).default("dynamic-workflows.yml").describe("The workflow file under `.github/workflows/` that the app and the commands job dispatch."),
+  /**
+   * Repository code (the test command, allowed commands, the baseline) runs isolated, or not at
+   * all where isolation cannot be set up (`required`); `off` runs it unisolated, as the job's user.
+   */
+  isolation: external_exports.enum(["required", "off"]).default("required").describe(
+    "`required`: repository code (the test command, allowed commands) runs isolated as another user, or not at all; `off`: as the job's own user."
+  ),
+  /** Names of environment variables whose values are secrets: redacted everywhere, like the tokens. */
+  redactEnv: external_exports.array(external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")).default([]).describe(
+    "Environment variables whose values are secrets too: redacted like the token and the model key."
+  ),
+  /**
+   * Commit the run's report.md and usage.json on its branch too. By default the branch holds only
+   * the changes: the report is the pull request's body and in the run's artifact.
+   */
+  commitReport: external_exports.boolean().default(false).describe(
+    "Also commit the run's report.md and usage.json on its branch (the pull request's body holds the report)."
+  ),
+  /** The app's bot login, whose approvals the runner trusts (besides github-actions[bot]). */
+  appLogin: external_exports.string().min(1).default("dynamic-workflows[bot]").describe(
+    "The GitHub App's bot login (`SLUG[bot]`): the runner trusts plans and approvals it posts. Set it when your app's name is not Dynamic Workflows."
+  )
+}).strict().describe("`.github/dynamic-workflows.yml`: the configuration of Dynamic Workflows on the default branch.");
+var CONFIG_FILE = ".github/dynamic-workflows.yml";
+function parseConfig(raw) {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map(
+      (issue3) => `\`${issue3.path.join(".") || "(the file)"}\`: ${issue3.message}`
+    )
+  };
+}
+function configProblemComment(problems) {
+  return `The configuration in \`${CONFIG_FILE}\` is not valid, so nothing was done:
+
+` + problems.map((p) => `- ${p}`).join("\n") + `
+
+${writeMarker("config-problem", sha256(problems.join("\n")).slice(0, 16))}`;
+}
+
+// src/github/dispatch.ts
+var numeric = (id) => external_exports.string().regex(/^[0-9]{1,20}$/, "digits only").transform(Number).pipe(id);
+var optional2 = (schema2) => external_exports.literal("").transform(() => void 0).or(schema2).optional();
+var issue2 = numeric(ids.issue);
+var commentId = numeric(ids.commentId);
+var planInputs = external_exports.object({
+  mode: external_exports.literal("plan"),
+  /** The issue or pull request the plan belongs to. */
+  issue: issue2,
+  /** What was asked: `audit`, `migrate TARGET`, `research QUESTION`, or words (a manual dispatch: audit). */
+  request: external_exports.string().default("audit"),
+  /** Who asked; the plan job checks it against the asking comment or the label event. */
+  requester: ids.login.default("unknown"),
+  /** The comment that asked; empty for a label. */
+  comment_id: optional2(commentId),
+  /** A revision: the plan comment it replaces, and the feedback (both, or it is a plain plan). */
+  revise_plan_comment_id: optional2(commentId),
+  feedback: optional2(external_exports.string().min(1))
+});
+var runInputs = external_exports.object({
+  mode: external_exports.literal("run"),
+  issue: issue2,
+  /** The approved plan comment. */
+  plan_comment_id: commentId,
+  /** The sha256 of the approved script. */
+  script_sha256: ids.sha256,
+  /**
+   * Who approved. Kept as an input although the job never reads it: GitHub shows a dispatch's
+   * inputs on the run's page, so whoever looks at a run sees who approved it without the thread.
+   * The job finds (and re-checks) the approval in the thread itself.
+   */
+  approver: optional2(ids.login)
+});
+var resumeInputs = external_exports.object({
+  mode: external_exports.literal("resume"),
+  issue: issue2,
+  plan_comment_id: commentId,
+  script_sha256: ids.sha256,
+  /** The Actions run whose artifact holds the journal to resume from. */
+  resume_actions_run_id: ids.actionsRunId
+});
+var shardedInputs = external_exports.object({
+  mode: external_exports.literal("sharded"),
+  issue: issue2,
+  plan_comment_id: commentId,
+  script_sha256: ids.sha256,
+  resume_actions_run_id: optional2(ids.actionsRunId)
+});
+var sweepInputs = external_exports.object({ mode: external_exports.literal("sweep") });
+var dispatchSchema = external_exports.discriminatedUnion("mode", [
+  planInputs,
+  runInputs,
+  resumeInputs,
+  shardedInputs,
+  sweepInputs
+]);
+var DISPATCH_INPUTS = [
+  ...new Set(dispatchSchema.options.flatMap((option) => Object.keys(option.shape)))
+].sort();
+function problemOf(error62) {
+  const issue3 = error62.issues[0];
+  const input2 = issue3?.path[0];
+  if (input2 === void 0) return `the dispatch inputs are not valid (${issue3?.message ?? "invalid"})`;
+  return `the dispatch input \`${String(input2)}\` is not valid: ${issue3.message}`;
+}
+function parseDispatch(raw) {
+  const parsed = dispatchSchema.safeParse(raw);
+  return parsed.success ? { ok: true, inputs: parsed.data } : { ok: false, problem: problemOf(parsed.error) };
+}
+function dispatchInputs(request2) {
+  const inputs = {};
+  for (const [key, value] of Object.entries(request2)) if (value !== void 0) inputs[key] = String(value);
+  if (request2.mode === "plan" && request2.comment_id === void 0) inputs.comment_id = "";
+  const parsed = parseDispatch(inputs);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return inputs;
+}
+
+// src/github/commands.ts
+var SUBCOMMANDS = /* @__PURE__ */ new Set(["approve", "revise", "cancel", "status", "resume", "help"]);
+function proseLines(body) {
+  const lines = body.replace(/<!--[\s\S]*?(?:-->|$)/g, "").replace(/<(pre|code)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, "").split(/\r?\n/);
+  const prose2 = [];
+  let fence2;
+  for (const raw of lines) {
+    const line = raw.trim();
+    const marks = /^(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence2) {
+      if (marks?.[0] === fence2.char && marks.length >= fence2.length && line === marks) fence2 = void 0;
+      continue;
+    }
+    if (marks && !(marks[0] === "`" && line.slice(marks.length).includes("`"))) {
+      fence2 = { char: marks[0], length: marks.length };
+      continue;
+    }
+    if (line.startsWith(">") || /^( {4}|\t)/.test(raw)) continue;
+    prose2.push(line);
+  }
+  return prose2;
+}
+function parseCommand(body) {
+  const line = proseLines(body).find((l) => /^\/(workflow|approve)(\s|$)/i.test(l));
+  if (line === void 0) return { none: true };
+  const [head = "", ...words] = line.split(/\s+/);
+  if (head.toLowerCase() === "/approve") {
+    return words.length === 0 ? { command: { type: "approve" } } : { error: "`/approve` takes nothing after it" };
+  }
+  if (words.length === 0) return { error: "`/workflow` needs a kind or a request, e.g. `/workflow audit`" };
+  const sub = words[0].toLowerCase();
+  const rest = words.slice(1).join(" ");
+  if (SUBCOMMANDS.has(sub)) {
+    if (sub === "revise") {
+      return rest ? { command: { type: "revise", feedback: rest } } : { error: "`/workflow revise` needs feedback, e.g. `/workflow revise only src/api`" };
+    }
+    if (rest) return { error: `\`/workflow ${sub}\` takes nothing after it` };
+    return { command: { type: sub } };
+  }
+  if (sub === "migrate" && !rest)
+    return { error: "`/workflow migrate` needs a target, e.g. `/workflow migrate CommonJS to ESM`" };
+  if (sub === "research" && !rest) return { error: "`/workflow research` needs a question" };
+  return { command: { type: "plan", request: words.join(" ") } };
+}
+var HELP = `**Dynamic Workflows** \u2014 multi-agent runs whose plan is code.
+
+| command | what it does |
+|---|---|
+| \`/workflow audit\` | plan a security audit (also \`bug-hunt\`, \`sweep\`, \`migrate TARGET\`, \`research QUESTION\`, or a request in words) |
+| \`/approve\` (or \`/workflow approve\`) | run the newest plan in this thread, exactly as shown |
+| \`/workflow revise FEEDBACK\` | a new plan from the old one and your feedback |
+| \`/workflow cancel\` | stop the running workflow |
+| \`/workflow status\` | where the newest plan stands |
+| \`/workflow resume\` | resume a run that stopped, from its journal |
+| \`/workflow help\` | this text |
+
+A label \`workflow:KIND\` on an issue plans that kind with the issue's text as the request.`;
+
+// src/report/estimate-text.ts
+function span2(min, max, show) {
+  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
+}
+var usd2 = (n) => formatUsd(n);
+function phaseTable(phases) {
+  if (phases.length === 0) return [];
+  return [
+    "| phase | agents | tokens | dollars |",
+    "|---|---|---|---|",
+    ...phases.map(
+      (p) => `| ${p.phase} | ${span2(p.agents.min, p.agents.max, String)} | ${span2(p.tokens.min, p.tokens.max, formatTokens)} | ${p.usd ? span2(p.usd.min, p.usd.max, usd2) : "unknown"} |`
+    )
+  ];
+}
+function costDrivers(e, scopeFiles, busyFindingsPerFile) {
+  const phases = e.phases ?? [];
+  const perFile = phases.find(
+    (p) => p.agents.min === scopeFiles && p.agents.max === scopeFiles && scopeFiles > 0
+  );
+  const looped = phases.filter((p) => p.agents.min === 0 && p.agents.max > 0);
+  const parts = [];
+  if (perFile?.usd && scopeFiles > 0)
+    parts.push(
+      `a bigger scope (each more file adds about ${usd2(perFile.usd.max / scopeFiles)} in ${perFile.phase} alone, and its findings their own agents)`
+    );
+  else parts.push("a bigger scope (more files, more agents)");
+  if (looped.length > 0)
+    parts.push(`more rounds (${looped.map((p) => p.phase).join(", ")} run again each round)`);
+  parts.push(`more than ${busyFindingsPerFile} findings a file (the busy world's count)`);
+  parts.push("large files read in many pages");
+  return `What would make it cost more: ${parts.join("; ")}.`;
+}
+function budgetLine(e) {
+  const b = e.budget;
+  if (!b) return void 0;
+  const amount2 = [
+    b.usd !== null ? `$${b.usd.toFixed(2)}` : "",
+    b.tokens !== null ? `${formatTokens(b.tokens)} tokens` : ""
+  ].filter(Boolean).join(" and ");
+  if (b.source === "configured")
+    return `Budget: ${amount2} (configured); the run stops starting agents when it is spent.`;
+  return `Budget: ${amount2}, the estimate's maximum \xD7 ${b.margin} (no budget is configured); the run stops starting agents when it is spent.`;
+}
+
+// src/report/plan.ts
+function count3(n, noun) {
+  return `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
+}
+function span3(min, max, show) {
+  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
+}
+function duration3(seconds) {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+function sliceText(slice) {
+  if (slice.length === 0) return "(none)";
+  const code18 = (item) => `\`${item.replace(/`/g, "'").replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ")}\``;
+  if (slice.length === 1) return code18(slice[0]);
+  return `${code18(slice[0])} \u2026 ${code18(slice[slice.length - 1])}`;
+}
+function amountText(b) {
+  const parts = [
+    b.usd !== null ? formatUsd(b.usd) : "",
+    b.tokens !== null ? `${formatTokens(b.tokens)} tokens` : ""
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(" and ") : "no ceiling (none is configured)";
+}
+function shardsText(plan2) {
+  const s = plan2.shards;
+  const e = plan2.estimate;
+  const lines = [
+    `### Shards: ${s.count}`,
+    "",
+    `This run is split across ${s.count} runners (jobs of the workflow's matrix), each running this same script on its own slice of \`args.${s.arg}\` (\`shard()\`, bound above), so that each stays under the target of ${duration3(s.targetMinutes * 60)}` + (e ? `; on one runner it would take up to ${duration3(e.wallSeconds.max)}` : "") + ` (at most ${s.maxShards} shards, \`maxShards\`). One pull request holds every shard's changes.`,
+    "",
+    `| shard | ${s.arg} | from \u2026 to |`,
+    "|---|---|---|",
+    ...s.slices.map((slice, i2) => `| ${i2 + 1} | ${slice.length} | ${sliceText(slice)} |`),
+    ""
+  ];
+  const one = s.estimateEach;
+  if (one) {
+    lines.push(
+      `Per shard, from dry runs of shard 1 (the largest: ${count3(one.items, "item")}; every other shard has at most as many), quiet to busy:`,
+      "",
+      `- agents: ${span3(one.agents.min, one.agents.max, String)}`,
+      `- tokens: ${span3(one.tokens.min, one.tokens.max, formatTokens)}`,
+      `- dollars: ${one.usd ? span3(one.usd.min, one.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
+      `- wall time: ${span3(one.wallSeconds.min, one.wallSeconds.max, duration3)} (target: under ${duration3(s.targetMinutes * 60)})`,
+      ""
+    );
+    if (one.wallSeconds.max > s.targetMinutes * 60 && e) {
+      const needed = Math.ceil(e.wallSeconds.max / (s.targetMinutes * 60));
+      const cap = s.count === s.maxShards ? `\`maxShards\` (${s.maxShards}) caps the count` : "a shard has at least one item";
+      lines.push(
+        `> **Over the target**: the busy end of a shard is above ${duration3(s.targetMinutes * 60)}; staying under it would take ${needed} shards, but ${cap}.`,
+        ""
+      );
+    }
+    for (const p of one.problems) lines.push(`> **Dry run problem (shard 1)**: ${p}`, "");
+  }
+  const whole = e?.budget ? amountText(e.budget) : "none";
+  lines.push(
+    `Each shard's budget: ${amountText(s.budgetEach)} (the run's budget, ${whole}, divided by ${s.count}); a shard stops starting agents when its share is spent.`
+  );
+  return lines;
+}
+function renderPlan(plan2, options = {}) {
+  const a = plan2.assessment;
+  const lines = [];
+  lines.push(`## Plan: ${plan2.request.text}`, "");
+  lines.push("### Assessment", "");
+  lines.push(
+    `- ${count3(a.files, "file")} tracked by git, ${a.lines.toLocaleString("en-US")} line${a.lines === 1 ? "" : "s"}; ${count3(a.sourceFiles.length, "source file")} in scope, ${count3(a.testFiles, "test file")}`
+  );
+  if (a.excluded.length > 0) {
+    lines.push(
+      `- left out of scope: ${a.excluded.map((g) => `${g.label} ${g.files} (${g.examples.map((e) => `\`${e}\``).join(", ")}${g.files > g.examples.length ? ", \u2026" : ""})`).join("; ")}`
+    );
+  }
+  if (a.languages.length > 0) {
+    lines.push(
+      `- languages: ${a.languages.map((l) => `${l.language} ${count3(l.files, "file")} / ${count3(l.lines, "line")}`).join(", ")}`
+    );
+  }
+  lines.push(
+    a.oracle ? `- test oracle: \`${a.oracle.command}\` (from ${a.oracle.source})` : "- test oracle: none found"
+  );
+  if (a.baseline) {
+    const b = a.baseline;
+    const state = b.passed ? "passing" : b.unusable ? "cannot run" : "failing";
+    const failing = b.failing?.length ? `; first failing: ${failingText(b.failing)}` : "";
+    lines.push(
+      b.exitCode < 0 ? `- baseline: ${b.summary}` : `- baseline: ${state} (exit ${b.exitCode}; ${b.summary}${failing})`
+    );
+  }
+  lines.push(
+    "",
+    `### Verdict: \`${plan2.verdict.decision}\``,
+    "",
+    ...plan2.verdict.reasons.map((r) => `- ${r}`)
+  );
+  if (plan2.questions.length > 0) {
+    lines.push("", "### Questions, with the defaults this plan assumes", "");
+    lines.push(...plan2.questions.map((q, i2) => `${i2 + 1}. ${q.question} Assumed: ${q.assumed}.`));
+  }
+  if (plan2.estimate) {
+    const e = plan2.estimate;
+    lines.push("", "### Estimate", "");
+    lines.push(
+      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as \`${e.model}\`:`,
+      "",
+      `- agents: ${span3(e.agents.min, e.agents.max, String)}`,
+      `- input tokens: ${span3(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
+      `- output tokens: ${span3(e.outputTokens.min, e.outputTokens.max, formatTokens)}`,
+      `- dollars: ${e.usd ? span3(e.usd.min, e.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
+      `- wall time: ${span3(e.wallSeconds.min, e.wallSeconds.max, duration3)} (about a minute an agent, agents in parallel as the concurrency allows)`,
+      "",
+      "Agents read the repository through the real tools (a copy of it), one after another turn as a diligent model would; tokens are counted as the API bills them, prompt caching included."
+    );
+    const table2 = phaseTable(e.phases ?? []);
+    if (table2.length > 0) lines.push("", "Per phase, quiet to busy:", "", ...table2);
+    lines.push("", costDrivers(e, a.sourceFiles.length, CALIBRATION.findingsPerFile.busy));
+    const budget = budgetLine(e);
+    if (budget) lines.push("", budget);
+    if (e.overBudget)
+      lines.push(
+        "",
+        `> **Over budget**: the busy end of this estimate exceeds the configured ${Object.keys(e.overBudget).join(" and ")} budget.`
+      );
+    for (const p of e.problems) lines.push("", `> **Dry run problem**: ${p}`);
+  }
+  if (plan2.shards) lines.push("", ...shardsText(plan2));
+  if (plan2.script) {
+    const fence2 = fenceFor(plan2.script);
+    lines.push(
+      "",
+      `### Script \`sha256:${plan2.scriptSha256}\``,
+      "",
+      `${fence2}js`,
+      plan2.script.trimEnd(),
+      fence2
+    );
+    if (options.howToRun) lines.push("", options.howToRun);
+  } else {
+    lines.push("", "No script: a workflow is not the right tool here.");
+  }
+  return `${lines.join("\n")}
+`;
+}
+
+// src/github/plan-comment.ts
+var planMarker = (m) => writeMarker("plan", m);
+function scriptOf(body) {
+  const open2 = /^(`{3,})js[ \t]*\r?\n/m.exec(body);
+  if (!open2) return void 0;
+  const fence2 = open2[1];
+  const start = open2.index + open2[0].length;
+  const close = new RegExp(`\\r?\\n${fence2}[ \\t]*(\\r?\\n|$)`).exec(body.slice(start));
+  if (!close) return void 0;
+  return `${body.slice(start, start + close.index)}
+`;
+}
+function renderVisiblePlan(plan2, howToRun) {
+  const text2 = renderPlan(plan2, howToRun ? { howToRun } : {});
+  if (!plan2.script) return neutralise(text2);
+  const fence2 = fenceFor(plan2.script);
+  const block = `${fence2}js
+${plan2.script.trimEnd()}
+${fence2}`;
+  const at3 = text2.indexOf(block);
+  if (at3 < 0) return neutralise(text2);
+  return neutralise(text2.slice(0, at3)) + block + neutralise(text2.slice(at3 + block.length));
+}
+function renderPlanComment(plan2, ids2) {
+  if (!plan2.script || !plan2.scriptSha256) return renderVisiblePlan(plan2);
+  const marker = planMarker({
+    ...ids2,
+    scriptSha256: plan2.scriptSha256,
+    request: plan2.request.text,
+    ...plan2.estimate ? { estimate: { agents: plan2.estimate.agents, usd: plan2.estimate.usd } } : {},
+    // A sharded plan: /approve dispatches the sharded path, which reads the count from here.
+    ...plan2.shards && plan2.shards.count >= 2 ? { shards: plan2.shards.count } : {}
+  });
+  const howToRun = "Reply `/approve` to run exactly this script (someone with the configured permission). Reply `/workflow revise FEEDBACK` for a new plan; an edited comment or a newer plan voids this one.";
+  return `${marker}
+${renderVisiblePlan(plan2, howToRun)}`;
+}
+var NUMBER = /^\$?([\d.]+)([kM]?)$/;
+function amount(text2) {
+  const m = NUMBER.exec(text2.trim());
+  if (!m) return Number.NaN;
+  return Number(m[1]) * (m[2] === "M" ? 1e6 : m[2] === "k" ? 1e3 : 1);
+}
+function rangeOf(text2) {
+  const [min, max = min] = text2.split("\u2013").map(amount);
+  return Number.isFinite(min) && Number.isFinite(max) ? { min, max } : null;
+}
+function estimateOf(body) {
+  const phases = [];
+  const start = body.indexOf("| phase | agents | tokens | dollars |");
+  if (start >= 0) {
+    for (const row of body.slice(start).split("\n").slice(2)) {
+      const cells = /^\| (.+?) \| (.+?) \| (.+?) \| (.+?) \|$/.exec(row.trim());
+      if (!cells) break;
+      const agents = rangeOf(cells[2]);
+      const tokens2 = rangeOf(cells[3]);
+      if (!agents || !tokens2) break;
+      phases.push({ phase: cells[1], agents, tokens: tokens2, usd: rangeOf(cells[4]) });
+    }
+  }
+  const budget = /^Budget: \$([\d.]+), the estimate's maximum × ([\d.]+)/m.exec(body);
+  return {
+    phases,
+    ...budget ? {
+      budget: {
+        usd: Number(budget[1]),
+        tokens: null,
+        source: "estimate",
+        margin: Number(budget[2])
+      }
+    } : {}
+  };
+}
+
+// src/github/approval.ts
+function botPlans(trusted, thread) {
+  return markersIn("plan", thread, trusted);
+}
+function newestPlan(trusted, thread) {
+  const newest = botPlans(trusted, thread).pop();
+  if (!newest)
+    return { refused: "there is no plan in this thread to approve; ask for one with `/workflow audit`" };
+  const { comment, marker } = newest;
+  if (comment.updated_at !== comment.created_at) {
+    return {
+      refused: `plan \`${marker.planId}\` was edited after it was posted, so what was estimated is not what would run; ask for a new plan with \`/workflow revise\``
+    };
+  }
+  const script = scriptOf(comment.body);
+  if (script === void 0 || sha256(script) !== marker.scriptSha256) {
+    return {
+      refused: `the script in plan \`${marker.planId}\` does not match its recorded hash; ask for a new plan`
+    };
+  }
+  return newest;
+}
+function approvalsOf(trusted, thread, planId) {
+  return markersIn("approval", thread, trusted).filter((a) => a.marker.planId === planId);
+}
+function approvable(trusted, thread) {
+  const found = newestPlan(trusted, thread);
+  if ("refused" in found) return found;
+  const earlier = approvalsOf(trusted, thread, found.marker.planId)[0];
+  if (earlier) {
+    return {
+      refused: `plan \`${found.marker.planId}\` was already approved by @${earlier.marker.approver}; ask for a new plan to run again`
+    };
+  }
+  return found;
+}
+function distinctApproverProblem(config2, approver, plan2) {
+  if (!config2.requireDistinctApprover || approver !== plan2.requester) return void 0;
+  return `@${approver} asked for this plan, and this repository requires someone else to approve it (\`requireDistinctApprover\`)`;
+}
+var runMarker = (planId, attempt) => writeMarker("run", { planId, ...attempt });
+function runsOf(trusted, thread, planId) {
+  return markersIn("run", thread, trusted).filter((r) => r.marker.planId === planId);
+}
+function latestAttempt(trusted, thread, planId) {
+  for (const { marker } of runsOf(trusted, thread, planId).reverse()) {
+    if (marker.runId && marker.actionsRunId)
+      return { planId, runId: marker.runId, actionsRunId: marker.actionsRunId };
+  }
+  return void 0;
+}
+function approvalComment(trusted, thread, plan2, marker) {
+  const at3 = thread.findIndex((c) => c.id === marker.commentId);
+  const command = thread[at3];
+  if (!command || at3 < thread.indexOf(plan2))
+    return { refused: `the \`/approve\` comment ${marker.commentId} is not in this thread after the plan` };
+  if (command.user.login !== marker.approver || trusted.includes(command.user.login))
+    return { refused: `comment ${marker.commentId} was not written by the approver @${marker.approver}` };
+  const parsed = parseCommand(command.body);
+  if (!("command" in parsed) || parsed.command.type !== "approve")
+    return { refused: `comment ${marker.commentId} no longer says \`/approve\`` };
+  return { login: command.user.login, type: command.user.type };
+}
+function runnable(trusted, thread, given, config2) {
+  const commentId2 = checkId("commentId", given.planCommentId, "the plan comment id");
+  if (!commentId2.ok) return { refused: commentId2.problem };
+  const sha = checkId("sha256", given.scriptSha256, "the approved script hash");
+  if (!sha.ok) return { refused: sha.problem };
+  const found = newestPlan(trusted, thread);
+  if ("refused" in found) return found;
+  const { planId } = found.marker;
+  if (found.comment.id !== given.planCommentId) {
+    return {
+      refused: `comment ${given.planCommentId} is not the newest plan in this thread; a newer plan voids older ones`
+    };
+  }
+  if (found.marker.scriptSha256 !== given.scriptSha256) {
+    return { refused: `the approved sha256 ${given.scriptSha256} is not the sha256 of plan \`${planId}\`` };
+  }
+  const approvals = approvalsOf(trusted, thread, planId);
+  if (approvals.length !== 1) {
+    return {
+      refused: approvals.length === 0 ? `plan \`${planId}\` has no approval from the app` : `plan \`${planId}\` was approved ${approvals.length} times; ask for a new plan`
+    };
+  }
+  const marker = approvals[0].marker;
+  if (marker.scriptSha256 !== found.marker.scriptSha256)
+    return { refused: `the approval of plan \`${planId}\` names another script` };
+  const approver = approvalComment(trusted, thread, found.comment, marker);
+  if ("refused" in approver) return approver;
+  const distinct = distinctApproverProblem(config2, marker.approver, found.marker);
+  if (distinct) return { refused: `the approval is not valid: ${distinct}` };
+  const approval = { marker, approver };
+  const ran = runsOf(trusted, thread, planId).length > 0;
+  if (given.resume) {
+    const attempt = latestAttempt(trusted, thread, planId);
+    if (!ran || !attempt) return { refused: `plan \`${planId}\` has no earlier run to resume` };
+    return { ...found, approval, attempt };
+  }
+  if (ran) return { refused: `plan \`${planId}\` has run already; ask for a new plan to run again` };
+  return { ...found, approval };
+}
+
+// src/github/permissions.ts
+var ORDER = ["read", "triage", "write", "maintain", "admin"];
+function atLeast(role, required2) {
+  return role !== "none" && ORDER.indexOf(role) >= ORDER.indexOf(required2);
+}
+function mayAct(actor, role, config2, action) {
+  if (actor.type === "Bot" && !config2.allowBots.includes(actor.login)) {
+    return {
+      allowed: false,
+      reason: `${mention(actor.login)} is a bot; bots may ${action} only when \`allowBots\` names them`
+    };
+  }
+  if (config2.approvers.users.includes(actor.login)) return { allowed: true };
+  const required2 = action === "approve" ? config2.approvers.permission : config2.triggerPermission ?? config2.approvers.permission;
+  if (atLeast(role, required2)) return { allowed: true };
+  return {
+    allowed: false,
+    reason: `${mention(actor.login)} has ${role === "none" ? "no" : `\`${role}\``} permission on this repository; to ${action} a workflow takes \`${required2}\` or higher${config2.approvers.users.length > 0 ? ", or being listed in `approvers.users`" : ""}`
+  };
+}
+
+// src/report/failures.ts
+function failureList(failures) {
+  return Object.entries(failures).sort(([, a], [, b]) => b - a).map(([reason, n]) => n > 1 ? `${reason} \xD7${n}` : reason).join(", ");
+}
+function failedAgentsLine(digest2) {
+  const { agents } = digest2;
+  if (agents.failed === 0) return "";
+  const all = agents.completed + agents.failed + agents.stopped;
+  return `${agents.failed} of ${plural2(all, "agent")} failed (${failureList(failureCounts(digest2))})`;
+}
+function cell(text2) {
+  return neutralise(text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
+}
+function failuresSection(digest2) {
+  const { agents } = digest2;
+  if (agents.failed === 0) return [];
+  const all = agents.completed + agents.failed + agents.stopped;
+  const lines = [
+    "",
+    "## Failures",
+    "",
+    `${agents.failed} of ${plural2(all, "agent")} failed` + (agents.completed === 0 ? ", and none succeeded" : `; ${agents.completed} succeeded`) + (agents.stopped > 0 ? `; ${agents.stopped} stopped` : "") + ". The script got `null` for an agent whose model call failed for good; an agent whose answer never fit its schema made its `agent()` call throw." + (digest2.retries > 0 ? ` Model calls were retried ${plural2(digest2.retries, "time")} in all.` : ""),
+    "",
+    "| agents | why |",
+    "|---:|---|",
+    ...digest2.failures.map((f) => `| ${f.count} | ${cell(f.reason)} |`)
+  ];
+  if (digest2.otherFailures > 0)
+    lines.push(`| ${digest2.otherFailures} | other reasons (see \`events.jsonl\`) |`);
+  return lines;
+}
+
+// src/report/batch-saving.ts
+function batchSavingLines(usage) {
+  let saved = 0;
+  let batched = 0;
+  for (const [model, u] of Object.entries(usage.byModel)) {
+    if (!u.batch) continue;
+    const saving = batchSavingUsd(model, u);
+    if (saving === null) continue;
+    saved += saving;
+    batched += u.batch.inputTokens + u.batch.cacheReadTokens + u.batch.cacheWriteTokens + u.batch.outputTokens;
+  }
+  const paid = usage.totals.usd;
+  if (batched === 0 || paid === null) return [];
+  return [
+    `Batch API: ${formatUsd(paid)} instead of ${formatUsd(paid + saved)} at standard prices (saved ${formatUsd(saved)}).`
+  ];
+}
+
+// src/report/estimate-vs-actual.ts
+var span4 = (min, max, show) => min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
+var usd3 = (n) => formatUsd(n);
+var tokensOf = (u) => u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
+var cell2 = (text2) => text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/<!--/g, "<!\u2010\u2010");
+function estimateVsActual(estimate, byPhase2) {
+  if (estimate.length === 0) return [];
+  const names = [
+    ...estimate.map((p) => p.phase),
+    ...Object.keys(byPhase2).filter((n) => !estimate.some((p) => p.phase === n))
+  ];
+  const lines = [
+    "",
+    "## Estimate vs actual",
+    "",
+    "The plan estimated each phase from a quiet world (nothing found) to a busy one; this run:",
+    "",
+    "| phase | agents est. | agents | tokens est. | tokens | dollars est. | dollars |",
+    "|---|---|---|---|---|---|---|"
+  ];
+  let over = 0;
+  for (const name2 of names) {
+    const e = estimate.find((p) => p.phase === name2);
+    const a = byPhase2[name2];
+    const spent = a?.usd ?? null;
+    if (e?.usd && spent !== null && spent > e.usd.max) over++;
+    lines.push(
+      `| ${cell2(name2)} | ${e ? span4(e.agents.min, e.agents.max, String) : "not estimated"} | ${a?.agents ?? 0} | ${e ? span4(e.tokens.min, e.tokens.max, formatTokens) : "\u2013"} | ${formatTokens(a ? tokensOf(a) : 0)} | ${e?.usd ? span4(e.usd.min, e.usd.max, usd3) : "\u2013"} | ${spent === null ? "\u2013" : usd3(spent)} |`
+    );
+  }
+  if (over > 0)
+    lines.push("", `${over} phase${over === 1 ? "" : "s"} cost more than the busy end of the estimate.`);
+  return lines;
+}
+
+// src/report/reconcile.ts
+var UNCONFIRMED_FIX = "fix not confirmed";
+function reconcile(findings, changedFiles, oracles) {
+  const claimed = findings.filter((f) => f.status === "fixed");
+  const changed = new Set(changedFiles);
+  const testsAfter = oracles.count > 1 ? oracles.last : void 0;
+  const problems = [];
+  const n = (count4) => `${count4} finding${count4 === 1 ? " is" : "s are"}`;
+  if (claimed.length > 0 && changed.size === 0)
+    problems.push(`${n(claimed.length)} marked fixed, but no file was changed.`);
+  if (claimed.length > 0 && !testsAfter) {
+    problems.push(
+      `${n(claimed.length)} marked fixed, but the tests were not run after the changes: the fixes are unchecked.`
+    );
+  } else if (claimed.length > 0 && testsAfter && !testsAfter.passed) {
+    problems.push(`${n(claimed.length)} marked fixed, but the tests fail after the changes.`);
+  }
+  const why = (f) => {
+    if (changed.size === 0) return "no file was changed";
+    if (f.file && !changed.has(f.file)) return `${f.file} was not changed`;
+    if (!testsAfter) return "the tests were not run after the changes";
+    if (!testsAfter.passed) return "the tests fail after the changes";
+    return void 0;
+  };
+  let counted2 = 0;
+  let notInFile = 0;
+  const out = findings.map((f) => {
+    if (f.status !== "fixed") return f;
+    const reason = why(f);
+    if (reason === void 0) {
+      counted2++;
+      return f;
+    }
+    if (changed.size > 0 && f.file && !changed.has(f.file)) notInFile++;
+    return {
+      ...f,
+      status: UNCONFIRMED_FIX,
+      evidence: `${f.evidence ? `${f.evidence} ` : ""}(marked fixed, but ${reason})`
+    };
+  });
+  if (notInFile > 0) problems.push(`${n(notInFile)} marked fixed, but the file each names was not changed.`);
+  return { findings: out, fixedClaimed: claimed.length, fixedCounted: counted2, problems };
+}
+
+// src/report/report.ts
+var STATUS_ORDER = ["fixed", UNCONFIRMED_FIX, "confirmed", "unverified", "refuted"];
+function cell3(value) {
+  return neutralise(
+    String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
+  );
+}
+function codeSpan(value, inTable = true) {
+  let text2 = value.replace(/[\r\n]+/g, " ");
+  if (inTable) text2 = text2.replace(/\|/g, "\\|");
+  const fence2 = "`".repeat(Math.max(0, ...[...text2.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = /^[` ]|[` ]$/.test(text2) ? " " : "";
+  return `${fence2}${pad}${text2}${pad}${fence2}`;
+}
+var SENSITIVE = [
+  [
+    /(^|\/)\.gitattributes$/i,
+    "how git and GitHub diff, merge and show files (`-diff`, `binary` or `linguist-generated` can hide a change from review)"
+  ],
+  [/(^|\/)\.gitmodules$/i, "submodules: which code is fetched from where"],
+  [/(^|\/)CODEOWNERS$/i, "who must review which files"],
+  [/^\.github\/(workflows|actions)\//i, "GitHub Actions: code that runs with the repository's secrets"],
+  [/^\.github\//i, "GitHub configuration (templates, settings, this product's configuration)"],
+  [/(^|\/)\.gitignore$/i, "which files git leaves out"]
+];
+function sensitiveChanges(files) {
+  const out = [];
+  for (const file2 of files) {
+    const hit = SENSITIVE.find(([pattern]) => pattern.test(file2));
+    if (hit) out.push({ file: file2, why: hit[1] });
+  }
+  return out;
+}
+function tokens(n) {
+  return n.toLocaleString("en-US");
+}
+function usd4(value) {
+  return value === null ? "unknown" : `$${value.toFixed(4)}`;
+}
+function findingsOf(result) {
+  const list3 = result?.findings;
+  if (!Array.isArray(list3)) return [];
+  return list3.filter(
+    (f) => typeof f === "object" && f !== null && typeof f.title === "string"
+  );
+}
+var QUALITY_CHECKS = [
+  ["type escape hatch `any`", /(:\s*any\b|\bas any\b|<any>)/],
+  ["`@ts-ignore` / `@ts-expect-error`", /@ts-(ignore|expect-error|nocheck)/],
+  ["lint rule disabled", /(eslint-disable|biome-ignore|noqa|#\s*type:\s*ignore|nolint)/],
+  ["`unsafe` code", /\bunsafe\b/],
+  [
+    "skipped or focused test",
+    /\b(it|test|describe)\.(skip|only)\b|\bx(it|describe)\(|@pytest\.mark\.skip|t\.Skip\(/
+  ],
+  ["TODO / FIXME left behind", /\b(TODO|FIXME|XXX|HACK)\b/]
+];
+function qualityCheck(diff) {
+  const hits = [];
+  let file2 = "";
+  let inHunk = false;
+  for (const line of diff.split("\n")) {
+    if (line.startsWith("diff --git ")) {
+      inHunk = false;
+      continue;
+    }
+    if (!inHunk && line.startsWith("+++ ")) {
+      file2 = line.replace(/^\+\+\+ "?(b\/)?/, "").replace(/"$/, "");
+      continue;
+    }
+    if (line.startsWith("@@")) {
+      inHunk = true;
+      continue;
+    }
+    if (!inHunk || !line.startsWith("+")) continue;
+    for (const [check2, pattern] of QUALITY_CHECKS) {
+      if (pattern.test(line)) hits.push({ check: check2, file: file2, line: line.slice(1).trim().slice(0, 120) });
+    }
+  }
+  return hits;
+}
+function usageTable(title, rows) {
+  const out = [
+    `| ${title} | agents | input | cache write | cache read | output | dollars |`,
+    "|---|---:|---:|---:|---:|---:|---:|"
+  ];
+  for (const [key, u] of Object.entries(rows)) {
+    out.push(
+      `| ${cell3(key)} | ${u.agents} | ${tokens(u.inputTokens)} | ${tokens(u.cacheWriteTokens)} | ${tokens(u.cacheReadTokens)} | ${tokens(u.outputTokens)} | ${usd4(u.usd)} |`
+    );
+  }
+  return out;
+}
+function cacheHitRatio(u) {
+  const input2 = u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+  return input2 === 0 ? null : u.cacheReadTokens / input2;
+}
+function renderReport(input2) {
+  const reconciled = reconcile(findingsOf(input2.result), input2.changes?.files ?? [], input2.digest.oracles);
+  const lines = [
+    ...headerSection(input2),
+    ...doesNotAddUp(reconciled.problems),
+    ...careful(input2),
+    ...summarySection(input2.result),
+    ...findingsSection(reconciled.findings, input2.digest),
+    ...failuresSection(input2.digest),
+    ...oracleSection(input2),
+    ...changesSection(input2),
+    ...phasesSection(input2),
+    ...estimateVsActual(input2.estimate ?? [], input2.usage.byPhase),
+    ...accountingSection(input2)
+  ];
+  return `${lines.join("\n")}
+`;
+}
+function headerSection(input2) {
+  const lines = [];
+  lines.push(`# ${input2.name}: ${input2.status}`, "", input2.description, "");
+  lines.push(
+    `- run: \`${input2.runId}\`, ${(input2.durationMs / 1e3).toFixed(1)} s, model \`${input2.model}\``
+  );
+  if (input2.args !== void 0) lines.push(`- arguments: \`${cell3(JSON.stringify(input2.args))}\``);
+  if (input2.changes?.branch) lines.push(`- branch: \`${input2.changes.branch}\``);
+  if (input2.error) lines.push(`- error: ${cell3(input2.error)}`);
+  const { dropped } = input2.digest;
+  if (dropped.lines > 0) {
+    lines.push(
+      `- log: ${tokens(dropped.lines)} lines the script wrote (${tokens(dropped.characters)} characters) were dropped past the limit on its output; \`events.jsonl\` has the lines before them`
+    );
+  }
+  if (input2.replayed) {
+    lines.push(
+      "",
+      "> The model replies in this run were replayed from a fixture or journal: no model was called for them."
+    );
+  }
+  return lines;
+}
+function doesNotAddUp(problems) {
+  if (problems.length === 0) return [];
+  return [
+    "",
+    "> [!CAUTION]",
+    "> **The run's claims do not add up**; what it calls fixed is not counted as fixed:",
+    ...problems.map((p) => `> - ${p}`)
+  ];
+}
+function careful(input2) {
+  const sensitive = sensitiveChanges(input2.changes?.files ?? []);
+  if (sensitive.length === 0) return [];
+  return [
+    "",
+    "## Needs a careful look",
+    "",
+    "This run changed files that control the repository, git or GitHub; review these first:",
+    "",
+    ...sensitive.map((s) => `- ${codeSpan(s.file, false)}: ${s.why}`)
+  ];
+}
+function summarySection(result) {
+  const summary = result?.summary;
+  if (typeof summary !== "string" || summary.trim() === "") return [];
+  const text2 = neutralise(summary.trim());
+  const fence2 = fenceFor(text2);
+  return ["", "## Summary", "", `${fence2}text`, text2, fence2];
+}
+function phasesSection(input2) {
+  const { phases, morePhases } = input2.digest;
+  if (phases.length === 0) return [];
+  const lines = ["", "## Phases", "", ...phases.map((p) => `1. ${cell3(p)}`)];
+  if (morePhases > 0) lines.push("", `\u2026 and ${tokens(morePhases)} more phases.`);
+  return lines;
+}
+function findingsSection(findings, digest2) {
+  const lines = ["", "## Findings", ""];
+  if (findings.length === 0) {
+    const failed2 = failedAgentsLine(digest2);
+    return [...lines, `No findings were reported${failed2 ? `; ${failed2}: see Failures` : ""}.`];
+  }
+  const counts2 = STATUS_ORDER.map((s) => [s, findings.filter((f) => f.status === s).length]).filter(
+    ([, n]) => n > 0
+  );
+  lines.push(counts2.map(([s, n]) => `${n} ${s}`).join(", "), "");
+  lines.push("| status | severity | finding | where | evidence |", "|---|---|---|---|---|");
+  const rank = (f) => {
+    const i2 = STATUS_ORDER.indexOf(f.status ?? "");
+    return i2 < 0 ? STATUS_ORDER.length : i2;
+  };
+  for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
+    const where = f.file ? `\`${cell3(f.file)}${f.line ? `:${f.line}` : ""}\`` : "";
+    lines.push(
+      `| ${cell3(f.status ?? "unverified")} | ${cell3(f.severity)} | ${cell3(f.title)} | ${where} | ${cell3(f.evidence)} |`
+    );
+  }
+  return lines;
+}
+function oracleSection(input2) {
+  const oracles = input2.digest.oracles;
+  const lines = ["", "## Tests (the oracle)", ""];
+  if (!oracles.first || !oracles.last) return [...lines, "The script did not run the test suite."];
+  const describe4 = (o) => `${o.passed ? "passing" : "failing"} (exit ${o.exitCode}; ${cell3(o.summary)})`;
+  lines.push(`- before: ${describe4(oracles.first)}`);
+  if (oracles.count > 1) lines.push(`- after: ${describe4(oracles.last)}`);
+  return lines;
+}
+function changesSection(input2) {
+  const lines = ["", "## Changes", ""];
+  if (!input2.changes || input2.changes.files.length === 0) return [...lines, "No files were changed."];
+  const fence2 = fenceFor(input2.changes.diffStat);
+  lines.push(fence2, input2.changes.diffStat, fence2, "");
+  const byAgent = Object.entries(input2.changes.byAgent);
+  if (byAgent.length > 0) {
+    lines.push("| file | changed by agent |", "|---|---|");
+    const label = (i2) => input2.usage.agents.find((a) => a.index === i2)?.label ?? "";
+    for (const [file2, agents] of byAgent) {
+      lines.push(
+        `| ${codeSpan(file2)} | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell3(label(i2))}` : ""}`).join(", ")} |`
+      );
+    }
+    lines.push("");
+  }
+  const hits = qualityCheck(input2.changes.diff);
+  lines.push("### Quality check", "");
+  if (hits.length === 0) {
+    lines.push(
+      "No added line uses `any`, `@ts-ignore`, a disabled lint rule, `unsafe`, a skipped test or a TODO."
+    );
+  } else {
+    lines.push("Automated changes are rarely production-ready on day one; look at these lines first:", "");
+    for (const h of hits) lines.push(`- ${h.check}: ${codeSpan(h.file, false)}: ${codeSpan(h.line, false)}`);
+  }
+  return lines;
+}
+function accountingSection(input2) {
+  const t = input2.usage.totals;
+  const lines = ["", "## Token accounting", ""];
+  const ratio = cacheHitRatio(t);
+  lines.push(
+    `${t.agents} agent${t.agents === 1 ? "" : "s"} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? "cost unknown" : usd4(t.usd)}` + (ratio === null ? "." : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`)
+  );
+  lines.push(...batchSavingLines(input2.usage));
+  if (input2.usage.replayedFromJournal.agents > 0) {
+    lines.push(
+      `${input2.usage.replayedFromJournal.agents} agents were replayed from an earlier run's journal at no cost.`
+    );
+  }
+  if (input2.usage.unpricedModels.length > 0) {
+    lines.push(
+      `No price is known for ${input2.usage.unpricedModels.map((m) => `\`${m}\``).join(", ")}: their cost is unknown, not zero.`
+    );
+  }
+  lines.push(
+    "",
+    ...usageTable("phase", input2.usage.byPhase),
+    "",
+    ...usageTable("model", input2.usage.byModel),
+    ""
+  );
+  const top = [...input2.usage.agents].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || totalTokens(b.usage) - totalTokens(a.usage)).slice(0, 10);
+  if (top.length > 0) {
+    lines.push(
+      "Top agents by cost:",
+      "",
+      "| agent | phase | status | tokens | dollars |",
+      "|---|---|---|---:|---:|"
+    );
+    for (const a of top) {
+      lines.push(
+        `| #${a.index} ${cell3(a.label)} | ${cell3(a.phase)} | ${a.status} | ${tokens(totalTokens(a.usage))} | ${usd4(a.usd)} |`
+      );
+    }
+  }
+  return lines;
+}
+function totalTokens(u) {
+  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
+
+// src/report/trace-compact.ts
+var PAGE_TRANSCRIPT_TOTAL = 6e5;
+var PAGE_TRANSCRIPT_MIN = 600;
+var PAGE_TRANSCRIPT_MAX = 4e4;
+function pageBudgetPerAgent(agents) {
+  const share = Math.floor(PAGE_TRANSCRIPT_TOTAL / Math.max(1, agents));
+  return Math.min(PAGE_TRANSCRIPT_MAX, Math.max(PAGE_TRANSCRIPT_MIN, share));
+}
+function cutString(text2, cap) {
+  if (text2.length <= cap) return text2;
+  return `${text2.slice(0, cap)}
+[\u2026 ${text2.length - cap} more characters: the page keeps ${cap}; the run directory's transcript has the rest]`;
+}
+function cutValue(value, cap) {
+  if (typeof value === "string") return cutString(value, cap);
+  if (value === null || typeof value !== "object") return value;
+  const json3 = JSON.stringify(value);
+  if (json3.length > cap) return cutString(json3, cap);
+  return value;
+}
+var DROPPED = {
+  start: ["index", "label", "phase", "model", "schema"],
+  end: ["usage", "attempts"]
+};
+function pageLine(line, cap, answerText) {
+  const out = {};
+  const dropped = DROPPED[line.type] ?? [];
+  for (const [key, value] of Object.entries(line)) {
+    if (dropped.includes(key) || key === "cut") continue;
+    if (value === null || value === "" || Array.isArray(value) && value.length === 0) continue;
+    if (key === "retries" && value === 0) continue;
+    if (key === "usage") {
+      const u = value;
+      out.u = [u.inputTokens, u.outputTokens, u.cacheReadTokens, u.cacheWriteTokens];
+    } else if (key === "toolCalls") {
+      out.toolCalls = value.map((c) => ({
+        id: c.id,
+        name: c.name,
+        input: cutValue(c.input, cap)
+      }));
+    } else if (key === "text" && line.type === "turn" && value === answerText) {
+    } else out[key] = cutValue(value, cap);
+  }
+  if (line.cut) out.cut = line.cut;
+  return out;
+}
+function compactTranscript(lines, budget) {
+  const cap = Math.max(200, Math.floor(budget / 3));
+  const end = lines.find((l) => l.type === "end");
+  const answerText = end?.type === "end" && end.status === "completed" ? typeof end.result === "string" ? end.result : JSON.stringify(end.result) : void 0;
+  const compact = lines.map((line) => pageLine(line, cap, answerText));
+  const size = (l) => JSON.stringify(l).length;
+  let total = compact.reduce((n, l) => n + size(l), 0);
+  if (total <= budget) return compact;
+  const keep = /* @__PURE__ */ new Set();
+  compact.forEach((l, i2) => {
+    if (l.type === "start" || l.type === "end" || l.type === "replayed") keep.add(i2);
+  });
+  total = [...keep].reduce((n, i2) => n + size(compact[i2]), 0);
+  for (let i2 = 0; i2 < compact.length; i2++) {
+    if (keep.has(i2)) continue;
+    const s = size(compact[i2]);
+    if (total + s > budget) break;
+    keep.add(i2);
+    total += s;
+  }
+  const out = [];
+  let omitted = 0;
+  compact.forEach((l, i2) => {
+    if (keep.has(i2)) {
+      if (omitted > 0) out.push({ type: "omitted", lines: omitted });
+      omitted = 0;
+      out.push(l);
+    } else omitted++;
+  });
+  if (omitted > 0) out.push({ type: "omitted", lines: omitted });
+  return out;
+}
+
+// src/report/trace-data.ts
+var NO_PHASE = "(no phase)";
+function agentsOf(events) {
+  const byIndex = /* @__PURE__ */ new Map();
+  const phases = [];
+  const seen = /* @__PURE__ */ new Set();
+  const addPhase = (name2) => {
+    if (!seen.has(name2)) {
+      seen.add(name2);
+      phases.push(name2);
+    }
+  };
+  const oracles = [];
+  const logs = [];
+  const meta3 = { end: 0 };
+  let current2 = NO_PHASE;
+  const agent = (index, phase, label, t) => {
+    let a = byIndex.get(index);
+    if (!a) {
+      a = {
+        index,
+        phase: phase ?? current2,
+        status: "queued",
+        usage: ZERO_USAGE,
+        usd: null,
+        turns: 0,
+        commands: 0
+      };
+      addPhase(a.phase);
+      byIndex.set(index, a);
+      a.queued = t;
+    }
+    if (label !== void 0) a.label = label;
+    return a;
+  };
+  for (const e of events) {
+    meta3.end = Math.max(meta3.end, e.t);
+    switch (e.type) {
+      case "run.started":
+        meta3.concurrency = e.concurrency;
+        meta3.maxAgents = e.maxAgents;
+        if (e.resumedFrom !== void 0) meta3.resumedFrom = e.resumedFrom;
+        break;
+      case "phase":
+        current2 = e.phase;
+        addPhase(e.phase);
+        break;
+      case "log":
+        if (logs.length < 500) logs.push({ t: e.t, message: e.message.slice(0, 500) });
+        break;
+      case "agent.queued":
+        agent(e.index, e.phase, e.label, e.t);
+        break;
+      case "agent.started": {
+        const a = agent(e.index, e.phase, e.label, e.t);
+        a.started = e.t;
+        a.model = e.model;
+        a.status = "running";
+        break;
+      }
+      case "agent.turn":
+        agent(e.index, void 0, void 0, e.t).turns++;
+        break;
+      case "command":
+        if (e.index !== void 0) agent(e.index, void 0, void 0, e.t).commands++;
+        break;
+      case "agent.finished": {
+        const a = agent(e.index, e.phase, e.label, e.t);
+        a.finished = e.t;
+        a.usage = e.usage;
+        a.usd = e.usd;
+        a.status = e.replayed ? "replayed" : e.status === "completed" ? "done" : e.status;
+        if (e.error !== void 0) a.error = e.error.slice(0, 400);
+        break;
+      }
+      case "oracle":
+        addPhase(current2);
+        oracles.push({
+          t: e.t,
+          phase: current2,
+          passed: e.passed,
+          exitCode: e.exitCode,
+          summary: e.summary.slice(0, 400),
+          durationMs: e.durationMs
+        });
+        break;
+    }
+  }
+  const agents = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  return { agents, phases, oracles, logs, meta: meta3 };
+}
+function phaseSummaries(input2) {
+  const byName = /* @__PURE__ */ new Map();
+  for (const name2 of input2.phases) {
+    byName.set(name2, {
+      name: name2,
+      start: Number.POSITIVE_INFINITY,
+      end: 0,
+      agents: 0,
+      statuses: {},
+      tokens: 0,
+      usd: null,
+      oracles: 0
+    });
+  }
+  for (const a of input2.agents) {
+    const p = byName.get(a.phase);
+    p.agents++;
+    p.statuses[a.status] = (p.statuses[a.status] ?? 0) + 1;
+    p.tokens += billedTokens(a.usage);
+    if (a.usd !== null) p.usd = (p.usd ?? 0) + a.usd;
+    p.start = Math.min(p.start, a.queued ?? a.finished ?? 0);
+    p.end = Math.max(p.end, a.finished ?? a.started ?? a.queued ?? 0);
+  }
+  for (const o of input2.oracles) {
+    const p = byName.get(o.phase);
+    p.oracles++;
+    p.start = Math.min(p.start, Math.max(0, o.t - o.durationMs));
+    p.end = Math.max(p.end, o.t);
+  }
+  return [...byName.values()].filter((p) => p.agents > 0 || p.oracles > 0).map((p) => ({ ...p, start: Number.isFinite(p.start) ? p.start : p.end }));
+}
+function traceData(input2) {
+  const folded = agentsOf(input2.events);
+  const models = [];
+  const modelIndex = (m) => {
+    if (m === void 0) return -1;
+    const i2 = models.indexOf(m);
+    return i2 >= 0 ? i2 : models.push(m) - 1;
+  };
+  const budget = pageBudgetPerAgent(folded.agents.length);
+  const transcripts = {};
+  for (const a of folded.agents) {
+    const lines = input2.transcript(a.index);
+    if (lines) transcripts[a.index] = compactTranscript(lines, budget);
+    if (a.model === void 0) {
+      const start = lines?.find((l) => l.type === "start");
+      if (start?.type === "start") a.model = start.model;
+    }
+  }
+  const agents = folded.agents.map((a) => [
+    a.index,
+    a.label ?? null,
+    folded.phases.indexOf(a.phase),
+    a.status,
+    modelIndex(a.model),
+    a.queued ?? null,
+    a.started ?? null,
+    a.finished ?? null,
+    a.usage.inputTokens,
+    a.usage.outputTokens,
+    a.usage.cacheReadTokens,
+    a.usage.cacheWriteTokens,
+    a.usd === null ? null : Math.round(a.usd * 1e6) / 1e6,
+    a.turns,
+    a.commands,
+    a.error ?? null
+  ]);
+  const { meta: meta3 } = folded;
+  return {
+    run: {
+      ...input2.run,
+      durationMs: Math.max(input2.run.durationMs, meta3.end),
+      ...meta3.concurrency !== void 0 ? { concurrency: meta3.concurrency } : {},
+      ...meta3.maxAgents !== void 0 ? { maxAgents: meta3.maxAgents } : {},
+      ...meta3.resumedFrom !== void 0 ? { resumedFrom: meta3.resumedFrom } : {}
+    },
+    phases: phaseSummaries(folded),
+    agents,
+    models,
+    phaseNames: folded.phases,
+    oracles: folded.oracles,
+    logs: folded.logs,
+    transcripts,
+    transcriptBudget: budget
+  };
+}
+
+// src/report/trace-diagram.ts
+var MAX_DIAGRAM_PHASES = 12;
+var ORDER2 = ["done", "replayed", "failed", "invalid", "stopped", "running", "queued"];
+function mermaidLabel(text2) {
+  const flat = text2.replace(/\s+/g, " ").trim();
+  const short = flat.length > 60 ? `${flat.slice(0, 59)}\u2026` : flat;
+  return short.replace(/#/g, "#35;").replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;").replace(/`/g, "'").replace(/[[\]{}|]/g, " ");
+}
+function outcomeOf(p) {
+  if ((p.statuses.failed ?? 0) + (p.statuses.invalid ?? 0) > 0) return "failed";
+  if ((p.statuses.stopped ?? 0) + (p.statuses.queued ?? 0) + (p.statuses.running ?? 0) > 0) return "stopped";
+  return "done";
+}
+function nodeText(p, oracle) {
+  const counts2 = ORDER2.filter((s) => p.statuses[s]).map((s) => `${p.statuses[s]} ${s}`).join(", ");
+  const lines = [mermaidLabel(p.name)];
+  if (p.agents > 0) lines.push(`${plural2(p.agents, "agent")}${counts2 ? `: ${counts2}` : ""}`);
+  if (oracle) lines.push(mermaidLabel(oracle));
+  return lines.join("<br/>");
+}
+function runDiagram(phases, oracles = []) {
+  if (phases.length === 0) return "";
+  const shown = phases.slice(0, MAX_DIAGRAM_PHASES);
+  const lines = ["```mermaid", "flowchart LR"];
+  shown.forEach((p, i2) => {
+    const last = oracles.filter((o) => o.phase === p.name).at(-1);
+    const oracle = last ? `tests ${last.passed ? "pass" : "fail"}: ${last.summary}` : void 0;
+    lines.push(`  p${i2}["${nodeText(p, oracle)}"]:::${outcomeOf(p)}`);
+  });
+  if (phases.length > shown.length) {
+    lines.push(`  more["${plural2(phases.length - shown.length, "more phase")}"]`);
+  }
+  const ids2 = shown.map((_, i2) => `p${i2}`);
+  if (phases.length > shown.length) ids2.push("more");
+  if (ids2.length > 1) lines.push(`  ${ids2.join(" --> ")}`);
+  lines.push(
+    "  classDef done fill:#dafbe1,stroke:#2e9e5b,color:#1f2328",
+    "  classDef failed fill:#ffebe9,stroke:#d64545,color:#1f2328",
+    "  classDef stopped fill:#fff1e0,stroke:#e08a2e,color:#1f2328",
+    "```"
+  );
+  return lines.join("\n");
+}
+function runDiagramOf(events) {
+  const folded = agentsOf(events);
+  return runDiagram(phaseSummaries(folded), folded.oracles);
+}
+function traceArtifactLine(o) {
+  const artifact = `dynamic-workflows-${o.actionsRunId}`;
+  return `Trace: the artifact [\`${artifact}\`](${o.runUrl}#artifacts) holds the run directory; open \`${o.runId}/trace.html\` in a browser for the timeline and every agent's transcript, or run \`dwf show ${o.runId} --runs-dir DIR\` on the unzipped directory.`;
+}
+
+// src/github/progress-texts.ts
+var MAX_LOG_LINE = 500;
+function clip(line) {
+  const flat = line.replace(/\s+/g, " ");
+  return flat.length > MAX_LOG_LINE ? `${flat.slice(0, MAX_LOG_LINE)}\u2026 [${flat.length - MAX_LOG_LINE} more characters in the run's log]` : flat;
+}
+function runProgress(state, info) {
+  const lines = [
+    `**Running plan \`${info.planId}\`**${info.runUrl ? ` ([job](${info.runUrl}))` : ""}`,
+    "",
+    `\`${statusLine(state)}\``
+  ];
+  if (state.logs.length > 0) lines.push("", ...state.logs.map((l) => `> ${neutralise(clip(l))}`));
+  lines.push("", progressMarker(state, info));
+  return lines.join("\n");
+}
+function progressMarker(state, info) {
+  return state.runId && isId("runId", state.runId) && info.actionsRunId && isId("actionsRunId", info.actionsRunId) ? runMarker(info.planId, { runId: state.runId, actionsRunId: info.actionsRunId }) : runMarker(info.planId);
+}
+var MAX_SHARD_ROWS = 40;
+var cellOf = (text2) => neutralise(text2.replace(/\|/g, "\\|").replace(/\s+/g, " "));
+function shardRow(s, index) {
+  if (!s) return `| ${index} | waiting | | | | | |`;
+  const agents = `${s.running} \xB7 ${s.done} \xB7 ${s.failed}${s.queued > 0 ? ` (${s.queued} queued)` : ""}`;
+  return `| ${index} | ${s.status} | ${cellOf(s.phase) || "\u2013"} | ${agents} | ${formatTokens(s.tokens)} | ${s.usd === null ? "\u2013" : formatUsd(s.usd)} | ${(s.t / 1e3).toFixed(1)}s |`;
+}
+function shardedProgress(o) {
+  const { count: count4, info } = o;
+  const byIndex = new Map(o.states.filter((s) => s.index < count4).map((s) => [s.index, s]));
+  const states = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  const total = shardTotals(states);
+  const indexes = Array.from({ length: count4 }, (_, i2) => i2);
+  const listed = count4 <= MAX_SHARD_ROWS ? indexes : indexes.filter((i2) => byIndex.get(i2)?.status !== "completed").slice(0, MAX_SHARD_ROWS);
+  const shown = new Set(listed);
+  const unlisted = /* @__PURE__ */ new Map();
+  for (const i2 of indexes.filter((i3) => !shown.has(i3))) {
+    const status = byIndex.get(i2)?.status ?? "waiting";
+    unlisted.set(status, (unlisted.get(status) ?? 0) + 1);
+  }
+  const lines = [
+    `**Running plan \`${info.planId}\` in ${count4} shards**${info.runUrl ? ` ([job](${info.runUrl}))` : ""}: ${total.ended} of ${count4} ended.`,
+    "",
+    "| Shard | State | Phase | Agents (running \xB7 done \xB7 failed) | Tokens | Dollars | Time |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...listed.map((i2) => shardRow(byIndex.get(i2), i2)),
+    `| **all** | ${total.ended} of ${count4} ended | | ${total.running} \xB7 ${total.done} \xB7 ${total.failed} | ${formatTokens(total.tokens)} | ${total.usd === null ? "\u2013" : formatUsd(total.usd)} | |`
+  ];
+  if (unlisted.size > 0) {
+    const by = [...unlisted].map(([status, n]) => `${n} ${status}`).join(", ");
+    lines.push("", `${plural2(count4 - listed.length, "more shard")} not listed: ${by}.`);
+  }
+  const attempt = o.runId && isId("runId", o.runId) && info.actionsRunId && isId("actionsRunId", info.actionsRunId) ? { runId: o.runId, actionsRunId: info.actionsRunId } : {};
+  lines.push("", writeMarker("run", { planId: info.planId, ...attempt, shards: states }));
+  return lines.join("\n");
+}
+
+// src/github/texts.ts
+var ack = (commentId2) => writeMarker("ack", commentId2);
+var usdRange = (e) => e.usd ? `, $${e.usd.min.toFixed(2)}\u2013$${e.usd.max.toFixed(2)}` : "";
+var actual = (u) => `Actual: ${u.agents} agents${u.usd !== null ? `, $${u.usd.toFixed(2)}` : ""}.`;
+var plural3 = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+var commandProblem = (error62) => `${error62}.
+
+${HELP}`;
+var help = () => HELP;
+var nothingDone = (reason) => `Nothing was done: ${reason}.`;
+function planningStarted(o) {
+  return `Planning ${quoteUserText(o.request)} for ${mention(o.requester)}: the assessment, the script and its estimate will be posted here. Follow [the planning run](${o.runUrl}).
+
+${ack(o.commentId)}`;
+}
+var notApproved = (reason) => `Not approved: ${reason}.`;
+function approved(o) {
+  const { approval: a, estimate: e } = o;
+  const estimate = e ? ` Estimate: ${e.agents.min}\u2013${e.agents.max} agents${usdRange(e)}.` : "";
+  const split = o.shards ? `, split across ${o.shards} runners (a job each, then one merge)` : "";
+  return `Approved by ${mention(a.approver)}: plan \`${a.planId}\`, script \`sha256:${a.scriptSha256}\`.${estimate} The run is starting in [Actions](${o.actionsUrl})${split}; its pull request will be linked here.
+
+` + writeMarker("approval", a);
+}
+var nothingToCancel = () => "There is no running workflow for this issue to cancel.";
+function cancelled(o) {
+  return `Cancelled at the request of ${mention(o.requester)}: ${o.runs.map((r) => `[run ${r.id}](${r.url})`).join(", ")}. What the run finished is kept; \`/workflow resume\` continues it.
+
+${ack(o.commentId)}`;
+}
+var noPlanTo = (command) => `There is no plan in this thread to ${command}; ask for one with \`/workflow audit\`.`;
+var nothingToResume = (planId) => `Plan \`${planId}\` has no run to resume yet; approve it with \`/approve\`.`;
+function resuming(o) {
+  const what = o.shards ? `only the shards of ${o.shards} that did not complete run again, from their journals; completed agents are replayed at no cost` : "completed agents are replayed at no cost";
+  return `Resuming plan \`${o.planId}\` (run \`${o.runId}\`) for ${mention(o.requester)}: ${what}. See [Actions](${o.actionsUrl}).
+
+${ack(o.commentId)}`;
+}
+function planStatus(plan2, approval) {
+  if (!plan2) return "No plan in this thread yet: ask for one with `/workflow audit`.";
+  return approval ? `Plan \`${plan2.planId}\` was approved by ${mention(approval.approver)} and dispatched; the run reports back here.` : `Plan \`${plan2.planId}\` (requested by ${mention(plan2.requester)}) is waiting for \`/approve\`.`;
+}
+var labelRefused = (label, reason) => `Nothing was done for the label ${quoteUserText(label)}: ${reason}.`;
+var planningStartedByLabel = (o) => `Planning ${quoteUserText(o.request)} for ${mention(o.requester)} (label ${quoteUserText(o.label)}). See [Actions](${o.actionsUrl}).`;
+var ENDINGS = {
+  failure: "failed",
+  cancelled: "was cancelled",
+  timed_out: "timed out",
+  startup_failure: "could not start"
+};
+function workflowRunEnded(conclusion, runUrl) {
+  const ended = validMarker("run-ended", runUrl) ? `
+
+${writeMarker("run-ended", runUrl)}` : "";
+  return `The workflow run ${ENDINGS[conclusion]}: [logs](${runUrl}). Work done so far is kept in its run directory (uploaded as an artifact) and on its branch, if it changed anything. Reply \`/workflow resume\` to continue from its journal: completed agents are replayed at no cost.${ended}`;
+}
+var didNotPlan = (reason) => `Did not plan: ${reason}.`;
+var planSummary = (issue3, verdict, scriptSha256) => `Plan for #${issue3}: verdict \`${verdict}\`${scriptSha256 ? `, script sha256:${scriptSha256}` : ""}.`;
+var didNotRun = (reason) => `Did not run: ${reason}.`;
+var refusedToRun = (reason) => `Refused to run: ${reason}.`;
+var jobFailed = (mode, message) => `The ${mode} job failed: ${message}
+
+Its run directory is uploaded as an artifact; reply \`/workflow resume\` to continue a run from its journal.`;
+var sweepSkipped = (reason) => `The sweep did not run: ${reason}`;
+var sweepSummary = (newFindings, pullRequest) => pullRequest ? `The sweep found ${newFindings} new findings: ${pullRequest.url}` : "The sweep found nothing new; no pull request was opened.";
+function failedAgents(summary) {
+  const failed2 = summary.failedAgents ?? 0;
+  if (failed2 === 0) return "";
+  const all = (summary.usage?.agents ?? failed2) + (summary.replayedAgents ?? 0);
+  return `${failed2} of ${plural3(all, "agent")} failed (${neutralise(failureList(summary.failures ?? {}))})`;
+}
+function runEnded(summary, pullRequest) {
+  const failed2 = failedAgents(summary);
+  if (summary.status === "completed") {
+    if (pullRequest) return `The run completed: ${pullRequest.url}${failed2 ? `. ${failed2}.` : ""}`;
+    return failed2 ? `The run completed with no changes and no findings, but ${failed2}: its report, in the run's artifact, says why.` : "The run completed with no changes and no findings: nothing to review.";
+  }
+  return `The run ${summary.status === "stopped" ? "stopped" : "failed"}: ${neutralise(summary.error ?? "no error recorded")}. ${pullRequest ? `What it finished is in ${pullRequest.url}. ` : ""}Reply \`/workflow resume\` to continue from its journal.`;
+}
+var runEndedComment = (summary, pullRequest, state, info) => {
+  const trace2 = info.runUrl && info.actionsRunId && summary.runId ? `
+
+${traceArtifactLine({ runUrl: info.runUrl, actionsRunId: info.actionsRunId, runId: summary.runId })}` : "";
+  return `${runEnded(summary, pullRequest)}${trace2}
+
+${progressMarker(state, info)}`;
+};
+function carefulLook(changedFiles) {
+  const sensitive = sensitiveChanges(changedFiles);
+  if (sensitive.length === 0) return "";
+  return [
+    "> [!WARNING]",
+    "> **Needs a careful look**: this pull request changes files that control the repository, git or GitHub:",
+    ...sensitive.map((s) => `> - ${codeSpan(s.file, false)}: ${s.why}`),
+    "",
+    ""
+  ].join("\n");
+}
+function failedNotice(summary) {
+  const failed2 = failedAgents(summary);
+  if (!failed2) return "";
+  return [
+    "> [!WARNING]",
+    `> **${failed2}**: their part of the work is missing here; the report's Failures section says why.`,
+    "",
+    ""
+  ].join("\n");
+}
+function pullRequestFor(summary, report, plan2, changedFiles = [], extras = {}) {
+  const careful2 = carefulLook(changedFiles) + failedNotice(summary);
+  const findings = findingsOf(summary.result);
+  const fixed = extras.fixed ?? findings.filter((f) => f.status === "fixed").length;
+  const run = [...extras.diagram ? [extras.diagram, ""] : [], ...extras.trace ? [extras.trace, ""] : []];
+  const name2 = /^# ([^:\n]+)/.exec(report)?.[1] ?? "workflow";
+  const title = `${name2}: ${fixed > 0 ? plural3(fixed, "fix", "fixes") : plural3(findings.length, "finding")} (run ${summary.runId})`;
+  const u = summary.usage;
+  if ("sweep" in plan2) {
+    const known = [
+      .../* @__PURE__ */ new Set([
+        ...plan2.known,
+        ...findings.map((f) => f.fingerprint).filter((f) => typeof f === "string" && validMarker("sweep-known", [f]))
+      ])
+    ];
+    const head2 = `${careful2}The scheduled security sweep found ${plural3(findings.length, "new finding")}. ${actual(u)}
+
+${run.map((l) => `${l}
+`).join("")}---
+
+`;
+    return { title, body: `${head2}${report}
+${writeMarker("sweep-known", known.slice(-1e4))}
+` };
+  }
+  const e = plan2.marker.estimate;
+  const estimate = e ? `Estimate: ${e.agents.min}\u2013${e.agents.max} agents${usdRange(e)}. ${actual(u)}` : actual(u);
+  const head = [
+    `${careful2}Plan \`${plan2.marker.planId}\` (script \`sha256:${plan2.marker.scriptSha256}\`), requested by @${plan2.marker.requester} and approved by @${plan2.approver} in #${plan2.issue}.`,
+    estimate,
+    "",
+    ...run,
+    "Automated changes: review them like any contribution; the report says where to look first.",
+    "",
+    "---",
+    ""
+  ].join("\n");
+  return { title, body: head + report };
+}
+var resumeShardsHint = () => "Reply `/workflow resume` on the issue to run only the missing shards again, from their journals; the shards already here are not run (nor paid for) again.";
+function shardsEnded(o) {
+  const inBranch = o.shards.filter((s) => s.state === "merged" || s.state === "no changes").length;
+  const missing = o.shards.filter((s) => s.state === "missing" || s.state === "left out");
+  const head = missing.length === 0 ? `The sharded run completed: all ${o.count} shards${o.pullRequest ? ` are in ${o.pullRequest.url}` : " completed with no changes to merge"}.` : `${inBranch} of ${o.count} shards completed${o.pullRequest ? `; their changes are in ${o.pullRequest.url}` : ""}. Missing: ${missing.map((s) => `shard ${s.index} (${neutralise(s.why ?? s.state)})`).join("; ")}. ${resumeShardsHint()}`;
+  return `${head}
+
+${runMarker(o.planId, o.attempt)}`;
+}
+
+// src/github/handlers.ts
+async function reply(gh, issue3, body) {
+  await gh.comment(issue3, body);
+}
+async function loadConfig(gh, issue3, thread, trusted) {
+  const parsed = parseConfig(await gh.readConfig());
+  if (parsed.ok) return parsed.config;
+  const body = configProblemComment(parsed.problems);
+  if (!thread.some((c) => c.body === body && trusted.includes(c.user.login))) await gh.comment(issue3, body);
+  return void 0;
+}
+function actionsUrl(gh, config2) {
+  return `${gh.repoUrl}/actions/workflows/${encodeURIComponent(config2.workflowFile)}`;
+}
+async function plan(gh, event, config2, request2, revision = {}) {
+  await gh.react(event.comment.id, "eyes");
+  const { runUrl } = await gh.dispatch(
+    config2.workflowFile,
+    dispatchInputs({
+      mode: "plan",
+      issue: event.issue,
+      request: request2,
+      requester: event.comment.user.login,
+      comment_id: event.comment.id,
+      ...revision
+    })
+  );
+  await gh.comment(
+    event.issue,
+    planningStarted({
+      request: request2,
+      requester: event.comment.user.login,
+      runUrl: runUrl ?? actionsUrl(gh, config2),
+      commentId: event.comment.id
+    })
+  );
+}
+async function approve(gh, event, config2, thread, trusted) {
+  const found = approvable(trusted, thread);
+  if ("refused" in found) return reply(gh, event.issue, notApproved(found.refused));
+  const approver = event.comment.user.login;
+  const distinct = distinctApproverProblem(config2, approver, found.marker);
+  if (distinct) return reply(gh, event.issue, notApproved(distinct));
+  await gh.react(event.comment.id, "+1");
+  const plan2 = {
+    issue: event.issue,
+    plan_comment_id: found.comment.id,
+    script_sha256: found.marker.scriptSha256
+  };
+  await gh.dispatch(
+    config2.workflowFile,
+    dispatchInputs(
+      isSharded(found.marker) ? { mode: "sharded", ...plan2 } : { mode: "run", ...plan2, approver }
+    )
+  );
+  await gh.comment(
+    event.issue,
+    approved({
+      approval: {
+        planId: found.marker.planId,
+        scriptSha256: found.marker.scriptSha256,
+        approver,
+        commentId: event.comment.id
+      },
+      estimate: found.marker.estimate,
+      ...isSharded(found.marker) ? { shards: found.marker.shards } : {},
+      actionsUrl: actionsUrl(gh, config2)
+    })
+  );
+}
+var isSharded = (marker) => marker.shards !== void 0 && marker.shards >= 2;
+function alreadyAnswered(trusted, thread, commentId2) {
+  return thread.some(
+    (c) => readMarker("ack", c, trusted) === commentId2 || readMarker("approval", c, trusted)?.commentId === commentId2
+  );
+}
+function dispatchedCommand(command) {
+  return command.type === "plan" || command.type === "revise" || command.type === "resume";
+}
+async function cancel(gh, event, config2) {
+  const mine = (await gh.activeRuns(config2.workflowFile)).filter(
+    (r) => new RegExp(`#${event.issue}\\b`).test(r.title)
+  );
+  if (mine.length === 0) return reply(gh, event.issue, nothingToCancel());
+  for (const run of mine) await gh.cancelRun(run.id);
+  await gh.comment(
+    event.issue,
+    cancelled({ requester: event.comment.user.login, runs: mine, commentId: event.comment.id })
+  );
+}
+async function onComment(gh, event) {
+  const parsed = parseCommand(event.comment.body);
+  if ("none" in parsed) return;
+  const trusted = await gh.trustedAuthors();
+  if (trusted.includes(event.comment.user.login)) return;
+  const thread = await gh.listComments(event.issue);
+  if (alreadyAnswered(trusted, thread, event.comment.id)) return;
+  const config2 = await loadConfig(gh, event.issue, thread, trusted);
+  if (!config2) return;
+  const actor = event.comment.user;
+  if (actor.type === "Bot" && !config2.allowBots.includes(actor.login)) return;
+  if ("error" in parsed) return reply(gh, event.issue, commandProblem(parsed.error));
+  const { command } = parsed;
+  if (command.type === "help") return reply(gh, event.issue, help());
+  const action = command.type === "approve" ? "approve" : "trigger";
+  const decision = mayAct(actor, await gh.roleOf(actor.login), config2, action);
+  if (!decision.allowed) return reply(gh, event.issue, nothingDone(decision.reason));
+  if (command.type === "approve") return approve(gh, event, config2, thread, trusted);
+  if (command.type === "status") return reply(gh, event.issue, statusOf2(trusted, thread));
+  if (command.type === "cancel") return cancel(gh, event, config2);
+  if (dispatchedCommand(command)) {
+    if (command.type === "plan") return plan(gh, event, config2, command.request);
+    const newestPlan2 = botPlans(trusted, thread).pop();
+    if (!newestPlan2) return reply(gh, event.issue, noPlanTo(command.type));
+    const { comment: newest, marker } = newestPlan2;
+    if (command.type === "revise") {
+      return plan(gh, event, config2, marker.request, {
+        revise_plan_comment_id: newest.id,
+        feedback: command.feedback
+      });
+    }
+    const attempt = latestAttempt(trusted, thread, marker.planId);
+    if (!attempt) return reply(gh, event.issue, nothingToResume(marker.planId));
+    await gh.react(event.comment.id, "eyes");
+    await gh.dispatch(
+      config2.workflowFile,
+      dispatchInputs({
+        mode: isSharded(marker) ? "sharded" : "resume",
+        issue: event.issue,
+        plan_comment_id: newest.id,
+        script_sha256: marker.scriptSha256,
+        resume_actions_run_id: attempt.actionsRunId
+      })
+    );
+    await gh.comment(
+      event.issue,
+      resuming({
+        planId: marker.planId,
+        runId: attempt.runId,
+        ...isSharded(marker) ? { shards: marker.shards } : {},
+        requester: actor.login,
+        actionsUrl: actionsUrl(gh, config2),
+        commentId: event.comment.id
+      })
+    );
+  }
+}
+function statusOf2(trusted, thread) {
+  const newest = botPlans(trusted, thread).pop()?.marker;
+  const approval = markersIn("approval", thread, trusted).map((a) => a.marker).find((a) => a.planId === newest?.planId);
+  return planStatus(newest, approval);
+}
+async function onLabel(gh, event) {
+  const kind = /^workflow:(.+)$/.exec(event.label)?.[1]?.trim();
+  if (!kind) return;
+  const thread = await gh.listComments(event.issue);
+  const config2 = await loadConfig(gh, event.issue, thread, await gh.trustedAuthors());
+  if (!config2) return;
+  const decision = mayAct(event.sender, await gh.roleOf(event.sender.login), config2, "trigger");
+  if (!decision.allowed) return reply(gh, event.issue, labelRefused(event.label, decision.reason));
+  const request2 = ["migrate", "research"].includes(kind) ? `${kind} ${event.issueTitle}` : kind;
+  await gh.dispatch(
+    config2.workflowFile,
+    dispatchInputs({ mode: "plan", issue: event.issue, request: request2, requester: event.sender.login })
+  );
+  await gh.comment(
+    event.issue,
+    planningStartedByLabel({
+      request: request2,
+      requester: event.sender.login,
+      label: event.label,
+      actionsUrl: actionsUrl(gh, config2)
+    })
+  );
+}
+var BAD_ENDINGS = ["failure", "cancelled", "timed_out", "startup_failure"];
+var isBadEnding = (conclusion) => BAD_ENDINGS.includes(conclusion);
+async function onWorkflowRun(gh, run) {
+  const conclusion = run.conclusion;
+  if (!isBadEnding(conclusion)) return;
+  const config2 = parseConfig(await gh.readConfig());
+  const file2 = config2.ok ? config2.config.workflowFile : "dynamic-workflows.yml";
+  if (!run.path.endsWith(`/${file2}`)) return;
+  const issue3 = Number(/#(\d+)/.exec(run.display_title)?.[1]);
+  if (!Number.isInteger(issue3) || issue3 <= 0) return;
+  const thread = await gh.listComments(issue3);
+  const trusted = await gh.trustedAuthors();
+  if (markersIn("run-ended", thread, trusted).some((m) => m.marker === run.html_url)) return;
+  await gh.comment(issue3, workflowRunEnded(conclusion, run.html_url));
+}
+
+// src/github/port.ts
+var ROLES = /* @__PURE__ */ new Set(["read", "triage", "write", "maintain", "admin"]);
+var notFound = (error62) => error62.status === 404;
+var threadComment = (c) => ({
+  id: c.id,
+  body: c.body ?? "",
+  user: { login: c.user?.login ?? "", type: c.user?.type ?? "User" },
+  created_at: c.created_at,
+  updated_at: c.updated_at
+});
+function octokitPort(octokit, repository) {
+  const { owner, repo, defaultBranch } = repository;
+  return {
+    owner,
+    repo,
+    defaultBranch,
+    async listComments(issue3) {
+      const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+        owner,
+        repo,
+        issue_number: issue3,
+        per_page: 100
+      });
+      return comments.map(threadComment);
+    },
+    async getComment(commentId2) {
+      try {
+        const { data: data2 } = await octokit.rest.issues.getComment({ owner, repo, comment_id: commentId2 });
+        return { ...threadComment(data2), issueUrl: data2.issue_url };
+      } catch (error62) {
+        if (notFound(error62)) return void 0;
+        throw error62;
+      }
+    },
+    async comment(issue3, body) {
+      const { data: data2 } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issue3, body });
+      return { id: data2.id };
+    },
+    async updateComment(commentId2, body) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId2, body });
+    },
+    async react(commentId2, content) {
+      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId2, content });
+    },
+    async listIssueEvents(issue3) {
+      return await octokit.paginate(octokit.rest.issues.listEvents, {
+        owner,
+        repo,
+        issue_number: issue3,
+        per_page: 100
+      });
+    },
+    async issueTitle(issue3) {
+      return (await octokit.rest.issues.get({ owner, repo, issue_number: issue3 })).data.title;
+    },
+    async roleOf(login) {
+      try {
+        const { data: data2 } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+          owner,
+          repo,
+          username: login
+        });
+        const role = data2.role_name ?? data2.permission;
+        return ROLES.has(role) ? role : "none";
+      } catch (error62) {
+        if (notFound(error62)) return "none";
+        throw error62;
+      }
+    },
+    async listPullRequests() {
+      return octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: "all", per_page: 100 });
+    },
+    async createPullRequest({ title, body, head }) {
+      const { data: data2 } = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        title,
+        body,
+        head,
+        base: defaultBranch
+      });
+      return { number: data2.number, url: data2.html_url };
+    },
+    async dispatch(workflowFile, inputs) {
+      const response = await octokit.request(
+        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        { owner, repo, workflow_id: workflowFile, ref: defaultBranch, inputs, return_run_details: true }
+      );
+      const details = response.data;
+      return details?.html_url ? { runUrl: details.html_url } : {};
+    },
+    async activeRuns(workflowFile) {
+      const runs = [];
+      for (const status of ["in_progress", "queued"]) {
+        const { data: data2 } = await octokit.rest.actions.listWorkflowRuns({
+          owner,
+          repo,
+          workflow_id: workflowFile,
+          status,
+          per_page: 100
+        });
+        runs.push(...data2.workflow_runs);
+      }
+      return runs.map((r) => ({ id: r.id, title: r.display_title, url: r.html_url }));
+    },
+    async cancelRun(actionsRunId) {
+      await octokit.rest.actions.cancelWorkflowRun({ owner, repo, run_id: actionsRunId });
+    }
+  };
+}
+
+// src/models/batch.ts
+import { hash as hash5 } from "node:crypto";
+import { appendFileSync, existsSync as existsSync10, readFileSync as readFileSync7 } from "node:fs";
+function reasonOf2(result) {
+  const what = result.type === "errored" ? `errored (${result.error.error.type})` : result.type;
+  return `batch request ${what}, sent as an ordinary call`;
+}
+function failed(error62) {
+  return {
+    type: "errored",
+    error: { type: "error", error: { type: "api_error", message: error62.message } }
+  };
+}
+function refusesBatches(error62) {
+  const status = error62.status;
+  return status !== void 0 && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+var Watchers = class {
+  signals = /* @__PURE__ */ new Set();
+  stop = new AbortController();
+  add(signal) {
+    this.signals.add(signal);
+    signal.addEventListener("abort", () => this.check(), { once: true });
+    this.check();
+  }
+  check() {
+    if ([...this.signals].every((s) => s.aborted))
+      this.stop.abort(new Error("no request waits for the batch"));
+  }
+};
+var BatchQueue = class {
+  constructor(client, options = {}) {
+    this.client = client;
+    this.options = options;
+    for (const batch of options.resume ?? [])
+      for (const id of batch.customIds) this.recorded.set(id, batch.id);
+  }
+  client;
+  options;
+  waiting = [];
+  bytes = 0;
+  timer;
+  recorded = /* @__PURE__ */ new Map();
+  results = /* @__PURE__ */ new Map();
+  watchers = /* @__PURE__ */ new Map();
+  /** Set when the endpoint refused a batch (a 4xx): every later request is an ordinary call. */
+  refused;
+  /** The result of one request, from a recorded batch when an earlier job submitted it, else from a new one. */
+  async request(customId, params, signal) {
+    const recorded = this.recorded.get(customId);
+    if (recorded !== void 0) {
+      this.recorded.delete(customId);
+      const found = await this.resultsOf(recorded, [signal]).then(
+        (results) => results.get(customId),
+        () => void 0
+      );
+      if (found) return found;
+    }
+    if (signal.aborted) throw signal.reason;
+    if (this.refused) return failed(this.refused);
+    return new Promise((resolve4, reject) => {
+      const waiter = { customId, params, signal, resolve: resolve4, bytes: JSON.stringify(params).length };
+      const onAbort = () => {
+        if (this.waiting.includes(waiter)) this.bytes -= waiter.bytes;
+        this.waiting = this.waiting.filter((w) => w !== waiter);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      waiter.resolve = (result) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve4(result);
+      };
+      this.waiting.push(waiter);
+      this.bytes += waiter.bytes;
+      if (this.waiting.length >= (this.options.maxRequests ?? 1e3) || this.bytes >= (this.options.maxBytes ?? 128 * 2 ** 20))
+        this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs ?? 2e3);
+    });
+  }
+  flush() {
+    clearTimeout(this.timer);
+    this.timer = void 0;
+    const group = this.waiting.splice(0);
+    this.bytes = 0;
+    if (group.length > 0) void this.submit(group);
+  }
+  async submit(group) {
+    let results;
+    try {
+      const batch = await this.client.messages.batches.create({
+        requests: group.map((w) => ({ custom_id: w.customId, params: w.params }))
+      });
+      this.options.onSubmitted?.({ id: batch.id, customIds: group.map((w) => w.customId) });
+      results = await this.resultsOf(
+        batch.id,
+        group.map((w) => w.signal)
+      );
+    } catch (error62) {
+      if (refusesBatches(error62)) this.refused = error62;
+      for (const w of group) w.resolve(failed(error62));
+      return;
+    }
+    for (const w of group) w.resolve(results.get(w.customId) ?? { type: "expired" });
+  }
+  /** Polls a batch with back-off until it has ended, then reads its results (once per batch). */
+  resultsOf(id, signals) {
+    let watchers = this.watchers.get(id);
+    if (!watchers) {
+      watchers = new Watchers();
+      this.watchers.set(id, watchers);
+    }
+    for (const signal of signals) watchers.add(signal);
+    let pending2 = this.results.get(id);
+    if (!pending2) {
+      pending2 = this.poll(id, watchers.stop.signal);
+      this.results.set(id, pending2);
+    }
+    return pending2;
+  }
+  async poll(id, stop) {
+    const sleep2 = this.options.sleep ?? abortableSleep;
+    let wait = this.options.pollMs ?? 15e3;
+    let failures = 0;
+    for (; ; ) {
+      try {
+        const batch = await this.client.messages.batches.retrieve(id, {}, { signal: stop });
+        failures = 0;
+        if (batch.processing_status === "ended") break;
+      } catch (error62) {
+        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5)) throw error62;
+      }
+      await sleep2(wait, stop);
+      wait = Math.min(wait * 2, this.options.maxPollMs ?? 5 * 6e4);
+    }
+    const results = /* @__PURE__ */ new Map();
+    for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
+      results.set(line.custom_id, line.result);
+    return results;
+  }
+};
+function customIdOf(request2, params) {
+  const json3 = JSON.stringify(params, (key, value) => key === "cache_control" ? void 0 : value);
+  return `a${request2.agent.index}_${request2.agent.attempt}_${hash5("sha256", json3, "hex").slice(0, 32)}`;
+}
+function batchLog(path4) {
+  const resume = [];
+  if (existsSync10(path4)) {
+    for (const line of readFileSync7(path4, "utf8").split("\n")) {
+      try {
+        const batch = JSON.parse(line);
+        if (typeof batch.id === "string" && Array.isArray(batch.customIds)) resume.push(batch);
+      } catch {
+      }
+    }
+  }
+  return { resume, onSubmitted: (batch) => appendFileSync(path4, `${JSON.stringify(batch)}
+`) };
+}
+function plainModel(model) {
+  return model.split("?")[0];
+}
+function createBatchingProvider(options) {
+  const ordinary = createAnthropicProvider(options);
+  const queue = new BatchQueue(anthropicClient(options), options.batch);
+  const ttls = new TtlChooser(options.now);
+  const marked = (model) => `${ordinary.modelFor(plainModel(model))}?batch=1`;
+  return {
+    id: `${ordinary.id}?batch=1`,
+    defaultModel: marked(options.model),
+    modelFor: marked,
+    structuredOutput: ordinary.structuredOutput,
+    async complete(request2, observer) {
+      const plain = { ...request2, model: plainModel(request2.model) };
+      const model = ordinary.modelFor(plain.model);
+      const params = buildParams(plain, model, options, chooseTtls(ttls, plain, model));
+      const result = await queue.request(customIdOf(plain, params), params, request2.signal);
+      if (result.type === "succeeded") {
+        const reply2 = toReply(result.message, model, 0);
+        return { ...reply2, usage: { ...reply2.usage, batch: { ...reply2.usage } } };
+      }
+      observer?.onRetry?.({ attempt: 1, of: 1, reason: reasonOf2(result), delayMs: 0 });
+      return ordinary.complete(plain, observer);
+    }
+  };
+}
+
+// src/models/fixture.ts
+import { readFileSync as readFileSync8 } from "node:fs";
+
+// src/models/prompt-cache.ts
+import { hash as hash6 } from "node:crypto";
+var MIN_CACHEABLE_TOKENS = 1024;
+function digest(parts) {
+  return hash6("sha256", `${parts.join("\0")}\0`, "hex");
+}
+var PromptCacheEstimator = class {
+  constructor(minTokens = MIN_CACHEABLE_TOKENS) {
+    this.minTokens = minTokens;
+  }
+  minTokens;
+  cached = /* @__PURE__ */ new Set();
+  estimate(request2) {
+    const head = request2.system + (request2.tools ? JSON.stringify(request2.tools) : "");
+    const texts = request2.messages.map((m) => `${m.role}:${messageText(m)}`);
+    const headTokens = estimateTokens(head);
+    const tokensThrough = (n) => headTokens + texts.slice(0, n).reduce((sum2, t) => sum2 + estimateTokens(t), 0);
+    const total = tokensThrough(texts.length);
+    const key = (n) => digest([head, ...texts.slice(0, n)]);
+    let read = 0;
+    for (let n = texts.length - 1; n >= 0 && read === 0; n--) {
+      if (this.cached.has(key(n))) read = tokensThrough(n);
+    }
+    const writes = [];
+    if (total >= this.minTokens) writes.push(key(texts.length));
+    if (headTokens >= this.minTokens) writes.push(key(0));
+    const written = total >= this.minTokens ? total - read : 0;
+    return {
+      usage: { inputTokens: total - read - written, cacheReadTokens: read, cacheWriteTokens: written },
+      writes
+    };
+  }
+  /** Makes a request's prefixes readable: call when its reply arrives. */
+  commit(writes) {
+    for (const key of writes) this.cached.add(key);
+  }
+};
+
+// src/models/fixture.ts
+var regex2 = external_exports.string().refine(
+  (source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "not a valid regular expression" }
+);
+var ruleSchema = external_exports.object({
+  match: external_exports.object({ label: regex2.optional(), phase: external_exports.string().optional(), prompt: regex2.optional() }).strict().default({}),
+  result: external_exports.unknown().optional(),
+  text: external_exports.string().optional(),
+  error: external_exports.string().optional(),
+  usage: external_exports.object({ input: external_exports.number().int().min(0), output: external_exports.number().int().min(0) }).strict().optional(),
+  latencyMs: external_exports.number().min(0).optional(),
+  // Turns before the answer: in each, the agent asks for these tool calls, and the real tools run.
+  steps: external_exports.array(
+    external_exports.array(external_exports.object({ tool: external_exports.string().min(1), input: external_exports.record(external_exports.string(), external_exports.unknown()) }).strict()).min(1)
+  ).optional()
+}).strict().refine(
+  (r) => [r.result !== void 0, r.text !== void 0, r.error !== void 0].filter(Boolean).length === 1,
+  {
+    message: 'each rule needs exactly one of "result", "text" or "error"'
+  }
+);
+var fileSchema = external_exports.union([
+  external_exports.array(ruleSchema),
+  // `model` names the model whose replies the file stands for: agents are priced as that model.
+  external_exports.object({ model: external_exports.string().min(1).optional(), rules: external_exports.array(ruleSchema) }).strict()
+]);
+var FixtureFileError = class extends Error {
+  constructor(file2, problems) {
+    super(`invalid fixture file ${file2}:
+${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "FixtureFileError";
+  }
+};
+function loadFixture(file2) {
+  let raw;
+  try {
+    raw = JSON.parse(readFileSync8(file2, "utf8"));
+  } catch (error62) {
+    throw new FixtureFileError(file2, [error62.message]);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue3) => {
+      const where = issue3.path.filter((p) => p !== "rules");
+      const at3 = where.length > 0 ? `rule ${where.map(String).join(".")}` : "file";
+      return `${at3}: ${issue3.message}`;
+    });
+    throw new FixtureFileError(file2, problems);
+  }
+  return Array.isArray(parsed.data) ? { rules: parsed.data } : parsed.data;
+}
+function createFixtureProvider(file2, fixture = loadFixture(file2)) {
+  const compiled2 = fixture.rules.map((rule) => ({
+    rule,
+    ...rule.match.label !== void 0 ? { label: new RegExp(rule.match.label) } : {},
+    ...rule.match.prompt !== void 0 ? { prompt: new RegExp(rule.match.prompt) } : {}
+  }));
+  const cache2 = new PromptCacheEstimator();
+  return {
+    id: `fixture:${file2}`,
+    defaultModel: fixture.model ?? "fixture",
+    modelFor: (requested) => requested,
+    structuredOutput: "native",
+    async complete(request2) {
+      const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
+      const { label = "", phase } = request2.agent;
+      const found = compiled2.find(
+        (c) => (c.label === void 0 || c.label.test(label)) && (c.rule.match.phase === void 0 || c.rule.match.phase === phase) && (c.prompt === void 0 || c.prompt.test(task))
+      );
+      if (!found) {
+        throw new ModelError(
+          `no fixture rule matches agent #${request2.agent.index} (label "${label}", phase "${phase ?? ""}", prompt "${task.slice(0, 80)}")`
+        );
+      }
+      const { rule } = found;
+      const input2 = cache2.estimate(request2);
+      await abortableSleep(rule.latencyMs ?? 0, request2.signal);
+      cache2.commit(input2.writes);
+      const usage = (text3) => rule.usage ? {
+        inputTokens: rule.usage.input,
+        outputTokens: rule.usage.output,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0
+      } : { ...input2.usage, outputTokens: estimateTokens(text3) };
+      const turn = request2.messages.filter((m) => m.role === "assistant").length;
+      const step = rule.steps?.[turn];
+      if (step) {
+        const toolCalls = step.map((call, i2) => ({
+          id: `fixture_${request2.agent.index}_${turn}_${i2}`,
+          name: call.tool,
+          input: call.input
+        }));
+        return {
+          text: "",
+          toolCalls,
+          content: toolCalls.map((c) => ({ type: "tool_use", ...c })),
+          usage: usage(JSON.stringify(step)),
+          model: request2.model
+        };
+      }
+      if (rule.error !== void 0) throw new ModelError(rule.error);
+      const text2 = rule.text ?? JSON.stringify(rule.result);
+      return textReply(text2, usage(text2), request2.model, rule.result);
+    }
+  };
+}
+
+// src/models/sim.ts
+import { hash as hash7 } from "node:crypto";
+function streamFor(seed, key) {
+  const digest2 = hash7("sha256", `${seed}\0${key}`, "buffer");
+  let state = digest2.readUInt32LE(0) || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+function pick2(list3, next) {
+  return list3[Math.floor(next() * list3.length)];
+}
+var SAYS_DONE2 = /fix|pass|resolv|done|complet|kept|success|correct|ok$/i;
+function placeholderFor(schema2, how, path4 = "value") {
+  if ("const" in schema2) return schema2.const;
+  if (Array.isArray(schema2.enum) && schema2.enum.length > 0) return pick2(schema2.enum, how.next);
+  const variants = schema2.anyOf ?? schema2.oneOf;
+  if (Array.isArray(variants) && variants.length > 0) return placeholderFor(variants[0], how, path4);
+  const type2 = Array.isArray(schema2.type) ? schema2.type.find((t) => t !== "null") ?? "null" : schema2.type;
+  switch (type2) {
+    case "object": {
+      const properties = schema2.properties ?? {};
+      const out = {};
+      for (const [key, sub] of Object.entries(properties)) out[key] = placeholderFor(sub, how, key);
+      return out;
+    }
+    case "array": {
+      const min = typeof schema2.minItems === "number" ? schema2.minItems : 0;
+      const max = typeof schema2.maxItems === "number" ? schema2.maxItems : Number.POSITIVE_INFINITY;
+      const wanted = how.world === "quiet" ? 0 : how.world === "busy" ? Math.max(how.items, 1) : how.items;
+      const count4 = Math.min(Math.max(wanted, min), max);
+      const itemSchema = schema2.items ?? {};
+      return Array.from({ length: count4 }, (_, i2) => placeholderFor(itemSchema, how, `${path4}-${i2 + 1}`));
+    }
+    case "integer":
+    case "number": {
+      const min = typeof schema2.minimum === "number" ? schema2.minimum : 0;
+      const max = typeof schema2.maximum === "number" ? schema2.maximum : min + 10;
+      const value = min + how.next() * (max - min);
+      return type2 === "integer" ? Math.ceil(value) > max ? Math.floor(value) : Math.ceil(value) : value;
+    }
+    case "boolean":
+      if (how.world === "quiet") return SAYS_DONE2.test(path4);
+      if (how.world === "busy") return !SAYS_DONE2.test(path4);
+      return how.next() < 0.5;
+    case "null":
+      return null;
+    case "string": {
+      let text2 = `sim ${path4} ${Math.floor(how.next() * 1e6)}`;
+      const min = typeof schema2.minLength === "number" ? schema2.minLength : 0;
+      const max = typeof schema2.maxLength === "number" ? schema2.maxLength : Number.POSITIVE_INFINITY;
+      if (text2.length < min) text2 = text2.padEnd(min, ".");
+      return text2.slice(0, max);
+    }
+    default:
+      return `sim ${path4}`;
+  }
+}
+function parseSimOptions(query) {
+  const params = new URLSearchParams(query);
+  const known = /* @__PURE__ */ new Set(["latency", "seed", "items", "as", "world"]);
+  for (const key of params.keys()) {
+    if (!known.has(key))
+      throw new Error(`unknown sim option "${key}" (known: latency, seed, items, as, world)`);
+  }
+  const world = params.get("world") ?? "random";
+  if (world !== "random" && world !== "quiet" && world !== "busy") {
+    throw new Error(`sim option world must be random, quiet or busy, got "${world}"`);
+  }
+  const number4 = (key, fallback) => {
+    const raw = params.get(key);
+    if (raw === null) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`sim option ${key} must be a number >= 0, got "${raw}"`);
+    return value;
+  };
+  const as = params.get("as");
+  return {
+    latencyMs: number4("latency", 0),
+    seed: number4("seed", 0),
+    items: Math.floor(number4("items", 1)),
+    ...as ? { as } : {},
+    world
+  };
+}
+function createSimProvider(options) {
+  const cache2 = new PromptCacheEstimator();
+  return {
+    id: "sim",
+    defaultModel: options.as ?? "sim",
+    // Every agent is simulated by the same model, whatever the script asked for.
+    modelFor: () => options.as ?? "sim",
+    structuredOutput: "native",
+    async complete(request2) {
+      const input2 = cache2.estimate(request2);
+      await abortableSleep(options.latencyMs, request2.signal);
+      cache2.commit(input2.writes);
+      const prompt = requestText(request2);
+      const next = streamFor(options.seed, `${request2.agent.label ?? ""}\0${prompt}`);
+      const model = options.as ?? "sim";
+      const usage = (text3) => ({ ...input2.usage, outputTokens: estimateTokens(text3) });
+      if (request2.schema) {
+        const output2 = placeholderFor(request2.schema, { next, items: options.items, world: options.world });
+        const text3 = JSON.stringify(output2);
+        return textReply(text3, usage(text3), model, output2);
+      }
+      const task = request2.messages[0] ? messageText(request2.messages[0]) : "";
+      const text2 = `sim reply ${Math.floor(next() * 1e9).toString(36)} to: ${task.slice(0, 60)}`;
+      return textReply(text2, usage(text2), model);
+    }
+  };
+}
+
+// src/models/resolve.ts
+var MODEL_HELP = "models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool&batch=1] (key from ANTHROPIC_API_KEY), sim[?latency=MS&seed=N&items=N&as=MODEL&world=quiet|busy], fixture:FILE";
+function anthropic(spec, { env = process.env, fetch: fetch2 }) {
+  const [name2 = "", query = ""] = spec.slice("anthropic:".length).split("?");
+  if (!name2) throw new Error("anthropic: needs a model, e.g. anthropic:claude-sonnet-5-5");
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== "auth" && key !== "structured" && key !== "batch") {
+      throw new Error(`unknown anthropic option "${key}" (known: auth, structured, batch)`);
+    }
+  }
+  const batch = params.get("batch") ?? void 0;
+  if (batch !== void 0 && batch !== "1" && batch !== "0") {
+    throw new Error(`anthropic option batch must be 1 (the Message Batches API) or 0, got "${batch}"`);
+  }
+  const auth2 = params.get("auth") ?? void 0;
+  if (auth2 !== void 0 && auth2 !== "bearer" && auth2 !== "x-api-key") {
+    throw new Error(`anthropic option auth must be bearer or x-api-key, got "${auth2}"`);
+  }
+  const structured = params.get("structured") ?? void 0;
+  if (structured !== void 0 && structured !== "native" && structured !== "submit-tool") {
+    throw new Error(`anthropic option structured must be native or submit-tool, got "${structured}"`);
+  }
+  const apiKey = env.ANTHROPIC_API_KEY;
+  if (!apiKey) {
+    throw new Error(
+      `${spec} needs an API key: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for another endpoint)`
+    );
+  }
+  const options = {
+    model: name2,
+    apiKey,
+    ...env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {},
+    ...auth2 ? { auth: auth2 } : {},
+    ...structured ? { structured } : {},
+    ...fetch2 ? { fetch: fetch2 } : {}
+  };
+  if (batch === "1") return createBatchingProvider(options);
+  return {
+    ...createAnthropicProvider(options),
+    withBatches: (recording) => createBatchingProvider({ ...options, batch: { ...recording } })
+  };
+}
+function resolveModel(spec, options = {}) {
+  if (spec === "sim" || spec.startsWith("sim?")) return createSimProvider(parseSimOptions(spec.slice(4)));
+  if (spec.startsWith("anthropic:")) return anthropic(spec, options);
+  if (spec.startsWith("fixture:")) {
+    const file2 = spec.slice("fixture:".length);
+    if (!file2) throw new Error("fixture: needs a file, e.g. fixture:replies.json");
+    return createFixtureProvider(file2);
+  }
+  throw new Error(`unknown model "${spec}"; ${MODEL_HELP}`);
+}
+
+// src/action/merge-mode.ts
+import { readFileSync as readFileSync14 } from "node:fs";
+
+// src/flows/merge-shards.ts
+import { existsSync as existsSync14, mkdirSync as mkdirSync5, readFileSync as readFileSync12, writeFileSync as writeFileSync6 } from "node:fs";
+import { join as join25 } from "node:path";
+
+// src/engine/run-record.ts
+import { existsSync as existsSync11, readdirSync as readdirSync5, readFileSync as readFileSync9, statSync as statSync4 } from "node:fs";
+import { join as join19 } from "node:path";
+function readJson(path4) {
+  if (!existsSync11(path4)) return void 0;
+  try {
+    return JSON.parse(readFileSync9(path4, "utf8"));
+  } catch {
+    return void 0;
+  }
+}
+function readResultFile(runDir) {
+  return readJson(join19(runDir, "result.json"));
+}
+function readUsageFile(runDir) {
+  return readJson(join19(runDir, "usage.json"));
+}
+function readRunEvents(runDir) {
+  const path4 = join19(runDir, "events.jsonl");
+  return existsSync11(path4) ? readJsonLines(path4) : [];
+}
+function startOfRunId(runId) {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(runId);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : "";
+}
+function runListing(runsDir, runId) {
+  const dir = join19(runsDir, runId);
+  const result = readResultFile(dir);
+  const usage = readUsageFile(dir);
+  if (result && usage) {
+    const t = usage.totals;
+    return {
+      runId,
+      dir,
+      workflow: result.name ?? "?",
+      status: result.status,
+      agents: t.agents + (usage.replayedFromJournal?.agents ?? 0),
+      replayedAgents: usage.replayedFromJournal?.agents ?? 0,
+      tokens: t.inputTokens + t.outputTokens + t.cacheReadTokens + t.cacheWriteTokens,
+      usd: t.usd,
+      startedAt: result.startedAt ?? startOfRunId(runId),
+      durationMs: result.durationMs ?? null
+    };
+  }
+  const events = readRunEvents(dir);
+  let workflow = "?";
+  let tokens2 = 0;
+  let usd5 = null;
+  const agents = /* @__PURE__ */ new Set();
+  let replayed = 0;
+  for (const e of events) {
+    if (e.type === "run.started") workflow = e.name;
+    if (e.type === "agent.queued" || e.type === "agent.finished") agents.add(e.index);
+    if (e.type === "agent.finished") {
+      if (e.replayed) replayed++;
+      else {
+        tokens2 += e.usage.inputTokens + e.usage.outputTokens + e.usage.cacheReadTokens + e.usage.cacheWriteTokens;
+        if (e.usd !== null) usd5 = (usd5 ?? 0) + e.usd;
+      }
+    }
+  }
+  return {
+    runId,
+    dir,
+    workflow,
+    status: "unfinished",
+    agents: agents.size,
+    replayedAgents: replayed,
+    tokens: tokens2,
+    usd: usd5,
+    startedAt: startOfRunId(runId),
+    durationMs: events.length > 0 ? events[events.length - 1].t : null
+  };
+}
+function listRuns(runsDir) {
+  if (!existsSync11(runsDir)) return [];
+  return readdirSync5(runsDir).filter((name2) => isRunId(name2) && statSync4(join19(runsDir, name2)).isDirectory()).sort().reverse().map((runId) => runListing(runsDir, runId));
+}
+
+// src/report/shards-report.ts
+var MAX_REPORT_CHARS = 6e4;
+var tokensOf2 = (u) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+function cell4(value) {
+  return neutralise(value.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
+}
+function shardsStatus(shards) {
+  return shards.every((s) => s.state === "merged" || s.state === "no changes") ? "completed" : "partial";
+}
+function nested(report) {
+  return report.trimEnd().split("\n").map((line) => /^#{1,5} /.test(line) ? `##${line}` : line);
+}
+function changesCell(s) {
+  if (s.state === "merged") return `merged (${plural2(s.files.length, "file")})`;
+  if (s.state === "no changes") return "none";
+  if (s.state === "left out") return `left out: ${cell4(s.why ?? "unknown")}`;
+  return `missing: ${cell4(s.why ?? "no completed run")}`;
+}
+function renderShardsReport(input2) {
+  const status = shardsStatus(input2.shards);
+  const incomplete = input2.shards.filter((s) => s.state === "missing" || s.state === "left out");
+  const t = input2.totals;
+  const lines = [
+    `# ${cell4(input2.name)}: ${status}`,
+    "",
+    `- shards: ${input2.count}, merged in order onto \`${input2.base.slice(0, 12)}\``,
+    ...input2.branch ? [`- branch: \`${input2.branch}\``] : ["- branch: none (no shard changed anything that merged)"],
+    `- spent: ${plural2(t.agents, "agent")}, ${formatTokens(tokensOf2(t))} tokens (${t.inputTokens} input, ${t.outputTokens} output, ${t.cacheWriteTokens} cache write, ${t.cacheReadTokens} cache read), ${formatUsd(t.usd)}`
+  ];
+  if (input2.oracle) {
+    lines.push(
+      `- tests on the merged branch (\`${cell4(input2.oracle.command)}\`): ${input2.oracle.passed ? "passing" : "failing"} (${cell4(input2.oracle.summary)})`
+    );
+  }
+  if (incomplete.length > 0) {
+    lines.push(
+      "",
+      "> [!WARNING]",
+      `> **${plural2(incomplete.length, "shard")} not in this branch**: ${incomplete.map(
+        (s) => `shard ${s.index} (${s.state === "missing" ? cell4(s.why ?? "no completed run") : `left out: ${cell4(s.why ?? "")}`})`
+      ).join("; ")}.`,
+      `> ${input2.resume}`
+    );
+  }
+  lines.push(
+    "",
+    "## Shards",
+    "",
+    "| shard | state | run | attempts | agents | tokens | dollars | changes |",
+    "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ...input2.shards.map(
+      (s) => `| ${s.index} | ${s.state === "missing" ? s.status ?? "missing" : "completed"} | ${s.runId ? `\`${s.runId}\`` : "\u2013"} | ${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (${s.replayedAgents} of them replayed)` : ""} | ${tokensOf2(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`
+    ),
+    `| all | ${status} | \`${input2.runId}\` | ${input2.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${tokensOf2(t)} | ${formatUsd(t.usd)} | ${plural2(input2.shards.filter((s) => s.state === "merged").length, "shard")} merged |`,
+    "",
+    "## Token accounting",
+    "",
+    "Every attempt of every shard, summed; an answer replayed from a journal is counted once, where it was spent.",
+    "",
+    "| model | agents | input | cache write | cache read | output | dollars |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...Object.entries(input2.byModel).map(
+      ([model, u]) => `| ${cell4(model)} | ${u.agents} | ${u.inputTokens} | ${u.cacheWriteTokens} | ${u.cacheReadTokens} | ${u.outputTokens} | ${formatUsd(u.usd)} |`
+    ),
+    `| total | ${t.agents} | ${t.inputTokens} | ${t.cacheWriteTokens} | ${t.cacheReadTokens} | ${t.outputTokens} | ${formatUsd(t.usd)} |`
+  );
+  let length = lines.join("\n").length;
+  const left = [];
+  for (const s of input2.shards.filter((shard) => shard.report !== void 0)) {
+    const section = ["", `## Shard ${s.index} (run \`${s.runId}\`)`, "", ...nested(s.report)];
+    const size = section.join("\n").length + 1;
+    if (length + size > MAX_REPORT_CHARS) {
+      left.push(s.index);
+      continue;
+    }
+    lines.push(...section);
+    length += size;
+  }
+  if (left.length > 0) {
+    lines.push(
+      "",
+      `The own reports of ${left.length === 1 ? "shard" : "shards"} ${left.join(", ")} are left out here to keep within a pull request's size: each is \`report.md\` in its run directory.`
+    );
+  }
+  return `${lines.join("\n")}
+`;
+}
+
+// src/flows/shards.ts
+import { existsSync as existsSync13, readdirSync as readdirSync7, readFileSync as readFileSync11, writeFileSync as writeFileSync5 } from "node:fs";
+import { join as join24 } from "node:path";
+
+// src/flows/run.ts
+import { join as join23 } from "node:path";
+
+// src/flows/finish.ts
+import { writeFileSync as writeFileSync4 } from "node:fs";
+import { join as join20 } from "node:path";
+
+// src/report/trace-client.ts
+var TRACE_JS = String.raw`
+(function () {
+  'use strict';
+  var t0 = performance.now();
+  var D = JSON.parse(document.getElementById('trace-data').textContent);
+  var ROW = 22;
+  var A = D.agents.map(function (r) {
+    return { i: r[0], l: r[1], p: r[2], s: r[3], m: r[4], q: r[5], b: r[6], f: r[7], it: r[8], ot: r[9],
+      cr: r[10], cw: r[11], u: r[12], tu: r[13], c: r[14], e: r[15] };
+  });
+  var byIndex = {};
+  A.forEach(function (a) { byIndex[a.i] = a; });
+  var span = Math.max(1, D.run.durationMs);
+  var $ = function (id) { return document.getElementById(id); };
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    return n;
+  }
+  function fmtMs(ms) {
+    if (ms === null || ms === undefined) return '-';
+    if (ms < 1000) return Math.round(ms) + ' ms';
+    if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
+    return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
+  }
+  function fmtTok(n) { return n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e3 ? (n / 1e3).toFixed(1) + 'k' : String(n); }
+  function fmtUsd(u) { return u === null || u === undefined ? '$ unknown' : '$' + u.toFixed(u < 1 ? 4 : 2); }
+  function tokens(a) { return a.it + a.ot + a.cr + a.cw; }
+  function name(a) { return '#' + a.i + ' ' + (a.l || '(no label)'); }
+  function promptOf(a) {
+    var t = D.transcripts[a.i];
+    var s = t && t.find(function (l) { return l.type === 'start'; });
+    return s ? s.prompt : '';
+  }
+
+  // Finding threads: a label is a verb and a subject ("verify src/a.js:10"); agents whose subjects
+  // match, or share the subject's root once a trailing ":line" is removed, work on one finding.
+  function subject(label) {
+    if (!label) return null;
+    var m = /^\S+\s+(.+)$/.exec(label.trim());
+    return m ? m[1] : null;
+  }
+  function rootOf(s) { return s.replace(/:\d+(?:-\d+)?$/, ''); }
+  var byRoot = {};
+  A.forEach(function (a) {
+    var s = subject(a.l);
+    if (s) (byRoot[rootOf(s)] = byRoot[rootOf(s)] || []).push(a);
+  });
+  function thread(a) {
+    var s = subject(a.l);
+    if (!s) return [];
+    var root = rootOf(s);
+    return (byRoot[root] || []).filter(function (x) {
+      var t = subject(x.l);
+      return t === s || t === root || s === root;
+    });
+  }
+
+  // Filters and the rows they leave: a header per phase, then its agents in start order.
+  var filter = { phase: '', status: '', text: '' };
+  var rows = [];
+  function matches(a) {
+    if (filter.phase !== '' && String(a.p) !== filter.phase) return false;
+    if (filter.status !== '' && a.s !== filter.status) return false;
+    if (!filter.text) return true;
+    var hay = (name(a) + ' ' + a.s + ' ' + (D.models[a.m] || '') + ' ' + (a.e || '') + ' ' + promptOf(a)).toLowerCase();
+    return hay.indexOf(filter.text) >= 0;
+  }
+  function buildRows() {
+    rows = [];
+    D.phaseNames.forEach(function (ph, pi) {
+      var list = A.filter(function (a) { return a.p === pi && matches(a); });
+      var oracles = D.oracles.filter(function (o) { return o.phase === ph; });
+      if (list.length === 0 && (oracles.length === 0 || filter.text || filter.status)) return;
+      if (filter.phase !== '' && filter.phase !== String(pi)) return;
+      rows.push({ phase: ph, count: list.length, oracles: oracles });
+      list.sort(function (x, y) { return (x.q ?? x.f ?? 0) - (y.q ?? y.f ?? 0) || x.i - y.i; });
+      list.forEach(function (a) { rows.push({ agent: a }); });
+    });
+    $('rows-inner').style.height = rows.length * ROW + 'px';
+    $('shown').textContent = rows.filter(function (r) { return r.agent; }).length + ' of ' + A.length + ' agents shown';
+    renderRows(true);
+  }
+  function pct(t) { return (100 * Math.max(0, Math.min(span, t)) / span) + '%'; }
+  function bar(cls, from, to) {
+    var b = el('div', 'bar ' + cls);
+    b.style.left = pct(from);
+    b.style.width = 'calc(' + pct(to) + ' - ' + pct(from) + ')';
+    return b;
+  }
+  function rowNode(r, k) {
+    var n = el('div', r.agent ? 'row' : 'row phase-row');
+    n.style.top = k * ROW + 'px';
+    var track = el('div', 'track');
+    if (r.agent) {
+      var a = r.agent;
+      n.dataset.index = a.i;
+      if (selected === a.i) n.classList.add('selected');
+      var label = el('div', 'name');
+      label.appendChild(el('span', 'sw s-' + a.s));
+      label.appendChild(document.createTextNode(name(a)));
+      label.title = name(a) + ' (' + a.s + ')';
+      n.appendChild(label);
+      var end = a.f ?? span;
+      if (a.q !== null && a.b !== null && a.b > a.q) track.appendChild(bar('wait', a.q, a.b));
+      if (a.s === 'queued') track.appendChild(bar('wait', a.q ?? 0, end));
+      else if (a.s === 'replayed') track.appendChild(bar('s-replayed', Math.max(0, end - span / 400), end));
+      else track.appendChild(bar('s-' + a.s, a.b ?? a.q ?? end, end));
+    } else {
+      n.appendChild(el('div', 'name', r.phase + ' · ' + r.count + (r.count === 1 ? ' agent' : ' agents')));
+      r.oracles.forEach(function (o) {
+        var m = el('div', 'oracle-mark');
+        m.style.left = pct(Math.max(0, o.t - o.durationMs));
+        m.style.width = 'calc(max(2px, ' + pct(o.t) + ' - ' + pct(Math.max(0, o.t - o.durationMs)) + '))';
+        m.title = 'oracle: ' + (o.passed ? 'passed' : 'failed') + ' — ' + o.summary;
+        track.appendChild(m);
+      });
+    }
+    n.appendChild(track);
+    return n;
+  }
+  var drawn = '';
+  function renderRows(force) {
+    var box = $('rows');
+    var first = Math.max(0, Math.floor(box.scrollTop / ROW) - 10);
+    var last = Math.min(rows.length, Math.ceil((box.scrollTop + box.clientHeight) / ROW) + 10);
+    var key = first + ':' + last;
+    if (!force && key === drawn) return;
+    drawn = key;
+    var inner = $('rows-inner');
+    inner.textContent = '';
+    var frag = document.createDocumentFragment();
+    for (var k = first; k < last; k++) frag.appendChild(rowNode(rows[k], k));
+    inner.appendChild(frag);
+  }
+
+  // The concurrency chart: agents running (solid) and waiting for a slot (light) over time.
+  function drawChart() {
+    var c = $('chart');
+    var w = c.clientWidth, h = c.clientHeight, dpr = window.devicePixelRatio || 1;
+    c.width = w * dpr; c.height = h * dpr;
+    var g = c.getContext('2d');
+    g.scale(dpr, dpr);
+    var steps = function (from, to) {
+      var ev = [];
+      A.forEach(function (a) {
+        var s = a[from], e = a[to] ?? span;
+        if (s !== null && s !== undefined && e > s) { ev.push([s, 1]); ev.push([e, -1]); }
+      });
+      return ev.sort(function (x, y) { return x[0] - y[0] || x[1] - y[1]; });
+    };
+    var running = steps('b', 'f'), waiting = steps('q', 'b');
+    var peak = 1, n = 0;
+    running.forEach(function (e) { n += e[1]; peak = Math.max(peak, n); });
+    var plot = function (ev, colour) {
+      var level = 0;
+      g.fillStyle = colour;
+      for (var k = 0; k < ev.length; k++) {
+        level += ev[k][1];
+        var x0 = ev[k][0] / span * w, x1 = (k + 1 < ev.length ? ev[k + 1][0] : span) / span * w;
+        var y = Math.min(level, peak) / peak * (h - 4);
+        if (y > 0) g.fillRect(x0, h - y, Math.max(0.5, x1 - x0), y);
+      }
+    };
+    plot(waiting, 'rgba(160,168,178,0.45)');
+    plot(running, 'rgba(59,130,196,0.85)');
+    $('peak').textContent = 'peak ' + peak + ' running' + (D.run.concurrency ? ' (cap ' + D.run.concurrency + ')' : '');
+  }
+  function drawAxis() {
+    var axis = $('axis');
+    axis.textContent = '';
+    var nice = [100, 250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
+    var stepMs = nice.find(function (s) { return span / s <= 8; }) || 7200000;
+    for (var t = 0; t <= span; t += stepMs) {
+      var s = el('span', '', fmtMs(t));
+      s.style.left = pct(t);
+      axis.appendChild(s);
+    }
+  }
+
+  // The detail panel: one agent, its finding thread and its transcript.
+  var selected = null;
+  function show(index) {
+    var a = byIndex[index];
+    if (!a) return;
+    selected = index;
+    renderRows(true);
+    var box = $('detail');
+    box.textContent = '';
+    box.appendChild(el('h2', '', name(a)));
+    var facts = [D.phaseNames[a.p], a.s, D.models[a.m] || '', 'queued ' + fmtMs(a.q), 'started ' + fmtMs(a.b),
+      'finished ' + fmtMs(a.f), a.b !== null && a.f !== null ? 'ran ' + fmtMs(a.f - a.b) : '',
+      a.tu + ' turns', fmtTok(tokens(a)) + ' tokens (in ' + fmtTok(a.it) + ', out ' + fmtTok(a.ot) + ', cache read ' +
+      fmtTok(a.cr) + ', cache write ' + fmtTok(a.cw) + ')', fmtUsd(a.u), a.c ? a.c + ' commands' : ''];
+    box.appendChild(el('div', 'muted', facts.filter(Boolean).join(' · ')));
+    if (a.e) box.appendChild(el('pre', '', 'error: ' + a.e));
+    var th = thread(a);
+    if (th.length > 1) {
+      box.appendChild(el('h2', '', 'Finding thread'));
+      var ul = el('ul', 'thread');
+      th.forEach(function (x) {
+        var li = el('li', x.i === a.i ? 'current' : '');
+        var link = el('a', '', name(x));
+        link.addEventListener('click', function () { location.hash = 'agent-' + x.i; });
+        li.appendChild(link);
+        li.appendChild(el('span', 'muted', ' · ' + x.s + answerHint(x)));
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    renderTranscript(box, a, D.transcripts[a.i]);
+  }
+  function answerHint(a) {
+    var t = D.transcripts[a.i];
+    var end = t && t.find(function (l) { return l.type === 'end'; });
+    var r = end && end.result;
+    if (r && typeof r === 'object' && typeof r.confirmed === 'boolean') return r.confirmed ? ' · confirmed' : ' · refuted';
+    if (r && typeof r === 'object' && typeof r.fixed === 'boolean') return r.fixed ? ' · fixed' : ' · not fixed';
+    return '';
+  }
+  function pretty(v) { return typeof v === 'string' ? v : JSON.stringify(v, null, 2); }
+  function entry(box, cls, title, body) {
+    var e = el('div', 'entry ' + cls);
+    e.appendChild(el('h3', '', title));
+    if (body !== undefined && body !== '') e.appendChild(el('pre', '', body));
+    box.appendChild(e);
+    return e;
+  }
+  function renderTranscript(box, a, lines) {
+    box.appendChild(el('h2', '', 'Transcript'));
+    var file = 'transcripts.jsonl';
+    var where = file + ', the lines with "agent": ' + a.i;
+    if (!lines) { box.appendChild(el('div', 'empty', 'No transcript: this agent never started.')); return; }
+    var outputs = {};
+    lines.forEach(function (l) { if (l.type === 'tool') outputs[l.id] = l; });
+    lines.forEach(function (l) {
+      if (l.type === 'start') {
+        entry(box, 'prompt', 'Prompt' + (l.tools ? ' · tools: ' + l.tools.join(', ') : ''), l.prompt);
+      } else if (l.type === 'turn') {
+        var u = l.u || [0, 0, 0, 0];
+        var e = entry(box, 'turn', 'Turn ' + l.turn + ' · ' + l.model + ' · ' + fmtMs(l.ms) + ' · in ' + fmtTok(u[0]) +
+          ', out ' + fmtTok(u[1]) + ', cache read ' + fmtTok(u[2]) + ', cache write ' + fmtTok(u[3]) + ' · ' +
+          fmtUsd(l.usd) + (l.retries ? ' · ' + l.retries + ' retries' : ''), l.text);
+        (l.toolCalls || []).forEach(function (c) {
+          var out = outputs[c.id];
+          var t = entry(e, 'tool' + (out && out.isError ? ' error' : ''), 'Tool call: ' + c.name + (out ? ' · ' + fmtMs(out.ms) : ''), pretty(c.input));
+          if (out) { t.appendChild(el('div', 'muted', out.isError ? 'error output' : 'output')); t.appendChild(el('pre', 'output', out.output)); }
+        });
+      } else if (l.type === 'note') entry(box, 'note', 'dwf told the model', l.text);
+      else if (l.type === 'model-error') entry(box, 'error', 'Model call failed after ' + fmtMs(l.ms), l.error);
+      else if (l.type === 'omitted') entry(box, 'note', l.lines + ' lines left out of this page: the full transcript is in ' + where);
+      else if (l.type === 'end') {
+        var head = (l.status === 'completed' ? 'Answer' : 'Ended: ' + l.status) + ' · ' + fmtMs(l.ms) + ' · ' + l.turns + ' turns · ' + fmtUsd(a.u);
+        entry(box, l.status === 'completed' ? 'answer' : 'error', head, l.status === 'completed' ? pretty(l.result) : l.error);
+      } else if (l.type === 'replayed') {
+        entry(box, 'note', 'Replayed from run ' + l.from + ' at no cost; its transcript is ' + l.transcript.replace('../', 'the runs directory\'s '));
+      }
+    });
+    var link = el('a', 'agent-link', 'full transcript: ' + where);
+    link.href = file;
+    box.appendChild(link);
+  }
+
+  function setup() {
+    var phaseSel = $('f-phase'), statusSel = $('f-status');
+    D.phaseNames.forEach(function (p, i) { var o = el('option', '', p); o.value = String(i); phaseSel.appendChild(o); });
+    var statuses = [];
+    A.forEach(function (a) { if (statuses.indexOf(a.s) < 0) statuses.push(a.s); });
+    statuses.forEach(function (s) { var o = el('option', '', s); o.value = s; statusSel.appendChild(o); });
+    phaseSel.addEventListener('change', function () { filter.phase = phaseSel.value; buildRows(); });
+    statusSel.addEventListener('change', function () { filter.status = statusSel.value; buildRows(); });
+    var timer = null;
+    $('f-text').addEventListener('input', function (ev) {
+      clearTimeout(timer);
+      timer = setTimeout(function () { filter.text = ev.target.value.trim().toLowerCase(); buildRows(); }, 120);
+    });
+    document.querySelectorAll('tr.phase-link').forEach(function (tr) {
+      tr.addEventListener('click', function () { phaseSel.value = tr.dataset.phase; filter.phase = tr.dataset.phase; buildRows(); });
+    });
+    var pending = false;
+    $('rows').addEventListener('scroll', function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; renderRows(false); });
+    });
+    $('rows').addEventListener('click', function (ev) {
+      var r = ev.target.closest('.row[data-index]');
+      if (r) location.hash = 'agent-' + r.dataset.index;
+    });
+    window.addEventListener('hashchange', fromHash);
+    window.addEventListener('resize', function () { drawChart(); renderRows(true); });
+  }
+  function fromHash() {
+    var m = /^#agent-(\d+)$/.exec(location.hash);
+    if (m) show(Number(m[1]));
+  }
+  setup();
+  drawAxis();
+  drawChart();
+  buildRows();
+  fromHash();
+  document.body.dataset.readyMs = String(Math.round(performance.now() - t0));
+})();
+`;
+
+// src/report/trace-style.ts
+var TRACE_CSS = `
+:root { --queued:#c3c8cf; --running:#3b82c4; --done:#2e9e5b; --failed:#d64545; --stopped:#e08a2e;
+  --invalid:#9b4dca; --replayed:#2aa5a5; --line:#d8dde3; --muted:#5b6470; --bg:#f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 13px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; background: #fff; }
+header { padding: 12px 16px; border-bottom: 1px solid var(--line); background: var(--bg); }
+h1 { font-size: 18px; margin: 0 0 4px; }
+h2 { font-size: 14px; margin: 14px 0 6px; }
+.muted { color: var(--muted); }
+.totals span { margin-right: 14px; white-space: nowrap; }
+.status-done, .status-completed { color: var(--done); } .status-failed { color: var(--failed); }
+.status-stopped { color: var(--stopped); }
+main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(340px, 2fr); gap: 0; }
+@media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
+#left { padding: 8px 16px; border-right: 1px solid var(--line); min-width: 0; }
+#detail { padding: 8px 16px; overflow: auto; max-height: 100vh; position: sticky; top: 0; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+td.num, th.num { text-align: right; }
+tr.phase-link { cursor: pointer; } tr.phase-link:hover { background: var(--bg); }
+.filters { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 10px 0 6px; }
+.filters input { flex: 1; min-width: 160px; padding: 4px 6px; }
+.legend span { margin-right: 10px; white-space: nowrap; }
+.sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
+#axis { position: relative; height: 18px; margin-left: 260px; border-bottom: 1px solid var(--line); font-size: 11px; color: var(--muted); }
+#axis span { position: absolute; top: 0; transform: translateX(-50%); white-space: nowrap; }
+#chart { display: block; margin-left: 260px; width: calc(100% - 260px); height: 48px; border-bottom: 1px solid var(--line); }
+#rows { position: relative; height: 62vh; overflow: auto; border-bottom: 1px solid var(--line); }
+#rows-inner { position: relative; }
+.row { position: absolute; left: 0; right: 0; height: 22px; display: flex; align-items: center; cursor: pointer; }
+.row:hover, .row.selected { background: #eef4fb; }
+.row .name { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: 8px; }
+.row .track { position: relative; flex: 1; height: 100%; }
+.bar { position: absolute; top: 5px; height: 12px; border-radius: 2px; min-width: 2px; }
+.bar.wait { background: var(--queued); opacity: .55; }
+.phase-row { font-weight: 600; background: var(--bg); cursor: default; border-top: 1px solid var(--line); }
+.phase-row:hover { background: var(--bg); }
+.oracle-mark { position: absolute; top: 5px; height: 12px; border-radius: 2px; background: #7a5cc2; opacity: .75; }
+.s-queued { background: var(--queued); } .s-running { background: var(--running); } .s-done { background: var(--done); }
+.s-failed { background: var(--failed); } .s-stopped { background: var(--stopped); } .s-invalid { background: var(--invalid); }
+.s-replayed { background: var(--replayed); }
+pre { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; white-space: pre-wrap;
+  word-break: break-word; margin: 4px 0 8px; max-height: 420px; overflow: auto; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
+.entry { border-left: 3px solid var(--line); padding-left: 8px; margin: 8px 0; }
+.entry.tool { border-color: var(--running); } .entry.error { border-color: var(--failed); }
+.entry.answer { border-color: var(--done); } .entry.note { border-color: var(--stopped); }
+.entry h3 { font-size: 12px; margin: 0 0 2px; }
+.thread a, a.agent-link { cursor: pointer; color: #0969da; text-decoration: none; } .thread a:hover { text-decoration: underline; }
+.thread li.current { font-weight: 600; }
+.empty { color: var(--muted); padding: 20px 0; }
+details summary { cursor: pointer; }
+`;
+
+// src/report/trace.ts
+function escapeHtml(text2) {
+  return text2.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]
+  );
+}
+function scriptJson(value) {
+  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+function formatMs(ms) {
+  if (ms < 1e3) return `${Math.round(ms)} ms`;
+  if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
+  return `${Math.floor(ms / 6e4)} min ${Math.round(ms % 6e4 / 1e3)} s`;
+}
+var STATUSES = ["queued", "running", "done", "failed", "stopped", "invalid", "replayed"];
+function outcomes(statuses) {
+  return STATUSES.filter((s) => statuses[s]).map((s) => `<span class="sw s-${s}"></span>${statuses[s]} ${s}`).join(" ");
+}
+function phaseTable2(data2) {
+  const rows = data2.phases.map((p) => {
+    const index = data2.phaseNames.indexOf(p.name);
+    return `<tr class="phase-link" data-phase="${index}"><td>${escapeHtml(p.name)}</td><td class="num">${p.agents}</td><td>${outcomes(p.statuses)}${p.oracles ? ` ${plural2(p.oracles, "oracle run")}` : ""}</td><td class="num">${formatTokens(p.tokens)}</td><td class="num">${escapeHtml(formatUsd(p.usd))}</td><td class="num">${formatMs(p.start)} \u2013 ${formatMs(p.end)}</td></tr>`;
+  });
+  return `<table><thead><tr><th>phase</th><th class="num">agents</th><th>outcomes</th><th class="num">tokens</th><th class="num">cost</th><th class="num">from \u2013 to</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+function oracleList(data2) {
+  if (data2.oracles.length === 0) return "";
+  const items = data2.oracles.map(
+    (o) => `<li><span class="status-${o.passed ? "done" : "failed"}">${o.passed ? "passed" : "failed"}</span> at ${formatMs(o.t)} in ${escapeHtml(o.phase)} (exit ${o.exitCode}, ${formatMs(o.durationMs)}): ${escapeHtml(o.summary)}</li>`
+  );
+  return `<h2>Test runs (oracle)</h2><ul>${items.join("")}</ul>`;
+}
+function logList(data2) {
+  if (data2.logs.length === 0) return "";
+  const items = data2.logs.map(
+    (l) => `<li><span class="muted">${formatMs(l.t)}</span> ${escapeHtml(l.message)}</li>`
+  );
+  return `<details><summary>Script log (${data2.logs.length} lines)</summary><ul>${items.join("")}</ul></details>`;
+}
+function totals(data2) {
+  const agents = data2.agents.length;
+  let tokens2 = 0;
+  let cacheRead = 0;
+  let cacheWrite = 0;
+  let usd5 = null;
+  for (const a of data2.agents) {
+    const usage = {
+      inputTokens: a[8],
+      outputTokens: a[9],
+      cacheReadTokens: a[10],
+      cacheWriteTokens: a[11]
+    };
+    tokens2 += billedTokens(usage);
+    cacheRead += usage.cacheReadTokens;
+    cacheWrite += usage.cacheWriteTokens;
+    if (a[12] !== null) usd5 = (usd5 ?? 0) + a[12];
+  }
+  const { run } = data2;
+  const parts = [
+    `<span class="status-${escapeHtml(run.status)}"><b>${escapeHtml(run.status)}</b></span>`,
+    `<span>${plural2(agents, "agent")}</span>`,
+    `<span>${formatTokens(tokens2)} tokens (cache read ${formatTokens(cacheRead)}, write ${formatTokens(cacheWrite)})</span>`,
+    `<span>${escapeHtml(formatUsd(usd5))}</span>`,
+    `<span>${formatMs(run.durationMs)}</span>`,
+    run.startedAt ? `<span class="muted">started ${escapeHtml(run.startedAt)}</span>` : "",
+    run.model ? `<span class="muted">model ${escapeHtml(run.model)}</span>` : "",
+    run.concurrency ? `<span class="muted">concurrency ${run.concurrency}</span>` : "",
+    run.resumedFrom ? `<span class="muted">resumed from ${escapeHtml(run.resumedFrom)}</span>` : ""
+  ];
+  return parts.filter(Boolean).join("");
+}
+function renderTrace(data2) {
+  const { run } = data2;
+  const legend = STATUSES.map((s) => `<span><span class="sw s-${s}"></span>${s}</span>`).join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>${escapeHtml(run.name)} \xB7 run ${escapeHtml(run.runId)} \xB7 trace</title>
+<style>${TRACE_CSS}</style></head>
+<body>
+<header><h1>${escapeHtml(run.name)} <span class="muted">run ${escapeHtml(run.runId)}</span></h1>
+<div class="totals">${totals(data2)}</div>
+${run.error ? `<pre>${escapeHtml(run.error)}</pre>` : ""}</header>
+<main><section id="left">
+<h2>Phases</h2>${phaseTable2(data2)}
+${oracleList(data2)}
+${logList(data2)}
+<h2>Timeline</h2>
+<div class="legend muted">${legend}<span><span class="sw" style="background:#7a5cc2"></span>oracle run</span> \xB7 light bar: waiting for a slot \xB7 <span id="peak"></span></div>
+<div class="filters"><select id="f-phase" aria-label="phase"><option value="">all phases</option></select>
+<select id="f-status" aria-label="status"><option value="">all statuses</option></select>
+<input id="f-text" type="search" placeholder="filter: label, prompt, model, error" aria-label="text filter">
+<span id="shown" class="muted"></span></div>
+<div id="axis"></div><canvas id="chart"></canvas>
+<div id="rows"><div id="rows-inner"></div></div>
+</section>
+<aside id="detail"><p class="empty">Click an agent to read its transcript: its prompt, each turn, its tool calls with their output, and its answer.</p></aside>
+</main>
+<script type="application/json" id="trace-data">${scriptJson(data2)}</script>
+<script>${TRACE_JS}</script>
+</body></html>
+`;
+}
+
+// src/flows/finish.ts
+function reportAndCommitWith(options) {
+  return (ending) => finish(ending, options);
+}
+var reportAndCommit = reportAndCommitWith({});
+async function finish(ending, options) {
+  const { workspace, runId } = ending;
+  const changes = await workspace?.summary();
+  const statusWith = (failure4) => failure4 !== void 0 && ending.status === "completed" ? "failed" : ending.status;
+  const reportFor = (branch, failure4) => ending.redact(
+    renderReport({
+      runId,
+      name: ending.name,
+      description: ending.description,
+      args: ending.args,
+      model: ending.model,
+      status: statusWith(failure4),
+      ...failure4 !== void 0 || ending.error !== void 0 ? { error: [ending.error, failure4].filter((e) => e !== void 0).join("; ") } : {},
+      result: ending.result,
+      digest: ending.digest,
+      usage: ending.usage,
+      durationMs: ending.durationMs,
+      ...changes ? { changes: { ...changes, byAgent: workspace.changes(), ...branch ? { branch } : {} } } : {},
+      replayed: ending.replayed,
+      ...options.estimate ? { estimate: options.estimate } : {}
+    })
+  );
+  let failure3;
+  const committed = await workspace?.commit(
+    `${ending.name}: changes from dynamic workflow run ${runId}`,
+    options.commitReport ? {
+      [`.dynamic-workflows/${runId}/report.md`]: reportFor(workspace.branch),
+      [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(ending.usage, null, 2)}
+`
+    } : {},
+    // A committed report of findings is worth reviewing even without changes.
+    { evenWithoutChanges: options.commitReport === true && findingsOf(ending.result).length > 0 }
+  ).catch((error62) => {
+    if (!(error62 instanceof SecretInChangesError)) throw error62;
+    failure3 = error62.message;
+    return void 0;
+  });
+  if (committed) {
+    writeJsonAtomic(join20(ending.runDir, "changes.json"), {
+      ...committed,
+      files: changes?.files ?? [],
+      byAgent: workspace.changes()
+    });
+  }
+  const reportPath = join20(ending.runDir, "report.md");
+  writeFileSync4(reportPath, reportFor(committed?.branch, failure3));
+  await writeTracePage(
+    ending.runDir,
+    {
+      runId,
+      name: ending.name,
+      status: statusWith(failure3),
+      ...ending.error !== void 0 ? { error: ending.error } : {},
+      durationMs: ending.durationMs,
+      model: ending.model
+    },
+    ending.redact
+  );
+  const { problems } = reconcile(findingsOf(ending.result), changes?.files ?? [], ending.digest.oracles);
+  return {
+    ...committed ? { branch: committed.branch } : {},
+    reportPath,
+    ...failure3 !== void 0 ? { failure: failure3 } : {},
+    ...problems.length > 0 ? { warnings: problems.map((p) => `the run's claims do not add up: ${p}`) } : {}
+  };
+}
+async function writeTracePage(runDir, run, redact = (text2) => text2) {
+  await new Promise((resolve4) => setImmediate(resolve4));
+  await transcriptsWritten(runDir);
+  const path4 = join20(runDir, "trace.html");
+  let html;
+  try {
+    const transcripts = readTranscripts(runDir);
+    html = renderTrace(
+      traceData({
+        run: { startedAt: startOfRunId(run.runId), ...run },
+        events: readRunEvents(runDir),
+        transcript: (index) => transcripts.get(index)
+      })
+    );
+  } catch (error62) {
+    html = `<!doctype html><meta charset="utf-8"><title>trace</title><p>The trace page of run ${escapeHtml(run.runId)} could not be made: ${escapeHtml(String(error62))}</p>`;
+  }
+  writeFileSync4(path4, redact(html));
+  return path4;
+}
+
+// src/plan/plan.ts
+import { readFileSync as readFileSync10 } from "node:fs";
+import { join as join21 } from "node:path";
 
 // src/plan/author.ts
 var LANGUAGE_REFERENCE = `Workflow scripts are plain JavaScript (no TypeScript) run in a sandbox.
@@ -90226,17 +91686,25 @@ function parsePlanRequest(input2) {
 }
 
 // src/plan/plan.ts
-function bindArgs(source, args) {
+function bindArgs(source, args, shard) {
   const checked = checkScript(source);
   if (!checked.ok)
     throw new Error(`the workflow does not check:
 ${formatDiagnostics("workflow", checked.diagnostics)}`);
   const head = source.slice(0, checked.metaEnd);
   const rest = source.slice(checked.metaEnd);
-  return `${head}
+  const json3 = JSON.stringify(args, null, 2);
+  if (!shard)
+    return `${head}
 
 // The arguments this plan was made with: an approval of this script covers them too.
-const args = ${JSON.stringify(args, null, 2)};
+const args = ${json3};
+${rest}`;
+  const split = `{ arg: ${JSON.stringify(shard.arg)}, count: ${shard.count} }`;
+  return `${head}
+
+// The arguments this plan was made with, args.${shard.arg} split across ${shard.count} runners: each runs this script on its own slice (shard()). An approval of this script covers them, the split and the count.
+const args = shard(${json3}, ${split});
 ${rest}`;
 }
 async function createPlan(options) {
@@ -90270,6 +91738,7 @@ async function createPlan(options) {
   const maxAgents = options.maxAgents ?? MAX_AGENTS;
   let script;
   let authoring;
+  let template;
   if (request2.kind === "custom") {
     if (!options.author) {
       throw new Error(
@@ -90288,19 +91757,45 @@ async function createPlan(options) {
 `;
     authoring = written.attempts;
   } else {
-    const template = readFileSync8(join19(BUILTIN_DIR, `${request2.kind}.js`), "utf8");
+    template = readFileSync10(join21(BUILTIN_DIR, `${request2.kind}.js`), "utf8");
     script = bindArgs(template, planned.args);
   }
-  const { worlds: _worlds, ...estimate } = await estimateScript({
-    source: script,
+  const dryRun2 = {
     file: "plan.js",
     model: options.model,
     concurrency,
     maxAgents,
-    repoDir: options.repoDir,
+    repoDir: options.repoDir
+  };
+  const { worlds: _worlds, ...estimate } = await estimateScript({
+    ...dryRun2,
+    source: script,
     ...options.budget ? { budget: options.budget } : {}
   });
-  return { ...base2, script, scriptSha256: sha256(script), estimate, ...authoring ? { authoring } : {} };
+  let shards = template ? planShards({
+    shardArg: checkScript(template).meta?.shard,
+    args: planned.args,
+    estimate,
+    settings: options
+  }) : void 0;
+  if (template && shards) {
+    const bind3 = (args) => bindArgs(template, args);
+    shards = await settleShards(shards, {
+      list: planned.args[shards.arg].map(String),
+      budget: estimate.budget,
+      maxAgents,
+      estimate: (each) => estimateShard(each, bind3, planned.args, { ...dryRun2, budget: each.budgetEach })
+    });
+    script = bindArgs(template, planned.args, { arg: shards.arg, count: shards.count });
+  }
+  return {
+    ...base2,
+    script,
+    scriptSha256: sha256(script),
+    estimate,
+    ...authoring ? { authoring } : {},
+    ...shards ? { shards } : {}
+  };
 }
 
 // src/flows/plan.ts
@@ -90314,6 +91809,8 @@ function planRequest(settings, o) {
     ...o.args ? { args: o.args } : {},
     ...settings.concurrency !== void 0 ? { concurrency: settings.concurrency } : {},
     ...settings.maxAgents !== void 0 ? { maxAgents: settings.maxAgents } : {},
+    ...settings.maxShards !== void 0 ? { maxShards: settings.maxShards } : {},
+    ...settings.shardTargetMinutes !== void 0 ? { shardTargetMinutes: settings.shardTargetMinutes } : {},
     budget: settings.budget,
     ...oracle.command !== void 0 ? { oracle: oracle.command } : {},
     ...scope.include.length > 0 ? { include: scope.include } : {},
@@ -90323,6 +91820,361 @@ function planRequest(settings, o) {
     ...settings.env ? { env: settings.env } : {},
     ...settings.secrets ? { secrets: settings.secrets } : {}
   });
+}
+
+// src/flows/working-copy.ts
+import { cpSync, existsSync as existsSync12, readdirSync as readdirSync6, realpathSync as realpathSync5, renameSync as renameSync2, rmSync as rmSync5 } from "node:fs";
+import { basename, join as join22 } from "node:path";
+async function adoptWorkingCopy(repoDir, runsDir, runId) {
+  if (!isRunId(runId)) return;
+  const copy = join22(runsDir, runId, "workspace");
+  if (!existsSync12(join22(copy, ".git"))) return;
+  const git2 = (cwd, args) => runGit(args, { cwd, config: IDENTITY });
+  let listed;
+  try {
+    listed = await git2(repoDir, ["worktree", "list", "--porcelain"]);
+  } catch {
+    return;
+  }
+  if (listed.split("\n").some((line) => line === `worktree ${realpathSync5(copy)}`)) return;
+  const base2 = (await git2(repoDir, ["rev-parse", "HEAD"])).trim();
+  const scratch = `${copy}.adopting`;
+  await git2(repoDir, ["worktree", "add", "--quiet", "-B", `dwf/${runId}`, scratch, base2]);
+  for (const entry of readdirSync6(scratch))
+    if (entry !== ".git") rmSync5(join22(scratch, entry), { recursive: true });
+  cpSync(copy, scratch, { recursive: true, filter: (path4) => basename(path4) !== ".git" });
+  await git2(scratch, ["add", "-A"]);
+  await git2(scratch, [
+    "commit",
+    "--quiet",
+    "--no-verify",
+    "--allow-empty",
+    "-m",
+    `the working copy of run ${runId}`
+  ]);
+  await git2(repoDir, ["worktree", "remove", "--force", scratch]);
+  renameSync2(copy, `${copy}.orphaned`);
+}
+
+// src/flows/run.ts
+async function runScript2(settings, script) {
+  const { repoDir } = settings;
+  const command = settings.oracle.command ?? (script.oracle === "detect" ? detectOracle(repoDir, await trackedFiles(repoDir))?.command : script.oracle?.planned);
+  if (script.resume !== void 0) await adoptWorkingCopy(repoDir, settings.runsDir, script.resume);
+  const summary = await runWorkflow({
+    source: script.source,
+    file: script.file,
+    ...script.args !== void 0 ? { args: script.args } : {},
+    provider: settings.provider,
+    runsDir: settings.runsDir,
+    ...settings.concurrency !== void 0 ? { concurrency: settings.concurrency } : {},
+    ...settings.maxAgents !== void 0 ? { maxAgents: settings.maxAgents } : {},
+    budget: budgetOf2(settings.budget, script.estimate?.budget),
+    workspace: {
+      repoDir,
+      allowedCommands: settings.allowedCommands,
+      ...command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}
+    },
+    workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
+    // The built-in workflows' own agent definitions, then the repository's, which win by name.
+    agentDefinitionDirs: [join23(BUILTIN_DIR, "agents"), ...repositoryDefinitionDirs(repoDir)],
+    ...settings.env ? { env: settings.env } : {},
+    ...settings.secrets ? { secrets: settings.secrets } : {},
+    isolation: settings.isolation,
+    ...settings.signal ? { signal: settings.signal } : {},
+    ...script.resume !== void 0 ? { resume: script.resume } : {},
+    ...script.onEvent ? { onEvent: script.onEvent } : {},
+    ...settings.shard ? { shard: settings.shard } : {},
+    finish: reportAndCommitWith({
+      commitReport: settings.commitReport,
+      ...script.estimate?.phases ? { estimate: script.estimate.phases } : {}
+    })
+  });
+  return summary;
+}
+async function planAndRun(settings, request2, run = {}) {
+  const plan2 = await planRequest({ ...settings, maxShards: 1 }, request2);
+  request2.onPlanned?.(plan2);
+  if (!plan2.script) return { plan: plan2 };
+  const summary = await runScript2(settings, {
+    source: plan2.script,
+    file: request2.file ?? `${request2.request}.js`,
+    ...plan2.assessment.oracle ? { oracle: { planned: plan2.assessment.oracle.command } } : {},
+    ...plan2.estimate ? { estimate: plan2.estimate } : {},
+    ...run
+  });
+  return { plan: plan2, summary };
+}
+function budgetOf2(configured, fromPlan) {
+  if (configured.tokens !== null || configured.usd !== null || fromPlan?.source !== "estimate")
+    return configured;
+  return { tokens: fromPlan.tokens, usd: fromPlan.usd };
+}
+
+// src/flows/shards.ts
+var SHARD_FILE = "shard.json";
+var CHANGES_BUNDLE = "changes.bundle";
+function validShard(value) {
+  const s = value;
+  return Number.isInteger(s?.index) && Number.isInteger(s?.count) && s.index >= 0 && s.count > s.index ? { index: s.index, count: s.count } : void 0;
+}
+function shardOf(runDir) {
+  const recorded = validShard(readResultFile(runDir)?.shard);
+  if (recorded) return recorded;
+  const file2 = join24(runDir, SHARD_FILE);
+  if (!existsSync13(file2)) return void 0;
+  try {
+    return validShard(JSON.parse(readFileSync11(file2, "utf8")));
+  } catch {
+    return void 0;
+  }
+}
+function shardRuns(runsDir) {
+  if (!existsSync13(runsDir)) return [];
+  return readdirSync7(runsDir).filter(isRunId).sort().flatMap((runId) => {
+    const runDir = join24(runsDir, runId);
+    const shard = shardOf(runDir);
+    return shard ? [{ ...shard, runId, runDir, status: readResultFile(runDir)?.status ?? "unfinished" }] : [];
+  });
+}
+function shardRunDirs(runsDir) {
+  const done = /* @__PURE__ */ new Map();
+  for (const run of shardRuns(runsDir)) if (run.status === "completed") done.set(run.index, run);
+  return done;
+}
+function missingShards(runsDir, count4) {
+  const done = shardRunDirs(runsDir);
+  return Array.from({ length: count4 }, (_, i2) => i2).filter((i2) => !done.has(i2));
+}
+function latestShardRun(runsDir, index) {
+  return shardRuns(runsDir).filter((r) => r.index === index).pop();
+}
+async function runShard(settings, script, shard) {
+  const summary = await runScript2(
+    { ...settings, shard: { index: shard.index } },
+    {
+      ...script,
+      onEvent: (event) => {
+        if (event.type === "run.started")
+          writeFileSync5(join24(settings.runsDir, event.runId, SHARD_FILE), `${JSON.stringify(shard)}
+`);
+        script.onEvent?.(event);
+      }
+    }
+  );
+  const bundle = await writeChangesBundle(settings.repoDir, summary);
+  return { ...summary, ...bundle ? { bundle } : {} };
+}
+async function writeChangesBundle(repoDir, summary) {
+  if (!summary.branch) return void 0;
+  const changes = JSON.parse(readFileSync11(join24(summary.runDir, "changes.json"), "utf8"));
+  const path4 = join24(summary.runDir, CHANGES_BUNDLE);
+  await runGit(["bundle", "create", "--quiet", path4, `refs/heads/${summary.branch}`, `^${changes.base}`], {
+    cwd: repoDir
+  });
+  return path4;
+}
+
+// src/flows/merge-shards.ts
+var git = (cwd, args, config2 = []) => runGit(args, { cwd, config: config2 });
+var zeroTotals = () => ({
+  agents: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  usd: null
+});
+function add(into, u, usd5, agents) {
+  into.agents += agents;
+  into.inputTokens += u.inputTokens;
+  into.outputTokens += u.outputTokens;
+  into.cacheReadTokens += u.cacheReadTokens;
+  into.cacheWriteTokens += u.cacheWriteTokens;
+  if (usd5 !== null) into.usd = Math.round(((into.usd ?? 0) + usd5) * 1e6) / 1e6;
+}
+function addTo(spend, model, u) {
+  add(spend.total, u, u.usd, u.agents);
+  if (!spend.byModel.has(model)) spend.byModel.set(model, zeroTotals());
+  add(spend.byModel.get(model), u, u.usd, u.agents);
+}
+function liveSpend(runDir) {
+  const spend = { total: zeroTotals(), byModel: /* @__PURE__ */ new Map() };
+  const usage = readUsageFile(runDir);
+  if (usage?.byModel) {
+    for (const [model, u] of Object.entries(usage.byModel)) addTo(spend, model, u);
+    return spend;
+  }
+  const started = readRunEvents(runDir).find((e) => e.type === "run.started");
+  const from = started?.type === "run.started" ? started.resumedFrom : void 0;
+  const replayed = new Set(
+    from && isRunId(from) ? readJournal(join25(runDir, "..", from, "journal.jsonl")).map((e) => `${e.index} ${e.key}`) : []
+  );
+  for (const entry of readJournal(join25(runDir, "journal.jsonl"))) {
+    if (replayed.has(`${entry.index} ${entry.key}`)) continue;
+    addTo(spend, entry.model, { agents: 1, ...entry.usage, usd: entry.usd });
+  }
+  return spend;
+}
+async function mergedBranchTests(settings) {
+  const command = settings.oracle.command ?? detectOracle(settings.repoDir, await trackedFiles(settings.repoDir))?.command;
+  if (!command) return void 0;
+  return async (dir) => {
+    const runner = await createRepoCodeRunner({
+      isolation: settings.isolation,
+      repoDir: settings.repoDir,
+      hide: [settings.runsDir, settings.repoDir]
+    });
+    const redactor = new Redactor(settings.secrets ?? [], settings.env ?? process.env);
+    try {
+      const result = await runOracle(
+        { command, timeoutSeconds: settings.oracle.timeoutSeconds },
+        {
+          runner,
+          redactor,
+          signal: settings.signal ?? new AbortController().signal,
+          onCommand: () => void 0
+        },
+        dir
+      );
+      return { command, passed: result.passed, summary: result.summary };
+    } catch (error62) {
+      return { command, passed: false, summary: `not run: ${redactor.redact(error62.message)}` };
+    }
+  };
+}
+async function mergeOne(o, worktree, base2, run) {
+  const bundle = join25(run.runDir, CHANGES_BUNDLE);
+  if (!existsSync14(bundle)) return { why: `its run directory has no ${CHANGES_BUNDLE}` };
+  const ref2 = `refs/dwf-shards/${run.index}`;
+  const branch = `dwf/${run.runId}`;
+  try {
+    await git(o.repoDir, ["fetch", "--quiet", "--no-tags", bundle, `+refs/heads/${branch}:${ref2}`]);
+  } catch (error62) {
+    return { why: `its ${CHANGES_BUNDLE} could not be read (${error62.message.slice(0, 300)})` };
+  }
+  const files = (await git(o.repoDir, ["diff", "--name-only", base2, ref2])).split("\n").filter(Boolean);
+  try {
+    await git(
+      worktree,
+      ["merge", "--quiet", "--no-ff", "--no-edit", "-m", `shard ${run.index}: run ${run.runId}`, ref2],
+      IDENTITY
+    );
+    return { files };
+  } catch {
+    const conflicted = (await git(worktree, ["diff", "--name-only", "--diff-filter=U"])).split("\n").filter(Boolean);
+    await git(worktree, ["merge", "--abort"]);
+    return {
+      why: `its changes conflict with the shards merged before it${conflicted.length > 0 ? ` in ${conflicted.join(", ")}` : ""}`
+    };
+  } finally {
+    await git(o.repoDir, ["update-ref", "-d", ref2]);
+  }
+}
+async function outcomeOf2(o, worktree, base2, index, runs) {
+  const attempts = runs.filter((r) => r.index === index);
+  const spent = zeroTotals();
+  for (const r of attempts) {
+    const t = liveSpend(r.runDir).total;
+    add(spent, t, t.usd, t.agents);
+  }
+  const done = attempts.filter((r) => r.status === "completed").pop();
+  const common2 = { index, attempts: attempts.length, spent, files: [] };
+  if (!done) {
+    const newest = attempts.at(-1);
+    return {
+      ...common2,
+      state: "missing",
+      replayedAgents: 0,
+      ...newest ? { status: newest.status } : {},
+      why: newest ? `its newest run \`${newest.runId}\` is ${newest.status === "unfinished" ? "unfinished (killed or cancelled)" : newest.status}` : "no run of it is here (it never started, or its artifact was not uploaded)"
+    };
+  }
+  const result = readResultFile(done.runDir);
+  const reportPath = join25(done.runDir, "report.md");
+  const about = {
+    ...common2,
+    runId: done.runId,
+    replayedAgents: result?.replayedAgents ?? 0,
+    ...existsSync14(reportPath) ? { report: readFileSync12(reportPath, "utf8") } : {}
+  };
+  if (!result?.branch) return { ...about, state: "no changes" };
+  const merged = await mergeOne(o, worktree, base2, done);
+  return "why" in merged ? { ...about, state: "left out", why: merged.why } : { ...about, state: "merged", files: merged.files };
+}
+async function mergeShards(o) {
+  const base2 = (await git(o.repoDir, ["rev-parse", "HEAD"])).trim();
+  const runId = newRunId(/* @__PURE__ */ new Date());
+  const runDir = join25(o.runsDir, runId);
+  mkdirSync5(runDir, { recursive: true });
+  const branch = `dwf/${runId}`;
+  const worktree = join25(runDir, "workspace");
+  await git(o.repoDir, ["worktree", "add", "--quiet", "-b", branch, worktree, base2]);
+  const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
+  const shards = [];
+  let oracle;
+  try {
+    for (let index = 0; index < o.count; index++)
+      shards.push(await outcomeOf2(o, worktree, base2, index, runs));
+    if (o.oracle && shards.some((s) => s.state === "merged")) oracle = await o.oracle(worktree);
+  } finally {
+    await git(o.repoDir, ["worktree", "remove", "--force", worktree]);
+  }
+  const anyMerged = shards.some((s) => s.state === "merged");
+  if (!anyMerged) await git(o.repoDir, ["branch", "-D", branch]);
+  const total = zeroTotals();
+  const byModel = /* @__PURE__ */ new Map();
+  for (const r of runs) {
+    const spend = liveSpend(r.runDir);
+    for (const [model, u] of spend.byModel) {
+      addTo({ total, byModel }, model, u);
+    }
+  }
+  const results = shards.flatMap(
+    (s) => s.runId && s.state !== "left out" ? [readResultFile(join25(o.runsDir, s.runId))] : []
+  );
+  const findings = results.flatMap((r) => findingsOf(r?.result));
+  const failures = {};
+  for (const [reason, n] of results.flatMap((r) => Object.entries(r?.failures ?? {})))
+    failures[reason] = (failures[reason] ?? 0) + n;
+  const failedAgents2 = results.reduce((n, r) => n + (r?.failedAgents ?? 0), 0);
+  const files = [...new Set(shards.flatMap((s) => s.state === "merged" ? s.files : []))].sort();
+  const report = renderShardsReport({
+    name: o.name ?? runs.map((r) => readResultFile(r.runDir)?.name).find((n) => n !== void 0) ?? "sharded run",
+    runId,
+    count: o.count,
+    base: base2,
+    ...anyMerged ? { branch } : {},
+    shards,
+    totals: total,
+    byModel: Object.fromEntries(byModel),
+    resume: o.resume,
+    ...oracle ? { oracle } : {}
+  });
+  const reportPath = join25(runDir, "report.md");
+  writeFileSync6(reportPath, report);
+  const usage = { totals: total, byModel: Object.fromEntries(byModel) };
+  writeJsonAtomic(join25(runDir, "usage.json"), usage);
+  writeJsonAtomic(join25(runDir, "changes.json"), { files, ...anyMerged ? { branch, base: base2 } : {} });
+  const merged = {
+    runId,
+    runDir,
+    status: shardsStatus(shards),
+    base: base2,
+    ...anyMerged ? { branch } : {},
+    shards,
+    incomplete: shards.filter((s) => s.state === "missing" || s.state === "left out").map((s) => s.index),
+    usage: total,
+    byModel: Object.fromEntries(byModel),
+    findings,
+    failedAgents: failedAgents2,
+    failures,
+    files,
+    reportPath,
+    ...oracle ? { oracle } : {}
+  };
+  writeJsonAtomic(join25(runDir, "merge.json"), { ...merged, shards: shards.map(({ report: _, ...s }) => s) });
+  return merged;
 }
 
 // src/flows/settings.ts
@@ -90350,8 +92202,356 @@ function runSettings(place, ...layers) {
     if (layer.isolation !== void 0) settings.isolation = layer.isolation;
     if (layer.allowedCommands !== void 0) settings.allowedCommands = layer.allowedCommands;
     if (layer.commitReport !== void 0) settings.commitReport = layer.commitReport;
+    if (layer.maxShards !== void 0) settings.maxShards = layer.maxShards;
+    if (layer.shardTargetMinutes !== void 0) settings.shardTargetMinutes = layer.shardTargetMinutes;
   }
   return settings;
+}
+
+// src/action/pull-request.ts
+import { existsSync as existsSync15, readFileSync as readFileSync13 } from "node:fs";
+import { join as join26 } from "node:path";
+function knownFrom(pullRequest, trusted) {
+  return readMarker("sweep-known", pullRequest, trusted) ?? [];
+}
+function changedFilesOf(runDir) {
+  const path4 = join26(runDir, "changes.json");
+  if (!existsSync15(path4)) return [];
+  const files = JSON.parse(readFileSync13(path4, "utf8")).files;
+  return Array.isArray(files) ? files.filter((f) => typeof f === "string") : [];
+}
+async function openPullRequest(o, summary, about) {
+  await o.push(summary.branch);
+  const events = readRunEvents(summary.runDir);
+  const changed = changedFilesOf(summary.runDir);
+  const oracles = events.filter((e) => e.type === "oracle");
+  const { fixedCounted } = reconcile(findingsOf(summary.result), changed, {
+    ...oracles[0] ? { first: oracles[0] } : {},
+    ...oracles.length > 0 ? { last: oracles[oracles.length - 1] } : {},
+    count: oracles.length
+  });
+  const { title, body } = pullRequestFor(summary, readFileSync13(summary.reportPath, "utf8"), about, changed, {
+    fixed: fixedCounted,
+    diagram: runDiagramOf(events),
+    ...o.jobUrl && o.actionsRunId ? { trace: traceArtifactLine({ runUrl: o.jobUrl, actionsRunId: o.actionsRunId, runId: summary.runId }) } : {}
+  });
+  return o.github.createPullRequest({ title, body, head: summary.branch });
+}
+function pushWith(ctx) {
+  return (branch) => pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
+}
+
+// src/action/run-mode.ts
+import { existsSync as existsSync16 } from "node:fs";
+import { join as join27 } from "node:path";
+
+// src/action/progress-comment.ts
+var ProgressComment = class {
+  constructor(write, render, intervalMs = 1e4, now = Date.now) {
+    this.write = write;
+    this.render = render;
+    this.intervalMs = intervalMs;
+    this.now = now;
+  }
+  write;
+  render;
+  intervalMs;
+  now;
+  state = emptyProgress();
+  lastWrite = Number.NEGATIVE_INFINITY;
+  timer;
+  writing = Promise.resolve();
+  on(event) {
+    applyEvent(this.state, event);
+    const wait = this.lastWrite + this.intervalMs - this.now();
+    if (wait <= 0) this.publish();
+    else this.timer ??= setTimeout(() => this.publish(), wait);
+  }
+  async flush(finalBody) {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = void 0;
+    await this.writing;
+    await this.write(finalBody ?? this.render(this.state));
+  }
+  publish() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = void 0;
+    this.lastWrite = this.now();
+    const body = this.render(this.state);
+    this.writing = this.writing.then(() => this.write(body)).catch(() => void 0);
+  }
+};
+
+// src/action/run-mode.ts
+function notOwnProgress(trusted, thread, own2) {
+  const runs = markersIn("run", thread, trusted);
+  const newest = runs[runs.length - 1];
+  const other = newest?.marker.actionsRunId;
+  if (!newest || newest.comment.id !== own2.id || other !== void 0 && other !== own2.actionsRunId)
+    return `comment ${own2.id} is not the progress comment of this run`;
+  return void 0;
+}
+async function checkApproval(o, given = {}) {
+  const all = await o.github.listComments(o.issue);
+  if (given.ownComment !== void 0) {
+    const problem = notOwnProgress(o.trusted, all, given.ownComment);
+    if (problem) return { refused: problem };
+  }
+  const thread = all.filter((c) => c.id !== given.ownComment?.id);
+  const found = runnable(
+    o.trusted,
+    thread,
+    {
+      planCommentId: o.planCommentId,
+      scriptSha256: o.scriptSha256,
+      ...given.resume ? { resume: true } : {}
+    },
+    o.config
+  );
+  if ("refused" in found) return found;
+  const approver = found.approval.approver;
+  const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, "approve");
+  if (!allowed.allowed) return { refused: `the approval is not valid now: ${allowed.reason}` };
+  return { ...found, approver, script: scriptOf(found.comment.body) };
+}
+async function runApprovedPlan(o) {
+  const issue3 = checkId("issue", o.issue, "the issue number");
+  if (!issue3.ok) return { status: "refused", reason: issue3.problem };
+  const comment = (body) => o.github.comment(o.issue, body);
+  const refuse = async (reason) => {
+    await comment(didNotRun(reason));
+    return { status: "refused", reason };
+  };
+  const found = await checkApproval(o, o.resume ? { resume: true } : {});
+  if ("refused" in found) return refuse(found.refused);
+  const { approver, script } = found;
+  const previous = found.attempt;
+  if (previous && !existsSync16(join27(o.runsDir, previous.runId))) {
+    return refuse(
+      `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`
+    );
+  }
+  const info = {
+    planId: found.marker.planId,
+    ...o.jobUrl ? { runUrl: o.jobUrl } : {},
+    // A local run ('local') has no Actions run whose artifact a resume could download.
+    ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
+  };
+  const progressComment = await comment(runProgress(emptyProgress(), info));
+  const progress = new ProgressComment(
+    (body) => o.github.updateComment(progressComment.id, body),
+    (state) => runProgress(state, info),
+    o.progressIntervalMs
+  );
+  const settings = runSettings(
+    {
+      repoDir: o.repoDir,
+      runsDir: o.runsDir,
+      provider: o.provider,
+      ...o.env ? { env: o.env } : {},
+      ...o.secrets ? { secrets: o.secrets } : {},
+      ...o.signal ? { signal: o.signal } : {}
+    },
+    o.config
+  );
+  const summary = await runScript2(settings, {
+    source: script,
+    file: `plan-${found.marker.planId}.js`,
+    oracle: "detect",
+    // The plan's per-phase estimate goes in the report; its derived budget applies when none is configured.
+    estimate: estimateOf(found.comment.body),
+    ...previous ? { resume: previous.runId } : {},
+    onEvent: (event) => progress.on(event)
+  });
+  let pullRequest;
+  if (summary.branch) {
+    pullRequest = await openPullRequest(
+      o,
+      { ...summary, branch: summary.branch },
+      { marker: found.marker, approver: approver.login, issue: o.issue }
+    );
+  }
+  await progress.flush(runEndedComment(summary, pullRequest, progress.state, info));
+  return { status: summary.status, summary, ...pullRequest ? { pullRequest } : {} };
+}
+
+// src/action/shards-mode.ts
+async function checkShardedPlan(o, given) {
+  const issue3 = checkId("issue", o.issue, "the issue number");
+  if (!issue3.ok) return { refused: issue3.problem };
+  const found = await checkApproval(o, given);
+  if ("refused" in found) return found;
+  const count4 = found.marker.shards;
+  if (count4 === void 0) {
+    return {
+      refused: `plan \`${found.marker.planId}\` is not sharded (its plan names no shards); it runs as one job, dispatched with mode \`run\``
+    };
+  }
+  return { ...found, count: count4 };
+}
+async function startShards(o) {
+  const resume = o.resumeActionsRunId !== void 0;
+  const found = await checkShardedPlan(o, { resume });
+  if ("refused" in found) {
+    if (checkId("issue", o.issue, "the issue number").ok)
+      await o.github.comment(o.issue, didNotRun(found.refused));
+    return { status: "refused", reason: found.refused };
+  }
+  if (resume && shardRuns(o.runsDir).length === 0) {
+    const reason = `no shard's run directory of Actions run ${o.resumeActionsRunId} is here; the workflow downloads them from its artifacts, which may have expired`;
+    await o.github.comment(o.issue, didNotRun(reason));
+    return { status: "refused", reason };
+  }
+  const matrix = resume ? missingShards(o.runsDir, found.count) : Array.from({ length: found.count }, (_, i2) => i2);
+  const info = {
+    planId: found.marker.planId,
+    ...o.jobUrl ? { runUrl: o.jobUrl } : {},
+    ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
+  };
+  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states: [], info }));
+  const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.repoDir })).trim();
+  return { status: "started", count: found.count, matrix, progressCommentId: progress.id, baseSha };
+}
+function shardedInputs2(inputs, issue3) {
+  const parsed = parseDispatch({
+    ...inputs,
+    ...issue3 > 0 ? { issue: String(issue3) } : {},
+    mode: "sharded"
+  });
+  if (!parsed.ok) throw new Error(parsed.problem);
+  if (parsed.inputs.mode !== "sharded") throw new Error("the dispatch is not of a sharded run");
+  const { plan_comment_id, script_sha256, resume_actions_run_id } = parsed.inputs;
+  return {
+    issue: parsed.inputs.issue,
+    planCommentId: plan_comment_id,
+    scriptSha256: script_sha256,
+    ...resume_actions_run_id !== void 0 ? { resumeActionsRunId: resume_actions_run_id } : {}
+  };
+}
+function shardedOptions(job) {
+  const inputs = shardedInputs2(job.inputs, job.issue);
+  return {
+    github: job.github,
+    config: job.config,
+    trusted: job.trusted,
+    ...inputs,
+    repoDir: job.ctx.workspace,
+    runsDir: job.ctx.runsDir,
+    jobUrl: `${job.ctx.serverUrl}/${job.ctx.owner}/${job.ctx.repo}/actions/runs/${job.ctx.actionsRunId}`,
+    actionsRunId: job.ctx.actionsRunId,
+    resume: inputs.resumeActionsRunId !== void 0
+  };
+}
+function progressCommentIdOf(env) {
+  const checked = checkId(
+    "commentId",
+    Number(env.INPUT_PROGRESS_COMMENT_ID),
+    "the `progress_comment_id` input"
+  );
+  if (!checked.ok) throw new Error(checked.problem);
+  return checked.value;
+}
+async function shardsJob(job) {
+  const outcome = await startShards(shardedOptions(job));
+  if (outcome.status === "refused") {
+    job.summary(refusedToRun(outcome.reason));
+    return 1;
+  }
+  job.output("matrix", JSON.stringify(outcome.matrix));
+  job.output("count", String(outcome.count));
+  job.output("progress_comment_id", String(outcome.progressCommentId));
+  job.output("base_sha", outcome.baseSha);
+  job.summary(
+    `Sharded run: ${outcome.count} shards; this run runs ${outcome.matrix.length === outcome.count ? "all of them" : `shards ${outcome.matrix.join(", ") || "none"}`}.`
+  );
+  return 0;
+}
+
+// src/action/merge-mode.ts
+function asFinishedRun(merged) {
+  return {
+    runId: merged.runId,
+    status: "completed",
+    result: { findings: merged.findings },
+    runDir: merged.runDir,
+    usage: merged.usage,
+    // Replayed answers are in the usage already, counted where they were paid for.
+    replayedAgents: 0,
+    failedAgents: merged.failedAgents,
+    failures: merged.failures,
+    branch: merged.branch,
+    reportPath: merged.reportPath
+  };
+}
+async function mergeShardsJob(o) {
+  const found = await checkShardedPlan(o, {
+    ...o.resume ? { resume: true } : {},
+    ownComment: {
+      id: o.progressCommentId,
+      ...o.actionsRunId !== void 0 ? { actionsRunId: o.actionsRunId } : {}
+    }
+  });
+  if ("refused" in found) return { status: "refused", reason: found.refused };
+  const tests = await mergedBranchTests(
+    runSettings(
+      {
+        repoDir: o.repoDir,
+        runsDir: o.runsDir,
+        provider: o.provider,
+        ...o.env ? { env: o.env } : {},
+        ...o.secrets ? { secrets: o.secrets } : {}
+      },
+      o.config
+    )
+  );
+  const merged = await mergeShards({
+    repoDir: o.repoDir,
+    runsDir: o.runsDir,
+    ...tests ? { oracle: tests } : {},
+    count: found.count,
+    resume: resumeShardsHint()
+  });
+  const pullRequest = merged.branch ? (
+    // No trace line: the traces are in each shard's run directory, in the shards' artifacts, not the merge's.
+    await openPullRequest(
+      { github: o.github, push: o.push },
+      asFinishedRun({ ...merged, branch: merged.branch }),
+      {
+        marker: found.marker,
+        approver: found.approver.login,
+        issue: o.issue
+      }
+    )
+  ) : void 0;
+  await o.github.updateComment(
+    o.progressCommentId,
+    shardsEnded({
+      planId: found.marker.planId,
+      count: found.count,
+      shards: merged.shards,
+      ...pullRequest ? { pullRequest } : {},
+      // The marker names the merge's run and this Actions run: what a resume downloads.
+      ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { attempt: { runId: merged.runId, actionsRunId: o.actionsRunId } } : {}
+    })
+  );
+  return { status: merged.status, merged, ...pullRequest ? { pullRequest } : {} };
+}
+async function mergeJob(job) {
+  const outcome = await mergeShardsJob({
+    ...shardedOptions(job),
+    progressCommentId: progressCommentIdOf(job.env),
+    push: pushWith(job.ctx),
+    provider: job.provider(),
+    env: job.commandEnv,
+    secrets: job.secrets
+  });
+  if (outcome.status === "refused") {
+    await job.github.comment(job.issue, didNotRun(outcome.reason));
+    job.summary(refusedToRun(outcome.reason));
+    return 1;
+  }
+  job.summary(readFileSync14(outcome.merged.reportPath, "utf8"));
+  return outcome.status === "completed" ? 0 : 1;
 }
 
 // src/action/plan-mode.ts
@@ -90461,748 +92661,138 @@ async function postPlan(o) {
   return { status: "planned", plan: plan2, commentId: posted.id };
 }
 
-// src/action/run-mode.ts
-import { existsSync as existsSync12 } from "node:fs";
-import { join as join24 } from "node:path";
+// src/action/shard-mode.ts
+import { readFileSync as readFileSync15 } from "node:fs";
 
-// src/flows/run.ts
-import { join as join22 } from "node:path";
-
-// src/flows/finish.ts
-import { writeFileSync as writeFileSync4 } from "node:fs";
-import { join as join21 } from "node:path";
-
-// src/engine/run-record.ts
-import { existsSync as existsSync10, readdirSync as readdirSync4, readFileSync as readFileSync9, statSync as statSync4 } from "node:fs";
-import { join as join20 } from "node:path";
-function readRunEvents(runDir) {
-  const path4 = join20(runDir, "events.jsonl");
-  return existsSync10(path4) ? readJsonLines(path4) : [];
-}
-function startOfRunId(runId) {
-  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(runId);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : "";
-}
-
-// src/report/trace-client.ts
-var TRACE_JS = String.raw`
-(function () {
-  'use strict';
-  var t0 = performance.now();
-  var D = JSON.parse(document.getElementById('trace-data').textContent);
-  var ROW = 22;
-  var A = D.agents.map(function (r) {
-    return { i: r[0], l: r[1], p: r[2], s: r[3], m: r[4], q: r[5], b: r[6], f: r[7], it: r[8], ot: r[9],
-      cr: r[10], cw: r[11], u: r[12], tu: r[13], c: r[14], e: r[15] };
-  });
-  var byIndex = {};
-  A.forEach(function (a) { byIndex[a.i] = a; });
-  var span = Math.max(1, D.run.durationMs);
-  var $ = function (id) { return document.getElementById(id); };
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text !== undefined && text !== null) n.textContent = String(text);
-    return n;
-  }
-  function fmtMs(ms) {
-    if (ms === null || ms === undefined) return '-';
-    if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
-    return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
-  }
-  function fmtTok(n) { return n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e3 ? (n / 1e3).toFixed(1) + 'k' : String(n); }
-  function fmtUsd(u) { return u === null || u === undefined ? '$ unknown' : '$' + u.toFixed(u < 1 ? 4 : 2); }
-  function tokens(a) { return a.it + a.ot + a.cr + a.cw; }
-  function name(a) { return '#' + a.i + ' ' + (a.l || '(no label)'); }
-  function promptOf(a) {
-    var t = D.transcripts[a.i];
-    var s = t && t.find(function (l) { return l.type === 'start'; });
-    return s ? s.prompt : '';
-  }
-
-  // Finding threads: a label is a verb and a subject ("verify src/a.js:10"); agents whose subjects
-  // match, or share the subject's root once a trailing ":line" is removed, work on one finding.
-  function subject(label) {
-    if (!label) return null;
-    var m = /^\S+\s+(.+)$/.exec(label.trim());
-    return m ? m[1] : null;
-  }
-  function rootOf(s) { return s.replace(/:\d+(?:-\d+)?$/, ''); }
-  var byRoot = {};
-  A.forEach(function (a) {
-    var s = subject(a.l);
-    if (s) (byRoot[rootOf(s)] = byRoot[rootOf(s)] || []).push(a);
-  });
-  function thread(a) {
-    var s = subject(a.l);
-    if (!s) return [];
-    var root = rootOf(s);
-    return (byRoot[root] || []).filter(function (x) {
-      var t = subject(x.l);
-      return t === s || t === root || s === root;
-    });
-  }
-
-  // Filters and the rows they leave: a header per phase, then its agents in start order.
-  var filter = { phase: '', status: '', text: '' };
-  var rows = [];
-  function matches(a) {
-    if (filter.phase !== '' && String(a.p) !== filter.phase) return false;
-    if (filter.status !== '' && a.s !== filter.status) return false;
-    if (!filter.text) return true;
-    var hay = (name(a) + ' ' + a.s + ' ' + (D.models[a.m] || '') + ' ' + (a.e || '') + ' ' + promptOf(a)).toLowerCase();
-    return hay.indexOf(filter.text) >= 0;
-  }
-  function buildRows() {
-    rows = [];
-    D.phaseNames.forEach(function (ph, pi) {
-      var list = A.filter(function (a) { return a.p === pi && matches(a); });
-      var oracles = D.oracles.filter(function (o) { return o.phase === ph; });
-      if (list.length === 0 && (oracles.length === 0 || filter.text || filter.status)) return;
-      if (filter.phase !== '' && filter.phase !== String(pi)) return;
-      rows.push({ phase: ph, count: list.length, oracles: oracles });
-      list.sort(function (x, y) { return (x.q ?? x.f ?? 0) - (y.q ?? y.f ?? 0) || x.i - y.i; });
-      list.forEach(function (a) { rows.push({ agent: a }); });
-    });
-    $('rows-inner').style.height = rows.length * ROW + 'px';
-    $('shown').textContent = rows.filter(function (r) { return r.agent; }).length + ' of ' + A.length + ' agents shown';
-    renderRows(true);
-  }
-  function pct(t) { return (100 * Math.max(0, Math.min(span, t)) / span) + '%'; }
-  function bar(cls, from, to) {
-    var b = el('div', 'bar ' + cls);
-    b.style.left = pct(from);
-    b.style.width = 'calc(' + pct(to) + ' - ' + pct(from) + ')';
-    return b;
-  }
-  function rowNode(r, k) {
-    var n = el('div', r.agent ? 'row' : 'row phase-row');
-    n.style.top = k * ROW + 'px';
-    var track = el('div', 'track');
-    if (r.agent) {
-      var a = r.agent;
-      n.dataset.index = a.i;
-      if (selected === a.i) n.classList.add('selected');
-      var label = el('div', 'name');
-      label.appendChild(el('span', 'sw s-' + a.s));
-      label.appendChild(document.createTextNode(name(a)));
-      label.title = name(a) + ' (' + a.s + ')';
-      n.appendChild(label);
-      var end = a.f ?? span;
-      if (a.q !== null && a.b !== null && a.b > a.q) track.appendChild(bar('wait', a.q, a.b));
-      if (a.s === 'queued') track.appendChild(bar('wait', a.q ?? 0, end));
-      else if (a.s === 'replayed') track.appendChild(bar('s-replayed', Math.max(0, end - span / 400), end));
-      else track.appendChild(bar('s-' + a.s, a.b ?? a.q ?? end, end));
-    } else {
-      n.appendChild(el('div', 'name', r.phase + ' · ' + r.count + (r.count === 1 ? ' agent' : ' agents')));
-      r.oracles.forEach(function (o) {
-        var m = el('div', 'oracle-mark');
-        m.style.left = pct(Math.max(0, o.t - o.durationMs));
-        m.style.width = 'calc(max(2px, ' + pct(o.t) + ' - ' + pct(Math.max(0, o.t - o.durationMs)) + '))';
-        m.title = 'oracle: ' + (o.passed ? 'passed' : 'failed') + ' — ' + o.summary;
-        track.appendChild(m);
-      });
-    }
-    n.appendChild(track);
-    return n;
-  }
-  var drawn = '';
-  function renderRows(force) {
-    var box = $('rows');
-    var first = Math.max(0, Math.floor(box.scrollTop / ROW) - 10);
-    var last = Math.min(rows.length, Math.ceil((box.scrollTop + box.clientHeight) / ROW) + 10);
-    var key = first + ':' + last;
-    if (!force && key === drawn) return;
-    drawn = key;
-    var inner = $('rows-inner');
-    inner.textContent = '';
-    var frag = document.createDocumentFragment();
-    for (var k = first; k < last; k++) frag.appendChild(rowNode(rows[k], k));
-    inner.appendChild(frag);
-  }
-
-  // The concurrency chart: agents running (solid) and waiting for a slot (light) over time.
-  function drawChart() {
-    var c = $('chart');
-    var w = c.clientWidth, h = c.clientHeight, dpr = window.devicePixelRatio || 1;
-    c.width = w * dpr; c.height = h * dpr;
-    var g = c.getContext('2d');
-    g.scale(dpr, dpr);
-    var steps = function (from, to) {
-      var ev = [];
-      A.forEach(function (a) {
-        var s = a[from], e = a[to] ?? span;
-        if (s !== null && s !== undefined && e > s) { ev.push([s, 1]); ev.push([e, -1]); }
-      });
-      return ev.sort(function (x, y) { return x[0] - y[0] || x[1] - y[1]; });
+// src/action/shard-progress.ts
+var PROGRESS_CALL_INTERVAL_MS = 3e4;
+var realSleep = (ms) => new Promise((resolve4) => setTimeout(resolve4, ms));
+var ShardProgress = class {
+  constructor(github, commentId2, shardIndex, count4, info, options = {}) {
+    this.github = github;
+    this.commentId = commentId2;
+    this.shardIndex = shardIndex;
+    this.count = count4;
+    this.info = info;
+    if (!Number.isInteger(shardIndex) || shardIndex < 0 || shardIndex >= count4)
+      throw new Error(`shard ${shardIndex} is not one of the run's ${count4} shards (0 to ${count4 - 1})`);
+    this.o = {
+      intervalMs: PROGRESS_CALL_INTERVAL_MS * count4,
+      verifyDelayMs: 3e3,
+      jitterMs: 2e3,
+      maxAttempts: 5,
+      now: Date.now,
+      sleep: realSleep,
+      random: Math.random,
+      ...options
     };
-    var running = steps('b', 'f'), waiting = steps('q', 'b');
-    var peak = 1, n = 0;
-    running.forEach(function (e) { n += e[1]; peak = Math.max(peak, n); });
-    var plot = function (ev, colour) {
-      var level = 0;
-      g.fillStyle = colour;
-      for (var k = 0; k < ev.length; k++) {
-        level += ev[k][1];
-        var x0 = ev[k][0] / span * w, x1 = (k + 1 < ev.length ? ev[k + 1][0] : span) / span * w;
-        var y = Math.min(level, peak) / peak * (h - 4);
-        if (y > 0) g.fillRect(x0, h - y, Math.max(0.5, x1 - x0), y);
-      }
-    };
-    plot(waiting, 'rgba(160,168,178,0.45)');
-    plot(running, 'rgba(59,130,196,0.85)');
-    $('peak').textContent = 'peak ' + peak + ' running' + (D.run.concurrency ? ' (cap ' + D.run.concurrency + ')' : '');
   }
-  function drawAxis() {
-    var axis = $('axis');
-    axis.textContent = '';
-    var nice = [100, 250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
-    var stepMs = nice.find(function (s) { return span / s <= 8; }) || 7200000;
-    for (var t = 0; t <= span; t += stepMs) {
-      var s = el('span', '', fmtMs(t));
-      s.style.left = pct(t);
-      axis.appendChild(s);
-    }
-  }
-
-  // The detail panel: one agent, its finding thread and its transcript.
-  var selected = null;
-  function show(index) {
-    var a = byIndex[index];
-    if (!a) return;
-    selected = index;
-    renderRows(true);
-    var box = $('detail');
-    box.textContent = '';
-    box.appendChild(el('h2', '', name(a)));
-    var facts = [D.phaseNames[a.p], a.s, D.models[a.m] || '', 'queued ' + fmtMs(a.q), 'started ' + fmtMs(a.b),
-      'finished ' + fmtMs(a.f), a.b !== null && a.f !== null ? 'ran ' + fmtMs(a.f - a.b) : '',
-      a.tu + ' turns', fmtTok(tokens(a)) + ' tokens (in ' + fmtTok(a.it) + ', out ' + fmtTok(a.ot) + ', cache read ' +
-      fmtTok(a.cr) + ', cache write ' + fmtTok(a.cw) + ')', fmtUsd(a.u), a.c ? a.c + ' commands' : ''];
-    box.appendChild(el('div', 'muted', facts.filter(Boolean).join(' · ')));
-    if (a.e) box.appendChild(el('pre', '', 'error: ' + a.e));
-    var th = thread(a);
-    if (th.length > 1) {
-      box.appendChild(el('h2', '', 'Finding thread'));
-      var ul = el('ul', 'thread');
-      th.forEach(function (x) {
-        var li = el('li', x.i === a.i ? 'current' : '');
-        var link = el('a', '', name(x));
-        link.addEventListener('click', function () { location.hash = 'agent-' + x.i; });
-        li.appendChild(link);
-        li.appendChild(el('span', 'muted', ' · ' + x.s + answerHint(x)));
-        ul.appendChild(li);
-      });
-      box.appendChild(ul);
-    }
-    renderTranscript(box, a, D.transcripts[a.i]);
-  }
-  function answerHint(a) {
-    var t = D.transcripts[a.i];
-    var end = t && t.find(function (l) { return l.type === 'end'; });
-    var r = end && end.result;
-    if (r && typeof r === 'object' && typeof r.confirmed === 'boolean') return r.confirmed ? ' · confirmed' : ' · refuted';
-    if (r && typeof r === 'object' && typeof r.fixed === 'boolean') return r.fixed ? ' · fixed' : ' · not fixed';
-    return '';
-  }
-  function pretty(v) { return typeof v === 'string' ? v : JSON.stringify(v, null, 2); }
-  function entry(box, cls, title, body) {
-    var e = el('div', 'entry ' + cls);
-    e.appendChild(el('h3', '', title));
-    if (body !== undefined && body !== '') e.appendChild(el('pre', '', body));
-    box.appendChild(e);
-    return e;
-  }
-  function renderTranscript(box, a, lines) {
-    box.appendChild(el('h2', '', 'Transcript'));
-    var file = 'transcripts/' + a.i + '.jsonl';
-    if (!lines) { box.appendChild(el('div', 'empty', 'No transcript: this agent never started.')); return; }
-    var outputs = {};
-    lines.forEach(function (l) { if (l.type === 'tool') outputs[l.id] = l; });
-    lines.forEach(function (l) {
-      if (l.type === 'start') {
-        entry(box, 'prompt', 'Prompt' + (l.tools ? ' · tools: ' + l.tools.join(', ') : ''), l.prompt);
-      } else if (l.type === 'turn') {
-        var u = l.u || [0, 0, 0, 0];
-        var e = entry(box, 'turn', 'Turn ' + l.turn + ' · ' + l.model + ' · ' + fmtMs(l.ms) + ' · in ' + fmtTok(u[0]) +
-          ', out ' + fmtTok(u[1]) + ', cache read ' + fmtTok(u[2]) + ', cache write ' + fmtTok(u[3]) + ' · ' +
-          fmtUsd(l.usd) + (l.retries ? ' · ' + l.retries + ' retries' : ''), l.text);
-        (l.toolCalls || []).forEach(function (c) {
-          var out = outputs[c.id];
-          var t = entry(e, 'tool' + (out && out.isError ? ' error' : ''), 'Tool call: ' + c.name + (out ? ' · ' + fmtMs(out.ms) : ''), pretty(c.input));
-          if (out) { t.appendChild(el('div', 'muted', out.isError ? 'error output' : 'output')); t.appendChild(el('pre', 'output', out.output)); }
-        });
-      } else if (l.type === 'note') entry(box, 'note', 'dwf told the model', l.text);
-      else if (l.type === 'model-error') entry(box, 'error', 'Model call failed after ' + fmtMs(l.ms), l.error);
-      else if (l.type === 'omitted') entry(box, 'note', l.lines + ' lines left out of this page: the full transcript is ' + file);
-      else if (l.type === 'end') {
-        var head = (l.status === 'completed' ? 'Answer' : 'Ended: ' + l.status) + ' · ' + fmtMs(l.ms) + ' · ' + l.turns + ' turns · ' + fmtUsd(a.u);
-        entry(box, l.status === 'completed' ? 'answer' : 'error', head, l.status === 'completed' ? pretty(l.result) : l.error);
-      } else if (l.type === 'replayed') {
-        entry(box, 'note', 'Replayed from run ' + l.from + ' at no cost; its transcript is ' + l.transcript.replace('../../', 'the runs directory\'s '));
-      }
-    });
-    var link = el('a', 'agent-link', 'full transcript: ' + file);
-    link.href = file;
-    box.appendChild(link);
-  }
-
-  function setup() {
-    var phaseSel = $('f-phase'), statusSel = $('f-status');
-    D.phaseNames.forEach(function (p, i) { var o = el('option', '', p); o.value = String(i); phaseSel.appendChild(o); });
-    var statuses = [];
-    A.forEach(function (a) { if (statuses.indexOf(a.s) < 0) statuses.push(a.s); });
-    statuses.forEach(function (s) { var o = el('option', '', s); o.value = s; statusSel.appendChild(o); });
-    phaseSel.addEventListener('change', function () { filter.phase = phaseSel.value; buildRows(); });
-    statusSel.addEventListener('change', function () { filter.status = statusSel.value; buildRows(); });
-    var timer = null;
-    $('f-text').addEventListener('input', function (ev) {
-      clearTimeout(timer);
-      timer = setTimeout(function () { filter.text = ev.target.value.trim().toLowerCase(); buildRows(); }, 120);
-    });
-    document.querySelectorAll('tr.phase-link').forEach(function (tr) {
-      tr.addEventListener('click', function () { phaseSel.value = tr.dataset.phase; filter.phase = tr.dataset.phase; buildRows(); });
-    });
-    var pending = false;
-    $('rows').addEventListener('scroll', function () {
-      if (pending) return;
-      pending = true;
-      requestAnimationFrame(function () { pending = false; renderRows(false); });
-    });
-    $('rows').addEventListener('click', function (ev) {
-      var r = ev.target.closest('.row[data-index]');
-      if (r) location.hash = 'agent-' + r.dataset.index;
-    });
-    window.addEventListener('hashchange', fromHash);
-    window.addEventListener('resize', function () { drawChart(); renderRows(true); });
-  }
-  function fromHash() {
-    var m = /^#agent-(\d+)$/.exec(location.hash);
-    if (m) show(Number(m[1]));
-  }
-  setup();
-  drawAxis();
-  drawChart();
-  buildRows();
-  fromHash();
-  document.body.dataset.readyMs = String(Math.round(performance.now() - t0));
-})();
-`;
-
-// src/report/trace-style.ts
-var TRACE_CSS = `
-:root { --queued:#c3c8cf; --running:#3b82c4; --done:#2e9e5b; --failed:#d64545; --stopped:#e08a2e;
-  --invalid:#9b4dca; --replayed:#2aa5a5; --line:#d8dde3; --muted:#5b6470; --bg:#f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 13px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; background: #fff; }
-header { padding: 12px 16px; border-bottom: 1px solid var(--line); background: var(--bg); }
-h1 { font-size: 18px; margin: 0 0 4px; }
-h2 { font-size: 14px; margin: 14px 0 6px; }
-.muted { color: var(--muted); }
-.totals span { margin-right: 14px; white-space: nowrap; }
-.status-done, .status-completed { color: var(--done); } .status-failed { color: var(--failed); }
-.status-stopped { color: var(--stopped); }
-main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(340px, 2fr); gap: 0; }
-@media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
-#left { padding: 8px 16px; border-right: 1px solid var(--line); min-width: 0; }
-#detail { padding: 8px 16px; overflow: auto; max-height: 100vh; position: sticky; top: 0; }
-table { border-collapse: collapse; font-size: 12px; }
-th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-td.num, th.num { text-align: right; }
-tr.phase-link { cursor: pointer; } tr.phase-link:hover { background: var(--bg); }
-.filters { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; margin: 10px 0 6px; }
-.filters input { flex: 1; min-width: 160px; padding: 4px 6px; }
-.legend span { margin-right: 10px; white-space: nowrap; }
-.sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
-#axis { position: relative; height: 18px; margin-left: 260px; border-bottom: 1px solid var(--line); font-size: 11px; color: var(--muted); }
-#axis span { position: absolute; top: 0; transform: translateX(-50%); white-space: nowrap; }
-#chart { display: block; margin-left: 260px; width: calc(100% - 260px); height: 48px; border-bottom: 1px solid var(--line); }
-#rows { position: relative; height: 62vh; overflow: auto; border-bottom: 1px solid var(--line); }
-#rows-inner { position: relative; }
-.row { position: absolute; left: 0; right: 0; height: 22px; display: flex; align-items: center; cursor: pointer; }
-.row:hover, .row.selected { background: #eef4fb; }
-.row .name { width: 260px; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: 8px; }
-.row .track { position: relative; flex: 1; height: 100%; }
-.bar { position: absolute; top: 5px; height: 12px; border-radius: 2px; min-width: 2px; }
-.bar.wait { background: var(--queued); opacity: .55; }
-.phase-row { font-weight: 600; background: var(--bg); cursor: default; border-top: 1px solid var(--line); }
-.phase-row:hover { background: var(--bg); }
-.oracle-mark { position: absolute; top: 5px; height: 12px; border-radius: 2px; background: #7a5cc2; opacity: .75; }
-.s-queued { background: var(--queued); } .s-running { background: var(--running); } .s-done { background: var(--done); }
-.s-failed { background: var(--failed); } .s-stopped { background: var(--stopped); } .s-invalid { background: var(--invalid); }
-.s-replayed { background: var(--replayed); }
-pre { background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 6px 8px; white-space: pre-wrap;
-  word-break: break-word; margin: 4px 0 8px; max-height: 420px; overflow: auto; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
-.entry { border-left: 3px solid var(--line); padding-left: 8px; margin: 8px 0; }
-.entry.tool { border-color: var(--running); } .entry.error { border-color: var(--failed); }
-.entry.answer { border-color: var(--done); } .entry.note { border-color: var(--stopped); }
-.entry h3 { font-size: 12px; margin: 0 0 2px; }
-.thread a, a.agent-link { cursor: pointer; color: #0969da; text-decoration: none; } .thread a:hover { text-decoration: underline; }
-.thread li.current { font-weight: 600; }
-.empty { color: var(--muted); padding: 20px 0; }
-details summary { cursor: pointer; }
-`;
-
-// src/report/trace.ts
-function escapeHtml(text2) {
-  return text2.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]
-  );
-}
-function scriptJson(value) {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
-function formatMs(ms) {
-  if (ms < 1e3) return `${Math.round(ms)} ms`;
-  if (ms < 6e4) return `${(ms / 1e3).toFixed(1)} s`;
-  return `${Math.floor(ms / 6e4)} min ${Math.round(ms % 6e4 / 1e3)} s`;
-}
-var STATUSES = ["queued", "running", "done", "failed", "stopped", "invalid", "replayed"];
-function outcomes(statuses) {
-  return STATUSES.filter((s) => statuses[s]).map((s) => `<span class="sw s-${s}"></span>${statuses[s]} ${s}`).join(" ");
-}
-function phaseTable2(data2) {
-  const rows = data2.phases.map((p) => {
-    const index = data2.phaseNames.indexOf(p.name);
-    return `<tr class="phase-link" data-phase="${index}"><td>${escapeHtml(p.name)}</td><td class="num">${p.agents}</td><td>${outcomes(p.statuses)}${p.oracles ? ` ${plural2(p.oracles, "oracle run")}` : ""}</td><td class="num">${formatTokens(p.tokens)}</td><td class="num">${escapeHtml(formatUsd(p.usd))}</td><td class="num">${formatMs(p.start)} \u2013 ${formatMs(p.end)}</td></tr>`;
-  });
-  return `<table><thead><tr><th>phase</th><th class="num">agents</th><th>outcomes</th><th class="num">tokens</th><th class="num">cost</th><th class="num">from \u2013 to</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
-}
-function oracleList(data2) {
-  if (data2.oracles.length === 0) return "";
-  const items = data2.oracles.map(
-    (o) => `<li><span class="status-${o.passed ? "done" : "failed"}">${o.passed ? "passed" : "failed"}</span> at ${formatMs(o.t)} in ${escapeHtml(o.phase)} (exit ${o.exitCode}, ${formatMs(o.durationMs)}): ${escapeHtml(o.summary)}</li>`
-  );
-  return `<h2>Test runs (oracle)</h2><ul>${items.join("")}</ul>`;
-}
-function logList(data2) {
-  if (data2.logs.length === 0) return "";
-  const items = data2.logs.map(
-    (l) => `<li><span class="muted">${formatMs(l.t)}</span> ${escapeHtml(l.message)}</li>`
-  );
-  return `<details><summary>Script log (${data2.logs.length} lines)</summary><ul>${items.join("")}</ul></details>`;
-}
-function totals(data2) {
-  const agents = data2.agents.length;
-  let tokens2 = 0;
-  let cacheRead = 0;
-  let cacheWrite = 0;
-  let usd5 = null;
-  for (const a of data2.agents) {
-    const usage = {
-      inputTokens: a[8],
-      outputTokens: a[9],
-      cacheReadTokens: a[10],
-      cacheWriteTokens: a[11]
-    };
-    tokens2 += billedTokens(usage);
-    cacheRead += usage.cacheReadTokens;
-    cacheWrite += usage.cacheWriteTokens;
-    if (a[12] !== null) usd5 = (usd5 ?? 0) + a[12];
-  }
-  const { run } = data2;
-  const parts = [
-    `<span class="status-${escapeHtml(run.status)}"><b>${escapeHtml(run.status)}</b></span>`,
-    `<span>${plural2(agents, "agent")}</span>`,
-    `<span>${formatTokens(tokens2)} tokens (cache read ${formatTokens(cacheRead)}, write ${formatTokens(cacheWrite)})</span>`,
-    `<span>${escapeHtml(formatUsd(usd5))}</span>`,
-    `<span>${formatMs(run.durationMs)}</span>`,
-    run.startedAt ? `<span class="muted">started ${escapeHtml(run.startedAt)}</span>` : "",
-    run.model ? `<span class="muted">model ${escapeHtml(run.model)}</span>` : "",
-    run.concurrency ? `<span class="muted">concurrency ${run.concurrency}</span>` : "",
-    run.resumedFrom ? `<span class="muted">resumed from ${escapeHtml(run.resumedFrom)}</span>` : ""
-  ];
-  return parts.filter(Boolean).join("");
-}
-function renderTrace(data2) {
-  const { run } = data2;
-  const legend = STATUSES.map((s) => `<span><span class="sw s-${s}"></span>${s}</span>`).join("");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>${escapeHtml(run.name)} \xB7 run ${escapeHtml(run.runId)} \xB7 trace</title>
-<style>${TRACE_CSS}</style></head>
-<body>
-<header><h1>${escapeHtml(run.name)} <span class="muted">run ${escapeHtml(run.runId)}</span></h1>
-<div class="totals">${totals(data2)}</div>
-${run.error ? `<pre>${escapeHtml(run.error)}</pre>` : ""}</header>
-<main><section id="left">
-<h2>Phases</h2>${phaseTable2(data2)}
-${oracleList(data2)}
-${logList(data2)}
-<h2>Timeline</h2>
-<div class="legend muted">${legend}<span><span class="sw" style="background:#7a5cc2"></span>oracle run</span> \xB7 light bar: waiting for a slot \xB7 <span id="peak"></span></div>
-<div class="filters"><select id="f-phase" aria-label="phase"><option value="">all phases</option></select>
-<select id="f-status" aria-label="status"><option value="">all statuses</option></select>
-<input id="f-text" type="search" placeholder="filter: label, prompt, model, error" aria-label="text filter">
-<span id="shown" class="muted"></span></div>
-<div id="axis"></div><canvas id="chart"></canvas>
-<div id="rows"><div id="rows-inner"></div></div>
-</section>
-<aside id="detail"><p class="empty">Click an agent to read its transcript: its prompt, each turn, its tool calls with their output, and its answer.</p></aside>
-</main>
-<script type="application/json" id="trace-data">${scriptJson(data2)}</script>
-<script>${TRACE_JS}</script>
-</body></html>
-`;
-}
-
-// src/flows/finish.ts
-function reportAndCommitWith(options) {
-  return (ending) => finish(ending, options);
-}
-var reportAndCommit = reportAndCommitWith({});
-async function finish(ending, options) {
-  const { workspace, runId } = ending;
-  const changes = await workspace?.summary();
-  const statusWith = (failure4) => failure4 !== void 0 && ending.status === "completed" ? "failed" : ending.status;
-  const reportFor = (branch, failure4) => ending.redact(
-    renderReport({
-      runId,
-      name: ending.name,
-      description: ending.description,
-      args: ending.args,
-      model: ending.model,
-      status: statusWith(failure4),
-      ...failure4 !== void 0 || ending.error !== void 0 ? { error: [ending.error, failure4].filter((e) => e !== void 0).join("; ") } : {},
-      result: ending.result,
-      digest: ending.digest,
-      usage: ending.usage,
-      durationMs: ending.durationMs,
-      ...changes ? { changes: { ...changes, byAgent: workspace.changes(), ...branch ? { branch } : {} } } : {},
-      replayed: ending.replayed,
-      ...options.estimate ? { estimate: options.estimate } : {}
-    })
-  );
-  let failure3;
-  const committed = await workspace?.commit(
-    `${ending.name}: changes from dynamic workflow run ${runId}`,
-    options.commitReport ? {
-      [`.dynamic-workflows/${runId}/report.md`]: reportFor(workspace.branch),
-      [`.dynamic-workflows/${runId}/usage.json`]: `${JSON.stringify(ending.usage, null, 2)}
-`
-    } : {},
-    // A committed report of findings is worth reviewing even without changes.
-    { evenWithoutChanges: options.commitReport === true && findingsOf(ending.result).length > 0 }
-  ).catch((error62) => {
-    if (!(error62 instanceof SecretInChangesError)) throw error62;
-    failure3 = error62.message;
-    return void 0;
-  });
-  if (committed) {
-    writeJsonAtomic(join21(ending.runDir, "changes.json"), {
-      ...committed,
-      files: changes?.files ?? [],
-      byAgent: workspace.changes()
-    });
-  }
-  const reportPath = join21(ending.runDir, "report.md");
-  writeFileSync4(reportPath, reportFor(committed?.branch, failure3));
-  await writeTracePage(
-    ending.runDir,
-    {
-      runId,
-      name: ending.name,
-      status: statusWith(failure3),
-      ...ending.error !== void 0 ? { error: ending.error } : {},
-      durationMs: ending.durationMs,
-      model: ending.model
-    },
-    ending.redact
-  );
-  const { problems } = reconcile(findingsOf(ending.result), changes?.files ?? [], ending.digest.oracles);
-  return {
-    ...committed ? { branch: committed.branch } : {},
-    reportPath,
-    ...failure3 !== void 0 ? { failure: failure3 } : {},
-    ...problems.length > 0 ? { warnings: problems.map((p) => `the run's claims do not add up: ${p}`) } : {}
-  };
-}
-async function writeTracePage(runDir, run, redact = (text2) => text2) {
-  await new Promise((resolve4) => setImmediate(resolve4));
-  await transcriptsWritten(runDir);
-  const path4 = join21(runDir, "trace.html");
-  let html;
-  try {
-    html = renderTrace(
-      traceData({
-        run: { startedAt: startOfRunId(run.runId), ...run },
-        events: readRunEvents(runDir),
-        transcript: (index) => readTranscript(runDir, index)
-      })
-    );
-  } catch (error62) {
-    html = `<!doctype html><meta charset="utf-8"><title>trace</title><p>The trace page of run ${escapeHtml(run.runId)} could not be made: ${escapeHtml(String(error62))}</p>`;
-  }
-  writeFileSync4(path4, redact(html));
-  return path4;
-}
-
-// src/flows/run.ts
-async function runScript2(settings, script) {
-  const { repoDir } = settings;
-  const command = settings.oracle.command ?? (script.oracle === "detect" ? detectOracle(repoDir, await trackedFiles(repoDir))?.command : script.oracle?.planned);
-  const summary = await runWorkflow({
-    source: script.source,
-    file: script.file,
-    ...script.args !== void 0 ? { args: script.args } : {},
-    provider: settings.provider,
-    runsDir: settings.runsDir,
-    ...settings.concurrency !== void 0 ? { concurrency: settings.concurrency } : {},
-    ...settings.maxAgents !== void 0 ? { maxAgents: settings.maxAgents } : {},
-    budget: budgetOf2(settings.budget, script.estimate?.budget),
-    workspace: {
-      repoDir,
-      allowedCommands: settings.allowedCommands,
-      ...command ? { oracle: { command, timeoutSeconds: settings.oracle.timeoutSeconds } } : {}
-    },
-    workflows: savedWorkflows({ repoDir, builtinDir: BUILTIN_DIR }),
-    // The built-in workflows' own agent definitions, then the repository's, which win by name.
-    agentDefinitionDirs: [join22(BUILTIN_DIR, "agents"), ...repositoryDefinitionDirs(repoDir)],
-    ...settings.env ? { env: settings.env } : {},
-    ...settings.secrets ? { secrets: settings.secrets } : {},
-    isolation: settings.isolation,
-    ...settings.signal ? { signal: settings.signal } : {},
-    ...script.resume !== void 0 ? { resume: script.resume } : {},
-    ...script.onEvent ? { onEvent: script.onEvent } : {},
-    finish: reportAndCommitWith({
-      commitReport: settings.commitReport,
-      ...script.estimate?.phases ? { estimate: script.estimate.phases } : {}
-    })
-  });
-  return summary;
-}
-async function planAndRun(settings, request2, run = {}) {
-  const plan2 = await planRequest(settings, request2);
-  request2.onPlanned?.(plan2);
-  if (!plan2.script) return { plan: plan2 };
-  const summary = await runScript2(settings, {
-    source: plan2.script,
-    file: request2.file ?? `${request2.request}.js`,
-    ...plan2.assessment.oracle ? { oracle: { planned: plan2.assessment.oracle.command } } : {},
-    ...plan2.estimate ? { estimate: plan2.estimate } : {},
-    ...run
-  });
-  return { plan: plan2, summary };
-}
-function budgetOf2(configured, fromPlan) {
-  if (configured.tokens !== null || configured.usd !== null || fromPlan?.source !== "estimate")
-    return configured;
-  return { tokens: fromPlan.tokens, usd: fromPlan.usd };
-}
-
-// src/action/progress-comment.ts
-var ProgressComment = class {
-  constructor(write, render, intervalMs = 1e4, now = Date.now) {
-    this.write = write;
-    this.render = render;
-    this.intervalMs = intervalMs;
-    this.now = now;
-  }
-  write;
-  render;
-  intervalMs;
-  now;
+  github;
+  commentId;
+  shardIndex;
+  count;
+  info;
   state = emptyProgress();
+  /** The newest state of every shard this writer has read. */
+  seen = [];
+  version = 0;
+  /** The run the comment's marker names: the first shard's to write one, kept by every later write. */
+  markerRunId;
   lastWrite = Number.NEGATIVE_INFINITY;
   timer;
+  queued = false;
+  ended = false;
   writing = Promise.resolve();
+  o;
+  /** One event of the shard's run: folded into its state, and written at most once per interval. */
   on(event) {
     applyEvent(this.state, event);
-    const wait = this.lastWrite + this.intervalMs - this.now();
+    if (this.ended) return;
+    const wait = this.lastWrite + this.o.intervalMs - this.o.now();
     if (wait <= 0) this.publish();
-    else this.timer ??= setTimeout(() => this.publish(), wait);
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.publish(), wait);
+      this.timer.unref?.();
+    }
   }
-  async flush(finalBody) {
+  /**
+   * The shard's last update: its end status (and exact spend), written and checked until its state
+   * is in the comment. True once it is; false when every attempt was overwritten or failed.
+   */
+  async flush(end) {
+    this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = void 0;
+    if (end.tokens !== void 0) this.state.tokens = end.tokens;
+    if (end.usd !== void 0) this.state.usd = end.usd;
     await this.writing;
-    await this.write(finalBody ?? this.render(this.state));
+    return this.update(end.status).catch(() => false);
   }
   publish() {
     if (this.timer) clearTimeout(this.timer);
     this.timer = void 0;
-    this.lastWrite = this.now();
-    const body = this.render(this.state);
-    this.writing = this.writing.then(() => this.write(body)).catch(() => void 0);
+    this.lastWrite = this.o.now();
+    if (this.queued) return;
+    this.queued = true;
+    this.writing = this.writing.then(() => this.update("running")).catch(() => false);
+  }
+  /** Every shard's states in the comment now, if the bot wrote it for this plan; else none. */
+  async read() {
+    const comment = await this.github.getComment(this.commentId);
+    const marker = comment ? readMarker("run", comment, this.info.trusted) : void 0;
+    if (marker?.planId !== this.info.planId) return [];
+    this.markerRunId ??= marker.runId;
+    const states = marker.shards ?? [];
+    this.seen = newestShardStates(
+      this.seen,
+      states.filter((s) => s.index !== this.shardIndex)
+    );
+    return states;
+  }
+  /** Read, merge, write, then check after a jittered delay; again while this shard's state was overwritten. */
+  async update(status) {
+    this.queued = false;
+    this.version = Math.max(this.version + 1, this.o.now());
+    const own2 = shardStateOf(this.shardIndex, this.version, status, this.state);
+    for (let attempt = 0; attempt < this.o.maxAttempts; attempt++) {
+      await this.read();
+      const states = newestShardStates(this.seen, [own2]);
+      const runId = this.markerRunId ?? this.state.runId;
+      await this.github.updateComment(
+        this.commentId,
+        shardedProgress({ count: this.count, states, info: this.info, runId })
+      );
+      await this.o.sleep(this.o.verifyDelayMs + this.o.random() * this.o.jitterMs);
+      const after = (await this.read()).find((s) => s.index === this.shardIndex);
+      if (after && after.version >= own2.version) return true;
+    }
+    return false;
   }
 };
 
-// src/action/pull-request.ts
-import { existsSync as existsSync11, readFileSync as readFileSync10 } from "node:fs";
-import { join as join23 } from "node:path";
-function knownFrom(pullRequest, trusted) {
-  return readMarker("sweep-known", pullRequest, trusted) ?? [];
+// src/action/shard-mode.ts
+function shareOf(budget, count4) {
+  return {
+    tokens: budget.tokens === null ? null : Math.floor(budget.tokens / count4),
+    usd: budget.usd === null ? null : budget.usd / count4
+  };
 }
-function changedFilesOf(runDir) {
-  const path4 = join23(runDir, "changes.json");
-  if (!existsSync11(path4)) return [];
-  const files = JSON.parse(readFileSync10(path4, "utf8")).files;
-  return Array.isArray(files) ? files.filter((f) => typeof f === "string") : [];
-}
-async function openPullRequest(o, summary, about) {
-  await o.push(summary.branch);
-  const events = readRunEvents(summary.runDir);
-  const changed = changedFilesOf(summary.runDir);
-  const oracles = events.filter((e) => e.type === "oracle");
-  const { fixedCounted } = reconcile(findingsOf(summary.result), changed, {
-    ...oracles[0] ? { first: oracles[0] } : {},
-    ...oracles.length > 0 ? { last: oracles[oracles.length - 1] } : {},
-    count: oracles.length
+async function runShardJob(o) {
+  const found = await checkShardedPlan(o, {
+    ...o.resume ? { resume: true } : {},
+    ownComment: {
+      id: o.progressCommentId,
+      ...o.actionsRunId !== void 0 ? { actionsRunId: o.actionsRunId } : {}
+    }
   });
-  const { title, body } = pullRequestFor(summary, readFileSync10(summary.reportPath, "utf8"), about, changed, {
-    fixed: fixedCounted,
-    diagram: runDiagramOf(events),
-    ...o.jobUrl && o.actionsRunId ? { trace: traceArtifactLine({ runUrl: o.jobUrl, actionsRunId: o.actionsRunId, runId: summary.runId }) } : {}
-  });
-  return o.github.createPullRequest({ title, body, head: summary.branch });
-}
-
-// src/action/run-mode.ts
-async function runApprovedPlan(o) {
-  const issue3 = checkId("issue", o.issue, "the issue number");
-  if (!issue3.ok) return { status: "refused", reason: issue3.problem };
-  const comment = (body) => o.github.comment(o.issue, body);
-  const refuse = async (reason) => {
-    await comment(didNotRun(reason));
+  if ("refused" in found) return { status: "refused", reason: found.refused };
+  if (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= found.count) {
+    const reason = `the shard input ${String(o.shard)} is not a shard of plan \`${found.marker.planId}\`, which has ${found.count} (0 to ${found.count - 1})`;
     return { status: "refused", reason };
-  };
-  const found = runnable(
-    o.trusted,
-    await o.github.listComments(o.issue),
-    {
-      planCommentId: o.planCommentId,
-      scriptSha256: o.scriptSha256,
-      ...o.resume ? { resume: true } : {}
-    },
-    o.config
-  );
-  if ("refused" in found) return refuse(found.refused);
-  const approver = found.approval.approver;
-  const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, "approve");
-  if (!allowed.allowed) return refuse(`the approval is not valid now: ${allowed.reason}`);
-  const script = scriptOf(found.comment.body);
-  const previous = found.attempt;
-  if (previous && !existsSync12(join24(o.runsDir, previous.runId))) {
-    return refuse(
-      `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`
-    );
   }
-  const info = {
-    planId: found.marker.planId,
-    ...o.jobUrl ? { runUrl: o.jobUrl } : {},
-    // A local run ('local') has no Actions run whose artifact a resume could download.
-    ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
-  };
-  const progressComment = await comment(runProgress(emptyProgress(), info));
-  const progress = new ProgressComment(
-    (body) => o.github.updateComment(progressComment.id, body),
-    (state) => runProgress(state, info),
-    o.progressIntervalMs
-  );
+  const previous = o.resume ? latestShardRun(o.runsDir, o.shard) : void 0;
+  if (previous?.status === "completed") return { status: "done before", runId: previous.runId };
+  const estimate = estimateOf(found.comment.body);
   const settings = runSettings(
     {
       repoDir: o.repoDir,
@@ -91214,28 +92804,73 @@ async function runApprovedPlan(o) {
     },
     o.config
   );
-  const summary = await runScript2(settings, {
-    source: script,
-    file: `plan-${found.marker.planId}.js`,
-    oracle: "detect",
-    // The plan's per-phase estimate goes in the report; its derived budget applies when none is configured.
-    estimate: estimateOf(found.comment.body),
-    ...previous ? { resume: previous.runId } : {},
-    onEvent: (event) => progress.on(event)
-  });
-  let pullRequest;
-  if (summary.branch) {
-    pullRequest = await openPullRequest(
-      o,
-      { ...summary, branch: summary.branch },
-      { marker: found.marker, approver: approver.login, issue: o.issue }
+  settings.budget = shareOf(budgetOf2(settings.budget, estimate.budget), found.count);
+  const progress = new ShardProgress(
+    o.github,
+    o.progressCommentId,
+    o.shard,
+    found.count,
+    {
+      planId: found.marker.planId,
+      ...o.jobUrl ? { runUrl: o.jobUrl } : {},
+      ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {},
+      trusted: o.trusted
+    },
+    o.progress
+  );
+  let summary;
+  try {
+    summary = await runShard(
+      settings,
+      {
+        source: found.script,
+        file: `plan-${found.marker.planId}.js`,
+        oracle: "detect",
+        // No estimate vs actual: the plan's phases are estimated for the whole list, not one slice.
+        ...previous ? { resume: previous.runId } : {},
+        onEvent: (event) => {
+          progress.on(event);
+          o.onEvent?.(event);
+        }
+      },
+      { index: o.shard, count: found.count }
     );
+  } catch (error62) {
+    await progress.flush({ status: "failed" });
+    throw error62;
   }
-  await progress.flush(runEndedComment(summary, pullRequest, progress.state, info));
-  return { status: summary.status, summary, ...pullRequest ? { pullRequest } : {} };
+  await progress.flush({
+    status: summary.status,
+    tokens: billedTokens(summary.usage),
+    usd: summary.usage.usd
+  });
+  return { status: summary.status, summary };
+}
+async function shardJob(job) {
+  const shard = Number(job.env.INPUT_SHARD);
+  const progressCommentId = progressCommentIdOf(job.env);
+  const outcome = await runShardJob({
+    ...shardedOptions(job),
+    shard,
+    progressCommentId,
+    provider: job.provider(),
+    env: job.commandEnv,
+    secrets: job.secrets
+  });
+  if (outcome.status === "refused") {
+    job.summary(refusedToRun(outcome.reason));
+    return 1;
+  }
+  if (outcome.status === "done before") {
+    job.summary(`Shard ${shard} completed in run \`${outcome.runId}\` before: nothing to run again.`);
+    return 0;
+  }
+  job.summary(readFileSync15(outcome.summary.reportPath, "utf8"));
+  return outcome.status === "completed" ? 0 : 1;
 }
 
 // src/action/sweep-mode.ts
+import { join as join28 } from "node:path";
 async function runSweep(o) {
   const own2 = o.config.sweep?.budget;
   if (own2?.tokens === void 0 && own2?.usd === void 0) {
@@ -91251,7 +92886,9 @@ async function runSweep(o) {
     {
       repoDir: o.repoDir,
       runsDir: o.runsDir,
-      provider: o.provider,
+      // `sweep.batch`: the same model through the Message Batches API, at half price, its batches
+      // recorded beside the runs so that the next job can collect those still in flight.
+      provider: o.config.sweep?.batch && o.provider.withBatches?.(batchLog(join28(o.runsDir, "batches.jsonl"))) || o.provider,
       ...o.env ? { env: o.env } : {},
       ...o.secrets ? { secrets: o.secrets } : {}
     },
@@ -91260,7 +92897,9 @@ async function runSweep(o) {
     // findings (and their fingerprints) even when it fixed nothing, so the report is committed.
     { budget: own2, commitReport: true }
   );
-  const { plan: plan2, summary } = await planAndRun(settings, { request: template, args: { known } });
+  const [latest] = listRuns(o.runsDir);
+  const resume = latest?.status === "unfinished" ? { resume: latest.runId } : {};
+  const { plan: plan2, summary } = await planAndRun(settings, { request: template, args: { known } }, resume);
   if (!summary) return { status: "skipped", reason: plan2.verdict.reasons.join(" ") };
   const newFindings = findingsOf(summary.result).length;
   if (!summary.branch || newFindings === 0) return { status: summary.status, summary, newFindings };
@@ -91288,7 +92927,7 @@ function actionContext(env) {
   };
   const [owner = "", repo = ""] = need("GITHUB_REPOSITORY").split("/");
   const eventPath = env.GITHUB_EVENT_PATH;
-  const event = eventPath && existsSync13(eventPath) ? JSON.parse(readFileSync11(eventPath, "utf8")) : {};
+  const event = eventPath && existsSync17(eventPath) ? JSON.parse(readFileSync16(eventPath, "utf8")) : {};
   const token = env.INPUT_GITHUB_TOKEN || env.GITHUB_TOKEN;
   if (!token)
     throw new ActionError("no GitHub token: pass the job token as the github_token input of the action");
@@ -91306,15 +92945,15 @@ function actionContext(env) {
     token,
     ...modelKey ? { modelKey } : {},
     ...env.GITHUB_STEP_SUMMARY ? { summaryFile: env.GITHUB_STEP_SUMMARY } : {},
-    runsDir: join25(env.RUNNER_TEMP || join25(workspace, ".."), "dynamic-workflows-runs")
+    runsDir: join29(env.RUNNER_TEMP || join29(workspace, ".."), "dynamic-workflows-runs")
   };
 }
 function readConfig(workspace, env) {
-  const file2 = join25(workspace, CONFIG_FILE);
+  const file2 = join29(workspace, CONFIG_FILE);
   let raw = {};
   try {
-    if (existsSync13(file2))
-      raw = yaml.load(readFileSync11(file2, "utf8")) ?? {};
+    if (existsSync17(file2))
+      raw = yaml.load(readFileSync16(file2, "utf8")) ?? {};
   } catch (error62) {
     return { ok: false, problems: [`the file is not valid YAML: ${error62.message}`] };
   }
@@ -91341,9 +92980,7 @@ function dispatched(mode, inputs, issue3) {
   if (!parsed.ok) throw new Error(parsed.problem);
   return parsed.inputs;
 }
-function pushWith(ctx) {
-  return (branch) => pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
-}
+var jobUrlOf = (ctx) => `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`;
 async function planJob(job) {
   const { ctx, config: config2 } = job;
   const inputs = dispatched("plan", job.inputs, job.issue);
@@ -91385,7 +93022,7 @@ async function runJob(job, mode) {
     config: job.config,
     trusted: job.trusted,
     push: pushWith(ctx),
-    jobUrl: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
+    jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
     ...mode === "resume" ? { resume: true } : {},
     env: job.commandEnv,
@@ -91395,7 +93032,7 @@ async function runJob(job, mode) {
     job.summary(refusedToRun(outcome.reason));
     return 1;
   }
-  job.summary(readFileSync11(outcome.summary.reportPath, "utf8"));
+  job.summary(readFileSync16(outcome.summary.reportPath, "utf8"));
   return outcome.status === "completed" ? 0 : 1;
 }
 async function sweepJob(job) {
@@ -91457,7 +93094,7 @@ async function commandJob(job, mode) {
     }
     default:
       throw new ActionError(
-        `mode "${mode}" is not supported (plan, run, resume, sweep, ended, or the issue_comment and issues events)`
+        `mode "${mode}" is not supported (plan, run, resume, sweep, shards, shard, merge, ended, or the issue_comment and issues events)`
       );
   }
 }
@@ -91465,6 +93102,9 @@ function runMode(job, mode) {
   if (mode === "plan") return planJob(job);
   if (mode === "run" || mode === "resume") return runJob(job, mode);
   if (mode === "sweep") return sweepJob(job);
+  if (mode === "shards") return shardsJob(job);
+  if (mode === "shard") return shardJob(job);
+  if (mode === "merge") return mergeJob(job);
   return commandJob(job, mode);
 }
 async function main(env, options = {}) {
@@ -91511,7 +93151,11 @@ async function main(env, options = {}) {
     }),
     commandEnv: { PATH: env.PATH ?? "/usr/bin:/bin" },
     summary: (text2) => {
-      if (ctx.summaryFile) appendFileSync(ctx.summaryFile, `${text2}
+      if (ctx.summaryFile) appendFileSync2(ctx.summaryFile, `${text2}
+`);
+    },
+    output: (name2, value) => {
+      if (env.GITHUB_OUTPUT) appendFileSync2(env.GITHUB_OUTPUT, `${name2}=${value}
 `);
     }
   };
