@@ -155,6 +155,14 @@ function workflowJob(c: WorkflowChoices): string {
           run-id: \${{ inputs.resume_actions_run_id }}
           github-token: \${{ github.token }}
           path: \${{ runner.temp }}/dynamic-workflows-runs
+      # The sweep: the runs directory of the sweep before it (its journal and the batches it
+      # submitted), so a sweep that outlived its job goes on where it stopped instead of paying again.
+      - uses: actions/cache/restore@v4
+        if: github.event_name == 'schedule' || inputs.mode == 'sweep'
+        with:
+          path: \${{ runner.temp }}/dynamic-workflows-runs
+          key: dynamic-workflows-sweep-\${{ github.run_id }}
+          restore-keys: dynamic-workflows-sweep-
       # Set up whatever the repository's tests need here (setup-node, setup-python, ...).
       - uses: ${c.uses}
         with:
@@ -167,6 +175,13 @@ function workflowJob(c: WorkflowChoices): string {
           github_token: \${{ github.token }}
           mode: ended
           conclusion: \${{ job.status }}
+      # Whatever the sweep's end (finished, failed, or cut off by the job's time limit), its runs
+      # directory for the next scheduled sweep.
+      - uses: actions/cache/save@v4
+        if: always() && (github.event_name == 'schedule' || inputs.mode == 'sweep')
+        with:
+          path: \${{ runner.temp }}/dynamic-workflows-runs
+          key: dynamic-workflows-sweep-\${{ github.run_id }}
       - uses: actions/upload-artifact@v4
         if: always()
         with:

@@ -389,6 +389,39 @@ describe("the commands job's if:", () => {
   });
 });
 
+describe('a sweep that outlives its job', () => {
+  test('the next scheduled sweep restores the runs directory the last one saved, however it ended', () => {
+    const job = workflow.jobs.workflow!;
+    const [restore] = stepsUsing(job, 'actions/cache/restore');
+    const [save] = stepsUsing(job, 'actions/cache/save');
+    expect(restore && save).toBeTruthy();
+    const at = (step: Step) => job.steps.indexOf(step);
+    // Restored before the action runs, saved after it, with the same path.
+    expect(at(restore!)).toBeLessThan(at(ours(job)[0]!));
+    expect(at(save!)).toBeGreaterThan(at(ours(job)[0]!));
+    expect(save!.with!.path).toBe(restore!.with!.path);
+    // The runs directory: what the job uploads as its artifact.
+    expect(save!.with!.path).toBe(stepsUsing(job, 'actions/upload-artifact')[0]!.with!.path);
+    // Each sweep saves under its own key; the next one restores the newest by the shared prefix.
+    expect(save!.with!.key).toBe(restore!.with!.key);
+    expect(String(save!.with!.key).startsWith(String(restore!.with!['restore-keys']))).toBe(true);
+    const when = (step: Step, event_name: string, mode: string, status = 'success') =>
+      evaluate(step.if!, { github: { event_name }, inputs: { mode }, status });
+    for (const [event, mode] of [
+      ['schedule', ''],
+      ['workflow_dispatch', 'sweep'],
+    ] as const) {
+      expect(when(restore!, event, mode)).toBe(true);
+      for (const status of ['success', 'failure', 'cancelled'])
+        expect(when(save!, event, mode, status)).toBe(true);
+    }
+    for (const mode of ['plan', 'run', 'resume']) {
+      expect(when(restore!, 'workflow_dispatch', mode)).toBe(false);
+      expect(when(save!, 'workflow_dispatch', mode)).toBe(false);
+    }
+  });
+});
+
 /** Every step of a job that uses an action of this name (`actions/download-artifact`, ...). */
 const stepsUsing = (job: Job, action: string) => job.steps.filter((s) => s.uses?.startsWith(`${action}@`));
 const ours = (job: Job) => job.steps.filter((s) => s.uses === EXAMPLE_USES);
