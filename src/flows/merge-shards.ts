@@ -8,6 +8,7 @@ import { readJournal } from '../engine/journal.js';
 import { isRunId, newRunId, writeJsonAtomic } from '../engine/run-dir.js';
 import { readResultFile, readRunEvents, readUsageFile } from '../engine/run-record.js';
 import type { UsageTotals } from '../engine/usage.js';
+import { addUsage, type Usage } from '../models/types.js';
 import { detectOracle } from '../plan/assess.js';
 import { findingsOf } from '../report/report.js';
 import { renderShardsReport, type ShardOutcome, shardsStatus } from '../report/shards-report.js';
@@ -34,12 +35,10 @@ const zeroTotals = (): UsageTotals => ({
   usd: null,
 });
 
-function add(into: UsageTotals, u: Omit<UsageTotals, 'usd' | 'agents'>, usd: number | null, agents: number) {
+/** Adds a usage to totals: the four counts and the parts written for an hour or billed as batches. */
+function add(into: UsageTotals, u: Usage, usd: number | null, agents: number) {
+  Object.assign(into, addUsage(into, u));
   into.agents += agents;
-  into.inputTokens += u.inputTokens;
-  into.outputTokens += u.outputTokens;
-  into.cacheReadTokens += u.cacheReadTokens;
-  into.cacheWriteTokens += u.cacheWriteTokens;
   if (usd !== null) into.usd = Math.round(((into.usd ?? 0) + usd) * 1e6) / 1e6;
 }
 

@@ -1,4 +1,5 @@
 import type { UsageTotals } from '../engine/usage.js';
+import { batchSavingLines } from './batch-saving.js';
 import { formatTokens, formatUsd, neutralise, plural } from './format.js';
 
 /** What happened to one shard of a sharded run, as the merge saw it. */
@@ -123,6 +124,7 @@ export function renderShardsReport(input: ShardsReportInput): string {
     '## Token accounting',
     '',
     'Every attempt of every shard, summed; an answer replayed from a journal is counted once, where it was spent.',
+    ...batchSavingLines({ totals: t, byModel: input.byModel }),
     '',
     '| model | agents | input | cache write | cache read | output | dollars |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

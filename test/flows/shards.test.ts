@@ -35,7 +35,14 @@ const usage = (agents: number, input: number, output: number, usd: number) => ({
 async function shardRun(
   repo: string,
   runsDir: string,
-  o: { runId: string; index: number; count: number; files?: Record<string, string>; unfinished?: boolean },
+  o: {
+    runId: string;
+    index: number;
+    count: number;
+    files?: Record<string, string>;
+    unfinished?: boolean;
+    spent?: ReturnType<typeof usage>;
+  },
 ) {
   const runDir = join(runsDir, o.runId);
   mkdirSync(runDir, { recursive: true });
@@ -74,9 +81,10 @@ async function shardRun(
     shard: { index: o.index, count: o.count },
     ...(branch ? { branch } : {}),
   });
+  const spent = o.spent ?? usage(2, 2000, 40, 0.0066);
   writeJsonAtomic(join(runDir, 'usage.json'), {
-    totals: usage(2, 2000, 40, 0.0066),
-    byModel: { 'claude-sonnet-5-5': usage(2, 2000, 40, 0.0066) },
+    totals: spent,
+    byModel: { 'claude-sonnet-5-5': spent },
     byPhase: {},
     replayedFromJournal: usage(0, 0, 0, 0),
   });
@@ -153,6 +161,43 @@ describe('sharded runs: finding the shards and merging them', () => {
     expect(report).toContain('| total | 8 | 8000 | 0 | 0 | 160 | $0.0264 |');
     expect(report).toContain(
       '## Shard 1 (run `20261126-080001-000001`)\n\n### audit: completed\n\n#### Findings',
+    );
+  });
+
+  test('sums the parts written for an hour and billed as batches too, and says what the batches saved', async () => {
+    const { repo } = repository();
+    const runsDir = tempDir('dwf-shards-runs-');
+    // 1000 input tokens, 200 of them batched, and 100 cache-write tokens written for an hour.
+    const spent = {
+      ...usage(1, 1000, 10, 0.004),
+      cacheWriteTokens: 100,
+      cacheWrite1hTokens: 100,
+      batch: { inputTokens: 200, outputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    };
+    for (const index of [0, 1])
+      await shardRun(repo, runsDir, {
+        runId: `20261126-09000${index}-00000${index}`,
+        index,
+        count: 2,
+        spent,
+      });
+    const checkout = tempDir('dwf-shards-checkout-');
+    git(checkout, 'clone', '-q', repo, '.');
+    const merged = await mergeShards({
+      repoDir: checkout,
+      runsDir,
+      count: 2,
+      name: 'audit',
+      resume: 'resume',
+    });
+    expect(merged.byModel['claude-sonnet-5-5']).toEqual({
+      ...usage(2, 2000, 20, 0.008),
+      cacheWriteTokens: 200,
+      cacheWrite1hTokens: 200,
+      batch: { inputTokens: 400, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
+    expect(readFileSync(merged.reportPath, 'utf8')).toMatch(
+      /Batch API: \$0\.0080 instead of \$0\.\d+ at standard prices \(saved \$0\.\d+\)\./,
     );
   });
 
