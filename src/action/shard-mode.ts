@@ -8,6 +8,7 @@ import { isId } from '../github/ids.js';
 import { estimateOf } from '../github/plan-comment.js';
 import { refusedToRun } from '../github/texts.js';
 import { billedTokens, type ModelProvider } from '../models/types.js';
+import { budgetEach } from '../plan/shards.js';
 import type { Job } from './main.js';
 import type { ApprovalToCheck } from './run-mode.js';
 import { ShardProgress, type ShardProgressOptions } from './shard-progress.js';
@@ -42,17 +43,6 @@ export type ShardModeOutcome =
   | { status: 'refused'; reason: string }
   | { status: 'done before'; runId: string }
   | { status: FinishedRun['status']; summary: FinishedRun & { bundle?: string } };
-
-/** A budget split in equal shares: each shard may spend its share of the run's ceiling. */
-export function shareOf(
-  budget: { tokens: number | null; usd: number | null },
-  count: number,
-): { tokens: number | null; usd: number | null } {
-  return {
-    tokens: budget.tokens === null ? null : Math.floor(budget.tokens / count),
-    usd: budget.usd === null ? null : budget.usd / count,
-  };
-}
 
 /**
  * One shard of a sharded run: re-checks the approval (leaving the run's own progress comment out of
@@ -90,7 +80,7 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
     o.config,
   );
   // The plan states each shard's budget: the run's (configured, else derived from the estimate) in equal shares.
-  settings.budget = shareOf(budgetOf(settings.budget, estimate.budget), found.count);
+  settings.budget = budgetEach(budgetOf(settings.budget, estimate.budget), found.count);
   const progress = new ShardProgress(
     o.github,
     o.progressCommentId,

@@ -66,7 +66,7 @@ export function shardCount(o: {
 
 /** The run's budget divided among the shards, rounded down (tokens to a whole one, dollars to a cent). */
 export function budgetEach(
-  budget: Budgeted | undefined,
+  budget: Pick<Budgeted, 'tokens' | 'usd'> | undefined,
   count: number,
 ): { tokens: number | null; usd: number | null } {
   return {

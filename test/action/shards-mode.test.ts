@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { mergeShardsJob } from '../../src/action/merge-mode.js';
-import { runShardJob, shareOf } from '../../src/action/shard-mode.js';
+import { runShardJob } from '../../src/action/shard-mode.js';
 import { startShards } from '../../src/action/shards-mode.js';
 import { runMarker } from '../../src/github/approval.js';
 import { parseConfig } from '../../src/github/config.js';
@@ -10,6 +10,7 @@ import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment
 import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { createPlan } from '../../src/plan/plan.js';
+import { budgetEach } from '../../src/plan/shards.js';
 import { tempDir } from '../helpers.js';
 import { exampleCheckout, git } from './checkout.js';
 
@@ -208,7 +209,9 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
   }, 60_000);
 
   test("each shard's budget is its equal share of the run's", () => {
-    expect(shareOf({ tokens: 1_000_000, usd: 3 }, 3)).toEqual({ tokens: 333_333, usd: 1 });
-    expect(shareOf({ tokens: null, usd: null }, 4)).toEqual({ tokens: null, usd: null });
+    expect(budgetEach({ tokens: 1_000_000, usd: 3 }, 3)).toEqual({ tokens: 333_333, usd: 1 });
+    // Dollars rounded down to the cent, as the plan comment states them.
+    expect(budgetEach({ tokens: null, usd: 10 }, 3)).toEqual({ tokens: null, usd: 3.33 });
+    expect(budgetEach({ tokens: null, usd: null }, 4)).toEqual({ tokens: null, usd: null });
   });
 });

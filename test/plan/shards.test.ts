@@ -103,11 +103,11 @@ describe('shardCount and budgetEach', () => {
   });
 
   test("each shard's budget is the run's divided by the count, rounded down", () => {
-    expect(budgetEach({ tokens: 5_000_000, usd: null, source: 'configured' }, 3)).toEqual({
+    expect(budgetEach({ tokens: 5_000_000, usd: null }, 3)).toEqual({
       tokens: 1_666_666,
       usd: null,
     });
-    expect(budgetEach({ tokens: null, usd: 10, source: 'estimate', margin: 1.5 }, 3)).toEqual({
+    expect(budgetEach({ tokens: null, usd: 10 }, 3)).toEqual({
       tokens: null,
       usd: 3.33,
     });
