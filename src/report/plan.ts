@@ -1,4 +1,5 @@
 import { failingText } from '../agents/test-output.js';
+import { bareModel, isBatchModel } from '../models/pricing.js';
 import { CALIBRATION } from '../plan/dry-run.js';
 import type { Plan } from '../plan/plan.js';
 import { budgetLine, costDrivers, phaseTable } from './estimate-text.js';
@@ -40,6 +41,14 @@ function amountText(b: { tokens: number | null; usd: number | null }): string {
 }
 
 /** The shards of a plan split across runners: the count and why, the files of each, one shard's estimate and budget. */
+
+/** The model an estimate is priced as, in words: `MODEL`, or `MODEL` at the Batch API's half price. */
+function pricedAs(model: string): string {
+  return isBatchModel(model)
+    ? `\`${bareModel(model)}\` through the Message Batches API (half price)`
+    : `\`${model}\``;
+}
+
 function shardsText(plan: Plan): string[] {
   const s = plan.shards!;
   const e = plan.estimate;
@@ -135,7 +144,7 @@ export function renderPlan(plan: Plan, options: { howToRun?: string } = {}): str
     const e = plan.estimate;
     lines.push('', '### Estimate', '');
     lines.push(
-      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as \`${e.model}\`:`,
+      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as ${pricedAs(e.model)}:`,
       '',
       `- agents: ${span(e.agents.min, e.agents.max, String)}`,
       `- input tokens: ${span(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,

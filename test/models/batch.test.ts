@@ -11,6 +11,7 @@ import { costUsd } from '../../src/models/pricing.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import type { ModelRequest } from '../../src/models/types.js';
 import { createPlan } from '../../src/plan/plan.js';
+import { renderPlan } from '../../src/report/plan.js';
 import type { BatchBehaviour } from '../cost/batch-server.js';
 import { repoOf } from '../cost/harness.js';
 import { realisticItsdangerous } from '../cost/realistic.js';
@@ -186,6 +187,11 @@ describe('an audit through the Batches API (issue 15)', () => {
     });
     expect(plan.estimate!.usd!.max).toBeCloseTo(standardPlan.estimate!.usd!.max / 2, 6);
     expect(plan.estimate!.inputTokens).toEqual(standardPlan.estimate!.inputTokens);
+    // The plan says so in words, not as the provider's internal model name.
+    expect(renderPlan(plan)).toContain(
+      `priced as \`${MODEL}\` through the Message Batches API (half price):`,
+    );
+    expect(renderPlan(standardPlan)).toContain(`priced as \`${MODEL}\`:`);
 
     // Every 5th request errors, every 7th expires: those are answered by ordinary calls.
     const { provider, server } = await batching(
