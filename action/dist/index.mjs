@@ -88536,6 +88536,9 @@ function amountText(b) {
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(" and ") : "no ceiling (none is configured)";
 }
+function pricedAs(model) {
+  return isBatchModel(model) ? `\`${bareModel(model)}\` through the Message Batches API (half price)` : `\`${model}\``;
+}
 function shardsText(plan2) {
   const s = plan2.shards;
   const e = plan2.estimate;
@@ -88619,7 +88622,7 @@ function renderPlan(plan2, options = {}) {
     const e = plan2.estimate;
     lines.push("", "### Estimate", "");
     lines.push(
-      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as \`${e.model}\`:`,
+      `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as ${pricedAs(e.model)}:`,
       "",
       `- agents: ${span3(e.agents.min, e.agents.max, String)}`,
       `- input tokens: ${span3(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
@@ -90061,6 +90064,10 @@ function octokitPort(octokit, repository) {
       });
       return { number: data2.number, url: data2.html_url };
     },
+    async updatePullRequest(number4, { title, body }) {
+      const { data: data2 } = await octokit.rest.pulls.update({ owner, repo, pull_number: number4, title, body });
+      return { number: data2.number, url: data2.html_url };
+    },
     async dispatch(workflowFile, inputs) {
       const response = await octokit.request(
         "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
@@ -90746,6 +90753,7 @@ function renderShardsReport(input2) {
     "## Token accounting",
     "",
     "Every attempt of every shard, summed; an answer replayed from a journal is counted once, where it was spent.",
+    ...batchSavingLines({ totals: t, byModel: input2.byModel }),
     "",
     "| model | agents | input | cache write | cache read | output | dollars |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -91986,11 +91994,8 @@ var zeroTotals = () => ({
   usd: null
 });
 function add(into, u, usd5, agents) {
+  Object.assign(into, addUsage(into, u));
   into.agents += agents;
-  into.inputTokens += u.inputTokens;
-  into.outputTokens += u.outputTokens;
-  into.cacheReadTokens += u.cacheReadTokens;
-  into.cacheWriteTokens += u.cacheWriteTokens;
   if (usd5 !== null) into.usd = Math.round(((into.usd ?? 0) + usd5) * 1e6) / 1e6;
 }
 function addTo(spend, model, u) {
@@ -92107,9 +92112,9 @@ async function mergeShards(o) {
   const runId = newRunId(/* @__PURE__ */ new Date());
   const runDir = join25(o.runsDir, runId);
   mkdirSync5(runDir, { recursive: true });
-  const branch = `dwf/${runId}`;
+  const branch = o.onto?.branch ?? `dwf/${runId}`;
   const worktree = join25(runDir, "workspace");
-  await git(o.repoDir, ["worktree", "add", "--quiet", "-b", branch, worktree, base2]);
+  await git(o.repoDir, ["worktree", "add", "--quiet", "-b", branch, worktree, o.onto?.tip ?? base2]);
   const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
   const shards = [];
   let oracle;
@@ -92220,7 +92225,7 @@ function changedFilesOf(runDir) {
   const files = JSON.parse(readFileSync13(path4, "utf8")).files;
   return Array.isArray(files) ? files.filter((f) => typeof f === "string") : [];
 }
-async function openPullRequest(o, summary, about) {
+async function openPullRequest(o, summary, about, existing) {
   await o.push(summary.branch);
   const events = readRunEvents(summary.runDir);
   const changed = changedFilesOf(summary.runDir);
@@ -92235,6 +92240,7 @@ async function openPullRequest(o, summary, about) {
     diagram: runDiagramOf(events),
     ...o.jobUrl && o.actionsRunId ? { trace: traceArtifactLine({ runUrl: o.jobUrl, actionsRunId: o.actionsRunId, runId: summary.runId }) } : {}
   });
+  if (existing !== void 0) return o.github.updatePullRequest(existing, { title, body });
   return o.github.createPullRequest({ title, body, head: summary.branch });
 }
 function pushWith(ctx) {
@@ -92483,6 +92489,24 @@ function asFinishedRun(merged) {
     reportPath: merged.reportPath
   };
 }
+async function earlierPullRequest(o, mergeRunId) {
+  const branch = `dwf/${mergeRunId}`;
+  const open2 = (await o.github.listPullRequests()).find(
+    (pull) => pull.state === "open" && pull.head.ref === branch && pull.user !== null && o.trusted.includes(pull.user.login)
+  );
+  if (!open2) return void 0;
+  const tip = await remoteTip(o.repoDir, branch);
+  return tip ? { number: open2.number, onto: { branch, tip } } : void 0;
+}
+async function remoteTip(repoDir, branch) {
+  try {
+    return (await runGit(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}^{commit}`], {
+      cwd: repoDir
+    })).trim();
+  } catch {
+    return void 0;
+  }
+}
 async function mergeShardsJob(o) {
   const found = await checkShardedPlan(o, {
     ...o.resume ? { resume: true } : {},
@@ -92504,10 +92528,12 @@ async function mergeShardsJob(o) {
       o.config
     )
   );
+  const earlier = o.resume && found.attempt ? await earlierPullRequest(o, found.attempt.runId) : void 0;
   const merged = await mergeShards({
     repoDir: o.repoDir,
     runsDir: o.runsDir,
     ...tests ? { oracle: tests } : {},
+    ...earlier ? { onto: earlier.onto } : {},
     count: found.count,
     resume: resumeShardsHint()
   });
@@ -92520,7 +92546,8 @@ async function mergeShardsJob(o) {
         marker: found.marker,
         approver: found.approver.login,
         issue: o.issue
-      }
+      },
+      earlier?.number
     )
   ) : void 0;
   await o.github.updateComment(
@@ -92771,12 +92798,6 @@ var ShardProgress = class {
 };
 
 // src/action/shard-mode.ts
-function shareOf(budget, count4) {
-  return {
-    tokens: budget.tokens === null ? null : Math.floor(budget.tokens / count4),
-    usd: budget.usd === null ? null : budget.usd / count4
-  };
-}
 async function runShardJob(o) {
   const found = await checkShardedPlan(o, {
     ...o.resume ? { resume: true } : {},
@@ -92804,7 +92825,7 @@ async function runShardJob(o) {
     },
     o.config
   );
-  settings.budget = shareOf(budgetOf2(settings.budget, estimate.budget), found.count);
+  settings.budget = budgetEach(budgetOf2(settings.budget, estimate.budget), found.count);
   const progress = new ShardProgress(
     o.github,
     o.progressCommentId,

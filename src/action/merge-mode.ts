@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { runGit } from '../agents/git.js';
 import { type MergedShards, mergedBranchTests, mergeShards } from '../flows/merge-shards.js';
 import type { FinishedRun } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
@@ -50,6 +51,41 @@ function asFinishedRun(merged: MergedShards & { branch: string }): FinishedRun &
 }
 
 /**
+ * The pull request the earlier attempt's merge opened, when it is still open and its branch is
+ * here: a resume pushes further onto that branch and rewrites that pull request, so a sharded run
+ * ends with one. Only one the bot opened from the branch its merge made (`dwf/<merge run id>`).
+ */
+async function earlierPullRequest(
+  o: MergeModeOptions,
+  mergeRunId: string,
+): Promise<{ number: number; onto: { branch: string; tip: string } } | undefined> {
+  const branch = `dwf/${mergeRunId}`;
+  const open = (await o.github.listPullRequests()).find(
+    (pull) =>
+      pull.state === 'open' &&
+      pull.head.ref === branch &&
+      pull.user !== null &&
+      o.trusted.includes(pull.user.login),
+  );
+  if (!open) return undefined;
+  const tip = await remoteTip(o.repoDir, branch);
+  return tip ? { number: open.number, onto: { branch, tip } } : undefined;
+}
+
+/** The commit a branch of the checkout's remote points at, if the checkout fetched it. */
+async function remoteTip(repoDir: string, branch: string): Promise<string | undefined> {
+  try {
+    return (
+      await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`], {
+        cwd: repoDir,
+      })
+    ).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The last job of a sharded run: re-checks the approval, merges every shard's changes (from the
  * downloaded artifacts) onto one branch, pushes it and opens one pull request whose body is the one
  * report (what each shard did and spent, which are missing and how to resume), and writes the
@@ -77,10 +113,12 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
       o.config,
     ),
   );
+  const earlier = o.resume && found.attempt ? await earlierPullRequest(o, found.attempt.runId) : undefined;
   const merged = await mergeShards({
     repoDir: o.repoDir,
     runsDir: o.runsDir,
     ...(tests ? { oracle: tests } : {}),
+    ...(earlier ? { onto: earlier.onto } : {}),
     count: found.count,
     resume: resumeShardsHint(),
   });
@@ -94,6 +132,7 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
           approver: found.approver.login,
           issue: o.issue,
         },
+        earlier?.number,
       )
     : undefined;
   await o.github.updateComment(

@@ -31,12 +31,15 @@ export interface JobPlace {
 
 /**
  * Pushes the run's branch and opens its pull request: the report as its body, a diagram of the run,
- * where its trace is, and a title that counts only the fixes the run's record bears out.
+ * where its trace is, and a title that counts only the fixes the run's record bears out. Given the
+ * number of the branch's open pull request (a resumed sharded run pushes further onto its earlier
+ * one), rewrites that one instead.
  */
 export async function openPullRequest(
   o: { github: GitHubPort; push(branch: string): Promise<void> } & JobPlace,
   summary: FinishedRun & { branch: string },
   about: PullRequestAbout,
+  existing?: number,
 ): Promise<{ number: number; url: string }> {
   await o.push(summary.branch);
   const events = readRunEvents(summary.runDir);
@@ -54,6 +57,7 @@ export async function openPullRequest(
       ? { trace: traceArtifactLine({ runUrl: o.jobUrl, actionsRunId: o.actionsRunId, runId: summary.runId }) }
       : {}),
   });
+  if (existing !== undefined) return o.github.updatePullRequest(existing, { title, body });
   return o.github.createPullRequest({ title, body, head: summary.branch });
 }
 

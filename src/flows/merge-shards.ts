@@ -132,6 +132,12 @@ export interface MergeOptions {
   resume: string;
   /** Runs the repository's tests on the merged branch's working tree, when given. */
   oracle?: (dir: string) => Promise<{ command: string; passed: boolean; summary: string }>;
+  /**
+   * Merge onto an earlier attempt's branch instead of a new one from the base (a resume whose
+   * first merge opened a pull request): its name and its tip. The shards it holds merge again as
+   * nothing new, so the branch only moves forward.
+   */
+  onto?: { branch: string; tip: string };
 }
 
 export interface MergedShards {
@@ -248,9 +254,9 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
   const runId = newRunId(new Date());
   const runDir = join(o.runsDir, runId);
   mkdirSync(runDir, { recursive: true });
-  const branch = `dwf/${runId}`;
+  const branch = o.onto?.branch ?? `dwf/${runId}`;
   const worktree = join(runDir, 'workspace');
-  await git(o.repoDir, ['worktree', 'add', '--quiet', '-b', branch, worktree, base]);
+  await git(o.repoDir, ['worktree', 'add', '--quiet', '-b', branch, worktree, o.onto?.tip ?? base]);
   const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
   const shards: ShardOutcome[] = [];
   let oracle: Awaited<ReturnType<NonNullable<MergeOptions['oracle']>>> | undefined;

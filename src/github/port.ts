@@ -18,6 +18,14 @@ export interface IssueEvent {
   rename?: { from: string; to: string };
 }
 
+/** A pull request as the list API gives it (the fields the product reads). */
+export interface ListedPullRequest extends Authored {
+  number: number;
+  state: string;
+  html_url: string;
+  head: { ref: string };
+}
+
 /**
  * Every GitHub call the product makes, for one repository: the app's handlers, the app-less commands
  * job, and the action's plan, run, resume, sweep and ended modes. `octokitPort` is the one
@@ -42,13 +50,18 @@ export interface GitHubPort {
   /** The role the API reports for someone now; `none` for someone who is not a collaborator at all. */
   roleOf(login: string): Promise<Role>;
   /** Every pull request of the repository, open or closed. */
-  listPullRequests(): Promise<Authored[]>;
+  listPullRequests(): Promise<ListedPullRequest[]>;
   /** Opens a pull request from `head` to the default branch. */
   createPullRequest(pull: {
     title: string;
     body: string;
     head: string;
   }): Promise<{ number: number; url: string }>;
+  /** Rewrites a pull request's title and body (its branch was pushed further). */
+  updatePullRequest(
+    number: number,
+    pull: { title: string; body: string },
+  ): Promise<{ number: number; url: string }>;
   /** Starts the workflow; the run's page when GitHub says which run it started. */
   dispatch(workflowFile: string, inputs: Record<string, string>): Promise<{ runUrl?: string }>;
   /** Runs of the workflow that have not finished: id, run name, page. */
@@ -153,6 +166,10 @@ export function octokitPort(
         head,
         base: defaultBranch,
       });
+      return { number: data.number, url: data.html_url };
+    },
+    async updatePullRequest(number, { title, body }) {
+      const { data } = await octokit.rest.pulls.update({ owner, repo, pull_number: number, title, body });
       return { number: data.number, url: data.html_url };
     },
     async dispatch(workflowFile, inputs) {

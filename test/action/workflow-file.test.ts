@@ -124,6 +124,7 @@ describe('triggers and permissions', () => {
     'rest.reactions.createForIssueComment': ['issues', 'write'],
     'rest.repos.getCollaboratorPermissionLevel': 'metadata',
     'rest.pulls.create': ['pull-requests', 'write'],
+    'rest.pulls.update': ['pull-requests', 'write'],
     'rest.pulls.list': ['pull-requests', 'read'],
     'rest.actions.listWorkflowRuns': ['actions', 'read'],
     'rest.actions.cancelWorkflowRun': ['actions', 'write'],

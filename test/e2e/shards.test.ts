@@ -187,9 +187,24 @@ async function gitHubStandIn(
       if (comment) comment.body = (body as { body: string }).body;
       return comment ? [200, { id: comment.id }] : [404, { message: 'no such comment' }];
     }
+    const listed = (pull: (typeof pulls)[number], i: number) => ({
+      ...pull,
+      number: i + 1,
+      state: 'open',
+      html_url: `https://github.com/octo/shop/pull/${i + 1}`,
+      head: { ref: pull.head },
+      user: { login: bot, type: 'Bot' },
+    });
     if (method === 'POST' && url === '/repos/octo/shop/pulls') {
       pulls.push(body as (typeof pulls)[number]);
-      return [201, { number: pulls.length, html_url: `https://github.com/octo/shop/pull/${pulls.length}` }];
+      return [201, listed(pulls.at(-1)!, pulls.length - 1)];
+    }
+    if (method === 'GET' && url.startsWith('/repos/octo/shop/pulls?')) return [200, pulls.map(listed)];
+    const pull = /^\/repos\/octo\/shop\/pulls\/(\d+)$/.exec(url);
+    if (method === 'PATCH' && pull && pulls[Number(pull[1]) - 1]) {
+      const i = Number(pull[1]) - 1;
+      Object.assign(pulls[i]!, body as { title: string; body: string });
+      return [200, listed(pulls[i]!, i)];
     }
     return [404, { message: `not mocked: ${method} ${url}` }];
   });
@@ -495,8 +510,9 @@ describe('a sharded audit across three job processes', () => {
       ).done;
       expect(final.stdout).not.toContain('::error::');
       expect(final.code).toBe(0);
-      expect(github.pulls).toHaveLength(2);
-      const whole = github.pulls[1]!;
+      // One pull request: the resume pushed onto the first merge's branch and rewrote its body.
+      expect(github.pulls).toHaveLength(1);
+      const whole = github.pulls[0]!;
       expect(whole.body).not.toContain('not in this branch');
       // Shard 2: two attempts, its six journaled answers replayed, every answer counted once.
       expect(whole.body).toMatch(
@@ -515,7 +531,7 @@ describe('a sharded audit across three job processes', () => {
       for (const file of FILES) expect(readFileSync(join(verify, file), 'utf8')).toBe(FIXED);
       expect(() => execFileSync('npm', ['test'], { cwd: verify, stdio: 'pipe' })).not.toThrow();
       expect(github.thread.find((c) => c.id === progressId)!.body).toMatch(
-        /^The sharded run completed: all 3 shards are in https:\/\/github\.com\/octo\/shop\/pull\/2\./,
+        /^The sharded run completed: all 3 shards are in https:\/\/github\.com\/octo\/shop\/pull\/1\./,
       );
       expect(JSON.stringify(github.thread) + JSON.stringify(github.pulls)).not.toContain(
         'ghs_runner_token_0123',
