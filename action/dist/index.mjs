@@ -88113,6 +88113,21 @@ function shardTotals(states) {
     ended: states.filter((s) => s.status !== "running").length
   };
 }
+function shardDoneBefore(index, spent = {}) {
+  return {
+    index,
+    version: 0,
+    status: "completed",
+    phase: "completed in an earlier run",
+    running: 0,
+    done: spent.done ?? 0,
+    failed: 0,
+    queued: 0,
+    tokens: spent.tokens ?? 0,
+    usd: spent.usd ?? null,
+    t: 0
+  };
+}
 
 // src/github/ids.ts
 var name = external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "letters, digits, - and _ only");
@@ -92414,7 +92429,14 @@ async function startShards(o) {
     ...o.jobUrl ? { runUrl: o.jobUrl } : {},
     ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
   };
-  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states: [], info }));
+  const states = resume ? [...shardRunDirs(o.runsDir)].map(([index, run]) => {
+    const spent = readUsageFile(run.runDir)?.totals;
+    return shardDoneBefore(
+      index,
+      spent ? { done: spent.agents, tokens: billedTokens(spent), usd: spent.usd } : {}
+    );
+  }) : [];
+  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.repoDir })).trim();
   return { status: "started", count: found.count, matrix, progressCommentId: progress.id, baseSha };
 }

@@ -1,8 +1,11 @@
 import { runGit } from '../agents/git.js';
-import { missingShards, shardRuns } from '../flows/shards.js';
+import { readUsageFile } from '../engine/run-record.js';
+import { missingShards, shardRunDirs, shardRuns } from '../flows/shards.js';
 import { parseDispatch } from '../github/dispatch.js';
 import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
+import { billedTokens } from '../models/types.js';
+import { shardDoneBefore } from '../report/progress-state.js';
 import type { Inputs, Job } from './main.js';
 import { type ApprovalToCheck, type Approved, checkApproval } from './run-mode.js';
 
@@ -76,7 +79,17 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   };
   // The comment ends with the plan's run marker, so the plan reads as run from now on; each shard
   // then puts its own state in it (shard-progress.ts).
-  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states: [], info }));
+  // On a resume, the shards that completed before show as done from the start, with what they spent.
+  const states = resume
+    ? [...shardRunDirs(o.runsDir)].map(([index, run]) => {
+        const spent = readUsageFile(run.runDir)?.totals;
+        return shardDoneBefore(
+          index,
+          spent ? { done: spent.agents, tokens: billedTokens(spent), usd: spent.usd } : {},
+        );
+      })
+    : [];
+  const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   // The commit every shard and the merge check out: the default branch may move while they run.
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   return { status: 'started', count: found.count, matrix, progressCommentId: progress.id, baseSha };

@@ -472,6 +472,15 @@ describe('a sharded audit across three job processes', () => {
       expect(resumed.stdout).not.toContain('::error::');
       expect(resumed.outputs).toMatchObject({ matrix: '[2]', count: '3' });
       const progressId = Number(resumed.outputs.progress_comment_id);
+      // The new progress comment shows shards 0 and 1 done from the start, not waiting.
+      const fresh = github.thread.find((c) => c.id === progressId)!.body;
+      expect(fresh).toContain(
+        '| 0 | completed | completed in an earlier run | 0 · 9 · 0 | 11.2k | $0.0242 |',
+      );
+      expect(fresh).toContain(
+        '| 1 | completed | completed in an earlier run | 0 · 9 · 0 | 11.2k | $0.0242 |',
+      );
+      expect(fresh).toContain('| 2 | waiting |');
       // Shard 2 on a new runner: a new checkout, its artifact of run 77 downloaded.
       const shard2Temp = temp('dwf-shards-runner-');
       download([shardTemps[2]!], shard2Temp);
