@@ -182,6 +182,34 @@ describe('forged dispatch inputs and forged markers of a sharded run are refused
   }, 120_000);
 });
 
+describe('a plan comment that is not the bot’s newest plan', () => {
+  test('an attacker’s verbatim copy of the plan, or an older plan of the bot, named as plan_comment_id: refused', async () => {
+    const { checkout, sha, thread } = await approvedShardedPlan();
+    const plan = thread[0]!;
+    const o = {
+      issue: 7,
+      scriptSha256: sha,
+      config: config(),
+      trusted: [BOT],
+      repoDir: checkout,
+      runsDir: tempDir(),
+    };
+    // A copy posted by mallory after the bot's plan, marker and all.
+    const copy: Row = { id: 400, body: plan.body, login: 'mallory' };
+    const withCopy = fakeGitHub([...thread, copy]);
+    expect(await startShards({ ...o, github: withCopy.github, planCommentId: 400 })).toMatchObject({
+      status: 'refused',
+      reason: 'comment 400 is not the newest plan in this thread; a newer plan voids older ones',
+    });
+    // A newer bot plan (not approved) voids the approved one.
+    const newer: Row = { id: 401, body: plan.body.replace('"plan-1"', '"plan-2"'), login: BOT };
+    expect(
+      (await startShards({ ...o, github: fakeGitHub([...thread, newer]).github, planCommentId: 100 })).status,
+    ).toBe('refused');
+    expect(withCopy.posted.every((b) => b.startsWith('Did not run'))).toBe(true);
+  }, 120_000);
+});
+
 describe('run directories and bundles from artifacts bring nothing but the shard’s own branch', () => {
   test('run directories that name a shard outside the count, climb out or are no run ids are ignored', () => {
     const runsDir = tempDir();
