@@ -187,6 +187,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
     ...(mode === 'resume' ? { resume: true } : {}),
+    ...(inputs.mode === 'resume' ? { resumeActionsRunId: inputs.resume_actions_run_id } : {}),
     env: job.commandEnv,
     secrets: job.secrets,
   });

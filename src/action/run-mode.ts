@@ -37,6 +37,8 @@ export interface RunModeOptions {
   actionsRunId?: string;
   /** Continue the plan's earlier run from its journal (already downloaded into runsDir). */
   resume?: boolean;
+  /** The Actions run the journal was downloaded from: checked against the bot's record (`ApprovalToCheck`). */
+  resumeActionsRunId?: string;
   env?: NodeJS.ProcessEnv;
   /** Secret values the job holds (token, model key, configured ones): redacted from everything. */
   secrets?: string[];
@@ -57,6 +59,12 @@ export interface ApprovalToCheck {
   config: Config;
   /** Logins whose plan comments are trusted: the app's bot and github-actions[bot]. */
   trusted: string[];
+  /**
+   * On a resume: the Actions run whose artifacts the workflow downloaded (the dispatch's
+   * `resume_actions_run_id`). It must be the attempt the bot recorded in the thread: any run of the
+   * repository (a fork's pull request's, say) can upload artifacts of the same names.
+   */
+  resumeActionsRunId?: string;
 }
 
 /** The approved plan, checked: its comment and marker, the approval, who approved, and the script. */
@@ -110,6 +118,14 @@ export async function checkApproval(
     o.config,
   );
   if ('refused' in found) return found;
+  if (given.resume && o.resumeActionsRunId !== found.attempt?.actionsRunId) {
+    return {
+      refused:
+        `the resume names Actions run ${o.resumeActionsRunId ?? '(none)'}, but the bot's record of plan ` +
+        `\`${found.marker.planId}\` says its last attempt was Actions run ${found.attempt?.actionsRunId ?? '(none)'}: ` +
+        'only that run\'s artifacts may be resumed from (reply `/workflow resume` for the right one)',
+    };
+  }
   const approver = found.approval.approver;
   const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, 'approve');
   if (!allowed.allowed) return { refused: `the approval is not valid now: ${allowed.reason}` };

@@ -62,6 +62,16 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
       await o.github.comment(o.issue, didNotRun(found.refused));
     return { status: 'refused', reason: found.refused };
   }
+  // The earlier attempt's shard jobs are in no concurrency group (they must not wait for each
+  // other): resuming while they still run would run them twice, each with a full share of the budget.
+  const going = resume
+    ? (await o.github.activeRuns(o.config.workflowFile)).find((r) => String(r.id) === o.resumeActionsRunId)
+    : undefined;
+  if (going) {
+    const reason = `Actions run ${o.resumeActionsRunId} of plan \`${found.marker.planId}\` has not ended (${going.url}): its shards may still be running; resume once it has ended, or after \`/workflow cancel\``;
+    await o.github.comment(o.issue, didNotRun(reason));
+    return { status: 'refused', reason };
+  }
   // As run mode refuses a resume without its journal: nothing of the earlier attempt here would mean
   // running (and paying for) every shard again.
   if (resume && shardRuns(o.runsDir).length === 0) {

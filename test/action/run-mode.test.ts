@@ -465,7 +465,12 @@ describe('resume', () => {
 
     mockRun([...s.thread, comment(555, ACTIONS, progress)], 556, [], 13);
     const callsBefore = s.calls.n;
-    const resumed = await runApprovedPlan({ ...s.options, actionsRunId: '4243', resume: true });
+    const resumed = await runApprovedPlan({
+      ...s.options,
+      actionsRunId: '4243',
+      resume: true,
+      resumeActionsRunId: '4242',
+    });
     if (resumed.status === 'refused') throw new Error(resumed.reason);
     // Fifteen agents replay at no cost. The synthesizer runs again: the resumed run starts from the
     // fixed files, so its baseline passes and the synthesizer's prompt (which quotes it) changed.
@@ -559,6 +564,7 @@ describe('a run stopped halfway', () => {
         },
       },
       resume: true,
+      resumeActionsRunId: '5',
       actionsRunId: '6',
     });
     if (resumed.status === 'refused') throw new Error(resumed.reason);

@@ -48,6 +48,8 @@ function fakeGitHub(thread: Array<{ id: number; body: string; login: string }>) 
     updateComment: async (id: number, body: string) => {
       edited.push({ id, body });
     },
+    // No run of the workflow is going: an earlier attempt has ended.
+    activeRuns: async () => [],
   } as unknown as GitHubPort;
   return { github, posted, edited };
 }
@@ -186,6 +188,7 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
       github: fakeGitHub(resumeThread).github,
       progressCommentId: 301,
       resume: true,
+      resumeActionsRunId: '77',
     };
     expect(await runShardJob({ ...resumed, shard: 1 })).toEqual({
       status: 'done before',

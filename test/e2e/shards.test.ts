@@ -200,6 +200,9 @@ async function gitHubStandIn(
       return [201, listed(pulls.at(-1)!, pulls.length - 1)];
     }
     if (method === 'GET' && url.startsWith('/repos/octo/shop/pulls?')) return [200, pulls.map(listed)];
+    // Runs of the workflow that have not ended: none (run 77 ended before its resume).
+    if (method === 'GET' && /^\/repos\/octo\/shop\/actions\/workflows\/[^/]+\/runs\?/.test(url))
+      return [200, { total_count: 0, workflow_runs: [] }];
     const pull = /^\/repos\/octo\/shop\/pulls\/(\d+)$/.exec(url);
     if (method === 'PATCH' && pull && pulls[Number(pull[1]) - 1]) {
       const i = Number(pull[1]) - 1;
