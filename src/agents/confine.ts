@@ -72,6 +72,12 @@ export function confinePath(root: string, requested: unknown): { absolute: strin
 /** Where agents may not write: GitHub Actions workflows and the local actions they run. */
 const WORKFLOW_DIRS = ['.github/workflows', '.github/actions'];
 
+/** The workflow directory a repository path is under (any case), if it is under one. */
+export function workflowDirOf(relativePath: string): string | undefined {
+  const lower = relativePath.toLowerCase();
+  return WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+}
+
 /**
  * Refuses a write or edit of a workflow file or a local action (any case, the path already
  * resolved by `confinePath`). The job token cannot push a workflow change (GitHub rejects the
@@ -79,8 +85,7 @@ const WORKFLOW_DIRS = ['.github/workflows', '.github/actions'];
  * workflow, with the repository's secrets, before anyone reviewed it.
  */
 export function refuseWorkflowWrite(relativePath: string): void {
-  const lower = relativePath.toLowerCase();
-  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  const dir = workflowDirOf(relativePath);
   if (dir === undefined) return;
   throw new ToolRefusal(
     `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: ` +

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { workflowDirOf } from '../agents/confine.js';
 import { IDENTITY, runGit, trackedFiles } from '../agents/git.js';
 import { createRepoCodeRunner } from '../agents/isolation.js';
 import { Redactor } from '../agents/secrets.js';
@@ -180,6 +181,15 @@ async function mergeOne(
     return { why: `its ${CHANGES_BUNDLE} could not be read (${(error as Error).message.slice(0, 300)})` };
   }
   const files = (await git(o.repoDir, ['diff', '--name-only', base, ref])).split('\n').filter(Boolean);
+  // Agents cannot write workflows (agents/confine.ts); a bundle that does anyway came from elsewhere,
+  // and its push would be refused as a whole: the shard is left out, the others still merge.
+  const workflow = files.find((f) => workflowDirOf(f) !== undefined);
+  if (workflow !== undefined) {
+    await git(o.repoDir, ['update-ref', '-d', ref]);
+    return {
+      why: `its changes touch ${workflow}, under ${workflowDirOf(workflow)}/, which agents may not change (the job token could not push it)`,
+    };
+  }
   try {
     await git(
       worktree,

@@ -61,7 +61,9 @@ export function shardsStatus(shards: readonly ShardOutcome[]): 'completed' | 'pa
 
 /** A shard's own report, one heading level down, so its sections sit under the shard's heading. */
 function nested(report: string): string[] {
-  return report
+  // A shard's report comes from its artifact: nothing in it may open an HTML comment (a marker) in
+  // the bot's pull request.
+  return neutralise(report)
     .trimEnd()
     .split('\n')
     .map((line) => (/^#{1,5} /.test(line) ? `##${line}` : line));

@@ -1,0 +1,259 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { knownFrom } from '../../src/action/pull-request.js';
+import { startShards } from '../../src/action/shards-mode.js';
+import { mergeShards } from '../../src/flows/merge-shards.js';
+import { runMarker } from '../../src/github/approval.js';
+import { parseConfig } from '../../src/github/config.js';
+import { writeMarker } from '../../src/github/markers.js';
+import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
+import type { GitHubPort } from '../../src/github/port.js';
+import { shardedProgress } from '../../src/github/progress-texts.js';
+import { pullRequestFor } from '../../src/github/texts.js';
+import { createPlan } from '../../src/plan/plan.js';
+import { emptyProgress, shardStateOf } from '../../src/report/progress-state.js';
+import { exampleCheckout, git } from '../action/checkout.js';
+import { tempDir } from '../helpers.js';
+
+/** Attacks on sharded runs a review found getting through, each now stopped (the fix named in each test). */
+
+const BOT = 'github-actions[bot]';
+const at = '2026-11-26T10:00:00Z';
+type Row = { id: number; body: string; login: string };
+
+function fakeGitHub(thread: Row[], active: number[] = []) {
+  return {
+    activeRuns: async () =>
+      active.map((id) => ({
+        id,
+        title: 'dynamic workflows #7 sharded',
+        url: `https://github.com/octo/shop/actions/runs/${id}`,
+      })),
+    owner: 'octo',
+    repo: 'shop',
+    defaultBranch: 'main',
+    listComments: async () =>
+      thread.map((c) => ({
+        id: c.id,
+        body: c.body,
+        user: { login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
+        created_at: at,
+        updated_at: at,
+      })),
+    roleOf: async () => 'maintain' as const,
+    comment: async (_issue: number, body: string) => {
+      thread.push({ id: 900 + thread.length, body, login: BOT });
+      return { id: 900 + thread.length };
+    },
+    updateComment: async () => undefined,
+  } as unknown as GitHubPort;
+}
+
+describe('sharded runs: resumes, bundles and reports from artifacts', () => {
+  test('a resume dispatched with resume_actions_run_id of another Actions run than the thread’s attempt is refused', async () => {
+    const { checkout } = exampleCheckout();
+    const plan = await createPlan({
+      repoDir: checkout,
+      request: 'audit',
+      model: 'claude-sonnet-5-5',
+      maxShards: 3,
+      shardTargetMinutes: 0.001,
+    });
+    const sha = plan.scriptSha256!;
+    const parsed = parseConfig({});
+    if (!parsed.ok) throw new Error('config');
+    const thread: Row[] = [
+      {
+        id: 100,
+        body: renderPlanComment(plan, {
+          planId: 'plan-1',
+          baseSha: git(checkout, 'rev-parse', 'HEAD'),
+          requester: 'octocat',
+        }),
+        login: BOT,
+      },
+      { id: 50, body: '/approve', login: 'maintainer' },
+      {
+        id: 101,
+        body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
+        login: BOT,
+      },
+      // The bot's record: the plan's sharded run was Actions run 77.
+      {
+        id: 300,
+        body: `Done\n\n${runMarker('plan-1', { runId: '20261126-090000-000000', actionsRunId: '77' })}`,
+        login: BOT,
+      },
+    ];
+    // The artifacts the workflow downloaded for run 99999 (any run of the repository: a fork's
+    // pull_request run can upload artifacts named dynamic-workflows-99999-shard-N): shards 0 and 1 "completed".
+    const runsDir = tempDir();
+    for (const [i, id] of ['20261126-080000-aaaaaa', '20261126-080000-bbbbbb'].entries()) {
+      mkdirSync(join(runsDir, id));
+      writeFileSync(
+        join(runsDir, id, 'result.json'),
+        JSON.stringify({ status: 'completed', shard: { index: i, count: 3 } }),
+      );
+    }
+    const outcome = await startShards({
+      github: fakeGitHub(thread),
+      issue: 7,
+      planCommentId: 100,
+      scriptSha256: sha,
+      config: parsed.config,
+      trusted: [BOT],
+      repoDir: checkout,
+      runsDir,
+      resumeActionsRunId: '99999',
+    });
+    // Were it started, shards 0 and 1 would be taken from run 99999's artifacts (checkApproval refuses it).
+    expect(outcome.status).toBe('refused');
+  }, 120_000);
+
+  test('a shard bundle whose branch changes .github/workflows is left out of the merge', async () => {
+    const { checkout } = exampleCheckout();
+    const base = git(checkout, 'rev-parse', 'HEAD');
+    const runId = '20261126-080000-0b0b0b';
+    git(checkout, 'checkout', '-q', '-b', `dwf/${runId}`);
+    mkdirSync(join(checkout, '.github', 'workflows'), { recursive: true });
+    writeFileSync(join(checkout, '.github', 'workflows', 'pwn.yml'), 'on: push\njobs: {}\n');
+    git(checkout, 'add', '-A');
+    git(checkout, 'commit', '-q', '-m', 'shard 0');
+    const runsDir = tempDir();
+    const runDir = join(runsDir, runId);
+    mkdirSync(runDir);
+    git(
+      checkout,
+      'bundle',
+      'create',
+      '-q',
+      join(runDir, 'changes.bundle'),
+      `refs/heads/dwf/${runId}`,
+      `^${base}`,
+    );
+    writeFileSync(
+      join(runDir, 'result.json'),
+      JSON.stringify({ status: 'completed', shard: { index: 0, count: 1 }, branch: `dwf/${runId}` }),
+    );
+    const mergeCheckout = join(tempDir(), 'merge');
+    git(checkout, 'clone', '-q', '--single-branch', '--branch', 'main', checkout, mergeCheckout);
+    const merged = await mergeShards({ repoDir: mergeCheckout, runsDir, count: 1, resume: 'resume' });
+    // Were it merged, GitHub would reject the push of the whole branch (the job token cannot push
+    // workflow changes) and the sharded run would lose its pull request.
+    expect(merged.shards[0]!.state).toBe('left out');
+  }, 60_000);
+
+  test('a shard report.md ending in a marker line does not give the bot-authored pull request that marker', async () => {
+    const { checkout } = exampleCheckout();
+    const runsDir = tempDir();
+    const runId = '20261126-080000-0c0c0c';
+    mkdirSync(join(runsDir, runId));
+    writeFileSync(
+      join(runsDir, runId, 'result.json'),
+      JSON.stringify({ status: 'completed', shard: { index: 0, count: 1 } }),
+    );
+    // Only the artifact says this: the next sweep would leave these findings out as "known".
+    writeFileSync(
+      join(runsDir, runId, 'report.md'),
+      `# audit\n\nnothing found\n${writeMarker('sweep-known', ['sql-injection:src/db.js'])}\n`,
+    );
+    const mergeCheckout = join(tempDir(), 'merge');
+    git(checkout, 'clone', '-q', checkout, mergeCheckout);
+    const merged = await mergeShards({ repoDir: mergeCheckout, runsDir, count: 1, resume: 'resume' });
+    const { body } = pullRequestFor(
+      {
+        runId: merged.runId,
+        status: 'completed',
+        result: { findings: [] },
+        runDir: merged.runDir,
+        usage: merged.usage,
+        replayedAgents: 0,
+        failedAgents: 0,
+        failures: {},
+        reportPath: merged.reportPath,
+      } as never,
+      readFileSync(merged.reportPath, 'utf8'),
+      {
+        marker: {
+          planId: 'plan-1',
+          scriptSha256: 'a'.repeat(64),
+          baseSha: 'b'.repeat(40),
+          requester: 'octocat',
+          request: 'audit',
+        },
+        approver: 'maintainer',
+        issue: 7,
+      },
+    );
+    // Were the marker kept, the bot's own pull request would hide that finding from every later sweep.
+    expect(knownFrom({ body, user: { login: BOT } }, [BOT])).toEqual([]);
+  }, 60_000);
+
+  test('a /workflow resume while the earlier attempt’s shards still run does not run those shards a second time', async () => {
+    const { checkout } = exampleCheckout();
+    const plan = await createPlan({
+      repoDir: checkout,
+      request: 'audit',
+      model: 'claude-sonnet-5-5',
+      maxShards: 3,
+      shardTargetMinutes: 0.001,
+    });
+    const sha = plan.scriptSha256!;
+    const parsed = parseConfig({});
+    if (!parsed.ok) throw new Error('config');
+    // Actions run 77 is going: shard 1 failed early (its artifact is uploaded), shards 0 and 2 still run.
+    const state = (index: number, status: 'running' | 'failed') =>
+      shardStateOf(index, 1, status, emptyProgress());
+    const progress = shardedProgress({
+      count: 3,
+      states: [state(0, 'running'), state(1, 'failed'), state(2, 'running')],
+      info: { planId: 'plan-1', actionsRunId: '77' },
+      runId: '20261126-090000-000000',
+    });
+    const thread: Row[] = [
+      {
+        id: 100,
+        body: renderPlanComment(plan, {
+          planId: 'plan-1',
+          baseSha: git(checkout, 'rev-parse', 'HEAD'),
+          requester: 'octocat',
+        }),
+        login: BOT,
+      },
+      { id: 50, body: '/approve', login: 'maintainer' },
+      {
+        id: 101,
+        body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
+        login: BOT,
+      },
+      { id: 300, body: progress, login: BOT },
+    ];
+    const runsDir = tempDir();
+    mkdirSync(join(runsDir, '20261126-090000-000001'));
+    writeFileSync(
+      join(runsDir, '20261126-090000-000001', 'result.json'),
+      JSON.stringify({ status: 'failed', shard: { index: 1, count: 3 } }),
+    );
+    const start = (active: number[]) =>
+      startShards({
+        github: fakeGitHub([...thread], active),
+        issue: 7,
+        planCommentId: 100,
+        scriptSha256: sha,
+        config: parsed.config,
+        trusted: [BOT],
+        repoDir: checkout,
+        runsDir,
+        resumeActionsRunId: '77',
+      });
+    // Were it started, shards 0 and 2 would run again beside the ones still running, each with a full
+    // share: the sharded run would spend up to (count-1)/count more than its budget.
+    expect(await start([77])).toMatchObject({
+      status: 'refused',
+      reason: expect.stringContaining('Actions run 77 of plan `plan-1` has not ended'),
+    });
+    // Once run 77 has ended, the resume runs every shard that did not complete.
+    expect(await start([78])).toMatchObject({ status: 'started', matrix: [0, 1, 2] });
+  }, 120_000);
+});
