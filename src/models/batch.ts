@@ -27,7 +27,8 @@ export type { SubmittedBatch } from './types.js';
  * many agents that arrive within a short window are submitted together as one batch, the batch is
  * polled with back-off until it has ended, and its results (JSONL) are matched back to the
  * requests by their custom ids. A request that errored, expired or was canceled is sent again as an
- * ordinary call (the agent does not notice, beside a retry in the event log).
+ * ordinary call (the agent does not notice, beside a retry in the event log). A batch given up on
+ * is canceled first, so that it is not billed beside those calls.
  */
 
 export interface BatchOptions extends BatchRecording {
@@ -41,7 +42,11 @@ export interface BatchOptions extends BatchRecording {
   pollMs?: number;
   /** The longest wait between two polls (ms; default 5 minutes). */
   maxPollMs?: number;
-  /** Consecutive failed polls before the batch is given up on and its requests sent as ordinary calls (default 5). */
+  /**
+   * Consecutive failed polls before the batch is given up on (default 5): it is canceled, polled
+   * at most this many times more until it has ended, and what it answered is used; the rest of its
+   * requests are sent as ordinary calls.
+   */
   pollFailures?: number;
   /** Waits between polls, cut short by `signal` (every waiting request aborted); tests pass one that does not wait. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -59,16 +64,18 @@ interface Waiter {
 }
 
 /** A result that is not an answer, as a few words for the event log. */
-function reasonOf(result: Result): string {
+function reasonOf(result: Result & { note?: string }): string {
+  if (result.note) return `${result.note}; sent as an ordinary call`;
   const what = result.type === 'errored' ? `errored (${result.error.error.type})` : result.type;
   return `batch request ${what}, sent as an ordinary call`;
 }
 
-/** A stand-in result for a request whose batch could not be submitted or read. */
-function failed(error: unknown): Result {
+/** A stand-in result for a request whose batch could not be submitted or read (`note`: why, for the event log). */
+function failed(error: unknown, note?: string): Result {
   return {
     type: 'errored',
     error: { type: 'error', error: { type: 'api_error', message: (error as Error).message } },
+    ...(note ? { note } : {}),
   } as Result;
 }
 
@@ -174,8 +181,8 @@ export class BatchQueue {
         group.map((w) => w.signal),
       );
     } catch (error) {
-      if (refusesBatches(error)) this.refused = error as Error;
-      for (const w of group) w.resolve(failed(error));
+      if (refusesBatches(error instanceof GivenUp ? error.cause : error)) this.refused = error as Error;
+      for (const w of group) w.resolve(failed(error, error instanceof GivenUp ? error.message : undefined));
       return;
     }
     // A request the results leave out is treated as expired: sent again as an ordinary call.
@@ -198,26 +205,66 @@ export class BatchQueue {
     return pending;
   }
 
+  /**
+   * The results of a batch once it has ended. A batch given up on (its polls or its results failed
+   * `pollFailures` times in a row) is canceled before any of its requests is sent again, so that it
+   * is not processed and billed beside the ordinary calls; then the results of what it answered
+   * before the cancel are read if they can be (used, and counted, instead of paying again).
+   */
   private async poll(id: string, stop: AbortSignal): Promise<Map<string, Result>> {
+    try {
+      return await this.whenEnded(id, stop, Number.POSITIVE_INFINITY);
+    } catch (error) {
+      if (stop.aborted) throw error;
+      const cancelError = await this.client.messages.batches.cancel(id).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      // A canceled batch ends once its in-flight requests have finished; one whose cancel failed
+      // (e.g. refused because the batch has ended meanwhile) is polled once more.
+      const polls = cancelError ? 1 : (this.options.pollFailures ?? 5);
+      const results = await this.whenEnded(id, stop, polls).catch((e: unknown) => {
+        if (stop.aborted) throw e;
+        return undefined;
+      });
+      if (results) return results;
+      throw new GivenUp(id, error as Error, cancelError);
+    }
+  }
+
+  /** Polls a batch with back-off until it has ended (at most `maxPolls` times), then reads its results. */
+  private async whenEnded(id: string, stop: AbortSignal, maxPolls: number): Promise<Map<string, Result>> {
     const sleep = this.options.sleep ?? abortableSleep;
     let wait = this.options.pollMs ?? 15_000;
     let failures = 0;
-    for (;;) {
+    for (let polls = 1; ; polls++) {
       try {
         const batch = await this.client.messages.batches.retrieve(id, {}, { signal: stop });
+        if (batch.processing_status === 'ended') {
+          const results = new Map<string, Result>();
+          for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
+            results.set(line.custom_id, line.result);
+          return results;
+        }
         failures = 0;
-        if (batch.processing_status === 'ended') break;
       } catch (error) {
-        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5)) throw error;
+        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5) || polls >= maxPolls) throw error;
       }
+      if (polls >= maxPolls) throw new Error(`batch ${id} has not ended after ${polls} polls`);
       // Every request that waited on the batch was aborted (the run stopped): polling stops.
       await sleep(wait, stop);
       wait = Math.min(wait * 2, this.options.maxPollMs ?? 5 * 60_000);
     }
-    const results = new Map<string, Result>();
-    for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
-      results.set(line.custom_id, line.result);
-    return results;
+  }
+}
+
+/** A batch given up on, canceled (or its cancel failed) and its results unreadable: says so for the event log. */
+class GivenUp extends Error {
+  constructor(id: string, error: Error, cancelError: Error | undefined) {
+    const after = cancelError
+      ? `its cancel failed (${cancelError.message}): it may go on being processed and billed`
+      : 'canceled, its results unreadable: what it answered before the cancel is billed but not counted';
+    super(`batch ${id} given up on (${error.message}), ${after}`, { cause: error });
   }
 }
 

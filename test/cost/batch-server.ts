@@ -3,7 +3,9 @@
  * `POST /v1/messages/batches` (`{ requests: [{ custom_id, params }] }` → a `message_batch`),
  * `GET /v1/messages/batches/{id}` (in progress for the configured number of polls, then ended with
  * its request counts and `results_url`), `GET /v1/messages/batches/{id}/results` (JSONL, one line a
- * request, in reverse order so that a client must match by `custom_id`). Each request's fate is the
+ * request, in reverse order so that a client must match by `custom_id`), `POST
+ * /v1/messages/batches/{id}/cancel` (the batch is `canceling`, ended at the next retrieval: each
+ * request canceled, or succeeded and billed when it had finished before the cancel). Each request's fate is the
  * test's to say: succeeded (answered by the diligent model and billed as batched), errored, expired
  * or canceled. Checks what the API checks: custom ids unique in a batch, of 1–64 letters, digits,
  * `-` and `_`.
@@ -19,6 +21,12 @@ export interface BatchBehaviour {
   pollsBeforeEnd?: number;
   /** The endpoint has no Batches API: creating a batch answers 404. */
   noBatches?: boolean;
+  /** An outage: the first this many retrievals (over all batches) answer 503. */
+  failingRetrievals?: number;
+  /** What a cancel leaves of a request (default `canceled`; `succeeded`: it had finished, and is billed). */
+  fateOnCancel?(customId: string, n: number): BatchFate;
+  /** Cancels answer 503. */
+  cancelFails?: boolean;
 }
 
 export interface BatchRecord {
@@ -27,6 +35,8 @@ export interface BatchRecord {
   refused: number;
   retrievals: number;
   resultsServed: number;
+  /** The batches canceled (cancels that answered 503 not included). */
+  canceled: string[];
   /** Requests by fate, over all batches. */
   fates: Record<BatchFate, number>;
 }
@@ -36,6 +46,8 @@ interface StoredBatch {
   requests: Array<{ custom_id: string; params: Json }>;
   polls: number;
   created: string;
+  /** Set by a cancel: the next retrieval ends the batch with `fateOnCancel`. */
+  canceling?: boolean;
   results?: Array<{ custom_id: string; result: Json }>;
 }
 
@@ -52,6 +64,7 @@ export function batchEndpoints(
     refused: 0,
     retrievals: 0,
     resultsServed: 0,
+    canceled: [],
     fates: { succeeded: 0, errored: 0, expired: 0, canceled: 0 },
   };
   let submitted = 0;
@@ -66,7 +79,9 @@ export function batchEndpoints(
   /** Ends a batch: each request meets its fate; the succeeded ones are answered now. */
   const end = (batch: StoredBatch) => {
     batch.results = batch.requests.map(({ custom_id, params }) => {
-      const fate = behaviour.fate?.(custom_id, submitted++) ?? 'succeeded';
+      const fate = batch.canceling
+        ? (behaviour.fateOnCancel?.(custom_id, submitted++) ?? 'canceled')
+        : (behaviour.fate?.(custom_id, submitted++) ?? 'succeeded');
       record.fates[fate]++;
       if (fate === 'errored')
         return {
@@ -91,7 +106,7 @@ export function batchEndpoints(
     return {
       id: batch.id,
       type: 'message_batch',
-      processing_status: ended ? 'ended' : 'in_progress',
+      processing_status: ended ? 'ended' : batch.canceling ? 'canceling' : 'in_progress',
       request_counts: {
         processing: ended ? 0 : batch.requests.length,
         succeeded: count('succeeded'),
@@ -103,7 +118,7 @@ export function batchEndpoints(
       expires_at: batch.created,
       ended_at: ended ? batch.created : null,
       archived_at: null,
-      cancel_initiated_at: null,
+      cancel_initiated_at: batch.canceling ? batch.created : null,
       results_url: ended ? `${baseUrl()}/v1/messages/batches/${batch.id}/results` : null,
     };
   };
@@ -127,13 +142,22 @@ export function batchEndpoints(
       record.created.push({ id, customIds: ids });
       return json(200, view(batch));
     }
-    const m = /^\/v1\/messages\/batches\/([\w-]+)(\/results)?$/.exec(path);
+    const m = /^\/v1\/messages\/batches\/([\w-]+)(\/results|\/cancel)?$/.exec(path);
     const batch = m ? batches.get(m[1]!) : undefined;
-    if (method !== 'GET' || !batch)
+    const unavailable = () =>
+      json(503, { type: 'error', error: { type: 'api_error', message: 'Service Unavailable' } });
+    if (method === 'POST' && batch && m![2] === '/cancel') {
+      if (behaviour.cancelFails) return unavailable();
+      if (batch.results) return invalid(`${batch.id} has ended: it cannot be canceled`);
+      batch.canceling = true;
+      record.canceled.push(batch.id);
+      return json(200, view(batch));
+    }
+    if (method !== 'GET' || !batch || m![2] === '/cancel')
       return json(404, { type: 'error', error: { type: 'not_found_error', message: `no ${path}` } });
     if (!m![2]) {
-      record.retrievals++;
-      if (!batch.results && ++batch.polls > (behaviour.pollsBeforeEnd ?? 1)) end(batch);
+      if (record.retrievals++ < (behaviour.failingRetrievals ?? 0)) return unavailable();
+      if (!batch.results && (batch.canceling || ++batch.polls > (behaviour.pollsBeforeEnd ?? 1))) end(batch);
       return json(200, view(batch));
     }
     if (!batch.results) return invalid('the batch is still in progress');

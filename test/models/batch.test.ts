@@ -159,6 +159,126 @@ describe('the Message Batches API (batch.ts) against a local stand-in', () => {
     ]);
   });
 
+  test('a batch whose polls fail is canceled before its requests are sent again; what it answered is used and counted', async () => {
+    // An outage: the first 5 polls fail (pollFailures' default), then the batch is canceled; half of
+    // its requests had finished before the cancel (billed), the rest are canceled.
+    const { provider, server } = await batching({
+      failingRetrievals: 5,
+      fateOnCancel: (_id, n) => (n % 2 === 0 ? 'succeeded' : 'canceled'),
+    });
+    const retries: string[] = [];
+    const canceledAtRetry: string[][] = [];
+    const replies = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        provider.complete(request(i, `q${i}`), {
+          onRetry: (n) => {
+            retries.push(n.reason);
+            canceledAtRetry.push([...server.batches.canceled]);
+          },
+        }),
+      ),
+    );
+    expect(server.batches.canceled).toEqual(['msgbatch_0001']);
+    // Canceled before any of its requests was sent again as an ordinary call.
+    expect(canceledAtRetry).toEqual([['msgbatch_0001'], ['msgbatch_0001']]);
+    expect(retries).toEqual([
+      'batch request canceled, sent as an ordinary call',
+      'batch request canceled, sent as an ordinary call',
+    ]);
+    // The two answered before the cancel are used (not paid again), and every billed token is counted.
+    expect(replies.filter((r) => r.usage.batch)).toHaveLength(2);
+    expect(server.totals.requests).toBe(4);
+    const sum = (f: (r: (typeof replies)[number]) => number) => replies.reduce((n, r) => n + f(r), 0);
+    expect(sum((r) => r.usage.outputTokens)).toBe(server.totals.output);
+    expect(sum((r) => r.usage.inputTokens)).toBe(server.totals.input);
+    expect(sum((r) => r.usage.batch?.outputTokens ?? 0)).toBe(server.totals.batch!.output);
+  });
+
+  test('a batch given up on whose cancel fails or whose results stay unreadable: ordinary calls, the event log says so', async () => {
+    const down = await batching({ failingRetrievals: 1e9, cancelFails: true }, { pollFailures: 2 });
+    const retries: string[] = [];
+    const reply = await down.provider.complete(request(0, 'q0'), { onRetry: (n) => retries.push(n.reason) });
+    expect(reply.usage.batch).toBeUndefined();
+    expect(down.server.batches.canceled).toEqual([]);
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toMatch(
+      /^batch msgbatch_0001 given up on \(.*\), its cancel failed \(.*\): it may go on being processed and billed; sent as an ordinary call$/,
+    );
+    await server!.close();
+    server = undefined;
+    const unreadable = await batching({ failingRetrievals: 1e9 }, { pollFailures: 2 });
+    const notes: string[] = [];
+    await unreadable.provider.complete(request(0, 'q0'), { onRetry: (n) => notes.push(n.reason) });
+    expect(unreadable.server.batches.canceled).toEqual(['msgbatch_0001']);
+    expect(notes[0]).toMatch(/^batch msgbatch_0001 given up on \(.*\), canceled, its results unreadable/);
+    // 2 failed polls, the cancel, 2 more failed polls: then the ordinary call.
+    expect(unreadable.server.batches.retrievals).toBe(4);
+    expect(unreadable.server.totals.requests).toBe(1);
+  });
+
+  /** A first job that submits the batch of `questions` and runs out of time while it is in progress. */
+  async function recordedBatch(behaviour: BatchBehaviour, questions: string[]) {
+    const first = await batching(behaviour);
+    const stop = new AbortController();
+    const asked = questions.map((q, i) =>
+      first.provider.complete({ ...request(i, q), signal: stop.signal }).catch(() => 'stopped'),
+    );
+    while (first.submitted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    stop.abort(new Error('the job ran out of time'));
+    expect(await Promise.all(asked)).toEqual(questions.map(() => 'stopped'));
+    // A poll in flight when the job stopped may still reach the stand-in: wait until none does.
+    for (let seen = -1; seen !== server!.batches.retrievals; ) {
+      seen = server!.batches.retrievals;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return first.submitted;
+  }
+
+  test('a resumed job cancels a recorded batch whose polls fail, and takes what it answered before the cancel', async () => {
+    const behaviour: BatchBehaviour = { pollsBeforeEnd: 1e9 };
+    const recorded = await recordedBatch(behaviour, ['q0', 'q1']);
+    // The next job polls the recorded batch: 5 polls fail, it is canceled with one request finished.
+    behaviour.failingRetrievals = server!.batches.retrievals + 5;
+    behaviour.fateOnCancel = (id) => (id === recorded[0]!.customIds[0] ? 'succeeded' : 'canceled');
+    const again = await batching(behaviour, { resume: recorded });
+    const retries: string[] = [];
+    const canceledAtRetry: string[][] = [];
+    const observer = {
+      onRetry: (n: { reason: string }) => {
+        retries.push(n.reason);
+        canceledAtRetry.push([...server!.batches.canceled]);
+      },
+    };
+    const replies = await Promise.all(
+      [0, 1].map((i) => again.provider.complete(request(i, `q${i}`), observer)),
+    );
+    expect(server!.batches.canceled).toEqual(['msgbatch_0001']);
+    expect(replies[0]!.usage.batch).toBeDefined();
+    expect(replies[1]!.usage.batch).toBeUndefined();
+    expect(retries).toEqual(['batch request canceled, sent as an ordinary call']);
+    expect(canceledAtRetry).toEqual([['msgbatch_0001']]);
+    expect(again.submitted).toEqual([]);
+    expect(server!.totals.requests).toBe(2);
+    expect(replies[0]!.usage.outputTokens + replies[1]!.usage.outputTokens).toBe(server!.totals.output);
+  });
+
+  test('a resumed job whose recorded batch stays unreadable cancels it before submitting its requests anew', async () => {
+    const behaviour: BatchBehaviour = { pollsBeforeEnd: 1e9 };
+    const recorded = await recordedBatch(behaviour, ['q0', 'q1']);
+    // 5 failed polls, the cancel, 5 more failed polls: given up on.
+    behaviour.failingRetrievals = server!.batches.retrievals + 10;
+    behaviour.pollsBeforeEnd = 1;
+    const canceledAtSubmission: string[][] = [];
+    const again = await batching(behaviour, {
+      resume: recorded,
+      onSubmitted: () => canceledAtSubmission.push([...server!.batches.canceled]),
+    });
+    const replies = await Promise.all([0, 1].map((i) => again.provider.complete(request(i, `q${i}`))));
+    expect(replies.every((r) => r.usage.batch)).toBe(true);
+    expect(canceledAtSubmission).toEqual([['msgbatch_0001']]);
+    expect(server!.batches.created.map((b) => b.customIds.length)).toEqual([2, 2]);
+  });
+
   test('anthropic:MODEL?batch=1 resolves to the batching provider; a bad value is refused', () => {
     const env = { ANTHROPIC_API_KEY: 'k' };
     expect(resolveModel(`anthropic:${MODEL}?batch=1`, { env }).id).toBe(`anthropic:${MODEL}?batch=1`);
