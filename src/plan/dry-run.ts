@@ -30,6 +30,8 @@ export interface Budgeted {
   /** `configured`: the settings'; `estimate`: the estimate's maximum times `margin`. */
   source: 'configured' | 'estimate';
   margin?: number;
+  /** A sharded run's budget derived from one shard's estimate: times this many shards. */
+  shards?: number;
 }
 
 const MAX_COPY_BYTES = 2 * 1024 * 1024;

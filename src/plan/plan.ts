@@ -14,7 +14,14 @@ export { BUILTIN_DIR };
 import { checkGivenArguments, oracleQuestion, plannedArguments, type Question } from './questions.js';
 import { type PlanRequest, PlanRequestError, parsePlanRequest } from './request.js';
 import { sha256 } from './sha256.js';
-import { estimateShard, type PlanShards, planShards, type ShardSettings, settleShards } from './shards.js';
+import {
+  estimateShard,
+  type PlanShards,
+  planShards,
+  type ShardSettings,
+  settleShards,
+  shardedBudget,
+} from './shards.js';
 
 export type { PlanShards } from './shards.js';
 
@@ -180,6 +187,9 @@ export async function createPlan(options: PlanOptions): Promise<Plan> {
       estimate: (each) => estimateShard(each, bind, planned.args, { ...dryRun, budget: each.budgetEach }),
     });
     script = bindArgs(template, planned.args, { arg: shards.arg, count: shards.count });
+    const budgeted = shardedBudget(estimate.budget, shards);
+    shards = budgeted.shards;
+    if (budgeted.budget) estimate.budget = budgeted.budget;
   }
   return {
     ...base,

@@ -160,6 +160,43 @@ export async function settleShards(
   }
 }
 
+/**
+ * The run's budget once it is sharded. A configured budget stays. One derived from the estimate
+ * is derived again from one shard's own estimate, times the count: the whole run's dry run stops
+ * at the agent cap, so for a long list its maximum (and a budget from it) is below what the
+ * shards need, and every shard would stop at its share before its slice is done. Returns the
+ * budget and the shards with their share of it.
+ */
+export function shardedBudget(
+  budget: Budgeted | undefined,
+  shards: PlanShards,
+): { budget: Budgeted | undefined; shards: PlanShards } {
+  const each = shards.estimateEach;
+  if (budget?.source !== 'estimate' || !each) return { budget, shards };
+  const margin = budget.margin ?? 1;
+  const fromEach: Budgeted =
+    each.usd !== null
+      ? {
+          usd: (Math.ceil(each.usd.max * margin * 100) * shards.count) / 100,
+          tokens: null,
+          source: 'estimate',
+          margin,
+          shards: shards.count,
+        }
+      : {
+          usd: null,
+          tokens: Math.ceil(each.tokens.max * margin) * shards.count,
+          source: 'estimate',
+          margin,
+          shards: shards.count,
+        };
+  const larger =
+    (fromEach.usd ?? 0) > (budget.usd ?? 0) || (fromEach.tokens ?? 0) > (budget.tokens ?? 0)
+      ? fromEach
+      : budget;
+  return { budget: larger, shards: { ...shards, budgetEach: budgetEach(larger, shards.count) } };
+}
+
 /** One shard's estimate: the script with the largest slice bound, dry-run as a whole run is. */
 export async function estimateShard(
   shards: PlanShards,

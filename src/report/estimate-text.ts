@@ -58,5 +58,6 @@ export function budgetLine(e: Estimate): string | undefined {
     .join(' and ');
   if (b.source === 'configured')
     return `Budget: ${amount} (configured); the run stops starting agents when it is spent.`;
-  return `Budget: ${amount}, the estimate's maximum × ${b.margin} (no budget is configured); the run stops starting agents when it is spent.`;
+  const of = b.shards !== undefined ? ` for one shard, times ${b.shards} shards` : '';
+  return `Budget: ${amount}, the estimate's maximum × ${b.margin}${of} (no budget is configured); the run stops starting agents when it is spent.`;
 }

@@ -4,7 +4,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { readMarker } from '../../src/github/markers.js';
-import { renderPlanComment } from '../../src/github/plan-comment.js';
+import { estimateOf, renderPlanComment } from '../../src/github/plan-comment.js';
 import { BUILTIN_DIR, bindArgs, createPlan, type Plan, sha256 } from '../../src/plan/plan.js';
 import {
   budgetEach,
@@ -12,7 +12,9 @@ import {
   type ShardEstimate,
   settleShards,
   shardCount,
+  shardedBudget,
 } from '../../src/plan/shards.js';
+import { budgetLine } from '../../src/report/estimate-text.js';
 import { splitShards } from '../../src/script/shard.js';
 import { runScript } from '../helpers.js';
 import { gitRepo } from './repos.js';
@@ -347,5 +349,44 @@ describe('the shards table', () => {
     const text = renderPlan(plan);
     expect(text).toContain("| 1 | 2 | `a'b\\|c.js` … `x y.js` |");
     expect(text).toContain('| 2 | 1 | `z.js` |');
+  });
+});
+
+describe('shardedBudget', () => {
+  const shards = (usdMax: number | null): PlanShards => ({
+    arg: 'files',
+    count: 4,
+    slices: [['a'], ['b'], ['c'], ['d']],
+    budgetEach: { tokens: null, usd: 2.66 },
+    targetMinutes: 60,
+    maxShards: 8,
+    estimateEach: {
+      items: 1,
+      agents: { min: 1, max: 551 },
+      tokens: { min: 1, max: 1_000_000 },
+      usd: usdMax === null ? null : { min: 1, max: usdMax },
+      wallSeconds: { min: 1, max: 2400 },
+      problems: [],
+    },
+  });
+
+  test("a budget derived from the capped whole-run estimate is derived again from one shard's", () => {
+    const derived = { usd: 10.66, tokens: null, source: 'estimate' as const, margin: 1.5 };
+    const { budget, shards: split } = shardedBudget(derived, shards(3.43));
+    // One shard's maximum × the margin, in cents, times 4: each shard gets what its own estimate needs.
+    expect(budget).toEqual({ usd: 20.6, tokens: null, source: 'estimate', margin: 1.5, shards: 4 });
+    expect(split.budgetEach).toEqual({ tokens: null, usd: 5.15 });
+    expect(budgetLine({ budget } as never)).toBe(
+      "Budget: $20.60, the estimate's maximum × 1.5 for one shard, times 4 shards (no budget is configured); the run stops starting agents when it is spent.",
+    );
+    // The plan comment's line still reads back as the run's budget.
+    expect(estimateOf(budgetLine({ budget } as never)!).budget).toMatchObject({ usd: 20.6, margin: 1.5 });
+  });
+
+  test('a configured budget, or a derived one already larger, stays as it is', () => {
+    const configured = { usd: 8, tokens: null, source: 'configured' as const };
+    expect(shardedBudget(configured, shards(3.43)).budget).toBe(configured);
+    const larger = { usd: 40, tokens: null, source: 'estimate' as const, margin: 1.5 };
+    expect(shardedBudget(larger, shards(3.43)).budget).toBe(larger);
   });
 });
