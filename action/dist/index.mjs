@@ -62987,9 +62987,12 @@ function confinePath(root, requested) {
   return { absolute, relative: parts.join("/") };
 }
 var WORKFLOW_DIRS = [".github/workflows", ".github/actions"];
-function refuseWorkflowWrite(relativePath) {
+function workflowDirOf(relativePath) {
   const lower = relativePath.toLowerCase();
-  const dir = WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+  return WORKFLOW_DIRS.find((d) => lower === d || lower.startsWith(`${d}/`));
+}
+function refuseWorkflowWrite(relativePath) {
+  const dir = workflowDirOf(relativePath);
   if (dir === void 0) return;
   throw new ToolRefusal(
     `refused: ${relativePath} is under ${dir}/, and agents may not write GitHub Actions workflows or actions: the job token cannot push workflow changes; describe the change in your answer instead`
@@ -87962,6 +87965,26 @@ async function settleShards(first, o) {
     shards = withCount(shards, Math.min(limit2, Math.max(shards.count + 1, grown)), o.list, o.budget);
   }
 }
+function shardedBudget(budget, shards) {
+  const each = shards.estimateEach;
+  if (budget?.source !== "estimate" || !each) return { budget, shards };
+  const margin = budget.margin ?? 1;
+  const fromEach = each.usd !== null ? {
+    usd: Math.ceil(each.usd.max * margin * 100) * shards.count / 100,
+    tokens: null,
+    source: "estimate",
+    margin,
+    shards: shards.count
+  } : {
+    usd: null,
+    tokens: Math.ceil(each.tokens.max * margin) * shards.count,
+    source: "estimate",
+    margin,
+    shards: shards.count
+  };
+  const larger = (fromEach.usd ?? 0) > (budget.usd ?? 0) || (fromEach.tokens ?? 0) > (budget.tokens ?? 0) ? fromEach : budget;
+  return { budget: larger, shards: { ...shards, budgetEach: budgetEach(larger, shards.count) } };
+}
 async function estimateShard(shards, bind3, args, options) {
   const largest = shards.slices[0];
   const { worlds: _worlds, ...e } = await estimateScript({
@@ -88401,6 +88424,9 @@ var dispatchSchema = external_exports.discriminatedUnion("mode", [
   shardedInputs,
   sweepInputs
 ]);
+var DISPATCH_MODES = dispatchSchema.options.map(
+  (option) => option.shape.mode.value
+);
 var DISPATCH_INPUTS = [
   ...new Set(dispatchSchema.options.flatMap((option) => Object.keys(option.shape)))
 ].sort();
@@ -88523,7 +88549,8 @@ function budgetLine(e) {
   ].filter(Boolean).join(" and ");
   if (b.source === "configured")
     return `Budget: ${amount2} (configured); the run stops starting agents when it is spent.`;
-  return `Budget: ${amount2}, the estimate's maximum \xD7 ${b.margin} (no budget is configured); the run stops starting agents when it is spent.`;
+  const of = b.shards !== void 0 ? ` for one shard, times ${b.shards} shards` : "";
+  return `Budget: ${amount2}, the estimate's maximum \xD7 ${b.margin}${of} (no budget is configured); the run stops starting agents when it is spent.`;
 }
 
 // src/report/plan.ts
@@ -90115,13 +90142,15 @@ function octokitPort(octokit, repository) {
 import { hash as hash5 } from "node:crypto";
 import { appendFileSync, existsSync as existsSync10, readFileSync as readFileSync7 } from "node:fs";
 function reasonOf2(result) {
+  if (result.note) return `${result.note}; sent as an ordinary call`;
   const what = result.type === "errored" ? `errored (${result.error.error.type})` : result.type;
   return `batch request ${what}, sent as an ordinary call`;
 }
-function failed(error62) {
+function failed(error62, note) {
   return {
     type: "errored",
-    error: { type: "error", error: { type: "api_error", message: error62.message } }
+    error: { type: "error", error: { type: "api_error", message: error62.message } },
+    ...note ? { note } : {}
   };
 }
 function refusesBatches(error62) {
@@ -90209,8 +90238,8 @@ var BatchQueue = class {
         group.map((w) => w.signal)
       );
     } catch (error62) {
-      if (refusesBatches(error62)) this.refused = error62;
-      for (const w of group) w.resolve(failed(error62));
+      if (refusesBatches(error62 instanceof GivenUp ? error62.cause : error62)) this.refused = error62;
+      for (const w of group) w.resolve(failed(error62, error62 instanceof GivenUp ? error62.message : void 0));
       return;
     }
     for (const w of group) w.resolve(results.get(w.customId) ?? { type: "expired" });
@@ -90230,25 +90259,58 @@ var BatchQueue = class {
     }
     return pending2;
   }
+  /**
+   * The results of a batch once it has ended. A batch given up on (its polls or its results failed
+   * `pollFailures` times in a row) is canceled before any of its requests is sent again, so that it
+   * is not processed and billed beside the ordinary calls; then the results of what it answered
+   * before the cancel are read if they can be (used, and counted, instead of paying again).
+   */
   async poll(id, stop) {
+    try {
+      return await this.whenEnded(id, stop, Number.POSITIVE_INFINITY);
+    } catch (error62) {
+      if (stop.aborted) throw error62;
+      const cancelError = await this.client.messages.batches.cancel(id).then(
+        () => void 0,
+        (e) => e
+      );
+      const polls = cancelError ? 1 : this.options.pollFailures ?? 5;
+      const results = await this.whenEnded(id, stop, polls).catch((e) => {
+        if (stop.aborted) throw e;
+        return void 0;
+      });
+      if (results) return results;
+      throw new GivenUp(id, error62, cancelError);
+    }
+  }
+  /** Polls a batch with back-off until it has ended (at most `maxPolls` times), then reads its results. */
+  async whenEnded(id, stop, maxPolls) {
     const sleep2 = this.options.sleep ?? abortableSleep;
     let wait = this.options.pollMs ?? 15e3;
     let failures = 0;
-    for (; ; ) {
+    for (let polls = 1; ; polls++) {
       try {
         const batch = await this.client.messages.batches.retrieve(id, {}, { signal: stop });
+        if (batch.processing_status === "ended") {
+          const results = /* @__PURE__ */ new Map();
+          for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
+            results.set(line.custom_id, line.result);
+          return results;
+        }
         failures = 0;
-        if (batch.processing_status === "ended") break;
       } catch (error62) {
-        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5)) throw error62;
+        if (stop.aborted || ++failures >= (this.options.pollFailures ?? 5) || polls >= maxPolls) throw error62;
       }
+      if (polls >= maxPolls) throw new Error(`batch ${id} has not ended after ${polls} polls`);
       await sleep2(wait, stop);
       wait = Math.min(wait * 2, this.options.maxPollMs ?? 5 * 6e4);
     }
-    const results = /* @__PURE__ */ new Map();
-    for await (const line of await this.client.messages.batches.results(id, {}, { signal: stop }))
-      results.set(line.custom_id, line.result);
-    return results;
+  }
+};
+var GivenUp = class extends Error {
+  constructor(id, error62, cancelError) {
+    const after = cancelError ? `its cancel failed (${cancelError.message}): it may go on being processed and billed` : "canceled, its results unreadable: what it answered before the cancel is billed but not counted";
+    super(`batch ${id} given up on (${error62.message}), ${after}`, { cause: error62 });
   }
 };
 function customIdOf(request2, params) {
@@ -90720,7 +90782,7 @@ function shardsStatus(shards) {
   return shards.every((s) => s.state === "merged" || s.state === "no changes") ? "completed" : "partial";
 }
 function nested(report) {
-  return report.trimEnd().split("\n").map((line) => /^#{1,5} /.test(line) ? `##${line}` : line);
+  return neutralise(report).trimEnd().split("\n").map((line) => /^#{1,5} /.test(line) ? `##${line}` : line);
 }
 function changesCell(s) {
   if (s.state === "merged") return `merged (${plural2(s.files.length, "file")})`;
@@ -91810,6 +91872,9 @@ async function createPlan(options) {
       estimate: (each) => estimateShard(each, bind3, planned.args, { ...dryRun2, budget: each.budgetEach })
     });
     script = bindArgs(template, planned.args, { arg: shards.arg, count: shards.count });
+    const budgeted = shardedBudget(estimate.budget, shards);
+    shards = budgeted.shards;
+    if (budgeted.budget) estimate.budget = budgeted.budget;
   }
   return {
     ...base2,
@@ -91966,7 +92031,7 @@ function shardRunDirs(runsDir) {
   return done;
 }
 function missingShards(runsDir, count4) {
-  const done = shardRunDirs(runsDir);
+  const done = new Map([...shardRunDirs(runsDir)].filter(([, run]) => run.count === count4));
   return Array.from({ length: count4 }, (_, i2) => i2).filter((i2) => !done.has(i2));
 }
 function latestShardRun(runsDir, index) {
@@ -92074,6 +92139,13 @@ async function mergeOne(o, worktree, base2, run) {
     return { why: `its ${CHANGES_BUNDLE} could not be read (${error62.message.slice(0, 300)})` };
   }
   const files = (await git(o.repoDir, ["diff", "--name-only", base2, ref2])).split("\n").filter(Boolean);
+  const workflow = files.find((f) => workflowDirOf(f) !== void 0);
+  if (workflow !== void 0) {
+    await git(o.repoDir, ["update-ref", "-d", ref2]);
+    return {
+      why: `its changes touch ${workflow}, under ${workflowDirOf(workflow)}/, which agents may not change (the job token could not push it)`
+    };
+  }
   try {
     await git(
       worktree,
@@ -92330,6 +92402,11 @@ async function checkApproval(o, given = {}) {
     o.config
   );
   if ("refused" in found) return found;
+  if (given.resume && o.resumeActionsRunId !== found.attempt?.actionsRunId) {
+    return {
+      refused: `the resume names Actions run ${o.resumeActionsRunId ?? "(none)"}, but the bot's record of plan \`${found.marker.planId}\` says its last attempt was Actions run ${found.attempt?.actionsRunId ?? "(none)"}: only that run's artifacts may be resumed from (reply \`/workflow resume\` for the right one)`
+    };
+  }
   const approver = found.approval.approver;
   const allowed = mayAct(approver, await o.github.roleOf(approver.login), o.config, "approve");
   if (!allowed.allowed) return { refused: `the approval is not valid now: ${allowed.reason}` };
@@ -92418,6 +92495,12 @@ async function startShards(o) {
       await o.github.comment(o.issue, didNotRun(found.refused));
     return { status: "refused", reason: found.refused };
   }
+  const going = resume ? (await o.github.activeRuns(o.config.workflowFile)).find((r) => String(r.id) === o.resumeActionsRunId) : void 0;
+  if (going) {
+    const reason = `Actions run ${o.resumeActionsRunId} of plan \`${found.marker.planId}\` has not ended (${going.url}): its shards may still be running; resume once it has ended, or after \`/workflow cancel\``;
+    await o.github.comment(o.issue, didNotRun(reason));
+    return { status: "refused", reason };
+  }
   if (resume && shardRuns(o.runsDir).length === 0) {
     const reason = `no shard's run directory of Actions run ${o.resumeActionsRunId} is here; the workflow downloads them from its artifacts, which may have expired`;
     await o.github.comment(o.issue, didNotRun(reason));
@@ -92429,16 +92512,23 @@ async function startShards(o) {
     ...o.jobUrl ? { runUrl: o.jobUrl } : {},
     ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
   };
-  const states = resume ? [...shardRunDirs(o.runsDir)].map(([index, run]) => {
-    const spent = readUsageFile(run.runDir)?.totals;
-    return shardDoneBefore(
-      index,
-      spent ? { done: spent.agents, tokens: billedTokens(spent), usd: spent.usd } : {}
-    );
-  }) : [];
+  const states = resume ? [...shardRunDirs(o.runsDir)].filter(([index, run]) => run.count === found.count && !matrix.includes(index)).map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir))) : [];
   const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.repoDir })).trim();
   return { status: "started", count: found.count, matrix, progressCommentId: progress.id, baseSha };
+}
+function spentOf(runDir) {
+  const spent = readUsageFile(runDir)?.totals;
+  if (!spent) return {};
+  const count4 = (n) => Number.isSafeInteger(n) && n >= 0;
+  const tokens2 = billedTokens(spent);
+  const usd5 = spent.usd;
+  if (!count4(spent.agents) || !count4(tokens2)) return {};
+  return {
+    done: spent.agents,
+    tokens: tokens2,
+    usd: typeof usd5 === "number" && Number.isFinite(usd5) && usd5 >= 0 ? usd5 : null
+  };
 }
 function shardedInputs2(inputs, issue3) {
   const parsed = parseDispatch({
@@ -93014,7 +93104,14 @@ function readConfig(workspace, env) {
 function modeOf(ctx, inputs, env) {
   const given = env.INPUT_MODE;
   if (given && given !== "auto") return given;
-  if (ctx.eventName === "workflow_dispatch") return inputs.mode ?? "plan";
+  if (ctx.eventName === "workflow_dispatch") {
+    const mode = inputs.mode ?? "plan";
+    if (!DISPATCH_MODES.includes(mode))
+      throw new ActionError(
+        `the dispatch input mode "${mode}" is not a dispatch mode (${DISPATCH_MODES.join(", ")}); shards, shard, merge and ended are set by the workflow file's steps`
+      );
+    return mode;
+  }
   if (ctx.eventName === "schedule") return "sweep";
   return ctx.eventName;
 }
@@ -93068,6 +93165,7 @@ async function runJob(job, mode) {
     jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
     ...mode === "resume" ? { resume: true } : {},
+    ...inputs.mode === "resume" ? { resumeActionsRunId: inputs.resume_actions_run_id } : {},
     env: job.commandEnv,
     secrets: job.secrets
   });

@@ -4,7 +4,7 @@ import { Octokit } from '@octokit/rest';
 import yaml from 'js-yaml';
 import { configuredSecrets, Redactor } from '../agents/secrets.js';
 import { CONFIG_FILE, type Config, configProblemComment, parseConfig } from '../github/config.js';
-import { type Dispatch, parseDispatch } from '../github/dispatch.js';
+import { DISPATCH_MODES, type Dispatch, parseDispatch } from '../github/dispatch.js';
 import { type CommandPort, onComment, onLabel, onWorkflowRun } from '../github/handlers.js';
 import { type GitHubPort, octokitPort } from '../github/port.js';
 import * as texts from '../github/texts.js';
@@ -99,7 +99,16 @@ function readConfig(
 function modeOf(ctx: ActionContext, inputs: Inputs, env: NodeJS.ProcessEnv): string {
   const given = env.INPUT_MODE;
   if (given && given !== 'auto') return given;
-  if (ctx.eventName === 'workflow_dispatch') return inputs.mode ?? 'plan';
+  if (ctx.eventName === 'workflow_dispatch') {
+    // A dispatch names one of its own modes; the sharded path's jobs (shards, shard, merge) and the
+    // ended step get theirs from the workflow file's steps, never from a dispatch's input.
+    const mode = inputs.mode ?? 'plan';
+    if (!DISPATCH_MODES.includes(mode))
+      throw new ActionError(
+        `the dispatch input mode "${mode}" is not a dispatch mode (${DISPATCH_MODES.join(', ')}); shards, shard, merge and ended are set by the workflow file's steps`,
+      );
+    return mode;
+  }
   if (ctx.eventName === 'schedule') return 'sweep';
   return ctx.eventName;
 }

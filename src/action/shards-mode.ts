@@ -91,18 +91,33 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   // then puts its own state in it (shard-progress.ts).
   // On a resume, the shards that completed before show as done from the start, with what they spent.
   const states = resume
-    ? [...shardRunDirs(o.runsDir)].map(([index, run]) => {
-        const spent = readUsageFile(run.runDir)?.totals;
-        return shardDoneBefore(
-          index,
-          spent ? { done: spent.agents, tokens: billedTokens(spent), usd: spent.usd } : {},
-        );
-      })
+    ? [...shardRunDirs(o.runsDir)]
+        .filter(([index, run]) => run.count === found.count && !matrix.includes(index))
+        .map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir)))
     : [];
   const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   // The commit every shard and the merge check out: the default branch may move while they run.
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   return { status: 'started', count: found.count, matrix, progressCommentId: progress.id, baseSha };
+}
+
+/**
+ * What a shard's run spent, from its usage.json, for its row of the progress comment: only counts
+ * that are whole and not negative (the file comes from an artifact; the comment's marker would
+ * refuse anything else), else nothing.
+ */
+function spentOf(runDir: string): { done?: number; tokens?: number; usd?: number | null } {
+  const spent = readUsageFile(runDir)?.totals;
+  if (!spent) return {};
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const tokens = billedTokens(spent);
+  const usd = spent.usd;
+  if (!count(spent.agents) || !count(tokens)) return {};
+  return {
+    done: spent.agents,
+    tokens,
+    usd: typeof usd === 'number' && Number.isFinite(usd) && usd >= 0 ? usd : null,
+  };
 }
 
 /** The inputs of a sharded dispatch every job of it reads, through the dispatch schema; a bad one is one clear error. */

@@ -76,7 +76,8 @@ export function shardRunDirs(runsDir: string): Map<number, ShardRun> {
 
 /** The shards of `count` with no completed run here: what a resume runs again. */
 export function missingShards(runsDir: string, count: number): number[] {
-  const done = shardRunDirs(runsDir);
+  // Only runs of a split into this many shards: the merge counts no other (merge-shards.ts).
+  const done = new Map([...shardRunDirs(runsDir)].filter(([, run]) => run.count === count));
   return Array.from({ length: count }, (_, i) => i).filter((i) => !done.has(i));
 }
 

@@ -107,6 +107,11 @@ export type DispatchRequest =
     })
   | Extract<Dispatch, { mode: 'run' | 'resume' | 'sharded' | 'sweep' }>;
 
+/** The modes a dispatch may name. */
+export const DISPATCH_MODES: readonly string[] = dispatchSchema.options.map(
+  (option) => option.shape.mode.value,
+);
+
 /** Every input the workflow declares: the keys of every mode's inputs. */
 export const DISPATCH_INPUTS: readonly string[] = [
   ...new Set(dispatchSchema.options.flatMap((option) => Object.keys(option.shape))),

@@ -191,3 +191,15 @@ test("a dispatch input the schema refuses is one error on the issue, naming the 
       'Its run directory is uploaded as an artifact; reply `/workflow resume` to continue a run from its journal.',
   );
 });
+
+test('a dispatch cannot name a mode the workflow file sets itself (shards, shard, merge, ended)', async () => {
+  for (const mode of ['shards', 'shard', 'merge', 'ended']) {
+    const env = environment({
+      inputs: { mode, issue: '4', plan_comment_id: '1', script_sha256: SHA },
+    });
+    // Refused before any GitHub call (none is mocked: nock refuses every connection).
+    await expect(main(env)).rejects.toThrow(
+      `the dispatch input mode "${mode}" is not a dispatch mode (plan, run, resume, sharded, sweep)`,
+    );
+  }
+});
