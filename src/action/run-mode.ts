@@ -123,7 +123,7 @@ export async function checkApproval(
       refused:
         `the resume names Actions run ${o.resumeActionsRunId ?? '(none)'}, but the bot's record of plan ` +
         `\`${found.marker.planId}\` says its last attempt was Actions run ${found.attempt?.actionsRunId ?? '(none)'}: ` +
-        'only that run\'s artifacts may be resumed from (reply `/workflow resume` for the right one)',
+        "only that run's artifacts may be resumed from (reply `/workflow resume` for the right one)",
     };
   }
   const approver = found.approval.approver;
