@@ -28,7 +28,7 @@ test('a batch whose polls fail is cancelled before its requests are sent again a
   );
   // The provider now sends the request again at the standard price (and the budget counts only that call).
   expect(result.type).toBe('errored');
-  // Today: nothing cancels msgbatch_1, which the API goes on processing and billing.
+  // Without the cancel, msgbatch_1 would go on being processed and billed beside the ordinary calls.
   expect(cancelled).toEqual(['msgbatch_1']);
 });
 

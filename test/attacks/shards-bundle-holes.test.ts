@@ -127,7 +127,7 @@ test('the shards job of a resume refuses artifacts of an Actions run the thread 
     printed += c;
   });
   const ran = { status: await new Promise<number | null>((resolve) => child.on('exit', resolve)) };
-  // Today: exit 0 and `matrix=[2]`: shards 0 and 1 are taken as done from run 99999's artifacts.
+  // Were it taken, shards 0 and 1 would pass as done from run 99999's artifacts (`matrix=[2]`).
   expect({
     code: ran.status,
     outputs: readFileSync(output, 'utf8'),
