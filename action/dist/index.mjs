@@ -90377,13 +90377,14 @@ var PromptCacheEstimator = class {
   estimate(request2) {
     const head = request2.system + (request2.tools ? JSON.stringify(request2.tools) : "");
     const texts = request2.messages.map((m) => `${m.role}:${messageText(m)}`);
-    const headTokens = estimateTokens(head);
-    const tokensThrough = (n) => headTokens + texts.slice(0, n).reduce((sum2, t) => sum2 + estimateTokens(t), 0);
-    const total = tokensThrough(texts.length);
+    const through = [estimateTokens(head)];
+    for (const text2 of texts) through.push(through[through.length - 1] + estimateTokens(text2));
+    const headTokens = through[0];
+    const total = through[texts.length];
     const key = (n) => digest([head, ...texts.slice(0, n)]);
     let read = 0;
-    for (let n = texts.length - 1; n >= 0 && read === 0; n--) {
-      if (this.cached.has(key(n))) read = tokensThrough(n);
+    for (let n = texts.length - 1; n >= 0 && read === 0 && through[n] >= this.minTokens; n--) {
+      if (this.cached.has(key(n))) read = through[n];
     }
     const writes = [];
     if (total >= this.minTokens) writes.push(key(texts.length));

@@ -30,16 +30,18 @@ export class PromptCacheEstimator {
   estimate(request: Pick<ModelRequest, 'system' | 'tools' | 'messages'>): Estimate {
     const head = request.system + (request.tools ? JSON.stringify(request.tools) : '');
     const texts = request.messages.map((m) => `${m.role}:${messageText(m)}`);
-    const headTokens = estimateTokens(head);
-    const tokensThrough = (n: number) =>
-      headTokens + texts.slice(0, n).reduce((sum, t) => sum + estimateTokens(t), 0);
-    const total = tokensThrough(texts.length);
+    // through[n]: the tokens of the head and the first n messages.
+    const through = [estimateTokens(head)];
+    for (const text of texts) through.push(through[through.length - 1]! + estimateTokens(text));
+    const headTokens = through[0]!;
+    const total = through[texts.length]!;
     const key = (n: number) => digest([head, ...texts.slice(0, n)]);
 
-    // The longest prefix readable now: an earlier turn's whole prompt, else the shared head.
+    // The longest prefix readable now: an earlier turn's whole prompt, else the shared head. Only a
+    // prefix of at least the minimum was ever written, so shorter ones are not even looked up.
     let read = 0;
-    for (let n = texts.length - 1; n >= 0 && read === 0; n--) {
-      if (this.cached.has(key(n))) read = tokensThrough(n);
+    for (let n = texts.length - 1; n >= 0 && read === 0 && through[n]! >= this.minTokens; n--) {
+      if (this.cached.has(key(n))) read = through[n]!;
     }
     const writes: string[] = [];
     if (total >= this.minTokens) writes.push(key(texts.length));
