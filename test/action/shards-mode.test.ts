@@ -5,84 +5,10 @@ import { mergeShardsJob } from '../../src/action/merge-mode.js';
 import { runShardJob } from '../../src/action/shard-mode.js';
 import { startShards } from '../../src/action/shards-mode.js';
 import { runMarker } from '../../src/github/approval.js';
-import { parseConfig } from '../../src/github/config.js';
-import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
-import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
-import { createPlan } from '../../src/plan/plan.js';
 import { budgetEach } from '../../src/plan/shards.js';
 import { tempDir } from '../helpers.js';
-import { exampleCheckout, git } from './checkout.js';
-
-const BOT = 'github-actions[bot]';
-const at = '2026-11-26T10:00:00Z';
-
-function config() {
-  const parsed = parseConfig({});
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.config;
-}
-
-/** A thread in memory behind the port's calls the sharded modes make; what they post is kept. */
-function fakeGitHub(thread: Array<{ id: number; body: string; login: string }>) {
-  const posted: string[] = [];
-  const edited: Array<{ id: number; body: string }> = [];
-  const github = {
-    owner: 'octo',
-    repo: 'shop',
-    defaultBranch: 'main',
-    listComments: async () =>
-      thread.map((c) => ({
-        id: c.id,
-        body: c.body,
-        user: { login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
-        created_at: at,
-        updated_at: at,
-      })),
-    roleOf: async () => 'maintain' as const,
-    comment: async (_issue: number, body: string) => {
-      posted.push(body);
-      thread.push({ id: 900 + posted.length, body, login: BOT });
-      return { id: 900 + posted.length };
-    },
-    updateComment: async (id: number, body: string) => {
-      edited.push({ id, body });
-    },
-    // No run of the workflow is going: an earlier attempt has ended.
-    activeRuns: async () => [],
-  } as unknown as GitHubPort;
-  return { github, posted, edited };
-}
-
-/** The example API's plan, sharded in 3 (or not), approved by a maintainer. */
-async function approvedPlan(shards: boolean) {
-  const { checkout } = exampleCheckout();
-  const plan = await createPlan({
-    repoDir: checkout,
-    request: 'audit',
-    model: 'claude-sonnet-5-5',
-    ...(shards ? { maxShards: 3, shardTargetMinutes: 0.001 } : {}),
-  });
-  const sha = plan.scriptSha256!;
-  const thread = [
-    {
-      id: 100,
-      body: renderPlanComment(plan, {
-        planId: 'plan-1',
-        baseSha: git(checkout, 'rev-parse', 'HEAD'),
-        requester: 'octocat',
-      }),
-      login: BOT,
-    },
-    { id: 50, body: '/approve', login: 'maintainer' },
-    {
-      id: 101,
-      body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
-      login: BOT,
-    },
-  ];
-  return { checkout, plan, sha, thread };
-}
+import { approvedPlan, BOT, config, fakeGitHub } from './sharded-plan.js';
 
 describe('the sharded modes refuse what they must, before anything is spent', () => {
   test('an unsharded plan is refused by the shards job, and said on the issue', async () => {

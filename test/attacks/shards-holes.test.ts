@@ -5,80 +5,21 @@ import { knownFrom } from '../../src/action/pull-request.js';
 import { startShards } from '../../src/action/shards-mode.js';
 import { mergeShards } from '../../src/flows/merge-shards.js';
 import { runMarker } from '../../src/github/approval.js';
-import { parseConfig } from '../../src/github/config.js';
 import { writeMarker } from '../../src/github/markers.js';
-import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
-import type { GitHubPort } from '../../src/github/port.js';
 import { shardedProgress } from '../../src/github/progress-texts.js';
 import { pullRequestFor } from '../../src/github/texts.js';
-import { createPlan } from '../../src/plan/plan.js';
 import { emptyProgress, shardStateOf } from '../../src/report/progress-state.js';
 import { exampleCheckout, git } from '../action/checkout.js';
+import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
 /** Attacks on sharded runs a review found getting through, each now stopped (the fix named in each test). */
 
-const BOT = 'github-actions[bot]';
-const at = '2026-11-26T10:00:00Z';
-type Row = { id: number; body: string; login: string };
-
-function fakeGitHub(thread: Row[], active: number[] = []) {
-  return {
-    activeRuns: async () =>
-      active.map((id) => ({
-        id,
-        title: 'dynamic workflows #7 sharded',
-        url: `https://github.com/octo/shop/actions/runs/${id}`,
-      })),
-    owner: 'octo',
-    repo: 'shop',
-    defaultBranch: 'main',
-    listComments: async () =>
-      thread.map((c) => ({
-        id: c.id,
-        body: c.body,
-        user: { login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
-        created_at: at,
-        updated_at: at,
-      })),
-    roleOf: async () => 'maintain' as const,
-    comment: async (_issue: number, body: string) => {
-      thread.push({ id: 900 + thread.length, body, login: BOT });
-      return { id: 900 + thread.length };
-    },
-    updateComment: async () => undefined,
-  } as unknown as GitHubPort;
-}
-
 describe('sharded runs: resumes, bundles and reports from artifacts', () => {
   test('a resume dispatched with resume_actions_run_id of another Actions run than the thread’s attempt is refused', async () => {
-    const { checkout } = exampleCheckout();
-    const plan = await createPlan({
-      repoDir: checkout,
-      request: 'audit',
-      model: 'claude-sonnet-5-5',
-      maxShards: 3,
-      shardTargetMinutes: 0.001,
-    });
-    const sha = plan.scriptSha256!;
-    const parsed = parseConfig({});
-    if (!parsed.ok) throw new Error('config');
+    const { checkout, sha, thread: approved } = await approvedPlan();
     const thread: Row[] = [
-      {
-        id: 100,
-        body: renderPlanComment(plan, {
-          planId: 'plan-1',
-          baseSha: git(checkout, 'rev-parse', 'HEAD'),
-          requester: 'octocat',
-        }),
-        login: BOT,
-      },
-      { id: 50, body: '/approve', login: 'maintainer' },
-      {
-        id: 101,
-        body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
-        login: BOT,
-      },
+      ...approved,
       // The bot's record: the plan's sharded run was Actions run 77.
       {
         id: 300,
@@ -97,11 +38,11 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
       );
     }
     const outcome = await startShards({
-      github: fakeGitHub(thread),
+      github: fakeGitHub(thread).github,
       issue: 7,
       planCommentId: 100,
       scriptSha256: sha,
-      config: parsed.config,
+      config: config(),
       trusted: [BOT],
       repoDir: checkout,
       runsDir,
@@ -191,17 +132,7 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
   }, 60_000);
 
   test('a /workflow resume while the earlier attempt’s shards still run does not run those shards a second time', async () => {
-    const { checkout } = exampleCheckout();
-    const plan = await createPlan({
-      repoDir: checkout,
-      request: 'audit',
-      model: 'claude-sonnet-5-5',
-      maxShards: 3,
-      shardTargetMinutes: 0.001,
-    });
-    const sha = plan.scriptSha256!;
-    const parsed = parseConfig({});
-    if (!parsed.ok) throw new Error('config');
+    const { checkout, sha, thread: approved } = await approvedPlan();
     // Actions run 77 is going: shard 1 failed early (its artifact is uploaded), shards 0 and 2 still run.
     const state = (index: number, status: 'running' | 'failed') =>
       shardStateOf(index, 1, status, emptyProgress());
@@ -211,24 +142,7 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
       info: { planId: 'plan-1', actionsRunId: '77' },
       runId: '20261126-090000-000000',
     });
-    const thread: Row[] = [
-      {
-        id: 100,
-        body: renderPlanComment(plan, {
-          planId: 'plan-1',
-          baseSha: git(checkout, 'rev-parse', 'HEAD'),
-          requester: 'octocat',
-        }),
-        login: BOT,
-      },
-      { id: 50, body: '/approve', login: 'maintainer' },
-      {
-        id: 101,
-        body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
-        login: BOT,
-      },
-      { id: 300, body: progress, login: BOT },
-    ];
+    const thread: Row[] = [...approved, { id: 300, body: progress, login: BOT }];
     const runsDir = tempDir();
     mkdirSync(join(runsDir, '20261126-090000-000001'));
     writeFileSync(
@@ -237,11 +151,11 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
     );
     const start = (active: number[]) =>
       startShards({
-        github: fakeGitHub([...thread], active),
+        github: fakeGitHub([...thread], active).github,
         issue: 7,
         planCommentId: 100,
         scriptSha256: sha,
-        config: parsed.config,
+        config: config(),
         trusted: [BOT],
         repoDir: checkout,
         runsDir,

@@ -6,12 +6,9 @@ import { startShards } from '../../src/action/shards-mode.js';
 import { mergeShards } from '../../src/flows/merge-shards.js';
 import { shardRuns } from '../../src/flows/shards.js';
 import { runMarker } from '../../src/github/approval.js';
-import { parseConfig } from '../../src/github/config.js';
-import { approvalMarker, renderPlanComment } from '../../src/github/plan-comment.js';
-import type { GitHubPort } from '../../src/github/port.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
-import { createPlan } from '../../src/plan/plan.js';
 import { exampleCheckout, git } from '../action/checkout.js';
+import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
 /**
@@ -19,79 +16,11 @@ import { tempDir } from '../helpers.js';
  * markers, run directories and bundles that try to climb out or bring more than the shard's branch.
  */
 
-const BOT = 'github-actions[bot]';
-const at = '2026-11-26T10:00:00Z';
-type Row = { id: number; body: string; login: string };
-
-function config() {
-  const parsed = parseConfig({});
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.config;
-}
-
-function fakeGitHub(thread: Row[]) {
-  const posted: string[] = [];
-  const edited: Array<{ id: number; body: string }> = [];
-  const github = {
-    owner: 'octo',
-    repo: 'shop',
-    defaultBranch: 'main',
-    listComments: async () =>
-      thread.map((c) => ({
-        id: c.id,
-        body: c.body,
-        user: { login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
-        created_at: at,
-        updated_at: at,
-      })),
-    roleOf: async (login: string) => (login === 'maintainer' ? ('maintain' as const) : ('read' as const)),
-    comment: async (_issue: number, body: string) => {
-      posted.push(body);
-      thread.push({ id: 900 + posted.length, body, login: BOT });
-      return { id: 900 + posted.length };
-    },
-    updateComment: async (id: number, body: string) => {
-      edited.push({ id, body });
-    },
-  } as unknown as GitHubPort;
-  return { github, posted, edited };
-}
-
-async function approvedShardedPlan() {
-  const { checkout } = exampleCheckout();
-  const plan = await createPlan({
-    repoDir: checkout,
-    request: 'audit',
-    model: 'claude-sonnet-5-5',
-    maxShards: 3,
-    shardTargetMinutes: 0.001,
-  });
-  const sha = plan.scriptSha256!;
-  const thread: Row[] = [
-    {
-      id: 100,
-      body: renderPlanComment(plan, {
-        planId: 'plan-1',
-        baseSha: git(checkout, 'rev-parse', 'HEAD'),
-        requester: 'octocat',
-      }),
-      login: BOT,
-    },
-    { id: 50, body: '/approve', login: 'maintainer' },
-    {
-      id: 101,
-      body: `Approved\n\n${approvalMarker({ planId: 'plan-1', scriptSha256: sha, approver: 'maintainer', commentId: 50 })}`,
-      login: BOT,
-    },
-  ];
-  return { checkout, plan, sha, thread };
-}
-
 const fixtures = join(import.meta.dirname, '..', '..', 'examples', 'workflows', 'audit.replies.json');
 
 describe('forged dispatch inputs and forged markers of a sharded run are refused before anything is spent', () => {
   test('shard indexes out of range, a progress comment that is not the bot’s, or not in this thread', async () => {
-    const { checkout, sha, thread, plan } = await approvedShardedPlan();
+    const { checkout, sha, thread, plan } = await approvedPlan();
     expect(plan.shards?.count).toBe(3);
     const progress: Row = { id: 300, body: `Running\n\n${runMarker('plan-1')}`, login: BOT };
     let spent = 0;
@@ -184,7 +113,7 @@ describe('forged dispatch inputs and forged markers of a sharded run are refused
 
 describe('a plan comment that is not the bot’s newest plan', () => {
   test('an attacker’s verbatim copy of the plan, or an older plan of the bot, named as plan_comment_id: refused', async () => {
-    const { checkout, sha, thread } = await approvedShardedPlan();
+    const { checkout, sha, thread } = await approvedPlan();
     const plan = thread[0]!;
     const o = {
       issue: 7,
