@@ -90676,6 +90676,21 @@ function anthropic(spec, { env = process.env, fetch: fetch2 }) {
     withBatches: (recording) => createBatchingProvider({ ...options, batch: { ...recording } })
   };
 }
+function noModel(job) {
+  return {
+    id: "none",
+    defaultModel: "none",
+    modelFor: () => "none",
+    structuredOutput: "native",
+    complete: async () => {
+      throw new ModelError(`${job} asks no model`, ZERO_USAGE, {
+        kind: "refused",
+        reason: "no model",
+        explanation: `${job} has no model key and asks no model`
+      });
+    }
+  };
+}
 function resolveModel(spec, options = {}) {
   if (spec === "sim" || spec.startsWith("sim?")) return createSimProvider(parseSimOptions(spec.slice(4)));
   if (spec.startsWith("anthropic:")) return anthropic(spec, options);
@@ -92634,7 +92649,8 @@ async function mergeShardsJob(o) {
       {
         repoDir: o.repoDir,
         runsDir: o.runsDir,
-        provider: o.provider,
+        // The merge asks no model: the job has no model key.
+        provider: noModel("the merge of a sharded run"),
         ...o.env ? { env: o.env } : {},
         ...o.secrets ? { secrets: o.secrets } : {}
       },
@@ -92681,7 +92697,6 @@ async function mergeJob(job) {
     ...shardedOptions(job),
     progressCommentId: progressCommentIdOf(job.env),
     push: pushWith(job.ctx),
-    provider: job.provider(),
     env: job.commandEnv,
     secrets: job.secrets
   });

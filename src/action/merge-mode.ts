@@ -5,7 +5,7 @@ import type { FinishedRun } from '../flows/run.js';
 import { runSettings } from '../flows/settings.js';
 import { isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
-import type { ModelProvider } from '../models/types.js';
+import { noModel } from '../models/resolve.js';
 import type { Job } from './main.js';
 import type { JobPlace } from './pull-request.js';
 import { openPullRequest, pushWith } from './pull-request.js';
@@ -22,8 +22,6 @@ export interface MergeModeOptions extends ApprovalToCheck, JobPlace {
   /** Pushes the merged branch; the job's token stays in this process. */
   push(branch: string): Promise<void>;
   resume?: boolean;
-  /** The run's model: only for the settings (the merge asks it nothing). */
-  provider: ModelProvider;
   /** The environment the tests' command is run with (an allow-list: commands never see the job's). */
   env?: NodeJS.ProcessEnv;
   secrets?: string[];
@@ -106,7 +104,8 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
       {
         repoDir: o.repoDir,
         runsDir: o.runsDir,
-        provider: o.provider,
+        // The merge asks no model: the job has no model key.
+        provider: noModel('the merge of a sharded run'),
         ...(o.env ? { env: o.env } : {}),
         ...(o.secrets ? { secrets: o.secrets } : {}),
       },
@@ -157,7 +156,6 @@ export async function mergeJob(job: Job): Promise<number> {
     ...shardedOptions(job),
     progressCommentId: progressCommentIdOf(job.env),
     push: pushWith(job.ctx),
-    provider: job.provider(),
     env: job.commandEnv,
     secrets: job.secrets,
   });

@@ -167,11 +167,11 @@ ${resumeDownloads()}      # This run's shards, over the earlier attempt's: the n
           pattern: dynamic-workflows-\${{ github.run_id }}-shard-*
           merge-multiple: true
           path: \${{ runner.temp }}/dynamic-workflows-runs
-      # Set up whatever the repository's tests need here: they run once on the merged branch.
+      # Set up whatever the repository's tests need here: they run once on the merged branch. The
+      # merge asks no model, so it gets no model key.
       - uses: ${c.uses}
         with:
           github_token: \${{ github.token }}
-          anthropic_api_key: \${{ secrets.ANTHROPIC_API_KEY }}
           mode: merge
           progress_comment_id: \${{ needs.shards.outputs.progress_comment_id }}
 ${endedStep(c)}      # Every shard's run and the merge's: what the trace line names, and what a later resume reads.

@@ -2,7 +2,7 @@ import { type AnthropicOptions, createAnthropicProvider } from './anthropic.js';
 import { createBatchingProvider } from './batch.js';
 import { createFixtureProvider } from './fixture.js';
 import { createSimProvider, parseSimOptions } from './sim.js';
-import type { ModelProvider } from './types.js';
+import { ModelError, type ModelProvider, ZERO_USAGE } from './types.js';
 
 export const MODEL_HELP =
   'models: anthropic:MODEL[?auth=x-api-key&structured=submit-tool&batch=1] (key from ANTHROPIC_API_KEY), ' +
@@ -53,6 +53,26 @@ function anthropic(spec: string, { env = process.env, fetch }: ResolveOptions): 
   return {
     ...createAnthropicProvider(options),
     withBatches: (recording) => createBatchingProvider({ ...options, batch: { ...recording } }),
+  };
+}
+
+/**
+ * The provider of a job that asks no model (the merge of a sharded run): settings need one, and
+ * this one refuses every call, so the job needs no model key.
+ */
+export function noModel(job: string): ModelProvider {
+  return {
+    id: 'none',
+    defaultModel: 'none',
+    modelFor: () => 'none',
+    structuredOutput: 'native',
+    complete: async () => {
+      throw new ModelError(`${job} asks no model`, ZERO_USAGE, {
+        kind: 'refused',
+        reason: 'no model',
+        explanation: `${job} has no model key and asks no model`,
+      });
+    },
   };
 }
 

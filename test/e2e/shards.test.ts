@@ -263,7 +263,8 @@ function startJob(
       RUNNER_TEMP: job.runnerTemp,
       INPUT_MODE: job.mode,
       INPUT_GITHUB_TOKEN: 'ghs_runner_token_0123',
-      INPUT_ANTHROPIC_API_KEY: 'sk-ant-runner-key-0123',
+      // As the workflow file gives it: the merge job gets no model key (it asks no model).
+      ...(job.mode === 'merge' ? {} : { INPUT_ANTHROPIC_API_KEY: 'sk-ant-runner-key-0123' }),
       INPUT_MODEL: 'anthropic:claude-sonnet-5-5?auth=x-api-key',
       ANTHROPIC_BASE_URL: o.model,
       ...(job.shard !== undefined ? { INPUT_SHARD: String(job.shard) } : {}),
