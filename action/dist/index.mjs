@@ -92286,6 +92286,12 @@ async function mergeShards(o) {
 }
 
 // src/flows/settings.ts
+var PLACE_KEYS = ["repoDir", "runsDir", "provider", "env", "secrets", "signal"];
+function placeOf(options) {
+  const place = {};
+  for (const key of PLACE_KEYS) if (options[key] !== void 0) Object.assign(place, { [key]: options[key] });
+  return place;
+}
 var DEFAULT_ORACLE_TIMEOUT_SECONDS = 600;
 function runSettings(place, ...layers) {
   const settings = {
@@ -92457,17 +92463,7 @@ async function runApprovedPlan(o) {
     (state) => runProgress(state, info),
     o.progressIntervalMs
   );
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
-      provider: o.provider,
-      ...o.env ? { env: o.env } : {},
-      ...o.secrets ? { secrets: o.secrets } : {},
-      ...o.signal ? { signal: o.signal } : {}
-    },
-    o.config
-  );
+  const settings = runSettings(placeOf(o), o.config);
   const summary = await runScript2(settings, {
     source: script,
     file: `plan-${found.marker.planId}.js`,
@@ -92646,14 +92642,8 @@ async function mergeShardsJob(o) {
   if ("refused" in found) return { status: "refused", reason: found.refused };
   const tests = await mergedBranchTests(
     runSettings(
-      {
-        repoDir: o.repoDir,
-        runsDir: o.runsDir,
-        // The merge asks no model: the job has no model key.
-        provider: noModel("the merge of a sharded run"),
-        ...o.env ? { env: o.env } : {},
-        ...o.secrets ? { secrets: o.secrets } : {}
-      },
+      // The merge asks no model: the job has no model key.
+      placeOf({ ...o, provider: noModel("the merge of a sharded run") }),
       o.config
     )
   );
@@ -92800,15 +92790,7 @@ async function postPlan(o) {
     return { status: "refused", reason: verified.refused };
   }
   const request2 = o.revise ? `${verified.request} \u2014 revised: ${o.revise.feedback}` : verified.request;
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      provider: o.provider,
-      ...o.env ? { env: o.env } : {},
-      ...o.secrets ? { secrets: o.secrets } : {}
-    },
-    o.config
-  );
+  const settings = runSettings(placeOf(o), o.config);
   const plan2 = await planRequest(settings, { request: request2, author: o.provider, baseline: true });
   const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.repoDir })).trim();
   const body = renderPlanComment(plan2, { planId: o.planId, baseSha, requester: o.requester });
@@ -92942,17 +92924,7 @@ async function runShardJob(o) {
   const previous = o.resume ? latestShardRun(o.runsDir, o.shard) : void 0;
   if (previous?.status === "completed") return { status: "done before", runId: previous.runId };
   const estimate = estimateOf(found.comment.body);
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
-      provider: o.provider,
-      ...o.env ? { env: o.env } : {},
-      ...o.secrets ? { secrets: o.secrets } : {},
-      ...o.signal ? { signal: o.signal } : {}
-    },
-    o.config
-  );
+  const settings = runSettings(placeOf(o), o.config);
   settings.budget = budgetEach(budgetOf2(settings.budget, estimate.budget), found.count);
   const progress = new ShardProgress(
     o.github,
@@ -93032,15 +93004,12 @@ async function runSweep(o) {
   const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? "sweep";
   const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
+    placeOf({
+      ...o,
       // `sweep.batch`: the same model through the Message Batches API, at half price, its batches
       // recorded beside the runs so that the next job can collect those still in flight.
-      provider: o.config.sweep?.batch && o.provider.withBatches?.(batchLog(join28(o.runsDir, "batches.jsonl"))) || o.provider,
-      ...o.env ? { env: o.env } : {},
-      ...o.secrets ? { secrets: o.secrets } : {}
-    },
+      provider: o.config.sweep?.batch && o.provider.withBatches?.(batchLog(join28(o.runsDir, "batches.jsonl"))) || o.provider
+    }),
     o.config,
     // The sweep's own budget, when configured, is its approval. Its pull request carries its new
     // findings (and their fingerprints) even when it fixed nothing, so the report is committed.

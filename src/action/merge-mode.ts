@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { runGit } from '../agents/git.js';
 import { type MergedShards, mergedBranchTests, mergeShards } from '../flows/merge-shards.js';
 import type { FinishedRun } from '../flows/run.js';
-import { runSettings } from '../flows/settings.js';
+import { placeOf, runSettings } from '../flows/settings.js';
 import { isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, resumeShardsHint, shardsEnded } from '../github/texts.js';
 import { noModel } from '../models/resolve.js';
@@ -101,14 +101,8 @@ export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutc
   if ('refused' in found) return { status: 'refused', reason: found.refused };
   const tests = await mergedBranchTests(
     runSettings(
-      {
-        repoDir: o.repoDir,
-        runsDir: o.runsDir,
-        // The merge asks no model: the job has no model key.
-        provider: noModel('the merge of a sharded run'),
-        ...(o.env ? { env: o.env } : {}),
-        ...(o.secrets ? { secrets: o.secrets } : {}),
-      },
+      // The merge asks no model: the job has no model key.
+      placeOf({ ...o, provider: noModel('the merge of a sharded run') }),
       o.config,
     ),
   );

@@ -1,6 +1,6 @@
 import { runGit } from '../agents/git.js';
 import { planRequest } from '../flows/plan.js';
-import { runSettings } from '../flows/settings.js';
+import { placeOf, runSettings } from '../flows/settings.js';
 import { botPlans } from '../github/approval.js';
 import { parseCommand } from '../github/commands.js';
 import type { Config } from '../github/config.js';
@@ -167,15 +167,7 @@ export async function postPlan(
   }
   // A revision is a request in words: the old request and the feedback, for the model to plan.
   const request = o.revise ? `${verified.request} — revised: ${o.revise.feedback}` : verified.request;
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      provider: o.provider,
-      ...(o.env ? { env: o.env } : {}),
-      ...(o.secrets ? { secrets: o.secrets } : {}),
-    },
-    o.config,
-  );
+  const settings = runSettings(placeOf(o), o.config);
   const plan = await planRequest(settings, { request, author: o.provider, baseline: true });
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();
   const body = renderPlanComment(plan, { planId: o.planId, baseSha, requester: o.requester });

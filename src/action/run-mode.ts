@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FinishedRun } from '../flows/run.js';
 import { runScript } from '../flows/run.js';
-import { runSettings } from '../flows/settings.js';
+import { placeOf, runSettings } from '../flows/settings.js';
 import { runnable, type ThreadComment } from '../github/approval.js';
 import type { Config } from '../github/config.js';
 import { checkId, isId } from '../github/ids.js';
@@ -172,17 +172,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
     o.progressIntervalMs,
   );
 
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
-      provider: o.provider,
-      ...(o.env ? { env: o.env } : {}),
-      ...(o.secrets ? { secrets: o.secrets } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    },
-    o.config,
-  );
+  const settings = runSettings(placeOf(o), o.config);
   const summary = await runScript(settings, {
     source: script,
     file: `plan-${found.marker.planId}.js`,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RunEvent } from '../engine/events.js';
 import type { FinishedRun } from '../flows/run.js';
 import { budgetOf } from '../flows/run.js';
-import { runSettings } from '../flows/settings.js';
+import { placeOf, runSettings } from '../flows/settings.js';
 import { latestShardRun, runShard } from '../flows/shards.js';
 import { isId } from '../github/ids.js';
 import { estimateOf } from '../github/plan-comment.js';
@@ -68,17 +68,7 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
   if (previous?.status === 'completed') return { status: 'done before', runId: previous.runId };
 
   const estimate = estimateOf(found.comment.body);
-  const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
-      provider: o.provider,
-      ...(o.env ? { env: o.env } : {}),
-      ...(o.secrets ? { secrets: o.secrets } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    },
-    o.config,
-  );
+  const settings = runSettings(placeOf(o), o.config);
   // The plan states each shard's budget: the run's (configured, else derived from the estimate) in equal shares.
   settings.budget = budgetEach(budgetOf(settings.budget, estimate.budget), found.count);
   const progress = new ShardProgress(

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { listRuns } from '../engine/run-record.js';
 import type { FinishedRun } from '../flows/run.js';
 import { planAndRun } from '../flows/run.js';
-import { runSettings } from '../flows/settings.js';
+import { placeOf, runSettings } from '../flows/settings.js';
 import type { Config } from '../github/config.js';
 import type { GitHubPort } from '../github/port.js';
 import { batchLog } from '../models/batch.js';
@@ -56,17 +56,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   const known = [...new Set(earlier.flatMap((pr) => knownFrom(pr, o.trusted)))];
   const template = o.config.sweep?.template ?? 'sweep';
   const settings = runSettings(
-    {
-      repoDir: o.repoDir,
-      runsDir: o.runsDir,
+    placeOf({
+      ...o,
       // `sweep.batch`: the same model through the Message Batches API, at half price, its batches
       // recorded beside the runs so that the next job can collect those still in flight.
       provider:
         (o.config.sweep?.batch && o.provider.withBatches?.(batchLog(join(o.runsDir, 'batches.jsonl')))) ||
         o.provider,
-      ...(o.env ? { env: o.env } : {}),
-      ...(o.secrets ? { secrets: o.secrets } : {}),
-    },
+    }),
     o.config,
     // The sweep's own budget, when configured, is its approval. Its pull request carries its new
     // findings (and their fingerprints) even when it fixed nothing, so the report is committed.

@@ -35,6 +35,15 @@ export interface Place {
   signal?: AbortSignal;
 }
 
+const PLACE_KEYS = ['repoDir', 'runsDir', 'provider', 'env', 'secrets', 'signal'] as const;
+
+/** The place a door's options name: the fields of `Place` they set (none of their others). */
+export function placeOf<P extends Place>(options: P): Pick<P, keyof Place & keyof P> {
+  const place: Partial<Place> = {};
+  for (const key of PLACE_KEYS) if (options[key] !== undefined) Object.assign(place, { [key]: options[key] });
+  return place as Pick<P, keyof Place & keyof P>;
+}
+
 /** Everything a plan or a run needs, built once per request from configuration and overrides. */
 export interface RunSettings extends Place {
   /** Agents at once; the engine's maximum when absent. */
