@@ -6,10 +6,10 @@
 // `npm run build && node bench/shards.bench.js`.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { messagesServer } from './workload.js';
 
 const FILES = 96;
 const SHARDS = 3;
@@ -48,39 +48,6 @@ async function runner(config) {
   process.stdout.write(`${JSON.stringify({ ms, agents: summary.result })}\n`);
 }
 
-/** The Messages API stand-in: every agent lists files for TURNS - 1 turns, then answers; each reply after LATENCY_MS. */
-async function messagesServer() {
-  let served = 0;
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const turn = body.messages.filter((m) => m.role === 'assistant').length + 1;
-      const id = ++served;
-      const more = turn < TURNS;
-      const reply = {
-        id: `msg_${id}`,
-        type: 'message',
-        role: 'assistant',
-        model: body.model,
-        content: more
-          ? [{ type: 'tool_use', id: `toolu_${id}`, name: 'list_files', input: { path: '.' } }]
-          : [{ type: 'text', text: 'nothing to report' }],
-        stop_reason: more ? 'tool_use' : 'end_turn',
-        stop_sequence: null,
-        usage: { input_tokens: 1000, output_tokens: 50 },
-      };
-      setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(reply));
-      }, LATENCY_MS);
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${server.address().port}`, served: () => served };
-}
-
 function git(cwd, ...args) {
   return execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...args], {
     cwd,
@@ -102,7 +69,7 @@ function inChild(config) {
 /** Runs both and prints the figures; returns them. */
 export async function shardsBench() {
   const scratch = mkdtempSync(join(tmpdir(), 'dwf-bench-shards-'));
-  const { server, url, served } = await messagesServer();
+  const { server, url, served } = await messagesServer({ turns: TURNS, latencyMs: LATENCY_MS });
   try {
     const origin = join(scratch, 'origin');
     mkdirSync(join(origin, 'src'), { recursive: true });

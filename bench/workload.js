@@ -19,10 +19,11 @@ export function checkSummary(summary) {
 }
 
 /**
- * A local stand-in for the Messages API: every agent lists files for TOOL_TURNS - 1 turns and then
- * answers, each reply after SERVER_LATENCY_MS.
+ * A local stand-in for the Messages API: every agent lists files for `turns` - 1 turns and then
+ * answers, each reply after `latencyMs`; each reply bills 1000 input and 50 output tokens.
+ * `served()` counts the replies.
  */
-export async function messagesServer() {
+export async function messagesServer({ turns = TOOL_TURNS, latencyMs = SERVER_LATENCY_MS } = {}) {
   let served = 0;
   const server = createServer((req, res) => {
     const chunks = [];
@@ -32,7 +33,7 @@ export async function messagesServer() {
       const turn = body.messages.filter((m) => m.role === 'assistant').length + 1;
       const id = ++served;
       const content =
-        turn < TOOL_TURNS
+        turn < turns
           ? [{ type: 'tool_use', id: `toolu_${id}`, name: 'list_files', input: { path: '.' } }]
           : [{ type: 'text', text: `done after ${turn} turns` }];
       const reply = {
@@ -41,16 +42,16 @@ export async function messagesServer() {
         role: 'assistant',
         model: body.model,
         content,
-        stop_reason: turn < TOOL_TURNS ? 'tool_use' : 'end_turn',
+        stop_reason: turn < turns ? 'tool_use' : 'end_turn',
         stop_sequence: null,
         usage: { input_tokens: 1000, output_tokens: 50 },
       };
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(reply));
-      }, SERVER_LATENCY_MS);
+      }, latencyMs);
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${server.address().port}` };
+  return { server, url: `http://127.0.0.1:${server.address().port}`, served: () => served };
 }
