@@ -28,6 +28,23 @@ function resumeDownloads(): string {
 `;
 }
 
+/**
+ * The step that uploads the job's runs directory, whatever the job's end: as
+ * `dynamic-workflows-RUN` (a run's, or a merge's), or as `dynamic-workflows-RUN-shard-I` (a shard
+ * job's). Every job's record, and what a resume or the merge downloads by that name.
+ */
+export function uploadRuns(of: 'run' | 'shard' = 'run'): string {
+  const shard = of === 'shard' ? `-shard-\${{ matrix.shard }}` : '';
+  return `      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: dynamic-workflows-\${{ github.run_id }}${shard}
+          path: \${{ runner.temp }}/dynamic-workflows-runs
+          if-no-files-found: ignore
+          retention-days: 30
+`;
+}
+
 /** A failed or cancelled job's notice on the issue, as the workflow job gives it (one per Actions run). */
 function endedStep(c: WorkflowChoices): string {
   return `      - uses: ${c.uses}
@@ -125,14 +142,7 @@ function shardJob(c: WorkflowChoices): string {
           mode: shard
           shard: \${{ matrix.shard }}
           progress_comment_id: \${{ needs.shards.outputs.progress_comment_id }}
-      - uses: actions/upload-artifact@v4
-        if: always()
-        with:
-          name: dynamic-workflows-\${{ github.run_id }}-shard-\${{ matrix.shard }}
-          path: \${{ runner.temp }}/dynamic-workflows-runs
-          if-no-files-found: ignore
-          retention-days: 30
-
+${uploadRuns('shard')}
 `;
 }
 
@@ -175,14 +185,7 @@ ${resumeDownloads()}      # This run's shards, over the earlier attempt's: the n
           mode: merge
           progress_comment_id: \${{ needs.shards.outputs.progress_comment_id }}
 ${endedStep(c)}      # Every shard's run and the merge's: what the trace line names, and what a later resume reads.
-      - uses: actions/upload-artifact@v4
-        if: always()
-        with:
-          name: dynamic-workflows-\${{ github.run_id }}
-          path: \${{ runner.temp }}/dynamic-workflows-runs
-          if-no-files-found: ignore
-          retention-days: 30
-`;
+${uploadRuns()}`;
 }
 
 /**

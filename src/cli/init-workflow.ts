@@ -4,7 +4,7 @@
  * (`npm run docs` writes it; test/docs/generated.test.ts fails when it drifts).
  */
 
-import { shardedJobs } from './init-workflow-shards.js';
+import { shardedJobs, uploadRuns } from './init-workflow-shards.js';
 
 export interface WorkflowChoices {
   /** The GitHub App dispatches the workflow: no commands job, no comment or label triggers. */
@@ -184,14 +184,7 @@ function workflowJob(c: WorkflowChoices): string {
         with:
           path: \${{ runner.temp }}/dynamic-workflows-runs
           key: dynamic-workflows-sweep-\${{ github.run_id }}
-      - uses: actions/upload-artifact@v4
-        if: always()
-        with:
-          name: dynamic-workflows-\${{ github.run_id }}
-          path: \${{ runner.temp }}/dynamic-workflows-runs
-          if-no-files-found: ignore
-          retention-days: 30
-`;
+${uploadRuns()}`;
 }
 
 /** The workflow file's text for these choices. */
