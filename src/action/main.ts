@@ -195,8 +195,7 @@ async function runJob(job: Job, mode: 'run' | 'resume'): Promise<number> {
     push: pushWith(ctx),
     jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
-    ...(mode === 'resume' ? { resume: true } : {}),
-    ...(inputs.mode === 'resume' ? { resumeActionsRunId: inputs.resume_actions_run_id } : {}),
+    ...(inputs.mode === 'resume' ? { resume: true, resumeActionsRunId: inputs.resume_actions_run_id } : {}),
     env: job.commandEnv,
     secrets: job.secrets,
   });
@@ -250,7 +249,7 @@ async function commandJob(job: Job, mode: string): Promise<number> {
       // (and the same marker, so the two never both comment).
       await onWorkflowRun(commandPort(job), {
         conclusion: env.INPUT_CONCLUSION === 'cancelled' ? 'cancelled' : 'failure',
-        html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
+        html_url: jobUrlOf(ctx),
         display_title: `dynamic workflows #${job.issue}`,
         path: `.github/workflows/${job.config.workflowFile}`,
       });

@@ -6,7 +6,7 @@ import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
 import { billedTokens } from '../models/types.js';
 import { shardDoneBefore } from '../report/progress-state.js';
-import type { Inputs, Job } from './main.js';
+import { type Inputs, type Job, jobUrlOf } from './main.js';
 import { type ApprovalToCheck, type Approved, checkApproval } from './run-mode.js';
 
 /** A sharded run's plan, checked: the approval, the script and how many shards the plan states. */
@@ -152,7 +152,7 @@ export function shardedOptions(job: Job) {
     ...inputs,
     repoDir: job.ctx.workspace,
     runsDir: job.ctx.runsDir,
-    jobUrl: `${job.ctx.serverUrl}/${job.ctx.owner}/${job.ctx.repo}/actions/runs/${job.ctx.actionsRunId}`,
+    jobUrl: jobUrlOf(job.ctx),
     actionsRunId: job.ctx.actionsRunId,
     resume: inputs.resumeActionsRunId !== undefined,
   };

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { billedTokens } from '../models/types.js';
 import type { RunEvent } from './events.js';
 import { isRunId, readJsonLines } from './run-dir.js';
 import type { UsageTotals } from './usage.js';
@@ -87,7 +88,7 @@ export function runListing(runsDir: string, runId: string): RunListing {
       status: result.status,
       agents: t.agents + (usage.replayedFromJournal?.agents ?? 0),
       replayedAgents: usage.replayedFromJournal?.agents ?? 0,
-      tokens: t.inputTokens + t.outputTokens + t.cacheReadTokens + t.cacheWriteTokens,
+      tokens: billedTokens(t),
       usd: t.usd,
       startedAt: result.startedAt ?? startOfRunId(runId),
       durationMs: result.durationMs ?? null,
@@ -105,8 +106,7 @@ export function runListing(runsDir: string, runId: string): RunListing {
     if (e.type === 'agent.finished') {
       if (e.replayed) replayed++;
       else {
-        tokens +=
-          e.usage.inputTokens + e.usage.outputTokens + e.usage.cacheReadTokens + e.usage.cacheWriteTokens;
+        tokens += billedTokens(e.usage);
         if (e.usd !== null) usd = (usd ?? 0) + e.usd;
       }
     }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { trackedFiles } from '../agents/git.js';
 import type { RunEvent } from '../engine/events.js';
 import type { DiligentCalibration } from '../models/diligent.js';
+import { billedTokens } from '../models/types.js';
 import calibration from './calibration.json' with { type: 'json' };
 
 /** The calibration table of the dry runs (src/plan/calibration.json, documented in docs/planning.md). */
@@ -71,9 +72,8 @@ function byPhase(events: RunEvent[]): Map<string, Totals> {
     if (e.type !== 'agent.finished') continue;
     const name = e.phase ?? '(no phase)';
     const t = phases.get(name) ?? { agents: 0, tokens: 0, usd: 0 };
-    const u = e.usage;
     t.agents++;
-    t.tokens += u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
+    t.tokens += billedTokens(e.usage);
     t.usd = t.usd === null || e.usd === null ? null : t.usd + e.usd;
     phases.set(name, t);
   }

@@ -1,5 +1,6 @@
 import type { UsageTotals } from '../engine/usage.js';
 import { batchSavingUsd } from '../models/pricing.js';
+import { billedTokens } from '../models/types.js';
 import { formatUsd } from './format.js';
 
 /**
@@ -18,8 +19,7 @@ export function batchSavingLines(usage: {
     const saving = batchSavingUsd(model, u);
     if (saving === null) continue;
     saved += saving;
-    batched +=
-      u.batch.inputTokens + u.batch.cacheReadTokens + u.batch.cacheWriteTokens + u.batch.outputTokens;
+    batched += billedTokens(u.batch);
   }
   const paid = usage.totals.usd;
   if (batched === 0 || paid === null) return [];

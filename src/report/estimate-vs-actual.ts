@@ -1,4 +1,5 @@
 import type { UsageTotals } from '../engine/usage.js';
+import { billedTokens } from '../models/types.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
 import { formatTokens, formatUsd } from './format.js';
 
@@ -8,7 +9,6 @@ const span = (min: number, max: number, show: (n: number) => string) =>
   min === max ? show(min) : `${show(min)}–${show(max)}`;
 
 const usd = (n: number) => formatUsd(n);
-const tokensOf = (u: UsageTotals) => u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
 const cell = (text: string) =>
   text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/<!--/g, '<!\u2010\u2010');
 
@@ -34,7 +34,7 @@ export function estimateVsActual(estimate: PhaseEstimate[], byPhase: Record<stri
     const spent = a?.usd ?? null;
     if (e?.usd && spent !== null && spent > e.usd.max) over++;
     lines.push(
-      `| ${cell(name)} | ${e ? span(e.agents.min, e.agents.max, String) : 'not estimated'} | ${a?.agents ?? 0} | ${e ? span(e.tokens.min, e.tokens.max, formatTokens) : '–'} | ${formatTokens(a ? tokensOf(a) : 0)} | ${e?.usd ? span(e.usd.min, e.usd.max, usd) : '–'} | ${spent === null ? '–' : usd(spent)} |`,
+      `| ${cell(name)} | ${e ? span(e.agents.min, e.agents.max, String) : 'not estimated'} | ${a?.agents ?? 0} | ${e ? span(e.tokens.min, e.tokens.max, formatTokens) : '–'} | ${formatTokens(a ? billedTokens(a) : 0)} | ${e?.usd ? span(e.usd.min, e.usd.max, usd) : '–'} | ${spent === null ? '–' : usd(spent)} |`,
     );
   }
   if (over > 0)

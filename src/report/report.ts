@@ -1,6 +1,7 @@
 import type { RunDigest } from '../engine/events.js';
 import type { RunEnding } from '../engine/run.js';
 import type { UsageTotals } from '../engine/usage.js';
+import { billedTokens } from '../models/types.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
 import { batchSavingLines } from './batch-saving.js';
 import { estimateVsActual } from './estimate-vs-actual.js';
@@ -349,7 +350,7 @@ function accountingSection(input: ReportInput): string[] {
   const lines = ['', '## Token accounting', ''];
   const ratio = cacheHitRatio(t);
   lines.push(
-    `${t.agents} agent${t.agents === 1 ? '' : 's'} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
+    `${t.agents} agent${t.agents === 1 ? '' : 's'} ran live: ${tokens(billedTokens(t))} tokens billed, ${t.usd === null ? 'cost unknown' : usd(t.usd)}` +
       (ratio === null ? '.' : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`),
   );
   lines.push(...batchSavingLines(input.usage));
@@ -371,7 +372,7 @@ function accountingSection(input: ReportInput): string[] {
     '',
   );
   const top = [...input.usage.agents]
-    .sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || totalTokens(b.usage) - totalTokens(a.usage))
+    .sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || billedTokens(b.usage) - billedTokens(a.usage))
     .slice(0, 10);
   if (top.length > 0) {
     lines.push(
@@ -382,18 +383,9 @@ function accountingSection(input: ReportInput): string[] {
     );
     for (const a of top) {
       lines.push(
-        `| #${a.index} ${cell(a.label)} | ${cell(a.phase)} | ${a.status} | ${tokens(totalTokens(a.usage))} | ${usd(a.usd)} |`,
+        `| #${a.index} ${cell(a.label)} | ${cell(a.phase)} | ${a.status} | ${tokens(billedTokens(a.usage))} | ${usd(a.usd)} |`,
       );
     }
   }
   return lines;
-}
-
-function totalTokens(u: {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-}): number {
-  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
 }

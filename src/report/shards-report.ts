@@ -1,4 +1,5 @@
 import type { UsageTotals } from '../engine/usage.js';
+import { billedTokens } from '../models/types.js';
 import { batchSavingLines } from './batch-saving.js';
 import { formatTokens, formatUsd, neutralise, plural } from './format.js';
 
@@ -48,8 +49,6 @@ export interface ShardsReportInput {
 /** Room under GitHub's 65,536 characters of a pull request's body for what goes above the report. */
 export const MAX_REPORT_CHARS = 60_000;
 
-const tokensOf = (u: UsageTotals) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-
 function cell(value: string): string {
   return neutralise(value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
 }
@@ -88,7 +87,7 @@ export function renderShardsReport(input: ShardsReportInput): string {
     ...(input.branch
       ? [`- branch: \`${input.branch}\``]
       : ['- branch: none (no shard changed anything that merged)']),
-    `- spent: ${plural(t.agents, 'agent')}, ${formatTokens(tokensOf(t))} tokens (${t.inputTokens} input, ` +
+    `- spent: ${plural(t.agents, 'agent')}, ${formatTokens(billedTokens(t))} tokens (${t.inputTokens} input, ` +
       `${t.outputTokens} output, ${t.cacheWriteTokens} cache write, ${t.cacheReadTokens} cache read), ${formatUsd(t.usd)}`,
   ];
   if (input.oracle) {
@@ -119,9 +118,9 @@ export function renderShardsReport(input: ShardsReportInput): string {
       (s) =>
         `| ${s.index} | ${s.state === 'missing' ? (s.status ?? 'missing') : 'completed'} | ${s.runId ? `\`${s.runId}\`` : '–'} | ` +
         `${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (${s.replayedAgents} of them replayed)` : ''} | ` +
-        `${tokensOf(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`,
+        `${billedTokens(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`,
     ),
-    `| all | ${status} | \`${input.runId}\` | ${input.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${tokensOf(t)} | ${formatUsd(t.usd)} | ${plural(input.shards.filter((s) => s.state === 'merged').length, 'shard')} merged |`,
+    `| all | ${status} | \`${input.runId}\` | ${input.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${billedTokens(t)} | ${formatUsd(t.usd)} | ${plural(input.shards.filter((s) => s.state === 'merged').length, 'shard')} merged |`,
     '',
     '## Token accounting',
     '',
