@@ -1,6 +1,6 @@
 import { runGit } from '../agents/git.js';
 import { readUsageFile } from '../engine/run-record.js';
-import { missingShards, shardRunDirs, shardRuns } from '../flows/shards.js';
+import { completedShards, shardRuns, shardsNotIn } from '../flows/shards.js';
 import { parseDispatch } from '../github/dispatch.js';
 import { checkId, isId } from '../github/ids.js';
 import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
@@ -74,14 +74,15 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   }
   // As run mode refuses a resume without its journal: nothing of the earlier attempt here would mean
   // running (and paying for) every shard again.
-  if (resume && shardRuns(o.runsDir).length === 0) {
+  const runs = resume ? shardRuns(o.runsDir) : [];
+  if (resume && runs.length === 0) {
     const reason = `no shard's run directory of Actions run ${o.resumeActionsRunId} is here; the workflow downloads them from its artifacts, which may have expired`;
     await o.github.comment(o.issue, didNotRun(reason));
     return { status: 'refused', reason };
   }
-  const matrix = resume
-    ? missingShards(o.runsDir, found.count)
-    : Array.from({ length: found.count }, (_, i) => i);
+  // On a first attempt none is done: every shard runs.
+  const done = completedShards(runs, found.count);
+  const matrix = shardsNotIn(done, found.count);
   const info = {
     planId: found.marker.planId,
     ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
@@ -90,11 +91,7 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   // The comment ends with the plan's run marker, so the plan reads as run from now on; each shard
   // then puts its own state in it (shard-progress.ts).
   // On a resume, the shards that completed before show as done from the start, with what they spent.
-  const states = resume
-    ? [...shardRunDirs(o.runsDir)]
-        .filter(([index, run]) => run.count === found.count && !matrix.includes(index))
-        .map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir)))
-    : [];
+  const states = [...done].map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir)));
   const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   // The commit every shard and the merge check out: the default branch may move while they run.
   const baseSha = (await runGit(['rev-parse', 'HEAD'], { cwd: o.repoDir })).trim();

@@ -217,11 +217,12 @@ async function outcomeOf(
   base: string,
   index: number,
   runs: ShardRun[],
+  spends: ReadonlyMap<string, Spend>,
 ): Promise<ShardOutcome> {
   const attempts = runs.filter((r) => r.index === index);
   const spent = zeroTotals();
   for (const r of attempts) {
-    const t = liveSpend(r.runDir).total;
+    const t = spends.get(r.runDir)!.total;
     add(spent, t, t.usd, t.agents);
   }
   const done = attempts.filter((r) => r.status === 'completed').pop();
@@ -268,11 +269,13 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
   const worktree = join(runDir, 'workspace');
   await git(o.repoDir, ['worktree', 'add', '--quiet', '-b', branch, worktree, o.onto?.tip ?? base]);
   const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
+  // What each run spent, read once: for its shard's line and for the totals.
+  const spends = new Map(runs.map((r) => [r.runDir, liveSpend(r.runDir)]));
   const shards: ShardOutcome[] = [];
   let oracle: Awaited<ReturnType<NonNullable<MergeOptions['oracle']>>> | undefined;
   try {
     for (let index = 0; index < o.count; index++)
-      shards.push(await outcomeOf(o, worktree, base, index, runs));
+      shards.push(await outcomeOf(o, worktree, base, index, runs, spends));
     if (o.oracle && shards.some((s) => s.state === 'merged')) oracle = await o.oracle(worktree);
   } finally {
     await git(o.repoDir, ['worktree', 'remove', '--force', worktree]);
@@ -282,11 +285,8 @@ export async function mergeShards(o: MergeOptions): Promise<MergedShards> {
 
   const total = zeroTotals();
   const byModel = new Map<string, UsageTotals>();
-  for (const r of runs) {
-    const spend = liveSpend(r.runDir);
-    for (const [model, u] of spend.byModel) {
-      addTo({ total, byModel }, model, u);
-    }
+  for (const spend of spends.values()) {
+    for (const [model, u] of spend.byModel) addTo({ total, byModel }, model, u);
   }
   // What the completed shards' runs recorded, those left out of the branch not counted.
   const results = shards.flatMap((s) =>

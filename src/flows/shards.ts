@@ -39,9 +39,12 @@ function validShard(value: unknown): ShardOf | undefined {
     : undefined;
 }
 
-/** The shard a run directory belongs to: the run record's, else the file written at its start. */
-export function shardOf(runDir: string): ShardOf | undefined {
-  const recorded = validShard((readResultFile(runDir) as { shard?: unknown } | undefined)?.shard);
+/**
+ * The shard a run directory belongs to: the run record's (`result`, when the caller has read it),
+ * else the file written at its start.
+ */
+export function shardOf(runDir: string, result = readResultFile(runDir)): ShardOf | undefined {
+  const recorded = validShard((result as { shard?: unknown } | undefined)?.shard);
   if (recorded) return recorded;
   const file = join(runDir, SHARD_FILE);
   if (!existsSync(file)) return undefined;
@@ -60,25 +63,36 @@ export function shardRuns(runsDir: string): ShardRun[] {
     .sort()
     .flatMap((runId) => {
       const runDir = join(runsDir, runId);
-      const shard = shardOf(runDir);
-      return shard
-        ? [{ ...shard, runId, runDir, status: readResultFile(runDir)?.status ?? 'unfinished' }]
-        : [];
+      const result = readResultFile(runDir);
+      const shard = shardOf(runDir, result);
+      return shard ? [{ ...shard, runId, runDir, status: result?.status ?? 'unfinished' }] : [];
     });
+}
+
+/**
+ * The newest completed run of each shard index among `runs` (`shardRuns`); given a count, only runs
+ * of a split into that many shards, as the merge counts them (merge-shards.ts).
+ */
+export function completedShards(runs: readonly ShardRun[], count?: number): Map<number, ShardRun> {
+  const done = new Map<number, ShardRun>();
+  for (const run of runs)
+    if (run.status === 'completed' && (count === undefined || run.count === count)) done.set(run.index, run);
+  return done;
 }
 
 /** Which run directory holds which shard: the newest completed run of each index. */
 export function shardRunDirs(runsDir: string): Map<number, ShardRun> {
-  const done = new Map<number, ShardRun>();
-  for (const run of shardRuns(runsDir)) if (run.status === 'completed') done.set(run.index, run);
-  return done;
+  return completedShards(shardRuns(runsDir));
+}
+
+/** The shards of `count` with no completed run among `done` (`completedShards`): what a resume runs again. */
+export function shardsNotIn(done: ReadonlyMap<number, ShardRun>, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i).filter((i) => !done.has(i));
 }
 
 /** The shards of `count` with no completed run here: what a resume runs again. */
 export function missingShards(runsDir: string, count: number): number[] {
-  // Only runs of a split into this many shards: the merge counts no other (merge-shards.ts).
-  const done = new Map([...shardRunDirs(runsDir)].filter(([, run]) => run.count === count));
-  return Array.from({ length: count }, (_, i) => i).filter((i) => !done.has(i));
+  return shardsNotIn(completedShards(shardRuns(runsDir), count), count);
 }
 
 /** The newest run of a shard, whatever its status: the one a resume continues from its journal. */
