@@ -108,11 +108,17 @@ export function budgetFrom(
   const tokens = configured?.tokens ?? null;
   const usd = configured?.usd ?? null;
   if (tokens !== null || usd !== null) return { usd, tokens, source: 'configured' };
+  return derivedBudget(estimate.usd?.max ?? null, estimate.inputTokens.max + estimate.outputTokens.max);
+}
+
+/**
+ * A budget from an estimate's maximum times the calibrated margin: in dollars rounded up to the
+ * cent when the model has a price, else in tokens.
+ */
+export function derivedBudget(usdMax: number | null, tokensMax: number): Budgeted {
   const margin = CALIBRATION.budgetMargin;
-  if (estimate.usd)
-    return { usd: round(estimate.usd.max * margin), tokens: null, source: 'estimate', margin };
-  const most = estimate.inputTokens.max + estimate.outputTokens.max;
-  return { usd: null, tokens: Math.ceil(most * margin), source: 'estimate', margin };
+  if (usdMax !== null) return { usd: round(usdMax * margin), tokens: null, source: 'estimate', margin };
+  return { usd: null, tokens: Math.ceil(tokensMax * margin), source: 'estimate', margin };
 }
 
 /** Dollars rounded up to the cent (a budget is stated in cents). */

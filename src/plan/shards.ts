@@ -5,6 +5,7 @@
  * estimate of one shard, from a dry run of the largest slice.
  */
 import { splitShards } from '../script/shard.js';
+import { derivedBudget } from './dry-run.js';
 import type { Budgeted, Estimate, EstimateOptions } from './estimate.js';
 import { estimateScript } from './estimate.js';
 
@@ -173,23 +174,14 @@ export function shardedBudget(
 ): { budget: Budgeted | undefined; shards: PlanShards } {
   const each = shards.estimateEach;
   if (budget?.source !== 'estimate' || !each) return { budget, shards };
-  const margin = budget.margin ?? 1;
-  const fromEach: Budgeted =
-    each.usd !== null
-      ? {
-          usd: (Math.ceil(each.usd.max * margin * 100) * shards.count) / 100,
-          tokens: null,
-          source: 'estimate',
-          margin,
-          shards: shards.count,
-        }
-      : {
-          usd: null,
-          tokens: Math.ceil(each.tokens.max * margin) * shards.count,
-          source: 'estimate',
-          margin,
-          shards: shards.count,
-        };
+  // One shard's budget, by the same rule as a whole run's, times the count (in cents, exactly).
+  const one = derivedBudget(each.usd?.max ?? null, each.tokens.max);
+  const fromEach: Budgeted = {
+    ...one,
+    usd: one.usd === null ? null : Math.round(one.usd * shards.count * 100) / 100,
+    tokens: one.tokens === null ? null : one.tokens * shards.count,
+    shards: shards.count,
+  };
   const larger =
     (fromEach.usd ?? 0) > (budget.usd ?? 0) || (fromEach.tokens ?? 0) > (budget.tokens ?? 0)
       ? fromEach
