@@ -1,11 +1,7 @@
 import type { Estimate, PhaseEstimate } from '../plan/estimate.js';
-import { formatTokens, formatUsd } from './format.js';
+import { formatTokens, formatUsd, span } from './format.js';
 
 /** The estimate's parts as a plan shows them: per phase, what makes it cost more, the budget. */
-
-function span(min: number, max: number, show: (n: number) => string): string {
-  return min === max ? show(min) : `${show(min)}–${show(max)}`;
-}
 
 const usd = (n: number) => formatUsd(n);
 

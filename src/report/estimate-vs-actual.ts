@@ -1,16 +1,11 @@
 import type { UsageTotals } from '../engine/usage.js';
 import { billedTokens } from '../models/types.js';
 import type { PhaseEstimate } from '../plan/estimate.js';
-import { formatTokens, formatUsd } from './format.js';
+import { cell, formatTokens, formatUsd, span } from './format.js';
 
 /** The plan's per-phase estimate beside what each phase cost: where the money went, and whether the plan held. */
 
-const span = (min: number, max: number, show: (n: number) => string) =>
-  min === max ? show(min) : `${show(min)}–${show(max)}`;
-
 const usd = (n: number) => formatUsd(n);
-const cell = (text: string) =>
-  text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/<!--/g, '<!\u2010\u2010');
 
 export function estimateVsActual(estimate: PhaseEstimate[], byPhase: Record<string, UsageTotals>): string[] {
   if (estimate.length === 0) return [];

@@ -1,5 +1,5 @@
 import { failureCounts, type RunDigest } from '../engine/events.js';
-import { neutralise, plural } from './format.js';
+import { cell, plural } from './format.js';
 
 /** The failed agents' reasons on one line, the most frequent first: `Connection error ×3, API error 500`. */
 export function failureList(failures: Record<string, number>): string {
@@ -15,11 +15,6 @@ export function failedAgentsLine(digest: Pick<RunDigest, 'agents' | 'failures' |
   if (agents.failed === 0) return '';
   const all = agents.completed + agents.failed + agents.stopped;
   return `${agents.failed} of ${plural(all, 'agent')} failed (${failureList(failureCounts(digest))})`;
-}
-
-/** One table cell of text from a model or its API: on one line, no pipe splits it, no `<!--`. */
-function cell(text: string): string {
-  return neutralise(text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
 }
 
 /**

@@ -22,6 +22,20 @@ export function neutralise(text: string): string {
   return text.replace(/<!--/g, '<!\u2010\u2010').replace(/--(!?)>/g, '\u2010\u2010$1>');
 }
 
+/** Text on one line, safe in a table cell: no pipe splits it, no `<!--` hides what follows. */
+export function cell(value: unknown): string {
+  return neutralise(
+    String(value ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\r?\n/g, ' '),
+  );
+}
+
+/** A range as a plan shows it: `min–max`, or one value when they are the same. */
+export function span(min: number, max: number, show: (n: number) => string): string {
+  return min === max ? show(min) : `${show(min)}–${show(max)}`;
+}
+
 /** A count with its noun: `1 agent`, `2 agents`, `1 phase`. */
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : nouns}`;

@@ -3,14 +3,10 @@ import { bareModel, isBatchModel } from '../models/pricing.js';
 import { CALIBRATION } from '../plan/dry-run.js';
 import type { Plan } from '../plan/plan.js';
 import { budgetLine, costDrivers, phaseTable } from './estimate-text.js';
-import { fenceFor, formatTokens, formatUsd } from './format.js';
+import { fenceFor, formatTokens, formatUsd, span } from './format.js';
 
 function count(n: number, noun: string): string {
   return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function span(min: number, max: number, show: (n: number) => string): string {
-  return min === max ? show(min) : `${show(min)}–${show(max)}`;
 }
 
 function duration(seconds: number): string {

@@ -6,7 +6,7 @@ import type { PhaseEstimate } from '../plan/estimate.js';
 import { batchSavingLines } from './batch-saving.js';
 import { estimateVsActual } from './estimate-vs-actual.js';
 import { failedAgentsLine, failuresSection } from './failures.js';
-import { fenceFor, neutralise } from './format.js';
+import { cell, fenceFor, neutralise } from './format.js';
 import { reconcile, UNCONFIRMED_FIX } from './reconcile.js';
 
 export interface UsageReport {
@@ -65,15 +65,6 @@ export interface ReportInput
 }
 
 const STATUS_ORDER = ['fixed', UNCONFIRMED_FIX, 'confirmed', 'unverified', 'refuted'];
-
-/** Text on one line, safe in a table cell: no pipe splits it, no `<!--` hides what follows. */
-function cell(value: unknown): string {
-  return neutralise(
-    String(value ?? '')
-      .replace(/\|/g, '\\|')
-      .replace(/\r?\n/g, ' '),
-  );
-}
 
 /**
  * A name (a file an agent chose) as inline code it cannot close: the fence is longer than any

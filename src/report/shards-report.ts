@@ -1,7 +1,7 @@
 import type { UsageTotals } from '../engine/usage.js';
 import { billedTokens } from '../models/types.js';
 import { batchSavingLines } from './batch-saving.js';
-import { formatTokens, formatUsd, neutralise, plural } from './format.js';
+import { cell, formatTokens, formatUsd, neutralise, plural } from './format.js';
 
 /** What happened to one shard of a sharded run, as the merge saw it. */
 export interface ShardOutcome {
@@ -48,10 +48,6 @@ export interface ShardsReportInput {
 
 /** Room under GitHub's 65,536 characters of a pull request's body for what goes above the report. */
 export const MAX_REPORT_CHARS = 60_000;
-
-function cell(value: string): string {
-  return neutralise(value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' '));
-}
 
 /** The overall status: completed when every shard completed and every change merged. */
 export function shardsStatus(shards: readonly ShardOutcome[]): 'completed' | 'partial' {
