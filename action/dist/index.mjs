@@ -4836,8 +4836,8 @@ function getSpan(context2) {
 function getActiveSpan() {
   return getSpan(ContextAPI.getInstance().active());
 }
-function setSpan(context2, span5) {
-  return context2.setValue(SPAN_KEY, span5);
+function setSpan(context2, span3) {
+  return context2.setValue(SPAN_KEY, span3);
 }
 function deleteSpan(context2) {
   return context2.deleteValue(SPAN_KEY);
@@ -4894,9 +4894,9 @@ var init_NoopTracer = __esm({
           fn = arg4;
         }
         const parentContext = (_ctx = ctx) !== null && _ctx !== void 0 ? _ctx : contextApi.active();
-        const span5 = this.startSpan(name2, opts, parentContext);
-        const contextWithSpanSet = setSpan(parentContext, span5);
-        return contextApi.with(contextWithSpanSet, fn, void 0, span5);
+        const span3 = this.startSpan(name2, opts, parentContext);
+        const contextWithSpanSet = setSpan(parentContext, span3);
+        return contextApi.with(contextWithSpanSet, fn, void 0, span3);
       }
     };
   }
@@ -5848,7 +5848,7 @@ function startApiCallSpan(client, name2, options, settings) {
     const startTime = Date.now();
     const threadID = settings?.attributes?.[ATTR_ANTHROPIC_SESSION_THREAD_ID];
     const conversationId = options?.openTelemetry?.conversationId ?? (typeof threadID === "string" ? threadID : void 0);
-    const span5 = tracer.startSpan(name2, {
+    const span3 = tracer.startSpan(name2, {
       kind: SpanKind.CLIENT,
       // On the span from its start, with what the method gives, for a sampler to decide on.
       attributes: {
@@ -5860,11 +5860,11 @@ function startApiCallSpan(client, name2, options, settings) {
         ...settings?.attributes
       }
     });
-    if (!span5.isRecording() && !(client.openTelemetry.propagation ? Object.keys(injectContext(span5)).length > 0 : trace.isSpanContextValid(span5.spanContext()))) {
+    if (!span3.isRecording() && !(client.openTelemetry.propagation ? Object.keys(injectContext(span3)).length > 0 : trace.isSpanContextValid(span3.spanContext()))) {
       return void 0;
     }
     const { request: _, ...kept } = settings ?? {};
-    return { ...kept, span: span5, name: name2, startTime };
+    return { ...kept, span: span3, name: name2, startTime };
   });
 }
 function setCreatedIDAttribute(call, data2) {
@@ -5905,12 +5905,12 @@ function requestAttributes(client, name2, request2) {
   }
   return attributes;
 }
-function setResponseAttributes(span5, name2, data2) {
+function setResponseAttributes(span3, name2, data2) {
   for (const [attribute, path4, type2] of SPAN_ATTRIBUTES[name2]?.response ?? []) {
     try {
       const value = attributeValue(dig(data2, path4), type2);
       if (value !== void 0) {
-        span5.setAttribute(attribute, value);
+        span3.setAttribute(attribute, value);
       }
     } catch {
     }
@@ -6006,33 +6006,33 @@ function definedQuery(query, defined, contentParams) {
   });
   return parts.length ? { value: parts.join("&"), content } : void 0;
 }
-function injectTraceHeaders(span5, headers) {
+function injectTraceHeaders(span3, headers) {
   const values = buildHeaders([headers]).values;
-  for (const [key, value] of Object.entries(injectContext(span5))) {
+  for (const [key, value] of Object.entries(injectContext(span3))) {
     values.set(key, value);
   }
   return values;
 }
-function endApiCallSpan(span5, result) {
-  if (!span5.isRecording()) {
+function endApiCallSpan(span3, result) {
+  if (!span3.isRecording()) {
     return;
   }
   try {
-    setResponseStatusCode(span5, result);
-    setResponseHeaderAttributes(span5, result.response ?? (result.status === "error" && result.error instanceof APIError ? result.error : void 0));
+    setResponseStatusCode(span3, result);
+    setResponseHeaderAttributes(span3, result.response ?? (result.status === "error" && result.error instanceof APIError ? result.error : void 0));
     switch (result.status) {
       case "success":
         if (result.options.__span) {
-          setResponseAttributes(span5, result.options.__span.name, result.data);
+          setResponseAttributes(span3, result.options.__span.name, result.data);
         }
-        span5.setStatus({ code: SpanStatusCode.OK });
+        span3.setStatus({ code: SpanStatusCode.OK });
         break;
       case "error":
-        setErrorStatus(span5, result.error);
+        setErrorStatus(span3, result.error);
         break;
     }
   } finally {
-    span5.end();
+    span3.end();
   }
 }
 function observeStream(stream2, signal, observer) {
@@ -6093,30 +6093,30 @@ function observeStream(stream2, signal, observer) {
     return iterator2;
   };
 }
-function endApiCallSpanWhenStreamEnds(span5, stream2, props) {
-  if (!span5.isRecording())
+function endApiCallSpanWhenStreamEnds(span3, stream2, props) {
+  if (!span3.isRecording())
     return;
-  span5.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, props.response.status);
-  setResponseHeaderAttributes(span5, props.response);
+  span3.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, props.response.status);
+  setResponseHeaderAttributes(span3, props.response);
   const isSSE = stream2 instanceof Stream;
   observeStream(stream2, props.controller.signal, {
     onEnd(end) {
       if (end.reason === "failed")
-        setErrorStatus(span5, end.error);
+        setErrorStatus(span3, end.error);
       else if (end.reason === "completed" && !isSSE) {
-        span5.setStatus({ code: SpanStatusCode.OK });
+        span3.setStatus({ code: SpanStatusCode.OK });
       }
-      span5.end();
+      span3.end();
     }
   });
 }
-function setResponseStatusCode(span5, result) {
+function setResponseStatusCode(span3, result) {
   const status = result.response?.status ?? (result.status === "error" && result.error instanceof APIError ? result.error.status : void 0);
   if (status !== void 0) {
-    span5.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    span3.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   }
 }
-function setResponseHeaderAttributes(span5, response) {
+function setResponseHeaderAttributes(span3, response) {
   let headers;
   try {
     headers = response?.headers;
@@ -6127,22 +6127,22 @@ function setResponseHeaderAttributes(span5, response) {
     try {
       const value = headers?.get(header);
       if (value) {
-        span5.setAttribute(attribute, value);
+        span3.setAttribute(attribute, value);
       }
     } catch {
     }
   }
 }
-function setErrorStatus(span5, error62, type2) {
+function setErrorStatus(span3, error62, type2) {
   if (error62 instanceof APIUserAbortError || isAbortError(error62)) {
     return;
   }
-  span5.setStatus({ code: SpanStatusCode.ERROR });
-  span5.setAttribute(ATTR_ERROR_TYPE, type2 ?? errorType(error62));
+  span3.setStatus({ code: SpanStatusCode.ERROR });
+  span3.setAttribute(ATTR_ERROR_TYPE, type2 ?? errorType(error62));
 }
-function injectContext(span5) {
+function injectContext(span3) {
   const carrier = {};
-  propagation.inject(trace.setSpan(context.active(), span5), carrier);
+  propagation.inject(trace.setSpan(context.active(), span3), carrier);
   return carrier;
 }
 function errorType(error62) {
@@ -6758,9 +6758,9 @@ var init_uploads = __esm({
       try {
         return { ...opts, body: await createForm(opts.body, fetch2, stripFilenames) };
       } catch (error62) {
-        const span5 = opts.__span?.span;
-        if (span5) {
-          guardTracing(typeof fetch2 === "function" ? void 0 : fetch2, () => endApiCallSpan(span5, { status: "error", options: opts, error: error62 }));
+        const span3 = opts.__span?.span;
+        if (span3) {
+          guardTracing(typeof fetch2 === "function" ? void 0 : fetch2, () => endApiCallSpan(span3, { status: "error", options: opts, error: error62 }));
         }
         throw error62;
       }
@@ -6845,16 +6845,16 @@ var init_attributes = __esm({
 
 // node_modules/@anthropic-ai/sdk/lib/internal/tracing/content.mjs
 function setMessageContentAttributes(call, body, output2, limit2) {
-  const span5 = call.span;
+  const span3 = call.span;
   const requestSize = call.requestContentSize;
   if (output2 !== void 0 && requestSize !== void 0) {
     const outputMessages = JSON.stringify([{ role: "assistant", parts: contentParts(output2) }]);
     if (requestSize + 3 * outputMessages.length <= limit2 || requestSize + utf8Length(outputMessages) <= limit2) {
-      span5.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, outputMessages);
+      span3.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, outputMessages);
       return;
     }
   }
-  const size = setContentAttributes(span5, {
+  const size = setContentAttributes(span3, {
     // An empty list sets no attribute.
     [ATTR_GEN_AI_REQUEST_STOP_SEQUENCES]: body.stop_sequences?.length ? [...body.stop_sequences] : void 0,
     [ATTR_GEN_AI_SYSTEM_INSTRUCTIONS]: body.system === void 0 ? void 0 : contentParts(body.system),
@@ -6967,7 +6967,7 @@ function withoutLeftOutFields(value) {
   const isImageOrDocumentView = type2 === "text_editor_code_execution_view_result" && (file_type === "image" || file_type === "pdf");
   return Object.fromEntries(Object.entries(value).filter(([name2]) => !name2.startsWith("encrypted_") && !(name2 === "content" && isImageOrDocumentView)).map(([name2, field2]) => [name2, withoutLeftOutFields(field2)]));
 }
-function setContentAttributes(span5, attributes, limit2) {
+function setContentAttributes(span3, attributes, limit2) {
   const { [ATTR_GEN_AI_REQUEST_STOP_SEQUENCES]: stopSequences, [ATTR_GEN_AI_SYSTEM_INSTRUCTIONS]: instructions, [ATTR_GEN_AI_INPUT_MESSAGES]: input2, [ATTR_GEN_AI_OUTPUT_MESSAGES]: output2, [ATTR_ANTHROPIC_TOOL_RESULT_CONTENT]: toolResult, ...others } = attributes;
   const messages = {
     [ATTR_GEN_AI_SYSTEM_INSTRUCTIONS]: instructions,
@@ -7007,13 +7007,13 @@ function setContentAttributes(span5, attributes, limit2) {
     truncated || (truncated = kept.truncated);
   }
   if (truncated) {
-    span5.setAttribute(ATTR_ANTHROPIC_CONTENT_TRUNCATED, true);
+    span3.setAttribute(ATTR_ANTHROPIC_CONTENT_TRUNCATED, true);
   }
   if (keepsStopSequences) {
-    span5.setAttribute(ATTR_GEN_AI_REQUEST_STOP_SEQUENCES, stopSequences);
+    span3.setAttribute(ATTR_GEN_AI_REQUEST_STOP_SEQUENCES, stopSequences);
   }
   for (const [key, value] of Object.entries(values)) {
-    span5.setAttribute(key, value);
+    span3.setAttribute(key, value);
   }
   return size;
 }
@@ -7120,12 +7120,12 @@ var init_content = __esm({
 });
 
 // node_modules/@anthropic-ai/sdk/lib/internal/tracing/response.mjs
-function setUsageSumAttributes(span5, usage, complete) {
+function setUsageSumAttributes(span3, usage, complete) {
   if (!isObj(usage)) {
     return;
   }
   if (typeof usage["input_tokens"] === "number") {
-    span5.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, inputTokens(usage));
+    span3.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, inputTokens(usage));
   }
   if (!complete) {
     return;
@@ -7133,8 +7133,8 @@ function setUsageSumAttributes(span5, usage, complete) {
   const iterations = Array.isArray(usage["iterations"]) ? usage["iterations"] : [];
   const compactions = iterations.filter((each) => isObj(each) && each["type"] === "compaction");
   if (compactions.length > 0) {
-    span5.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_INPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + inputTokens(each), 0));
-    span5.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_OUTPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + count(each, "output_tokens"), 0));
+    span3.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_INPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + inputTokens(each), 0));
+    span3.setAttribute(ATTR_ANTHROPIC_USAGE_COMPACTION_OUTPUT_TOKENS, compactions.reduce((sum2, each) => sum2 + count(each, "output_tokens"), 0));
   }
 }
 function inputTokens(usage) {
@@ -7270,19 +7270,19 @@ function recordStreamedMessageContent(client, call, body, message) {
     loggerFor(client).debug("could not record the streamed message on its span", problem);
   }
 }
-function endAnthropicApiCallSpanWhenStreamEnds(client, span5, stream2, props) {
+function endAnthropicApiCallSpanWhenStreamEnds(client, span3, stream2, props) {
   if (props.options.__span?.name === "anthropic.messages.create" && stream2 instanceof Stream) {
-    endMessagesCreateSpanWhenStreamEnds(client, span5, stream2, props);
+    endMessagesCreateSpanWhenStreamEnds(client, span3, stream2, props);
   } else {
-    endApiCallSpanWhenStreamEnds(span5, stream2, props);
+    endApiCallSpanWhenStreamEnds(span3, stream2, props);
   }
 }
-function endMessagesCreateSpanWhenStreamEnds(client, span5, stream2, props) {
-  if (!span5.isRecording()) {
+function endMessagesCreateSpanWhenStreamEnds(client, span3, stream2, props) {
+  if (!span3.isRecording()) {
     return;
   }
-  span5.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, props.response.status);
-  setResponseHeaderAttributes(span5, props.response);
+  span3.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, props.response.status);
+  setResponseHeaderAttributes(span3, props.response);
   const call = props.options.__span;
   const startTime = call?.startTime;
   let message;
@@ -7332,7 +7332,7 @@ function endMessagesCreateSpanWhenStreamEnds(client, span5, stream2, props) {
             break;
           case "content_block_delta":
             if (!sawDelta && startTime !== void 0) {
-              span5.setAttribute(ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (Date.now() - startTime) / 1e3);
+              span3.setAttribute(ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, (Date.now() - startTime) / 1e3);
             }
             sawDelta = true;
             break;
@@ -7355,8 +7355,8 @@ function endMessagesCreateSpanWhenStreamEnds(client, span5, stream2, props) {
               response = without(response, path4);
             }
           }
-          setResponseAttributes(span5, call.name, response);
-          setUsageSumAttributes(span5, usage, complete);
+          setResponseAttributes(span3, call.name, response);
+          setUsageSumAttributes(span3, usage, complete);
         }
       } catch (problem) {
         loggerFor(client).debug("could not record the stream on its span", problem);
@@ -7366,17 +7366,17 @@ function endMessagesCreateSpanWhenStreamEnds(client, span5, stream2, props) {
         recordStreamedMessageContent(client, call, call.streamed.body, call.streamed.message);
       }
       if (end.reason === "failed") {
-        setErrorStatus(span5, end.error);
+        setErrorStatus(span3, end.error);
       } else if (failure3 !== void 0) {
-        setErrorStatus(span5, failure3, "client_error");
+        setErrorStatus(span3, failure3, "client_error");
       } else if (end.reason === "completed") {
         if (sawStop) {
-          span5.setStatus({ code: SpanStatusCode.OK });
+          span3.setStatus({ code: SpanStatusCode.OK });
         } else {
-          setErrorStatus(span5, new AnthropicError("The stream ended before message_stop."), "api_error");
+          setErrorStatus(span3, new AnthropicError("The stream ended before message_stop."), "api_error");
         }
       }
-      guardTracing(client, () => span5.end());
+      guardTracing(client, () => span3.end());
     }
   });
 }
@@ -7431,35 +7431,35 @@ function startEnvironmentWorkSpan(client, work, parentContext) {
     }
   }, parentContext);
 }
-function endEnvironmentWorkSpan(span5, signal) {
-  if (!span5?.isRecording()) {
+function endEnvironmentWorkSpan(span3, signal) {
+  if (!span3?.isRecording()) {
     return;
   }
   if (!signal.aborted) {
-    span5.setStatus({ code: SpanStatusCode.OK });
+    span3.setStatus({ code: SpanStatusCode.OK });
   }
-  span5.end();
+  span3.end();
 }
-function failEnvironmentWorkSpan(span5, signal, error62) {
-  if (!span5?.isRecording()) {
+function failEnvironmentWorkSpan(span3, signal, error62) {
+  if (!span3?.isRecording()) {
     return;
   }
   if (!signal.aborted) {
-    setErrorStatus(span5, error62);
+    setErrorStatus(span3, error62);
   }
-  span5.end();
+  span3.end();
 }
-async function withEnvironmentWorkSpan(client, span5, signal, handle) {
-  if (!span5) {
+async function withEnvironmentWorkSpan(client, span3, signal, handle) {
+  if (!span3) {
     return handle();
   }
   try {
-    await context.with(trace.setSpan(context.active(), span5), handle);
+    await context.with(trace.setSpan(context.active(), span3), handle);
   } catch (error62) {
-    guardTracing(client, () => failEnvironmentWorkSpan(span5, signal, error62));
+    guardTracing(client, () => failEnvironmentWorkSpan(span3, signal, error62));
     throw error62;
   }
-  guardTracing(client, () => endEnvironmentWorkSpan(span5, signal));
+  guardTracing(client, () => endEnvironmentWorkSpan(span3, signal));
 }
 var init_environments = __esm({
   "node_modules/@anthropic-ai/sdk/lib/internal/tracing/environments.mjs"() {
@@ -7564,20 +7564,20 @@ async function withToolUseSpan(client, tool, toolUse, options, run) {
     ..."session_thread_id" in toolUse && toolUse.session_thread_id != null ? { "anthropic.session.thread.id": toolUse.session_thread_id } : void 0
   };
   const operation = toolUse.type === "agent.tool_use" ? "anthropic.tool_use" : wasCreatedByStainlessHelper(tool) && tool[SDK_HELPER_SYMBOL] === "mcpTool" ? "anthropic.mcp_tool_use" : "anthropic.custom_tool_use";
-  const span5 = guardTracing(client, () => tracer.startSpan(`${operation} ${toolUse.name}`, { kind: SpanKind.INTERNAL, attributes }, parentContext));
-  if (!span5)
+  const span3 = guardTracing(client, () => tracer.startSpan(`${operation} ${toolUse.name}`, { kind: SpanKind.INTERNAL, attributes }, parentContext));
+  if (!span3)
     return run();
   let result;
   try {
-    result = await context.with(trace.setSpan(parentContext, span5), run);
+    result = await context.with(trace.setSpan(parentContext, span3), run);
     return result;
   } finally {
     const succeeded = result !== void 0 && !result.isError;
     const canceled = !succeeded && signal?.aborted === true;
     const { contentMode, maxContentBytes } = client.openTelemetry.traces;
-    if (contentMode === "content" && span5.isRecording()) {
+    if (contentMode === "content" && span3.isRecording()) {
       try {
-        setContentAttributes(span5, {
+        setContentAttributes(span3, {
           [ATTR_GEN_AI_TOOL_CALL_ARGUMENTS]: toolUse.input,
           [ATTR_ANTHROPIC_TOOL_RESULT_CONTENT]: result && !canceled ? toolResultContentBlocks(result.content) : void 0
         }, maxContentBytes);
@@ -7587,11 +7587,11 @@ async function withToolUseSpan(client, tool, toolUse, options, run) {
     }
     guardTracing(client, () => {
       if (succeeded) {
-        span5.setStatus({ code: SpanStatusCode.OK });
+        span3.setStatus({ code: SpanStatusCode.OK });
       } else if (!canceled) {
-        setErrorStatus(span5, result, "tool_error");
+        setErrorStatus(span3, result, "tool_error");
       }
-      span5.end();
+      span3.end();
     });
   }
 }
@@ -7657,10 +7657,10 @@ var init_api_promise = __esm({
          */
         asResponse() {
           return this.responsePromise.then((props) => {
-            const span5 = props.options.__span?.span;
-            if (span5 && !this.parsedPromise) {
+            const span3 = props.options.__span?.span;
+            if (span3 && !this.parsedPromise) {
               const result = { status: "success", ...props, data: void 0 };
-              guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span5, result));
+              guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span3, result));
             }
             return props.response;
           });
@@ -7701,21 +7701,21 @@ var init_api_promise = __esm({
           if (!call) {
             return this.parseResponse(__classPrivateFieldGet(this, _APIPromise_client, "f"), props);
           }
-          const { span: span5 } = call;
+          const { span: span3 } = call;
           let data2;
           try {
             data2 = await this.parseResponse(__classPrivateFieldGet(this, _APIPromise_client, "f"), props);
           } catch (error62) {
             const result2 = { status: "error", ...props, error: error62 };
-            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span5, result2));
+            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span3, result2));
             throw error62;
           }
           const result = { status: "success", ...props, data: data2 };
           guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => setCreatedIDAttribute(call, data2));
           if (props.options.stream && isAsyncIterable(data2)) {
-            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endAnthropicApiCallSpanWhenStreamEnds(__classPrivateFieldGet(this, _APIPromise_client, "f"), span5, data2, props));
+            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endAnthropicApiCallSpanWhenStreamEnds(__classPrivateFieldGet(this, _APIPromise_client, "f"), span3, data2, props));
           } else {
-            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span5, result));
+            guardTracing(__classPrivateFieldGet(this, _APIPromise_client, "f"), () => endApiCallSpan(span3, result));
           }
           return data2;
         }
@@ -7765,14 +7765,14 @@ var init_pagination = __esm({
           if (!nextOptions) {
             throw new AnthropicError("No next page expected; please check `.hasNextPage()` before calling `.getNextPage()`.");
           }
-          const span5 = this.options.__span;
+          const span3 = this.options.__span;
           return await __classPrivateFieldGet(this, _AbstractPage_client, "f").requestAPIList(this.constructor, {
             ...nextOptions,
-            __span: span5 && startApiCallSpan(__classPrivateFieldGet(this, _AbstractPage_client, "f"), span5.name, { openTelemetry: this.options.openTelemetry }, {
-              route: span5.route,
-              queryParams: span5.queryParams,
-              contentQueryParams: span5.contentQueryParams,
-              attributes: span5.attributes,
+            __span: span3 && startApiCallSpan(__classPrivateFieldGet(this, _AbstractPage_client, "f"), span3.name, { openTelemetry: this.options.openTelemetry }, {
+              route: span3.route,
+              queryParams: span3.queryParams,
+              contentQueryParams: span3.contentQueryParams,
+              attributes: span3.attributes,
               request: nextOptions
             })
           });
@@ -34751,19 +34751,19 @@ var init_client = __esm({
          */
         async makeTracedRequest(optionsInput, retriesRemaining) {
           const options = await optionsInput;
-          const span5 = options.__span?.span;
-          if (!span5) {
+          const span3 = options.__span?.span;
+          if (!span3) {
             return this.makeRequest(options, retriesRemaining, void 0);
           }
           try {
-            return await context.with(trace.setSpan(context.active(), span5), () => this.makeRequest(options, retriesRemaining, void 0, span5));
+            return await context.with(trace.setSpan(context.active(), span3), () => this.makeRequest(options, retriesRemaining, void 0, span3));
           } catch (error62) {
             const result = { status: "error", options, error: error62 };
-            guardTracing(this, () => endApiCallSpan(span5, result));
+            guardTracing(this, () => endApiCallSpan(span3, result));
             throw error62;
           }
         }
-        async makeRequest(optionsInput, retriesRemaining, retryOfRequestLogID, span5) {
+        async makeRequest(optionsInput, retriesRemaining, retryOfRequestLogID, span3) {
           const options = await optionsInput;
           let maxRetries = validatePositiveInteger("maxRetries", options.maxRetries ?? this.maxRetries);
           if (this.isStreamBody(options.body)) {
@@ -34779,8 +34779,8 @@ var init_client = __esm({
           });
           const requestLogID = "log_" + (Math.random() * (1 << 24) | 0).toString(16).padStart(6, "0");
           const retryLogStr = retryOfRequestLogID === void 0 ? "" : `, retryOf: ${retryOfRequestLogID}`;
-          if (span5 && this.openTelemetry.propagation) {
-            req.headers = guardTracing(this, () => injectTraceHeaders(span5, req.headers)) ?? req.headers;
+          if (span3 && this.openTelemetry.propagation) {
+            req.headers = guardTracing(this, () => injectTraceHeaders(span3, req.headers)) ?? req.headers;
           }
           const startTime = Date.now();
           if (options.signal?.aborted) {
@@ -34818,7 +34818,7 @@ var init_client = __esm({
                 durationMs: headersTime - startTime,
                 message: response.message
               });
-              return this.retryRequest(options, retriesRemaining, retryOfRequestLogID ?? requestLogID, span5);
+              return this.retryRequest(options, retriesRemaining, retryOfRequestLogID ?? requestLogID, span3);
             }
             loggerFor(this).info(`[${requestLogID}] connection ${isTimeout ? "timed out" : "failed"} - error; no more retries left`);
             debugLogRequestDetails(loggerFor(this), `[${requestLogID}] connection ${isTimeout ? "timed out" : "failed"} (error; no more retries left)`, {
@@ -34851,7 +34851,7 @@ var init_client = __esm({
                 headers: response.headers,
                 durationMs: headersTime - startTime
               });
-              return this.retryRequest(options, retriesRemaining, retryOfRequestLogID ?? requestLogID, span5, response.headers);
+              return this.retryRequest(options, retriesRemaining, retryOfRequestLogID ?? requestLogID, span3, response.headers);
             }
             const retryMessage = shouldRetry ? `error; no more retries left` : `error; not retryable`;
             loggerFor(this).info(`${responseInfo} - ${retryMessage}`);
@@ -34972,7 +34972,7 @@ var init_client = __esm({
             return true;
           return false;
         }
-        async retryRequest(options, retriesRemaining, requestLogID, span5, responseHeaders) {
+        async retryRequest(options, retriesRemaining, requestLogID, span3, responseHeaders) {
           let timeoutMillis;
           const retryAfterMillisHeader = responseHeaders?.get("retry-after-ms");
           if (retryAfterMillisHeader) {
@@ -34995,7 +34995,7 @@ var init_client = __esm({
             timeoutMillis = this.calculateDefaultRetryTimeoutMillis(retriesRemaining, maxRetries);
           }
           await sleep(timeoutMillis, options.signal ?? void 0);
-          return this.makeRequest(options, retriesRemaining - 1, requestLogID, span5);
+          return this.makeRequest(options, retriesRemaining - 1, requestLogID, span3);
         }
         calculateDefaultRetryTimeoutMillis(retriesRemaining, maxRetries) {
           const initialRetryDelay = 0.5;
@@ -62253,6 +62253,259 @@ function applyShard(args, options, index) {
   };
 }
 
+// src/plan/dry-run.ts
+import { copyFile, lstat, mkdir, mkdtemp } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { dirname, join as join2 } from "node:path";
+
+// src/agents/git.ts
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+var emptyDir;
+function empty() {
+  if (emptyDir === void 0) {
+    const dir = mkdtempSync(join(tmpdir(), "dwf-git-empty-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    emptyDir = dir;
+  }
+  return emptyDir;
+}
+function gitEnv(config2 = []) {
+  const pairs2 = [
+    ["core.hooksPath", empty()],
+    ["core.fsmonitor", "false"],
+    ...config2
+  ];
+  const env = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: empty(),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_COUNT: String(pairs2.length)
+  };
+  pairs2.forEach(([key, value], i2) => {
+    env[`GIT_CONFIG_KEY_${i2}`] = key;
+    env[`GIT_CONFIG_VALUE_${i2}`] = value;
+  });
+  return env;
+}
+var GitError = class extends Error {
+  constructor(message, exitCode, stderr) {
+    super(message);
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.name = "GitError";
+  }
+  exitCode;
+  stderr;
+};
+function runGit(args, options) {
+  return new Promise((resolve4, reject) => {
+    execFile(
+      "git",
+      args,
+      {
+        cwd: options.cwd,
+        env: gitEnv(options.config),
+        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
+        encoding: "utf8"
+      },
+      (error62, stdout, stderr) => {
+        if (!error62) return resolve4(stdout);
+        const code18 = typeof error62.code === "number" ? error62.code : null;
+        reject(
+          new GitError(
+            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
+            code18,
+            stderr
+          )
+        );
+      }
+    );
+  });
+}
+var IDENTITY = [
+  ["user.name", "Dynamic Workflows"],
+  ["user.email", "dynamic-workflows@users.noreply.github.com"]
+];
+async function pushBranch(options) {
+  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
+  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
+  try {
+    await runGit(
+      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
+      {
+        cwd: options.cwd,
+        config: [
+          [key, ""],
+          [key, `AUTHORIZATION: basic ${basic}`]
+        ]
+      }
+    );
+  } catch (error62) {
+    const message = new Redactor([basic, options.token]).redact(error62.message);
+    throw new GitError(message, error62.exitCode ?? null, "");
+  }
+}
+async function trackedFiles(cwd) {
+  return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
+}
+function committedFiles(cwd) {
+  return trackedFiles(cwd).catch(() => void 0);
+}
+
+// src/models/types.ts
+var ZERO_USAGE = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0
+});
+function addCounts(a, b) {
+  const write1h = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    // The optional parts appear only when there is something in them (usage stays the four counts otherwise).
+    ...a.cacheWrite1hTokens !== void 0 || b.cacheWrite1hTokens !== void 0 ? { cacheWrite1hTokens: write1h } : {}
+  };
+}
+function addUsage(a, b) {
+  const sum2 = addCounts(a, b);
+  if (a.batch || b.batch) sum2.batch = addCounts(a.batch ?? ZERO_USAGE, b.batch ?? ZERO_USAGE);
+  return sum2;
+}
+function billedTokens(u) {
+  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+}
+function messageText(message) {
+  if (typeof message.content === "string") return message.content;
+  return message.content.map((b) => b.type === "text" ? b.text : b.type === "tool_result" ? b.content : JSON.stringify(b.input)).join("\n");
+}
+var UNUSABLE_MODEL = /* @__PURE__ */ new Set(["unreachable", "auth", "server"]);
+var ModelError = class extends Error {
+  constructor(message, usage = ZERO_USAGE, failure3) {
+    super(message);
+    this.usage = usage;
+    this.failure = failure3;
+    this.name = "ModelError";
+  }
+  usage;
+  failure;
+};
+function estimateTokens(text2) {
+  return Math.ceil(text2.length / 4);
+}
+function requestText(request2) {
+  return request2.system + (request2.tools ? JSON.stringify(request2.tools) : "") + request2.messages.map(messageText).join("\n");
+}
+function textReply(text2, usage, model, output2) {
+  return {
+    text: text2,
+    ...output2 !== void 0 ? { output: output2 } : {},
+    toolCalls: [],
+    content: [{ type: "text", text: text2 }],
+    usage,
+    model
+  };
+}
+function abortableSleep(ms, signal) {
+  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return new Promise((resolve4, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve4();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// src/plan/calibration.json
+var calibration_default = {
+  about: "The dry run's simulated agents (src/models/diligent.ts): how many things they find, how much they read and write, how the API counts tokens. Where each number comes from: docs/planning.md#calibration.",
+  findingsPerFile: { quiet: 0, busy: 2 },
+  importReads: 2,
+  answerChars: { short: 70, prose: 420, report: 2400 },
+  toolTurnTextChars: 120,
+  billing: { charsPerToken: 3.5, toolUseSystemTokens: 346, messageOverheadTokens: 4 },
+  secondsPerTurn: 20,
+  budgetMargin: 1.5
+};
+
+// src/plan/dry-run.ts
+var CALIBRATION = calibration_default;
+var MAX_COPY_BYTES = 2 * 1024 * 1024;
+async function copyForDryRun(repoDir) {
+  let files;
+  try {
+    files = await trackedFiles(repoDir);
+  } catch {
+    return void 0;
+  }
+  const dir = await mkdtemp(join2(tmpdir2(), "dwf-dry-repo-"));
+  for (const path4 of files) {
+    const info = await lstat(join2(repoDir, path4)).catch(() => void 0);
+    if (!info?.isFile() || info.size > MAX_COPY_BYTES) continue;
+    await mkdir(dirname(join2(dir, path4)), { recursive: true });
+    await copyFile(join2(repoDir, path4), join2(dir, path4));
+  }
+  return { dir, files };
+}
+function byPhase(events) {
+  const phases = /* @__PURE__ */ new Map();
+  for (const e of events) {
+    if (e.type !== "agent.finished") continue;
+    const name2 = e.phase ?? "(no phase)";
+    const t = phases.get(name2) ?? { agents: 0, tokens: 0, usd: 0 };
+    t.agents++;
+    t.tokens += billedTokens(e.usage);
+    t.usd = t.usd === null || e.usd === null ? null : t.usd + e.usd;
+    phases.set(name2, t);
+  }
+  return phases;
+}
+var span = (a, b) => ({ min: Math.min(a, b), max: Math.max(a, b) });
+function phasesOf(quietEvents, busyEvents) {
+  const quiet = byPhase(quietEvents);
+  const busy = byPhase(busyEvents);
+  const names = [.../* @__PURE__ */ new Set([...busy.keys(), ...quiet.keys()])];
+  const zero = { agents: 0, tokens: 0, usd: 0 };
+  return names.map((phase) => {
+    const q = quiet.get(phase) ?? zero;
+    const b = busy.get(phase) ?? zero;
+    return {
+      phase,
+      agents: span(q.agents, b.agents),
+      tokens: span(q.tokens, b.tokens),
+      usd: q.usd === null || b.usd === null ? null : span(q.usd, b.usd)
+    };
+  });
+}
+function budgetFrom(estimate, configured) {
+  const tokens2 = configured?.tokens ?? null;
+  const usd5 = configured?.usd ?? null;
+  if (tokens2 !== null || usd5 !== null) return { usd: usd5, tokens: tokens2, source: "configured" };
+  return derivedBudget(estimate.usd?.max ?? null, estimate.inputTokens.max + estimate.outputTokens.max);
+}
+function derivedBudget(usdMax, tokensMax) {
+  const margin = CALIBRATION.budgetMargin;
+  if (usdMax !== null) return { usd: round(usdMax * margin), tokens: null, source: "estimate", margin };
+  return { usd: null, tokens: Math.ceil(tokensMax * margin), source: "estimate", margin };
+}
+function round(usd5) {
+  return Math.ceil(usd5 * 100) / 100;
+}
+
 // src/plan/estimate.ts
 import { mkdtempSync as mkdtempSync3, rmSync as rmSync4 } from "node:fs";
 import { tmpdir as tmpdir5 } from "node:os";
@@ -62261,7 +62514,7 @@ import { fileURLToPath } from "node:url";
 
 // src/agents/agent-definitions.ts
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join as join3 } from "node:path";
 var TOOL_NAMES = {
   Read: ["read_file"],
   Glob: ["list_files"],
@@ -62363,8 +62616,8 @@ function readAgentDefinition(path4) {
   };
 }
 function repositoryDefinitionDirs(repoDir) {
-  const dirs = [join(repoDir, ".claude", "agents")];
-  const manifest = join(repoDir, ".claude-plugin", "plugin.json");
+  const dirs = [join3(repoDir, ".claude", "agents")];
+  const manifest = join3(repoDir, ".claude-plugin", "plugin.json");
   if (existsSync(manifest)) {
     let name2;
     try {
@@ -62373,7 +62626,7 @@ function repositoryDefinitionDirs(repoDir) {
       throw new Error(`${manifest} is not JSON: its plugin's agent definitions cannot be named`);
     }
     if (typeof name2 === "string" && /^[\w.-]+$/.test(name2))
-      dirs.push({ dir: join(repoDir, "agents"), namespace: name2 });
+      dirs.push({ dir: join3(repoDir, "agents"), namespace: name2 });
   }
   return dirs;
 }
@@ -62385,7 +62638,7 @@ function loadAgentDefinitions(dirs) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
     for (const file2 of readdirSync(dir).sort()) {
       if (!file2.endsWith(".md")) continue;
-      const definition = readAgentDefinition(join(dir, file2));
+      const definition = readAgentDefinition(join3(dir, file2));
       const name2 = typeof entry === "string" ? definition.name : `${entry.namespace}:${definition.name}`;
       found.set(name2, { ...definition, name: name2 });
     }
@@ -62408,8 +62661,8 @@ import { performance as performance3 } from "node:perf_hooks";
 
 // src/agents/isolation.ts
 import { existsSync as existsSync3, mkdirSync as mkdirSync2, mkdtempSync as mkdtempSync2, realpathSync as realpathSync3, rmSync as rmSync2 } from "node:fs";
-import { tmpdir as tmpdir3 } from "node:os";
-import { join as join7 } from "node:path";
+import { tmpdir as tmpdir4 } from "node:os";
+import { join as join8 } from "node:path";
 
 // src/agents/commands.ts
 import { spawn } from "node:child_process";
@@ -62659,108 +62912,7 @@ import {
   statSync as statSync2,
   writeFileSync
 } from "node:fs";
-import { dirname, join as join3, resolve } from "node:path";
-
-// src/agents/git.ts
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join as join2 } from "node:path";
-var emptyDir;
-function empty() {
-  if (emptyDir === void 0) {
-    const dir = mkdtempSync(join2(tmpdir(), "dwf-git-empty-"));
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    emptyDir = dir;
-  }
-  return emptyDir;
-}
-function gitEnv(config2 = []) {
-  const pairs2 = [
-    ["core.hooksPath", empty()],
-    ["core.fsmonitor", "false"],
-    ...config2
-  ];
-  const env = {
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: empty(),
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_COUNT: String(pairs2.length)
-  };
-  pairs2.forEach(([key, value], i2) => {
-    env[`GIT_CONFIG_KEY_${i2}`] = key;
-    env[`GIT_CONFIG_VALUE_${i2}`] = value;
-  });
-  return env;
-}
-var GitError = class extends Error {
-  constructor(message, exitCode, stderr) {
-    super(message);
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-    this.name = "GitError";
-  }
-  exitCode;
-  stderr;
-};
-function runGit(args, options) {
-  return new Promise((resolve4, reject) => {
-    execFile(
-      "git",
-      args,
-      {
-        cwd: options.cwd,
-        env: gitEnv(options.config),
-        maxBuffer: options.maxBuffer ?? 256 * 1024 * 1024,
-        encoding: "utf8"
-      },
-      (error62, stdout, stderr) => {
-        if (!error62) return resolve4(stdout);
-        const code18 = typeof error62.code === "number" ? error62.code : null;
-        reject(
-          new GitError(
-            `git ${args[0] ?? ""} failed${code18 !== null ? ` (exit ${code18})` : ""}: ${stderr.trim() || error62.message}`,
-            code18,
-            stderr
-          )
-        );
-      }
-    );
-  });
-}
-var IDENTITY = [
-  ["user.name", "Dynamic Workflows"],
-  ["user.email", "dynamic-workflows@users.noreply.github.com"]
-];
-async function pushBranch(options) {
-  const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
-  const key = `http.${options.serverUrl.replace(/\/+$/, "")}/.extraheader`;
-  try {
-    await runGit(
-      ["push", "--no-verify", "origin", `refs/heads/${options.branch}:refs/heads/${options.branch}`],
-      {
-        cwd: options.cwd,
-        config: [
-          [key, ""],
-          [key, `AUTHORIZATION: basic ${basic}`]
-        ]
-      }
-    );
-  } catch (error62) {
-    const message = new Redactor([basic, options.token]).redact(error62.message);
-    throw new GitError(message, error62.exitCode ?? null, "");
-  }
-}
-async function trackedFiles(cwd) {
-  return (await runGit(["ls-files", "-z"], { cwd })).split("\0").filter(Boolean);
-}
-function committedFiles(cwd) {
-  return trackedFiles(cwd).catch(() => void 0);
-}
-
-// src/agents/git-layout.ts
+import { dirname as dirname2, join as join4, resolve } from "node:path";
 function realDir(path4) {
   try {
     const real = realpathSync(path4);
@@ -62777,10 +62929,10 @@ function gitDirOf(dotGitFile) {
     return void 0;
   }
   const pointer = /^gitdir:\s*(.+)$/m.exec(text2)?.[1]?.trim();
-  return pointer ? realDir(resolve(dirname(dotGitFile), pointer)) : void 0;
+  return pointer ? realDir(resolve(dirname2(dotGitFile), pointer)) : void 0;
 }
 function trustedGitDir(repoDir) {
-  const dotGit = join3(repoDir, ".git");
+  const dotGit = join4(repoDir, ".git");
   let stat3;
   try {
     stat3 = lstatSync(dotGit);
@@ -62791,7 +62943,7 @@ function trustedGitDir(repoDir) {
   if (!stat3.isFile()) return void 0;
   const gitDir = gitDirOf(dotGit);
   if (!gitDir) return void 0;
-  const commonFile = join3(gitDir, "commondir");
+  const commonFile = join4(gitDir, "commondir");
   return existsSync2(commonFile) ? realDir(resolve(gitDir, readFileSync2(commonFile, "utf8").trim())) : gitDir;
 }
 var NO_CONFIG_INSIDE = /* @__PURE__ */ new Set(["objects", "refs", "logs", "hooks", "info", "lfs", "rr-cache"]);
@@ -62805,10 +62957,10 @@ function gitConfigFiles(gitDir) {
       return;
     }
     for (const entry of entries) {
-      const path4 = join3(dir, entry.name);
+      const path4 = join4(dir, entry.name);
       if (entry.isFile() && (entry.name === "config" || entry.name === "config.worktree")) found.push(path4);
       else if (entry.isDirectory() && !(isGitDir && NO_CONFIG_INSIDE.has(entry.name))) {
-        walk4(path4, existsSync2(join3(path4, "HEAD")));
+        walk4(path4, existsSync2(join4(path4, "HEAD")));
       }
     }
   };
@@ -62818,7 +62970,7 @@ function gitConfigFiles(gitDir) {
 function gitLayout(cwd, trusted) {
   const none = { dirs: [], configs: [] };
   if (!trusted) return none;
-  const dotGit = join3(cwd, ".git");
+  const dotGit = join4(cwd, ".git");
   let stat3;
   try {
     stat3 = lstatSync(dotGit);
@@ -62832,8 +62984,8 @@ function gitLayout(cwd, trusted) {
   const gitDir = gitDirOf(dotGit);
   if (!gitDir) return none;
   if (gitDir !== trusted) {
-    if (dirname(gitDir) !== join3(trusted, "worktrees")) return none;
-    const commonFile = join3(gitDir, "commondir");
+    if (dirname2(gitDir) !== join4(trusted, "worktrees")) return none;
+    const commonFile = join4(gitDir, "commondir");
     if (!existsSync2(commonFile)) return none;
     if (realDir(resolve(gitDir, readFileSync2(commonFile, "utf8").trim())) !== trusted) return none;
   }
@@ -62843,7 +62995,7 @@ var SYSTEM_GITCONFIG = "/etc/gitconfig";
 var withoutUserinfo = (text2) => text2.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1");
 async function strippedGitConfig(file2) {
   const listed = await runGit(["config", "--file", file2, "--no-includes", "--list", "-z"], {
-    cwd: dirname(file2)
+    cwd: dirname2(file2)
   });
   const lines = [];
   let header = "";
@@ -62877,7 +63029,7 @@ async function strippedConfigs(stage, git2) {
   const targets = [...git2.configs, ...existsSync2(SYSTEM_GITCONFIG) ? [SYSTEM_GITCONFIG] : []];
   return Promise.all(
     targets.map(async (target, i2) => {
-      const source = join3(stage, `config-${i2}`);
+      const source = join4(stage, `config-${i2}`);
       let text2 = "";
       try {
         text2 = await strippedGitConfig(target);
@@ -62926,8 +63078,8 @@ var noRepoCode = {
 
 // src/agents/sandbox-steps.ts
 import { realpathSync as realpathSync2 } from "node:fs";
-import { homedir, tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname2, join as join5, relative as relative2, sep as sep3 } from "node:path";
+import { homedir, tmpdir as tmpdir3 } from "node:os";
+import { dirname as dirname3, join as join6, relative as relative2, sep as sep3 } from "node:path";
 
 // src/agents/confine.ts
 import {
@@ -62940,7 +63092,7 @@ import {
   readSync,
   writeSync
 } from "node:fs";
-import { isAbsolute, join as join4, relative, resolve as resolve2, sep as sep2 } from "node:path";
+import { isAbsolute, join as join5, relative, resolve as resolve2, sep as sep2 } from "node:path";
 var ToolRefusal = class extends Error {
   constructor(message) {
     super(message);
@@ -62970,7 +63122,7 @@ function confinePath(root, requested) {
     throw new ToolRefusal(`refused: ${requested} is inside .git/, which agents may not touch`);
   let current2 = root;
   for (const part of parts) {
-    current2 = join4(current2, part);
+    current2 = join5(current2, part);
     let stat3;
     try {
       stat3 = lstatSync2(current2);
@@ -63029,7 +63181,7 @@ function writeNoFollow(root, relativePath, content) {
   const parts = relativePath.split("/");
   let current2 = root;
   for (const part of parts.slice(0, -1)) {
-    current2 = join4(current2, part);
+    current2 = join5(current2, part);
     try {
       mkdirSync(current2);
     } catch (error62) {
@@ -63041,7 +63193,7 @@ function writeNoFollow(root, relativePath, content) {
         throw new ToolRefusal(`refused: ${relative(root, current2)} is not a directory`);
     }
   }
-  const target = join4(root, ...parts);
+  const target = join5(root, ...parts);
   let fd;
   try {
     fd = openSync(
@@ -63119,13 +63271,13 @@ function defaultHidden(env) {
     // Kubernetes service-account tokens, when /var/run is not a link to /run.
     "/var/run/secrets",
     homedir(),
-    tmpdir2(),
+    tmpdir3(),
     ...env.RUNNER_TEMP ? [env.RUNNER_TEMP] : []
   ];
 }
 function defaultRevealed() {
   try {
-    return [dirname2(realpathSync2("/etc/resolv.conf"))];
+    return [dirname3(realpathSync2("/etc/resolv.conf"))];
   } catch {
     return [];
   }
@@ -63144,14 +63296,14 @@ function copySteps(cwd, to, leftOut) {
     const below = rels.filter((r) => r.length > prefix.length && prefix.every((part, i2) => r[i2] === part));
     const here = new Set(below.filter((r) => r.length === prefix.length + 1).map((r) => r[prefix.length]));
     const onTheWay = [...new Set(below.map((r) => r[prefix.length]))].filter((name2) => {
-      const dir = join5(cwd, ...prefix, name2);
+      const dir = join6(cwd, ...prefix, name2);
       return !here.has(name2) && realDir(dir) === dir;
     });
     const names = [...here, ...onTheWay].sort();
     steps.push(
       "copydir",
-      join5(cwd, ...prefix),
-      join5(to, ...prefix),
+      join6(cwd, ...prefix),
+      join6(to, ...prefix),
       String(names.length),
       ...names.map(literalName)
     );
@@ -63165,7 +63317,7 @@ function sandboxSteps(plan2) {
   const { limits } = plan2;
   const small = [String(limits.hiddenBytes), "4096"];
   const writable = [String(limits.writableBytes), String(limits.writableFiles)];
-  const work = join5(t, "work");
+  const work = join6(t, "work");
   const steps = ["tmpfs", t, "700", ...small];
   const binds = [{ source: work, target: plan2.cwd, readOnly: false, kind: "dir" }];
   const real = [
@@ -63183,27 +63335,27 @@ function sandboxSteps(plan2) {
     ...revealed.map((path4) => ({ path: path4, kind: "dir" }))
   ];
   sources.forEach((source, i2) => {
-    const hold = join5(t, "hold", String(i2));
+    const hold = join6(t, "hold", String(i2));
     steps.push(source.kind, hold, "robind", source.path, hold);
     binds.push({ source: hold, target: source.path, readOnly: true, kind: source.kind });
   });
   const leftOut = [
     ...inTree,
-    join5(plan2.cwd, ".dwf"),
+    join6(plan2.cwd, ".dwf"),
     ...plan2.git.dotGit ? [plan2.git.dotGit.path] : [],
     ...plan2.git.dirs.filter((d) => inside(plan2.cwd, d) && d !== plan2.cwd)
   ];
   steps.push("tmpfs", work, "755", ...writable);
   steps.push(...copySteps(plan2.cwd, work, leftOut));
   steps.push("own", work, "limit", work, ...writable);
-  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join5(work, ".git"));
+  if (plan2.git.dotGit) steps.push(plan2.git.dotGit.kind, join6(work, ".git"));
   plan2.configs.forEach((config2, i2) => {
-    const copy = join5(t, "configs", String(i2));
-    if (i2 === 0) steps.push("dir", join5(t, "configs"));
+    const copy = join6(t, "configs", String(i2));
+    if (i2 === 0) steps.push("dir", join6(t, "configs"));
     steps.push("config", config2.source, copy, config2.mode);
     binds.push({ source: copy, target: config2.target, readOnly: true, kind: "file" });
   });
-  const prep = hidden.map((dir, i2) => ({ dir, at: join5(t, "hidden", String(i2)) }));
+  const prep = hidden.map((dir, i2) => ({ dir, at: join6(t, "hidden", String(i2)) }));
   const home = plan2.home;
   for (const { dir, at: at3 } of prep) {
     const roomy = dir === "/tmp" || inside(dir, home);
@@ -63211,7 +63363,7 @@ function sandboxSteps(plan2) {
   }
   const mapped = (target) => {
     const owner = prep.find((p) => inside(p.dir, target));
-    return owner ? { path: join5(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
+    return owner ? { path: join6(owner.at, relative2(owner.dir, target)), prepared: true } : { path: target, prepared: false };
   };
   const depth = (path4) => path4.split(sep3).length;
   for (const bind3 of [...binds].sort((a, b) => depth(a.target) - depth(b.target))) {
@@ -63228,12 +63380,12 @@ function sandboxSteps(plan2) {
 // src/agents/sandbox-user.ts
 import { execFile as execFile2 } from "node:child_process";
 import { accessSync, constants as constants2 } from "node:fs";
-import { delimiter, join as join6 } from "node:path";
+import { delimiter, join as join7 } from "node:path";
 function onPath(program, env) {
   const dirs = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter).concat(["/usr/sbin", "/sbin"]);
   return dirs.some((dir) => {
     try {
-      accessSync(join6(dir, program), constants2.X_OK);
+      accessSync(join7(dir, program), constants2.X_OK);
       return true;
     } catch {
       return false;
@@ -63329,11 +63481,11 @@ function isolatedRunner(isolation, setup, env) {
     description: `repository code runs isolated: as user ${isolation.user} (uid ${isolation.uid}) without sudo, in its own PID namespace, with an allow-listed environment, in a throwaway copy of the tree with .git read-only, a private HOME and TMPDIR, ${mib2(limits.writableBytes)} to write in each and at most ${limits.processes} processes` + (isolation.prefix.length > 0 ? " (set up through sudo)" : ""),
     async run(command, limits_) {
       const cwd = realpathSync3(limits_.cwd);
-      const stage = mkdtempSync2(join7(tmpdir3(), "dwf-sandbox-"));
+      const stage = mkdtempSync2(join8(tmpdir4(), "dwf-sandbox-"));
       try {
         const git2 = gitLayout(cwd, setup.gitDir);
         const configs = await strippedConfigs(stage, git2);
-        const t = join7(stage, "setup");
+        const t = join8(stage, "setup");
         mkdirSync2(t);
         const steps = sandboxSteps({ cwd, stage: t, hidden, revealed, git: git2, configs, home, limits });
         const argv = "argv" in command ? command.argv : ["/bin/sh", "-c", command.shell];
@@ -63394,7 +63546,7 @@ function unisolatedRunner(env) {
     description: "repository code runs UNISOLATED (isolation: off): as this user, in the working tree itself, able to read this process's environment (tokens and keys) through /proc",
     // Each command gets a private HOME of its own, removed when it ends, as the isolated runner does.
     run: async (command, limits) => {
-      const home = mkdtempSync2(join7(tmpdir3(), "dwf-home-"));
+      const home = mkdtempSync2(join8(tmpdir4(), "dwf-home-"));
       try {
         return await runProcess(command, {
           cwd: limits.cwd,
@@ -63431,7 +63583,7 @@ async function createRepoCodeRunner(options) {
     },
     env
   );
-  const probeDir = mkdtempSync2(join7(tmpdir3(), "dwf-probe-"));
+  const probeDir = mkdtempSync2(join8(tmpdir4(), "dwf-probe-"));
   try {
     const probe = await runner.run(
       { argv: ["true"] },
@@ -63450,7 +63602,7 @@ async function createRepoCodeRunner(options) {
 
 // src/agents/workspace.ts
 import { existsSync as existsSync4, mkdirSync as mkdirSync3, realpathSync as realpathSync4, rmSync as rmSync3, writeFileSync as writeFileSync2 } from "node:fs";
-import { dirname as dirname3, join as join8 } from "node:path";
+import { dirname as dirname4, join as join9 } from "node:path";
 
 // src/agents/workspace-git.ts
 function gitIn(cwd) {
@@ -63586,8 +63738,8 @@ var Workspace = class {
       base2 = void 0;
     }
     if (!base2) return { root: repo };
-    const path4 = join8(this.options.runDir, "workspace");
-    mkdirSync3(dirname3(path4), { recursive: true });
+    const path4 = join9(this.options.runDir, "workspace");
+    mkdirSync3(dirname4(path4), { recursive: true });
     await repoGit.raw(["worktree", "add", "--quiet", "-b", this.branch, path4, base2]);
     const root = realpathSync4(path4);
     const git2 = this.git(root);
@@ -63599,7 +63751,7 @@ var Workspace = class {
    * earlier run left, whether still in its worktree (it was killed) or committed on its branch.
    */
   async carryOver(repoGit, git2, base2, from) {
-    const oldPath = join8(from.runDir, "workspace");
+    const oldPath = join9(from.runDir, "workspace");
     const oldBranch = `dwf/${from.runId}`;
     let patch = "";
     if (existsSync4(oldPath)) {
@@ -63620,7 +63772,7 @@ var Workspace = class {
       ]);
     }
     if (patch.trim() === "") return;
-    const file2 = join8(this.options.runDir, "resumed.patch");
+    const file2 = join9(this.options.runDir, "resumed.patch");
     writeFileSync2(file2, patch);
     await git2.raw(["apply", "--binary", file2]);
   }
@@ -63648,7 +63800,7 @@ var Workspace = class {
     this.setup ??= this.create();
     const { git: git2 } = await this.setup;
     if (!git2) return void 0;
-    const path4 = join8(this.options.runDir, "worktrees", `agent-${agentIndex}`);
+    const path4 = join9(this.options.runDir, "worktrees", `agent-${agentIndex}`);
     const current2 = await this.gitLock.run(async () => {
       await git2.raw(["add", "-A"]);
       return git2.raw(["diff", "--cached", "--binary", ...DIFF, "HEAD"]);
@@ -63656,7 +63808,7 @@ var Workspace = class {
     await this.gitLock.run(() => git2.raw(["worktree", "add", "--quiet", "--detach", path4, "HEAD"]));
     const own2 = this.git(path4);
     if (current2.trim() !== "") {
-      const patch = join8(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
+      const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.start.patch`);
       writeFileSync2(patch, current2);
       await own2.raw(["apply", "--binary", patch]);
     }
@@ -63680,7 +63832,7 @@ var Workspace = class {
           return { changed: [] };
         }
         const changed = await stagedNames(own2);
-        const patch = join8(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
+        const patch = join9(this.options.runDir, "worktrees", `agent-${agentIndex}.patch`);
         writeFileSync2(patch, diff);
         const conflict = await this.gitLock.run(async () => {
           await git2.raw(["add", "-A"]);
@@ -63721,8 +63873,8 @@ var Workspace = class {
   /** Removes the run's working copy, its branch and every patch of its agents' changes. */
   async discard(repoGit, root) {
     await repoGit.raw(["worktree", "remove", "--force", root]);
-    rmSync3(join8(this.options.runDir, "worktrees"), { recursive: true, force: true });
-    rmSync3(join8(this.options.runDir, "resumed.patch"), { force: true });
+    rmSync3(join9(this.options.runDir, "worktrees"), { recursive: true, force: true });
+    rmSync3(join9(this.options.runDir, "resumed.patch"), { force: true });
     await repoGit.raw(["worktree", "prune"]);
     await repoGit.raw(["branch", "-D", this.branch]);
   }
@@ -63748,8 +63900,8 @@ var Workspace = class {
         return void 0;
       }
       for (const [path4, content] of Object.entries(extraFiles)) {
-        const target = join8(root, path4);
-        mkdirSync3(dirname3(target), { recursive: true });
+        const target = join9(root, path4);
+        mkdirSync3(dirname4(target), { recursive: true });
         writeFileSync2(target, content);
       }
       await git2.raw(["add", "-A"]);
@@ -63880,7 +64032,7 @@ import { existsSync as existsSync5 } from "node:fs";
 // src/engine/run-dir.ts
 import { randomBytes } from "node:crypto";
 import { closeSync as closeSync2, mkdirSync as mkdirSync4, openSync as openSync2, readFileSync as readFileSync3, renameSync, writeFileSync as writeFileSync3, writeSync as writeSync2 } from "node:fs";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 function newRunId(now) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   return `${stamp}-${randomBytes(3).toString("hex")}`;
@@ -63955,14 +64107,14 @@ function writeJsonAtomic(path4, value) {
   renameSync(tmp, path4);
 }
 function runPaths(runsDir, runId) {
-  const dir = join9(runsDir, checkRunId(runId));
+  const dir = join10(runsDir, checkRunId(runId));
   return {
     dir,
-    script: join9(dir, "script.js"),
-    journal: join9(dir, "journal.jsonl"),
-    events: join9(dir, "events.jsonl"),
-    result: join9(dir, "result.json"),
-    usage: join9(dir, "usage.json")
+    script: join10(dir, "script.js"),
+    journal: join10(dir, "journal.jsonl"),
+    events: join10(dir, "events.jsonl"),
+    result: join10(dir, "result.json"),
+    usage: join10(dir, "usage.json")
   };
 }
 function createRunDir(runsDir, runId, script) {
@@ -64128,7 +64280,7 @@ var Scheduler = class {
 // src/engine/transcript.ts
 import { existsSync as existsSync6, readdirSync as readdirSync3 } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 import { performance as performance2 } from "node:perf_hooks";
 
 // src/models/prices.json
@@ -64174,13 +64326,15 @@ function standard(price, u) {
 function costUsd(model, usage) {
   const price = priceOf(model);
   if (!price) return null;
-  const batched = usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
-  return (standard(price, usage) - batched) / 1e6;
+  return (standard(price, usage) - batchSaving(price, usage)) / 1e6;
 }
 function batchSavingUsd(model, usage) {
   const price = priceOf(model);
   if (!price) return null;
-  return usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) / 1e6 : 0;
+  return batchSaving(price, usage) / 1e6;
+}
+function batchSaving(price, usage) {
+  return usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
 }
 
 // src/engine/transcript-file.ts
@@ -64254,7 +64408,7 @@ var TRANSCRIPT_LIMITS = {
   answer: 64e3
 };
 function transcriptsPath(runDir) {
-  return join10(runDir, TRANSCRIPTS_FILE);
+  return join11(runDir, TRANSCRIPTS_FILE);
 }
 function capText(text2, limit2, field2, cut) {
   if (text2.length <= limit2) return text2;
@@ -64438,7 +64592,7 @@ function readTranscripts(runDir) {
     }
     return byAgent;
   }
-  const legacy = join10(runDir, LEGACY_TRANSCRIPTS_DIR);
+  const legacy = join11(runDir, LEGACY_TRANSCRIPTS_DIR);
   if (!existsSync6(legacy)) return byAgent;
   for (const name2 of readdirSync3(legacy)) {
     const index = /^(\d+)\.jsonl$/.exec(name2)?.[1];
@@ -64446,83 +64600,10 @@ function readTranscripts(runDir) {
     const agent = Number(index);
     byAgent.set(
       agent,
-      readJsonLines(join10(legacy, name2)).map((line) => ({ ...line, agent }))
+      readJsonLines(join11(legacy, name2)).map((line) => ({ ...line, agent }))
     );
   }
   return byAgent;
-}
-
-// src/models/types.ts
-var ZERO_USAGE = Object.freeze({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0
-});
-function addCounts(a, b) {
-  const write1h = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    // The optional parts appear only when there is something in them (usage stays the four counts otherwise).
-    ...a.cacheWrite1hTokens !== void 0 || b.cacheWrite1hTokens !== void 0 ? { cacheWrite1hTokens: write1h } : {}
-  };
-}
-function addUsage(a, b) {
-  const sum2 = addCounts(a, b);
-  if (a.batch || b.batch) sum2.batch = addCounts(a.batch ?? ZERO_USAGE, b.batch ?? ZERO_USAGE);
-  return sum2;
-}
-function billedTokens(u) {
-  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-}
-function messageText(message) {
-  if (typeof message.content === "string") return message.content;
-  return message.content.map((b) => b.type === "text" ? b.text : b.type === "tool_result" ? b.content : JSON.stringify(b.input)).join("\n");
-}
-var UNUSABLE_MODEL = /* @__PURE__ */ new Set(["unreachable", "auth", "server"]);
-var ModelError = class extends Error {
-  constructor(message, usage = ZERO_USAGE, failure3) {
-    super(message);
-    this.usage = usage;
-    this.failure = failure3;
-    this.name = "ModelError";
-  }
-  usage;
-  failure;
-};
-function estimateTokens(text2) {
-  return Math.ceil(text2.length / 4);
-}
-function requestText(request2) {
-  return request2.system + (request2.tools ? JSON.stringify(request2.tools) : "") + request2.messages.map(messageText).join("\n");
-}
-function textReply(text2, usage, model, output2) {
-  return {
-    text: text2,
-    ...output2 !== void 0 ? { output: output2 } : {},
-    toolCalls: [],
-    content: [{ type: "text", text: text2 }],
-    usage,
-    model
-  };
-}
-function abortableSleep(ms, signal) {
-  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve4, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve4();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 // src/engine/usage.ts
@@ -79184,7 +79265,7 @@ async function runTests(env) {
 // src/agents/file-tools.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
 import { readdirSync as readdirSync4 } from "node:fs";
-import { join as join11, relative as relative3, sep as sep4 } from "node:path";
+import { join as join12, relative as relative3, sep as sep4 } from "node:path";
 function walk(root, from, out, limit2) {
   let entries;
   try {
@@ -79196,7 +79277,7 @@ function walk(root, from, out, limit2) {
   for (const entry of entries) {
     if (out.length >= limit2) return;
     if (entry.name === ".git") continue;
-    const full2 = join11(from, entry.name);
+    const full2 = join12(from, entry.name);
     if (entry.isDirectory()) {
       if (!SKIPPED_DIRS.has(entry.name)) walk(root, full2, out, limit2);
     } else if (entry.isFile()) {
@@ -79280,7 +79361,7 @@ async function editFile(env, input2) {
 }
 
 // src/agents/search-tool.ts
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 
 // node_modules/re2js/build/index.js
 var RE2Flags = class RE2Flags2 {
@@ -85971,7 +86052,7 @@ function search(env, input2) {
     if (hits.length >= MAX_MATCHES) break;
     let content;
     try {
-      content = readTextFile(join12(env.root, file2), file2, MAX_READ_BYTES);
+      content = readTextFile(join13(env.root, file2), file2, MAX_READ_BYTES);
     } catch {
       continue;
     }
@@ -86095,7 +86176,7 @@ async function runTool(call, env) {
 
 // src/models/repo-map.ts
 import { readdir, readFile as readFile3, stat } from "node:fs/promises";
-import { join as join13, relative as relative4 } from "node:path";
+import { join as join14, relative as relative4 } from "node:path";
 var SKIP_DIRS = /* @__PURE__ */ new Set([
   ".git",
   "node_modules",
@@ -86120,7 +86201,7 @@ async function sourceFiles(root, dir = root, out = []) {
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (out.length >= MAX_FILES) break;
-    const path4 = join13(dir, entry.name);
+    const path4 = join14(dir, entry.name);
     if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) await sourceFiles(root, path4, out);
     else if (entry.isFile() && SOURCE.test(entry.name)) out.push(relative4(root, path4));
   }
@@ -86144,9 +86225,9 @@ async function buildMap(root, files, exclude) {
   let size = 0;
   const paths = files ? [...files].filter((f) => SOURCE.test(f) && !f.split("/").some((part) => SKIP_DIRS.has(part))).sort().slice(0, MAX_FILES) : (await sourceFiles(root)).filter((f) => !exclude.some((d) => f === d || f.startsWith(`${d}/`)));
   for (const path4 of paths) {
-    const info = await stat(join13(root, path4)).catch(() => void 0);
+    const info = await stat(join14(root, path4)).catch(() => void 0);
     if (!info || info.size > 512 * 1024) continue;
-    const text2 = await readFile3(join13(root, path4), "utf8").catch(() => "");
+    const text2 = await readFile3(join14(root, path4), "utf8").catch(() => "");
     const names = declaredNames(text2);
     const line = `${path4} (${text2.split("\n").length} lines)${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
     if (size + line.length > MAX_CHARS) {
@@ -86170,8 +86251,8 @@ var BudgetExhaustedError = class extends Error {
   }
 };
 var Budget = class {
-  constructor(totalTokens2, totalUsd) {
-    this.totalTokens = totalTokens2;
+  constructor(totalTokens, totalUsd) {
+    this.totalTokens = totalTokens;
     this.totalUsd = totalUsd;
   }
   totalTokens;
@@ -86700,10 +86781,10 @@ async function runWorkflow(options) {
 
 // src/engine/saved-workflows.ts
 import { existsSync as existsSync8, readFileSync as readFileSync5 } from "node:fs";
-import { join as join14, relative as relative6 } from "node:path";
+import { join as join15, relative as relative6 } from "node:path";
 var NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 function savedWorkflows(dirs) {
-  const places = [...dirs.builtinDir ? [dirs.builtinDir] : [], join14(dirs.repoDir, ".claude", "workflows")];
+  const places = [...dirs.builtinDir ? [dirs.builtinDir] : [], join15(dirs.repoDir, ".claude", "workflows")];
   return (nameOrRef) => {
     const name2 = typeof nameOrRef === "string" ? nameOrRef : typeof nameOrRef === "object" && nameOrRef !== null && typeof nameOrRef.name === "string" ? nameOrRef.name : void 0;
     if (name2 === void 0 || !NAME.test(name2.replace(/\.js$/, ""))) {
@@ -86711,7 +86792,7 @@ function savedWorkflows(dirs) {
     }
     const bare = name2.replace(/\.js$/, "");
     for (const dir of places) {
-      const file2 = join14(dir, `${bare}.js`);
+      const file2 = join15(dir, `${bare}.js`);
       if (existsSync8(file2))
         return { source: readFileSync5(file2, "utf8"), file: relative6(process.cwd(), file2) || file2 };
     }
@@ -87487,7 +87568,7 @@ function createDiligentProvider(options) {
 // src/plan/assess.ts
 var import_picomatch2 = __toESM(require_picomatch2(), 1);
 import { existsSync as existsSync9, readFileSync as readFileSync6, statSync as statSync3 } from "node:fs";
-import { extname, join as join16 } from "node:path";
+import { extname, join as join17 } from "node:path";
 
 // src/plan/scope.ts
 var GROUP_LABELS = {
@@ -87616,7 +87697,7 @@ function readText(path4) {
 }
 function detectOracle(repoDir, files) {
   const has2 = (name2) => files.includes(name2);
-  const text2 = (name2) => has2(name2) ? readText(join16(repoDir, name2)) ?? "" : "";
+  const text2 = (name2) => has2(name2) ? readText(join17(repoDir, name2)) ?? "" : "";
   const anyTest = (pattern) => files.some((f) => pattern.test(f));
   const makefile = ["Makefile", "makefile", "GNUmakefile"].find(has2);
   if (makefile && /^test\s*:/m.test(text2(makefile)))
@@ -87642,7 +87723,7 @@ function detectOracle(repoDir, files) {
     return { command: "go test ./...", source: "go.mod and _test.go files" };
   if (has2("Cargo.toml")) {
     const rustTests = anyTest(/(^|\/)tests\/.*\.rs$/) || files.some(
-      (f) => f.endsWith(".rs") && /#\[(cfg\(test\)|test)\]/.test(readText(join16(repoDir, f)) ?? "")
+      (f) => f.endsWith(".rs") && /#\[(cfg\(test\)|test)\]/.test(readText(join17(repoDir, f)) ?? "")
     );
     if (rustTests) return { command: "cargo test", source: "Cargo.toml and #[test] functions" };
   }
@@ -87658,14 +87739,14 @@ async function assessRepository(repoDir, options = {}) {
   const include = options.include?.length ? (0, import_picomatch2.default)(options.include, { dot: true }) : () => true;
   const exclude = options.exclude?.length ? (0, import_picomatch2.default)(options.exclude, { dot: true }) : () => false;
   const files = tracked.filter((f) => include(f) && !exclude(f));
-  const attributes = await linguistAttributes(repoDir, files, (f) => readText(join16(repoDir, f)));
+  const attributes = await linguistAttributes(repoDir, files, (f) => readText(join17(repoDir, f)));
   const groups = /* @__PURE__ */ new Map();
   const byLanguage = /* @__PURE__ */ new Map();
   let lines = 0;
   const sourceFiles2 = [];
   let sourceTokens = 0;
   for (const file2 of files) {
-    const content = readText(join16(repoDir, file2));
+    const content = readText(join17(repoDir, file2));
     const count4 = content === void 0 ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
     lines += count4;
     const group = scopeGroup(file2, attributes.get(file2));
@@ -87686,7 +87767,7 @@ async function assessRepository(repoDir, options = {}) {
   const languages = [...byLanguage].map(([language, v]) => ({ language, ...v })).sort((a, b) => b.lines - a.lines || a.language.localeCompare(b.language));
   const oracle = options.oracle ? { command: options.oracle, source: "config" } : detectOracle(
     repoDir,
-    tracked.filter((f) => existsSync9(join16(repoDir, f)))
+    tracked.filter((f) => existsSync9(join17(repoDir, f)))
   );
   const assessment = {
     files: files.length,
@@ -87722,87 +87803,6 @@ async function runBaseline(repoDir, command, options) {
     if (!(error62 instanceof IsolationRefusedError)) throw error62;
     return { passed: false, exitCode: -1, summary: `not run: ${error62.message}`, durationMs: 0 };
   }
-}
-
-// src/plan/dry-run.ts
-import { copyFile, lstat, mkdir as mkdir2, mkdtemp } from "node:fs/promises";
-import { tmpdir as tmpdir4 } from "node:os";
-import { dirname as dirname5, join as join17 } from "node:path";
-
-// src/plan/calibration.json
-var calibration_default = {
-  about: "The dry run's simulated agents (src/models/diligent.ts): how many things they find, how much they read and write, how the API counts tokens. Where each number comes from: docs/planning.md#calibration.",
-  findingsPerFile: { quiet: 0, busy: 2 },
-  importReads: 2,
-  answerChars: { short: 70, prose: 420, report: 2400 },
-  toolTurnTextChars: 120,
-  billing: { charsPerToken: 3.5, toolUseSystemTokens: 346, messageOverheadTokens: 4 },
-  secondsPerTurn: 20,
-  budgetMargin: 1.5
-};
-
-// src/plan/dry-run.ts
-var CALIBRATION = calibration_default;
-var MAX_COPY_BYTES = 2 * 1024 * 1024;
-async function copyForDryRun(repoDir) {
-  let files;
-  try {
-    files = await trackedFiles(repoDir);
-  } catch {
-    return void 0;
-  }
-  const dir = await mkdtemp(join17(tmpdir4(), "dwf-dry-repo-"));
-  for (const path4 of files) {
-    const info = await lstat(join17(repoDir, path4)).catch(() => void 0);
-    if (!info?.isFile() || info.size > MAX_COPY_BYTES) continue;
-    await mkdir2(dirname5(join17(dir, path4)), { recursive: true });
-    await copyFile(join17(repoDir, path4), join17(dir, path4));
-  }
-  return { dir, files };
-}
-function byPhase(events) {
-  const phases = /* @__PURE__ */ new Map();
-  for (const e of events) {
-    if (e.type !== "agent.finished") continue;
-    const name2 = e.phase ?? "(no phase)";
-    const t = phases.get(name2) ?? { agents: 0, tokens: 0, usd: 0 };
-    const u = e.usage;
-    t.agents++;
-    t.tokens += u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
-    t.usd = t.usd === null || e.usd === null ? null : t.usd + e.usd;
-    phases.set(name2, t);
-  }
-  return phases;
-}
-var span = (a, b) => ({ min: Math.min(a, b), max: Math.max(a, b) });
-function phasesOf(quietEvents, busyEvents) {
-  const quiet = byPhase(quietEvents);
-  const busy = byPhase(busyEvents);
-  const names = [.../* @__PURE__ */ new Set([...busy.keys(), ...quiet.keys()])];
-  const zero = { agents: 0, tokens: 0, usd: 0 };
-  return names.map((phase) => {
-    const q = quiet.get(phase) ?? zero;
-    const b = busy.get(phase) ?? zero;
-    return {
-      phase,
-      agents: span(q.agents, b.agents),
-      tokens: span(q.tokens, b.tokens),
-      usd: q.usd === null || b.usd === null ? null : span(q.usd, b.usd)
-    };
-  });
-}
-function budgetFrom(estimate, configured) {
-  const tokens2 = configured?.tokens ?? null;
-  const usd5 = configured?.usd ?? null;
-  if (tokens2 !== null || usd5 !== null) return { usd: usd5, tokens: tokens2, source: "configured" };
-  const margin = CALIBRATION.budgetMargin;
-  if (estimate.usd)
-    return { usd: round(estimate.usd.max * margin), tokens: null, source: "estimate", margin };
-  const most = estimate.inputTokens.max + estimate.outputTokens.max;
-  return { usd: null, tokens: Math.ceil(most * margin), source: "estimate", margin };
-}
-function round(usd5) {
-  return Math.ceil(usd5 * 100) / 100;
 }
 
 // src/plan/estimate.ts
@@ -87968,18 +87968,11 @@ async function settleShards(first, o) {
 function shardedBudget(budget, shards) {
   const each = shards.estimateEach;
   if (budget?.source !== "estimate" || !each) return { budget, shards };
-  const margin = budget.margin ?? 1;
-  const fromEach = each.usd !== null ? {
-    usd: Math.ceil(each.usd.max * margin * 100) * shards.count / 100,
-    tokens: null,
-    source: "estimate",
-    margin,
-    shards: shards.count
-  } : {
-    usd: null,
-    tokens: Math.ceil(each.tokens.max * margin) * shards.count,
-    source: "estimate",
-    margin,
+  const one = derivedBudget(each.usd?.max ?? null, each.tokens.max);
+  const fromEach = {
+    ...one,
+    usd: one.usd === null ? null : Math.round(one.usd * shards.count * 100) / 100,
+    tokens: one.tokens === null ? null : one.tokens * shards.count,
     shards: shards.count
   };
   const larger = (fromEach.usd ?? 0) > (budget.usd ?? 0) || (fromEach.tokens ?? 0) > (budget.tokens ?? 0) ? fromEach : budget;
@@ -88019,6 +88012,14 @@ function fenceFor(text2) {
 }
 function neutralise(text2) {
   return text2.replace(/<!--/g, "<!\u2010\u2010").replace(/--(!?)>/g, "\u2010\u2010$1>");
+}
+function cell(value) {
+  return neutralise(
+    String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
+  );
+}
+function span2(min, max, show) {
+  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
 }
 function plural2(n, noun, nouns = `${noun}s`) {
   return `${n} ${n === 1 ? noun : nouns}`;
@@ -88508,9 +88509,6 @@ var HELP = `**Dynamic Workflows** \u2014 multi-agent runs whose plan is code.
 A label \`workflow:KIND\` on an issue plans that kind with the issue's text as the request.`;
 
 // src/report/estimate-text.ts
-function span2(min, max, show) {
-  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
-}
 var usd2 = (n) => formatUsd(n);
 function phaseTable(phases) {
   if (phases.length === 0) return [];
@@ -88557,9 +88555,6 @@ function budgetLine(e) {
 function count3(n, noun) {
   return `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
 }
-function span3(min, max, show) {
-  return min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
-}
 function duration3(seconds) {
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
@@ -88599,10 +88594,10 @@ function shardsText(plan2) {
     lines.push(
       `Per shard, from dry runs of shard 1 (the largest: ${count3(one.items, "item")}; every other shard has at most as many), quiet to busy:`,
       "",
-      `- agents: ${span3(one.agents.min, one.agents.max, String)}`,
-      `- tokens: ${span3(one.tokens.min, one.tokens.max, formatTokens)}`,
-      `- dollars: ${one.usd ? span3(one.usd.min, one.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
-      `- wall time: ${span3(one.wallSeconds.min, one.wallSeconds.max, duration3)} (target: under ${duration3(s.targetMinutes * 60)})`,
+      `- agents: ${span2(one.agents.min, one.agents.max, String)}`,
+      `- tokens: ${span2(one.tokens.min, one.tokens.max, formatTokens)}`,
+      `- dollars: ${one.usd ? span2(one.usd.min, one.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
+      `- wall time: ${span2(one.wallSeconds.min, one.wallSeconds.max, duration3)} (target: under ${duration3(s.targetMinutes * 60)})`,
       ""
     );
     if (one.wallSeconds.max > s.targetMinutes * 60 && e) {
@@ -88666,11 +88661,11 @@ function renderPlan(plan2, options = {}) {
     lines.push(
       `From dry runs with a simulated diligent agent in a quiet world (agents find nothing) and a busy one (${CALIBRATION.findingsPerFile.busy} findings a file, and every check fails until the last round), priced as ${pricedAs(e.model)}:`,
       "",
-      `- agents: ${span3(e.agents.min, e.agents.max, String)}`,
-      `- input tokens: ${span3(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
-      `- output tokens: ${span3(e.outputTokens.min, e.outputTokens.max, formatTokens)}`,
-      `- dollars: ${e.usd ? span3(e.usd.min, e.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
-      `- wall time: ${span3(e.wallSeconds.min, e.wallSeconds.max, duration3)} (about a minute an agent, agents in parallel as the concurrency allows)`,
+      `- agents: ${span2(e.agents.min, e.agents.max, String)}`,
+      `- input tokens: ${span2(e.inputTokens.min, e.inputTokens.max, formatTokens)} (prompt caching included)`,
+      `- output tokens: ${span2(e.outputTokens.min, e.outputTokens.max, formatTokens)}`,
+      `- dollars: ${e.usd ? span2(e.usd.min, e.usd.max, (n) => formatUsd(n)) : "unknown (no price for this model)"}`,
+      `- wall time: ${span2(e.wallSeconds.min, e.wallSeconds.max, duration3)} (about a minute an agent, agents in parallel as the concurrency allows)`,
       "",
       "Agents read the repository through the real tools (a copy of it), one after another turn as a diligent model would; tokens are counted as the API bills them, prompt caching included."
     );
@@ -88913,9 +88908,6 @@ function failedAgentsLine(digest2) {
   const all = agents.completed + agents.failed + agents.stopped;
   return `${agents.failed} of ${plural2(all, "agent")} failed (${failureList(failureCounts(digest2))})`;
 }
-function cell(text2) {
-  return neutralise(text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
-}
 function failuresSection(digest2) {
   const { agents } = digest2;
   if (agents.failed === 0) return [];
@@ -88944,7 +88936,7 @@ function batchSavingLines(usage) {
     const saving = batchSavingUsd(model, u);
     if (saving === null) continue;
     saved += saving;
-    batched += u.batch.inputTokens + u.batch.cacheReadTokens + u.batch.cacheWriteTokens + u.batch.outputTokens;
+    batched += billedTokens(u.batch);
   }
   const paid = usage.totals.usd;
   if (batched === 0 || paid === null) return [];
@@ -88954,10 +88946,7 @@ function batchSavingLines(usage) {
 }
 
 // src/report/estimate-vs-actual.ts
-var span4 = (min, max, show) => min === max ? show(min) : `${show(min)}\u2013${show(max)}`;
 var usd3 = (n) => formatUsd(n);
-var tokensOf = (u) => u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens + u.outputTokens;
-var cell2 = (text2) => text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ").replace(/<!--/g, "<!\u2010\u2010");
 function estimateVsActual(estimate, byPhase2) {
   if (estimate.length === 0) return [];
   const names = [
@@ -88980,7 +88969,7 @@ function estimateVsActual(estimate, byPhase2) {
     const spent = a?.usd ?? null;
     if (e?.usd && spent !== null && spent > e.usd.max) over++;
     lines.push(
-      `| ${cell2(name2)} | ${e ? span4(e.agents.min, e.agents.max, String) : "not estimated"} | ${a?.agents ?? 0} | ${e ? span4(e.tokens.min, e.tokens.max, formatTokens) : "\u2013"} | ${formatTokens(a ? tokensOf(a) : 0)} | ${e?.usd ? span4(e.usd.min, e.usd.max, usd3) : "\u2013"} | ${spent === null ? "\u2013" : usd3(spent)} |`
+      `| ${cell(name2)} | ${e ? span2(e.agents.min, e.agents.max, String) : "not estimated"} | ${a?.agents ?? 0} | ${e ? span2(e.tokens.min, e.tokens.max, formatTokens) : "\u2013"} | ${formatTokens(a ? billedTokens(a) : 0)} | ${e?.usd ? span2(e.usd.min, e.usd.max, usd3) : "\u2013"} | ${spent === null ? "\u2013" : usd3(spent)} |`
     );
   }
   if (over > 0)
@@ -89034,11 +89023,6 @@ function reconcile(findings, changedFiles, oracles) {
 
 // src/report/report.ts
 var STATUS_ORDER = ["fixed", UNCONFIRMED_FIX, "confirmed", "unverified", "refuted"];
-function cell3(value) {
-  return neutralise(
-    String(value ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
-  );
-}
 function codeSpan(value, inTable = true) {
   let text2 = value.replace(/[\r\n]+/g, " ");
   if (inTable) text2 = text2.replace(/\|/g, "\\|");
@@ -89120,7 +89104,7 @@ function usageTable(title, rows) {
   ];
   for (const [key, u] of Object.entries(rows)) {
     out.push(
-      `| ${cell3(key)} | ${u.agents} | ${tokens(u.inputTokens)} | ${tokens(u.cacheWriteTokens)} | ${tokens(u.cacheReadTokens)} | ${tokens(u.outputTokens)} | ${usd4(u.usd)} |`
+      `| ${cell(key)} | ${u.agents} | ${tokens(u.inputTokens)} | ${tokens(u.cacheWriteTokens)} | ${tokens(u.cacheReadTokens)} | ${tokens(u.outputTokens)} | ${usd4(u.usd)} |`
     );
   }
   return out;
@@ -89153,9 +89137,9 @@ function headerSection(input2) {
   lines.push(
     `- run: \`${input2.runId}\`, ${(input2.durationMs / 1e3).toFixed(1)} s, model \`${input2.model}\``
   );
-  if (input2.args !== void 0) lines.push(`- arguments: \`${cell3(JSON.stringify(input2.args))}\``);
+  if (input2.args !== void 0) lines.push(`- arguments: \`${cell(JSON.stringify(input2.args))}\``);
   if (input2.changes?.branch) lines.push(`- branch: \`${input2.changes.branch}\``);
-  if (input2.error) lines.push(`- error: ${cell3(input2.error)}`);
+  if (input2.error) lines.push(`- error: ${cell(input2.error)}`);
   const { dropped } = input2.digest;
   if (dropped.lines > 0) {
     lines.push(
@@ -89201,7 +89185,7 @@ function summarySection(result) {
 function phasesSection(input2) {
   const { phases, morePhases } = input2.digest;
   if (phases.length === 0) return [];
-  const lines = ["", "## Phases", "", ...phases.map((p) => `1. ${cell3(p)}`)];
+  const lines = ["", "## Phases", "", ...phases.map((p) => `1. ${cell(p)}`)];
   if (morePhases > 0) lines.push("", `\u2026 and ${tokens(morePhases)} more phases.`);
   return lines;
 }
@@ -89221,9 +89205,9 @@ function findingsSection(findings, digest2) {
     return i2 < 0 ? STATUS_ORDER.length : i2;
   };
   for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
-    const where = f.file ? `\`${cell3(f.file)}${f.line ? `:${f.line}` : ""}\`` : "";
+    const where = f.file ? `\`${cell(f.file)}${f.line ? `:${f.line}` : ""}\`` : "";
     lines.push(
-      `| ${cell3(f.status ?? "unverified")} | ${cell3(f.severity)} | ${cell3(f.title)} | ${where} | ${cell3(f.evidence)} |`
+      `| ${cell(f.status ?? "unverified")} | ${cell(f.severity)} | ${cell(f.title)} | ${where} | ${cell(f.evidence)} |`
     );
   }
   return lines;
@@ -89232,7 +89216,7 @@ function oracleSection(input2) {
   const oracles = input2.digest.oracles;
   const lines = ["", "## Tests (the oracle)", ""];
   if (!oracles.first || !oracles.last) return [...lines, "The script did not run the test suite."];
-  const describe4 = (o) => `${o.passed ? "passing" : "failing"} (exit ${o.exitCode}; ${cell3(o.summary)})`;
+  const describe4 = (o) => `${o.passed ? "passing" : "failing"} (exit ${o.exitCode}; ${cell(o.summary)})`;
   lines.push(`- before: ${describe4(oracles.first)}`);
   if (oracles.count > 1) lines.push(`- after: ${describe4(oracles.last)}`);
   return lines;
@@ -89248,7 +89232,7 @@ function changesSection(input2) {
     const label = (i2) => input2.usage.agents.find((a) => a.index === i2)?.label ?? "";
     for (const [file2, agents] of byAgent) {
       lines.push(
-        `| ${codeSpan(file2)} | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell3(label(i2))}` : ""}`).join(", ")} |`
+        `| ${codeSpan(file2)} | ${agents.map((i2) => `#${i2}${label(i2) ? ` ${cell(label(i2))}` : ""}`).join(", ")} |`
       );
     }
     lines.push("");
@@ -89270,7 +89254,7 @@ function accountingSection(input2) {
   const lines = ["", "## Token accounting", ""];
   const ratio = cacheHitRatio(t);
   lines.push(
-    `${t.agents} agent${t.agents === 1 ? "" : "s"} ran live: ${tokens(t.inputTokens + t.cacheWriteTokens + t.cacheReadTokens + t.outputTokens)} tokens billed, ${t.usd === null ? "cost unknown" : usd4(t.usd)}` + (ratio === null ? "." : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`)
+    `${t.agents} agent${t.agents === 1 ? "" : "s"} ran live: ${tokens(billedTokens(t))} tokens billed, ${t.usd === null ? "cost unknown" : usd4(t.usd)}` + (ratio === null ? "." : `; cache hit ratio ${(ratio * 100).toFixed(1)}% of input tokens.`)
   );
   lines.push(...batchSavingLines(input2.usage));
   if (input2.usage.replayedFromJournal.agents > 0) {
@@ -89290,7 +89274,7 @@ function accountingSection(input2) {
     ...usageTable("model", input2.usage.byModel),
     ""
   );
-  const top = [...input2.usage.agents].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || totalTokens(b.usage) - totalTokens(a.usage)).slice(0, 10);
+  const top = [...input2.usage.agents].sort((a, b) => (b.usd ?? 0) - (a.usd ?? 0) || billedTokens(b.usage) - billedTokens(a.usage)).slice(0, 10);
   if (top.length > 0) {
     lines.push(
       "Top agents by cost:",
@@ -89300,14 +89284,11 @@ function accountingSection(input2) {
     );
     for (const a of top) {
       lines.push(
-        `| #${a.index} ${cell3(a.label)} | ${cell3(a.phase)} | ${a.status} | ${tokens(totalTokens(a.usage))} | ${usd4(a.usd)} |`
+        `| #${a.index} ${cell(a.label)} | ${cell(a.phase)} | ${a.status} | ${tokens(billedTokens(a.usage))} | ${usd4(a.usd)} |`
       );
     }
   }
   return lines;
-}
-function totalTokens(u) {
-  return u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
 }
 
 // src/report/trace-compact.ts
@@ -90747,7 +90728,7 @@ function runListing(runsDir, runId) {
       status: result.status,
       agents: t.agents + (usage.replayedFromJournal?.agents ?? 0),
       replayedAgents: usage.replayedFromJournal?.agents ?? 0,
-      tokens: t.inputTokens + t.outputTokens + t.cacheReadTokens + t.cacheWriteTokens,
+      tokens: billedTokens(t),
       usd: t.usd,
       startedAt: result.startedAt ?? startOfRunId(runId),
       durationMs: result.durationMs ?? null
@@ -90765,7 +90746,7 @@ function runListing(runsDir, runId) {
     if (e.type === "agent.finished") {
       if (e.replayed) replayed++;
       else {
-        tokens2 += e.usage.inputTokens + e.usage.outputTokens + e.usage.cacheReadTokens + e.usage.cacheWriteTokens;
+        tokens2 += billedTokens(e.usage);
         if (e.usd !== null) usd5 = (usd5 ?? 0) + e.usd;
       }
     }
@@ -90790,10 +90771,6 @@ function listRuns(runsDir) {
 
 // src/report/shards-report.ts
 var MAX_REPORT_CHARS = 6e4;
-var tokensOf2 = (u) => u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-function cell4(value) {
-  return neutralise(value.replace(/\|/g, "\\|").replace(/\r?\n/g, " "));
-}
 function shardsStatus(shards) {
   return shards.every((s) => s.state === "merged" || s.state === "no changes") ? "completed" : "partial";
 }
@@ -90803,23 +90780,23 @@ function nested(report) {
 function changesCell(s) {
   if (s.state === "merged") return `merged (${plural2(s.files.length, "file")})`;
   if (s.state === "no changes") return "none";
-  if (s.state === "left out") return `left out: ${cell4(s.why ?? "unknown")}`;
-  return `missing: ${cell4(s.why ?? "no completed run")}`;
+  if (s.state === "left out") return `left out: ${cell(s.why ?? "unknown")}`;
+  return `missing: ${cell(s.why ?? "no completed run")}`;
 }
 function renderShardsReport(input2) {
   const status = shardsStatus(input2.shards);
   const incomplete = input2.shards.filter((s) => s.state === "missing" || s.state === "left out");
   const t = input2.totals;
   const lines = [
-    `# ${cell4(input2.name)}: ${status}`,
+    `# ${cell(input2.name)}: ${status}`,
     "",
     `- shards: ${input2.count}, merged in order onto \`${input2.base.slice(0, 12)}\``,
     ...input2.branch ? [`- branch: \`${input2.branch}\``] : ["- branch: none (no shard changed anything that merged)"],
-    `- spent: ${plural2(t.agents, "agent")}, ${formatTokens(tokensOf2(t))} tokens (${t.inputTokens} input, ${t.outputTokens} output, ${t.cacheWriteTokens} cache write, ${t.cacheReadTokens} cache read), ${formatUsd(t.usd)}`
+    `- spent: ${plural2(t.agents, "agent")}, ${formatTokens(billedTokens(t))} tokens (${t.inputTokens} input, ${t.outputTokens} output, ${t.cacheWriteTokens} cache write, ${t.cacheReadTokens} cache read), ${formatUsd(t.usd)}`
   ];
   if (input2.oracle) {
     lines.push(
-      `- tests on the merged branch (\`${cell4(input2.oracle.command)}\`): ${input2.oracle.passed ? "passing" : "failing"} (${cell4(input2.oracle.summary)})`
+      `- tests on the merged branch (\`${cell(input2.oracle.command)}\`): ${input2.oracle.passed ? "passing" : "failing"} (${cell(input2.oracle.summary)})`
     );
   }
   if (incomplete.length > 0) {
@@ -90827,7 +90804,7 @@ function renderShardsReport(input2) {
       "",
       "> [!WARNING]",
       `> **${plural2(incomplete.length, "shard")} not in this branch**: ${incomplete.map(
-        (s) => `shard ${s.index} (${s.state === "missing" ? cell4(s.why ?? "no completed run") : `left out: ${cell4(s.why ?? "")}`})`
+        (s) => `shard ${s.index} (${s.state === "missing" ? cell(s.why ?? "no completed run") : `left out: ${cell(s.why ?? "")}`})`
       ).join("; ")}.`,
       `> ${input2.resume}`
     );
@@ -90839,9 +90816,9 @@ function renderShardsReport(input2) {
     "| shard | state | run | attempts | agents | tokens | dollars | changes |",
     "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ...input2.shards.map(
-      (s) => `| ${s.index} | ${s.state === "missing" ? s.status ?? "missing" : "completed"} | ${s.runId ? `\`${s.runId}\`` : "\u2013"} | ${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (${s.replayedAgents} of them replayed)` : ""} | ${tokensOf2(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`
+      (s) => `| ${s.index} | ${s.state === "missing" ? s.status ?? "missing" : "completed"} | ${s.runId ? `\`${s.runId}\`` : "\u2013"} | ${s.attempts} | ${s.spent.agents}${s.replayedAgents > 0 ? ` (${s.replayedAgents} of them replayed)` : ""} | ${billedTokens(s.spent)} | ${formatUsd(s.spent.usd)} | ${changesCell(s)} |`
     ),
-    `| all | ${status} | \`${input2.runId}\` | ${input2.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${tokensOf2(t)} | ${formatUsd(t.usd)} | ${plural2(input2.shards.filter((s) => s.state === "merged").length, "shard")} merged |`,
+    `| all | ${status} | \`${input2.runId}\` | ${input2.shards.reduce((n, s) => n + s.attempts, 0)} | ${t.agents} | ${billedTokens(t)} | ${formatUsd(t.usd)} | ${plural2(input2.shards.filter((s) => s.state === "merged").length, "shard")} merged |`,
     "",
     "## Token accounting",
     "",
@@ -90851,7 +90828,7 @@ function renderShardsReport(input2) {
     "| model | agents | input | cache write | cache read | output | dollars |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...Object.entries(input2.byModel).map(
-      ([model, u]) => `| ${cell4(model)} | ${u.agents} | ${u.inputTokens} | ${u.cacheWriteTokens} | ${u.cacheReadTokens} | ${u.outputTokens} | ${formatUsd(u.usd)} |`
+      ([model, u]) => `| ${cell(model)} | ${u.agents} | ${u.inputTokens} | ${u.cacheWriteTokens} | ${u.cacheReadTokens} | ${u.outputTokens} | ${formatUsd(u.usd)} |`
     ),
     `| total | ${t.agents} | ${t.inputTokens} | ${t.cacheWriteTokens} | ${t.cacheReadTokens} | ${t.outputTokens} | ${formatUsd(t.usd)} |`
   );
@@ -92022,8 +91999,8 @@ function validShard(value) {
   const s = value;
   return Number.isInteger(s?.index) && Number.isInteger(s?.count) && s.index >= 0 && s.count > s.index ? { index: s.index, count: s.count } : void 0;
 }
-function shardOf(runDir) {
-  const recorded = validShard(readResultFile(runDir)?.shard);
+function shardOf(runDir, result = readResultFile(runDir)) {
+  const recorded = validShard(result?.shard);
   if (recorded) return recorded;
   const file2 = join24(runDir, SHARD_FILE);
   if (!existsSync13(file2)) return void 0;
@@ -92037,17 +92014,18 @@ function shardRuns(runsDir) {
   if (!existsSync13(runsDir)) return [];
   return readdirSync7(runsDir).filter(isRunId).sort().flatMap((runId) => {
     const runDir = join24(runsDir, runId);
-    const shard = shardOf(runDir);
-    return shard ? [{ ...shard, runId, runDir, status: readResultFile(runDir)?.status ?? "unfinished" }] : [];
+    const result = readResultFile(runDir);
+    const shard = shardOf(runDir, result);
+    return shard ? [{ ...shard, runId, runDir, status: result?.status ?? "unfinished" }] : [];
   });
 }
-function shardRunDirs(runsDir) {
+function completedShards(runs, count4) {
   const done = /* @__PURE__ */ new Map();
-  for (const run of shardRuns(runsDir)) if (run.status === "completed") done.set(run.index, run);
+  for (const run of runs)
+    if (run.status === "completed" && (count4 === void 0 || run.count === count4)) done.set(run.index, run);
   return done;
 }
-function missingShards(runsDir, count4) {
-  const done = new Map([...shardRunDirs(runsDir)].filter(([, run]) => run.count === count4));
+function shardsNotIn(done, count4) {
   return Array.from({ length: count4 }, (_, i2) => i2).filter((i2) => !done.has(i2));
 }
 function latestShardRun(runsDir, index) {
@@ -92179,11 +92157,11 @@ async function mergeOne(o, worktree, base2, run) {
     await git(o.repoDir, ["update-ref", "-d", ref2]);
   }
 }
-async function outcomeOf2(o, worktree, base2, index, runs) {
+async function outcomeOf2(o, worktree, base2, index, runs, spends) {
   const attempts = runs.filter((r) => r.index === index);
   const spent = zeroTotals();
   for (const r of attempts) {
-    const t = liveSpend(r.runDir).total;
+    const t = spends.get(r.runDir).total;
     add(spent, t, t.usd, t.agents);
   }
   const done = attempts.filter((r) => r.status === "completed").pop();
@@ -92219,11 +92197,12 @@ async function mergeShards(o) {
   const worktree = join25(runDir, "workspace");
   await git(o.repoDir, ["worktree", "add", "--quiet", "-b", branch, worktree, o.onto?.tip ?? base2]);
   const runs = shardRuns(o.runsDir).filter((r) => r.count === o.count);
+  const spends = new Map(runs.map((r) => [r.runDir, liveSpend(r.runDir)]));
   const shards = [];
   let oracle;
   try {
     for (let index = 0; index < o.count; index++)
-      shards.push(await outcomeOf2(o, worktree, base2, index, runs));
+      shards.push(await outcomeOf2(o, worktree, base2, index, runs, spends));
     if (o.oracle && shards.some((s) => s.state === "merged")) oracle = await o.oracle(worktree);
   } finally {
     await git(o.repoDir, ["worktree", "remove", "--force", worktree]);
@@ -92232,11 +92211,8 @@ async function mergeShards(o) {
   if (!anyMerged) await git(o.repoDir, ["branch", "-D", branch]);
   const total = zeroTotals();
   const byModel = /* @__PURE__ */ new Map();
-  for (const r of runs) {
-    const spend = liveSpend(r.runDir);
-    for (const [model, u] of spend.byModel) {
-      addTo({ total, byModel }, model, u);
-    }
+  for (const spend of spends.values()) {
+    for (const [model, u] of spend.byModel) addTo({ total, byModel }, model, u);
   }
   const results = shards.flatMap(
     (s) => s.runId && s.state !== "left out" ? [readResultFile(join25(o.runsDir, s.runId))] : []
@@ -92356,11 +92332,14 @@ function pushWith(ctx) {
   return (branch) => pushBranch({ cwd: ctx.workspace, serverUrl: ctx.serverUrl, token: ctx.token, branch });
 }
 
-// src/action/run-mode.ts
-import { existsSync as existsSync16 } from "node:fs";
-import { join as join27 } from "node:path";
-
 // src/action/progress-comment.ts
+function progressInfo(planId, place) {
+  return {
+    planId,
+    ...place.jobUrl ? { runUrl: place.jobUrl } : {},
+    ...place.actionsRunId && isId("actionsRunId", place.actionsRunId) ? { actionsRunId: place.actionsRunId } : {}
+  };
+}
 var ProgressComment = class {
   constructor(write, render, intervalMs = 1e4, now = Date.now) {
     this.write = write;
@@ -92398,6 +92377,8 @@ var ProgressComment = class {
 };
 
 // src/action/run-mode.ts
+import { existsSync as existsSync16 } from "node:fs";
+import { join as join27 } from "node:path";
 function notOwnProgress(trusted, thread, own2) {
   const runs = markersIn("run", thread, trusted);
   const newest = runs[runs.length - 1];
@@ -92451,12 +92432,7 @@ async function runApprovedPlan(o) {
       `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`
     );
   }
-  const info = {
-    planId: found.marker.planId,
-    ...o.jobUrl ? { runUrl: o.jobUrl } : {},
-    // A local run ('local') has no Actions run whose artifact a resume could download.
-    ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
-  };
+  const info = progressInfo(found.marker.planId, o);
   const progressComment = await comment(runProgress(emptyProgress(), info));
   const progress = new ProgressComment(
     (body) => o.github.updateComment(progressComment.id, body),
@@ -92513,18 +92489,16 @@ async function startShards(o) {
     await o.github.comment(o.issue, didNotRun(reason));
     return { status: "refused", reason };
   }
-  if (resume && shardRuns(o.runsDir).length === 0) {
+  const runs = resume ? shardRuns(o.runsDir) : [];
+  if (resume && runs.length === 0) {
     const reason = `no shard's run directory of Actions run ${o.resumeActionsRunId} is here; the workflow downloads them from its artifacts, which may have expired`;
     await o.github.comment(o.issue, didNotRun(reason));
     return { status: "refused", reason };
   }
-  const matrix = resume ? missingShards(o.runsDir, found.count) : Array.from({ length: found.count }, (_, i2) => i2);
-  const info = {
-    planId: found.marker.planId,
-    ...o.jobUrl ? { runUrl: o.jobUrl } : {},
-    ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}
-  };
-  const states = resume ? [...shardRunDirs(o.runsDir)].filter(([index, run]) => run.count === found.count && !matrix.includes(index)).map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir))) : [];
+  const done = completedShards(runs, found.count);
+  const matrix = shardsNotIn(done, found.count);
+  const info = progressInfo(found.marker.planId, o);
+  const states = [...done].map(([index, run]) => shardDoneBefore(index, spentOf(run.runDir)));
   const progress = await o.github.comment(o.issue, shardedProgress({ count: found.count, states, info }));
   const baseSha = (await runGit(["rev-parse", "HEAD"], { cwd: o.repoDir })).trim();
   return { status: "started", count: found.count, matrix, progressCommentId: progress.id, baseSha };
@@ -92567,7 +92541,7 @@ function shardedOptions(job) {
     ...inputs,
     repoDir: job.ctx.workspace,
     runsDir: job.ctx.runsDir,
-    jobUrl: `${job.ctx.serverUrl}/${job.ctx.owner}/${job.ctx.repo}/actions/runs/${job.ctx.actionsRunId}`,
+    jobUrl: jobUrlOf(job.ctx),
     actionsRunId: job.ctx.actionsRunId,
     resume: inputs.resumeActionsRunId !== void 0
   };
@@ -92931,12 +92905,7 @@ async function runShardJob(o) {
     o.progressCommentId,
     o.shard,
     found.count,
-    {
-      planId: found.marker.planId,
-      ...o.jobUrl ? { runUrl: o.jobUrl } : {},
-      ...o.actionsRunId && isId("actionsRunId", o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {},
-      trusted: o.trusted
-    },
+    { ...progressInfo(found.marker.planId, o), trusted: o.trusted },
     o.progress
   );
   let summary;
@@ -93149,8 +93118,7 @@ async function runJob(job, mode) {
     push: pushWith(ctx),
     jobUrl: jobUrlOf(ctx),
     actionsRunId: ctx.actionsRunId,
-    ...mode === "resume" ? { resume: true } : {},
-    ...inputs.mode === "resume" ? { resumeActionsRunId: inputs.resume_actions_run_id } : {},
+    ...inputs.mode === "resume" ? { resume: true, resumeActionsRunId: inputs.resume_actions_run_id } : {},
     env: job.commandEnv,
     secrets: job.secrets
   });
@@ -93196,7 +93164,7 @@ async function commandJob(job, mode) {
     case "ended": {
       await onWorkflowRun(commandPort(job), {
         conclusion: env.INPUT_CONCLUSION === "cancelled" ? "cancelled" : "failure",
-        html_url: `${ctx.serverUrl}/${ctx.owner}/${ctx.repo}/actions/runs/${ctx.actionsRunId}`,
+        html_url: jobUrlOf(ctx),
         display_title: `dynamic workflows #${job.issue}`,
         path: `.github/workflows/${job.config.workflowFile}`
       });

@@ -1,5 +1,24 @@
 import type { RunEvent } from '../engine/events.js';
+import { isId } from '../github/ids.js';
+import type { ProgressInfo } from '../github/progress-texts.js';
 import { applyEvent, emptyProgress, type ProgressState } from '../report/progress-state.js';
+
+/**
+ * What a progress comment says of where it runs: the plan, the job's page, and this Actions run,
+ * whose artifact a resume downloads (a local run's id, 'local', is none).
+ */
+export function progressInfo(
+  planId: string,
+  place: { jobUrl?: string; actionsRunId?: string },
+): ProgressInfo {
+  return {
+    planId,
+    ...(place.jobUrl ? { runUrl: place.jobUrl } : {}),
+    ...(place.actionsRunId && isId('actionsRunId', place.actionsRunId)
+      ? { actionsRunId: place.actionsRunId }
+      : {}),
+  };
+}
 
 /**
  * Keeps one comment up to date while a run goes on, editing it at most once per interval so a

@@ -5,7 +5,7 @@ import { runScript } from '../flows/run.js';
 import { placeOf, runSettings } from '../flows/settings.js';
 import { runnable, type ThreadComment } from '../github/approval.js';
 import type { Config } from '../github/config.js';
-import { checkId, isId } from '../github/ids.js';
+import { checkId } from '../github/ids.js';
 import { markersIn } from '../github/markers.js';
 import { type Actor, mayAct } from '../github/permissions.js';
 import { estimateOf, scriptOf } from '../github/plan-comment.js';
@@ -13,7 +13,7 @@ import type { GitHubPort } from '../github/port.js';
 import { didNotRun, runEndedComment, runProgress } from '../github/texts.js';
 import type { ModelProvider } from '../models/types.js';
 import { emptyProgress } from '../report/progress-state.js';
-import { ProgressComment } from './progress-comment.js';
+import { ProgressComment, progressInfo } from './progress-comment.js';
 import { openPullRequest } from './pull-request.js';
 
 export interface RunModeOptions {
@@ -159,12 +159,7 @@ export async function runApprovedPlan(o: RunModeOptions): Promise<RunModeOutcome
       `the journal of run \`${previous.runId}\` is not here; the workflow downloads it from the artifact of Actions run ${previous.actionsRunId}, which may have expired`,
     );
   }
-  const info = {
-    planId: found.marker.planId,
-    ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-    // A local run ('local') has no Actions run whose artifact a resume could download.
-    ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
-  };
+  const info = progressInfo(found.marker.planId, o);
   const progressComment = await comment(runProgress(emptyProgress(), info));
   const progress = new ProgressComment(
     (body) => o.github.updateComment(progressComment.id, body),

@@ -4,12 +4,12 @@ import type { FinishedRun } from '../flows/run.js';
 import { budgetOf } from '../flows/run.js';
 import { placeOf, runSettings } from '../flows/settings.js';
 import { latestShardRun, runShard } from '../flows/shards.js';
-import { isId } from '../github/ids.js';
 import { estimateOf } from '../github/plan-comment.js';
 import { refusedToRun } from '../github/texts.js';
 import { billedTokens, type ModelProvider } from '../models/types.js';
 import { budgetEach } from '../plan/shards.js';
 import type { Job } from './main.js';
+import { progressInfo } from './progress-comment.js';
 import type { ApprovalToCheck } from './run-mode.js';
 import { ShardProgress, type ShardProgressOptions } from './shard-progress.js';
 import { checkShardedPlan, progressCommentIdOf, shardedOptions } from './shards-mode.js';
@@ -76,12 +76,7 @@ export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome
     o.progressCommentId,
     o.shard,
     found.count,
-    {
-      planId: found.marker.planId,
-      ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-      ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
-      trusted: o.trusted,
-    },
+    { ...progressInfo(found.marker.planId, o), trusted: o.trusted },
     o.progress,
   );
   let summary: Awaited<ReturnType<typeof runShard>>;

@@ -2,11 +2,12 @@ import { runGit } from '../agents/git.js';
 import { readUsageFile } from '../engine/run-record.js';
 import { completedShards, shardRuns, shardsNotIn } from '../flows/shards.js';
 import { parseDispatch } from '../github/dispatch.js';
-import { checkId, isId } from '../github/ids.js';
+import { checkId } from '../github/ids.js';
 import { didNotRun, refusedToRun, shardedProgress } from '../github/texts.js';
 import { billedTokens } from '../models/types.js';
 import { shardDoneBefore } from '../report/progress-state.js';
 import { type Inputs, type Job, jobUrlOf } from './main.js';
+import { progressInfo } from './progress-comment.js';
 import { type ApprovalToCheck, type Approved, checkApproval } from './run-mode.js';
 
 /** A sharded run's plan, checked: the approval, the script and how many shards the plan states. */
@@ -83,11 +84,7 @@ export async function startShards(o: ShardsModeOptions): Promise<ShardsModeOutco
   // On a first attempt none is done: every shard runs.
   const done = completedShards(runs, found.count);
   const matrix = shardsNotIn(done, found.count);
-  const info = {
-    planId: found.marker.planId,
-    ...(o.jobUrl ? { runUrl: o.jobUrl } : {}),
-    ...(o.actionsRunId && isId('actionsRunId', o.actionsRunId) ? { actionsRunId: o.actionsRunId } : {}),
-  };
+  const info = progressInfo(found.marker.planId, o);
   // The comment ends with the plan's run marker, so the plan reads as run from now on; each shard
   // then puts its own state in it (shard-progress.ts).
   // On a resume, the shards that completed before show as done from the start, with what they spent.

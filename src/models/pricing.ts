@@ -63,13 +63,17 @@ function standard(price: Price, u: BatchUsage): number {
 export function costUsd(model: string, usage: Usage): number | null {
   const price = priceOf(model);
   if (!price) return null;
-  const batched = usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
-  return (standard(price, usage) - batched) / 1_000_000;
+  return (standard(price, usage) - batchSaving(price, usage)) / 1_000_000;
 }
 
 /** What the batched part of a usage would have cost at standard prices, less what it cost: its saving. */
 export function batchSavingUsd(model: string, usage: Usage): number | null {
   const price = priceOf(model);
   if (!price) return null;
-  return usage.batch ? (standard(price, usage.batch) * (1 - table.batchPriceShare)) / 1_000_000 : 0;
+  return batchSaving(price, usage) / 1_000_000;
+}
+
+/** The batch discount on a usage, in millionths of a dollar (none when nothing went through a batch). */
+function batchSaving(price: Price, usage: Usage): number {
+  return usage.batch ? standard(price, usage.batch) * (1 - table.batchPriceShare) : 0;
 }
