@@ -86487,18 +86487,15 @@ function agentTools(run, index, isolate, only) {
     isolated: async () => own2 ? await own2 : void 0
   };
 }
-var runMaps = /* @__PURE__ */ new WeakMap();
 function runRepositoryMap(run) {
-  let map3 = runMaps.get(run);
-  if (!map3) {
+  run.repositoryMap ??= (() => {
     const repoDir = run.options.workspace.repoDir;
     const runs = relative5(repoDir, run.options.runsDir);
-    map3 = committedFiles(repoDir).then(
+    return committedFiles(repoDir).then(
       (files) => repositoryMap(repoDir, { files, exclude: runs.startsWith("..") || isAbsolute2(runs) ? [] : [runs] })
     );
-    runMaps.set(run, map3);
-  }
-  return map3;
+  })();
+  return run.repositoryMap;
 }
 
 // src/engine/options.ts

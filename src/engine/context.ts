@@ -43,6 +43,8 @@ export interface RunContext extends CheckedRun {
   readonly transcripts: AsyncJsonLines;
   /** Which run ran each agent the resumed run itself replayed, read once when the first is replayed. */
   replayedPointers?: Promise<ReadonlyMap<number, string>>;
+  /** The repository's map every agent's system prompt carries, made once when the first one starts. */
+  repositoryMap?: Promise<string>;
   readonly workspace: Workspace | undefined;
   /** Runs every piece of repository code of this run; none when the run runs none. */
   readonly runner: RepoCodeRunner | undefined;

@@ -244,19 +244,17 @@ function agentTools(run: RunContext, index: number, isolate: boolean, only?: rea
   };
 }
 
-/** Each run's repository map, made at its first agent and shared by the rest. */
-const runMaps = new WeakMap<RunContext, Promise<string>>();
-
-/** The repository's map from its committed files (outside git: what the directory holds, but the runs). */
+/**
+ * The repository's map from its committed files (outside git: what the directory holds, but the
+ * runs), made at the run's first agent and shared by the rest.
+ */
 function runRepositoryMap(run: RunContext): Promise<string> {
-  let map = runMaps.get(run);
-  if (!map) {
+  run.repositoryMap ??= (() => {
     const repoDir = run.options.workspace!.repoDir;
     const runs = relative(repoDir, run.options.runsDir);
-    map = committedFiles(repoDir).then((files) =>
+    return committedFiles(repoDir).then((files) =>
       repositoryMap(repoDir, { files, exclude: runs.startsWith('..') || isAbsolute(runs) ? [] : [runs] }),
     );
-    runMaps.set(run, map);
-  }
-  return map;
+  })();
+  return run.repositoryMap;
 }
