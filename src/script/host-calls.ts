@@ -1,6 +1,6 @@
 /**
- * The bridge of host calls: the two functions the prelude calls (`call`, which answers with the
- * id of the call, and `sync`), the size checks on what the script hands the host, and the settling
+ * The bridge of host calls: the two functions the prelude calls (`call`, whose calls both sides
+ * number in order, and `sync`), the size checks on what the script hands the host, and the settling
  * of the calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in batches,
  * one guest turn per turn of the event loop.
  */
@@ -62,7 +62,7 @@ export class HostCalls {
   /** The guest's `call` and `sync` functions; the caller owns the handles. */
   functions(): { call: QuickJSHandle; sync: QuickJSHandle } {
     return {
-      call: this.ctx.newFunction('call', (name, args) => this.call(name, args)),
+      call: this.ctx.newFunction('call', (text) => this.call(text)),
       sync: this.ctx.newFunction('sync', (name, args) => this.sync(name, args)),
     };
   }
@@ -73,9 +73,17 @@ export class HostCalls {
     return this.ctx.getString(handle);
   }
 
-  private call(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {
-    const name = this.text(nameHandle, 'the name');
-    const json = this.text(argsHandle, 'the arguments');
+  /**
+   * `call(text)`: the name of the host call, a space, and its arguments as JSON (one string, one
+   * copy out of the instance). It answers nothing: the prelude numbers its calls 1, 2, … in the
+   * order it makes them, and so does the host, counting only the calls it accepted.
+   */
+  private call(textHandle: QuickJSHandle): undefined {
+    const text = this.text(textHandle, 'the call');
+    const space = text.indexOf(' ');
+    if (space < 0) throw new TypeError('host call: no name');
+    const name = text.slice(0, space);
+    const json = text.slice(space + 1);
     if (json.length > GUEST_LIMITS.call) {
       throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
     }
@@ -88,7 +96,6 @@ export class HostCalls {
     }
     const args = JSON.parse(json) as unknown[];
     const id = ++this.lastId;
-    const idHandle = this.ctx.newNumber(id);
     this.pending.add(id);
     this.held += json.length;
     const size = json.length;
@@ -102,7 +109,7 @@ export class HostCalls {
       (value) => this.run.guarded(() => this.settle(id, size, { value })),
       (error: unknown) => this.run.guarded(() => this.settle(id, size, { error })),
     );
-    return idHandle;
+    return undefined;
   }
 
   private sync(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {

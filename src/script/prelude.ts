@@ -9,10 +9,11 @@
  * The prelude returns `[describe, tagKind, settle, settleMany]`, which the host calls (also metered):
  * `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
  * HostErrorKind in host.ts) where the script can neither reach nor forge it; `describe` reports
- * it. `call` answers with the id of the call, and `settle(id, failed, value)` settles the promise
- * the prelude made for it: the promise's resolvers stay here, out of the script's reach, and the
- * host hands over a result without making and freeing a promise's handles; `settleMany` hands
- * over many results in one call.
+ * it. The calls of `call` are numbered 1, 2, … in order on both sides, and `settle(id, failed,
+ * value)` settles the promise the prelude made for one (a result comes as JSON and is decoded
+ * here): the promise's resolvers stay here, out of the script's reach, and the host hands over a
+ * result without making and freeing a promise's handles; `settleMany` hands over many results in
+ * one call.
  * `LIMITS` (`GUEST_LIMITS` in limits.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -40,19 +41,30 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     return json;
   };
-  // The resolvers of the host calls in flight, by the host's id of each.
+  // The resolvers of the host calls in flight, by the id of each: the calls are numbered 1, 2, …
+  // in the order they are made, here and in the host alike, so no id crosses back.
   const HostPromise = Promise;
   const waiting = { __proto__: null };
+  let lastId = 0;
   const invoke = (name, list) => {
-    const id = call(name, encode(name, list));
+    call(name + ' ' + encode(name, list));
+    const id = ++lastId;
     return new HostPromise((resolve, reject) => {
       waiting[id] = [resolve, reject];
-    }).then(decode);
+    });
   };
+  // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
   const settle = (id, failed, value) => {
     const resolvers = waiting[id];
     delete waiting[id];
-    resolvers[failed ? 1 : 0](value);
+    if (failed) return resolvers[1](value);
+    let decoded;
+    try {
+      decoded = decode(value);
+    } catch (e) {
+      return resolvers[1](e);
+    }
+    resolvers[0](decoded);
   };
   // Resolves calls in order, from [id, length, id, length, …] as JSON and their results' JSON end
   // to end (length -1: no result).
