@@ -157,9 +157,10 @@ export async function runAgent(task: AgentTask, deps: AgentDeps): Promise<AgentO
           model: task.model,
           system,
           messages,
-          ...(offered.length > 0 ? { tools: offered } : {}),
-          ...(task.schema && !submitMode ? { schema: task.schema } : {}),
-          ...(task.effort ? { effort: task.effort } : {}),
+          // What the request does not carry is undefined (no spread per model call).
+          tools: offered.length > 0 ? offered : undefined,
+          schema: task.schema && !submitMode ? task.schema : undefined,
+          effort: task.effort || undefined,
           agent: { index: task.index, label: task.label, phase: task.phase, attempt: attempts + 1 },
           signal: deps.signal,
         },

@@ -183,12 +183,7 @@ export function emit(run: RunContext, input: RunEventInput): void {
     // A replayed agent's transcript points at the one of the run that ran it live.
     if (event.type === 'agent.finished' && event.replayed && run.options.resume !== undefined) {
       run.replayedPointers ??= replayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
-      writeReplayedTranscript(
-        { started: run.started, redactor: run.redactor, file: run.transcripts },
-        run.replayedPointers,
-        run.options.resume,
-        event,
-      );
+      writeReplayedTranscript(run, run.replayedPointers, run.options.resume, event);
     }
     run.options.onEvent?.(event);
   }

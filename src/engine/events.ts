@@ -22,7 +22,7 @@ export type RunEvent = Base &
       }
     | { type: 'phase'; phase: string }
     | { type: 'log'; message: string; phase?: string }
-    | { type: 'agent.queued'; index: number; label?: string; phase?: string }
+    | { type: 'agent.queued'; index: number; label?: string; phase?: string; model?: string }
     | { type: 'agent.refused'; index: number; reason: string }
     | { type: 'agent.started'; index: number; label?: string; phase?: string; model: string }
     | {

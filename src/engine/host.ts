@@ -51,14 +51,13 @@ function callAgent(
   }
   const phase = opts.phase ?? scope.phase;
   // The key holds what the definition says, not where it was read: a resume on another runner matches.
-  const { definition, ...keyed } = opts;
-  const key = agentKey({
-    prompt: rawPrompt,
-    options: definition
-      ? { ...keyed, definition: { prompt: definition.prompt, tools: definition.tools ?? null } }
-      : keyed,
-    phase,
-  });
+  const { definition } = opts;
+  let options: object = opts;
+  if (definition) {
+    const { definition: _, ...keyed } = opts;
+    options = { ...keyed, definition: { prompt: definition.prompt, tools: definition.tools ?? null } };
+  }
+  const key = agentKey({ prompt: rawPrompt, options, phase });
   const replaying = run.replayer.replaying;
   if (run.replayer.match(index, key)) return replayAgent(run, index);
   if (replaying) {

@@ -16,7 +16,7 @@ export interface JournalEntry {
 }
 
 /** The identity of an agent call: what was asked and how. A changed prompt or option is a new call. */
-export function agentKey(call: { prompt: string; options: Record<string, unknown>; phase?: string }): string {
+export function agentKey(call: { prompt: string; options: object; phase?: string }): string {
   // One-shot hash: a third of the cost of a Hash object, for every agent() call.
   return hash('sha256', JSON.stringify([call.prompt, call.options, call.phase ?? null]), 'hex');
 }

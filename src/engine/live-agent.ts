@@ -54,18 +54,21 @@ function stopIfModelUnusable(run: RunContext, outcome: Finished): void {
 
 function finishAgent(run: RunContext, base: AgentBase, outcome: Finished, usd: number | null): void {
   const reason = reasonOf(run, outcome);
-  run.ledger.record({ ...base, status: outcome.status, usage: outcome.usage, usd });
+  const { index, label, phase, model } = base;
+  const { status, usage, attempts, error } = outcome;
+  run.ledger.record({ index, label, phase, model, status, usage, usd });
+  // Absent parts are undefined, which JSON leaves out: no spread, for every agent.
   emit(run, {
     type: 'agent.finished',
-    index: base.index,
-    ...(base.label !== undefined ? { label: base.label } : {}),
-    ...(base.phase !== undefined ? { phase: base.phase } : {}),
-    status: outcome.status as AgentStatus,
-    usage: outcome.usage,
+    index,
+    label,
+    phase,
+    status: status as AgentStatus,
+    usage,
     usd,
-    attempts: outcome.attempts,
-    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-    ...(reason !== undefined ? { reason } : {}),
+    attempts,
+    error,
+    reason,
   });
   stopIfModelUnusable(run, outcome);
 }
@@ -76,12 +79,8 @@ function admitAgent(run: RunContext, scope: ScriptScope, index: number, opts: Ag
   const phase = opts.phase ?? scope.phase;
   const phaseModel = scope.meta.phases?.find((p) => p.title === phase)?.model;
   const model = provider.modelFor(opts.model ?? phaseModel ?? provider.defaultModel);
-  const base = {
-    index,
-    ...(opts.label !== undefined ? { label: opts.label } : {}),
-    ...(phase !== undefined ? { phase } : {}),
-    model,
-  };
+  // One shape for every agent; an absent label or phase is undefined, which JSON leaves out.
+  const base: AgentBase = { index, label: opts.label, phase, model };
   const refused = budgetCheck(run);
   if (refused) throw new BudgetExhaustedError(`agent() refused: ${refused}`);
   if (run.budget.totalUsd !== null && !priceOf(model)) {
@@ -104,7 +103,7 @@ export async function runLiveAgent(
   key: string,
 ): Promise<unknown> {
   const base = admitAgent(run, scope, index, opts);
-  emit(run, { type: 'agent.queued', ...base });
+  emit(run, { type: 'agent.queued', index, label: base.label, phase: base.phase, model: base.model });
   run.liveAgents++;
   let release: (() => void) | undefined;
   try {
@@ -124,7 +123,7 @@ export async function runLiveAgent(
       finishAgent(run, base, { status: 'stopped', usage: ZERO_USAGE, attempts: 0, error: late }, null);
       throw new BudgetExhaustedError(`agent() refused: ${late}`);
     }
-    emit(run, { type: 'agent.started', ...base });
+    emit(run, { type: 'agent.started', index, label: base.label, phase: base.phase, model: base.model });
     return await runStartedAgent(run, base, prompt, opts, key);
   } finally {
     release?.();
@@ -146,19 +145,20 @@ async function runStartedAgent(
   const tools = run.workspace
     ? agentTools(run, index, opts.isolation === 'worktree', opts.definition?.tools)
     : undefined;
-  const transcript = new AgentTranscript(
-    { started: run.started, redactor: run.redactor, file: run.transcripts },
-    base,
-    prompt,
-    { schema: opts.schema, tools: tools?.definitions.map((d) => d.name) },
-  );
+  const transcript = new AgentTranscript(run, base, prompt, {
+    schema: opts.schema,
+    tools: tools?.definitions.map((d) => d.name),
+  });
   const outcome = await runAgent(
     {
       prompt,
-      ...base,
-      ...(opts.effort ? { effort: opts.effort } : {}),
-      ...(opts.schema ? { schema: opts.schema } : {}),
-      ...(opts.definition?.prompt ? { instructions: opts.definition.prompt } : {}),
+      index,
+      label: base.label,
+      phase: base.phase,
+      model,
+      effort: opts.effort || undefined,
+      schema: opts.schema || undefined,
+      instructions: opts.definition?.prompt || undefined,
     },
     {
       provider: run.options.provider,
@@ -170,7 +170,8 @@ async function runStartedAgent(
         run.budget.charge(usage, cost);
         budgetCheck(run);
       },
-      onTurn: (turn) => emit(run, { type: 'agent.turn', index, ...turn }),
+      onTurn: ({ turn, usage, model: answeredBy, retries, tools: asked }) =>
+        emit(run, { type: 'agent.turn', index, turn, usage, model: answeredBy, retries, tools: asked }),
       onRetry: (notice) =>
         emit(run, {
           type: 'agent.retry',
@@ -179,9 +180,9 @@ async function runStartedAgent(
           ...notice,
         }),
       onTrace: (entry) => transcript.record(entry),
-      ...(tools ? { tools } : {}),
-      ...(run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {}),
-      ...(run.options.workspace ? { repositoryMap: await runRepositoryMap(run) } : {}),
+      tools,
+      maxTurns: run.options.workspace?.maxTurns || undefined,
+      repositoryMap: run.options.workspace ? await runRepositoryMap(run) : undefined,
     },
   );
   transcript.end(outcome, usd);
@@ -196,7 +197,17 @@ async function runStartedAgent(
     // An answer is kept in the journal (uploaded as an artifact) and flows on into prompts and the
     // report: a secret in it is redacted here, once, so a replay gives the same value.
     const result = run.redactor.redactValue(outcome.result);
-    run.journal.append({ ...base, key, result, usage: outcome.usage, usd } satisfies JournalEntry);
+    const { label, phase } = base;
+    run.journal.append({
+      index,
+      label,
+      phase,
+      model,
+      key,
+      result,
+      usage: outcome.usage,
+      usd,
+    } satisfies JournalEntry);
     return result;
   }
   if (outcome.status === 'invalid') throw new Error(outcome.error);

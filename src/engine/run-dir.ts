@@ -65,9 +65,14 @@ export class JsonLines {
   /** Writes every buffered line now, in one write. */
   flush(): void {
     if (this.fd === undefined || this.buffer.length === 0) return;
-    const bytes = Buffer.from(`${this.buffer.join('\n')}\n`);
+    const text = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    // The text goes to write(2) without a Buffer copy on the heap; only a short write (rare on a
+    // regular file) needs the rest as bytes.
+    const written = writeSync(this.fd, text);
+    if (written === Buffer.byteLength(text)) return;
+    const bytes = Buffer.from(text);
+    for (let at = written; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
   }
 
   close(): void {

@@ -116,7 +116,7 @@ export interface TranscriptRun {
   started: number;
   redactor: Redactor;
   /** The run's transcripts file (`openTranscripts`). */
-  file: AsyncJsonLines;
+  transcripts: AsyncJsonLines;
 }
 
 /** Opens the transcripts file of a run directory: one writer for all its agents. */
@@ -150,10 +150,13 @@ export class AgentTranscript {
     this.write(
       {
         type: 'start',
-        ...agent,
+        index: agent.index,
+        label: agent.label,
+        phase: agent.phase,
+        model: agent.model,
         prompt: capText(run.redactor.redact(prompt), TRANSCRIPT_LIMITS.prompt, 'prompt', cut),
-        ...(extra.schema !== undefined ? { schema: extra.schema } : {}),
-        ...(extra.tools && extra.tools.length > 0 ? { tools: extra.tools } : {}),
+        schema: extra.schema,
+        tools: extra.tools && extra.tools.length > 0 ? extra.tools : undefined,
       },
       cut,
     );
@@ -229,22 +232,18 @@ export class AgentTranscript {
   /** The agent's outcome: its answer or its error, what it spent; closes the file. */
   end(outcome: AgentOutcome, usd: number | null): void {
     const cut: Record<string, number> = {};
-    const answer =
-      outcome.status === 'completed'
-        ? {
-            result: capValue(
-              this.run.redactor.redactValue(outcome.result),
-              TRANSCRIPT_LIMITS.answer,
-              'answer',
-              cut,
-            ),
-          }
-        : { error: capText(this.run.redactor.redact(outcome.error), TRANSCRIPT_LIMITS.answer, 'error', cut) };
+    const completed = outcome.status === 'completed';
     this.write(
       {
         type: 'end',
         status: outcome.status,
-        ...answer,
+        // One of the two, the other undefined (left out of the JSON).
+        result: completed
+          ? capValue(this.run.redactor.redactValue(outcome.result), TRANSCRIPT_LIMITS.answer, 'answer', cut)
+          : undefined,
+        error: completed
+          ? undefined
+          : capText(this.run.redactor.redact(outcome.error), TRANSCRIPT_LIMITS.answer, 'error', cut),
         usage: outcome.usage,
         usd,
         attempts: outcome.attempts,
@@ -259,13 +258,13 @@ export class AgentTranscript {
     line: DistributiveOmit<TranscriptLine, 't' | 'agent' | 'cut'>,
     cut: Record<string, number>,
   ): void {
-    const full = {
-      t: Math.round(performance.now() - this.run.started),
-      agent: this.agent,
-      ...line,
-      ...(Object.keys(cut).length > 0 ? { cut } : {}),
-    };
-    this.run.file.appendLine(this.run.redactor.redactJson(JSON.stringify(full)));
+    // `{"t":…,"agent":…,` then the line's own fields, then `cut` when a text was cut: the JSON is
+    // made once, with no copy of the line as an object.
+    const t = Math.round(performance.now() - this.run.started);
+    const fields = JSON.stringify(line).slice(1, -1);
+    const cutJson = Object.keys(cut).length > 0 ? `,"cut":${JSON.stringify(cut)}` : '';
+    const json = `{"t":${t},"agent":${this.agent},${fields}${cutJson}}`;
+    this.run.transcripts.appendLine(this.run.redactor.redactJson(json));
   }
 }
 
@@ -285,7 +284,7 @@ export function writeReplayedTranscript(
   const t = Math.round(performance.now() - run.started);
   const write = async () => {
     const from = (await pointers).get(agent.index) ?? resumedFrom;
-    run.file.appendLine(
+    run.transcripts.appendLine(
       JSON.stringify({
         t,
         agent: agent.index,
@@ -300,7 +299,7 @@ export function writeReplayedTranscript(
       } satisfies TranscriptLine),
     );
   };
-  run.file.track(write());
+  run.transcripts.track(write());
 }
 
 /** Which run ran each agent that a run replayed: its `replayed` lines, read once (none: an empty map). */
