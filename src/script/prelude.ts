@@ -142,31 +142,69 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return invoke('agent', [prompt, opts === undefined ? null : opts]);
   });
 
+  // One reaction per item: each item's promise settles its place in the list, and the last one
+  // resolves the whole, as Promise.all over the items' own .then(undefined, handler) would but
+  // with half the promises. A hole in the list is skipped, as map() would, and gives undefined.
+  const promiseResolve = Promise.resolve;
+  const promiseThen = Promise.prototype.then;
   define('parallel', function parallel(thunks) {
     checkList('parallel', thunks, 'functions');
-    thunks.forEach((t, i) => {
-      if (typeof t !== 'function') {
+    const count = thunks.length;
+    for (let i = 0; i < count; i++) {
+      const t = thunks[i];
+      if (typeof t !== 'function' && (t !== undefined || i in thunks)) {
         throw new TypeError(
           'parallel() takes functions, but item ' + i + ' is ' + (t === null ? 'null' : typeof t) +
             '; wrap each call: parallel(items.map((x) => () => agent(...)))',
         );
       }
+    }
+    let resolveAll;
+    let rejectAll;
+    const all = new HostPromise((resolve, reject) => {
+      resolveAll = resolve;
+      rejectAll = reject;
     });
-    return Promise.all(
-      thunks.map((thunk, i) => {
-        let pending;
-        try {
-          pending = Promise.resolve(thunk());
-        } catch (e) {
-          report('parallel item ' + i, e);
-          return null;
-        }
-        return pending.then(undefined, (e) => {
-          report('parallel item ' + i, e);
-          return null;
-        });
-      }),
-    );
+    const results = [];
+    let left = count + 1;
+    const done = () => {
+      if (--left === 0) resolveAll(results);
+    };
+    for (let i = 0; i < count; i++) {
+      results[i] = undefined;
+      const thunk = thunks[i];
+      if (thunk === undefined && !(i in thunks)) {
+        done();
+        continue;
+      }
+      let pending;
+      try {
+        pending = apply(promiseResolve, HostPromise, [thunk()]);
+      } catch (e) {
+        report('parallel item ' + i, e);
+        results[i] = null;
+        done();
+        continue;
+      }
+      apply(promiseThen, pending, [
+        (value) => {
+          results[i] = value;
+          done();
+        },
+        (e) => {
+          try {
+            report('parallel item ' + i, e);
+          } catch (error) {
+            rejectAll(error);
+            return;
+          }
+          results[i] = null;
+          done();
+        },
+      ]);
+    }
+    done();
+    return all;
   });
 
   define('pipeline', function pipeline(items, ...stages) {

@@ -1,0 +1,104 @@
+import { describe, expect, test } from 'vitest';
+import type { HostBridge } from '../../src/script/sandbox.js';
+import { runSandboxed } from './sandboxed.js';
+
+/** A host that answers each call with its prompt and records the items parallel() reports as failed. */
+function recordingHost(): { host: HostBridge; failed: unknown[][] } {
+  const failed: unknown[][] = [];
+  return {
+    failed,
+    host: {
+      call: async (_name, args) => `done ${String(args[0])}`,
+      sync: (name, args) => {
+        if (name === 'itemFailed') failed.push(args);
+        return undefined;
+      },
+    },
+  };
+}
+
+describe('parallel() in the prelude', () => {
+  test('every kind of item: a host call, a plain value, a thenable, an async function, undefined', async () => {
+    const { host, failed } = recordingHost();
+    const outcome = await runSandboxed(
+      `return await parallel([
+  () => agent('a'),
+  () => 7,
+  () => ({ then(resolve) { resolve('thenable'); } }),
+  async () => (await agent('b')) + '!',
+  () => undefined,
+  () => Promise.resolve(null),
+]);`,
+      { host },
+    );
+    expect(outcome).toEqual({ ok: true, value: ['done a', 7, 'thenable', 'done b!', null, null] });
+    expect(failed).toEqual([]);
+  });
+
+  test('a thunk that throws or rejects gives null and is reported in item order of failing', async () => {
+    const { host, failed } = recordingHost();
+    const outcome = await runSandboxed(
+      `const out = await parallel([
+  async () => { await agent('x'); throw new Error('late'); },
+  () => { throw new Error('at once'); },
+  () => Promise.reject('plain'),
+  () => agent('ok'),
+]);
+return out;`,
+      { host },
+    );
+    expect(outcome).toEqual({ ok: true, value: [null, null, null, 'done ok'] });
+    expect(failed).toEqual([
+      ['parallel item 1', 'at once'],
+      ['parallel item 2', 'plain'],
+      ['parallel item 0', 'late'],
+    ]);
+  });
+
+  test('an empty list gives an empty list; a hole is skipped and gives undefined (null in JSON)', async () => {
+    const outcome = await runSandboxed(
+      `const empty = await parallel([]);
+const holey = await parallel([() => 1, , () => 3]);
+return { empty, holey, hole: 1 in holey && holey[1] === undefined, length: holey.length };`,
+    );
+    expect(outcome).toEqual({ ok: true, value: { empty: [], holey: [1, null, 3], hole: true, length: 3 } });
+  });
+
+  test('the result is a real Promise of a plain array, resolved once everything settled', async () => {
+    const outcome = await runSandboxed(
+      `const seen = [];
+const p = parallel([() => agent('a').then((v) => { seen.push(v); return v; }), () => agent('b')]);
+const isPromise = p instanceof Promise;
+const out = await p;
+return { isPromise, isArray: Array.isArray(out), out, seen };`,
+    );
+    expect(outcome).toEqual({
+      ok: true,
+      value: { isPromise: true, isArray: true, out: [null, null], seen: [null] },
+    });
+  });
+
+  test('a script that replaces Promise, Array.prototype.map or forEach does not change it', async () => {
+    const { host } = recordingHost();
+    const outcome = await runSandboxed(
+      `globalThis.Promise = function () { throw new Error('forged Promise'); };
+Array.prototype.map = function () { throw new Error('forged map'); };
+Array.prototype.forEach = function () { throw new Error('forged forEach'); };
+const all = await parallel([() => agent('a'), () => 2]);
+return all;`,
+      { host },
+    );
+    expect(outcome).toEqual({ ok: true, value: ['done a', 2] });
+  });
+
+  test('a failed item whose error cannot be read: at once, parallel() throws; later, it rejects', async () => {
+    const outcome = await runSandboxed(
+      `const bad = () => { const e = new Error('x'); Object.defineProperty(e, 'message', { get() { throw new Error('unreadable'); } }); return e; };
+const out = [];
+try { parallel([() => { throw bad(); }]); } catch (e) { out.push('threw ' + e.message); }
+try { await parallel([async () => { throw bad(); }]); } catch (e) { out.push('rejected ' + e.message); }
+return out;`,
+    );
+    expect(outcome).toEqual({ ok: true, value: ['threw unreadable', 'rejected unreadable'] });
+  });
+});
