@@ -65,7 +65,9 @@ export class JsonLines {
   /** Writes every buffered line now, in one write. */
   flush(): void {
     if (this.fd === undefined || this.buffer.length === 0) return;
-    const text = `${this.buffer.join('\n')}\n`;
+    // An empty last line makes join() end the text with a line break, in one flat string.
+    this.buffer.push('');
+    const text = this.buffer.join('\n');
     this.buffer = [];
     // The text goes to write(2) without a Buffer copy on the heap; only a short write (rare on a
     // regular file) needs the rest as bytes.

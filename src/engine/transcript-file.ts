@@ -31,11 +31,19 @@ export async function transcriptsWritten(root: string): Promise<void> {
 export const TRANSCRIPT_STREAM_MS = 1000;
 
 /**
+ * How many characters of lines may wait in memory before they are written, whatever the time: a
+ * busy run writes as it goes (off the main thread), instead of all at its end.
+ */
+export const TRANSCRIPT_STREAM_CHARS = 256 * 1024;
+
+/**
  * An append-only JSON-lines file written asynchronously and in order. Lines wait in memory at most
- * TRANSCRIPT_STREAM_MS, then go out together in one append; `flush()` writes what is waiting at once.
+ * TRANSCRIPT_STREAM_MS (or until TRANSCRIPT_STREAM_CHARS are waiting), then go out together in one
+ * append; `flush()` writes what is waiting at once.
  */
 export class AsyncJsonLines {
   private lines: string[] = [];
+  private waiting = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -47,7 +55,9 @@ export class AsyncJsonLines {
 
   appendLine(json: string): void {
     this.lines.push(json);
-    this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
+    this.waiting += json.length;
+    if (this.waiting >= TRANSCRIPT_STREAM_CHARS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
   }
 
   /** Counts work that will append lines (and flush them) as a write, for `transcriptsWritten`. */
@@ -66,8 +76,11 @@ export class AsyncJsonLines {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.lines.length === 0) return;
-    const text = `${this.lines.join('\n')}\n`;
+    // An empty last line makes join() end the text with a line break, in one flat string.
+    this.lines.push('');
+    const text = this.lines.join('\n');
     this.lines = [];
+    this.waiting = 0;
     // A transcript that cannot be written (a full disk) must not fail the run: it is a record.
     const settled = this.chain
       .then(() => appendFile(this.path, text))
