@@ -39,9 +39,17 @@ export function isBatchModel(model: string): boolean {
   return query !== undefined && new URLSearchParams(query).get('batch') === '1';
 }
 
-/** The price of a model, matched by its bare name. */
+/** Prices already looked up, by the name as given: every model call asks, most for one or two names. */
+const looked = new Map<string, Price | undefined>();
+const LOOKED_MAX = 256;
+
+/** The price of a model, matched by its bare name (the table's own entries only). */
 export function priceOf(model: string): Price | undefined {
-  return table.models[bareModel(model)];
+  if (looked.has(model)) return looked.get(model);
+  const bare = bareModel(model);
+  const price = Object.hasOwn(table.models, bare) ? table.models[bare] : undefined;
+  if (looked.size < LOOKED_MAX) looked.set(model, price);
+  return price;
 }
 
 function standard(price: Price, u: BatchUsage): number {

@@ -22,6 +22,18 @@ describe('prices (pricing.ts)', () => {
     }
   });
 
+  test('a model named like a property every object has gets no price, and a name asked twice prices alike', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'anthropic:constructor']) {
+      expect(priceOf(name)).toBeUndefined();
+      expect(
+        costUsd(name, { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }),
+      ).toBeNull();
+    }
+    expect(priceOf(`anthropic:${SONNET}`)).toBe(priceOf(SONNET));
+    expect(priceOf(`anthropic:${SONNET}`)).toBe(priceOf(`${SONNET}?batch=1`));
+    expect(priceOf(SONNET)?.input).toBeGreaterThan(0);
+  });
+
   test('the part billed through the Batches API costs half, and its saving is the other half', () => {
     const u: Usage = { inputTokens: M, outputTokens: M, cacheReadTokens: M, cacheWriteTokens: M };
     const standard = costUsd(SONNET, u)!;
