@@ -12,7 +12,12 @@ import { type JournalEntry, Replayer, readJournal } from './journal.js';
 import type { CheckedRun, RunOptions } from './options.js';
 import { createRunDir, JsonLines, newRunId, type RunPaths, runPaths } from './run-dir.js';
 import { Scheduler } from './scheduler.js';
-import { openTranscripts, replayedPointers, writeReplayedTranscript } from './transcript.js';
+import {
+  loadReplayedPointers,
+  openTranscripts,
+  type ReplayedPointers,
+  writeReplayedTranscript,
+} from './transcript.js';
 import type { AsyncJsonLines } from './transcript-file.js';
 import { UsageLedger } from './usage.js';
 
@@ -42,7 +47,7 @@ export interface RunContext extends CheckedRun {
   /** Every agent's transcript, in one file (see transcript.ts). */
   readonly transcripts: AsyncJsonLines;
   /** Which run ran each agent the resumed run itself replayed, read once when the first is replayed. */
-  replayedPointers?: Promise<ReadonlyMap<number, string>>;
+  replayedPointers?: ReplayedPointers;
   /** The repository's map every agent's system prompt carries, made once when the first one starts. */
   repositoryMap?: Promise<string>;
   readonly workspace: Workspace | undefined;
@@ -182,7 +187,7 @@ export function emit(run: RunContext, input: RunEventInput): void {
     run.eventLog.appendLine(redacted);
     // A replayed agent's transcript points at the one of the run that ran it live.
     if (event.type === 'agent.finished' && event.replayed && run.options.resume !== undefined) {
-      run.replayedPointers ??= replayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
+      run.replayedPointers ??= loadReplayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
       writeReplayedTranscript(run, run.replayedPointers, run.options.resume, event);
     }
     run.options.onEvent?.(event);

@@ -271,39 +271,62 @@ export class AgentTranscript {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
+ * Which run ran each agent that an earlier run replayed (`replayedPointers`), read once per resume:
+ * `map` is there once the read has finished, so the lines of later replayed agents are written at
+ * once, with the others, instead of each after its own wait (and its own append).
+ */
+export interface ReplayedPointers {
+  readonly read: Promise<ReadonlyMap<number, string>>;
+  map?: ReadonlyMap<number, string>;
+}
+
+/** Starts reading the earlier run's pointers (see ReplayedPointers). */
+export function loadReplayedPointers(runDir: string): ReplayedPointers {
+  const loaded: ReplayedPointers = {
+    read: replayedPointers(runDir).then((map) => {
+      loaded.map = map;
+      return map;
+    }),
+  };
+  return loaded;
+}
+
+/**
  * A replayed agent's transcript: one line pointing at the run that ran it live (followed through
  * earlier resumes, so it names the run that really has it). `pointers` are the earlier run's own
- * replayed lines (`replayedPointers`), read once per run.
+ * replayed lines, read once per run.
  */
 export function writeReplayedTranscript(
   run: TranscriptRun,
-  pointers: Promise<ReadonlyMap<number, string>>,
+  pointers: ReplayedPointers,
   resumedFrom: string,
   agent: Omit<TranscriptAgent, 'model'> & { usage: Usage; usd: number | null },
 ): void {
   const t = Math.round(performance.now() - run.started);
-  const write = async () => {
-    const from = (await pointers).get(agent.index) ?? resumedFrom;
-    run.transcripts.appendLine(
-      JSON.stringify({
-        t,
-        agent: agent.index,
-        type: 'replayed',
-        index: agent.index,
-        ...(agent.label !== undefined ? { label: agent.label } : {}),
-        ...(agent.phase !== undefined ? { phase: agent.phase } : {}),
-        usage: agent.usage,
-        usd: agent.usd,
-        from,
-        transcript: `../${from}/${TRANSCRIPTS_FILE}`,
-      } satisfies TranscriptLine),
-    );
+  const line = (map: ReadonlyMap<number, string>) => {
+    const from = map.get(agent.index) ?? resumedFrom;
+    return JSON.stringify({
+      t,
+      agent: agent.index,
+      type: 'replayed',
+      index: agent.index,
+      label: agent.label,
+      phase: agent.phase,
+      usage: agent.usage,
+      usd: agent.usd,
+      from,
+      transcript: `../${from}/${TRANSCRIPTS_FILE}`,
+    } satisfies TranscriptLine);
   };
-  run.transcripts.track(write());
+  if (pointers.map) {
+    run.transcripts.appendLine(line(pointers.map));
+    return;
+  }
+  run.transcripts.track(pointers.read.then((map) => run.transcripts.appendLine(line(map))));
 }
 
 /** Which run ran each agent that a run replayed: its `replayed` lines, read once (none: an empty map). */
-export async function replayedPointers(runDir: string): Promise<ReadonlyMap<number, string>> {
+async function replayedPointers(runDir: string): Promise<ReadonlyMap<number, string>> {
   const pointers = new Map<number, string>();
   let text: string;
   try {
