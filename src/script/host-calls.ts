@@ -1,8 +1,9 @@
 /**
- * The bridge of host calls: the two functions the prelude calls (`call`, whose calls both sides
- * number in order, and `sync`), the size checks on what the script hands the host, and the settling
- * of the calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in batches,
- * one guest turn per turn of the event loop.
+ * The bridge of host calls: the calls the script makes, which the prelude gathers and hands over
+ * in batches (through `call`, or taken by `drain` at the end of each slice) and both sides number
+ * in order; `sync`; the size checks on what the script hands the host; and the settling of the
+ * calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in batches, one
+ * guest turn per turn of the event loop.
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { hostErrorKind } from './host.js';
@@ -23,6 +24,8 @@ export interface BridgeRun {
   readonly tagger: QuickJSHandle | undefined;
   /** The prelude's functions that settle the promise of one call, or of many, by their ids. */
   readonly settlers: { one: QuickJSHandle; many: QuickJSHandle } | undefined;
+  /** The prelude's function that hands over the calls the script made since it last did. */
+  readonly drainer: QuickJSHandle | undefined;
 }
 
 /** A settled host call waiting for its turn: its result as JSON (none for undefined), or its error. */
@@ -32,6 +35,12 @@ type Settled =
 
 /** Characters of results' JSON handed to the guest in one call, at most (unless one result is longer). */
 const HAND_OVER = 1024 * 1024;
+
+/**
+ * Characters of one batch of calls from the prelude, at most: it hands a batch over as soon as it
+ * reaches GUEST_LIMITS.batch, so a batch is that plus one call (its name, a space, a line break).
+ */
+const MAX_BATCH = GUEST_LIMITS.batch + GUEST_LIMITS.call + 64;
 
 export class HostCalls {
   /** Ids of the host calls not yet handed to the guest (in flight, or settled and waiting for the next turn). */
@@ -62,7 +71,9 @@ export class HostCalls {
   /** The guest's `call` and `sync` functions; the caller owns the handles. */
   functions(): { call: QuickJSHandle; sync: QuickJSHandle } {
     return {
-      call: this.ctx.newFunction('call', (text) => this.call(text)),
+      call: this.ctx.newFunction('call', (batch) => {
+        this.accept(this.batchText(batch));
+      }),
       sync: this.ctx.newFunction('sync', (name, args) => this.sync(name, args)),
     };
   }
@@ -73,34 +84,74 @@ export class HostCalls {
     return this.ctx.getString(handle);
   }
 
+  /** A batch of calls from the prelude (see `accept`), never longer than it makes them. */
+  private batchText(handle: QuickJSHandle): string {
+    const batch = this.text(handle, 'the calls');
+    if (batch.length > MAX_BATCH) {
+      throw new RangeError(`host call: a batch of ${batch.length} characters of calls`);
+    }
+    return batch;
+  }
+
   /**
-   * `call(text)`: the name of the host call, a space, and its arguments as JSON (one string, one
-   * copy out of the instance). It answers nothing: the prelude numbers its calls 1, 2, … in the
-   * order it makes them, and so does the host, counting only the calls it accepted.
+   * Takes the calls the script made since the last time, which the prelude gathers (see its
+   * `drain`): called inside every slice that runs the script, at its end, so that the host starts
+   * them in the same slice, in the order they were made, as if each had crossed on its own.
    */
-  private call(textHandle: QuickJSHandle): undefined {
-    const text = this.text(textHandle, 'the call');
-    const space = text.indexOf(' ');
-    if (space < 0) throw new TypeError('host call: no name');
-    const name = text.slice(0, space);
-    const json = text.slice(space + 1);
-    if (json.length > GUEST_LIMITS.call) {
-      throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+  drain(): void {
+    if (this.run.interrupted || this.run.done) return;
+    const { ctx } = this;
+    const drained = ctx.callFunction(this.run.drainer!, ctx.undefined);
+    if (drained.error) {
+      if (!this.run.interrupted) ctx.unwrapResult(drained);
+      drained.error.dispose();
+      return;
     }
-    if (this.held + json.length > GUEST_LIMITS.held) {
-      throw new RangeError(
-        `${name}(): the calls still in flight hold ${this.held} characters of prompts and arguments, and this one ` +
-          `${json.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time ` +
-          '(pipeline() or batches), or pass shorter prompts.',
-      );
+    const batch = drained.value;
+    try {
+      if (ctx.typeof(batch) !== 'undefined') this.accept(this.batchText(batch));
+    } finally {
+      batch.dispose();
     }
-    const args = JSON.parse(json) as unknown[];
+  }
+
+  /**
+   * Starts the calls of a batch: each is a line, the call's name, a space and its arguments as
+   * JSON. The prelude numbers its calls 1, 2, … in the order it makes them, and so does the host
+   * here, one number per line: a call the host refuses (too long, too much held) is numbered too,
+   * and rejected.
+   */
+  private accept(batch: string): void {
+    let at = 0;
+    while (at < batch.length) {
+      let end = batch.indexOf('\n', at);
+      if (end < 0) end = batch.length;
+      const line = batch.slice(at, end);
+      at = end + 1;
+      const space = line.indexOf(' ');
+      this.start(space < 0 ? '' : line.slice(0, space), line.slice(space + 1));
+    }
+  }
+
+  private start(name: string, json: string): void {
     const id = ++this.lastId;
     this.pending.add(id);
-    this.held += json.length;
-    const size = json.length;
+    let size = 0;
     let started: Promise<unknown>;
     try {
+      if (json.length > GUEST_LIMITS.call) {
+        throw new RangeError(`${name}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+      }
+      if (this.held + json.length > GUEST_LIMITS.held) {
+        throw new RangeError(
+          `${name}(): the calls still in flight hold ${this.held} characters of prompts and arguments, and this one ` +
+            `${json.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time ` +
+            '(pipeline() or batches), or pass shorter prompts.',
+        );
+      }
+      const args = JSON.parse(json) as unknown[];
+      size = json.length;
+      this.held += size;
       started = this.options.host.call(name, args);
     } catch (error) {
       started = Promise.reject(error);
@@ -109,7 +160,6 @@ export class HostCalls {
       (value) => this.run.guarded(() => this.settle(id, size, { value })),
       (error: unknown) => this.run.guarded(() => this.settle(id, size, { error })),
     );
-    return undefined;
   }
 
   private sync(nameHandle: QuickJSHandle, argsHandle: QuickJSHandle): QuickJSHandle {

@@ -37,6 +37,11 @@ export const GUEST_LIMITS = {
   call: 4 * 1024 * 1024,
   /** The arguments of all the calls the host holds at once (queued or running). */
   held: 64 * 1024 * 1024,
+  /**
+   * The calls the prelude gathers before it hands them to the host at once (it also does at the
+   * end of each slice and before any sync call); one call longer than this goes on its own.
+   */
+  batch: 1024 * 1024,
   /** The script's result, as JSON. */
   result: 8 * 1024 * 1024,
   /** An error's name, message or stack. */

@@ -1,19 +1,21 @@
 /**
  * The workflow language's globals, written in the guest's own JavaScript so that `parallel` and
  * `pipeline` have exactly the language's semantics with no host round trip per item. The host
- * exposes two functions, `call` (async, JSON in, JSON out) and `sync`; this prelude hides them.
+ * exposes two functions, `call` (async: a batch of calls, JSON in, JSON out) and `sync`; this
+ * prelude hides them.
  *
  * Every guest value the host needs is turned into a string here, in the guest, while the host's
  * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
  * like any other endless loop, and the host only ever copies plain strings of a bounded size.
- * The prelude returns `[describe, tagKind, settle, settleMany]`, which the host calls (also metered):
- * `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
+ * The prelude returns `[describe, tagKind, settle, settleMany, drain]`, which the host calls (also
+ * metered): `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
  * HostErrorKind in host.ts) where the script can neither reach nor forge it; `describe` reports
- * it. The calls of `call` are numbered 1, 2, … in order on both sides, and `settle(id, failed,
- * value)` settles the promise the prelude made for one (a result comes as JSON and is decoded
- * here): the promise's resolvers stay here, out of the script's reach, and the host hands over a
- * result without making and freeing a promise's handles; `settleMany` hands over many results in
- * one call.
+ * it. The script's calls wait here in a batch that the host takes with `drain` at the end of each
+ * slice (or that goes through `call` sooner: before a sync call, or once it is large); both sides
+ * number them 1, 2, … in order, and `settle(id, failed, value)` settles the promise the prelude
+ * made for one (a result comes as JSON and is decoded here): the promise's resolvers stay here,
+ * out of the script's reach, and the host hands over a result without making and freeing a
+ * promise's handles; `settleMany` hands over many results in one call.
  * `LIMITS` (`GUEST_LIMITS` in limits.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -41,22 +43,52 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     return json;
   };
-  // The resolvers of the host calls in flight, by the id of each: the calls are numbered 1, 2, …
-  // in the order they are made, here and in the host alike, so no id crosses back.
+  // The host calls cross in batches: a call is a line of the batch (its name, a space, its
+  // arguments' JSON, which has no raw line break), and the host takes the batch (drain) at the end
+  // of each slice, before any sync call (so it sees every call in the order the script made it)
+  // and whenever it reaches LIMITS.batch characters. The calls are numbered 1, 2, … in that order,
+  // here and in the host alike, so no id crosses back; their resolvers wait here by id.
   const HostPromise = Promise;
   const waiting = { __proto__: null };
   let lastId = 0;
+  let batch = '';
+  // Characters of arguments of the calls in flight; the host counts the same and checks it too.
+  let held = 0;
+  const drain = () => {
+    const text = batch;
+    batch = '';
+    return text === '' ? undefined : text;
+  };
+  const flush = () => {
+    if (batch !== '') call(drain());
+  };
+  const hostSync = (name, json) => {
+    flush();
+    return sync(name, json);
+  };
   const invoke = (name, list) => {
-    call(name + ' ' + encode(name, list));
+    const json = encode(name, list);
+    if (held + json.length > LIMITS.held) {
+      throw new RangeError(
+        name + '(): the calls still in flight hold ' + held + ' characters of prompts and arguments, and this one ' +
+          json.length + ' more; the limit is ' + LIMITS.held + ' at once. Start fewer agents at a time ' +
+          '(pipeline() or batches), or pass shorter prompts.',
+      );
+    }
+    held += json.length;
+    batch += name + ' ' + json + '\\n';
     const id = ++lastId;
-    return new HostPromise((resolve, reject) => {
-      waiting[id] = [resolve, reject];
+    const promise = new HostPromise((resolve, reject) => {
+      waiting[id] = [resolve, reject, json.length];
     });
+    if (batch.length >= LIMITS.batch) flush();
+    return promise;
   };
   // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
   const settle = (id, failed, value) => {
     const resolvers = waiting[id];
     delete waiting[id];
+    held -= resolvers[2];
     if (failed) return resolvers[1](value);
     let decoded;
     try {
@@ -76,7 +108,7 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       settle(fields[i], false, length < 0 ? undefined : apply(cut, payload, [at, (at += length)]));
     }
   };
-  const invokeSync = (name, list) => decode(sync(name, stringify(list)));
+  const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
   const describe = (e) =>
@@ -90,7 +122,7 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       );
     }
   };
-  const report = (where, error) => sync('itemFailed', stringify([where, describe(error)]));
+  const report = (where, error) => hostSync('itemFailed', stringify([where, describe(error)]));
   // Taken before the script runs, so a script that replaces them cannot read or forge a kind.
   const kinds = new WeakMap();
   const getKind = WeakMap.prototype.get;
@@ -233,13 +265,13 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     if (text.length > LIMITS.phase) {
       throw new RangeError('phase(title): the title is ' + text.length + ' characters; the limit is ' + LIMITS.phase);
     }
-    sync('phase', stringify([text]));
+    hostSync('phase', stringify([text]));
   });
 
   // One line is cut to LIMITS.logLine characters, with a note saying how much was cut.
   const log = function log(...parts) {
     const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
-    sync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
+    hostSync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
   };
   define('log', log);
   define('console', Object.freeze({ log, info: log, warn: log, error: log, debug: log }));
@@ -266,7 +298,7 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
 
   // This run's slice of a list argument (see script/shard.ts); the whole list without a shard index.
   define('shard', function shard(shardArgs, opts) {
-    return decode(sync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
+    return decode(hostSync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
   });
 
   // Runs must replay: anything that reads the clock or randomness throws.
@@ -296,5 +328,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return [describeThrown, tagKind, settle, settleMany];
+  return [describeThrown, tagKind, settle, settleMany, drain];
 })`;

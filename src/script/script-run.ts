@@ -27,6 +27,7 @@ export class ScriptRun implements BridgeRun {
   done = false;
   tagger: QuickJSHandle | undefined;
   settlers: { one: QuickJSHandle; many: QuickJSHandle } | undefined;
+  drainer: QuickJSHandle | undefined;
   /** The prelude's function that reads a thrown value as JSON. */
   private describer: QuickJSHandle | undefined;
   /** The script's promise: of its result's JSON. */
@@ -182,6 +183,7 @@ export class ScriptRun implements BridgeRun {
     const ran = this.slice((): { error?: QuickJSHandle; json?: string | undefined } => {
       first?.();
       const jobs = this.runtime.executePendingJobs();
+      this.calls.drain();
       if (jobs.error) return { error: jobs.error };
       const state = ctx.getPromiseState(this.mainHandle!);
       if (state.type === 'fulfilled') {
@@ -246,6 +248,8 @@ export class ScriptRun implements BridgeRun {
       owned.push(this.tagger);
       this.settlers = { one: ctx.getProp(installed.value, 2), many: ctx.getProp(installed.value, 3) };
       owned.push(this.settlers.one, this.settlers.many);
+      this.drainer = ctx.getProp(installed.value, 4);
+      owned.push(this.drainer);
       return undefined;
     });
   }
@@ -281,7 +285,11 @@ export class ScriptRun implements BridgeRun {
     this.timer.unref();
 
     options.onStart?.();
-    const evaluated = this.slice(() => ctx.evalCode(wrapScript(options.body), options.file));
+    const evaluated = this.slice(() => {
+      const result = ctx.evalCode(wrapScript(options.body), options.file);
+      this.calls.drain();
+      return result;
+    });
     if (!evaluated.ok) return;
     if (evaluated.value.error) {
       this.thrown(evaluated.value.error);

@@ -77,7 +77,7 @@ describe('the host functions', () => {
     const called = (fn: string) =>
       [...PRELUDE.matchAll(new RegExp(`${fn}\\('(\\w+)'`, 'g'))].map((m) => m[1]).sort();
     expect(called('invoke')).toEqual(names(table.call));
-    expect([...new Set([...called('invokeSync'), ...called('sync')])].sort()).toEqual(names(table.sync));
+    expect([...new Set([...called('invokeSync'), ...called('hostSync')])].sort()).toEqual(names(table.sync));
   });
 
   test('reach the script through the bridge; an unknown name is refused', async () => {
