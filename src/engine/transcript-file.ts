@@ -34,7 +34,7 @@ export const TRANSCRIPT_STREAM_MS = 1000;
  * How many characters of lines may wait in memory before they are written, whatever the time: a
  * busy run writes as it goes (off the main thread), instead of all at its end.
  */
-export const TRANSCRIPT_STREAM_CHARS = 256 * 1024;
+export const TRANSCRIPT_STREAM_CHARS = 64 * 1024;
 
 /**
  * An append-only JSON-lines file written asynchronously and in order. Lines wait in memory at most
