@@ -1,9 +1,9 @@
 /**
- * The bridge of host calls: the calls the script makes, which the prelude gathers and hands over
- * in batches (through `call`, or taken by `drain` at the end of each slice) and both sides number
- * in order; `sync`; the size checks on what the script hands the host; and the settling of the
- * calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in batches, one
- * guest turn per turn of the event loop.
+ * The bridge of host calls: the calls the script makes, which the prelude gathers and hands over in
+ * batches through `call` (at the latest when the host drains them at the end of a slice) and both
+ * sides number in order; `sync`; the size checks on what the script hands the host; and the
+ * settling of the calls' promises (the prelude's `settle` and `settleMany`), handed to the guest in
+ * batches, one guest turn per turn of the event loop.
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { hostErrorKind } from './host.js';
@@ -94,25 +94,14 @@ export class HostCalls {
   }
 
   /**
-   * Takes the calls the script made since the last time, which the prelude gathers (see its
-   * `drain`): called inside every slice that runs the script, at its end, so that the host starts
-   * them in the same slice, in the order they were made, as if each had crossed on its own.
+   * Takes the calls the script made since the last time, which the prelude gathers: its `flush`
+   * hands them to `call`, if there are any. Called inside every slice that runs the script, at its
+   * end, so that the host starts them in the same slice, in the order they were made, as if each
+   * had crossed on its own.
    */
   drain(): void {
     if (this.run.interrupted || this.run.done) return;
-    const { ctx } = this;
-    const drained = ctx.callFunction(this.run.drainer!, ctx.undefined);
-    if (drained.error) {
-      if (!this.run.interrupted) ctx.unwrapResult(drained);
-      drained.error.dispose();
-      return;
-    }
-    const batch = drained.value;
-    try {
-      if (ctx.typeof(batch) !== 'undefined') this.accept(this.batchText(batch));
-    } finally {
-      batch.dispose();
-    }
+    this.callGuest(this.run.drainer!, []);
   }
 
   /**

@@ -7,11 +7,11 @@
  * Every guest value the host needs is turned into a string here, in the guest, while the host's
  * interrupt handler meters the time: a `toJSON`, `toString` or getter that never returns is stopped
  * like any other endless loop, and the host only ever copies plain strings of a bounded size.
- * The prelude returns `[describe, tagKind, settle, settleMany, drain]`, which the host calls (also
+ * The prelude returns `[describe, tagKind, settle, settleMany, flush]`, which the host calls (also
  * metered): `describe` reads a thrown value, `tagKind` records the kind of a host call's error (see
  * HostErrorKind in host.ts) where the script can neither reach nor forge it; `describe` reports
- * it. The script's calls wait here in a batch that the host takes with `drain` at the end of each
- * slice (or that goes through `call` sooner: before a sync call, or once it is large); both sides
+ * it. The script's calls wait here in a batch that goes through `call` when the host calls `flush`
+ * at the end of each slice, or sooner: before a sync call, or once it is large; both sides
  * number them 1, 2, … in order, and `settle(id, failed, value)` settles the promise the prelude
  * made for one (a result comes as JSON and is decoded here): the promise's resolvers stay here,
  * out of the script's reach, and the host hands over a result without making and freeing a
@@ -44,9 +44,9 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return json;
   };
   // The host calls cross in batches: a call is a line of the batch (its name, a space, its
-  // arguments' JSON, which has no raw line break), and the host takes the batch (drain) at the end
-  // of each slice, before any sync call (so it sees every call in the order the script made it)
-  // and whenever it reaches LIMITS.batch characters. The calls are numbered 1, 2, … in that order,
+  // arguments' JSON, which has no raw line break), handed to the host (flush) at the end of each
+  // slice, before any sync call (so it sees every call in the order the script made it) and
+  // whenever it reaches LIMITS.batch characters. The calls are numbered 1, 2, … in that order,
   // here and in the host alike, so no id crosses back; their resolvers wait here by id.
   const HostPromise = Promise;
   const waiting = { __proto__: null };
@@ -54,13 +54,11 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   let batch = '';
   // Characters of arguments of the calls in flight; the host counts the same and checks it too.
   let held = 0;
-  const drain = () => {
+  const flush = () => {
+    if (batch === '') return;
     const text = batch;
     batch = '';
-    return text === '' ? undefined : text;
-  };
-  const flush = () => {
-    if (batch !== '') call(drain());
+    call(text);
   };
   const hostSync = (name, json) => {
     flush();
@@ -328,5 +326,5 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return [describeThrown, tagKind, settle, settleMany, drain];
+  return [describeThrown, tagKind, settle, settleMany, flush];
 })`;
