@@ -184,8 +184,9 @@ export class HostCalls {
 
   /**
    * Hands a batch of settled calls to the guest, in order (inside the slice: settling can run guest
-   * code, an Error.prototype setter, say). Results go over together, at most HAND_OVER characters
-   * of JSON at a time so that the guest never holds much more than the results themselves; an
+   * code, an Error.prototype setter, say). Results go over together, as one JSON array with a
+   * header of ids and lengths, at most HAND_OVER characters of JSON at a time so that the guest
+   * never holds much more than the results themselves; an
    * error goes over on its own. Once the interrupt handler has stopped the guest, the rest waits
    * for nothing: the slice ends the run.
    */
@@ -195,7 +196,7 @@ export class HostCalls {
     const flush = () => {
       if (fields.length === 0) return;
       const header = this.ctx.newString(JSON.stringify(fields));
-      const results = this.ctx.newString(payload);
+      const results = this.ctx.newString(`[${payload}]`);
       this.callGuest(this.run.settlers!.many, [header, results]);
       header.dispose();
       results.dispose();
@@ -212,7 +213,7 @@ export class HostCalls {
       }
       const { json } = settled;
       fields.push(settled.id, json === undefined ? -1 : json.length);
-      if (json !== undefined) payload += json;
+      if (json !== undefined) payload += payload === '' ? json : `,${json}`;
       if (payload.length >= HAND_OVER) flush();
     }
     if (!this.run.interrupted) flush();

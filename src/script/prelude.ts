@@ -64,6 +64,11 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     flush();
     return sync(name, json);
   };
+  // The executor of every call's promise: [resolve, reject, characters held] of the newest one.
+  let captured;
+  const capture = (resolve, reject) => {
+    captured = [resolve, reject, 0];
+  };
   const invoke = (name, list) => {
     const json = encode(name, list);
     if (held + json.length > LIMITS.held) {
@@ -76,17 +81,22 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     held += json.length;
     batch += name + ' ' + json + '\\n';
     const id = ++lastId;
-    const promise = new HostPromise((resolve, reject) => {
-      waiting[id] = [resolve, reject, json.length];
-    });
+    const promise = new HostPromise(capture);
+    captured[2] = json.length;
+    waiting[id] = captured;
     if (batch.length >= LIMITS.batch) flush();
     return promise;
   };
-  // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
-  const settle = (id, failed, value) => {
+  // The resolvers of a call, taken from those waiting.
+  const take = (id) => {
     const resolvers = waiting[id];
     delete waiting[id];
     held -= resolvers[2];
+    return resolvers;
+  };
+  // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
+  const settle = (id, failed, value) => {
+    const resolvers = take(id);
     if (failed) return resolvers[1](value);
     let decoded;
     try {
@@ -96,14 +106,29 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     resolvers[0](decoded);
   };
-  // Resolves calls in order, from [id, length, id, length, …] as JSON and their results' JSON end
-  // to end (length -1: no result).
+  // Resolves calls in order, from [id, length, id, length, …] as JSON and the JSON array of their
+  // results (length -1: no result, and none in the array), decoded at once. Should that fail (a
+  // result too deep for the stack, say), each result is decoded on its own and fails alone.
   const settleMany = (header, payload) => {
     const fields = parse(header);
-    let at = 0;
+    let values;
+    try {
+      values = parse(payload);
+    } catch (_) {
+      values = undefined;
+    }
+    let at = 1;
+    let next = 0;
     for (let i = 0; i < fields.length; i += 2) {
       const length = fields[i + 1];
-      settle(fields[i], false, length < 0 ? undefined : apply(cut, payload, [at, (at += length)]));
+      if (length < 0) {
+        take(fields[i])[0](undefined);
+      } else if (values !== undefined) {
+        take(fields[i])[0](values[next++]);
+      } else {
+        settle(fields[i], false, apply(cut, payload, [at, at + length]));
+      }
+      if (length >= 0) at += length + 1;
     }
   };
   const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { type BridgeRun, HostCalls } from '../../src/script/host-calls.js';
 import { newInstance } from '../../src/script/instance.js';
+import { PRELUDE } from '../../src/script/prelude.js';
 import { DEFAULT_LIMITS, GUEST_LIMITS, type HostBridge } from '../../src/script/sandbox.js';
 import { runSandboxed } from './sandboxed.js';
 
@@ -186,8 +187,9 @@ describe('a batch of calls, read by the host', () => {
   const one = (id, failed, value) => { got.push(id + (failed ? ' failed: ' + value.message : ' ' + value)); };
   const many = (header, payload) => {
     const fields = JSON.parse(header);
-    let at = 0;
-    for (let i = 0; i < fields.length; i += 2) one(fields[i], false, payload.slice(at, (at += fields[i + 1])));
+    const values = JSON.parse(payload);
+    let next = 0;
+    for (let i = 0; i < fields.length; i += 2) one(fields[i], false, fields[i + 1] < 0 ? undefined : values[next++]);
   };
   return [one, many, () => got.sort().join('|')];
 })()`),
@@ -236,6 +238,46 @@ describe('a batch of calls, read by the host', () => {
     ]);
     settled.dispose();
     for (const handle of [one, many, got, fakeGuest, call, sync]) handle.dispose();
+    ctx.dispose();
+    runtime.dispose();
+  });
+});
+
+describe("the prelude's settleMany", () => {
+  test('decodes a batch of results at once, or each on its own when the batch cannot be decoded', async () => {
+    const { runtime, ctx } = await newInstance(DEFAULT_LIMITS);
+    const call = ctx.newFunction('call', () => ctx.undefined);
+    const sync = ctx.newFunction('sync', () => ctx.undefined);
+    const installer = ctx.unwrapResult(ctx.evalCode(PRELUDE));
+    const limits = ctx.unwrapResult(ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`));
+    const installed = ctx.unwrapResult(
+      ctx.callFunction(installer, ctx.undefined, call, sync, ctx.undefined, ctx.null, limits),
+    );
+    const many = ctx.getProp(installed, 3);
+    const seen = ctx.unwrapResult(
+      ctx.evalCode(`const seen = [];
+for (const p of ['a', 'b', 'c', 'd', 'e']) agent(p).then((v) => seen.push(p + ' ' + JSON.stringify(v)), (e) => seen.push(p + ' failed ' + e.name));
+seen`),
+    );
+    const hand = (fields: number[], payload: string) => {
+      const header = ctx.newString(JSON.stringify(fields));
+      const results = ctx.newString(payload);
+      ctx.unwrapResult(ctx.callFunction(many, ctx.undefined, header, results)).dispose();
+      header.dispose();
+      results.dispose();
+      ctx.unwrapResult(runtime.executePendingJobs());
+    };
+    // Results of calls 1 and 2 (and 3, undefined) as one array; then 4 and 5, one of them broken.
+    hand([1, 4, 3, -1, 2, 10], '["x1",{"n":[1,2]}]');
+    hand([4, 3, 5, 4], '["y",{"n}]');
+    expect(ctx.dump(seen)).toEqual([
+      'a "x1"',
+      'c undefined',
+      'b {"n":[1,2]}',
+      'd "y"',
+      'e failed SyntaxError',
+    ]);
+    for (const handle of [seen, many, installed, limits, installer, call, sync]) handle.dispose();
     ctx.dispose();
     runtime.dispose();
   });
