@@ -64,11 +64,14 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     flush();
     return sync(name, json);
   };
-  // The executor of every call's promise: [resolve, reject, characters held] of the newest one.
+  // The executor of every call's promise. A call waits as [resolve, reject, characters held], and
+  // parallel() may add [item, index, promise] to be told of its result (see watchCall).
   let captured;
   const capture = (resolve, reject) => {
     captured = [resolve, reject, 0];
   };
+  // The promise of the newest call, whose id is lastId.
+  let lastPromise;
   const invoke = (name, list) => {
     const json = encode(name, list);
     if (held + json.length > LIMITS.held) {
@@ -84,27 +87,41 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     const promise = new HostPromise(capture);
     captured[2] = json.length;
     waiting[id] = captured;
+    lastPromise = promise;
     if (batch.length >= LIMITS.batch) flush();
     return promise;
   };
-  // The resolvers of a call, taken from those waiting.
+  // A call, taken from those waiting.
   const take = (id) => {
-    const resolvers = waiting[id];
+    const call = waiting[id];
     delete waiting[id];
-    held -= resolvers[2];
-    return resolvers;
+    held -= call[2];
+    return call;
+  };
+  // A primitive result also goes straight to the parallel() item waiting for it; an object (which
+  // its promise may adopt, as a thenable) and an error go through a reaction, as any promise's do.
+  const fulfil = (call, value) => {
+    call[0](value);
+    const item = call[3];
+    if (item === undefined) return;
+    if (value !== null && typeof value === 'object') item.watch(call[4], call[5]);
+    else item.fulfilled(call[4], value);
+  };
+  const fail = (call, error) => {
+    call[1](error);
+    if (call[3] !== undefined) call[3].watch(call[4], call[5]);
   };
   // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
   const settle = (id, failed, value) => {
-    const resolvers = take(id);
-    if (failed) return resolvers[1](value);
+    const call = take(id);
+    if (failed) return fail(call, value);
     let decoded;
     try {
       decoded = decode(value);
     } catch (e) {
-      return resolvers[1](e);
+      return fail(call, e);
     }
-    resolvers[0](decoded);
+    fulfil(call, decoded);
   };
   // Resolves calls in order, from [id, length, id, length, …] as JSON and the JSON array of their
   // results (length -1: no result, and none in the array), decoded at once. Should that fail (a
@@ -122,14 +139,25 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     for (let i = 0; i < fields.length; i += 2) {
       const length = fields[i + 1];
       if (length < 0) {
-        take(fields[i])[0](undefined);
+        fulfil(take(fields[i]), undefined);
       } else if (values !== undefined) {
-        take(fields[i])[0](values[next++]);
+        fulfil(take(fields[i]), values[next++]);
       } else {
         settle(fields[i], false, apply(cut, payload, [at, at + length]));
       }
       if (length >= 0) at += length + 1;
     }
+  };
+  // Whether a parallel() item's value is the promise of a call in flight that nothing else
+  // watches for parallel(): then the item waits on the call itself, with no reaction of its own.
+  const watchCall = (value, item, index) => {
+    if (value !== lastPromise) return false;
+    const call = waiting[lastId];
+    if (call === undefined || call[3] !== undefined) return false;
+    call[3] = item;
+    call[4] = index;
+    call[5] = value;
+    return true;
   };
   const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));
   const define = (name, value) =>
@@ -197,9 +225,10 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return invoke('agent', [prompt, opts === undefined ? null : opts]);
   });
 
-  // One reaction per item: each item's promise settles its place in the list, and the last one
-  // resolves the whole, as Promise.all over the items' own .then(undefined, handler) would but
-  // with half the promises. A hole in the list is skipped, as map() would, and gives undefined.
+  // One reaction per item at most: each item's promise settles its place in the list, and the
+  // last one resolves the whole, as Promise.all over the items' own .then(undefined, handler)
+  // would but with half the promises; an item that is a host call's promise waits on the call
+  // itself (see watchCall). A hole in the list is skipped, as map() would, and gives undefined.
   const promiseResolve = Promise.resolve;
   const promiseThen = Promise.prototype.then;
   define('parallel', function parallel(thunks) {
@@ -225,6 +254,24 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     const done = () => {
       if (--left === 0) resolveAll(results);
     };
+    const item = {
+      fulfilled: (i, value) => {
+        results[i] = value;
+        done();
+      },
+      failed: (i, e) => {
+        try {
+          report('parallel item ' + i, e);
+        } catch (error) {
+          rejectAll(error);
+          return;
+        }
+        results[i] = null;
+        done();
+      },
+      watch: (i, pending) =>
+        apply(promiseThen, pending, [(value) => item.fulfilled(i, value), (e) => item.failed(i, e)]),
+    };
     for (let i = 0; i < count; i++) {
       results[i] = undefined;
       const thunk = thunks[i];
@@ -234,29 +281,16 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       }
       let pending;
       try {
-        pending = apply(promiseResolve, HostPromise, [thunk()]);
+        const value = thunk();
+        if (watchCall(value, item, i)) continue;
+        pending = apply(promiseResolve, HostPromise, [value]);
       } catch (e) {
         report('parallel item ' + i, e);
         results[i] = null;
         done();
         continue;
       }
-      apply(promiseThen, pending, [
-        (value) => {
-          results[i] = value;
-          done();
-        },
-        (e) => {
-          try {
-            report('parallel item ' + i, e);
-          } catch (error) {
-            rejectAll(error);
-            return;
-          }
-          results[i] = null;
-          done();
-        },
-      ]);
+      item.watch(i, pending);
     }
     done();
     return all;

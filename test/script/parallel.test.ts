@@ -101,4 +101,76 @@ return out;`,
     );
     expect(outcome).toEqual({ ok: true, value: ['threw unreadable', 'rejected unreadable'] });
   });
+
+  test('host calls as items: objects, failures, one promise twice, a call already settled, a call not returned', async () => {
+    const failed: unknown[][] = [];
+    const host: HostBridge = {
+      call: async (_name, args) => {
+        const prompt = String(args[0]);
+        if (prompt.startsWith('bad')) throw new Error(`refused ${prompt}`);
+        if (prompt.startsWith('obj')) return { prompt, list: [1, 2] };
+        if (prompt === 'none') return undefined;
+        return `done ${prompt}`;
+      },
+      sync: (name, args) => {
+        if (name === 'itemFailed') failed.push(args);
+        return undefined;
+      },
+    };
+    const outcome = await runSandboxed(
+      `const early = agent('early');
+await early;
+const twice = agent('twice');
+const seen = [];
+const out = await parallel([
+  () => agent('a'),
+  () => agent('obj1'),
+  () => agent('bad1'),
+  () => twice,
+  () => twice,
+  () => early,
+  () => { const first = agent('first'); agent('second'); return first; },
+  () => agent('none'),
+  () => agent('bad2').then((v) => v, (e) => { seen.push(e.message); throw e; }),
+]);
+return { out, seen };`,
+      { host },
+    );
+    expect(outcome).toEqual({
+      ok: true,
+      value: {
+        out: [
+          'done a',
+          { prompt: 'obj1', list: [1, 2] },
+          null,
+          'done twice',
+          'done twice',
+          'done early',
+          'done first',
+          null,
+          null,
+        ],
+        seen: ['refused bad2'],
+      },
+    });
+    expect(failed).toEqual([
+      ['parallel item 2', 'refused bad1'],
+      ['parallel item 8', 'refused bad2'],
+    ]);
+  });
+
+  test("an item's result is what its promise resolves to, even with a then on Object.prototype", async () => {
+    const host: HostBridge = {
+      call: async (_name, args) => ({ prompt: String(args[0]) }),
+      sync: () => undefined,
+    };
+    const outcome = await runSandboxed(
+      `const out = await parallel([() => agent('a'), () => agent('b')]);
+Object.prototype.then = function (resolve) { delete Object.prototype.then; resolve('adopted'); };
+const adopted = await parallel([() => agent('c')]);
+return [out, adopted];`,
+      { host },
+    );
+    expect(outcome).toEqual({ ok: true, value: [[{ prompt: 'a' }, { prompt: 'b' }], ['adopted']] });
+  });
 });
