@@ -67,8 +67,9 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   // The executor of every call's promise. A call waits as [resolve, reject, characters held], and
   // parallel() may add [item, index, promise] to be told of its result (see watchCall).
   let captured;
+  // All six places are the record's own, so that none is read from Array.prototype.
   const capture = (resolve, reject) => {
-    captured = [resolve, reject, 0];
+    captured = [resolve, reject, 0, undefined, 0, undefined];
   };
   // The promise of the newest call, whose id is lastId.
   let lastPromise;
@@ -231,6 +232,8 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   // itself (see watchCall). A hole in the list is skipped, as map() would, and gives undefined.
   const promiseResolve = Promise.resolve;
   const promiseThen = Promise.prototype.then;
+  const ListOf = Array;
+  const listFrom = Array.from;
   define('parallel', function parallel(thunks) {
     checkList('parallel', thunks, 'functions');
     const count = thunks.length;
@@ -249,7 +252,8 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       resolveAll = resolve;
       rejectAll = reject;
     });
-    const results = [];
+    // Its own places from the start, as Promise.all's list has: no setter on Array.prototype runs.
+    const results = apply(listFrom, ListOf, [{ __proto__: null, length: count }]);
     let left = count + 1;
     const done = () => {
       if (--left === 0) resolveAll(results);
@@ -273,7 +277,6 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         apply(promiseThen, pending, [(value) => item.fulfilled(i, value), (e) => item.failed(i, e)]),
     };
     for (let i = 0; i < count; i++) {
-      results[i] = undefined;
       const thunk = thunks[i];
       if (thunk === undefined && !(i in thunks)) {
         done();

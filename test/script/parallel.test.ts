@@ -173,4 +173,23 @@ return [out, adopted];`,
     );
     expect(outcome).toEqual({ ok: true, value: [[{ prompt: 'a' }, { prompt: 'b' }], ['adopted']] });
   });
+
+  test('a script that puts accessors on Array.prototype places does not change its results', async () => {
+    const { host } = recordingHost();
+    const outcome = await runSandboxed(
+      `let seen = '';
+for (const place of [0, 1, 3, 4, 5]) {
+  Object.defineProperty(Array.prototype, place, {
+    get() { seen += 'g' + place + ' '; return { fulfilled() { throw new Error('forged'); }, watch() {} }; },
+    set(v) { seen += 's' + place + ' '; },
+    configurable: true,
+  });
+}
+const out = await parallel([() => agent('a'), () => 2, () => agent('b')]);
+for (const place of [0, 1, 3, 4, 5]) delete Array.prototype[place];
+return [out[0], out[1], out[2]];`,
+      { host },
+    );
+    expect(outcome).toEqual({ ok: true, value: ['done a', 2, 'done b'] });
+  });
 });
