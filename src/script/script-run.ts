@@ -17,7 +17,7 @@ import {
 import { type BridgeRun, HostCalls } from './host-calls.js';
 import { GUEST_LIMITS, type SandboxLimits } from './limits.js';
 import { GuestMeter, SliceInterrupted } from './meter.js';
-import { PRELUDE } from './prelude.js';
+import { PRELUDE_SOURCE } from './prelude.js';
 import { readResult, wrapScript } from './program.js';
 import type { SandboxOptions } from './sandbox-options.js';
 
@@ -218,7 +218,7 @@ export class ScriptRun implements BridgeRun {
     // The runtime's globals; trusted code, but it runs in a slice like everything in the instance.
     return this.slice(() => {
       owned.push(call, sync);
-      const evaluated = ctx.evalCode(PRELUDE, 'dwf:runtime');
+      const evaluated = ctx.evalCode(PRELUDE_SOURCE, 'dwf:runtime');
       if (evaluated.error) return evaluated.error;
       const installer = evaluated.value;
       owned.push(installer);

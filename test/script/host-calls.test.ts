@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { type BridgeRun, HostCalls } from '../../src/script/host-calls.js';
 import { newInstance } from '../../src/script/instance.js';
-import { PRELUDE } from '../../src/script/prelude.js';
+import { PRELUDE_SOURCE } from '../../src/script/prelude.js';
 import { DEFAULT_LIMITS, GUEST_LIMITS, type HostBridge } from '../../src/script/sandbox.js';
 import { runSandboxed } from './sandboxed.js';
 
@@ -248,7 +248,7 @@ describe("the prelude's settleMany", () => {
     const { runtime, ctx } = await newInstance(DEFAULT_LIMITS);
     const call = ctx.newFunction('call', () => ctx.undefined);
     const sync = ctx.newFunction('sync', () => ctx.undefined);
-    const installer = ctx.unwrapResult(ctx.evalCode(PRELUDE));
+    const installer = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE));
     const limits = ctx.unwrapResult(ctx.evalCode(`(${JSON.stringify(GUEST_LIMITS)})`));
     const installed = ctx.unwrapResult(
       ctx.callFunction(installer, ctx.undefined, call, sync, ctx.undefined, ctx.null, limits),
