@@ -186,9 +186,8 @@ export class HostCalls {
    * Hands a batch of settled calls to the guest, in order (inside the slice: settling can run guest
    * code, an Error.prototype setter, say). Results go over together, as one JSON array with a
    * header of ids and lengths, at most HAND_OVER characters of JSON at a time so that the guest
-   * never holds much more than the results themselves; an
-   * error goes over on its own. Once the interrupt handler has stopped the guest, the rest waits
-   * for nothing: the slice ends the run.
+   * never holds much more than the results themselves; an error goes over on its own. Once the
+   * interrupt handler has stopped the guest, the rest waits for nothing: the slice ends the run.
    */
   private handOver(batch: Settled[]) {
     let fields: number[] = [];

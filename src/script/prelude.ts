@@ -64,10 +64,10 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     flush();
     return sync(name, json);
   };
-  // The executor of every call's promise. A call waits as [resolve, reject, characters held], and
-  // parallel() may add [item, index, promise] to be told of its result (see watchCall).
+  // The executor of every call's promise. A call's waiter is [resolve, reject, characters held],
+  // to which parallel() may add [item, index, promise] to be told of its result (see watchCall).
   let captured;
-  // All six places are the record's own, so that none is read from Array.prototype.
+  // All six places are the waiter's own, so that none is read from Array.prototype.
   const capture = (resolve, reject) => {
     captured = [resolve, reject, 0, undefined, 0, undefined];
   };
@@ -92,37 +92,37 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     if (batch.length >= LIMITS.batch) flush();
     return promise;
   };
-  // A call, taken from those waiting.
+  // A call's waiter, taken from those waiting.
   const take = (id) => {
-    const call = waiting[id];
+    const waiter = waiting[id];
     delete waiting[id];
-    held -= call[2];
-    return call;
+    held -= waiter[2];
+    return waiter;
   };
   // A primitive result also goes straight to the parallel() item waiting for it; an object (which
   // its promise may adopt, as a thenable) and an error go through a reaction, as any promise's do.
-  const fulfil = (call, value) => {
-    call[0](value);
-    const item = call[3];
+  const fulfil = (waiter, value) => {
+    waiter[0](value);
+    const item = waiter[3];
     if (item === undefined) return;
-    if (value !== null && typeof value === 'object') item.watch(call[4], call[5]);
-    else item.fulfilled(call[4], value);
+    if (value !== null && typeof value === 'object') item.watch(waiter[4], waiter[5]);
+    else item.fulfilled(waiter[4], value);
   };
-  const fail = (call, error) => {
-    call[1](error);
-    if (call[3] !== undefined) call[3].watch(call[4], call[5]);
+  const fail = (waiter, error) => {
+    waiter[1](error);
+    if (waiter[3] !== undefined) waiter[3].watch(waiter[4], waiter[5]);
   };
   // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
   const settle = (id, failed, value) => {
-    const call = take(id);
-    if (failed) return fail(call, value);
+    const waiter = take(id);
+    if (failed) return fail(waiter, value);
     let decoded;
     try {
       decoded = decode(value);
     } catch (e) {
-      return fail(call, e);
+      return fail(waiter, e);
     }
-    fulfil(call, decoded);
+    fulfil(waiter, decoded);
   };
   // Resolves calls in order, from [id, length, id, length, …] as JSON and the JSON array of their
   // results (length -1: no result, and none in the array), decoded at once. Should that fail (a
@@ -153,11 +153,11 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   // watches for parallel(): then the item waits on the call itself, with no reaction of its own.
   const watchCall = (value, item, index) => {
     if (value !== lastPromise) return false;
-    const call = waiting[lastId];
-    if (call === undefined || call[3] !== undefined) return false;
-    call[3] = item;
-    call[4] = index;
-    call[5] = value;
+    const waiter = waiting[lastId];
+    if (waiter === undefined || waiter[3] !== undefined) return false;
+    waiter[3] = item;
+    waiter[4] = index;
+    waiter[5] = value;
     return true;
   };
   const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));
