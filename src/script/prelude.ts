@@ -1,3 +1,5 @@
+import { CALLS } from './prelude-calls.js';
+
 /**
  * The workflow language's globals, written in the guest's own JavaScript so that `parallel` and
  * `pipeline` have exactly the language's semantics with no host round trip per item. The host
@@ -15,7 +17,8 @@
  * number them 1, 2, … in order, and `settle(id, failed, value)` settles the promise the prelude
  * made for one (a result comes as JSON and is decoded here): the promise's resolvers stay here,
  * out of the script's reach, and the host hands over a result without making and freeing a
- * promise's handles; `settleMany` hands over many results in one call.
+ * promise's handles; `settleMany` hands over many results in one call. That part of the prelude
+ * is in prelude-calls.ts.
  * `LIMITS` (`GUEST_LIMITS` in limits.ts) is filled in by the host.
  */
 export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
@@ -29,10 +32,11 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   const cut = String.prototype.slice;
   const MAX_LIST = LIMITS.list;
   const decode = (s) => (s === undefined ? undefined : parse(s));
+  // A text cut to max characters, with a note; the slice is the one taken above, not the script's.
   const clip = (text, max, what) =>
     text.length <= max
       ? text
-      : text.slice(0, max) + ' … [' + what + ' cut: ' + (text.length - max) + ' of ' + text.length + ' characters not shown]';
+      : apply(cut, text, [0, max]) + ' … [' + what + ' cut: ' + (text.length - max) + ' of ' + text.length + ' characters not shown]';
   const encode = (name, list) => {
     const json = stringify(list);
     if (json.length > LIMITS.call) {
@@ -43,123 +47,7 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     return json;
   };
-  // The host calls cross in batches: a call is a line of the batch (its name, a space, its
-  // arguments' JSON, which has no raw line break), handed to the host (flush) at the end of each
-  // slice, before any sync call (so it sees every call in the order the script made it) and
-  // whenever it reaches LIMITS.batch characters. The calls are numbered 1, 2, … in that order,
-  // here and in the host alike, so no id crosses back; their resolvers wait here by id.
-  const HostPromise = Promise;
-  const waiting = { __proto__: null };
-  let lastId = 0;
-  let batch = '';
-  // Characters of arguments of the calls in flight; the host counts the same and checks it too.
-  let held = 0;
-  const flush = () => {
-    if (batch === '') return;
-    const text = batch;
-    batch = '';
-    call(text);
-  };
-  const hostSync = (name, json) => {
-    flush();
-    return sync(name, json);
-  };
-  // The executor of every call's promise. A call's waiter is [resolve, reject, characters held],
-  // to which parallel() may add [item, index, promise] to be told of its result (see watchCall).
-  let captured;
-  // All six places are the waiter's own, so that none is read from Array.prototype.
-  const capture = (resolve, reject) => {
-    captured = [resolve, reject, 0, undefined, 0, undefined];
-  };
-  // The promise of the newest call, whose id is lastId.
-  let lastPromise;
-  const invoke = (name, list) => {
-    const json = encode(name, list);
-    if (held + json.length > LIMITS.held) {
-      throw new RangeError(
-        name + '(): the calls still in flight hold ' + held + ' characters of prompts and arguments, and this one ' +
-          json.length + ' more; the limit is ' + LIMITS.held + ' at once. Start fewer agents at a time ' +
-          '(pipeline() or batches), or pass shorter prompts.',
-      );
-    }
-    held += json.length;
-    batch += name + ' ' + json + '\\n';
-    const id = ++lastId;
-    const promise = new HostPromise(capture);
-    captured[2] = json.length;
-    waiting[id] = captured;
-    lastPromise = promise;
-    if (batch.length >= LIMITS.batch) flush();
-    return promise;
-  };
-  // A call's waiter, taken from those waiting.
-  const take = (id) => {
-    const waiter = waiting[id];
-    delete waiting[id];
-    held -= waiter[2];
-    return waiter;
-  };
-  // A primitive result also goes straight to the parallel() item waiting for it; an object (which
-  // its promise may adopt, as a thenable) and an error go through a reaction, as any promise's do.
-  const fulfil = (waiter, value) => {
-    waiter[0](value);
-    const item = waiter[3];
-    if (item === undefined) return;
-    if (value !== null && typeof value === 'object') item.watch(waiter[4], waiter[5]);
-    else item.fulfilled(waiter[4], value);
-  };
-  const fail = (waiter, error) => {
-    waiter[1](error);
-    if (waiter[3] !== undefined) waiter[3].watch(waiter[4], waiter[5]);
-  };
-  // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
-  const settle = (id, failed, value) => {
-    const waiter = take(id);
-    if (failed) return fail(waiter, value);
-    let decoded;
-    try {
-      decoded = decode(value);
-    } catch (e) {
-      return fail(waiter, e);
-    }
-    fulfil(waiter, decoded);
-  };
-  // Resolves calls in order, from [id, length, id, length, …] as JSON and the JSON array of their
-  // results (length -1: no result, and none in the array), decoded at once. Should that fail (a
-  // result too deep for the stack, say), each result is decoded on its own and fails alone.
-  const settleMany = (header, payload) => {
-    const fields = parse(header);
-    let values;
-    try {
-      values = parse(payload);
-    } catch (_) {
-      values = undefined;
-    }
-    let at = 1;
-    let next = 0;
-    for (let i = 0; i < fields.length; i += 2) {
-      const length = fields[i + 1];
-      if (length < 0) {
-        fulfil(take(fields[i]), undefined);
-      } else if (values !== undefined) {
-        fulfil(take(fields[i]), values[next++]);
-      } else {
-        settle(fields[i], false, apply(cut, payload, [at, at + length]));
-      }
-      if (length >= 0) at += length + 1;
-    }
-  };
-  // Whether a parallel() item's value is the promise of a call in flight that nothing else
-  // watches for parallel(): then the item waits on the call itself, with no reaction of its own.
-  const watchCall = (value, item, index) => {
-    if (value !== lastPromise) return false;
-    const waiter = waiting[lastId];
-    if (waiter === undefined || waiter[3] !== undefined) return false;
-    waiter[3] = item;
-    waiter[4] = index;
-    waiter[5] = value;
-    return true;
-  };
+${CALLS}
   const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
@@ -184,12 +72,16 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   };
 
   /** A thrown value as JSON {name?, message, stack?}; reading it may run the script's getters. */
+  // Written on an object with no prototype and read by index, so that no toJSON, setter or
+  // iterator the script puts on Object.prototype or Array.prototype can change or add a part.
+  const PARTS = ['name', 'message', 'stack'];
   const describeThrown = (e) => {
-    const out = {};
+    const out = { __proto__: null };
     if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
       const kind = apply(getKind, kinds, [e]);
       if (kind !== undefined) out.kind = kind;
-      for (const key of ['name', 'message', 'stack']) {
+      for (let i = 0; i < 3; i++) {
+        const key = PARTS[i];
         try {
           const value = e[key];
           if (value !== undefined && value !== null) out[key] = clip(toText(value), LIMITS.text, key);
@@ -275,6 +167,13 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       },
       watch: (i, pending) =>
         apply(promiseThen, pending, [(value) => item.fulfilled(i, value), (e) => item.failed(i, e)]),
+      watchLater: (i, pending) => {
+        try {
+          item.watch(i, pending);
+        } catch (error) {
+          rejectAll(error);
+        }
+      },
     };
     for (let i = 0; i < count; i++) {
       const thunk = thunks[i];
@@ -329,8 +228,14 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   });
 
   // One line is cut to LIMITS.logLine characters, with a note saying how much was cut.
+  // The line is joined here, not by the script's Array.prototype.map or join: it is a string.
   const log = function log(...parts) {
-    const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
+    let line = '';
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      const text = typeof p === 'string' ? p : stringify(p);
+      line += (i === 0 ? '' : ' ') + (text === undefined ? '' : text);
+    }
     hostSync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
   };
   define('log', log);
