@@ -49,21 +49,28 @@ export const CALLS = `  // The host calls cross in batches: a call is a line of 
           '(pipeline() or batches), or pass shorter prompts.',
       );
     }
-    // Whatever can fail (out of memory) comes before the call joins the batch, or after it is
-    // numbered: the host never has a call whose number the prelude did not count. Should the
-    // waiter not be recorded, the call's result is dropped (take), as the script saw agent() throw.
+    // Whatever can fail (out of memory) comes before the call joins the batch, and undoes what
+    // it must: the host never has a call that the prelude does not wait for.
     const promise = new HostPromise(capture);
     const waiter = captured;
     waiter[2] = json.length;
-    batch += name + ' ' + json + '\\n';
-    const id = ++lastId;
+    const line = name + ' ' + json + '\\n';
+    const id = lastId + 1;
     waiting[id] = waiter;
+    try {
+      batch += line;
+    } catch (e) {
+      delete waiting[id];
+      throw e;
+    }
+    lastId = id;
     held += json.length;
     lastPromise = promise;
     if (batch.length >= LIMITS.batch) flush();
     return promise;
   };
-  // A call's waiter, taken from those waiting.
+  // A call's waiter, taken from those waiting (none, should the host ever answer a call the
+  // prelude does not count: its result is dropped rather than the settling of the others).
   const take = (id) => {
     const waiter = waiting[id];
     if (waiter === undefined) return undefined;

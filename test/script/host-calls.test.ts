@@ -270,8 +270,8 @@ seen`),
     // Results of calls 1 and 2 (and 3, undefined) as one array; then 4 and 5, one of them broken.
     hand([1, 4, 3, -1, 2, 10], '["x1",{"n":[1,2]}]');
     hand([4, 3, 5, 4], '["y",{"n}]');
-    // A result for a call the prelude does not wait for (its agent() threw out of memory after the
-    // call joined the batch) is dropped, and the others still settle.
+    // A result for a call the prelude does not wait for (which the host should never send) is
+    // dropped, and the others still settle.
     hand([99, 4], '["lost"]');
     expect(ctx.dump(seen)).toEqual([
       'a "x1"',
