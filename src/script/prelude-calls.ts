@@ -51,8 +51,12 @@ export const CALLS = `  // The host calls cross in batches: a call is a line of 
     }
     // Whatever can fail (out of memory) comes before the call joins the batch, and undoes what
     // it must: the host never has a call that the prelude does not wait for.
+    // The executor cannot throw out of the constructor (a promise catches it): should it fail to
+    // make the waiter (out of memory), no waiter of an earlier call may stand in for this one.
+    captured = undefined;
     const promise = new HostPromise(capture);
     const waiter = captured;
+    if (waiter === undefined) throw new RangeError(name + '(): out of memory');
     waiter[2] = json.length;
     const line = name + ' ' + json + '\\n';
     const id = lastId + 1;
@@ -69,11 +73,14 @@ export const CALLS = `  // The host calls cross in batches: a call is a line of 
     if (batch.length >= LIMITS.batch) flush();
     return promise;
   };
-  // A call's waiter, taken from those waiting (none, should the host ever answer a call the
-  // prelude does not count: its result is dropped rather than the settling of the others).
+  // A call's waiter, taken from those waiting. Both sides count the calls alike: a result for a
+  // call nobody waits for means they no longer do, and the run ends here, saying so, rather than
+  // a result ever reaching the wrong call.
   const take = (id) => {
     const waiter = waiting[id];
-    if (waiter === undefined) return undefined;
+    if (waiter === undefined) {
+      throw new Error('dwf: the host answered call #' + id + ', which the script is not waiting for');
+    }
     delete waiting[id];
     held -= waiter[2];
     return waiter;
@@ -83,7 +90,6 @@ export const CALLS = `  // The host calls cross in batches: a call is a line of 
   // (The script's own code may run in a watch, a constructor getter on its promise, say: what it
   // throws fails that parallel(), never the settling of the other results.)
   const fulfil = (waiter, value) => {
-    if (waiter === undefined) return;
     waiter[0](value);
     const item = waiter[3];
     if (item === undefined) return;
@@ -91,7 +97,6 @@ export const CALLS = `  // The host calls cross in batches: a call is a line of 
     else item.fulfilled(waiter[4], value);
   };
   const fail = (waiter, error) => {
-    if (waiter === undefined) return;
     waiter[1](error);
     if (waiter[3] !== undefined) waiter[3].watchLater(waiter[4], waiter[5]);
   };

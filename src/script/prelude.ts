@@ -48,7 +48,9 @@ export const PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return json;
   };
 ${CALLS}
-  const invokeSync = (name, list) => decode(hostSync(name, stringify(list)));
+  // Every sync call's arguments go through encode, so none longer than LIMITS.call reaches the
+  // host, whatever toJSON the script gives a list or its items.
+  const invokeSync = (name, list) => decode(hostSync(name, encode(name, list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
   const describe = (e) =>
@@ -62,7 +64,7 @@ ${CALLS}
       );
     }
   };
-  const report = (where, error) => hostSync('itemFailed', stringify([where, describe(error)]));
+  const report = (where, error) => hostSync('itemFailed', encode('itemFailed', [where, describe(error)]));
   // Taken before the script runs, so a script that replaces them cannot read or forge a kind.
   const kinds = new WeakMap();
   const getKind = WeakMap.prototype.get;
@@ -224,7 +226,7 @@ ${CALLS}
     if (text.length > LIMITS.phase) {
       throw new RangeError('phase(title): the title is ' + text.length + ' characters; the limit is ' + LIMITS.phase);
     }
-    hostSync('phase', stringify([text]));
+    hostSync('phase', encode('phase', [text]));
   });
 
   // One line is cut to LIMITS.logLine characters, with a note saying how much was cut.
@@ -236,7 +238,7 @@ ${CALLS}
       const text = typeof p === 'string' ? p : stringify(p);
       line += (i === 0 ? '' : ' ') + (text === undefined ? '' : text);
     }
-    hostSync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
+    hostSync('log', encode('log', [clip(line, LIMITS.logLine, 'log line')]));
   };
   define('log', log);
   define('console', Object.freeze({ log, info: log, warn: log, error: log, debug: log }));

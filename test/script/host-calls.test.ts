@@ -244,7 +244,7 @@ describe('a batch of calls, read by the host', () => {
 });
 
 describe("the prelude's settleMany", () => {
-  test('decodes a batch of results at once, or each on its own when it cannot; drops a result nobody waits for', async () => {
+  test('decodes a batch of results at once, or each on its own when it cannot; refuses a result nobody waits for', async () => {
     const { runtime, ctx } = await newInstance(DEFAULT_LIMITS);
     const call = ctx.newFunction('call', () => ctx.undefined);
     const sync = ctx.newFunction('sync', () => ctx.undefined);
@@ -270,9 +270,9 @@ seen`),
     // Results of calls 1 and 2 (and 3, undefined) as one array; then 4 and 5, one of them broken.
     hand([1, 4, 3, -1, 2, 10], '["x1",{"n":[1,2]}]');
     hand([4, 3, 5, 4], '["y",{"n}]');
-    // A result for a call the prelude does not wait for (which the host should never send) is
-    // dropped, and the others still settle.
-    hand([99, 4], '["lost"]');
+    // A result for a call the prelude does not wait for (which the host should never send) means
+    // the two sides no longer count alike: settling fails, saying so, instead of dropping it.
+    expect(() => hand([99, 4], '["lost"]')).toThrow(/answered call #99, which the script is not waiting for/);
     expect(ctx.dump(seen)).toEqual([
       'a "x1"',
       'c undefined',
