@@ -62365,15 +62365,16 @@ var ZERO_USAGE = Object.freeze({
   cacheWriteTokens: 0
 });
 function addCounts(a, b) {
-  const write1h = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
-  return {
+  const sum2 = {
     inputTokens: a.inputTokens + b.inputTokens,
     outputTokens: a.outputTokens + b.outputTokens,
     cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    // The optional parts appear only when there is something in them (usage stays the four counts otherwise).
-    ...a.cacheWrite1hTokens !== void 0 || b.cacheWrite1hTokens !== void 0 ? { cacheWrite1hTokens: write1h } : {}
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens
   };
+  if (a.cacheWrite1hTokens !== void 0 || b.cacheWrite1hTokens !== void 0) {
+    sum2.cacheWrite1hTokens = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
+  }
+  return sum2;
 }
 function addUsage(a, b) {
   const sum2 = addCounts(a, b);
@@ -62405,14 +62406,7 @@ function requestText(request2) {
   return request2.system + (request2.tools ? JSON.stringify(request2.tools) : "") + request2.messages.map(messageText).join("\n");
 }
 function textReply(text2, usage, model, output2) {
-  return {
-    text: text2,
-    ...output2 !== void 0 ? { output: output2 } : {},
-    toolCalls: [],
-    content: [{ type: "text", text: text2 }],
-    usage,
-    model
-  };
+  return output2 !== void 0 ? { text: text2, output: output2, toolCalls: [], content: [{ type: "text", text: text2 }], usage, model } : { text: text2, toolCalls: [], content: [{ type: "text", text: text2 }], usage, model };
 }
 function abortableSleep(ms, signal) {
   if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
@@ -64074,10 +64068,13 @@ var JsonLines = class {
   /** Writes every buffered line now, in one write. */
   flush() {
     if (this.fd === void 0 || this.buffer.length === 0) return;
-    const bytes = Buffer.from(`${this.buffer.join("\n")}
-`);
+    this.buffer.push("");
+    const text2 = this.buffer.join("\n");
     this.buffer = [];
-    for (let at3 = 0; at3 < bytes.length; ) at3 += writeSync2(this.fd, bytes, at3);
+    const written = writeSync2(this.fd, text2);
+    if (written === Buffer.byteLength(text2)) return;
+    const bytes = Buffer.from(text2);
+    for (let at3 = written; at3 < bytes.length; ) at3 += writeSync2(this.fd, bytes, at3);
   }
   close() {
     this.flush();
@@ -64316,8 +64313,14 @@ function isBatchModel(model) {
   const query = model.split("?")[1];
   return query !== void 0 && new URLSearchParams(query).get("batch") === "1";
 }
+var looked = /* @__PURE__ */ new Map();
+var LOOKED_MAX = 256;
 function priceOf(model) {
-  return table.models[bareModel(model)];
+  if (looked.has(model)) return looked.get(model);
+  const bare = bareModel(model);
+  const price = Object.hasOwn(table.models, bare) ? table.models[bare] : void 0;
+  if (looked.size < LOOKED_MAX) looked.set(model, price);
+  return price;
 }
 function standard(price, u) {
   const write1h = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
@@ -64353,6 +64356,7 @@ async function transcriptsWritten(root) {
   for (let set3 = pending.get(root); set3 && set3.size > 0; set3 = pending.get(root)) await Promise.all([...set3]);
 }
 var TRANSCRIPT_STREAM_MS = 1e3;
+var TRANSCRIPT_STREAM_CHARS = 64 * 1024;
 var AsyncJsonLines = class {
   constructor(path4, root) {
     this.path = path4;
@@ -64361,11 +64365,14 @@ var AsyncJsonLines = class {
   path;
   root;
   lines = [];
+  waiting = 0;
   timer;
   chain = Promise.resolve();
   appendLine(json3) {
     this.lines.push(json3);
-    this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
+    this.waiting += json3.length;
+    if (this.waiting >= TRANSCRIPT_STREAM_CHARS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), TRANSCRIPT_STREAM_MS);
   }
   /** Counts work that will append lines (and flush them) as a write, for `transcriptsWritten`. */
   track(work) {
@@ -64382,9 +64389,10 @@ var AsyncJsonLines = class {
     if (this.timer) clearTimeout(this.timer);
     this.timer = void 0;
     if (this.lines.length === 0) return;
-    const text2 = `${this.lines.join("\n")}
-`;
+    this.lines.push("");
+    const text2 = this.lines.join("\n");
     this.lines = [];
+    this.waiting = 0;
     const settled = this.chain.then(() => appendFile(this.path, text2)).then(
       () => void 0,
       () => void 0
@@ -64431,10 +64439,13 @@ var AgentTranscript = class {
     this.write(
       {
         type: "start",
-        ...agent,
+        index: agent.index,
+        label: agent.label,
+        phase: agent.phase,
+        model: agent.model,
         prompt: capText(run.redactor.redact(prompt), TRANSCRIPT_LIMITS.prompt, "prompt", cut),
-        ...extra.schema !== void 0 ? { schema: extra.schema } : {},
-        ...extra.tools && extra.tools.length > 0 ? { tools: extra.tools } : {}
+        schema: extra.schema,
+        tools: extra.tools && extra.tools.length > 0 ? extra.tools : void 0
       },
       cut
     );
@@ -64510,19 +64521,14 @@ var AgentTranscript = class {
   /** The agent's outcome: its answer or its error, what it spent; closes the file. */
   end(outcome, usd5) {
     const cut = {};
-    const answer = outcome.status === "completed" ? {
-      result: capValue(
-        this.run.redactor.redactValue(outcome.result),
-        TRANSCRIPT_LIMITS.answer,
-        "answer",
-        cut
-      )
-    } : { error: capText(this.run.redactor.redact(outcome.error), TRANSCRIPT_LIMITS.answer, "error", cut) };
+    const completed = outcome.status === "completed";
     this.write(
       {
         type: "end",
         status: outcome.status,
-        ...answer,
+        // One of the two, the other undefined (left out of the JSON).
+        result: completed ? capValue(this.run.redactor.redactValue(outcome.result), TRANSCRIPT_LIMITS.answer, "answer", cut) : void 0,
+        error: completed ? void 0 : capText(this.run.redactor.redact(outcome.error), TRANSCRIPT_LIMITS.answer, "error", cut),
         usage: outcome.usage,
         usd: usd5,
         attempts: outcome.attempts,
@@ -64533,35 +64539,44 @@ var AgentTranscript = class {
     );
   }
   write(line, cut) {
-    const full2 = {
-      t: Math.round(performance2.now() - this.run.started),
-      agent: this.agent,
-      ...line,
-      ...Object.keys(cut).length > 0 ? { cut } : {}
-    };
-    this.run.file.appendLine(this.run.redactor.redactJson(JSON.stringify(full2)));
+    const t = Math.round(performance2.now() - this.run.started);
+    const fields = JSON.stringify(line).slice(1, -1);
+    const cutJson = Object.keys(cut).length > 0 ? `,"cut":${JSON.stringify(cut)}` : "";
+    const json3 = `{"t":${t},"agent":${this.agent},${fields}${cutJson}}`;
+    this.run.transcripts.appendLine(this.run.redactor.redactJson(json3));
   }
 };
+function loadReplayedPointers(runDir) {
+  const loaded = {
+    read: replayedPointers(runDir).then((map3) => {
+      loaded.map = map3;
+      return map3;
+    })
+  };
+  return loaded;
+}
 function writeReplayedTranscript(run, pointers, resumedFrom, agent) {
   const t = Math.round(performance2.now() - run.started);
-  const write = async () => {
-    const from = (await pointers).get(agent.index) ?? resumedFrom;
-    run.file.appendLine(
-      JSON.stringify({
-        t,
-        agent: agent.index,
-        type: "replayed",
-        index: agent.index,
-        ...agent.label !== void 0 ? { label: agent.label } : {},
-        ...agent.phase !== void 0 ? { phase: agent.phase } : {},
-        usage: agent.usage,
-        usd: agent.usd,
-        from,
-        transcript: `../${from}/${TRANSCRIPTS_FILE}`
-      })
-    );
+  const line = (map3) => {
+    const from = map3.get(agent.index) ?? resumedFrom;
+    return JSON.stringify({
+      t,
+      agent: agent.index,
+      type: "replayed",
+      index: agent.index,
+      label: agent.label,
+      phase: agent.phase,
+      usage: agent.usage,
+      usd: agent.usd,
+      from,
+      transcript: `../${from}/${TRANSCRIPTS_FILE}`
+    });
   };
-  run.file.track(write());
+  if (pointers.map) {
+    run.transcripts.appendLine(line(pointers.map));
+    return;
+  }
+  run.transcripts.track(pointers.read.then((map3) => run.transcripts.appendLine(line(map3))));
 }
 async function replayedPointers(runDir) {
   const pointers = /* @__PURE__ */ new Map();
@@ -64734,13 +64749,8 @@ function emit(run, input2) {
     run.digest.add(event);
     run.eventLog.appendLine(redacted);
     if (event.type === "agent.finished" && event.replayed && run.options.resume !== void 0) {
-      run.replayedPointers ??= replayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
-      writeReplayedTranscript(
-        { started: run.started, redactor: run.redactor, file: run.transcripts },
-        run.replayedPointers,
-        run.options.resume,
-        event
-      );
+      run.replayedPointers ??= loadReplayedPointers(runPaths(run.options.runsDir, run.options.resume).dir);
+      writeReplayedTranscript(run, run.replayedPointers, run.options.resume, event);
     }
     run.options.onEvent?.(event);
   }
@@ -76879,6 +76889,14 @@ function quickjsWasm() {
   })();
   return compiled;
 }
+var WasmInstance = WebAssembly.Instance;
+function instantiator(wasmModule) {
+  return (imports, onSuccess) => {
+    const instance = new WasmInstance(wasmModule, imports);
+    onSuccess(instance);
+    return instance.exports;
+  };
+}
 async function newInstance(limits) {
   const pages = Math.ceil(limits.memoryBytes / WASM_PAGE);
   const wasmMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
@@ -76886,7 +76904,7 @@ async function newInstance(limits) {
   const quickjs = await newQuickJSWASMModuleFromVariant(
     newVariant(src_default, {
       wasmMemory,
-      ...wasmModule ? { wasmModule } : {}
+      ...wasmModule ? { emscriptenModule: { instantiateWasm: instantiator(wasmModule) } } : {}
     })
   );
   const runtime = quickjs.newRuntime();
@@ -76913,6 +76931,11 @@ var GUEST_LIMITS = {
   call: 4 * 1024 * 1024,
   /** The arguments of all the calls the host holds at once (queued or running). */
   held: 64 * 1024 * 1024,
+  /**
+   * The calls the prelude gathers before it hands them to the host at once (it also does at the
+   * end of each slice and before any sync call); one call longer than this goes on its own.
+   */
+  batch: 1024 * 1024,
   /** The script's result, as JSON. */
   result: 8 * 1024 * 1024,
   /** An error's name, message or stack. */
@@ -77051,6 +77074,7 @@ function crashFailure(error62) {
 
 // src/script/host-calls.ts
 var HAND_OVER = 1024 * 1024;
+var MAX_BATCH = GUEST_LIMITS.batch + GUEST_LIMITS.call + 64;
 var HostCalls = class {
   constructor(ctx, run, options) {
     this.ctx = ctx;
@@ -77080,7 +77104,9 @@ var HostCalls = class {
   /** The guest's `call` and `sync` functions; the caller owns the handles. */
   functions() {
     return {
-      call: this.ctx.newFunction("call", (name2, args) => this.call(name2, args)),
+      call: this.ctx.newFunction("call", (batch) => {
+        this.accept(this.batchText(batch));
+      }),
       sync: this.ctx.newFunction("sync", (name2, args) => this.sync(name2, args))
     };
   }
@@ -77089,25 +77115,58 @@ var HostCalls = class {
     if (this.ctx.typeof(handle) !== "string") throw new TypeError(`host call: ${what} must be a string`);
     return this.ctx.getString(handle);
   }
-  call(nameHandle, argsHandle) {
-    const name2 = this.text(nameHandle, "the name");
-    const json3 = this.text(argsHandle, "the arguments");
-    if (json3.length > GUEST_LIMITS.call) {
-      throw new RangeError(`${name2}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+  /** A batch of calls from the prelude (see `accept`), never longer than it makes them. */
+  batchText(handle) {
+    const batch = this.text(handle, "the calls");
+    if (batch.length > MAX_BATCH) {
+      throw new RangeError(`host call: a batch of ${batch.length} characters of calls`);
     }
-    if (this.held + json3.length > GUEST_LIMITS.held) {
-      throw new RangeError(
-        `${name2}(): the calls still in flight hold ${this.held} characters of prompts and arguments, and this one ${json3.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time (pipeline() or batches), or pass shorter prompts.`
-      );
+    return batch;
+  }
+  /**
+   * Takes the calls the script made since the last time, which the prelude gathers: its `flush`
+   * hands them to `call`, if there are any. Called inside every slice that runs the script, at its
+   * end, so that the host starts them in the same slice, in the order they were made, as if each
+   * had crossed on its own.
+   */
+  drain() {
+    if (this.run.interrupted || this.run.done) return;
+    this.callGuest(this.run.drainer, []);
+  }
+  /**
+   * Starts the calls of a batch: each is a line, the call's name, a space and its arguments as
+   * JSON. The prelude numbers its calls 1, 2, … in the order it makes them, and so does the host
+   * here, one number per line: a call the host refuses (too long, too much held) is numbered too,
+   * and rejected.
+   */
+  accept(batch) {
+    let at3 = 0;
+    while (at3 < batch.length) {
+      let end = batch.indexOf("\n", at3);
+      if (end < 0) end = batch.length;
+      const line = batch.slice(at3, end);
+      at3 = end + 1;
+      const space = line.indexOf(" ");
+      this.start(space < 0 ? "" : line.slice(0, space), line.slice(space + 1));
     }
-    const args = JSON.parse(json3);
+  }
+  start(name2, json3) {
     const id = ++this.lastId;
-    const idHandle = this.ctx.newNumber(id);
     this.pending.add(id);
-    this.held += json3.length;
-    const size = json3.length;
+    let size = 0;
     let started;
     try {
+      if (json3.length > GUEST_LIMITS.call) {
+        throw new RangeError(`${name2}(): its arguments are longer than ${GUEST_LIMITS.call} characters`);
+      }
+      if (this.held + json3.length > GUEST_LIMITS.held) {
+        throw new RangeError(
+          `${name2}(): the calls still in flight hold ${this.held} characters of prompts and arguments, and this one ${json3.length} more; the limit is ${GUEST_LIMITS.held} at once. Start fewer agents at a time (pipeline() or batches), or pass shorter prompts.`
+        );
+      }
+      const args = JSON.parse(json3);
+      size = json3.length;
+      this.held += size;
       started = this.options.host.call(name2, args);
     } catch (error62) {
       started = Promise.reject(error62);
@@ -77116,7 +77175,6 @@ var HostCalls = class {
       (value) => this.run.guarded(() => this.settle(id, size, { value })),
       (error62) => this.run.guarded(() => this.settle(id, size, { error: error62 }))
     );
-    return idHandle;
   }
   sync(nameHandle, argsHandle) {
     const name2 = this.text(nameHandle, "the name");
@@ -77147,10 +77205,10 @@ var HostCalls = class {
   }
   /**
    * Hands a batch of settled calls to the guest, in order (inside the slice: settling can run guest
-   * code, an Error.prototype setter, say). Results go over together, at most HAND_OVER characters
-   * of JSON at a time so that the guest never holds much more than the results themselves; an
-   * error goes over on its own. Once the interrupt handler has stopped the guest, the rest waits
-   * for nothing: the slice ends the run.
+   * code, an Error.prototype setter, say). Results go over together, as one JSON array with a
+   * header of ids and lengths, at most HAND_OVER characters of JSON at a time so that the guest
+   * never holds much more than the results themselves; an error goes over on its own. Once the
+   * interrupt handler has stopped the guest, the rest waits for nothing: the slice ends the run.
    */
   handOver(batch) {
     let fields = [];
@@ -77158,7 +77216,7 @@ var HostCalls = class {
     const flush = () => {
       if (fields.length === 0) return;
       const header = this.ctx.newString(JSON.stringify(fields));
-      const results = this.ctx.newString(payload);
+      const results = this.ctx.newString(`[${payload}]`);
       this.callGuest(this.run.settlers.many, [header, results]);
       header.dispose();
       results.dispose();
@@ -77175,7 +77233,7 @@ var HostCalls = class {
       }
       const { json: json3 } = settled;
       fields.push(settled.id, json3 === void 0 ? -1 : json3.length);
-      if (json3 !== void 0) payload += json3;
+      if (json3 !== void 0) payload += payload === "" ? json3 : `,${json3}`;
       if (payload.length >= HAND_OVER) flush();
     }
     if (!this.run.interrupted) flush();
@@ -77317,6 +77375,145 @@ var GuestMeter = class {
   }
 };
 
+// src/script/prelude-calls.ts
+var CALLS = `  // The host calls cross in batches: a call is a line of the batch (its name, a space, its
+  // arguments' JSON, which has no raw line break), handed to the host (flush) at the end of each
+  // slice, before any sync call (so it sees every call in the order the script made it) and
+  // whenever it reaches LIMITS.batch characters. The calls are numbered 1, 2, \u2026 in that order,
+  // here and in the host alike, so no id crosses back; their resolvers wait here by id.
+  const HostPromise = Promise;
+  const waiting = { __proto__: null };
+  let lastId = 0;
+  let batch = '';
+  // Characters of arguments of the calls in flight; the host counts the same and checks it too.
+  let held = 0;
+  const flush = () => {
+    if (batch === '') return;
+    call(batch);
+    batch = '';
+  };
+  const hostSync = (name, json) => {
+    flush();
+    return sync(name, json);
+  };
+  // The executor of every call's promise. A call's waiter is [resolve, reject, characters held],
+  // to which parallel() may add [item, index, promise] to be told of its result (see watchCall).
+  let captured;
+  // All six places are the waiter's own, so that none is read from Array.prototype.
+  const capture = (resolve, reject) => {
+    captured = [resolve, reject, 0, undefined, 0, undefined];
+  };
+  // The promise of the newest call, whose id is lastId.
+  let lastPromise;
+  const invoke = (name, list) => {
+    const json = encode(name, list);
+    if (held + json.length > LIMITS.held) {
+      throw new RangeError(
+        name + '(): the calls still in flight hold ' + held + ' characters of prompts and arguments, and this one ' +
+          json.length + ' more; the limit is ' + LIMITS.held + ' at once. Start fewer agents at a time ' +
+          '(pipeline() or batches), or pass shorter prompts.',
+      );
+    }
+    // Whatever can fail (out of memory) comes before the call joins the batch, and undoes what
+    // it must: the host never has a call that the prelude does not wait for.
+    // The executor cannot throw out of the constructor (a promise catches it): should it fail to
+    // make the waiter (out of memory), no waiter of an earlier call may stand in for this one.
+    captured = undefined;
+    const promise = new HostPromise(capture);
+    const waiter = captured;
+    if (waiter === undefined) throw new RangeError(name + '(): out of memory');
+    waiter[2] = json.length;
+    const line = name + ' ' + json + '\\n';
+    const id = lastId + 1;
+    waiting[id] = waiter;
+    try {
+      batch += line;
+    } catch (e) {
+      delete waiting[id];
+      throw e;
+    }
+    lastId = id;
+    held += json.length;
+    lastPromise = promise;
+    if (batch.length >= LIMITS.batch) flush();
+    return promise;
+  };
+  // A call's waiter, taken from those waiting. Both sides count the calls alike: a result for a
+  // call nobody waits for means they no longer do, and the run ends here, saying so, rather than
+  // a result ever reaching the wrong call.
+  const take = (id) => {
+    const waiter = waiting[id];
+    if (waiter === undefined) {
+      throw new Error('dwf: the host answered call #' + id + ', which the script is not waiting for');
+    }
+    delete waiting[id];
+    held -= waiter[2];
+    return waiter;
+  };
+  // A primitive result also goes straight to the parallel() item waiting for it; an object (which
+  // its promise may adopt, as a thenable) and an error go through a reaction, as any promise's do.
+  // (The script's own code may run in a watch, a constructor getter on its promise, say: what it
+  // throws fails that parallel(), never the settling of the other results.)
+  const fulfil = (waiter, value) => {
+    waiter[0](value);
+    const item = waiter[3];
+    if (item === undefined) return;
+    if (value !== null && typeof value === 'object') item.watchLater(waiter[4], waiter[5]);
+    else item.fulfilled(waiter[4], value);
+  };
+  const fail = (waiter, error) => {
+    waiter[1](error);
+    if (waiter[3] !== undefined) waiter[3].watchLater(waiter[4], waiter[5]);
+  };
+  // A result comes as its JSON (undefined for none) and is decoded here, not in a reaction of its own.
+  const settle = (id, failed, value) => {
+    const waiter = take(id);
+    if (failed) return fail(waiter, value);
+    let decoded;
+    try {
+      decoded = decode(value);
+    } catch (e) {
+      return fail(waiter, e);
+    }
+    fulfil(waiter, decoded);
+  };
+  // Resolves calls in order, from [id, length, id, length, \u2026] as JSON and the JSON array of their
+  // results (length -1: no result, and none in the array), decoded at once. Should that fail (a
+  // result too deep for the stack, say), each result is decoded on its own and fails alone.
+  const settleMany = (header, payload) => {
+    const fields = parse(header);
+    let values;
+    try {
+      values = parse(payload);
+    } catch (_) {
+      values = undefined;
+    }
+    let at = 1;
+    let next = 0;
+    for (let i = 0; i < fields.length; i += 2) {
+      const length = fields[i + 1];
+      if (length < 0) {
+        fulfil(take(fields[i]), undefined);
+      } else if (values !== undefined) {
+        fulfil(take(fields[i]), values[next++]);
+      } else {
+        settle(fields[i], false, apply(cut, payload, [at, at + length]));
+      }
+      if (length >= 0) at += length + 1;
+    }
+  };
+  // Whether a parallel() item's value is the promise of a call in flight that nothing else
+  // watches for parallel(): then the item waits on the call itself, with no reaction of its own.
+  const watchCall = (value, item, index) => {
+    if (value !== lastPromise) return false;
+    const waiter = waiting[lastId];
+    if (waiter === undefined || waiter[3] !== undefined) return false;
+    waiter[3] = item;
+    waiter[4] = index;
+    waiter[5] = value;
+    return true;
+  };`;
+
 // src/script/prelude.ts
 var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   'use strict';
@@ -77329,10 +77526,11 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   const cut = String.prototype.slice;
   const MAX_LIST = LIMITS.list;
   const decode = (s) => (s === undefined ? undefined : parse(s));
+  // A text cut to max characters, with a note; the slice is the one taken above, not the script's.
   const clip = (text, max, what) =>
     text.length <= max
       ? text
-      : text.slice(0, max) + ' \u2026 [' + what + ' cut: ' + (text.length - max) + ' of ' + text.length + ' characters not shown]';
+      : apply(cut, text, [0, max]) + ' \u2026 [' + what + ' cut: ' + (text.length - max) + ' of ' + text.length + ' characters not shown]';
   const encode = (name, list) => {
     const json = stringify(list);
     if (json.length > LIMITS.call) {
@@ -77343,31 +77541,10 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     }
     return json;
   };
-  // The resolvers of the host calls in flight, by the host's id of each.
-  const HostPromise = Promise;
-  const waiting = { __proto__: null };
-  const invoke = (name, list) => {
-    const id = call(name, encode(name, list));
-    return new HostPromise((resolve, reject) => {
-      waiting[id] = [resolve, reject];
-    }).then(decode);
-  };
-  const settle = (id, failed, value) => {
-    const resolvers = waiting[id];
-    delete waiting[id];
-    resolvers[failed ? 1 : 0](value);
-  };
-  // Resolves calls in order, from [id, length, id, length, \u2026] as JSON and their results' JSON end
-  // to end (length -1: no result).
-  const settleMany = (header, payload) => {
-    const fields = parse(header);
-    let at = 0;
-    for (let i = 0; i < fields.length; i += 2) {
-      const length = fields[i + 1];
-      settle(fields[i], false, length < 0 ? undefined : apply(cut, payload, [at, (at += length)]));
-    }
-  };
-  const invokeSync = (name, list) => decode(sync(name, stringify(list)));
+${CALLS}
+  // Every sync call's arguments go through encode, so none longer than LIMITS.call reaches the
+  // host, whatever toJSON the script gives a list or its items.
+  const invokeSync = (name, list) => decode(hostSync(name, encode(name, list)));
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: false, enumerable: false, configurable: false });
   const describe = (e) =>
@@ -77381,7 +77558,7 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
       );
     }
   };
-  const report = (where, error) => sync('itemFailed', stringify([where, describe(error)]));
+  const report = (where, error) => hostSync('itemFailed', encode('itemFailed', [where, describe(error)]));
   // Taken before the script runs, so a script that replaces them cannot read or forge a kind.
   const kinds = new WeakMap();
   const getKind = WeakMap.prototype.get;
@@ -77391,12 +77568,16 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
   };
 
   /** A thrown value as JSON {name?, message, stack?}; reading it may run the script's getters. */
+  // Written on an object with no prototype and read by index, so that no toJSON, setter or
+  // iterator the script puts on Object.prototype or Array.prototype can change or add a part.
+  const PARTS = ['name', 'message', 'stack'];
   const describeThrown = (e) => {
-    const out = {};
+    const out = { __proto__: null };
     if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
       const kind = apply(getKind, kinds, [e]);
       if (kind !== undefined) out.kind = kind;
-      for (const key of ['name', 'message', 'stack']) {
+      for (let i = 0; i < 3; i++) {
+        const key = PARTS[i];
         try {
           const value = e[key];
           if (value !== undefined && value !== null) out[key] = clip(toText(value), LIMITS.text, key);
@@ -77433,31 +77614,84 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     return invoke('agent', [prompt, opts === undefined ? null : opts]);
   });
 
+  // One reaction per item at most: each item's promise settles its place in the list, and the
+  // last one resolves the whole, as Promise.all over the items' own .then(undefined, handler)
+  // would but with half the promises; an item that is a host call's promise waits on the call
+  // itself (see watchCall). A hole in the list is skipped, as map() would, and gives undefined.
+  const promiseResolve = Promise.resolve;
+  const promiseThen = Promise.prototype.then;
+  const ListOf = Array;
+  const listFrom = Array.from;
   define('parallel', function parallel(thunks) {
     checkList('parallel', thunks, 'functions');
-    thunks.forEach((t, i) => {
-      if (typeof t !== 'function') {
+    const count = thunks.length;
+    for (let i = 0; i < count; i++) {
+      const t = thunks[i];
+      if (typeof t !== 'function' && (t !== undefined || i in thunks)) {
         throw new TypeError(
           'parallel() takes functions, but item ' + i + ' is ' + (t === null ? 'null' : typeof t) +
             '; wrap each call: parallel(items.map((x) => () => agent(...)))',
         );
       }
+    }
+    let resolveAll;
+    let rejectAll;
+    const all = new HostPromise((resolve, reject) => {
+      resolveAll = resolve;
+      rejectAll = reject;
     });
-    return Promise.all(
-      thunks.map((thunk, i) => {
-        let pending;
+    // Its own places from the start, as Promise.all's list has: no setter on Array.prototype runs.
+    const results = apply(listFrom, ListOf, [{ __proto__: null, length: count }]);
+    let left = count + 1;
+    const done = () => {
+      if (--left === 0) resolveAll(results);
+    };
+    const item = {
+      fulfilled: (i, value) => {
+        results[i] = value;
+        done();
+      },
+      failed: (i, e) => {
         try {
-          pending = Promise.resolve(thunk());
-        } catch (e) {
           report('parallel item ' + i, e);
-          return null;
+        } catch (error) {
+          rejectAll(error);
+          return;
         }
-        return pending.then(undefined, (e) => {
-          report('parallel item ' + i, e);
-          return null;
-        });
-      }),
-    );
+        results[i] = null;
+        done();
+      },
+      watch: (i, pending) =>
+        apply(promiseThen, pending, [(value) => item.fulfilled(i, value), (e) => item.failed(i, e)]),
+      watchLater: (i, pending) => {
+        try {
+          item.watch(i, pending);
+        } catch (error) {
+          rejectAll(error);
+        }
+      },
+    };
+    for (let i = 0; i < count; i++) {
+      const thunk = thunks[i];
+      if (thunk === undefined && !(i in thunks)) {
+        done();
+        continue;
+      }
+      let pending;
+      try {
+        const value = thunk();
+        if (watchCall(value, item, i)) continue;
+        pending = apply(promiseResolve, HostPromise, [value]);
+      } catch (e) {
+        report('parallel item ' + i, e);
+        results[i] = null;
+        done();
+        continue;
+      }
+      item.watch(i, pending);
+    }
+    done();
+    return all;
   });
 
   define('pipeline', function pipeline(items, ...stages) {
@@ -77486,13 +77720,19 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
     if (text.length > LIMITS.phase) {
       throw new RangeError('phase(title): the title is ' + text.length + ' characters; the limit is ' + LIMITS.phase);
     }
-    sync('phase', stringify([text]));
+    hostSync('phase', encode('phase', [text]));
   });
 
   // One line is cut to LIMITS.logLine characters, with a note saying how much was cut.
+  // The line is joined here, not by the script's Array.prototype.map or join: it is a string.
   const log = function log(...parts) {
-    const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
-    sync('log', stringify([clip(line, LIMITS.logLine, 'log line')]));
+    let line = '';
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      const text = typeof p === 'string' ? p : stringify(p);
+      line += (i === 0 ? '' : ' ') + (text === undefined ? '' : text);
+    }
+    hostSync('log', encode('log', [clip(line, LIMITS.logLine, 'log line')]));
   };
   define('log', log);
   define('console', Object.freeze({ log, info: log, warn: log, error: log, debug: log }));
@@ -77519,7 +77759,7 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
 
   // This run's slice of a list argument (see script/shard.ts); the whole list without a shard index.
   define('shard', function shard(shardArgs, opts) {
-    return decode(sync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
+    return decode(hostSync('shard', encode('shard', [shardArgs === undefined ? null : shardArgs, opts === undefined ? null : opts])));
   });
 
   // Runs must replay: anything that reads the clock or randomness throws.
@@ -77549,8 +77789,9 @@ var PRELUDE = `(function (call, sync, argsJson, budgetTotal, LIMITS) {
         'Derive variety from the data, e.g. the item index.',
     );
   };
-  return [describeThrown, tagKind, settle, settleMany];
+  return [describeThrown, tagKind, settle, settleMany, flush];
 })`;
+var PRELUDE_SOURCE = PRELUDE.split("\n").filter((line) => !/^\s*\/\//.test(line)).map((line) => line.trim()).join("\n");
 
 // src/script/script-run.ts
 var ScriptRun = class {
@@ -77571,6 +77812,7 @@ var ScriptRun = class {
   done = false;
   tagger;
   settlers;
+  drainer;
   /** The prelude's function that reads a thrown value as JSON. */
   describer;
   /** The script's promise: of its result's JSON. */
@@ -77699,6 +77941,7 @@ var ScriptRun = class {
     const ran = this.slice(() => {
       first?.();
       const jobs = this.runtime.executePendingJobs();
+      this.calls.drain();
       if (jobs.error) return { error: jobs.error };
       const state = ctx.getPromiseState(this.mainHandle);
       if (state.type === "fulfilled") {
@@ -77731,7 +77974,7 @@ var ScriptRun = class {
     const { call, sync } = this.calls.functions();
     return this.slice(() => {
       owned.push(call, sync);
-      const evaluated = ctx.evalCode(PRELUDE, "dwf:runtime");
+      const evaluated = ctx.evalCode(PRELUDE_SOURCE, "dwf:runtime");
       if (evaluated.error) return evaluated.error;
       const installer = evaluated.value;
       owned.push(installer);
@@ -77759,6 +78002,8 @@ var ScriptRun = class {
       owned.push(this.tagger);
       this.settlers = { one: ctx.getProp(installed.value, 2), many: ctx.getProp(installed.value, 3) };
       owned.push(this.settlers.one, this.settlers.many);
+      this.drainer = ctx.getProp(installed.value, 4);
+      owned.push(this.drainer);
       return void 0;
     });
   }
@@ -77789,7 +78034,11 @@ var ScriptRun = class {
     );
     this.timer.unref();
     options.onStart?.();
-    const evaluated = this.slice(() => ctx.evalCode(wrapScript(options.body), options.file));
+    const evaluated = this.slice(() => {
+      const result = ctx.evalCode(wrapScript(options.body), options.file);
+      this.calls.drain();
+      return result;
+    });
     if (!evaluated.ok) return;
     if (evaluated.value.error) {
       this.thrown(evaluated.value.error);
@@ -79078,9 +79327,10 @@ async function runAgent(task, deps) {
           model: task.model,
           system,
           messages,
-          ...offered.length > 0 ? { tools: offered } : {},
-          ...task.schema && !submitMode ? { schema: task.schema } : {},
-          ...task.effort ? { effort: task.effort } : {},
+          // What the request does not carry is undefined (no spread per model call).
+          tools: offered.length > 0 ? offered : void 0,
+          schema: task.schema && !submitMode ? task.schema : void 0,
+          effort: task.effort || void 0,
           agent: { index: task.index, label: task.label, phase: task.phase, attempt: attempts + 1 },
           signal: deps.signal
         },
@@ -86335,18 +86585,20 @@ function stopIfModelUnusable(run, outcome) {
 }
 function finishAgent(run, base2, outcome, usd5) {
   const reason = reasonOf(run, outcome);
-  run.ledger.record({ ...base2, status: outcome.status, usage: outcome.usage, usd: usd5 });
+  const { index, label, phase, model } = base2;
+  const { status, usage, attempts, error: error62 } = outcome;
+  run.ledger.record({ index, label, phase, model, status, usage, usd: usd5 });
   emit(run, {
     type: "agent.finished",
-    index: base2.index,
-    ...base2.label !== void 0 ? { label: base2.label } : {},
-    ...base2.phase !== void 0 ? { phase: base2.phase } : {},
-    status: outcome.status,
-    usage: outcome.usage,
+    index,
+    label,
+    phase,
+    status,
+    usage,
     usd: usd5,
-    attempts: outcome.attempts,
-    ...outcome.error !== void 0 ? { error: outcome.error } : {},
-    ...reason !== void 0 ? { reason } : {}
+    attempts,
+    error: error62,
+    reason
   });
   stopIfModelUnusable(run, outcome);
 }
@@ -86355,12 +86607,7 @@ function admitAgent(run, scope, index, opts) {
   const phase = opts.phase ?? scope.phase;
   const phaseModel = scope.meta.phases?.find((p) => p.title === phase)?.model;
   const model = provider.modelFor(opts.model ?? phaseModel ?? provider.defaultModel);
-  const base2 = {
-    index,
-    ...opts.label !== void 0 ? { label: opts.label } : {},
-    ...phase !== void 0 ? { phase } : {},
-    model
-  };
+  const base2 = { index, label: opts.label, phase, model };
   const refused = budgetCheck(run);
   if (refused) throw new BudgetExhaustedError(`agent() refused: ${refused}`);
   if (run.budget.totalUsd !== null && !priceOf(model)) {
@@ -86370,7 +86617,7 @@ function admitAgent(run, scope, index, opts) {
 }
 async function runLiveAgent(run, scope, index, prompt, opts, key) {
   const base2 = admitAgent(run, scope, index, opts);
-  emit(run, { type: "agent.queued", ...base2 });
+  emit(run, { type: "agent.queued", index, label: base2.label, phase: base2.phase, model: base2.model });
   run.liveAgents++;
   let release;
   try {
@@ -86390,7 +86637,7 @@ async function runLiveAgent(run, scope, index, prompt, opts, key) {
       finishAgent(run, base2, { status: "stopped", usage: ZERO_USAGE, attempts: 0, error: late }, null);
       throw new BudgetExhaustedError(`agent() refused: ${late}`);
     }
-    emit(run, { type: "agent.started", ...base2 });
+    emit(run, { type: "agent.started", index, label: base2.label, phase: base2.phase, model: base2.model });
     return await runStartedAgent(run, base2, prompt, opts, key);
   } finally {
     release?.();
@@ -86402,19 +86649,20 @@ async function runStartedAgent(run, base2, prompt, opts, key) {
   const { index, model } = base2;
   let usd5 = priceOf(model) ? 0 : null;
   const tools = run.workspace ? agentTools(run, index, opts.isolation === "worktree", opts.definition?.tools) : void 0;
-  const transcript = new AgentTranscript(
-    { started: run.started, redactor: run.redactor, file: run.transcripts },
-    base2,
-    prompt,
-    { schema: opts.schema, tools: tools?.definitions.map((d) => d.name) }
-  );
+  const transcript = new AgentTranscript(run, base2, prompt, {
+    schema: opts.schema,
+    tools: tools?.definitions.map((d) => d.name)
+  });
   const outcome = await runAgent(
     {
       prompt,
-      ...base2,
-      ...opts.effort ? { effort: opts.effort } : {},
-      ...opts.schema ? { schema: opts.schema } : {},
-      ...opts.definition?.prompt ? { instructions: opts.definition.prompt } : {}
+      index,
+      label: base2.label,
+      phase: base2.phase,
+      model,
+      effort: opts.effort || void 0,
+      schema: opts.schema || void 0,
+      instructions: opts.definition?.prompt || void 0
     },
     {
       provider: run.options.provider,
@@ -86426,7 +86674,7 @@ async function runStartedAgent(run, base2, prompt, opts, key) {
         run.budget.charge(usage, cost);
         budgetCheck(run);
       },
-      onTurn: (turn) => emit(run, { type: "agent.turn", index, ...turn }),
+      onTurn: ({ turn, usage, model: answeredBy, retries, tools: asked }) => emit(run, { type: "agent.turn", index, turn, usage, model: answeredBy, retries, tools: asked }),
       onRetry: (notice) => emit(run, {
         type: "agent.retry",
         index,
@@ -86434,9 +86682,9 @@ async function runStartedAgent(run, base2, prompt, opts, key) {
         ...notice
       }),
       onTrace: (entry) => transcript.record(entry),
-      ...tools ? { tools } : {},
-      ...run.options.workspace?.maxTurns ? { maxTurns: run.options.workspace.maxTurns } : {},
-      ...run.options.workspace ? { repositoryMap: await runRepositoryMap(run) } : {}
+      tools,
+      maxTurns: run.options.workspace?.maxTurns || void 0,
+      repositoryMap: run.options.workspace ? await runRepositoryMap(run) : void 0
     }
   );
   transcript.end(outcome, usd5);
@@ -86449,7 +86697,17 @@ async function runStartedAgent(run, base2, prompt, opts, key) {
   finishAgent(run, base2, outcome, usd5);
   if (outcome.status === "completed") {
     const result = run.redactor.redactValue(outcome.result);
-    run.journal.append({ ...base2, key, result, usage: outcome.usage, usd: usd5 });
+    const { label, phase } = base2;
+    run.journal.append({
+      index,
+      label,
+      phase,
+      model,
+      key,
+      result,
+      usage: outcome.usage,
+      usd: usd5
+    });
     return result;
   }
   if (outcome.status === "invalid") throw new Error(outcome.error);
@@ -86633,12 +86891,13 @@ function callAgent(run, scope, rawPrompt, rawOpts) {
     );
   }
   const phase = opts.phase ?? scope.phase;
-  const { definition, ...keyed } = opts;
-  const key = agentKey({
-    prompt: rawPrompt,
-    options: definition ? { ...keyed, definition: { prompt: definition.prompt, tools: definition.tools ?? null } } : keyed,
-    phase
-  });
+  const { definition } = opts;
+  let options = opts;
+  if (definition) {
+    const { definition: _, ...keyed } = opts;
+    options = { ...keyed, definition: { prompt: definition.prompt, tools: definition.tools ?? null } };
+  }
+  const key = agentKey({ prompt: rawPrompt, options, phase });
   const replaying = run.replayer.replaying;
   if (run.replayer.match(index, key)) return replayAgent(run, index);
   if (replaying) {
