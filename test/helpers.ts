@@ -8,6 +8,7 @@ import { type RunOptions, runWorkflow } from '../src/engine/run.js';
 import { readJsonLines } from '../src/engine/run-dir.js';
 import { reportAndCommit } from '../src/flows/finish.js';
 import type { FinishedRun } from '../src/flows/run.js';
+import { createFixtureProvider, type FixtureRule } from '../src/models/fixture.js';
 import { resolveModel } from '../src/models/resolve.js';
 
 const dirs: string[] = [];
@@ -89,3 +90,19 @@ export function gitRepoWith(files: Record<string, string>): string {
   git(dir, 'commit', '-q', '-m', 'base');
   return dir;
 }
+
+/**
+ * Fixture answers for agents labelled `<word> <i>` (i < 12), each after a latency that varies by
+ * item, so that agents complete in another order than they start (for replay and resume tests).
+ */
+export const jitteryProvider = () =>
+  createFixtureProvider('jitter.json', {
+    rules: Array.from(
+      { length: 12 },
+      (_, i): FixtureRule => ({
+        match: { label: `^\\w+ ${i}$` },
+        text: `answer ${i}`,
+        latencyMs: ((i * 7) % 5) * 6,
+      }),
+    ),
+  });

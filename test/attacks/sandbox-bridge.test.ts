@@ -5,10 +5,9 @@
  * while the prelude works, results that cannot be decoded, and the deadlock check.
  */
 import { describe, expect, test } from 'vitest';
-import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
 import { HostError } from '../../src/script/host.js';
 import { GUEST_LIMITS, type HostBridge } from '../../src/script/sandbox.js';
-import { runScript, tempDir } from '../helpers.js';
+import { jitteryProvider, runScript, tempDir } from '../helpers.js';
 import { runSandboxed } from '../script/sandboxed.js';
 
 /** A host that answers each call with its first argument and records every call and sync call in order. */
@@ -344,18 +343,6 @@ return await q;`,
 });
 
 describe('replay through the engine', () => {
-  // Latency varies by item so that agents finish in another order than they start.
-  const jittery = () =>
-    createFixtureProvider('jitter.json', {
-      rules: Array.from(
-        { length: 12 },
-        (_, i): FixtureRule => ({
-          match: { label: `^\\w+ ${i}$` },
-          text: `answer ${i}`,
-          latencyMs: ((i * 7) % 5) * 6,
-        }),
-      ),
-    });
   // Calls made while another is encoded, a sync call in the middle of a call, and parallel() items.
   const HOSTILE = `
 const inner = [];
@@ -368,10 +355,10 @@ return [await Promise.all(outer), await Promise.all(inner), items];`;
 
   test('a resume of calls made while others were encoded replays every result to its own call', async () => {
     const runsDir = tempDir();
-    const first = await runScript(HOSTILE, { provider: jittery(), runsDir, concurrency: 3 });
+    const first = await runScript(HOSTILE, { provider: jitteryProvider(), runsDir, concurrency: 3 });
     expect(first.summary.status).toBe('completed');
     const again = await runScript(HOSTILE, {
-      provider: jittery(),
+      provider: jitteryProvider(),
       runsDir,
       concurrency: 3,
       resume: first.summary.runId,

@@ -3,27 +3,14 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
-import { createFixtureProvider, type FixtureRule } from '../../src/models/fixture.js';
-import { runScript, tempDir } from '../helpers.js';
+import { createFixtureProvider } from '../../src/models/fixture.js';
+import { jitteryProvider, runScript, tempDir } from '../helpers.js';
 
 function finished(events: RunEvent[]) {
   return events.filter(
     (e): e is Extract<RunEvent, { type: 'agent.finished' }> => e.type === 'agent.finished',
   );
 }
-
-// Latency varies by item so that agents complete in a different order than they start.
-const jittery = () =>
-  createFixtureProvider('jitter.json', {
-    rules: Array.from(
-      { length: 12 },
-      (_, i): FixtureRule => ({
-        match: { label: `^\\w+ ${i}$` },
-        text: `answer ${i}`,
-        latencyMs: ((i * 7) % 5) * 6,
-      }),
-    ),
-  });
 
 const PIPELINE = `
 const items = Array.from({ length: 12 }, (_, i) => i);
@@ -37,12 +24,12 @@ return out;`;
 describe('resume', () => {
   test('a completed run resumed replays every agent at zero cost and returns the same result', async () => {
     const runsDir = tempDir();
-    const first = await runScript(PIPELINE, { provider: jittery(), runsDir, concurrency: 4 });
+    const first = await runScript(PIPELINE, { provider: jitteryProvider(), runsDir, concurrency: 4 });
     expect(first.summary.status).toBe('completed');
     expect(first.summary.usage.agents).toBe(24);
 
     const again = await runScript(PIPELINE, {
-      provider: jittery(),
+      provider: jitteryProvider(),
       runsDir,
       concurrency: 4,
       resume: first.summary.runId,
