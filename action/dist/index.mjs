@@ -92731,6 +92731,15 @@ async function checkShardedPlan(o, given) {
   }
   return { ...found, count: count4 };
 }
+function checkLaterShardedJob(o) {
+  return checkShardedPlan(o, {
+    ...o.resume ? { resume: true } : {},
+    ownComment: {
+      id: o.progressCommentId,
+      ...o.actionsRunId !== void 0 ? { actionsRunId: o.actionsRunId } : {}
+    }
+  });
+}
 async function startShards(o) {
   const resume = o.resumeActionsRunId !== void 0;
   const found = await checkShardedPlan(o, { resume });
@@ -92862,13 +92871,7 @@ async function remoteTip(repoDir, branch) {
   }
 }
 async function mergeShardsJob(o) {
-  const found = await checkShardedPlan(o, {
-    ...o.resume ? { resume: true } : {},
-    ownComment: {
-      id: o.progressCommentId,
-      ...o.actionsRunId !== void 0 ? { actionsRunId: o.actionsRunId } : {}
-    }
-  });
+  const found = await checkLaterShardedJob(o);
   if ("refused" in found) return { status: "refused", reason: found.refused };
   const tests = await mergedBranchTests(
     runSettings(
@@ -93139,13 +93142,7 @@ var ShardProgress = class {
 
 // src/action/shard-mode.ts
 async function runShardJob(o) {
-  const found = await checkShardedPlan(o, {
-    ...o.resume ? { resume: true } : {},
-    ownComment: {
-      id: o.progressCommentId,
-      ...o.actionsRunId !== void 0 ? { actionsRunId: o.actionsRunId } : {}
-    }
-  });
+  const found = await checkLaterShardedJob(o);
   if ("refused" in found) return { status: "refused", reason: found.refused };
   if (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= found.count) {
     const reason = `the shard input ${String(o.shard)} is not a shard of plan \`${found.marker.planId}\`, which has ${found.count} (0 to ${found.count - 1})`;

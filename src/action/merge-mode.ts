@@ -10,7 +10,7 @@ import type { Job } from './main.js';
 import type { JobPlace } from './pull-request.js';
 import { openPullRequest, pushWith } from './pull-request.js';
 import type { ApprovalToCheck } from './run-mode.js';
-import { checkShardedPlan, progressCommentIdOf, shardedOptions } from './shards-mode.js';
+import { checkLaterShardedJob, progressCommentIdOf, shardedOptions } from './shards-mode.js';
 
 export interface MergeModeOptions extends ApprovalToCheck, JobPlace {
   /** The progress comment the shards job posted: the merge writes its last version. */
@@ -91,13 +91,7 @@ async function remoteTip(repoDir: string, branch: string): Promise<string | unde
  * missing shards again.
  */
 export async function mergeShardsJob(o: MergeModeOptions): Promise<MergeModeOutcome> {
-  const found = await checkShardedPlan(o, {
-    ...(o.resume ? { resume: true } : {}),
-    ownComment: {
-      id: o.progressCommentId,
-      ...(o.actionsRunId !== undefined ? { actionsRunId: o.actionsRunId } : {}),
-    },
-  });
+  const found = await checkLaterShardedJob(o);
   if ('refused' in found) return { status: 'refused', reason: found.refused };
   const tests = await mergedBranchTests(
     runSettings(

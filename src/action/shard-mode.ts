@@ -12,7 +12,7 @@ import type { Job } from './main.js';
 import { progressInfo } from './progress-comment.js';
 import type { ApprovalToCheck } from './run-mode.js';
 import { ShardProgress, type ShardProgressOptions } from './shard-progress.js';
-import { checkShardedPlan, progressCommentIdOf, shardedOptions } from './shards-mode.js';
+import { checkLaterShardedJob, progressCommentIdOf, shardedOptions } from './shards-mode.js';
 
 export interface ShardModeOptions extends ApprovalToCheck {
   /** This job's shard (the matrix's value). */
@@ -52,13 +52,7 @@ export type ShardModeOutcome =
  * completed runs nothing; one that did not continues that run from its journal.
  */
 export async function runShardJob(o: ShardModeOptions): Promise<ShardModeOutcome> {
-  const found = await checkShardedPlan(o, {
-    ...(o.resume ? { resume: true } : {}),
-    ownComment: {
-      id: o.progressCommentId,
-      ...(o.actionsRunId !== undefined ? { actionsRunId: o.actionsRunId } : {}),
-    },
-  });
+  const found = await checkLaterShardedJob(o);
   if ('refused' in found) return { status: 'refused', reason: found.refused };
   if (!Number.isInteger(o.shard) || o.shard < 0 || o.shard >= found.count) {
     const reason = `the shard input ${String(o.shard)} is not a shard of plan \`${found.marker.planId}\`, which has ${found.count} (0 to ${found.count - 1})`;

@@ -35,6 +35,26 @@ export async function checkShardedPlan(
   return { ...found, count };
 }
 
+/** What a job after the first of a sharded run (a shard, the merge) knows of the run. */
+export interface LaterShardedJob extends ApprovalToCheck {
+  /** The progress comment the shards job posted. */
+  progressCommentId: number;
+  /** This Actions run: its progress comment names no other. */
+  actionsRunId?: string;
+  resume?: boolean;
+}
+
+/** `checkShardedPlan` for a shard or the merge: the run's own progress comment is left out of the thread. */
+export function checkLaterShardedJob(o: LaterShardedJob): Promise<{ refused: string } | ShardedPlan> {
+  return checkShardedPlan(o, {
+    ...(o.resume ? { resume: true } : {}),
+    ownComment: {
+      id: o.progressCommentId,
+      ...(o.actionsRunId !== undefined ? { actionsRunId: o.actionsRunId } : {}),
+    },
+  });
+}
+
 export interface ShardsModeOptions extends ApprovalToCheck {
   /** The job's checkout: its commit is the base of every shard. */
   repoDir: string;

@@ -5,6 +5,14 @@
 import type { WorkflowChoices } from './init-workflow.js';
 
 /** The steps that download a sharded run's earlier attempt on a resume (the shards and merge jobs). */
+/** The shard and merge jobs check out the commit the shards job started from, with history, no token kept. */
+const BASE_CHECKOUT = `      - uses: actions/checkout@v4
+        with:
+          ref: \${{ needs.shards.outputs.base_sha }}
+          fetch-depth: 0
+          persist-credentials: false
+`;
+
 function resumeDownloads(): string {
   return `      # /workflow resume of a sharded run: the earlier attempt's runs directory as its merge uploaded
       # it (every shard so far; absent when that merge never ran), then its shards' own artifacts.
@@ -120,12 +128,7 @@ function shardJob(c: WorkflowChoices): string {
     # No concurrency group: the matrix's jobs would queue in it one by one, and GitHub cancels all
     # but one waiting job of a group.
     steps:
-      - uses: actions/checkout@v4
-        with:
-          ref: \${{ needs.shards.outputs.base_sha }}
-          fetch-depth: 0
-          persist-credentials: false
-      # On resume: this shard's journal and working copy from the earlier attempt, if it left one.
+${BASE_CHECKOUT}      # On resume: this shard's journal and working copy from the earlier attempt, if it left one.
       - uses: actions/download-artifact@v4
         if: inputs.resume_actions_run_id != ''
         continue-on-error: true
@@ -165,12 +168,7 @@ function mergeJob(c: WorkflowChoices): string {
       group: dynamic-workflows-\${{ inputs.issue }}-merge
       cancel-in-progress: false
     steps:
-      - uses: actions/checkout@v4
-        with:
-          ref: \${{ needs.shards.outputs.base_sha }}
-          fetch-depth: 0
-          persist-credentials: false
-${resumeDownloads()}      # This run's shards, over the earlier attempt's: the newest run of each shard wins.
+${BASE_CHECKOUT}${resumeDownloads()}      # This run's shards, over the earlier attempt's: the newest run of each shard wins.
       - uses: actions/download-artifact@v4
         continue-on-error: true
         with:
