@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, tempDir } from '../helpers.js';
 
@@ -18,4 +18,20 @@ export function exampleCheckout(branch = 'main', options: { pushed?: boolean } =
   git(checkout, 'remote', 'add', 'origin', remote);
   if (options.pushed) git(checkout, 'push', '-q', 'origin', branch);
   return { remote, checkout };
+}
+
+/**
+ * A runs directory holding one completed run of shard 0 of 1, `runId`, as a shard job leaves it:
+ * `changes.bundle` with `refs` of `checkout` (everything since `base`), and its result.json.
+ */
+export function bundledShardRun(checkout: string, base: string, runId: string, refs: string[]): string {
+  const runsDir = tempDir();
+  const runDir = join(runsDir, runId);
+  mkdirSync(runDir);
+  git(checkout, 'bundle', 'create', '-q', join(runDir, 'changes.bundle'), ...refs, `^${base}`);
+  writeFileSync(
+    join(runDir, 'result.json'),
+    JSON.stringify({ status: 'completed', shard: { index: 0, count: 1 }, branch: `dwf/${runId}` }),
+  );
+  return runsDir;
 }

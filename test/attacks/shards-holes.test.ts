@@ -9,7 +9,7 @@ import { writeMarker } from '../../src/github/markers.js';
 import { shardedProgress } from '../../src/github/progress-texts.js';
 import { pullRequestFor } from '../../src/github/texts.js';
 import { emptyProgress, shardStateOf } from '../../src/report/progress-state.js';
-import { exampleCheckout, git } from '../action/checkout.js';
+import { bundledShardRun, exampleCheckout, git } from '../action/checkout.js';
 import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
@@ -61,22 +61,7 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
     writeFileSync(join(checkout, '.github', 'workflows', 'pwn.yml'), 'on: push\njobs: {}\n');
     git(checkout, 'add', '-A');
     git(checkout, 'commit', '-q', '-m', 'shard 0');
-    const runsDir = tempDir();
-    const runDir = join(runsDir, runId);
-    mkdirSync(runDir);
-    git(
-      checkout,
-      'bundle',
-      'create',
-      '-q',
-      join(runDir, 'changes.bundle'),
-      `refs/heads/dwf/${runId}`,
-      `^${base}`,
-    );
-    writeFileSync(
-      join(runDir, 'result.json'),
-      JSON.stringify({ status: 'completed', shard: { index: 0, count: 1 }, branch: `dwf/${runId}` }),
-    );
+    const runsDir = bundledShardRun(checkout, base, runId, [`refs/heads/dwf/${runId}`]);
     const mergeCheckout = join(tempDir(), 'merge');
     git(checkout, 'clone', '-q', '--single-branch', '--branch', 'main', checkout, mergeCheckout);
     const merged = await mergeShards({ repoDir: mergeCheckout, runsDir, count: 1, resume: 'resume' });

@@ -7,7 +7,7 @@ import { mergeShards } from '../../src/flows/merge-shards.js';
 import { shardRuns } from '../../src/flows/shards.js';
 import { runMarker } from '../../src/github/approval.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
-import { exampleCheckout, git } from '../action/checkout.js';
+import { bundledShardRun, exampleCheckout, git } from '../action/checkout.js';
 import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
@@ -171,24 +171,11 @@ describe('run directories and bundles from artifacts bring nothing but the shard
     git(checkout, 'add', 'EVIL.md');
     git(checkout, 'commit', '-q', '-m', 'evil');
     git(checkout, 'tag', 'v9.9.9');
-    const runsDir = tempDir();
-    const runDir = join(runsDir, runId);
-    mkdirSync(runDir);
-    git(
-      checkout,
-      'bundle',
-      'create',
-      '-q',
-      join(runDir, 'changes.bundle'),
+    const runsDir = bundledShardRun(checkout, base, runId, [
       `refs/heads/dwf/${runId}`,
       'refs/heads/evil',
       'refs/tags/v9.9.9',
-      `^${base}`,
-    );
-    writeFileSync(
-      join(runDir, 'result.json'),
-      JSON.stringify({ status: 'completed', shard: { index: 0, count: 1 }, branch: `dwf/${runId}` }),
-    );
+    ]);
     // A clean checkout as the merge job has it, at the base.
     const mergeCheckout = join(tempDir(), 'merge');
     git(checkout, 'clone', '-q', '--no-tags', '--single-branch', '--branch', 'main', checkout, mergeCheckout);
