@@ -55,6 +55,11 @@ export function fakeGitHub(thread: Row[], active: number[] = []) {
   return { github, posted, edited };
 }
 
+/** What every job of a sharded run checks first: the approved plan (comment 100, script `sha`) over `github`. */
+export function approvalOf(github: GitHubPort, sha: string) {
+  return { github, issue: 7, planCommentId: 100, scriptSha256: sha, config: config(), trusted: [BOT] };
+}
+
 /** The example API's audit plan, sharded in 3 (or not), approved by a maintainer: comments 100, 50 and 101. */
 export async function approvedPlan(shards = true) {
   const { checkout } = exampleCheckout();

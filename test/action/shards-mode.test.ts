@@ -8,20 +8,15 @@ import { runMarker } from '../../src/github/approval.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { budgetEach } from '../../src/plan/shards.js';
 import { tempDir } from '../helpers.js';
-import { approvedPlan, BOT, config, fakeGitHub } from './sharded-plan.js';
+import { approvalOf, approvedPlan, BOT, fakeGitHub } from './sharded-plan.js';
 
 describe('the sharded modes refuse what they must, before anything is spent', () => {
   test('an unsharded plan is refused by the shards job, and said on the issue', async () => {
     const { checkout, sha, thread } = await approvedPlan(false);
     const { github, posted } = fakeGitHub(thread);
     const outcome = await startShards({
-      github,
+      ...approvalOf(github, sha),
       repoDir: checkout,
-      issue: 7,
-      planCommentId: 100,
-      scriptSha256: sha,
-      config: config(),
-      trusted: [BOT],
       runsDir: tempDir(),
     });
     expect(outcome).toEqual({
@@ -39,7 +34,7 @@ describe('the sharded modes refuse what they must, before anything is spent', ()
       ...thread,
       { id: 300, body: `Running\n\n${runMarker('plan-1')}`, login: BOT },
     ]);
-    const o = { github, issue: 7, planCommentId: 100, scriptSha256: sha, config: config(), trusted: [BOT] };
+    const o = approvalOf(github, sha);
     expect(await startShards({ ...o, repoDir: checkout, runsDir: tempDir() })).toMatchObject({
       status: 'refused',
       reason: 'plan `plan-1` has run already; ask for a new plan to run again',

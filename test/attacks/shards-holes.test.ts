@@ -10,7 +10,7 @@ import { shardedProgress } from '../../src/github/progress-texts.js';
 import { pullRequestFor } from '../../src/github/texts.js';
 import { emptyProgress, shardStateOf } from '../../src/report/progress-state.js';
 import { bundledShardRun, exampleCheckout, git } from '../action/checkout.js';
-import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
+import { approvalOf, approvedPlan, BOT, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
 /** Attacks on sharded runs a review found getting through, each now stopped (the fix named in each test). */
@@ -38,12 +38,7 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
       );
     }
     const outcome = await startShards({
-      github: fakeGitHub(thread).github,
-      issue: 7,
-      planCommentId: 100,
-      scriptSha256: sha,
-      config: config(),
-      trusted: [BOT],
+      ...approvalOf(fakeGitHub(thread).github, sha),
       repoDir: checkout,
       runsDir,
       resumeActionsRunId: '99999',
@@ -136,12 +131,7 @@ describe('sharded runs: resumes, bundles and reports from artifacts', () => {
     );
     const start = (active: number[]) =>
       startShards({
-        github: fakeGitHub([...thread], active).github,
-        issue: 7,
-        planCommentId: 100,
-        scriptSha256: sha,
-        config: config(),
-        trusted: [BOT],
+        ...approvalOf(fakeGitHub([...thread], active).github, sha),
         repoDir: checkout,
         runsDir,
         resumeActionsRunId: '77',

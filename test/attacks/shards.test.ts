@@ -8,7 +8,7 @@ import { shardRuns } from '../../src/flows/shards.js';
 import { runMarker } from '../../src/github/approval.js';
 import { createFixtureProvider } from '../../src/models/fixture.js';
 import { bundledShardRun, exampleCheckout, git } from '../action/checkout.js';
-import { approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
+import { approvalOf, approvedPlan, BOT, config, fakeGitHub, type Row } from '../action/sharded-plan.js';
 import { tempDir } from '../helpers.js';
 
 /**
@@ -33,12 +33,7 @@ describe('forged dispatch inputs and forged markers of a sharded run are refused
       },
     };
     const shard = (rows: Row[], progressCommentId: number) => ({
-      github: fakeGitHub(rows).github,
-      issue: 7,
-      planCommentId: 100,
-      scriptSha256: sha,
-      config: config(),
-      trusted: [BOT],
+      ...approvalOf(fakeGitHub(rows).github, sha),
       progressCommentId,
       repoDir: checkout,
       runsDir: tempDir(),
@@ -72,12 +67,7 @@ describe('forged dispatch inputs and forged markers of a sharded run are refused
       login: 'mallory',
     };
     const started = await startShards({
-      github: fakeGitHub([...thread, progress, forgedLater]).github,
-      issue: 7,
-      planCommentId: 100,
-      scriptSha256: sha,
-      config: config(),
-      trusted: [BOT],
+      ...approvalOf(fakeGitHub([...thread, progress, forgedLater]).github, sha),
       repoDir: checkout,
       runsDir: tempDir(),
     });
@@ -96,12 +86,7 @@ describe('forged dispatch inputs and forged markers of a sharded run are refused
     expect(
       (
         await startShards({
-          github: fakeGitHub(byReader).github,
-          issue: 7,
-          planCommentId: 100,
-          scriptSha256: sha,
-          config: config(),
-          trusted: [BOT],
+          ...approvalOf(fakeGitHub(byReader).github, sha),
           repoDir: checkout,
           runsDir: tempDir(),
         })
