@@ -106,3 +106,18 @@ export const jitteryProvider = () =>
       }),
     ),
   });
+
+/** `dwf` run in this process, in `cwd`, with only PATH in its environment: its exit code and what it printed. */
+export async function dwfInProcess(argv: string[], cwd: string) {
+  // Imported here: most tests that use these helpers never load the CLI.
+  const { main } = await import('../src/cli/main.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { PATH: process.env.PATH },
+    cwd,
+  });
+  return { code, stdout, stderr };
+}

@@ -1,10 +1,10 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { readTestOutput, summarizeOutcome } from '../../src/agents/test-output.js';
-import { main } from '../../src/cli/main.js';
 import { assessRepository } from '../../src/plan/assess.js';
 import { createPlan } from '../../src/plan/plan.js';
 import { renderPlan } from '../../src/report/plan.js';
+import { dwfInProcess } from '../helpers.js';
 import { gitRepo } from './repos.js';
 import { ITOA, ITSDANGEROUS } from './shapes.js';
 
@@ -12,17 +12,7 @@ import { ITOA, ITSDANGEROUS } from './shapes.js';
 // passwordless sudo, like the rest of test/plan's baselines).
 const env = { PATH: process.env.PATH };
 
-async function dwf(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env,
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
+const dwf = (argv: string[]) => dwfInProcess(argv, process.cwd());
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => nock.enableNetConnect());

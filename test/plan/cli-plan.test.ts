@@ -2,24 +2,11 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { sha256 } from '../../src/plan/plan.js';
-import { tempDir } from '../helpers.js';
+import { dwfInProcess as dwf, tempDir } from '../helpers.js';
 import { ECOSYSTEMS, gitInit, gitRepo } from './repos.js';
 
 const root = join(import.meta.dirname, '..', '..');
-
-async function dwf(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { PATH: process.env.PATH },
-    cwd,
-  });
-  return { code, stdout, stderr };
-}
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => nock.enableNetConnect());

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { readMarker } from '../../src/github/markers.js';
 import { estimateOf, renderPlanComment } from '../../src/github/plan-comment.js';
 import { BUILTIN_DIR, bindArgs, createPlan, type Plan, sha256 } from '../../src/plan/plan.js';
@@ -16,7 +15,7 @@ import {
 } from '../../src/plan/shards.js';
 import { budgetLine } from '../../src/report/estimate-text.js';
 import { splitShards } from '../../src/script/shard.js';
-import { runScript } from '../helpers.js';
+import { dwfInProcess as dwf, runScript } from '../helpers.js';
 import { gitRepo } from './repos.js';
 
 /** A repository with `n` small source files and a test command. */
@@ -32,18 +31,6 @@ function repoWith(n: number): string {
 }
 
 const IDS = { planId: 'plan-15', baseSha: 'a'.repeat(40), requester: 'octocat' };
-
-async function dwf(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { PATH: process.env.PATH },
-    cwd,
-  });
-  return { code, stdout, stderr };
-}
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => nock.enableNetConnect());
