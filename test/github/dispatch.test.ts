@@ -3,6 +3,21 @@ import { dispatchInputs, parseDispatch } from '../../src/github/dispatch.js';
 
 const SHA = 'a'.repeat(64);
 
+/** A dispatch as GitHub's event carries it: every declared input, the unset ones empty. */
+const eventOf = (mode: string) => ({
+  mode,
+  issue: '4',
+  request: '',
+  requester: '',
+  comment_id: '',
+  plan_comment_id: '100',
+  script_sha256: SHA,
+  approver: '',
+  revise_plan_comment_id: '',
+  feedback: '',
+  resume_actions_run_id: '4242',
+});
+
 describe('the dispatch inputs', () => {
   test('what the sender builds, the receiver reads back: text on the wire, numbers once parsed', () => {
     const sent = dispatchInputs({
@@ -38,19 +53,7 @@ describe('the dispatch inputs', () => {
   });
 
   test("GitHub's event lists every declared input, empty when unset: a mode reads only its own", () => {
-    const event = {
-      mode: 'resume',
-      issue: '4',
-      request: '',
-      requester: '',
-      comment_id: '',
-      plan_comment_id: '100',
-      script_sha256: SHA,
-      approver: '',
-      revise_plan_comment_id: '',
-      feedback: '',
-      resume_actions_run_id: '4242',
-    };
+    const event = eventOf('resume');
     expect(parseDispatch(event)).toEqual({
       ok: true,
       inputs: {
@@ -100,19 +103,7 @@ describe('the dispatch inputs', () => {
       inputs: { mode: 'sharded', issue: 4, plan_comment_id: 100, script_sha256: SHA },
     });
     // As GitHub's event carries it: every declared input, the unset ones empty.
-    const event = {
-      mode: 'sharded',
-      issue: '4',
-      request: '',
-      requester: '',
-      comment_id: '',
-      plan_comment_id: '100',
-      script_sha256: SHA,
-      approver: '',
-      revise_plan_comment_id: '',
-      feedback: '',
-      resume_actions_run_id: '4242',
-    };
+    const event = eventOf('sharded');
     expect(parseDispatch(event)).toEqual({
       ok: true,
       inputs: {
