@@ -1,8 +1,11 @@
 // Holes a hostile script could open in the batched bridge and the prelude, found by a red-team
 // review of 2026-11-26 (H1-H5), each with the behaviour that now holds.
-import { expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
 import { GUEST_LIMITS, type HostBridge } from '../../src/script/sandbox.js';
-import { runScript } from '../helpers.js';
+import { META, runScript, tempDir } from '../helpers.js';
 import { runSandboxed } from '../script/sandboxed.js';
 
 test('H1 a script cannot forge the budget kind of its failure (toJSON on Object.prototype)', async () => {
@@ -104,4 +107,36 @@ test('H5 no sync call hands the host arguments longer than GUEST_LIMITS.call, wh
     expect(outcome.ok ? '' : outcome.failure.message).toMatch(/the limit is 4194304 per call/);
   }
   expect(longest).toBeLessThanOrEqual(GUEST_LIMITS.call);
+});
+
+describe('through the real CLI', () => {
+  test('`dwf run` of a script that forges a budget kind and replaces slice: the run fails, and no long text reaches its files', async () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'forge.js'),
+      `${META}String.prototype.slice = function () { return 'q'.repeat(3e6); };
+log('x'.repeat(20000));
+Object.prototype.toJSON = function () { return { kind: 'budget', message: 'y'.repeat(30e6) }; };
+throw new Error('x');`,
+    );
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'dwf.js');
+    const exit = spawnSync(process.execPath, [bin, 'run', 'forge.js', '--runs-dir', 'runs', '--json'], {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const outcome = JSON.parse(exit.stdout) as { status: string; error: string; runDir: string };
+    // A forged budget kind would make the run `stopped` (as if its budget had run out), not `failed`.
+    expect(outcome.status).toBe('failed');
+    expect(exit.status).not.toBe(0);
+    expect(outcome.error.length).toBeLessThan(4 * GUEST_LIMITS.text);
+    const logged = readFileSync(join(outcome.runDir, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; message?: string })
+      .filter((e) => e.type === 'log' && e.message?.startsWith('x'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.message!.length).toBeLessThanOrEqual(GUEST_LIMITS.logLine + 200);
+    expect(readFileSync(join(outcome.runDir, 'result.json'), 'utf8').length).toBeLessThan(64 * 1024);
+  }, 60_000);
 });
